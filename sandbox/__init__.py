@@ -1,0 +1,1 @@
+"""The sandbox: a simulated marketing business and the platform APIs that serve it."""

@@ -1,0 +1,1 @@
+"""One module per platform API the sandbox speaks; each exports ROUTES."""

@@ -1,0 +1,142 @@
+"""HubSpot CRM v3 objects API (contacts, deals): list, search, auth and errors.
+
+Contract: ../shared/CONTRACTS.md "CRM: HubSpot CRM v3"; shapes follow the
+OpenAPI files in shared/specs/hubspot (SimplePublicObjectWithAssociations,
+CollectionResponse..., search responses).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sandbox.server import Request, Response
+
+OBJECTS = ("contacts", "deals")
+MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
+LIST_MAX_LIMIT = 100
+SEARCH_MAX_LIMIT = 200
+SEARCH_MAX_RESULTS = 10_000
+DAY_ID_SPAN = 1_000_000  # contact ids are 1e9 + day_index * 1e6 + n (see World)
+
+
+def _error(request: Request, status: int, category: str, message: str) -> Response:
+    return Response(status, {"status": "error", "message": message, "correlationId": request.correlation_id(),
+                             "category": category})
+
+
+def _check_auth(request: Request) -> Response | None:
+    token = request.bearer_token()
+    if token is None:
+        return _error(request, 401, "INVALID_AUTHENTICATION",
+                      "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
+    if token != request.sandbox.tokens["hubspot"]:
+        return _error(request, 401, "INVALID_AUTHENTICATION",
+                      "The OAuth token used to make this call expired or is invalid.")
+    return None
+
+
+def _records(request: Request, object_type: str, archived: bool, properties, with_contacts: bool):
+    """Records of one object type in id order, as the platform shows them now."""
+    world, now = request.sandbox.world, request.sandbox.now
+    if object_type == "contacts":
+        for c in world.iter_contacts(now):
+            is_archived = bool(c.archived_at and c.archived_at <= now)
+            if is_archived == archived:
+                yield c.contact_id, lambda c=c: world.contact_record(c, now, properties)
+    else:
+        if archived:
+            return  # the simulated business never deletes deals
+        for d in world.iter_deals(now):
+            yield d.deal_id, lambda d=d: world.deal_record(d, now, properties, with_contacts)
+
+
+def _limit(request: Request, value, maximum: int) -> int | Response:
+    try:
+        limit = int(value)
+    except (TypeError, ValueError):
+        return _error(request, 400, "VALIDATION_ERROR", f"Invalid input JSON on line 1: limit '{value}' is not a number")
+    return min(max(limit, 1), maximum)
+
+
+def list_objects(request: Request) -> Response:
+    if (denied := _check_auth(request)) is not None:
+        return denied
+    object_type = request.match["object"]
+    limit = _limit(request, request.query.get("limit", "10"), LIST_MAX_LIMIT)
+    if isinstance(limit, Response):
+        return limit
+    after = request.query.get("after")
+    properties = [p for p in request.query.get("properties", "").split(",") if p] or None
+    archived = request.query.get("archived", "false").lower() == "true"
+    with_contacts = "contacts" in request.query.get("associations", "").split(",")
+    results, next_after = [], None
+    for record_id, build in _records(request, object_type, archived, properties, with_contacts):
+        if after is not None and int(record_id) < int(after):
+            continue
+        if len(results) == limit:
+            next_after = record_id  # HubSpot's cursor names the next record to return
+            break
+        results.append(build())
+    body: dict = {"results": results}
+    if next_after is not None:
+        body["paging"] = {"next": {"after": next_after, "link": f"{request.base_url}{request.path}?after={next_after}"}}
+    return Response(200, body)
+
+
+def _matches(value_ms: int, operator: str, target: str) -> bool:
+    target_ms = int(target)
+    return {"GTE": value_ms >= target_ms, "GT": value_ms > target_ms, "LTE": value_ms <= target_ms,
+            "LT": value_ms < target_ms, "EQ": value_ms == target_ms, "NEQ": value_ms != target_ms}[operator]
+
+
+def _epoch_ms(iso: str) -> int:
+    return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() * 1000)
+
+
+def search_objects(request: Request) -> Response:
+    if (denied := _check_auth(request)) is not None:
+        return denied
+    object_type = request.match["object"]
+    try:
+        body = request.json()
+    except ValueError:
+        return _error(request, 400, "VALIDATION_ERROR", "Invalid input JSON: request body is not JSON")
+    limit = _limit(request, body.get("limit", 10), SEARCH_MAX_LIMIT)
+    if isinstance(limit, Response):
+        return limit
+    offset = int(body.get("after") or 0)
+    if offset + limit > SEARCH_MAX_RESULTS:
+        return _error(request, 400, "VALIDATION_ERROR",
+                      f"There was a problem with the request. Search results are limited to {SEARCH_MAX_RESULTS} records; narrow the filter (after={offset}).")
+    modified = MODIFIED_PROPERTY[object_type]
+    filters = [f for group in body.get("filterGroups", []) for f in group.get("filters", [])]
+    for f in filters:
+        if f.get("propertyName") != modified or f.get("operator") not in ("GTE", "GT", "LTE", "LT", "EQ", "NEQ"):
+            return _error(request, 400, "VALIDATION_ERROR",
+                          f"The sandbox filters {object_type} on {modified} with GTE/GT/LTE/LT/EQ/NEQ only, not {f.get('propertyName')} {f.get('operator')}")
+    properties = body.get("properties") or None
+    matched = []
+    for _, build in _records(request, object_type, False, None, False):
+        record = build()
+        ms = _epoch_ms(record["properties"][modified])
+        if all(_matches(ms, f["operator"], f["value"]) for f in filters):
+            matched.append((ms, int(record["id"]), record))
+    descending = any(s.get("direction") == "DESCENDING" for s in body.get("sorts", []))
+    matched.sort(key=lambda t: (t[0], t[1]), reverse=descending)
+    page = matched[offset:offset + limit]
+    results = []
+    for _, _, record in page:
+        if properties is not None:
+            wanted = set(properties) | {"createdate", modified, "hs_object_id"}
+            record["properties"] = {k: record["properties"].get(k) for k in sorted(wanted)}
+        results.append(record)
+    out: dict = {"total": len(matched), "results": results}
+    if offset + limit < len(matched):
+        out["paging"] = {"next": {"after": str(offset + limit)}}
+    return Response(200, out)
+
+
+ROUTES = [
+    ("GET", r"/crm/v3/objects/(?P<object>contacts|deals)", list_objects),
+    ("POST", r"/crm/v3/objects/(?P<object>contacts|deals)/search", search_objects),
+]

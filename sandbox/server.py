@@ -1,0 +1,194 @@
+"""The sandbox HTTP server: every platform API on loopback, over one World.
+
+Each platform lives in its own module under ``sandbox/apis/`` and registers
+routes (method, path regex, handler). This module only routes, checks nothing
+platform-specific, and writes JSON. It is threaded so that the extractors'
+parallel requests are served concurrently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+from sandbox.world import World
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token"}
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: dict[str, str]
+    body: bytes
+    base_url: str
+    match: re.Match
+    sandbox: Sandbox
+
+    def json(self) -> dict:
+        return json.loads(self.body or b"{}")
+
+    def bearer_token(self) -> str | None:
+        auth = self.headers.get("authorization", "")
+        return auth[7:] if auth.lower().startswith("bearer ") else None
+
+    def correlation_id(self) -> str:
+        """Deterministic per request, so two servers with one seed answer identical bytes."""
+        digest = hashlib.sha256(f"{self.method} {self.path} {sorted(self.query.items())} {self.body!r}".encode()).hexdigest()
+        return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
+
+
+@dataclass
+class Response:
+    status: int
+    body: object
+    headers: dict[str, str] = field(default_factory=dict)
+    content_type: str = "application/json;charset=utf-8"
+
+
+@dataclass
+class Sandbox:
+    """The state one server serves: the world, its clock and the accepted tokens."""
+
+    world: World
+    now: datetime | None = None
+    tokens: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TOKENS))
+    request_count: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self):
+        if self.now is None:
+            self.now = self.world.default_now
+
+    def count_request(self) -> None:
+        with self._lock:
+            self.request_count += 1
+
+
+def _routes():
+    from sandbox.apis import hubspot, meta
+
+    return [*hubspot.ROUTES, *meta.ROUTES]
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do; the client pools connections
+    server: _Server
+
+    def log_message(self, format, *args):  # noqa: A002 - signature from the base class
+        log.debug("%s %s", self.address_string(), format % args)
+
+    def _dispatch(self, method: str) -> None:
+        parts = urlsplit(self.path)
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+        sandbox = self.server.sandbox
+        sandbox.count_request()
+        for route_method, pattern, handler in self.server.routes:
+            m = pattern.fullmatch(parts.path)
+            if m and route_method == method:
+                request = Request(method, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body,
+                                  f"http://{host}", m, sandbox)
+                try:
+                    response = handler(request)
+                except Exception:  # a bug in the sandbox must look like a platform 500, not a hung socket
+                    log.exception("sandbox handler failed for %s %s", method, parts.path)
+                    response = Response(500, {"message": "internal error"})
+                break
+        else:
+            response = Response(404, {"status": "error", "message": f"no route for {method} {parts.path}"})
+        payload = response.body if isinstance(response.body, bytes) else json.dumps(response.body, separators=(",", ":")).encode()
+        self.send_response(response.status)
+        self.send_header("Content-Type", response.content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        for k, v in response.headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def do_GET(self):  # noqa: N802 - http.server naming
+        self._dispatch("GET")
+
+    def do_POST(self):  # noqa: N802
+        self._dispatch("POST")
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, sandbox: Sandbox):
+        super().__init__(address, _Handler)
+        self.sandbox = sandbox
+        self.routes = [(m, re.compile(p), h) for m, p, h in _routes()]
+
+
+class SandboxServer:
+    """A running sandbox on loopback. Use as a context manager in tests::
+
+        with SandboxServer(World(seed=7)) as server:
+            server.base_url  # http://127.0.0.1:<port>
+    """
+
+    def __init__(self, world: World, port: int = 0, now: datetime | None = None, host: str = "127.0.0.1"):
+        self.sandbox = Sandbox(world, now)
+        self._server = _Server((host, port), self.sandbox)
+        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    @property
+    def world(self) -> World:
+        return self.sandbox.world
+
+    def set_clock(self, now: datetime) -> None:
+        self.sandbox.now = now
+
+    def connections(self) -> dict[str, str]:
+        """AIRFLOW_CONN_* values that point the extractors at this server."""
+        return connection_env(self.base_url, self.sandbox.tokens)
+
+    def start(self) -> SandboxServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def serve_forever(self) -> None:
+        self._server.serve_forever()
+
+    def __enter__(self) -> SandboxServer:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+
+def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[str, str]:
+    """Airflow Connections (JSON form of AIRFLOW_CONN_<ID>) for every sandbox platform."""
+    from sandbox.world import AD_ACCOUNTS
+
+    tokens = tokens or DEFAULT_TOKENS
+    conns = {
+        "hubspot": {"conn_type": "http", "host": base_url, "password": tokens["hubspot"], "extra": {"portal_id": "4400001"}},
+        "meta_ads": {"conn_type": "http", "host": base_url, "password": tokens["meta"],
+                     "extra": {"account_ids": [a.account_id for a in AD_ACCOUNTS], "api_version": "v21.0"}},
+    }
+    return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}
