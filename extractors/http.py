@@ -1,0 +1,198 @@
+"""The one HTTP client and retry policy every source uses.
+
+A ``requests.Session`` per source (connection pooling), a timeout on every
+call, a concurrency limit per platform, and one retry policy that understands
+each platform's own throttling signal:
+
+- HubSpot: HTTP 429 with ``X-HubSpot-RateLimit-Interval-Milliseconds``;
+  ``policyName: DAILY`` means the day's quota is gone, so we stop instead of spinning.
+- Meta: HTTP 400 (not 429) with error codes 4, 17, 32, 613, 80000-80014 and
+  ``X-Business-Use-Case-Usage`` whose ``estimated_time_to_regain_access`` is in minutes.
+- Google: ``RESOURCE_EXHAUSTED`` with ``quotaErrorDetails.retryDelay`` ("30s").
+- Mailchimp and everyone else: 429, and ``Retry-After`` wherever it is sent.
+
+5xx, timeouts, dropped connections and truncated/malformed JSON bodies are
+retried with exponential backoff and full jitter. Secrets never leave this
+module unredacted: they are masked in every log line and exception.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import requests
+
+from extractors.errors import ApiError, AuthError, ForbiddenError
+
+log = logging.getLogger(__name__)
+
+META_THROTTLE_CODES = {4, 17, 32, 613, *range(80000, 80015)}
+META_AUTH_CODES = {102, 190}
+META_PERMISSION_CODES = {10, 200, 294}
+_TOKEN_PARAM = re.compile(r"(access_token|apikey|key)=[^&\s]+", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 60.0
+    max_throttle_wait_s: float = 300.0  # longest server-requested wait we honour before giving up
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 120.0
+    sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
+
+    def backoff(self, attempt: int) -> float:
+        """Full jitter: uniform in [0, min(cap, base * 2^attempt)] so parallel workers spread out."""
+        return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
+
+
+class _Retry(Exception):
+    def __init__(self, reason: str, wait_s: float | None = None):
+        super().__init__(reason)
+        self.reason, self.wait_s = reason, wait_s
+
+
+class HttpClient:
+    def __init__(self, source: str, base_url: str, *, headers: dict[str, str] | None = None,
+                 secrets: list[str] | None = None, max_concurrency: int = 4, policy: RetryPolicy | None = None):
+        self.source = source
+        self.base_url = base_url.rstrip("/")
+        self.policy = policy or RetryPolicy()
+        self._secrets = [s for s in (secrets or []) if s]
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self.session = requests.Session()
+        adapter = requests.adapters.HTTPAdapter(pool_connections=max_concurrency, pool_maxsize=max_concurrency)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
+        self.session.headers.update({"User-Agent": "funnelhouse-extractors", "Accept": "application/json"})
+        self.session.headers.update(headers or {})
+
+    def redact(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return _TOKEN_PARAM.sub(r"\1=***", text)
+
+    def url(self, path_or_url: str) -> str:
+        return path_or_url if "://" in path_or_url else f"{self.base_url}/{path_or_url.lstrip('/')}"
+
+    def request(self, method: str, path_or_url: str, *, what: str, params: dict | None = None,
+                json_body: dict | None = None) -> dict | list:
+        """Send one request and return its parsed JSON body, retrying what can be retried.
+
+        ``what`` names the stream and account for error messages ("hubspot contacts").
+        """
+        url = self.url(path_or_url)
+        label = f"{self.source} {what}: {method} {self.redact(url.split('?')[0])}"
+        reason = "no attempt made"
+        for attempt in range(self.policy.max_attempts):
+            try:
+                with self._slots:
+                    response = self.session.request(method, url, params=params, json=json_body,
+                                                    timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
+                return self._parse(response, label)
+            except _Retry as retry:
+                reason = retry.reason
+                if retry.wait_s is not None and retry.wait_s > self.policy.max_throttle_wait_s:
+                    raise ApiError(f"{label} is rate limited for {retry.wait_s:.0f}s ({reason}); "
+                                   "run again later or raise the platform quota") from None
+                wait = retry.wait_s if retry.wait_s is not None else self.policy.backoff(attempt)
+            except (requests.Timeout, requests.ConnectionError) as exc:
+                reason = f"{type(exc).__name__}: {self.redact(str(exc))}"
+                wait = self.policy.backoff(attempt)
+            if attempt + 1 < self.policy.max_attempts:
+                log.warning("%s attempt %d/%d failed (%s); retrying in %.1fs", label, attempt + 1,
+                            self.policy.max_attempts, reason, wait)
+                self.policy.sleep(wait)
+        raise ApiError(f"{label} failed after {self.policy.max_attempts} attempts: {reason}")
+
+    def _parse(self, response: requests.Response, label: str) -> dict | list:
+        status = response.status_code
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if 200 <= status < 300:
+            if body is None:  # truncated or malformed body: the request is safe to repeat
+                raise _Retry(f"HTTP {status} with a body that is not valid JSON ({len(response.content)} bytes)")
+            return body
+        error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+        detail = self.redact(_describe(body, response.text))
+        throttled = _throttle_signal(response, body, error)
+        if throttled is not None:
+            raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s)
+        if status == 401 or error.get("code") in META_AUTH_CODES:
+            raise AuthError(f"{label} was refused: the credentials were rejected (HTTP {status}: {detail}); "
+                            "put a valid token in the connection's password")
+        if status == 403 or error.get("code") in META_PERMISSION_CODES:
+            raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})")
+        if status >= 500 or status == 408:
+            raise _Retry(f"HTTP {status}: {detail}")
+        raise ApiError(f"{label} was rejected (HTTP {status}: {detail})")
+
+
+def _describe(body, text: str) -> str:
+    if isinstance(body, dict):
+        if isinstance(body.get("error"), dict):
+            e = body["error"]
+            return f"{e.get('message') or e.get('status')} (code {e.get('code')})"
+        for key in ("message", "detail", "title"):
+            if body.get(key):
+                return str(body[key])
+    return text[:200].replace("\n", " ")
+
+
+class _Throttled:
+    """A throttling signal; ``wait_s`` is None when the platform names no delay (use backoff)."""
+
+    def __init__(self, wait_s: float | None = None):
+        self.wait_s = wait_s
+
+
+def _throttle_signal(response: requests.Response, body, error: dict) -> _Throttled | None:
+    """The platform's own 'slow down', if this response is one."""
+    retry_after = response.headers.get("Retry-After", "").strip()
+    if retry_after.isdigit():
+        return _Throttled(float(retry_after))
+    if error.get("code") in META_THROTTLE_CODES:
+        minutes = _meta_usage_minutes(response)
+        return _Throttled(minutes * 60 if minutes else None)
+    if error.get("status") == "RESOURCE_EXHAUSTED":
+        return _Throttled(_google_retry_delay(error))
+    if response.status_code == 429:
+        if isinstance(body, dict) and body.get("policyName") == "DAILY":
+            return _Throttled(float("inf"))  # the day's quota is spent: waiting seconds will not help
+        interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
+        if interval and interval.isdigit() and response.headers.get("X-HubSpot-RateLimit-Remaining") == "0":
+            return _Throttled(int(interval) / 1000)
+        return _Throttled()
+    return None
+
+
+def _meta_usage_minutes(response: requests.Response) -> float | None:
+    raw = response.headers.get("X-Business-Use-Case-Usage")
+    if not raw:
+        return None
+    try:
+        usage = json.loads(raw)
+        waits = [entry.get("estimated_time_to_regain_access", 0) for entries in usage.values() for entry in entries]
+    except (ValueError, AttributeError, TypeError):
+        return None
+    return max(waits, default=0) or None
+
+
+def _google_retry_delay(error: dict) -> float | None:
+    for detail in error.get("details") or []:
+        for err in (detail.get("errors") or [detail]):
+            delay = (err.get("details") or {}).get("quotaErrorDetails", {}).get("retryDelay") or \
+                err.get("quotaErrorDetails", {}).get("retryDelay")
+            if delay:
+                return float(str(delay).rstrip("s"))
+    return None

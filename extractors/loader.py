@@ -1,0 +1,159 @@
+"""The one loader: a landed batch -> raw tables, in one DuckDB transaction.
+
+For each (stream, account) unit the NDJSON pages are bulk-read with
+``read_ndjson_objects`` (never row by row), keys are pulled out of the JSON,
+records without a usable key go to ``raw_<source>._quarantine`` with the reason
+and the payload, duplicates inside the batch keep the latest page's copy, and:
+
+- merge streams replace rows with the same (_account_id, key);
+- window streams replace every row of the re-read days, so restated and
+  vanished rows are both handled.
+
+The stream cursors are written in the same transaction, and the batch id is
+recorded so a batch loads once: a crash leaves either the old state or the new
+one, never half.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from extractors.landing import Manifest
+from extractors.sources import get_source
+from extractors.streams import Stream
+from extractors.warehouse import connect
+
+log = logging.getLogger(__name__)
+
+META_SCHEMA = "_funnelhouse"
+
+
+@dataclass
+class LoadResult:
+    batch_id: str
+    source: str
+    loaded: dict[str, int] = field(default_factory=dict)  # stream -> records loaded (after in-batch dedupe)
+    quarantined: dict[str, int] = field(default_factory=dict)
+    table_rows: dict[str, int] = field(default_factory=dict)  # raw table -> rows after the load
+    failed_accounts: dict[str, str] = field(default_factory=dict)
+    already_loaded: bool = False
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.stream_state (
+        source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
+        cursor_value TIMESTAMPTZ NOT NULL, batch_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
+        PRIMARY KEY (source, stream, account_id))""")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_batches (
+        batch_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
+        records BIGINT NOT NULL, quarantined BIGINT NOT NULL)""")
+
+
+def _ensure_raw_tables(con, schema: str, stream: Stream) -> str:
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {_q(schema)}")
+    keys = ", ".join(f"{_q(k.name)} {k.sql_type} NOT NULL" for k in stream.keys)
+    table = f"{_q(schema)}.{_q(stream.name)}"
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {table} (
+        _account_id VARCHAR NOT NULL, {keys}, _record JSON NOT NULL,
+        _loaded_at TIMESTAMPTZ NOT NULL, _batch_id VARCHAR NOT NULL)""")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {_q(schema)}._quarantine (
+        _batch_id VARCHAR NOT NULL, stream VARCHAR NOT NULL, _account_id VARCHAR NOT NULL,
+        reason VARCHAR NOT NULL, raw_payload VARCHAR NOT NULL, _loaded_at TIMESTAMPTZ NOT NULL)""")
+    return table
+
+
+def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
+    manifest = Manifest.read(batch_dir)
+    source = get_source(manifest.source)
+    schema = f"raw_{source.name}"
+    result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts)
+    with connect(warehouse) as con:
+        con.execute("BEGIN TRANSACTION")
+        try:
+            ensure_meta_tables(con)
+            if con.execute(f"SELECT 1 FROM {META_SCHEMA}.loaded_batches WHERE batch_id = ?", [manifest.batch_id]).fetchone():
+                result.already_loaded = True
+            else:
+                for unit in manifest.units:
+                    stream = source.stream(unit.stream)
+                    table = _ensure_raw_tables(con, schema, stream)
+                    files = [str(batch_dir / f) for f in unit.files]
+                    loaded, quarantined = _load_unit(con, schema, table, stream, unit, files, manifest.batch_id)
+                    result.loaded[stream.name] = result.loaded.get(stream.name, 0) + loaded
+                    result.quarantined[stream.name] = result.quarantined.get(stream.name, 0) + quarantined
+                    # The cursor never moves back: a backfill of old days keeps the newer cursor.
+                    con.execute(f"""INSERT INTO {META_SCHEMA}.stream_state AS s VALUES (?, ?, ?, ?::TIMESTAMPTZ, ?, current_timestamp)
+                        ON CONFLICT (source, stream, account_id) DO UPDATE SET
+                          cursor_value = greatest(s.cursor_value, excluded.cursor_value),
+                          batch_id = excluded.batch_id, updated_at = excluded.updated_at""",
+                                [source.name, stream.name, unit.account_id, unit.window_end, manifest.batch_id])
+                con.execute(f"INSERT INTO {META_SCHEMA}.loaded_batches VALUES (?, ?, current_timestamp, ?, ?)",
+                            [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())])
+            for stream in source.streams:
+                table = f"{_q(schema)}.{_q(stream.name)}"
+                exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
+                                     [schema, stream.name]).fetchone()[0]
+                if exists:
+                    result.table_rows[f"{schema}.{stream.name}"] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    shutil.rmtree(batch_dir, ignore_errors=True)  # loaded (or loaded before): the landing copy has done its job
+    log.info("loaded batch %s: %s (quarantined %s)", manifest.batch_id, result.loaded, result.quarantined)
+    return result
+
+
+def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[str], batch_id: str) -> tuple[int, int]:
+    key_exprs = ", ".join(f"TRY_CAST(json_extract_string(_record, '{k.json_path}') AS {k.sql_type}) AS {_q(k.name)}" for k in stream.keys)
+    key_cols = ", ".join(_q(k) for k in stream.key_names)
+    any_key_missing = " OR ".join(f"{_q(k)} IS NULL" for k in stream.key_names)
+    if files:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT ?::VARCHAR AS _account_id, {key_exprs}, _record, filename
+            FROM (SELECT json AS _record, filename FROM read_ndjson_objects(?, filename = true))""",
+                    [unit.account_id, files])
+    else:
+        con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
+            SELECT ''::VARCHAR AS _account_id, {', '.join(f'NULL::{k.sql_type} AS {_q(k.name)}' for k in stream.keys)},
+                   NULL::JSON AS _record, ''::VARCHAR AS filename LIMIT 0""")
+    quarantined = con.execute(f"""INSERT INTO {_q(schema)}._quarantine
+        SELECT ?, ?, _account_id, 'missing or invalid key: ' || ?, _record::VARCHAR, current_timestamp
+        FROM incoming WHERE {any_key_missing}""", [batch_id, stream.name, key_cols]).fetchone()[0]
+    # Page files are numbered in request order, so the last page's copy of a record is the newest.
+    con.execute(f"""CREATE OR REPLACE TEMP TABLE fresh AS
+        SELECT * EXCLUDE (filename) FROM incoming WHERE NOT ({any_key_missing})
+        QUALIFY row_number() OVER (PARTITION BY {key_cols} ORDER BY filename DESC) = 1""")
+    if stream.load == "window" and unit.window_start is not None:
+        day = _q(stream.window_key)
+        con.execute(f"""DELETE FROM {table} WHERE _account_id = ?
+            AND {day} >= CAST(?::TIMESTAMPTZ AS DATE) AND {day} < CAST(?::TIMESTAMPTZ AS DATE)""",
+                    [unit.account_id, unit.window_start, unit.window_end])
+    key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
+    con.execute(f"DELETE FROM {table} t USING fresh f WHERE t._account_id = f._account_id AND {key_match}")
+    loaded = con.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)
+        SELECT _account_id, {key_cols}, _record, current_timestamp, ? FROM fresh""", [batch_id]).fetchone()[0]
+    return loaded, quarantined
+
+
+def read_state(warehouse: Path, source: str) -> dict[tuple[str, str], object]:
+    """{(stream, account): cursor datetime} saved by earlier loads; empty for a new warehouse."""
+    if not warehouse.exists():
+        return {}
+    with connect(warehouse, read_only=True) as con:
+        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'stream_state'",
+                             [META_SCHEMA]).fetchone()[0]
+        if not exists:
+            return {}
+        rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = ?", [source]).fetchall()
+    return {(stream, account): cursor for stream, account, cursor in rows}

@@ -1,0 +1,54 @@
+"""The source registry: one module per platform, each defining a ``Source``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+
+from extractors.connections import PlatformConnection
+from extractors.errors import ConfigError
+from extractors.http import HttpClient
+from extractors.streams import Stream, Window
+
+
+class Source:
+    """A platform: its streams (data) and the few lines that speak its contract."""
+
+    name: str
+    conn_id: str
+    streams: tuple[Stream, ...]
+    max_concurrency: int = 4  # parallel requests this platform tolerates per token
+
+    def accounts(self, conn: PlatformConnection) -> list[str]:
+        raise NotImplementedError
+
+    def client(self, conn: PlatformConnection) -> HttpClient:
+        raise NotImplementedError
+
+    def initial_start(self, conn: PlatformConnection, stream: Stream, end: datetime) -> datetime | None:
+        """Where a stream's first run begins; None reads everything the platform has."""
+        return None
+
+    def read(self, client: HttpClient, conn: PlatformConnection, stream: Stream, account: str,
+             window: Window) -> Iterator[list[dict]]:
+        raise NotImplementedError
+
+    def stream(self, name: str) -> Stream:
+        for s in self.streams:
+            if s.name == name:
+                return s
+        raise ConfigError(f"unknown stream '{name}' for source '{self.name}': choose from {', '.join(s.name for s in self.streams)}")
+
+
+def registry() -> dict[str, Source]:
+    from extractors.sources.hubspot import HubSpot
+    from extractors.sources.meta_ads import MetaAds
+
+    return {s.name: s for s in (HubSpot(), MetaAds())}
+
+
+def get_source(name: str) -> Source:
+    sources = registry()
+    if name not in sources:
+        raise ConfigError(f"unknown source '{name}': choose from {', '.join(sorted(sources))}")
+    return sources[name]

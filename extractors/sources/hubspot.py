@@ -1,0 +1,124 @@
+"""HubSpot CRM v3: contacts and deals (https://developers.hubspot.com/docs/api/crm/contacts).
+
+API: CRM v3 objects list and search endpoints (OpenAPI in shared/specs/hubspot).
+Credentials: Airflow connection ``hubspot``: host = API base URL
+(https://api.hubapi.com), password = private-app token (sent as Bearer), extra
+``{"portal_id": "..."}`` (tags every row; optional) and ``"extra_properties"``
+(more contact properties to read, e.g. your own UTM fields).
+
+Contacts: the first run lists everything; later runs search on
+``lastmodifieddate`` from the saved cursor (minus one hour: search indexes with
+a lag). Search stops at 10,000 results per query, so the query restarts from the
+last modified date it reached. Archiving does not change the modified date, so
+every run also lists archived contacts. Deals are listed in full every run,
+because search returns no associations and each deal must keep its contacts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+from extractors.connections import PlatformConnection
+from extractors.errors import ApiError
+from extractors.http import HttpClient
+from extractors.pagination import BodyCursor, PageRequest, paginate
+from extractors.sources import Source
+from extractors.streams import KeyColumn, Stream, Window
+
+LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist", "other")
+CONTACT_PROPERTIES = (
+    "email", "firstname", "lastname", "createdate", "lastmodifieddate", "lifecyclestage",
+    *(f"hs_lifecyclestage_{s}_date" for s in LIFECYCLE_STAGES),
+    "hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
+    "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
+)
+DEAL_PROPERTIES = ("dealname", "amount", "dealstage", "pipeline", "closedate", "createdate", "hs_lastmodifieddate",
+                   "hs_is_closed_won", "hs_is_closed", "deal_currency_code")
+LIST_LIMIT = 100
+SEARCH_LIMIT = 200
+SEARCH_CAP = 10_000
+NEXT_AFTER = BodyCursor(("paging", "next", "after"))
+
+ID = (KeyColumn("id", "$.id"),)
+
+
+class HubSpot(Source):
+    name = "hubspot"
+    conn_id = "hubspot"
+    max_concurrency = 4
+    streams = (
+        Stream("contacts", ID, lookback=timedelta(hours=1), description="contacts with lifecycle dates, source and UTM properties; archived ones flagged"),
+        Stream("deals", ID, description="deals with stage, amount, currency and associated contacts (full list each run)"),
+    )
+
+    def accounts(self, conn: PlatformConnection) -> list[str]:
+        return [str(conn.extra.get("portal_id") or "default")]
+
+    def client(self, conn: PlatformConnection) -> HttpClient:
+        return HttpClient(self.name, conn.base_url, headers={"Authorization": f"Bearer {conn.password}"},
+                          secrets=[conn.password], max_concurrency=self.max_concurrency)
+
+    def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
+        if stream.name == "deals":
+            yield from self._list(client, "deals", _properties(DEAL_PROPERTIES, conn), archived=False, associations="contacts")
+            return
+        properties = _properties(CONTACT_PROPERTIES, conn)
+        if window.start is None:
+            yield from self._list(client, "contacts", properties, archived=False)
+        else:
+            yield from self._search(client, "contacts", "lastmodifieddate", properties, window)
+        yield from self._list(client, "contacts", properties, archived=True)
+
+    def _list(self, client: HttpClient, object_type: str, properties: list[str], archived: bool,
+              associations: str | None = None) -> Iterator[list[dict]]:
+        params = {"limit": LIST_LIMIT, "properties": ",".join(properties), "archived": str(archived).lower()}
+        if associations:
+            params["associations"] = associations
+        first = PageRequest("GET", f"/crm/v3/objects/{object_type}", params=params)
+        what = f"{object_type}{' (archived)' if archived else ''}"
+        yield from paginate(client, first, NEXT_AFTER, ("results",), what=what)
+
+    def _search(self, client: HttpClient, object_type: str, modified: str, properties: list[str],
+                window: Window) -> Iterator[list[dict]]:
+        start_ms, end_ms = _ms(window.start), _ms(window.end)
+        while True:
+            body = {
+                "filterGroups": [{"filters": [
+                    {"propertyName": modified, "operator": "GTE", "value": str(start_ms)},
+                    {"propertyName": modified, "operator": "LT", "value": str(end_ms)},
+                ]}],
+                "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+                "properties": properties,
+                "limit": SEARCH_LIMIT,
+            }
+            first = PageRequest("POST", f"/crm/v3/objects/{object_type}/search", json_body=body)
+            seen, last_ms = 0, start_ms
+            for page in paginate(client, first, BodyCursor(("paging", "next", "after"), in_json_body=True),
+                                 ("results",), what=f"{object_type} (search)"):
+                seen += len(page)
+                if page:
+                    last_ms = _iso_ms(page[-1]["properties"][modified])
+                yield page
+                if seen + SEARCH_LIMIT > SEARCH_CAP:
+                    break
+            if seen + SEARCH_LIMIT <= SEARCH_CAP:
+                return
+            if last_ms == start_ms:
+                raise ApiError(f"hubspot {object_type} (search): more than {SEARCH_CAP} records share one "
+                               "modified time; cannot page past the search cap")
+            start_ms = last_ms  # restart past the cap; the boundary records come again and merge away
+
+
+def _properties(defaults: tuple[str, ...], conn: PlatformConnection) -> list[str]:
+    extra = conn.extra.get("extra_properties") or []
+    extra = extra if isinstance(extra, list) else str(extra).split(",")
+    return list(dict.fromkeys([*defaults, *(p.strip() for p in extra if p.strip())]))
+
+
+def _ms(ts: datetime) -> int:
+    return int(ts.timestamp() * 1000)
+
+
+def _iso_ms(value: str) -> int:
+    return _ms(datetime.fromisoformat(value.replace("Z", "+00:00")))

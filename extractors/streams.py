@@ -1,0 +1,49 @@
+"""Streams described as data: what a raw table is keyed on and how a run replaces it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class KeyColumn:
+    """A raw-table column pulled out of the record (every field also stays in ``_record``)."""
+
+    name: str
+    json_path: str  # DuckDB JSON path, e.g. '$.id'
+    sql_type: str = "VARCHAR"
+
+
+@dataclass(frozen=True)
+class Stream:
+    name: str
+    keys: tuple[KeyColumn, ...]
+    # merge:  upsert on (_account_id, keys); incremental by modified time.
+    # window: report data; the days re-read this run replace those days exactly.
+    load: Literal["merge", "window"] = "merge"
+    window_key: str | None = None  # the date key column for window streams
+    lookback: timedelta = field(default=timedelta(0))  # re-read before the saved cursor (restatements, search lag)
+    description: str = ""
+
+    @property
+    def key_names(self) -> list[str]:
+        return [k.name for k in self.keys]
+
+
+@dataclass(frozen=True)
+class Window:
+    """What one run reads: [start, end). start None = everything (first run)."""
+
+    start: datetime | None
+    end: datetime
+
+    @property
+    def first_day(self) -> date | None:
+        return self.start.date() if self.start else None
+
+    @property
+    def last_day(self) -> date:
+        """The last whole day inside the window."""
+        return (self.end - timedelta(microseconds=1)).date()
