@@ -1,0 +1,37 @@
+# funnelhouse: `make demo` and `make test` need only Python 3.11+ on the machine.
+# The environment is created from uv.lock (exact pins) on first use.
+
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+UV := .uv/bin/uv
+VENV := .venv
+export UV_PYTHON_DOWNLOADS := never
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: demo run test benchmark summary clean
+
+$(UV):
+	$(PYTHON) -m venv .uv
+	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(VENV)/.synced: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --python $(PYTHON)
+	@touch $@
+
+demo: $(VENV)/.synced  ## run the whole pipeline against the embedded sandbox
+	$(VENV)/bin/python -m funnelhouse demo
+
+run: $(VENV)/.synced  ## run the DAG against the Connections in your environment (AIRFLOW_CONN_*)
+	$(VENV)/bin/python -m funnelhouse run $(if $(DATE),--date $(DATE))
+
+summary: $(VENV)/.synced
+	$(VENV)/bin/python -m funnelhouse summary
+
+test: $(VENV)/.synced  ## the whole test suite (CI runs exactly this)
+	$(VENV)/bin/python -m pytest
+
+benchmark: $(VENV)/.synced
+	$(VENV)/bin/python -m benchmarks
+
+clean:
+	rm -rf data .pytest_cache

@@ -1,0 +1,100 @@
+"""
+### funnelhouse: integrated-marketing ELT
+
+Every platform's API -> landing files -> DuckDB raw tables -> dbt (staging,
+intermediate, marts) -> Great Expectations gate -> atomic publish of the marts
+that BI tools read.
+
+- **extract_<source>** (parallel, HTTP only) reads each source's streams for
+  the run's data interval into a landing batch; credentials come from the
+  source's Airflow Connection (`hubspot`, `meta_ads`).
+- **load_<source>**, **transform**, **quality_gate**, **publish** open the
+  DuckDB warehouse, which allows one writer: they run in the one-slot pool
+  `duckdb_writer`.
+- Nothing is published unless the gate passes; BI keeps the last good version.
+
+Bad credentials or configuration fail at once without retries; platform
+errors are retried by the extractors' own retry policy, then by Airflow.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Asset, dag, task
+
+from funnelhouse.steps import SOURCES
+
+WRITER_POOL = "duckdb_writer"
+PUBLISHED_MARTS = Asset(name="funnelhouse_published_marts", uri="file:///funnelhouse/published/marts")
+
+
+def _fail_fast_on_bad_input(fn):
+    """Configuration and credential errors will not fix themselves: fail without retries."""
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from extractors.errors import AuthError, ConfigError
+
+        try:
+            return fn(*args, **kwargs)
+        except (ConfigError, AuthError) as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    return wrapper
+
+
+@dag(
+    dag_id="funnelhouse",
+    schedule="@daily",
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=5)},
+    doc_md=__doc__,
+    tags=["funnelhouse", "marketing"],
+)
+def funnelhouse():
+    @task
+    @_fail_fast_on_bad_input
+    def extract(source: str, **context) -> str:
+        from funnelhouse import steps
+
+        # Work is keyed on the data interval, never on now(): a rerun reads the same window.
+        return steps.extract(source, end=context["data_interval_end"])
+
+    @task(pool=WRITER_POOL)
+    @_fail_fast_on_bad_input
+    def load(source: str, batch: str) -> dict:
+        from funnelhouse import steps
+
+        return steps.load(source)
+
+    @task(pool=WRITER_POOL, retries=0)  # a failed dbt test is a finding; retrying will not change it
+    def transform(loads: list[dict]) -> dict:
+        from funnelhouse import steps
+
+        return steps.transform()
+
+    @task(pool=WRITER_POOL, retries=0)  # a failed expectation is a finding, not a glitch
+    def quality_gate(transformed: dict) -> dict:
+        from funnelhouse import steps
+
+        return steps.gate()
+
+    @task(pool=WRITER_POOL, outlets=[PUBLISHED_MARTS])
+    def publish(gate_result: dict) -> dict:
+        from funnelhouse import steps
+
+        return steps.publish()
+
+    loads = [
+        load.override(task_id=f"load_{source}")(source, extract.override(task_id=f"extract_{source}")(source))
+        for source in SOURCES
+    ]
+    publish(quality_gate(transform(loads)))
+
+
+funnelhouse()

@@ -1,0 +1,8 @@
+{#
+    ISO-8601 text with an offset or Z (e.g. '2026-06-01T10:15:00.000Z') -> TIMESTAMP
+    holding the UTC wall-clock time. A plain cast to TIMESTAMP would drop a non-zero
+    offset instead of applying it, so go through TIMESTAMPTZ.
+#}
+{% macro iso_to_utc_timestamp(text_expression) -%}
+    (cast({{ text_expression }} as timestamptz) at time zone 'UTC')
+{%- endmacro %}

@@ -1,0 +1,52 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'contacts') }}
+
+),
+
+renamed as (
+
+    select
+        id as contact_id,
+        _account_id as source_account_id,
+
+        {{ hubspot_property('email') }} as email,
+        {{ hubspot_property('firstname') }} as first_name,
+        {{ hubspot_property('lastname') }} as last_name,
+        lower({{ hubspot_property('lifecyclestage') }}) as lifecycle_stage,
+
+        -- original source as HubSpot tracked it
+        {{ hubspot_property('hs_analytics_source') }} as analytics_source,
+        {{ hubspot_property('hs_analytics_source_data_1') }} as analytics_source_data_1,
+        {{ hubspot_property('hs_analytics_source_data_2') }} as analytics_source_data_2,
+
+        -- first-touch UTM tags (custom properties)
+        {{ hubspot_property('utm_source') }} as utm_source,
+        {{ hubspot_property('utm_medium') }} as utm_medium,
+        {{ hubspot_property('utm_campaign') }} as utm_campaign,
+        {{ hubspot_property('utm_content') }} as utm_content,
+
+        -- when the contact entered each lifecycle stage
+        {%- for stage in hubspot_lifecycle_stages() %}
+        {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_' ~ stage.hubspot_value ~ '_date')) }}
+            as became_{{ stage.name }}_at,
+        {%- endfor %}
+
+        {{ iso_to_utc_timestamp("coalesce(" ~ hubspot_property('createdate') ~ ", _record->>'$.createdAt')") }}
+            as created_at,
+        {{ iso_to_utc_timestamp(hubspot_property('lastmodifieddate')) }} as last_modified_at,
+        {{ iso_to_utc_timestamp("_record->>'$.updatedAt'") }} as updated_at,
+
+        coalesce(cast(_record->>'$.archived' as boolean), false) as is_archived,
+        {{ iso_to_utc_timestamp("_record->>'$.archivedAt'") }} as archived_at,
+
+        _loaded_at at time zone 'UTC' as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+)
+
+select * from renamed

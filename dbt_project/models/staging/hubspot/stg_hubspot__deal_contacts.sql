@@ -1,0 +1,29 @@
+-- One row per deal and associated contact, from the associations the deals list
+-- call returns. A pair can be listed once per association type: keep it once.
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'deals') }}
+
+),
+
+associations as (
+
+    select
+        id as deal_id,
+        unnest(cast(_record->'$.associations.contacts.results' as json[])) as association
+    from source
+
+),
+
+renamed as (
+
+    select distinct
+        deal_id,
+        association->>'$.id' as contact_id
+    from associations
+
+)
+
+select * from renamed

@@ -1,0 +1,51 @@
+with
+
+source as (
+
+    select * from {{ source('hubspot', 'deals') }}
+
+),
+
+renamed as (
+
+    select
+        id as deal_id,
+        _account_id as source_account_id,
+
+        {{ hubspot_property('dealname') }} as deal_name,
+        {{ hubspot_property('pipeline') }} as pipeline,
+        {{ hubspot_property('dealstage') }} as deal_stage,
+        coalesce(lower({{ hubspot_property('hs_is_closed_won') }}) = 'true', false) as is_closed_won,
+
+        cast({{ hubspot_property('amount') }} as decimal(38, 6)) as amount,
+        upper(coalesce(
+            {{ hubspot_property('deal_currency_code') }},
+            '{{ var("hubspot_company_currency") }}'
+        )) as deal_currency_code,
+
+        {{ iso_to_utc_timestamp(hubspot_property('closedate')) }} as closed_at,
+        {{ iso_to_utc_timestamp("coalesce(" ~ hubspot_property('createdate') ~ ", _record->>'$.createdAt')") }}
+            as created_at,
+        {{ iso_to_utc_timestamp(hubspot_property('hs_lastmodifieddate')) }} as last_modified_at,
+        {{ iso_to_utc_timestamp("_record->>'$.updatedAt'") }} as updated_at,
+
+        coalesce(cast(_record->>'$.archived' as boolean), false) as is_archived,
+        {{ iso_to_utc_timestamp("_record->>'$.archivedAt'") }} as archived_at,
+
+        _loaded_at at time zone 'UTC' as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+),
+
+converted as (
+
+    select
+        *,
+        {{ to_reporting_currency('amount', 'deal_currency_code') }} as amount_in_reporting_currency
+    from renamed
+
+)
+
+select * from converted

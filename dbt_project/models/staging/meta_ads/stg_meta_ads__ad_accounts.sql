@@ -1,0 +1,27 @@
+with
+
+source as (
+
+    select * from {{ source('meta_ads', 'ad_accounts') }}
+
+),
+
+renamed as (
+
+    select
+        -- numeric id, as insights carry it; the API's node id is 'act_' || ad_account_id
+        coalesce(_record->>'$.account_id', replace(id, 'act_', '')) as ad_account_id,
+        _account_id as source_account_id,
+        _record->>'$.name' as account_name,
+        upper(_record->>'$.currency') as currency,
+        _record->>'$.timezone_name' as timezone_name,
+        cast(_record->>'$.timezone_offset_hours_utc' as double) as timezone_offset_hours_utc,
+
+        _loaded_at at time zone 'UTC' as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+)
+
+select * from renamed

@@ -1,0 +1,54 @@
+-- One row per ad and day (level=ad, time_increment=1). Meta sends numbers as strings.
+with
+
+source as (
+
+    select * from {{ source('meta_ads', 'insights') }}
+
+),
+
+renamed as (
+
+    select
+        _account_id as source_account_id,
+        _record->>'$.account_id' as ad_account_id,
+        _record->>'$.campaign_id' as campaign_id,
+        _record->>'$.campaign_name' as campaign_name,
+        _record->>'$.adset_id' as adset_id,
+        _record->>'$.adset_name' as adset_name,
+        ad_id,
+        _record->>'$.ad_name' as ad_name,
+
+        -- the day in the ad account's own time zone, as Meta reports it
+        cast(date_start as date) as date_day,
+
+        upper(_record->>'$.account_currency') as account_currency,
+        cast(nullif(_record->>'$.spend', '') as decimal(38, 6)) as spend,
+        cast(nullif(_record->>'$.impressions', '') as bigint) as impressions,
+        cast(nullif(_record->>'$.clicks', '') as bigint) as clicks,
+        -- leads Meta itself counted (its attribution window), to compare with CRM leads
+        list_sum(list_transform(
+            list_filter(
+                cast(_record->'$.actions' as json[]),
+                lambda action: action->>'$.action_type' = 'lead'
+            ),
+            lambda action: cast(action->>'$.value' as bigint)
+        )) as lead_actions,
+
+        _loaded_at at time zone 'UTC' as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+),
+
+converted as (
+
+    select
+        *,
+        {{ to_reporting_currency('spend', 'account_currency') }} as spend_in_reporting_currency
+    from renamed
+
+)
+
+select * from converted

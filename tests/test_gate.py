@@ -1,0 +1,195 @@
+"""The Great Expectations gate on the marts: passes good data, names planted defects,
+releases the DuckDB file, and depends on the DuckDB connection fix in expectations/gx_duckdb.py.
+
+Great Expectations takes ~10 s to import, so every gate run here shares one process and
+the fixtures below build each database once per module.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations import gate
+from expectations.gate import run_gate
+
+MARTS_DDL = """
+CREATE SCHEMA marts;
+CREATE TABLE marts.channel_performance_daily (
+    date_day DATE, channel VARCHAR, source VARCHAR, medium VARCHAR, campaign VARCHAR,
+    spend DOUBLE, impressions BIGINT, clicks BIGINT, leads BIGINT, mqls BIGINT, sqls BIGINT,
+    customers BIGINT, revenue DOUBLE, cost_per_lead DOUBLE, cac DOUBLE, roas DOUBLE);
+CREATE TABLE marts.funnel_by_channel (
+    channel VARCHAR, cohort_month DATE, leads BIGINT, mqls BIGINT, sqls BIGINT, customers BIGINT,
+    lead_to_mql_rate DOUBLE, mql_to_sql_rate DOUBLE, sql_to_customer_rate DOUBLE,
+    lead_to_customer_rate DOUBLE);
+CREATE TABLE marts.lead_stage_history (
+    contact_id VARCHAR, lifecycle_stage VARCHAR, stage_order INTEGER, entered_at TIMESTAMP,
+    exited_at TIMESTAMP, days_in_stage DOUBLE, is_current BOOLEAN);
+"""
+
+# Valid marts, including the edge cases the suites must accept: ratios that are NULL
+# because their denominator is 0, a cohort with no leads, a contact's current stage.
+GOOD_ROWS = """
+INSERT INTO marts.channel_performance_daily VALUES
+    ('2024-05-01', 'paid_search', 'google', 'cpc', 'brand', 100.0, 1000, 50, 5, 2, 1, 1, 400.0, 20.0, 100.0, 4.0),
+    ('2024-05-01', 'email', 'newsletter', 'email', 'may', 0.0, 0, 30, 2, 1, 0, 0, 0.0, 0.0, NULL, NULL),
+    ('2024-05-02', 'paid_social', 'facebook', 'paid', 'spring', 50.0, 2000, 20, 0, 0, 0, 0, 0.0, NULL, NULL, 0.0),
+    ('2024-05-02', 'direct', '(direct)', '(none)', '(none)', 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, NULL, NULL);
+INSERT INTO marts.funnel_by_channel VALUES
+    ('paid_search', '2024-05-01', 10, 5, 2, 1, 0.5, 0.4, 0.5, 0.1),
+    ('email', '2024-05-01', 4, 0, 0, 0, 0.0, NULL, NULL, 0.0),
+    ('paid_social', '2024-04-01', 0, 0, 0, 0, NULL, NULL, NULL, NULL);
+INSERT INTO marts.lead_stage_history VALUES
+    ('c1', 'lead', 2, '2024-05-01 10:00', '2024-05-03 10:00', 2.0, false),
+    ('c1', 'mql', 3, '2024-05-03 10:00', NULL, 5.5, true),
+    ('c2', 'subscriber', 1, '2024-05-02 08:00', NULL, 1.0, true);
+"""
+
+CPD = "marts.channel_performance_daily"
+FBC = "marts.funnel_by_channel"
+LSH = "marts.lead_stage_history"
+EXPECTATIONS_PER_SUITE = {CPD: 26, FBC: 25, LSH: 13}
+
+
+def build_marts(path: Path, *defects: str) -> Path:
+    with duckdb.connect(str(path)) as connection:
+        connection.execute(MARTS_DDL + GOOD_ROWS + ";".join(defects))
+    return path
+
+
+@pytest.fixture(scope="module")
+def gx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The project's GX config, copied so validation results and Data Docs stay out of the repo."""
+    target = tmp_path_factory.mktemp("gx") / "gx"
+    shutil.copytree(gate.GX_DIR, target, ignore=shutil.ignore_patterns("uncommitted"))
+    return target
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory, gx_dir):
+    database = build_marts(tmp_path_factory.mktemp("good") / "build.duckdb")
+    return database, run_gate(str(database), gx_dir=gx_dir)
+
+
+def test_gate_passes_good_marts_with_every_expectation_evaluated(good_run, gx_dir):
+    # GIVEN valid marts  WHEN the gate runs (fixture)
+    _, result = good_run
+
+    # THEN every suite passes, with all of its expectations evaluated
+    assert result.success is True
+    assert result.failing_expectations == []
+    assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
+    assert {s.suite: s.failed for s in result.suites} == {CPD: 0, FBC: 0, LSH: 0}
+    assert {s.table: s.row_count for s in result.suites} == {
+        "channel_performance_daily": 4,
+        "funnel_by_channel": 3,
+        "lead_stage_history": 3,
+    }
+    # AND Data Docs were built into the project's uncommitted/ site
+    assert result.data_docs_url == (gx_dir / "uncommitted/data_docs/local_site/index.html").as_uri()
+    assert (gx_dir / "uncommitted/data_docs/local_site/index.html").is_file()
+
+
+def test_gate_leaves_database_free_for_a_writer_in_another_process(good_run):
+    # GIVEN the gate has returned (fixture)
+    database, _ = good_run
+
+    # WHEN another process opens the file for writing, as the publisher will
+    opened = subprocess.run(
+        [sys.executable, "-c", "import duckdb, sys; duckdb.connect(sys.argv[1]).close()", str(database)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    # THEN no lock is left behind
+    assert opened.returncode == 0, opened.stderr
+
+
+def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
+    # GIVEN marts with a duplicate key, a negative spend and an unknown channel
+    database = build_marts(
+        tmp_path / "build.duckdb",
+        f"INSERT INTO {CPD} SELECT * FROM {CPD} WHERE channel = 'paid_search'",
+        f"UPDATE {CPD} SET spend = -5.0 WHERE channel = 'paid_social'",
+        f"UPDATE {FBC} SET channel = 'tv' WHERE channel = 'email'",
+    )
+
+    # WHEN the gate runs
+    result = run_gate(str(database), gx_dir=gx_dir)
+
+    # THEN it fails on exactly those expectations, and the untouched suite passes
+    assert result.success is False
+    assert sorted(result.failing_expectations) == [
+        f"{CPD}: expect_column_values_to_be_between(column=spend)",
+        f"{CPD}: expect_compound_columns_to_be_unique(column_list=date_day,channel,source,medium,campaign)",
+        f"{FBC}: expect_column_values_to_be_in_set(column=channel)",
+    ]
+    assert [(s.suite, s.success) for s in result.suites] == [(CPD, False), (FBC, False), (LSH, True)]
+    assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
+    assert result.suite(CPD).row_count == 5
+    # AND the failure says what was found
+    (unknown_channel,) = result.suite(FBC).failures
+    assert unknown_channel.detail == "1 unexpected rows, e.g. ['tv']"
+    spend = next(f for f in result.suite(CPD).failures if "spend" in f.expectation)
+    assert spend.detail == "1 unexpected rows, e.g. [-5.0]"
+
+
+def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_path, gx_dir, capsys):
+    # GIVEN a current stage that has an exit time, and a negative time in stage
+    database = build_marts(
+        tmp_path / "build.duckdb",
+        f"UPDATE {LSH} SET exited_at = '2024-05-04 00:00' WHERE contact_id = 'c2'",
+        f"UPDATE {LSH} SET days_in_stage = -1.0 WHERE lifecycle_stage = 'lead'",
+    )
+
+    # WHEN the gate runs from the command line
+    exit_code = gate.main(["--gx-dir", str(gx_dir), str(database)])
+
+    # THEN it exits 1 and prints one summary line per suite naming what failed
+    assert exit_code == 1
+    assert capsys.readouterr().out.splitlines() == [
+        f"PASS {CPD}: 26/26 expectations passed, 4 rows",
+        f"PASS {FBC}: 25/25 expectations passed, 3 rows",
+        f"FAIL {LSH}: 11/13 expectations passed, 3 rows; failed: "
+        "expect_column_values_to_be_between(column=days_in_stage), "
+        "expect_column_values_to_be_null(column=exited_at, where is_current == True)",
+    ]
+
+
+def test_without_the_duckdb_fix_gx_loses_query_results(tmp_path, gx_dir, monkeypatch):
+    """Guards expectations/gx_duckdb.py: the upstream bug it works around is still there.
+
+    If this test starts failing after a Great Expectations upgrade, GX has fixed the
+    bug (issues 11579/10738): delete gx_duckdb.py and this test. Its partner is
+    test_gate_passes_good_marts_with_every_expectation_evaluated, which fails when the
+    fix is removed while the bug is still there.
+    """
+    from great_expectations.execution_engine import sqlalchemy_execution_engine
+
+    from expectations import gx_duckdb
+
+    # GIVEN valid marts, and GX without the persisted DuckDB connection
+    database = build_marts(tmp_path / "build.duckdb")
+    upstream_dialects = tuple(
+        d for d in sqlalchemy_execution_engine._PERSISTED_CONNECTION_DIALECTS if d is not gx_duckdb.DUCKDB
+    )
+    monkeypatch.setattr(sqlalchemy_execution_engine, "_PERSISTED_CONNECTION_DIALECTS", upstream_dialects)
+    monkeypatch.setattr(gx_duckdb, "keep_duckdb_connection_open", lambda: None)
+
+    # WHEN the gate runs
+    result = run_gate(str(database), gx_dir=gx_dir)
+
+    # THEN GX loses the rows of its metric queries and fails valid data
+    assert not gx_duckdb.duckdb_connection_is_kept_open()
+    assert result.success is False
+    row_count = next(
+        f for f in result.suite(CPD).failures if f.expectation.startswith("expect_table_row_count")
+    )
+    assert row_count.detail == "error: list index out of range"
