@@ -1,5 +1,5 @@
-"""Data quality gate (Great Expectations) and write-audit-publish for the DuckDB warehouse.
+"""Data quality gate (Great Expectations) for the DuckDB build warehouse.
 
-Kept import-free: ``expectations.gate`` imports Great Expectations only when it runs,
-and ``expectations.publish`` needs only duckdb.
+Kept import-free: ``expectations.gate`` imports Great Expectations only when it runs.
+Publishing what passed lives in ``funnelhouse.publish``.
 """

@@ -79,23 +79,29 @@ def gate() -> dict:
     warehouse = settings.warehouse_path()
     with warehouse_lock(warehouse):
         result = run_gate(str(warehouse))
-    summary = result.to_dict() if hasattr(result, "to_dict") else {"success": result.success}
+    summary = {
+        "success": result.success,
+        "evaluated": sum(s.evaluated for s in result.suites),
+        "failed": sum(s.failed for s in result.suites),
+        "suites": [s.summary_line() for s in result.suites],
+        "data_docs": result.data_docs_url,
+    }
     _write_run_file("gate.json", summary)
     if not result.success:
-        raise RuntimeError(f"quality gate failed, nothing published: {summary}")
+        raise RuntimeError("quality gate failed, nothing published: " + "; ".join(result.failing_expectations))
     return summary
 
 
 def publish() -> dict:
     """Copy the marts into a new file and swap it in atomically as the published database."""
-    from expectations.publish import publish as publish_marts
+    from funnelhouse.publish import publish as publish_marts
 
     warehouse, published = settings.warehouse_path(), settings.published_path()
     published.parent.mkdir(parents=True, exist_ok=True)
     with warehouse_lock(warehouse):
         result = publish_marts(str(warehouse), str(published), schemas=(MART_SCHEMA,))
     log.info("published %s", published)
-    return {"published": str(published), "tables": getattr(result, "row_counts", None)}
+    return {"published": str(published), "tables": result.row_counts}
 
 
 def summary() -> str:

@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.publish import publish
+from funnelhouse.publish import publish
 
 
 def build_database(path: Path, *, days: int) -> Path:

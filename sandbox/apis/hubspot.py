@@ -116,7 +116,7 @@ def search_objects(request: Request) -> Response:
                           f"The sandbox filters {object_type} on {modified} with GTE/GT/LTE/LT/EQ/NEQ only, not {f.get('propertyName')} {f.get('operator')}")
     properties = body.get("properties") or None
     matched = []
-    for _, build in _records(request, object_type, False, None, False):
+    for _, build in _records(request, object_type, False, properties, False):
         record = build()
         ms = _epoch_ms(record["properties"][modified])
         if all(_matches(ms, f["operator"], f["value"]) for f in filters):
@@ -124,13 +124,7 @@ def search_objects(request: Request) -> Response:
     descending = any(s.get("direction") == "DESCENDING" for s in body.get("sorts", []))
     matched.sort(key=lambda t: (t[0], t[1]), reverse=descending)
     page = matched[offset:offset + limit]
-    results = []
-    for _, _, record in page:
-        if properties is not None:
-            wanted = set(properties) | {"createdate", modified, "hs_object_id"}
-            record["properties"] = {k: record["properties"].get(k) for k in sorted(wanted)}
-        results.append(record)
-    out: dict = {"total": len(matched), "results": results}
+    out: dict = {"total": len(matched), "results": [record for _, _, record in page]}
     if offset + limit < len(matched):
         out["paging"] = {"next": {"after": str(offset + limit)}}
     return Response(200, out)
