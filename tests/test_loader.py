@@ -1,0 +1,88 @@
+"""The one loader: landed pages -> raw tables. Keys, quarantine, dedupe, window replace, state."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from extractors.landing import LandingBatch, complete_batches
+from extractors.loader import load_batch, read_state
+
+END = datetime(2026, 8, 30, tzinfo=UTC)
+
+
+def land(root, source, units):
+    """units: list of (stream, account, window_start, [pages of records])."""
+    batch = LandingBatch(root, source)
+    for stream, account, start, pages in units:
+        writer = batch.unit(stream, account, start, END)
+        for page in pages:
+            writer.write_page(page)
+    return batch.commit({})
+
+
+def rows(warehouse, sql):
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def insight(ad_id, day, spend):
+    return {"ad_id": ad_id, "date_start": day, "date_stop": day, "spend": spend}
+
+
+def test_keys_quarantine_and_in_batch_duplicates(tmp_path):
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    contacts_page_1 = [{"id": "1", "v": "old"}, {"id": "2", "v": "a"}, {"v": "no id"}]
+    contacts_page_2 = [{"id": "1", "v": "new"}, {"id": "3", "v": "b"}]  # id 1 again, on a later page
+    result = load_batch(land(landing, "hubspot", [("contacts", "p1", None, [contacts_page_1, contacts_page_2])]), warehouse)
+
+    assert result.loaded == {"contacts": 3} and result.quarantined == {"contacts": 1}
+    assert result.loaded["contacts"] + result.quarantined["contacts"] == 4  # 5 returned, 1 duplicate merged
+    assert rows(warehouse, "SELECT id, _record->>'$.v' FROM raw_hubspot.contacts ORDER BY id") == [("1", "new"), ("2", "a"), ("3", "b")]
+    quarantine = rows(warehouse, "SELECT stream, reason, raw_payload FROM raw_hubspot._quarantine")
+    assert quarantine == [("contacts", 'missing or invalid key: "id"', '{"v":"no id"}')]
+    assert read_state(warehouse, "hubspot") == {("contacts", "p1"): END}
+    assert complete_batches(landing, "hubspot") == []  # loaded batches leave the landing area
+
+
+def test_merge_replaces_by_key_and_keeps_other_accounts(tmp_path):
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    load_batch(land(landing, "hubspot", [("contacts", "p1", None, [[{"id": "1", "v": "a"}]]),
+                                         ("contacts", "p2", None, [[{"id": "1", "v": "other portal"}]])]), warehouse)
+    load_batch(land(landing, "hubspot", [("contacts", "p1", END, [[{"id": "1", "v": "b"}, {"id": "4", "v": "c"}]])]), warehouse)
+    assert rows(warehouse, "SELECT _account_id, id, _record->>'$.v' FROM raw_hubspot.contacts ORDER BY ALL") == [
+        ("p1", "1", "b"), ("p1", "4", "c"), ("p2", "1", "other portal")]
+
+
+def test_window_load_replaces_exactly_the_reread_days(tmp_path):
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    first = [insight("a", "2026-08-01", "1.00"), insight("a", "2026-08-02", "2.00"), insight("b", "2026-08-02", "3.00"),
+             insight("a", "2026-08-03", "4.00")]
+    load_batch(land(landing, "meta_ads", [("insights", "1001", datetime(2026, 8, 1, tzinfo=UTC), [first])]), warehouse)
+    # Re-read from Aug 2: 'a' restated, 'b' vanished (paused ad, deleted row), Aug 1 untouched.
+    reread = [insight("a", "2026-08-02", "2.50"), insight("a", "2026-08-03", "4.00")]
+    load_batch(land(landing, "meta_ads", [("insights", "1001", datetime(2026, 8, 2, tzinfo=UTC), [reread])]), warehouse)
+    assert rows(warehouse, "SELECT ad_id, date_start::VARCHAR, _record->>'$.spend' FROM raw_meta_ads.insights ORDER BY ALL") == [
+        ("a", "2026-08-01", "1.00"), ("a", "2026-08-02", "2.50"), ("a", "2026-08-03", "4.00")]
+
+
+def test_a_batch_loads_once_and_a_failed_load_changes_nothing(tmp_path, monkeypatch):
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    batch_dir = land(landing, "hubspot", [("contacts", "p1", None, [[{"id": "1"}]])])
+    copy = tmp_path / "copy"
+    import shutil
+
+    shutil.copytree(batch_dir, copy)
+    load_batch(batch_dir, warehouse)
+    again = load_batch(copy, warehouse)  # the same batch id, e.g. after a crash between commit and cleanup
+    assert again.already_loaded and rows(warehouse, "SELECT count(*) FROM raw_hubspot.contacts") == [(1,)]
+
+    broken = land(landing, "hubspot", [("contacts", "p1", None, [[{"id": "2"}]]), ("deals", "p1", None, [[{"id": "9"}]])])
+    (broken / "deals" / "p1" / "page-000001.ndjson").write_text('{"id": "9"')  # corrupt the second unit's file
+    with pytest.raises(duckdb.Error):
+        load_batch(broken, warehouse)
+    assert rows(warehouse, "SELECT count(*) FROM raw_hubspot.contacts") == [(1,)]  # the first unit rolled back too
+    assert json.loads((broken / "manifest.json").read_text())["units"]  # the batch stays for the next run
