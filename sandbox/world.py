@@ -111,6 +111,8 @@ ORGANIC_SOURCES = (
     OrganicSource("organic_social", "SOCIAL_MEDIA", "instagram", "social", ("ig_stories", "ig_reels"), 3.0, 0.25, 0.3, 0.25, 800.0),
 )
 
+CONTACT_ID_BASE = 1_000_000_000
+CONTACT_IDS_PER_DAY = 1_000_000
 DEAL_OPEN_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent")
 
 
@@ -201,8 +203,8 @@ class World:
         day_index = (day - self.start).days
         if not 0 <= day_index < self.days:
             return [], []
-        next_seq = iter(range(1_000_000)).__next__
-        contact_id = lambda: str(1_000_000_000 + day_index * 1_000_000 + next_seq())  # noqa: E731
+        next_seq = iter(range(CONTACT_IDS_PER_DAY)).__next__
+        contact_id = lambda: str(CONTACT_ID_BASE + day_index * CONTACT_IDS_PER_DAY + next_seq())  # noqa: E731
         ad_days: list[AdDay] = []
         contacts: list[ContactFacts] = []
         weekday_factor = 0.8 if day.weekday() >= 5 else 1.05
@@ -285,16 +287,20 @@ class World:
         last = min(self.end, (as_of - timedelta(microseconds=1)).date())
         return [self.start + timedelta(days=i) for i in range((last - self.start).days + 1)]
 
-    def iter_contacts(self, as_of: datetime):
-        """Contacts that exist at ``as_of``, in id order."""
-        for day in self.days_until(as_of):
+    def iter_contacts(self, as_of: datetime, from_id: int = 0):
+        """Contacts that exist at ``as_of``, in id order, from the id ``from_id`` on.
+
+        Ids encode their creation day, so paging can jump straight to the right day.
+        """
+        first_day = max(0, (from_id - CONTACT_ID_BASE) // CONTACT_IDS_PER_DAY)
+        for day in self.days_until(as_of)[first_day:]:
             for c in self.contacts_created_on(day):
-                if c.created_at <= as_of:
+                if c.created_at <= as_of and int(c.contact_id) >= from_id:
                     yield c
 
-    def iter_deals(self, as_of: datetime):
-        """Deals that exist at ``as_of``, in id order (deal ids follow contact ids)."""
-        for c in self.iter_contacts(as_of):
+    def iter_deals(self, as_of: datetime, from_id: int = 0):
+        """Deals that exist at ``as_of``, in id order (a deal's id is 9 followed by its contact's id)."""
+        for c in self.iter_contacts(as_of, int(str(from_id)[1:] or 0)):
             if c.deal and c.deal.created_at <= as_of and not (c.archived_at and c.archived_at <= as_of):
                 yield c.deal
 

@@ -16,7 +16,6 @@ MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifiedda
 LIST_MAX_LIMIT = 100
 SEARCH_MAX_LIMIT = 200
 SEARCH_MAX_RESULTS = 10_000
-DAY_ID_SPAN = 1_000_000  # contact ids are 1e9 + day_index * 1e6 + n (see World)
 
 
 def _error(request: Request, status: int, category: str, message: str) -> Response:
@@ -35,18 +34,18 @@ def _check_auth(request: Request) -> Response | None:
     return None
 
 
-def _records(request: Request, object_type: str, archived: bool, properties, with_contacts: bool):
+def _records(request: Request, object_type: str, archived: bool, properties, with_contacts: bool, from_id: int = 0):
     """Records of one object type in id order, as the platform shows them now."""
     world, now = request.sandbox.world, request.sandbox.now
     if object_type == "contacts":
-        for c in world.iter_contacts(now):
+        for c in world.iter_contacts(now, from_id):
             is_archived = bool(c.archived_at and c.archived_at <= now)
             if is_archived == archived:
                 yield c.contact_id, lambda c=c: world.contact_record(c, now, properties)
     else:
         if archived:
             return  # the simulated business never deletes deals
-        for d in world.iter_deals(now):
+        for d in world.iter_deals(now, from_id):
             yield d.deal_id, lambda d=d: world.deal_record(d, now, properties, with_contacts)
 
 
@@ -65,14 +64,14 @@ def list_objects(request: Request) -> Response:
     limit = _limit(request, request.query.get("limit", "10"), LIST_MAX_LIMIT)
     if isinstance(limit, Response):
         return limit
-    after = request.query.get("after")
+    after = request.query.get("after") or "0"
+    if not after.isdigit():
+        return _error(request, 400, "VALIDATION_ERROR", f"Invalid paging cursor after='{after}'")
     properties = [p for p in request.query.get("properties", "").split(",") if p] or None
     archived = request.query.get("archived", "false").lower() == "true"
     with_contacts = "contacts" in request.query.get("associations", "").split(",")
     results, next_after = [], None
-    for record_id, build in _records(request, object_type, archived, properties, with_contacts):
-        if after is not None and int(record_id) < int(after):
-            continue
+    for record_id, build in _records(request, object_type, archived, properties, with_contacts, int(after)):
         if len(results) == limit:
             next_after = record_id  # HubSpot's cursor names the next record to return
             break

@@ -1,0 +1,1 @@
+"""Performance measurements; run with `make benchmark` (python -m benchmarks)."""

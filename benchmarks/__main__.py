@@ -1,0 +1,136 @@
+"""Measure funnelhouse's hot paths in one run and print a Markdown table.
+
+Numbers are taken in one process on one machine, and the goals are stated as
+ratios between them (e.g. bulk load vs row-by-row insert), never as absolute
+timings in tests. Results of the last committed run are in benchmarks/BASELINE.md.
+
+    python -m benchmarks [--scale 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import requests
+
+
+def timed(fn):
+    started = time.perf_counter()
+    result = fn()
+    return result, time.perf_counter() - started
+
+
+def bench_loader(tmp: Path, rows: int) -> list[tuple[str, str]]:
+    """Bulk NDJSON load (the loader's path) against executemany into the same table."""
+    from datetime import UTC, datetime
+
+    from extractors.landing import LandingBatch
+    from extractors.loader import load_batch
+
+    first_day = date(2026, 6, 1)
+    records = [{"ad_id": str(i // 90), "date_start": (first_day + timedelta(days=i % 90)).isoformat(), "spend": f"{i % 97}.25",
+                "impressions": str(i), "clicks": str(i % 50), "actions": [{"action_type": "lead", "value": "1"}]} for i in range(rows)]
+    batch = LandingBatch(tmp / "landing", "meta_ads")
+    writer = batch.unit("insights", "1001", None, datetime(2026, 9, 1, tzinfo=UTC))
+    for start in range(0, rows, 500):
+        writer.write_page(records[start:start + 500])
+    batch_dir = batch.commit({})
+    result, bulk_s = timed(lambda: load_batch(batch_dir, tmp / "bulk.duckdb"))
+    loaded = result.loaded["insights"]
+
+    sample = records[: max(rows // 20, 1000)]  # executemany is too slow for the full set
+    con = duckdb.connect(str(tmp / "rowwise.duckdb"))
+    con.execute("CREATE TABLE t (_account_id VARCHAR, ad_id VARCHAR, date_start DATE, _record JSON)")
+    _, row_s = timed(lambda: con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
+                                             [("1001", r["ad_id"], r["date_start"], json.dumps(r)) for r in sample]))
+    con.close()
+    bulk_rate, row_rate = loaded / bulk_s, len(sample) / row_s
+    return [("loader: bulk NDJSON -> raw table (dedupe, merge, state)", f"{bulk_rate:,.0f} rows/s ({loaded:,} distinct rows in {bulk_s:.2f}s)"),
+            ("loader: executemany INSERT, same rows", f"{row_rate:,.0f} rows/s ({len(sample):,} rows)"),
+            ("ratio bulk / row-by-row", f"{bulk_rate / row_rate:,.0f}x")]
+
+
+def bench_sandbox(scale: float) -> list[tuple[str, str]]:
+    from sandbox.server import DEFAULT_TOKENS, SandboxServer
+    from sandbox.world import World
+
+    out = []
+    with SandboxServer(World(scale=scale)) as server:
+        hub = {"Authorization": f"Bearer {DEFAULT_TOKENS['hubspot']}"}
+        session = requests.Session()
+        session.get(f"{server.base_url}/crm/v3/objects/contacts?limit=1", headers=hub)  # warm the world's day cache
+
+        def page(after):
+            r = session.get(f"{server.base_url}/crm/v3/objects/contacts", params={"limit": 100, "after": after}, headers=hub)
+            return len(r.json()["results"])
+
+        afters = [str(1_000_000_000 + d * 1_000_000) for d in range(0, 90, 3)]
+        rows, seconds = timed(lambda: sum(page(a) for a in afters))
+        out.append(("sandbox: HubSpot contacts list, 1 client", f"{len(afters) / seconds:,.0f} req/s, {rows / seconds:,.0f} rows/s"))
+        with ThreadPoolExecutor(4) as pool:
+            sessions = [requests.Session() for _ in range(4)]
+            rows, seconds = timed(lambda: sum(pool.map(lambda a: len(sessions[int(a) % 4].get(
+                f"{server.base_url}/crm/v3/objects/contacts", params={"limit": 100, "after": a}, headers=hub).json()["results"]), afters * 4)))
+        out.append(("sandbox: HubSpot contacts list, 4 clients", f"{len(afters) * 4 / seconds:,.0f} req/s, {rows / seconds:,.0f} rows/s"))
+        meta = f"{server.base_url}/v21.0/act_1001/insights"
+        params = {"access_token": DEFAULT_TOKENS["meta"], "limit": 500, "time_range": '{"since":"2026-06-01","until":"2026-08-29"}'}
+        (rows, n), seconds = timed(lambda: _follow_meta(session, meta, params))
+        out.append(("sandbox: Meta insights pages", f"{n / seconds:,.0f} req/s, {rows / seconds:,.0f} rows/s"))
+    return out
+
+
+def _follow_meta(session, url, params):
+    rows = n = 0
+    while url:
+        body = session.get(url, params=params).json()
+        rows, n, url, params = rows + len(body["data"]), n + 1, body.get("paging", {}).get("next"), None
+    return rows, n
+
+
+def bench_extract_load(tmp: Path, scale: float) -> list[tuple[str, str]]:
+    from extractors import pipeline
+    from sandbox.server import SandboxServer
+    from sandbox.world import World
+
+    from extractors.connections import get_connection
+
+    out = []
+    world = World(scale=scale)
+    with SandboxServer(world) as server:
+        os.environ.update(server.connections())
+        get_connection("hubspot")  # Airflow's import takes seconds once per process: keep it out of the rates
+        for source in ("hubspot", "meta_ads"):
+            warehouse, landing = tmp / f"{source}.duckdb", tmp / "landing-el"
+            batch, extract_s = timed(lambda: pipeline.extract(source, end=world.default_now, warehouse=warehouse, landing_root=landing))
+            results, load_s = timed(lambda: pipeline.load(source, warehouse=warehouse, landing_root=landing))
+            rows = sum(sum(r.loaded.values()) for r in results)
+            out.append((f"extract {source} from the sandbox (HTTP -> landing)", f"{rows / extract_s:,.0f} rows/s ({rows:,} rows, {extract_s:.1f}s)"))
+            out.append((f"load {source} (landing -> raw tables)", f"{rows / load_s:,.0f} rows/s ({load_s:.2f}s)"))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks")
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--loader-rows", type=int, default=200_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        rows = bench_loader(tmp, args.loader_rows) + bench_sandbox(args.scale) + bench_extract_load(tmp, args.scale)
+    print(f"funnelhouse benchmarks, scale {args.scale}, {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}\n")
+    print("| measurement | result |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
+if __name__ == "__main__":
+    main()
