@@ -22,25 +22,29 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Asset, dag, task
 
-from funnelhouse.steps import SOURCES
+from funnelhouse import SOURCES
 
 WRITER_POOL = "duckdb_writer"
 PUBLISHED_MARTS = Asset(name="funnelhouse_published_marts", uri="file:///funnelhouse/published/marts")
 
 
 def _fail_fast_on_bad_input(fn):
-    """Configuration and credential errors will not fix themselves: fail without retries."""
+    """Configuration and credential errors will not fix themselves: fail without retries.
+
+    So does a load where some accounts failed: the others are loaded, and a retry
+    would find nothing left to load and turn the run green, hiding the failure.
+    """
     import functools
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         from airflow.sdk.exceptions import AirflowFailException
 
-        from extractors.errors import AuthError, ConfigError
+        from extractors.errors import AuthError, ConfigError, PartialFailure
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, AuthError) as exc:
+        except (ConfigError, AuthError, PartialFailure) as exc:
             raise AirflowFailException(str(exc)) from None
 
     return wrapper
@@ -62,8 +66,10 @@ def funnelhouse():
     def extract(source: str, **context) -> str:
         from funnelhouse import steps
 
-        # Work is keyed on the data interval, never on now(): a rerun reads the same window.
-        return steps.extract(source, end=context["data_interval_end"])
+        # Work is keyed on the data interval, never on now(). Runs triggered without a
+        # logical date have no interval: they read up to the moment they were asked to run.
+        end = context.get("data_interval_end") or context["dag_run"].run_after
+        return steps.extract(source, end=end)
 
     @task(pool=WRITER_POOL)
     @_fail_fast_on_bad_input

@@ -55,4 +55,5 @@ def get_connection(conn_id: str) -> PlatformConnection:
         extra = conn.extra_dejson if isinstance(conn.extra_dejson, dict) else json.loads(conn.extra or "{}")
     except ValueError:
         raise ConfigError(f"connection '{conn_id}' has an extra that is not a JSON object") from None
-    return PlatformConnection(conn_id, host.rstrip("/"), conn.login, conn.password, extra)
+    # Pasted tokens often carry a newline, which requests would reject (quoting the token).
+    return PlatformConnection(conn_id, host.rstrip("/"), conn.login, conn.password.strip(), extra)

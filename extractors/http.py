@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 META_THROTTLE_CODES = {4, 17, 32, 613, *range(80000, 80015)}
 META_AUTH_CODES = {102, 190}
 META_PERMISSION_CODES = {10, 200, 294}
+META_NO_ACCESS = (100, 33)  # "object does not exist, cannot be loaded due to missing permissions"
 _TOKEN_PARAM = re.compile(r"(access_token|apikey|key)=[^&\s]+", re.IGNORECASE)
 
 
@@ -45,6 +46,7 @@ class RetryPolicy:
     base_delay_s: float = 0.5
     max_delay_s: float = 60.0
     max_throttle_wait_s: float = 300.0  # longest server-requested wait we honour before giving up
+    min_throttle_wait_s: float = 5.0  # a platform that says "slow down" gets at least this long
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 120.0
     sleep: Callable[[float], None] = field(default=time.sleep, compare=False)
@@ -55,9 +57,9 @@ class RetryPolicy:
 
 
 class _Retry(Exception):
-    def __init__(self, reason: str, wait_s: float | None = None):
+    def __init__(self, reason: str, wait_s: float | None = None, throttled: bool = False):
         super().__init__(reason)
-        self.reason, self.wait_s = reason, wait_s
+        self.reason, self.wait_s, self.throttled = reason, wait_s, throttled
 
 
 class HttpClient:
@@ -103,10 +105,15 @@ class HttpClient:
                 if retry.wait_s is not None and retry.wait_s > self.policy.max_throttle_wait_s:
                     raise ApiError(f"{label} is rate limited for {retry.wait_s:.0f}s ({reason}); "
                                    "run again later or raise the platform quota") from None
+                # Throttled without a stated delay: back off, but never less than the floor.
                 wait = retry.wait_s if retry.wait_s is not None else self.policy.backoff(attempt)
+                if retry.throttled:
+                    wait = max(wait, self.policy.min_throttle_wait_s)
             except (requests.Timeout, requests.ConnectionError) as exc:
                 reason = f"{type(exc).__name__}: {self.redact(str(exc))}"
                 wait = self.policy.backoff(attempt)
+            except requests.RequestException as exc:  # e.g. an invalid header: not retryable, and may quote the token
+                raise ApiError(f"{label} could not be sent: {type(exc).__name__}: {self.redact(str(exc))}") from None
             if attempt + 1 < self.policy.max_attempts:
                 log.warning("%s attempt %d/%d failed (%s); retrying in %.1fs", label, attempt + 1,
                             self.policy.max_attempts, reason, wait)
@@ -127,11 +134,11 @@ class HttpClient:
         detail = self.redact(_describe(body, response.text))
         throttled = _throttle_signal(response, body, error)
         if throttled is not None:
-            raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s)
+            raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s, throttled=True)
         if status == 401 or error.get("code") in META_AUTH_CODES:
             raise AuthError(f"{label} was refused: the credentials were rejected (HTTP {status}: {detail}); "
                             "put a valid token in the connection's password")
-        if status == 403 or error.get("code") in META_PERMISSION_CODES:
+        if status == 403 or error.get("code") in META_PERMISSION_CODES or (error.get("code"), error.get("error_subcode")) == META_NO_ACCESS:
             raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})")
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}: {detail}")

@@ -61,6 +61,8 @@ class UnitWriter:
             for record in records:
                 fh.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
                 fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())  # the manifest vouches for this page: it must be on disk first
         self.unit.files.append(str(path.relative_to(self.dir.parent.parent)))
         self.unit.records += len(records)
 
@@ -90,6 +92,11 @@ class LandingBatch:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, self.dir / MANIFEST)
+        dir_fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
         return self.dir
 
     def discard(self) -> None:

@@ -23,14 +23,19 @@ from pathlib import Path
 
 import duckdb
 
+from extractors.errors import ExtractError
 from extractors.landing import Manifest
 from extractors.sources import get_source
 from extractors.streams import Stream
-from extractors.warehouse import connect
+from extractors.warehouse import connect, table_row_counts
 
 log = logging.getLogger(__name__)
 
 META_SCHEMA = "_funnelhouse"
+
+
+class LandingMismatch(ExtractError):
+    """A landed batch does not hold what its manifest says (e.g. a page lost in a power cut)."""
 
 
 @dataclass
@@ -99,12 +104,7 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
                                 [source.name, stream.name, unit.account_id, unit.window_end, manifest.batch_id])
                 con.execute(f"INSERT INTO {META_SCHEMA}.loaded_batches VALUES (?, ?, current_timestamp, ?, ?)",
                             [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())])
-            for stream in source.streams:
-                table = f"{_q(schema)}.{_q(stream.name)}"
-                exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = ?",
-                                     [schema, stream.name]).fetchone()[0]
-                if exists:
-                    result.table_rows[f"{schema}.{stream.name}"] = con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+            result.table_rows = table_row_counts(con, schema)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -127,6 +127,10 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
         con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
             SELECT ''::VARCHAR AS _account_id, {', '.join(f'NULL::{k.sql_type} AS {_q(k.name)}' for k in stream.keys)},
                    NULL::JSON AS _record, ''::VARCHAR AS filename LIMIT 0""")
+    landed = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
+    if landed != unit.records:
+        raise LandingMismatch(f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
+                              f"but the manifest says {unit.records}; the batch in {files[0].rsplit('/', 3)[0] if files else '?'} is damaged")
     quarantined = con.execute(f"""INSERT INTO {_q(schema)}._quarantine
         SELECT ?, ?, _account_id, 'missing or invalid key: ' || ?, _record::VARCHAR, current_timestamp
         FROM incoming WHERE {any_key_missing}""", [batch_id, stream.name, key_cols]).fetchone()[0]
@@ -136,8 +140,10 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
         QUALIFY row_number() OVER (PARTITION BY {key_cols} ORDER BY filename DESC) = 1""")
     if stream.load == "window" and unit.window_start is not None:
         day = _q(stream.window_key)
+        # Exactly the days the source re-read: Window.first_day .. Window.last_day.
         con.execute(f"""DELETE FROM {table} WHERE _account_id = ?
-            AND {day} >= CAST(?::TIMESTAMPTZ AS DATE) AND {day} < CAST(?::TIMESTAMPTZ AS DATE)""",
+            AND {day} >= CAST(?::TIMESTAMPTZ AS DATE)
+            AND {day} <= CAST(?::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)""",
                     [unit.account_id, unit.window_start, unit.window_end])
     key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
     con.execute(f"DELETE FROM {table} t USING fresh f WHERE t._account_id = f._account_id AND {key_match}")

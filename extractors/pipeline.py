@@ -40,7 +40,8 @@ def plan(source: Source, streams: list[Stream], accounts: list[str], state: dict
             if start is not None:
                 unit_start = start
             elif (stream.name, account) in state:
-                unit_start = state[(stream.name, account)] - stream.lookback
+                # An older interval run again (cursor past its end) re-reads its own lookback.
+                unit_start = min(state[(stream.name, account)], end) - stream.lookback
             else:
                 unit_start = source.initial_start(conn, stream, end)
             units.append(Unit(stream, account, Window(unit_start, end)))

@@ -49,3 +49,10 @@ def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConn
             yield con
         finally:
             con.close()
+
+
+def table_row_counts(con: duckdb.DuckDBPyConnection, schema_pattern: str) -> dict[str, int]:
+    """Rows per table in the schemas matching a LIKE pattern; internal tables (``_name``) left out."""
+    tables = con.execute("""SELECT table_schema || '.' || table_name FROM information_schema.tables
+        WHERE table_schema LIKE ? AND NOT starts_with(table_name, '_') ORDER BY 1""", [schema_pattern]).fetchall()
+    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for (t,) in tables}

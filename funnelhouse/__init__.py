@@ -3,3 +3,6 @@
 The Airflow DAG in dags/ calls these and nothing else, so the same steps run
 from the command line (``python -m funnelhouse``) and in tests.
 """
+
+# Sources the DAG runs. Kept here, import-free, so parsing the DAG file stays cheap.
+SOURCES = ("hubspot", "meta_ads")

@@ -7,6 +7,7 @@ Steps that open the warehouse hold its writer lock for their whole duration.
 from __future__ import annotations
 
 import json
+from collections import Counter
 import logging
 import os
 import re
@@ -16,11 +17,10 @@ from datetime import datetime
 from pathlib import Path
 
 from extractors import pipeline, settings
-from extractors.warehouse import connect, warehouse_lock
+from extractors.warehouse import connect, table_row_counts, warehouse_lock
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("hubspot", "meta_ads")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MART_SCHEMA = "marts"
@@ -39,8 +39,10 @@ def load(source: str) -> dict:
     tables: dict[str, int] = {}
     for r in results:
         tables.update(r.table_rows)
-    return {"source": source, "batches": [r.batch_id for r in results],
-            "loaded": {k: sum(r.loaded.get(k, 0) for r in results) for r in results for k in r.loaded},
+    loaded: Counter[str] = Counter()
+    for r in results:
+        loaded.update(r.loaded)
+    return {"source": source, "batches": [r.batch_id for r in results], "loaded": dict(loaded),
             "quarantined": sum(sum(r.quarantined.values()) for r in results), "tables": tables}
 
 
@@ -53,7 +55,9 @@ def transform(full_refresh: bool = False) -> dict:
            "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors"]
     if full_refresh:
         cmd.append("--full-refresh")
-    env = {**os.environ, "FUNNELHOUSE_WAREHOUSE": str(warehouse)}
+    # dbt needs no platform credentials: keep the Connections out of its environment.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
     with warehouse_lock(warehouse):
         log.info("dbt build: %s", " ".join(cmd[1:2]))
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=DBT_PROJECT)
@@ -111,15 +115,11 @@ def summary() -> str:
     lines = []
     warehouse, published = settings.warehouse_path(), settings.published_path()
     with connect(warehouse, read_only=True) as con:
-        raw = con.execute("""SELECT table_schema || '.' || table_name FROM information_schema.tables
-            WHERE table_schema LIKE 'raw\\_%' ESCAPE '\\' AND table_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1""").fetchall()
         lines.append("raw tables:")
-        lines += [f"  {t:<40} {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:>10,} rows" for (t,) in raw]
+        lines += [f"  {t:<40} {n:>10,} rows" for t, n in table_row_counts(con, "raw_%").items()]
     with duckdb.connect(str(published), read_only=True) as con:
-        marts = con.execute(f"""SELECT table_schema || '.' || table_name FROM information_schema.tables
-            WHERE table_schema = '{MART_SCHEMA}' AND table_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1""").fetchall()
         lines.append("published marts:")
-        lines += [f"  {t:<40} {con.execute(f'SELECT count(*) FROM {t}').fetchone()[0]:>10,} rows" for (t,) in marts]
+        lines += [f"  {t:<40} {n:>10,} rows" for t, n in table_row_counts(con, MART_SCHEMA).items()]
     gate_file = settings.data_dir() / "run" / "gate.json"
     if gate_file.exists():
         g = json.loads(gate_file.read_text())

@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -65,6 +66,8 @@ class Sandbox:
     now: datetime | None = None
     tokens: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TOKENS))
     request_count: int = 0
+    # Called with each Request before it is answered: lets a test change the world mid-run.
+    request_hooks: list[Callable[[Request], None]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -102,6 +105,8 @@ class _Handler(BaseHTTPRequestHandler):
             if m and route_method == method:
                 request = Request(method, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body,
                                   f"http://{host}", m, sandbox)
+                for hook in sandbox.request_hooks:
+                    hook(request)
                 try:
                     response = handler(request)
                 except Exception:  # a bug in the sandbox must look like a platform 500, not a hung socket

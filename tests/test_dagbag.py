@@ -28,8 +28,7 @@ def test_every_dag_follows_policy(dagbag):
         assert dag.doc_md, f"{dag_id}: doc_md"
         assert dag.catchup is False, f"{dag_id}: explicit catchup=False"
         assert dag.max_active_runs == 1, f"{dag_id}: one run at a time (one warehouse writer)"
-        for t in dag.tasks:
-            assert t.retries is not None
+        assert dag.default_args["retries"] >= 1, f"{dag_id}: retries in default_args"
 
 
 def test_tasks_that_open_the_warehouse_share_the_one_writer_pool(dagbag):
@@ -42,7 +41,20 @@ def test_tasks_that_open_the_warehouse_share_the_one_writer_pool(dagbag):
     assert [o.name for o in dag.get_task("publish").outlets] == ["funnelhouse_published_marts"]
 
 
-def test_dag_file_does_no_io_at_import():
-    source = (DAGS / "funnelhouse_pipeline.py").read_text()
-    for forbidden in ("duckdb.connect", "requests.", "open(", "subprocess"):
-        assert forbidden not in source
+def test_platform_errors_retry_but_findings_do_not(dagbag):
+    dag = dagbag.dags["funnelhouse"]
+    retries = {t.task_id: t.retries for t in dag.tasks}
+    assert retries == {"extract_hubspot": 2, "extract_meta_ads": 2, "load_hubspot": 2, "load_meta_ads": 2,
+                       "transform": 0, "quality_gate": 0, "publish": 2}
+
+
+def test_parsing_the_dag_file_loads_no_pipeline_code():
+    """The scheduler parses DAG files constantly: the pipeline (duckdb, extractors) loads only when a task runs."""
+    import subprocess
+    import sys
+
+    code = ("import runpy, sys; runpy.run_path(sys.argv[1]); "
+            "print(sorted(m for m in ('duckdb', 'extractors', 'funnelhouse.steps', 'great_expectations') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code, str(DAGS / "funnelhouse_pipeline.py")], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from extractors import pipeline, settings
+from extractors.errors import PartialFailure
 
 PROJECT = settings.__file__.rsplit("/extractors/", 1)[0]
 
@@ -134,3 +135,41 @@ def test_bad_input_gives_one_clear_line_a_nonzero_exit_and_no_damage(cli_env, ar
     assert len(error_lines) == 1 and message in error_lines[0], result.stderr[-2000:]
     assert "expired-token-xyz" not in result.stderr + result.stdout
     assert not settings.warehouse_path().exists()  # the warehouse is never created, let alone touched
+
+
+def test_contacts_modified_while_a_search_pages_are_not_lost(sandbox, connections, data_dir, world, tmp_path, monkeypatch):
+    """GIVEN an incremental search under way, WHEN contacts read on page 1 change before page 2,
+    THEN nothing is skipped: after the next run the table equals a full read."""
+    t0, t1, t2 = world.default_now - timedelta(days=30), world.default_now - timedelta(days=10), world.default_now
+    sandbox.set_clock(t0)
+    run("hubspot", end=t0)
+    sandbox.set_clock(t1)
+    searches = []
+
+    def move_clock_after_first_search_page(request):
+        if request.path.endswith("/search"):
+            searches.append(request.path)
+            if len(searches) == 2:
+                sandbox.set_clock(t2)  # records modified since t1 leave the result set mid-run
+
+    sandbox.sandbox.request_hooks.append(move_clock_after_first_search_page)
+    run("hubspot", end=t1)
+    sandbox.sandbox.request_hooks.clear()
+    assert len(searches) > 2
+    run("hubspot", end=t2)
+    after_runs = checksum("raw_hubspot.contacts")
+
+    monkeypatch.setenv("FUNNELHOUSE_DATA_DIR", str(tmp_path / "full"))
+    run("hubspot", end=t2)
+    assert checksum("raw_hubspot.contacts") == after_runs
+
+
+def test_an_account_without_access_fails_alone_and_is_reported(sandbox, connections, data_dir, world, monkeypatch):
+    conn = json.loads(connections["AIRFLOW_CONN_META_ADS"])
+    conn["extra"]["account_ids"] = ["1001", "1999", "1002"]  # 1999: not readable with this token
+    monkeypatch.setenv("AIRFLOW_CONN_META_ADS", json.dumps(conn))
+    with pytest.raises(PartialFailure, match=r"meta_ads: loaded every account except 1999: .*act_1999.*no permission"):
+        run("meta_ads", end=world.default_now)
+    accounts = {r[0] for r in table("raw_meta_ads.insights")}
+    assert accounts == {"1001", "1002"}
+    assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count

@@ -9,7 +9,7 @@ import duckdb
 import pytest
 
 from extractors.landing import LandingBatch, complete_batches
-from extractors.loader import load_batch, read_state
+from extractors.loader import LandingMismatch, load_batch, read_state
 
 END = datetime(2026, 8, 30, tzinfo=UTC)
 
@@ -39,8 +39,8 @@ def test_keys_quarantine_and_in_batch_duplicates(tmp_path):
     contacts_page_2 = [{"id": "1", "v": "new"}, {"id": "3", "v": "b"}]  # id 1 again, on a later page
     result = load_batch(land(landing, "hubspot", [("contacts", "p1", None, [contacts_page_1, contacts_page_2])]), warehouse)
 
+    # 5 records returned: 3 distinct loaded (id 1 came twice, the later page wins), 1 quarantined.
     assert result.loaded == {"contacts": 3} and result.quarantined == {"contacts": 1}
-    assert result.loaded["contacts"] + result.quarantined["contacts"] == 4  # 5 returned, 1 duplicate merged
     assert rows(warehouse, "SELECT id, _record->>'$.v' FROM raw_hubspot.contacts ORDER BY id") == [("1", "new"), ("2", "a"), ("3", "b")]
     quarantine = rows(warehouse, "SELECT stream, reason, raw_payload FROM raw_hubspot._quarantine")
     assert quarantine == [("contacts", 'missing or invalid key: "id"', '{"v":"no id"}')]
@@ -83,6 +83,9 @@ def test_a_batch_loads_once_and_a_failed_load_changes_nothing(tmp_path, monkeypa
     broken = land(landing, "hubspot", [("contacts", "p1", None, [[{"id": "2"}]]), ("deals", "p1", None, [[{"id": "9"}]])])
     (broken / "deals" / "p1" / "page-000001.ndjson").write_text('{"id": "9"')  # corrupt the second unit's file
     with pytest.raises(duckdb.Error):
+        load_batch(broken, warehouse)
+    (broken / "deals" / "p1" / "page-000001.ndjson").write_text("")  # a page lost in a power cut
+    with pytest.raises(LandingMismatch, match="the landing files hold 0 records but the manifest says 1"):
         load_batch(broken, warehouse)
     assert rows(warehouse, "SELECT count(*) FROM raw_hubspot.contacts") == [(1,)]  # the first unit rolled back too
     assert json.loads((broken / "manifest.json").read_text())["units"]  # the batch stays for the next run

@@ -23,7 +23,9 @@ class Source:
         raise NotImplementedError
 
     def client(self, conn: PlatformConnection) -> HttpClient:
-        raise NotImplementedError
+        """Bearer-token auth, as HubSpot private apps and Meta system users use; override for others."""
+        return HttpClient(self.name, conn.base_url, headers={"Authorization": f"Bearer {conn.password}"},
+                          secrets=[conn.password], max_concurrency=self.max_concurrency)
 
     def initial_start(self, conn: PlatformConnection, stream: Stream, end: datetime) -> datetime | None:
         """Where a stream's first run begins; None reads everything the platform has."""

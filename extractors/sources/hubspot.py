@@ -10,8 +10,9 @@ Contacts: the first run lists everything; later runs search on
 ``lastmodifieddate`` from the saved cursor (minus one hour: search indexes with
 a lag). Search stops at 10,000 results per query, so the query restarts from the
 last modified date it reached. Archiving does not change the modified date, so
-every run also lists archived contacts. Deals are listed in full every run,
-because search returns no associations and each deal must keep its contacts.
+every run also lists archived contacts. Deals (live and archived) are listed in
+full every run, because search returns no associations and each deal must keep
+its contacts.
 """
 
 from __future__ import annotations
@@ -38,7 +39,6 @@ DEAL_PROPERTIES = ("dealname", "amount", "dealstage", "pipeline", "closedate", "
 LIST_LIMIT = 100
 SEARCH_LIMIT = 200
 SEARCH_CAP = 10_000
-NEXT_AFTER = BodyCursor(("paging", "next", "after"))
 
 ID = (KeyColumn("id", "$.id"),)
 
@@ -55,13 +55,11 @@ class HubSpot(Source):
     def accounts(self, conn: PlatformConnection) -> list[str]:
         return [str(conn.extra.get("portal_id") or "default")]
 
-    def client(self, conn: PlatformConnection) -> HttpClient:
-        return HttpClient(self.name, conn.base_url, headers={"Authorization": f"Bearer {conn.password}"},
-                          secrets=[conn.password], max_concurrency=self.max_concurrency)
-
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
         if stream.name == "deals":
-            yield from self._list(client, "deals", _properties(DEAL_PROPERTIES, conn), archived=False, associations="contacts")
+            properties = _properties(DEAL_PROPERTIES, conn)
+            yield from self._list(client, "deals", properties, archived=False, associations="contacts")
+            yield from self._list(client, "deals", properties, archived=True)  # deleted deals must stop counting
             return
         properties = _properties(CONTACT_PROPERTIES, conn)
         if window.start is None:
@@ -77,11 +75,19 @@ class HubSpot(Source):
             params["associations"] = associations
         first = PageRequest("GET", f"/crm/v3/objects/{object_type}", params=params)
         what = f"{object_type}{' (archived)' if archived else ''}"
-        yield from paginate(client, first, NEXT_AFTER, ("results",), what=what)
+        yield from paginate(client, first, BodyCursor(("paging", "next", "after")), ("results",), what=what)
 
     def _search(self, client: HttpClient, object_type: str, modified: str, properties: list[str],
                 window: Window) -> Iterator[list[dict]]:
-        start_ms, end_ms = _ms(window.start), _ms(window.end)
+        """Keyset paging: each query starts at the last modified time seen, never at an offset.
+
+        An offset into a result set sorted by modified time skips rows when a record read
+        earlier is modified mid-run (it leaves the set and the rest shift up). Restarting
+        from the last modified time also keeps every query far below the 10,000-result cap.
+        Boundary records come twice and merge away. Only a block of records sharing one
+        millisecond is paged by offset.
+        """
+        start_ms, end_ms, after = _ms(window.start), _ms(window.end), None
         while True:
             body = {
                 "filterGroups": [{"filters": [
@@ -91,23 +97,22 @@ class HubSpot(Source):
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
                 "properties": properties,
                 "limit": SEARCH_LIMIT,
+                **({"after": after} if after else {}),
             }
-            first = PageRequest("POST", f"/crm/v3/objects/{object_type}/search", json_body=body)
-            seen, last_ms = 0, start_ms
-            for page in paginate(client, first, BodyCursor(("paging", "next", "after"), in_json_body=True),
-                                 ("results",), what=f"{object_type} (search)"):
-                seen += len(page)
-                if page:
-                    last_ms = _iso_ms(page[-1]["properties"][modified])
-                yield page
-                if seen + SEARCH_LIMIT > SEARCH_CAP:
-                    break
-            if seen + SEARCH_LIMIT <= SEARCH_CAP:
+            page = client.request("POST", f"/crm/v3/objects/{object_type}/search", json_body=body, what=f"{object_type} (search)")
+            records = page.get("results") or []
+            yield records
+            next_after = ((page.get("paging") or {}).get("next") or {}).get("after")
+            if not next_after or not records:
                 return
-            if last_ms == start_ms:
+            last_ms = _iso_ms(records[-1]["properties"][modified])
+            if last_ms > start_ms:
+                start_ms, after = last_ms, None
+            elif int(next_after) + SEARCH_LIMIT > SEARCH_CAP:
                 raise ApiError(f"hubspot {object_type} (search): more than {SEARCH_CAP} records share one "
                                "modified time; cannot page past the search cap")
-            start_ms = last_ms  # restart past the cap; the boundary records come again and merge away
+            else:
+                after = next_after
 
 
 def _properties(defaults: tuple[str, ...], conn: PlatformConnection) -> list[str]:

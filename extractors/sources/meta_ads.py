@@ -19,7 +19,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from extractors.connections import PlatformConnection
 from extractors.errors import ConfigError
-from extractors.http import HttpClient
 from extractors.pagination import NextUrl, PageRequest, paginate
 from extractors.sources import Source
 from extractors.streams import KeyColumn, Stream, Window
@@ -45,10 +44,6 @@ class MetaAds(Source):
     def accounts(self, conn: PlatformConnection) -> list[str]:
         ids = conn.list_extra("account_ids", '{"account_ids": ["1234567890"]}')
         return [i.removeprefix("act_") for i in ids]
-
-    def client(self, conn: PlatformConnection) -> HttpClient:
-        return HttpClient(self.name, conn.base_url, headers={"Authorization": f"Bearer {conn.password}"},
-                          secrets=[conn.password], max_concurrency=self.max_concurrency)
 
     def initial_start(self, conn, stream, end):
         if stream.load != "window":

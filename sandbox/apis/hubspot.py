@@ -7,6 +7,8 @@ CollectionResponse..., search responses).
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 
 from sandbox.server import Request, Response
@@ -64,22 +66,34 @@ def list_objects(request: Request) -> Response:
     limit = _limit(request, request.query.get("limit", "10"), LIST_MAX_LIMIT)
     if isinstance(limit, Response):
         return limit
-    after = request.query.get("after") or "0"
-    if not after.isdigit():
-        return _error(request, 400, "VALIDATION_ERROR", f"Invalid paging cursor after='{after}'")
+    try:
+        from_id = _decode_cursor(request.query["after"]) if request.query.get("after") else 0
+    except ValueError:
+        return _error(request, 400, "VALIDATION_ERROR", f"Invalid paging cursor after='{request.query['after']}'")
     properties = [p for p in request.query.get("properties", "").split(",") if p] or None
     archived = request.query.get("archived", "false").lower() == "true"
     with_contacts = "contacts" in request.query.get("associations", "").split(",")
     results, next_after = [], None
-    for record_id, build in _records(request, object_type, archived, properties, with_contacts, int(after)):
+    for record_id, build in _records(request, object_type, archived, properties, with_contacts, from_id):
         if len(results) == limit:
-            next_after = record_id  # HubSpot's cursor names the next record to return
+            next_after = _encode_cursor(record_id)  # opaque, like HubSpot's ("NTI1Cg%3D%3D")
             break
         results.append(build())
     body: dict = {"results": results}
     if next_after is not None:
         body["paging"] = {"next": {"after": next_after, "link": f"{request.base_url}{request.path}?after={next_after}"}}
     return Response(200, body)
+
+
+def _encode_cursor(record_id: str) -> str:
+    return base64.urlsafe_b64encode(record_id.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError, binascii.Error) as exc:
+        raise ValueError(cursor) from exc
 
 
 def _matches(value_ms: int, operator: str, target: str) -> bool:

@@ -64,8 +64,10 @@ def get_insights(request: Request) -> Response:
     if missing:
         return missing
     q = request.query
-    if q.get("level", "ad") != "ad" or q.get("time_increment", "1") != "1":
-        return _error(request, "The sandbox serves level=ad with time_increment=1 only", "OAuthException", 100)
+    # Meta's defaults are level=account and one row for the whole range; the sandbox
+    # serves the ad-level daily report only, so a request relying on defaults is refused, not guessed.
+    if q.get("level") != "ad" or q.get("time_increment") != "1":
+        return _error(request, "(#100) The sandbox serves insights with level=ad and time_increment=1 only", "OAuthException", 100)
     try:
         time_range = json.loads(q["time_range"])
         since, until = date.fromisoformat(time_range["since"]), date.fromisoformat(time_range["until"])
