@@ -69,8 +69,11 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
         log.info("%s %s [%s]: reading %s", source.name, unit.stream.name, unit.account, window_text)
         for records in source.read(client, conn, unit.stream, unit.account, unit.window):
             writer.write_page(records)
-            log.info("%s %s [%s]: page %d, %d records so far", source.name, unit.stream.name, unit.account,
-                     writer.unit.pages, writer.unit.records)
+            # Every page at debug level; every tenth at info, so progress shows without flooding.
+            log.log(logging.INFO if writer.unit.pages % 10 == 0 else logging.DEBUG, "%s %s [%s]: page %d, %d records so far",
+                    source.name, unit.stream.name, unit.account, writer.unit.pages, writer.unit.records)
+        log.info("%s %s [%s]: done, %d records in %d pages", source.name, unit.stream.name, unit.account,
+                 writer.unit.records, writer.unit.pages)
 
     try:
         with ThreadPoolExecutor(max_workers=source.max_concurrency, thread_name_prefix=source.name) as pool:
