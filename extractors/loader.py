@@ -115,7 +115,7 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
 
 
 def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[str], batch_id: str) -> tuple[int, int]:
-    key_exprs = ", ".join(f"TRY_CAST(json_extract_string(_record, '{k.json_path}') AS {k.sql_type}) AS {_q(k.name)}" for k in stream.keys)
+    key_exprs = ", ".join(f"{k.sql('_record')} AS {_q(k.name)}" for k in stream.keys)
     key_cols = ", ".join(_q(k) for k in stream.key_names)
     any_key_missing = " OR ".join(f"{_q(k)} IS NULL" for k in stream.key_names)
     if files:
