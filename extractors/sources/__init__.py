@@ -19,7 +19,8 @@ class Source:
     streams: tuple[Stream, ...]
     max_concurrency: int = 4  # parallel requests this platform tolerates per token
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
+        """The accounts (ad accounts, portals, properties, pages...) this stream is read for."""
         raise NotImplementedError
 
     def client(self, conn: PlatformConnection) -> HttpClient:
@@ -54,12 +55,14 @@ class Source:
 
 
 def registry() -> dict[str, Source]:
+    from extractors.sources.facebook_pages import FacebookPages
     from extractors.sources.ga4 import GA4
     from extractors.sources.google_ads import GoogleAds
     from extractors.sources.hubspot import HubSpot
+    from extractors.sources.mailchimp import Mailchimp
     from extractors.sources.meta_ads import MetaAds
 
-    return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4())}
+    return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages())}
 
 
 def get_source(name: str) -> Source:

@@ -51,7 +51,7 @@ class GA4(Source):
         for report, spec in REPORTS.items()
     )
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         return conn.list_extra("property_ids", '{"property_ids": ["123456789"]}')
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:

@@ -49,7 +49,7 @@ class GoogleAds(Source):
                description="ad-group daily impressions, clicks, cost (micros), conversions, in the account's time zone"),
     )
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         conn.require_extra("developer_token", '{"developer_token": "<your developer token>"}')
         return [i.replace("-", "") for i in conn.list_extra("customer_ids", '{"customer_ids": ["1234567890"]}')]
 

@@ -52,7 +52,7 @@ class HubSpot(Source):
         Stream("deals", ID, description="deals with stage, amount, currency and associated contacts (full list each run)"),
     )
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         return [str(conn.extra.get("portal_id") or "default")]
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:

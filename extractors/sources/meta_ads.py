@@ -39,7 +39,7 @@ class MetaAds(Source):
                description="ad-level daily spend, impressions, clicks, actions in the account's currency and time zone"),
     )
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         ids = conn.list_extra("account_ids", '{"account_ids": ["1234567890"]}')
         return [i.removeprefix("act_") for i in ids]
 
