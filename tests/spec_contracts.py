@@ -81,7 +81,8 @@ def openapi_validator(relative_path: str, schema_name: str, wire_deviations: dic
     components = {name: openapi_to_json_schema(s) for name, s in openapi_document(relative_path)["components"]["schemas"].items()}
     for target, replacement in (wire_deviations or {}).items():
         name, prop = target.split(".")
-        components[name]["properties"][prop] = copy.deepcopy(replacement)
+        if name in components:  # a deviation names a schema of one file; other files lack it
+            components[name]["properties"][prop] = copy.deepcopy(replacement)
     root = {"$ref": f"#/components/schemas/{schema_name}", "components": {"schemas": components}}
     Draft4Validator.check_schema(root)
     return Draft4Validator(root, format_checker=FORMATS)

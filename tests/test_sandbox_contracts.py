@@ -467,3 +467,16 @@ def test_bodies_do_not_depend_on_the_process_hash_seed():
         assert result.returncode == 0, result.stderr[-2000:]
         digests.add(result.stdout.strip().splitlines()[-1])
     assert len(digests) == 1, digests
+
+
+@pytest.mark.parametrize("object_type", ["contacts", "deals", "0-1"])
+def test_hubspot_properties_list_matches_the_spec(sandbox, hubspot_schema, object_type):
+    """GET /crm/v3/properties/{objectType} (what `all_properties` reads) validates against properties.json."""
+    operation = ("hubspot/properties.json", "GET", "/crm/v3/properties/{objectType}")
+    assert response_schema_name(*operation) == "CollectionResponsePropertyNoPaging"
+    response = requests.get(f"{sandbox.base_url}/crm/v3/properties/{object_type}",
+                            headers={"Authorization": f"Bearer {sandbox.sandbox.tokens['hubspot']}"}, timeout=30)
+    assert response.status_code == 200
+    assert_valid(hubspot_schema(operation), response.json(), f"properties of {object_type}")
+    names = {p["name"] for p in response.json()["results"]}
+    assert ("lifecyclestage" in names) if object_type != "deals" else ("dealstage" in names)

@@ -168,7 +168,38 @@ def search_objects(request: Request) -> Response:
     return Response(200, out)
 
 
+def list_properties(request: Request) -> Response:
+    """The property definitions of an object type (CRM v3 properties API).
+
+    Names come from the records the world serves, so a property the world adds
+    shows up here too, which is how an extractor that asks for every property
+    picks up new ones without a code change.
+    """
+    if (denied := _check_auth(request)) is not None:
+        return denied
+    object_type = _object_type(request)
+    world, now = request.sandbox.world, request.sandbox.now
+    if object_type == "contacts":
+        sample = world.contact_record(next(world.iter_contacts(now)), now, None)
+    else:
+        sample = world.deal_record(next(world.iter_deals(now)), now, None, False)
+    results = []
+    for order, name in enumerate(sorted(sample["properties"])):
+        is_date = name.endswith("date") or name.endswith("_date")
+        results.append({
+            "name": name, "label": name.replace("_", " ").capitalize(), "description": "",
+            "groupName": "contactinformation" if object_type == "contacts" else "dealinformation",
+            "type": "datetime" if is_date else "number" if name == "amount" else "string",
+            "fieldType": "date" if is_date else "number" if name == "amount" else "text",
+            "options": [], "displayOrder": order, "calculated": False, "externalOptions": False,
+            "hasUniqueValue": name == "hs_object_id", "hidden": False, "formField": False,
+            "hubspotDefined": not name.startswith("utm_"), "archived": False,
+        })
+    return Response(200, {"results": results})
+
+
 ROUTES = [
+    ("GET", r"/crm/v3/properties/(?P<object>contacts|deals|0-1|0-3)", list_properties),
     ("GET", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)", list_objects),
     ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/search", search_objects),
 ]
