@@ -219,6 +219,7 @@ class _Armed:
         self.burst_position = 0
         self.started = False  # an onset kind that has fired stays on
         self.last_record: dict[str, object] = {}  # duplicate: the last record of each stream's previous page
+        self.offset_shift: dict[str, int] = {}  # duplicate: how far back each offset-paged stream is served
 
     def decide(self) -> tuple[int, int] | None:
         """Count one matching request; return (request number, position in its burst) if the rule fires."""
@@ -324,7 +325,10 @@ class FaultPlan:
             for armed in self._armed:
                 if armed.rule.matches(request.method, request.path, platform):
                     decision = armed.decide()
-                    if decision is not None:
+                    if armed.rule.kind == "duplicate" and _offset(request) is not None:
+                        if _shift_offset(armed, request, fired=decision is not None):
+                            self._record(_Hit(armed, *decision), request)
+                    elif decision is not None:
                         hits.append(_Hit(armed, *decision))
                     elif armed.rule.kind == "duplicate":
                         watchers.append(armed)  # must still see this page, to repeat its last record later
@@ -634,9 +638,8 @@ def _records(body: object) -> list[dict]:
 def _stream_key(request: Request) -> str:
     """Which paged read a request belongs to: everything but its cursor (and its token)."""
     query = {k: v for k, v in request.query.items() if k not in PAGING_PARAMS and k not in IGNORED_PARAMS}
-    try:
-        body = json.loads(request.body) if request.body else {}
-    except ValueError:
+    body = _json_body(request)
+    if body is None:
         body = {"raw": request.body.decode("latin-1")}
     if isinstance(body, dict):
         body = {k: v for k, v in body.items() if k not in PAGING_PARAMS}
@@ -644,21 +647,60 @@ def _stream_key(request: Request) -> str:
 
 
 def _is_first_page(request: Request) -> bool:
-    try:
-        body = json.loads(request.body) if request.body else {}
-    except ValueError:
-        body = {}
+    body = _json_body(request)
     cursors = [request.query.get(p) for p in PAGING_PARAMS]
     if isinstance(body, dict):
         cursors += [body.get(p) for p in PAGING_PARAMS]
     return all(c in (None, "", "0", 0) for c in cursors)
 
 
+def _offset(request: Request) -> tuple[str, object] | None:
+    """Where an offset-paged request (Mailchimp's query, GA4's JSON body) carries its offset, and the offset."""
+    if request.query.get("offset", "").isdigit():
+        return "query", request.query["offset"]
+    body = _json_body(request)
+    if isinstance(body, dict) and str(body.get("offset", "")).isdigit():
+        return "body", body["offset"]
+    return None
+
+
+def _json_body(request: Request) -> object:
+    try:
+        return json.loads(request.body) if request.body else {}
+    except ValueError:
+        return None
+
+
+def _shift_offset(armed: _Armed, request: Request, fired: bool) -> bool:
+    """Duplicate on an offset-paged stream, as a record inserted ahead of the reader does it:
+    from the firing page on the stream is served one row further back, so the firing page
+    opens with the last record of the page before and page sizes do not change (a reader
+    that advances by rows seen loses nothing). Returns whether a duplicate was made."""
+    where, offset = _offset(request)
+    key = _stream_key(request)
+    if int(offset) == 0:  # a new read: nothing before its first page
+        armed.offset_shift.pop(key, None)
+        return False
+    if fired:
+        armed.offset_shift[key] = armed.offset_shift.get(key, 0) + 1
+    shift = armed.offset_shift.get(key, 0)
+    if shift:
+        served = max(0, int(offset) - shift)
+        if where == "query":
+            request.query["offset"] = str(served)
+        else:  # keep the client's type: GA4 sends its offset as a string
+            body = _json_body(request)
+            body["offset"] = str(served) if isinstance(offset, str) else served
+            request.body = json.dumps(body).encode()
+    return fired
+
+
 def _duplicate(armed: _Armed, request: Request, body: object) -> bool:
     """Repeat the previous page's last record at the start of this page (the extractor must dedupe).
 
-    A Google Ads stream has its pages (batches) in one answer: there each batch starts
-    with the last record of the batch before it.
+    For cursor-paged streams (HubSpot, Meta): the next page carries one record more. A
+    Google Ads stream has its pages (batches) in one answer: there each batch starts
+    with the last record of the batch before it. Offset-paged streams: ``_shift_offset``.
     """
     list_key = armed.rule.params.get("list_key")
     lists = _record_lists(body, list_key)
@@ -672,9 +714,7 @@ def _duplicate(armed: _Armed, request: Request, body: object) -> bool:
     records, key = lists[0], _stream_key(request)
     last = copy.deepcopy(records[-1]) if records else None
     applied = False
-    if _is_first_page(request):
-        armed.last_record.pop(key, None)
-    elif key in armed.last_record:
+    if not _new_read(armed, request, key) and key in armed.last_record:
         records.insert(0, armed.last_record[key])
         applied = True
     if last is not None:
@@ -684,14 +724,20 @@ def _duplicate(armed: _Armed, request: Request, body: object) -> bool:
 
 def _remember_pages(armed: _Armed, request: Request, body: object) -> None:
     """A duplicate rule that did not fire still remembers each page's last record, for the page after."""
-    lists = _record_lists(body, armed.rule.params.get("list_key"))
-    if isinstance(body, list) or not lists:
-        return
     key = _stream_key(request)
+    _new_read(armed, request, key)
+    lists = _record_lists(body, armed.rule.params.get("list_key"))
+    if not isinstance(body, list) and lists and lists[0]:
+        armed.last_record[key] = copy.deepcopy(lists[0][-1])
+
+
+def _new_read(armed: _Armed, request: Request, key: str) -> bool:
+    """A first page starts a new read of its stream: forget what the previous read left behind."""
     if _is_first_page(request):
         armed.last_record.pop(key, None)
-    if lists[0]:
-        armed.last_record[key] = copy.deepcopy(lists[0][-1])
+        armed.offset_shift.pop(key, None)
+        return True
+    return False
 
 
 def _add_field(body: object, params: dict) -> bool:

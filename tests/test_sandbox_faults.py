@@ -107,13 +107,17 @@ def probe_routes(sandbox):
 
         return Response(200, [batch(1), batch(4)])
 
-    def ga4_report(request):
-        rows = [{"dimensionValues": [{"value": f"2026060{i}"}], "metricValues": [{"value": str(100 + i)}]} for i in range(1, 4)]
+    def ga4_report(request):  # offset paging, limit and offset as strings in the body
+        body = request.json()
+        offset, limit = int(body.get("offset", "0")), int(body.get("limit", "10000"))
+        rows = [{"dimensionValues": [{"value": f"202606{i:02d}"}], "metricValues": [{"value": str(100 + i)}]} for i in range(1, 11)]
         return Response(200, {"dimensionHeaders": [{"name": "date"}], "metricHeaders": [{"name": "sessions", "type": "TYPE_INTEGER"}],
-                              "rows": rows, "rowCount": 3})
+                              "rows": rows[offset:offset + limit], "rowCount": len(rows)})
 
-    def mailchimp_campaigns(request):
-        return Response(200, {"campaigns": [{"id": f"c{i}", "emails_sent": 1000 + i} for i in range(3)], "total_items": 3})
+    def mailchimp_campaigns(request):  # count/offset paging with total_items
+        offset, count = int(request.query.get("offset", "0")), int(request.query.get("count", "10"))
+        campaigns = [{"id": f"c{i}", "emails_sent": 1000 + i} for i in range(10)]
+        return Response(200, {"campaigns": campaigns[offset:offset + count], "total_items": len(campaigns)})
 
     probes = [("POST", GOOGLE_ADS_PROBE, google_ads_stream), ("POST", GA4_PROBE, ga4_report),
               ("GET", MAILCHIMP_PROBE, mailchimp_campaigns)]
@@ -212,6 +216,13 @@ def test_a_probability_rule_draws_from_its_seed_and_the_request_number_only():
 
 
 # ---- rate limits: each platform's own shape (unit level, every platform) ---------------------
+
+
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_every_platform_has_its_own_rate_limit_shape_not_the_generic_one(platform):
+    generic = rate_limit_response(None, fake_request("/x"), {})
+    own = rate_limit_response(platform, fake_request("/x"), {})
+    assert own.status in (400, 429) and own.body.keys() != generic.body.keys()
 
 
 def test_hubspot_rate_limit_is_429_with_its_headers_and_body():
@@ -482,6 +493,36 @@ def test_a_google_ads_stream_repeats_the_last_row_of_a_batch_in_the_next(probe_r
     assert [len(b["results"]) for b in batches] == [3, 4]
 
 
+def read_by_offset(server, platform: str, page_size: int = 3) -> list[list[str]]:
+    """Pages as a reader that advances by the rows it saw reads them, until it has seen the total."""
+    pages, offset = [], 0
+    while True:
+        if platform == "mailchimp":
+            body = requests.get(server.base_url + MAILCHIMP_PROBE, params={"count": page_size, "offset": offset}, timeout=10).json()
+            records, total = [c["id"] for c in body["campaigns"]], body["total_items"]
+        else:
+            body = requests.post(server.base_url + GA4_PROBE, json={"limit": str(page_size), "offset": str(offset)}, timeout=10).json()
+            records, total = [r["dimensionValues"][0]["value"] for r in body["rows"]], body["rowCount"]
+        pages.append(records)
+        offset += len(records)
+        if not records or offset >= total:
+            return pages
+
+
+@pytest.mark.parametrize("platform", ["mailchimp", "ga4"])
+def test_offset_pages_repeat_a_record_by_shifting_as_an_insert_ahead_of_the_reader_does(probe_routes, platform):
+    clean = read_by_offset(probe_routes, platform)
+    probe_routes.faults.add("duplicate", platform=platform, schedule=[2])
+    shifted = read_by_offset(probe_routes, platform)
+    again = read_by_offset(probe_routes, platform)  # a new read starts unshifted (the schedule is spent)
+    # The 2nd page opens with the 1st page's last record; page sizes stay; nothing is lost.
+    assert [len(p) for p in clean] == [3, 3, 3, 1] and [len(p) for p in shifted] == [3, 3, 3, 2]
+    assert shifted[1][0] == shifted[0][-1] == clean[0][-1]
+    assert sorted(set(sum(shifted, []))) == sorted(sum(clean, [])) and len(sum(shifted, [])) == 11
+    assert again == clean
+    assert probe_routes.faults.fired_requests() == [2]
+
+
 def test_a_new_field_appears_on_every_record_from_the_kth_request_on(sandbox):
     sandbox.faults.add("new_field", platform="hubspot", schedule=[3], name="hs_new_scoring", value="42", into="properties")
     pages, after = [], None
@@ -515,7 +556,7 @@ def test_hubspot_ids_become_numbers_and_ga4_metrics_change_type(probe_routes):
     contacts = get_contacts(probe_routes).json()["results"]
     assert all(isinstance(r["properties"]["hs_object_id"], int) and r["properties"]["hs_object_id"] == int(r["id"]) for r in contacts)
     rows = requests.post(probe_routes.base_url + GA4_PROBE, json={}, timeout=10).json()["rows"]
-    assert [r["metricValues"][0]["value"] for r in rows] == [101, 102, 103]
+    assert [r["metricValues"][0]["value"] for r in rows] == list(range(101, 111))
 
 
 # ---- the extractors' HTTP client survives each fault and returns the right page -----------------
