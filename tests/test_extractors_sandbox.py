@@ -193,3 +193,29 @@ def test_all_properties_reads_every_property_the_portal_defines(sandbox, connect
     run("hubspot", end=world.default_now, start=world.default_now - timedelta(days=2))
     properties = [json.loads(r[2])["properties"] for r in table("raw_hubspot.contacts")]
     assert properties and all(p.get("favourite_channel") == "podcast" for p in properties)
+
+
+def test_a_field_changing_type_does_not_crash_and_unusable_records_are_quarantined(sandbox, connections, data_dir, world):
+    """GIVEN Meta starts sending spend as a number and, on one page, date_start as an object,
+    THEN the load goes on: spend is kept as sent, the keyless rows go to quarantine with their
+    payload, and loaded + quarantined equals what the API returned."""
+    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", schedule=list(range(1, 50)), field="spend", to="number")
+    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", schedule=[2], field="date_start", to="object")
+    results = run("meta_ads", end=world.default_now)
+    returned = world.truth().insights_row_count
+    loaded, quarantined = results[0].loaded["insights"], results[0].quarantined["insights"]
+    assert quarantined > 0 and loaded + quarantined == returned
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        assert con.execute("SELECT DISTINCT json_type(_record, '$.spend') FROM raw_meta_ads.insights").fetchall() == [("DOUBLE",)]
+        reasons = con.execute("SELECT DISTINCT reason, json_type(raw_payload::JSON, '$.date_start') FROM raw_meta_ads._quarantine").fetchall()
+    assert reasons == [('missing or invalid key: "ad_id", "date_start"', "OBJECT")]
+
+
+def test_a_response_slower_than_the_timeout_is_retried(sandbox, connections, data_dir, world, monkeypatch):
+    conn = json.loads(connections["AIRFLOW_CONN_META_ADS"])
+    conn["extra"]["timeout_s"] = 0.5
+    monkeypatch.setenv("AIRFLOW_CONN_META_ADS", json.dumps(conn))
+    sandbox.faults.add("slow", platform="meta", endpoint=r"/insights$", schedule=[1], seconds=1.5)
+    run("meta_ads", end=world.default_now)
+    assert [f.kind for f in sandbox.faults.fired] == ["slow"]
+    assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count

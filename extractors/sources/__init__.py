@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from extractors.connections import PlatformConnection
 from extractors.errors import ConfigError
-from extractors.http import HttpClient
+from extractors.http import HttpClient, RetryPolicy
 from extractors.streams import Stream, Window
 
 
@@ -24,9 +24,19 @@ class Source:
         raise NotImplementedError
 
     def client(self, conn: PlatformConnection) -> HttpClient:
-        """Bearer-token auth, as HubSpot private apps and Meta system users use; override for others."""
-        return HttpClient(self.name, conn.base_url, headers={"Authorization": f"Bearer {conn.password}"},
-                          secrets=[conn.password], max_concurrency=self.max_concurrency)
+        """Bearer-token auth, as most platforms use; a source with other auth builds on ``http_client``."""
+        return self.http_client(conn, headers={"Authorization": f"Bearer {conn.password}"})
+
+    def http_client(self, conn: PlatformConnection, headers: dict[str, str] | None = None,
+                    secrets: list[str] | None = None) -> HttpClient:
+        """The shared client with this platform's concurrency limit and the connection's
+        ``timeout_s`` extra (seconds to wait for an answer, default 120)."""
+        try:
+            policy = RetryPolicy(read_timeout_s=float(conn.extra.get("timeout_s", RetryPolicy.read_timeout_s)))
+        except (TypeError, ValueError):
+            raise ConfigError(f"connection '{conn.conn_id}' extra 'timeout_s' is not a number of seconds") from None
+        return HttpClient(self.name, conn.base_url, headers=headers, secrets=[conn.password, *(secrets or [])],
+                          max_concurrency=self.max_concurrency, policy=policy)
 
     default_history = timedelta(days=90)
 

@@ -57,8 +57,7 @@ class GoogleAds(Source):
         headers = {"Authorization": f"Bearer {conn.password}", "developer-token": str(conn.extra["developer_token"])}
         if conn.extra.get("login_customer_id"):
             headers["login-customer-id"] = str(conn.extra["login_customer_id"]).replace("-", "")
-        return HttpClient(self.name, conn.base_url, headers=headers, secrets=[conn.password, str(conn.extra["developer_token"])],
-                          max_concurrency=self.max_concurrency)
+        return self.http_client(conn, headers=headers, secrets=[str(conn.extra["developer_token"])])
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
         query = QUERIES[stream.name]

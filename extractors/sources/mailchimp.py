@@ -51,7 +51,7 @@ class Mailchimp(Source):
         return [ACCOUNT]
 
     def client(self, conn: PlatformConnection) -> HttpClient:
-        client = HttpClient(self.name, conn.base_url, secrets=[conn.password], max_concurrency=self.max_concurrency)
+        client = self.http_client(conn)
         client.session.auth = (conn.login or "funnelhouse", conn.password)
         return client
 
