@@ -202,6 +202,6 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
         "google_ads": {"conn_type": "http", "host": base_url, "password": tokens["google_ads"],
                        "extra": {"developer_token": tokens["google_ads_developer"], "login_customer_id": MANAGER.customer_id,
                                  "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS], "api_version": "v17"}},
-        "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"], "extra": {"property_id": PROPERTY_ID}},
+        "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"], "extra": {"property_ids": [PROPERTY_ID]}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

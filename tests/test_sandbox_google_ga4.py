@@ -443,7 +443,7 @@ def test_connections_point_at_the_google_ads_and_ga4_sandbox(server):
     assert google["extra"]["customer_ids"] == ["5550001", "5550002", "5550003"]
     assert google["extra"]["login_customer_id"] == "5550000"
     ga4 = json.loads(conns["AIRFLOW_CONN_GA4"])
-    assert ga4["extra"] == {"property_id": PROPERTY_ID}
+    assert ga4["extra"] == {"property_ids": [PROPERTY_ID]}
 
 
 def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
