@@ -115,7 +115,7 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
 
 
 def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[str], batch_id: str) -> tuple[int, int]:
-    key_exprs = ", ".join(f"TRY_CAST(json_extract_string(_record, '{k.json_path}') AS {k.sql_type}) AS {_q(k.name)}" for k in stream.keys)
+    key_exprs = ", ".join(f"{k.sql('_record')} AS {_q(k.name)}" for k in stream.keys)
     key_cols = ", ".join(_q(k) for k in stream.key_names)
     any_key_missing = " OR ".join(f"{_q(k)} IS NULL" for k in stream.key_names)
     if files:
@@ -139,12 +139,12 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
         SELECT * EXCLUDE (filename) FROM incoming WHERE NOT ({any_key_missing})
         QUALIFY row_number() OVER (PARTITION BY {key_cols} ORDER BY filename DESC) = 1""")
     if stream.load == "window" and unit.window_start is not None:
-        day = _q(stream.window_key)
-        # Exactly the days the source re-read: Window.first_day .. Window.last_day.
-        con.execute(f"""DELETE FROM {table} WHERE _account_id = ?
-            AND {day} >= CAST(?::TIMESTAMPTZ AS DATE)
-            AND {day} <= CAST(?::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)""",
-                    [unit.account_id, unit.window_start, unit.window_end])
+        key = next(k for k in stream.keys if k.name == stream.window_key)
+        if key.sql_type == "DATE":  # exactly the days the source re-read: Window.first_day .. Window.last_day
+            bounds = f"{_q(key.name)} >= CAST(?::TIMESTAMPTZ AS DATE) AND {_q(key.name)} <= CAST(?::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)"
+        else:  # a timestamp key: the instants [start, end)
+            bounds = f"{_q(key.name)} >= ?::TIMESTAMPTZ AND {_q(key.name)} < ?::TIMESTAMPTZ"
+        con.execute(f"DELETE FROM {table} WHERE _account_id = ? AND {bounds}", [unit.account_id, unit.window_start, unit.window_end])
     key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
     con.execute(f"DELETE FROM {table} t USING fresh f WHERE t._account_id = f._account_id AND {key_match}")
     loaded = con.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)

@@ -8,7 +8,7 @@ calls), a full next URL (Meta ``paging.next``), and offset/total (Mailchimp
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
 
@@ -82,9 +82,14 @@ class OffsetTotal:
         return replace(request, params={**(request.params or {}), self.offset_param: value})
 
 
-def paginate(client: HttpClient, first: PageRequest, style: PageStyle, records_path: tuple[str, ...], *,
-             what: str) -> Iterator[list[dict]]:
-    """Yield the records of each page until the style says there is no next page."""
+def paginate(client: HttpClient, first: PageRequest, style: PageStyle,
+             records: tuple[str, ...] | Callable[[dict], list[dict]], *, what: str) -> Iterator[list[dict]]:
+    """Yield the records of each page until the style says there is no next page.
+
+    ``records`` is the path of the record list in a page, or a function that builds
+    the records from a page (for reports whose rows need their headers).
+    """
+    take = records if callable(records) else (lambda page: _dig(page, records) or [])
     request: PageRequest | None = first
     seen_requests: set[str] = set()
     rows = 0
@@ -94,7 +99,7 @@ def paginate(client: HttpClient, first: PageRequest, style: PageStyle, records_p
             raise ApiError(f"{client.source} {what}: the API returned the same next page twice; stopping")
         seen_requests.add(fingerprint)
         page = client.request(request.method, request.url, params=request.params, json_body=request.json_body, what=what)
-        records = _dig(page, records_path) or []
-        rows += len(records)
-        yield records
+        page_records = take(page)
+        rows += len(page_records)
+        yield page_records
         request = style.next_request(page, request, rows)

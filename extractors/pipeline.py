@@ -30,13 +30,12 @@ class Unit:
     window: Window
 
 
-def plan(source: Source, streams: list[Stream], accounts: list[str], state: dict, conn, *,
-         start: datetime | None, end: datetime) -> list[Unit]:
+def plan(source: Source, streams: list[Stream], state: dict, conn, *, start: datetime | None, end: datetime) -> list[Unit]:
     """Each unit's window: an explicit start wins; else the saved cursor minus the
     stream's lookback; else the source's first-run start (None = read everything)."""
     units = []
     for stream in streams:
-        for account in accounts:
+        for account in source.accounts(conn, stream):
             if start is not None:
                 unit_start = start
             elif (stream.name, account) in state:
@@ -54,8 +53,8 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     source = get_source(source_name)
     streams = [source.stream(n) for n in stream_names] if stream_names else list(source.streams)
     conn = get_connection(source.conn_id)
-    accounts = source.accounts(conn)
-    units = plan(source, streams, accounts, read_state(warehouse, source.name), conn, start=start, end=end)
+    units = plan(source, streams, read_state(warehouse, source.name), conn, start=start, end=end)
+    accounts = {unit.account for unit in units}
     remove_interrupted(landing_root, source.name)
     client = source.client(conn)
     batch = LandingBatch(landing_root, source.name)
@@ -69,8 +68,11 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
         log.info("%s %s [%s]: reading %s", source.name, unit.stream.name, unit.account, window_text)
         for records in source.read(client, conn, unit.stream, unit.account, unit.window):
             writer.write_page(records)
-            log.info("%s %s [%s]: page %d, %d records so far", source.name, unit.stream.name, unit.account,
-                     writer.unit.pages, writer.unit.records)
+            # Every page at debug level; every tenth at info, so progress shows without flooding.
+            log.log(logging.INFO if writer.unit.pages % 10 == 0 else logging.DEBUG, "%s %s [%s]: page %d, %d records so far",
+                    source.name, unit.stream.name, unit.account, writer.unit.pages, writer.unit.records)
+        log.info("%s %s [%s]: done, %d records in %d pages", source.name, unit.stream.name, unit.account,
+                 writer.unit.records, writer.unit.pages)
 
     try:
         with ThreadPoolExecutor(max_workers=source.max_concurrency, thread_name_prefix=source.name) as pool:

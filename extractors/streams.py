@@ -14,6 +14,13 @@ class KeyColumn:
     name: str
     json_path: str  # DuckDB JSON path, e.g. '$.id'
     sql_type: str = "VARCHAR"
+    # How the text at json_path becomes sql_type when a plain cast cannot (e.g. GA4's YYYYMMDD dates);
+    # a SQL template with {} for the text. The result must be NULL, not an error, for bad input.
+    parse: str = "TRY_CAST({} AS {type})"
+
+    def sql(self, record_column: str) -> str:
+        text = f"json_extract_string({record_column}, '{self.json_path}')"
+        return self.parse.format(text, type=self.sql_type)
 
 
 @dataclass(frozen=True)

@@ -4,5 +4,11 @@ The Airflow DAG in dags/ calls these and nothing else, so the same steps run
 from the command line (``python -m funnelhouse``) and in tests.
 """
 
-# Sources the DAG runs. Kept here, import-free, so parsing the DAG file stays cheap.
-SOURCES = ("hubspot", "meta_ads")
+import os
+
+# The sources the DAG extracts: FUNNELHOUSE_SOURCES (comma-separated) picks them,
+# e.g. "hubspot,meta_ads,google_ads,ga4,mailchimp,facebook_pages". The default is
+# the set the embedded sandbox serves. Read from the environment, not from files,
+# so parsing the DAG file stays cheap.
+DEFAULT_SOURCES = ("hubspot", "meta_ads")
+SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

@@ -8,6 +8,7 @@ import logging
 import sys
 from datetime import date, datetime
 
+from sandbox.faults import FaultPlan
 from sandbox.server import SandboxServer
 from sandbox.world import World
 
@@ -23,12 +24,20 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--start", type=date.fromisoformat, default=date(2026, 6, 1), help="first simulated day")
     serve.add_argument("--days", type=int, default=90, help="number of simulated days")
     serve.add_argument("--now", type=datetime.fromisoformat, default=None, help="server clock (default: midnight after the last day)")
+    serve.add_argument("--faults", metavar="FILE_OR_JSON",
+                       help='inject failures: a fault plan as a JSON file or inline JSON ({"rules": [...]}, see sandbox/faults.py)')
     serve.add_argument("--connections-file", help="also write the AIRFLOW_CONN_* variables for this server to this file (KEY=VALUE lines)")
     args = parser.parse_args(argv)
     if args.scale <= 0 or args.days <= 0:
         parser.error("--scale and --days must be positive")
+    faults = None
+    if args.faults:
+        try:
+            faults = FaultPlan.load(args.faults)
+        except (OSError, ValueError, TypeError) as exc:
+            parser.error(f"--faults: {exc}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(levelname)s %(message)s")
-    server = SandboxServer(World(args.seed, args.scale, args.start, args.days), args.port, args.now, args.host)
+    server = SandboxServer(World(args.seed, args.scale, args.start, args.days), args.port, args.now, args.host, faults)
     if args.connections_file:
         with open(args.connections_file, "w") as fh:
             for key, value in server.connections().items():
@@ -37,6 +46,8 @@ def main(argv: list[str] | None = None) -> int:
     print(server.base_url, flush=True)
     logging.info("serving world seed=%s scale=%s %s..%s clock=%s", args.seed, args.scale, args.start,
                  server.world.end, server.sandbox.now.isoformat())
+    if faults is not None:
+        logging.info("injecting faults: %s", json.dumps([r.to_dict() for r in faults.rules]))
     try:
         server.serve_forever()
     except KeyboardInterrupt:

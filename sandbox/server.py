@@ -2,7 +2,8 @@
 
 Each platform lives in its own module under ``sandbox/apis/`` and registers
 routes (method, path regex, handler). This module only routes, checks nothing
-platform-specific, and writes JSON. It is threaded so that the extractors'
+platform-specific, and writes JSON; the fault plan (sandbox/faults.py) may answer
+or rewrite any answer on the way. It is threaded so that the extractors'
 parallel requests are served concurrently.
 """
 
@@ -12,14 +13,19 @@ import hashlib
 import json
 import logging
 import re
+import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
 from sandbox.world import World
+
+if TYPE_CHECKING:
+    from sandbox.faults import FaultPlan
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +76,17 @@ class Sandbox:
     request_count: int = 0
     # Called with each Request before it is answered: lets a test change the world mid-run.
     request_hooks: list[Callable[[Request], None]] = field(default_factory=list)
+    # Failures to inject (sandbox/faults.py): 429s, 5xx, slow, truncated or changed bodies.
+    faults: FaultPlan | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
         if self.now is None:
             self.now = self.world.default_now
+        if self.faults is None:
+            from sandbox.faults import FaultPlan  # imports this module: load it lazily
+
+            self.faults = FaultPlan()
 
     def count_request(self) -> None:
         with self._lock:
@@ -109,8 +121,9 @@ class _Handler(BaseHTTPRequestHandler):
                                   f"http://{host}", m, sandbox)
                 for hook in sandbox.request_hooks:
                     hook(request)
+                fault = sandbox.faults.on_request(request)  # may sleep; may answer for the platform (429, 5xx)
                 try:
-                    response = handler(request)
+                    response = fault.transform(fault.response or handler(request))
                 except Exception:  # a bug in the sandbox must look like a platform 500, not a hung socket
                     log.exception("sandbox handler failed for %s %s", method, parts.path)
                     response = Response(500, {"message": "internal error"})
@@ -141,6 +154,13 @@ class _Server(ThreadingHTTPServer):
         self.sandbox = sandbox
         self.routes = [(m, re.compile(p), h) for m, p, h in _routes()]
 
+    def handle_error(self, request, client_address):
+        # A client that gave up waiting (its read timeout, e.g. against a slow fault) is no sandbox error.
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            log.debug("client %s went away before its answer", client_address)
+            return
+        super().handle_error(request, client_address)
+
 
 class SandboxServer:
     """A running sandbox on loopback. Use as a context manager in tests::
@@ -149,8 +169,9 @@ class SandboxServer:
             server.base_url  # http://127.0.0.1:<port>
     """
 
-    def __init__(self, world: World, port: int = 0, now: datetime | None = None, host: str = "127.0.0.1"):
-        self.sandbox = Sandbox(world, now)
+    def __init__(self, world: World, port: int = 0, now: datetime | None = None, host: str = "127.0.0.1",
+                 faults: FaultPlan | None = None):
+        self.sandbox = Sandbox(world, now, faults=faults)
         self._server = _Server((host, port), self.sandbox)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
 
@@ -162,6 +183,11 @@ class SandboxServer:
     @property
     def world(self) -> World:
         return self.sandbox.world
+
+    @property
+    def faults(self) -> FaultPlan:
+        """Add, clear and inspect injected failures: ``server.faults.add("rate_limit", platform="hubspot", schedule=[1])``."""
+        return self.sandbox.faults
 
     def set_clock(self, now: datetime) -> None:
         self.sandbox.now = now

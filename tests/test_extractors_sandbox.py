@@ -114,7 +114,7 @@ def cli_env(connections, data_dir):
 
 
 @pytest.mark.parametrize("args, env_change, code, message", [
-    (["tiktok"], {}, 2, "error: unknown source 'tiktok': choose from hubspot, meta_ads"),
+    (["tiktok"], {}, 2, "error: unknown source 'tiktok': choose from facebook_pages, ga4, google_ads, hubspot, mailchimp, meta_ads"),
     (["hubspot", "--start", "2026-08-10", "--end", "2026-08-01"], {}, 2, "error: --start 2026-08-10 is after --end 2026-08-01"),
     (["hubspot", "--start", "2026-13-01"], {}, 2, "'2026-13-01' is not a date in YYYY-MM-DD form"),
     (["hubspot", "--stream", "tickets"], {}, 2, "error: unknown stream 'tickets' for source 'hubspot'"),
@@ -173,3 +173,23 @@ def test_an_account_without_access_fails_alone_and_is_reported(sandbox, connecti
     accounts = {r[0] for r in table("raw_meta_ads.insights")}
     assert accounts == {"1001", "1002"}
     assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count
+
+
+def test_all_properties_reads_every_property_the_portal_defines(sandbox, connections, data_dir, world, monkeypatch):
+    """A property the portal has but the extractor does not name still lands, via the properties API."""
+    conn = json.loads(connections["AIRFLOW_CONN_HUBSPOT"])
+    conn["extra"]["all_properties"] = True
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT", json.dumps(conn))
+    original = world.contact_record
+
+    def with_new_property(c, as_of, properties):
+        record = original(c, as_of, None)
+        record["properties"]["favourite_channel"] = "podcast"  # added in HubSpot after the extractor was written
+        if properties is not None:
+            record["properties"] = {k: v for k, v in record["properties"].items() if k in set(properties)}
+        return record
+
+    monkeypatch.setattr(world, "contact_record", with_new_property)
+    run("hubspot", end=world.default_now, start=world.default_now - timedelta(days=2))
+    properties = [json.loads(r[2])["properties"] for r in table("raw_hubspot.contacts")]
+    assert properties and all(p.get("favourite_channel") == "podcast" for p in properties)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, date, datetime, timedelta
 
 from extractors.connections import PlatformConnection
 from extractors.errors import ConfigError
@@ -19,7 +19,8 @@ class Source:
     streams: tuple[Stream, ...]
     max_concurrency: int = 4  # parallel requests this platform tolerates per token
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
+        """The accounts (ad accounts, portals, properties, pages...) this stream is read for."""
         raise NotImplementedError
 
     def client(self, conn: PlatformConnection) -> HttpClient:
@@ -27,9 +28,20 @@ class Source:
         return HttpClient(self.name, conn.base_url, headers={"Authorization": f"Bearer {conn.password}"},
                           secrets=[conn.password], max_concurrency=self.max_concurrency)
 
+    default_history = timedelta(days=90)
+
     def initial_start(self, conn: PlatformConnection, stream: Stream, end: datetime) -> datetime | None:
-        """Where a stream's first run begins; None reads everything the platform has."""
-        return None
+        """Where a stream's first run begins. Report (window) streams start at the connection's
+        ``start_date`` extra, else ``default_history`` before the end; others read everything (None)."""
+        if stream.load != "window":
+            return None
+        configured = conn.extra.get("start_date")
+        if not configured:
+            return end - self.default_history
+        try:
+            return datetime.combine(date.fromisoformat(str(configured)), datetime.min.time(), UTC)
+        except ValueError:
+            raise ConfigError(f"connection '{conn.conn_id}' extra 'start_date' is not YYYY-MM-DD: {configured!r}") from None
 
     def read(self, client: HttpClient, conn: PlatformConnection, stream: Stream, account: str,
              window: Window) -> Iterator[list[dict]]:
@@ -43,10 +55,14 @@ class Source:
 
 
 def registry() -> dict[str, Source]:
+    from extractors.sources.facebook_pages import FacebookPages
+    from extractors.sources.ga4 import GA4
+    from extractors.sources.google_ads import GoogleAds
     from extractors.sources.hubspot import HubSpot
+    from extractors.sources.mailchimp import Mailchimp
     from extractors.sources.meta_ads import MetaAds
 
-    return {s.name: s for s in (HubSpot(), MetaAds())}
+    return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages())}
 
 
 def get_source(name: str) -> Source:

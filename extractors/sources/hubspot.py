@@ -3,8 +3,10 @@
 API: CRM v3 objects list and search endpoints (OpenAPI in shared/specs/hubspot).
 Credentials: Airflow connection ``hubspot``: host = API base URL
 (https://api.hubapi.com), password = private-app token (sent as Bearer), extra
-``{"portal_id": "..."}`` (tags every row; optional) and ``"extra_properties"``
-(more contact properties to read, e.g. your own UTM fields).
+``{"portal_id": "..."}`` (tags every row; optional), ``"extra_properties"``
+(more properties to read, e.g. your own UTM fields) and ``"all_properties": true``
+(read every property the portal defines; new ones land without a code change,
+at the cost of longer requests on portals with hundreds of properties).
 
 Contacts: the first run lists everything; later runs search on
 ``lastmodifieddate`` from the saved cursor (minus one hour: search indexes with
@@ -52,16 +54,16 @@ class HubSpot(Source):
         Stream("deals", ID, description="deals with stage, amount, currency and associated contacts (full list each run)"),
     )
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         return [str(conn.extra.get("portal_id") or "default")]
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
         if stream.name == "deals":
-            properties = _properties(DEAL_PROPERTIES, conn)
+            properties = _properties(client, "deals", DEAL_PROPERTIES, conn)
             yield from self._list(client, "deals", properties, archived=False, associations="contacts")
             yield from self._list(client, "deals", properties, archived=True)  # deleted deals must stop counting
             return
-        properties = _properties(CONTACT_PROPERTIES, conn)
+        properties = _properties(client, "contacts", CONTACT_PROPERTIES, conn)
         if window.start is None:
             yield from self._list(client, "contacts", properties, archived=False)
         else:
@@ -115,10 +117,17 @@ class HubSpot(Source):
                 after = next_after
 
 
-def _properties(defaults: tuple[str, ...], conn: PlatformConnection) -> list[str]:
+def _properties(client: HttpClient, object_type: str, defaults: tuple[str, ...], conn: PlatformConnection) -> list[str]:
+    """The properties to request: ours, the connection's ``extra_properties``, and with
+    ``"all_properties": true`` every property the portal defines, read from the properties
+    API each run, so a property added in HubSpot lands without a code change."""
     extra = conn.extra.get("extra_properties") or []
     extra = extra if isinstance(extra, list) else str(extra).split(",")
-    return list(dict.fromkeys([*defaults, *(p.strip() for p in extra if p.strip())]))
+    names = [*defaults, *(p.strip() for p in extra if p.strip())]
+    if conn.extra.get("all_properties") in (True, "true", "True", 1):
+        definitions = client.request("GET", f"/crm/v3/properties/{object_type}", what=f"{object_type} (properties)")
+        names += [d["name"] for d in definitions.get("results") or [] if not d.get("archived")]
+    return list(dict.fromkeys(names))
 
 
 def _ms(ts: datetime) -> int:

@@ -15,19 +15,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, date, datetime, timedelta
+from datetime import timedelta
 
 from extractors.connections import PlatformConnection
-from extractors.errors import ConfigError
 from extractors.pagination import NextUrl, PageRequest, paginate
 from extractors.sources import Source
-from extractors.streams import KeyColumn, Stream, Window
+from extractors.streams import KeyColumn, Stream
 
 INSIGHT_FIELDS = ("account_id", "account_currency", "campaign_id", "campaign_name", "adset_id", "adset_name",
                   "ad_id", "ad_name", "spend", "impressions", "clicks", "actions", "action_values", "date_start", "date_stop")
 ACCOUNT_FIELDS = ("id", "account_id", "name", "currency", "timezone_name", "timezone_offset_hours_utc")
 PAGE_LIMIT = 500
-DEFAULT_HISTORY = timedelta(days=90)
 
 
 class MetaAds(Source):
@@ -41,20 +39,9 @@ class MetaAds(Source):
                description="ad-level daily spend, impressions, clicks, actions in the account's currency and time zone"),
     )
 
-    def accounts(self, conn: PlatformConnection) -> list[str]:
+    def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         ids = conn.list_extra("account_ids", '{"account_ids": ["1234567890"]}')
         return [i.removeprefix("act_") for i in ids]
-
-    def initial_start(self, conn, stream, end):
-        if stream.load != "window":
-            return None
-        configured = conn.extra.get("start_date")
-        if configured:
-            try:
-                return datetime.combine(date.fromisoformat(configured), datetime.min.time(), UTC)
-            except ValueError:
-                raise ConfigError(f"connection 'meta_ads' extra 'start_date' is not YYYY-MM-DD: {configured!r}") from None
-        return end - DEFAULT_HISTORY
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
         version = conn.extra.get("api_version", "v21.0")

@@ -10,10 +10,13 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import UTC, datetime
+from urllib.parse import urlencode
 
 from sandbox.server import Request, Response
 
 OBJECTS = ("contacts", "deals")
+# HubSpot accepts an object type's id wherever it accepts its name; the OpenAPI files use the id (deals: /objects/0-3).
+OBJECT_TYPE_IDS = {"0-1": "contacts", "0-3": "deals"}
 MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifieddate"}
 LIST_MAX_LIMIT = 100
 SEARCH_MAX_LIMIT = 200
@@ -36,6 +39,21 @@ def _check_auth(request: Request) -> Response | None:
     return None
 
 
+def _object_type(request: Request) -> str:
+    name = request.match["object"]
+    return OBJECT_TYPE_IDS.get(name, name)
+
+
+def _sorted_properties(record: dict) -> dict:
+    """Properties in alphabetical order, as HubSpot sends them.
+
+    Also makes the bytes independent of set iteration order (PYTHONHASHSEED) where
+    the world fills in requested properties it does not know.
+    """
+    record["properties"] = dict(sorted(record["properties"].items()))
+    return record
+
+
 def _records(request: Request, object_type: str, archived: bool, properties, with_contacts: bool, from_id: int = 0):
     """Records of one object type in id order, as the platform shows them now."""
     world, now = request.sandbox.world, request.sandbox.now
@@ -43,12 +61,12 @@ def _records(request: Request, object_type: str, archived: bool, properties, wit
         for c in world.iter_contacts(now, from_id):
             is_archived = bool(c.archived_at and c.archived_at <= now)
             if is_archived == archived:
-                yield c.contact_id, lambda c=c: world.contact_record(c, now, properties)
+                yield c.contact_id, lambda c=c: _sorted_properties(world.contact_record(c, now, properties))
     else:
         if archived:
             return  # the simulated business never deletes deals
         for d in world.iter_deals(now, from_id):
-            yield d.deal_id, lambda d=d: world.deal_record(d, now, properties, with_contacts)
+            yield d.deal_id, lambda d=d: _sorted_properties(world.deal_record(d, now, properties, with_contacts))
 
 
 def _limit(request: Request, value, maximum: int) -> int | Response:
@@ -62,7 +80,7 @@ def _limit(request: Request, value, maximum: int) -> int | Response:
 def list_objects(request: Request) -> Response:
     if (denied := _check_auth(request)) is not None:
         return denied
-    object_type = request.match["object"]
+    object_type = _object_type(request)
     limit = _limit(request, request.query.get("limit", "10"), LIST_MAX_LIMIT)
     if isinstance(limit, Response):
         return limit
@@ -81,7 +99,9 @@ def list_objects(request: Request) -> Response:
         results.append(build())
     body: dict = {"results": results}
     if next_after is not None:
-        body["paging"] = {"next": {"after": next_after, "link": f"{request.base_url}{request.path}?after={next_after}"}}
+        # The link repeats the request (properties, archived, associations, limit), so following it reads the next page of the same list.
+        next_query = {k: v for k, v in request.query.items() if k != "after"} | {"after": next_after}
+        body["paging"] = {"next": {"after": next_after, "link": f"{request.base_url}{request.path}?{urlencode(next_query)}"}}
     return Response(200, body)
 
 
@@ -109,7 +129,7 @@ def _epoch_ms(iso: str) -> int:
 def search_objects(request: Request) -> Response:
     if (denied := _check_auth(request)) is not None:
         return denied
-    object_type = request.match["object"]
+    object_type = _object_type(request)
     try:
         body = request.json()
     except ValueError:
@@ -117,7 +137,12 @@ def search_objects(request: Request) -> Response:
     limit = _limit(request, body.get("limit", 10), SEARCH_MAX_LIMIT)
     if isinstance(limit, Response):
         return limit
-    offset = int(body.get("after") or 0)
+    try:
+        offset = int(body.get("after") or 0)
+        if offset < 0:
+            raise ValueError(offset)
+    except (TypeError, ValueError):
+        return _error(request, 400, "VALIDATION_ERROR", f"Invalid input JSON on line 1: after '{body.get('after')}' is not a valid paging cursor")
     if offset + limit > SEARCH_MAX_RESULTS:
         return _error(request, 400, "VALIDATION_ERROR",
                       f"There was a problem with the request. Search results are limited to {SEARCH_MAX_RESULTS} records; narrow the filter (after={offset}).")
@@ -143,7 +168,38 @@ def search_objects(request: Request) -> Response:
     return Response(200, out)
 
 
+def list_properties(request: Request) -> Response:
+    """The property definitions of an object type (CRM v3 properties API).
+
+    Names come from the records the world serves, so a property the world adds
+    shows up here too, which is how an extractor that asks for every property
+    picks up new ones without a code change.
+    """
+    if (denied := _check_auth(request)) is not None:
+        return denied
+    object_type = _object_type(request)
+    world, now = request.sandbox.world, request.sandbox.now
+    if object_type == "contacts":
+        sample = world.contact_record(next(world.iter_contacts(now)), now, None)
+    else:
+        sample = world.deal_record(next(world.iter_deals(now)), now, None, False)
+    results = []
+    for order, name in enumerate(sorted(sample["properties"])):
+        is_date = name.endswith("date") or name.endswith("_date")
+        results.append({
+            "name": name, "label": name.replace("_", " ").capitalize(), "description": "",
+            "groupName": "contactinformation" if object_type == "contacts" else "dealinformation",
+            "type": "datetime" if is_date else "number" if name == "amount" else "string",
+            "fieldType": "date" if is_date else "number" if name == "amount" else "text",
+            "options": [], "displayOrder": order, "calculated": False, "externalOptions": False,
+            "hasUniqueValue": name == "hs_object_id", "hidden": False, "formField": False,
+            "hubspotDefined": not name.startswith("utm_"), "archived": False,
+        })
+    return Response(200, {"results": results})
+
+
 ROUTES = [
-    ("GET", r"/crm/v3/objects/(?P<object>contacts|deals)", list_objects),
-    ("POST", r"/crm/v3/objects/(?P<object>contacts|deals)/search", search_objects),
+    ("GET", r"/crm/v3/properties/(?P<object>contacts|deals|0-1|0-3)", list_properties),
+    ("GET", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)", list_objects),
+    ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/search", search_objects),
 ]

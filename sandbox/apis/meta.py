@@ -31,7 +31,7 @@ def _error(request: Request, message: str, type_: str, code: int, status: int = 
 def _check_auth(request: Request) -> Response | None:
     token = request.query.get("access_token") or request.bearer_token()
     if token is None:
-        return _error(request, "An active access token must be used to query information about the current user.", "OAuthException", 2500)
+        return _error(request, "An access token is required to request this resource.", "OAuthException", 104)
     if token != request.sandbox.tokens["meta"]:
         return _error(request, "Invalid OAuth access token - Cannot parse access token", "OAuthException", 190)
     return None
@@ -75,8 +75,16 @@ def get_insights(request: Request) -> Response:
         return _error(request, "(#100) Param time_range must be a JSON object with since and until (YYYY-MM-DD)", "OAuthException", 100)
     if since > until:
         return _error(request, "(#100) time_range since must be on or before until", "OAuthException", 100)
-    limit = min(int(q.get("limit", INSIGHTS_DEFAULT_LIMIT)), INSIGHTS_MAX_LIMIT)
-    offset = int(base64.b64decode(q["after"]).decode()) if q.get("after") else 0
+    try:
+        limit = min(int(q.get("limit", INSIGHTS_DEFAULT_LIMIT)), INSIGHTS_MAX_LIMIT)
+        if limit < 1:
+            raise ValueError(limit)
+    except ValueError:
+        return _error(request, f"(#100) Param limit must be a positive integer, not '{q.get('limit')}'", "OAuthException", 100)
+    try:
+        offset = _decode_cursor(q["after"]) if q.get("after") else 0
+    except ValueError:
+        return _error(request, f"(#100) Invalid paging cursor after='{q['after']}'", "OAuthException", 100)
     fields = [f for f in q.get("fields", "").split(",") if f]
     rows = request.sandbox.world.insights_rows(account.account_id, since, until, request.sandbox.now)
     page = rows[offset:offset + limit]
@@ -89,6 +97,16 @@ def get_insights(request: Request) -> Response:
             next_query = {k: v for k, v in q.items() if k != "after"} | {"after": cursor(offset + len(page))}
             body["paging"]["next"] = f"{request.base_url}{request.path}?{urlencode(next_query)}"
     return Response(200, body)
+
+
+def _decode_cursor(cursor: str) -> int:
+    try:
+        offset = int(base64.b64decode(cursor, validate=True).decode())
+    except (ValueError, UnicodeDecodeError) as exc:  # binascii.Error is a ValueError
+        raise ValueError(cursor) from exc
+    if offset < 0:
+        raise ValueError(cursor)
+    return offset
 
 
 ROUTES = [

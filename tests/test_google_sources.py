@@ -1,0 +1,89 @@
+"""Google Ads (searchStream) and GA4 (runReport) extractors over real HTTP with real-shaped
+responses: request shape, flattening, key parsing and window replace in the raw tables."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import duckdb
+import pytest
+
+from extractors import pipeline, settings
+from tests.scripted_server import ScriptedServer
+
+END = datetime(2026, 6, 4, tzinfo=UTC)
+
+
+def ads_row(ad_group, day, cost_micros, clicks):
+    return {"customer": {"resourceName": "customers/5550001", "id": "5550001", "currencyCode": "RUB", "timeZone": "Europe/Moscow"},
+            "campaign": {"resourceName": "customers/5550001/campaigns/11", "id": "11", "name": "search_brand"},
+            "adGroup": {"resourceName": f"customers/5550001/adGroups/{ad_group}", "id": ad_group, "name": f"ag {ad_group}"},
+            "metrics": {"impressions": "100", "clicks": str(clicks), "costMicros": str(cost_micros), "conversions": 1.0,
+                        "conversionsValue": 10.0},
+            "segments": {"date": day}}
+
+
+def rows(sql):
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def run(source, stream, start=None):
+    pipeline.extract(source, end=END, start=start, stream_names=[stream], warehouse=settings.warehouse_path(),
+                     landing_root=settings.landing_dir())
+    return pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+
+
+def test_google_ads_search_stream_batches_land_as_ad_group_days(data_dir, monkeypatch):
+    batches = [{"results": [ads_row("21", "2026-06-02", 1_230_000, 3), ads_row("22", "2026-06-02", 0, 0)],
+                "fieldMask": "customer.id,...", "requestId": "r1"},
+               {"results": [ads_row("21", "2026-06-03", 2_000_000, 5)], "fieldMask": "customer.id,...", "requestId": "r1"}]
+    with ScriptedServer([(200, {}, batches)]) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_ADS", json.dumps({
+            "conn_type": "http", "host": server.url, "password": "ya29.token-abc",
+            "extra": {"developer_token": "dev-tok-123", "customer_ids": ["555-0001"], "login_customer_id": "999-000-1111"}}))
+        run("google_ads", "ad_group_performance", start=datetime(2026, 6, 2, tzinfo=UTC))
+        request = server.requests[0]
+    assert request["path"] == "/v17/customers/5550001/googleAds:searchStream"
+    assert request["headers"]["developer-token"] == "dev-tok-123"
+    assert request["headers"]["login-customer-id"] == "9990001111"
+    assert request["headers"]["Authorization"] == "Bearer ya29.token-abc"
+    query = json.loads(request["body"])["query"]
+    assert "FROM ad_group WHERE segments.date BETWEEN '2026-06-02' AND '2026-06-03'" in query
+    assert rows("SELECT _account_id, ad_group_id, date::VARCHAR, _record->>'$.metrics.costMicros' FROM raw_google_ads.ad_group_performance ORDER BY ALL") == [
+        ("5550001", "21", "2026-06-02", "1230000"), ("5550001", "21", "2026-06-03", "2000000"), ("5550001", "22", "2026-06-02", "0")]
+
+
+def test_google_ads_needs_a_developer_token(data_dir, monkeypatch):
+    from extractors.errors import ConfigError
+
+    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_ADS", json.dumps({"conn_type": "http", "host": "http://127.0.0.1:9", "password": "t",
+                                                              "extra": {"customer_ids": ["1"]}}))
+    with pytest.raises(ConfigError, match="connection 'google_ads' has no extra 'developer_token'"):
+        run("google_ads", "customers")
+
+
+def ga4_page(rows_, total):
+    return {"dimensionHeaders": [{"name": "date"}, {"name": "pagePath"}],
+            "metricHeaders": [{"name": "screenPageViews", "type": "TYPE_INTEGER"}, {"name": "userEngagementDuration", "type": "TYPE_SECONDS"},
+                              {"name": "sessions", "type": "TYPE_INTEGER"}],
+            "rows": [{"dimensionValues": [{"value": d}, {"value": p}], "metricValues": [{"value": v}, {"value": "30"}, {"value": "2"}]}
+                     for d, p, v in rows_],
+            "rowCount": total, "metadata": {"currencyCode": "USD", "timeZone": "America/New_York"}, "kind": "analyticsData#runReport"}
+
+
+def test_ga4_report_rows_become_records_and_pages_by_string_offset(data_dir, monkeypatch):
+    pages = [(200, {}, ga4_page([("20260602", "/pricing", "10"), ("20260602", "/blog/a", "4")], 3)),
+             (200, {}, ga4_page([("20260603", "/pricing", "7")], 3))]
+    with ScriptedServer(pages) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_GA4", json.dumps({"conn_type": "http", "host": server.url, "password": "ya29.ga4",
+                                                          "extra": {"property_ids": ["3141592"]}}))
+        run("ga4", "pages_daily", start=datetime(2026, 6, 2, tzinfo=UTC))
+        bodies = [json.loads(r["body"]) for r in server.requests]
+        paths = {r["path"] for r in server.requests}
+    assert paths == {"/v1beta/properties/3141592:runReport"}
+    assert [b["offset"] for b in bodies] == ["0", "2"]
+    assert bodies[0]["dateRanges"] == [{"startDate": "2026-06-02", "endDate": "2026-06-03"}]
+    assert rows("SELECT date::VARCHAR, pagePath, _record->>'$.screenPageViews' FROM raw_ga4.pages_daily ORDER BY ALL") == [
+        ("2026-06-02", "/blog/a", "4"), ("2026-06-02", "/pricing", "10"), ("2026-06-03", "/pricing", "7")]
