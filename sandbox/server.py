@@ -29,7 +29,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token"}
+DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token",
+                  "google_ads": "sandbox-google-ads-token", "google_ads_developer": "sandbox-google-ads-developer-token",
+                  "ga4": "sandbox-ga4-token"}
 
 
 @dataclass
@@ -92,9 +94,9 @@ class Sandbox:
 
 
 def _routes():
-    from sandbox.apis import hubspot, meta
+    from sandbox.apis import ga4, google_ads, hubspot, meta
 
-    return [*hubspot.ROUTES, *meta.ROUTES]
+    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -214,12 +216,18 @@ class SandboxServer:
 
 def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[str, str]:
     """Airflow Connections (JSON form of AIRFLOW_CONN_<ID>) for every sandbox platform."""
-    from sandbox.world import AD_ACCOUNTS
+    from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
+    from sandbox.world_google_ads import MANAGER
+    from sandbox.world_web import PROPERTY_ID
 
-    tokens = tokens or DEFAULT_TOKENS
+    tokens = {**DEFAULT_TOKENS, **(tokens or {})}
     conns = {
         "hubspot": {"conn_type": "http", "host": base_url, "password": tokens["hubspot"], "extra": {"portal_id": "4400001"}},
         "meta_ads": {"conn_type": "http", "host": base_url, "password": tokens["meta"],
                      "extra": {"account_ids": [a.account_id for a in AD_ACCOUNTS], "api_version": "v21.0"}},
+        "google_ads": {"conn_type": "http", "host": base_url, "password": tokens["google_ads"],
+                       "extra": {"developer_token": tokens["google_ads_developer"], "login_customer_id": MANAGER.customer_id,
+                                 "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS], "api_version": "v17"}},
+        "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"], "extra": {"property_ids": [PROPERTY_ID]}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

@@ -2,36 +2,83 @@
 
 One seeded, deterministic company that markets on several channels at once.
 Everything the platforms serve is derived from the same events, so the numbers
-agree across platforms: a Meta ad click becomes a HubSpot contact whose UTM tags
-name the campaign and the ad; contacts move through lifecycle stages with dates;
-some win deals with amounts in their market's currency.
+agree across platforms: a Meta or Google Ads click is a GA4 session tagged with
+its ad's UTM source, medium and campaign; some sessions (paid or organic)
+create a HubSpot contact whose UTM tags name the campaign and the ad; contacts
+move through lifecycle stages with dates; some win deals with amounts in their
+market's currency.
+
+- Paid social: two Meta ad accounts (USD, EUR), ad-level daily delivery.
+- Paid search: three Google Ads accounts (RUB, USD, GBP) under one manager,
+  ad-group daily delivery (``sandbox/world_google_ads.py``).
+- The website: one GA4 property in America/New_York whose sessions come from
+  every paid click and from organic search, direct, referral, email and
+  organic social traffic (``sandbox/world_web.py``).
 
 The world is a function of time: ``contacts(as_of)`` shows each contact as a
 platform would on that instant (stages not yet reached are empty, the
 last-modified date is the latest visible change, archived records appear only
 after they were archived). Moving the sandbox clock forward therefore changes
 records that an extractor already read, which is what incremental reads and
-restatement windows must cope with.
+restatement windows must cope with: Meta's view-through leads and Google's
+conversions arrive days after the click, GA4's late hits for 72 hours.
 
 Days are generated independently from ``Random(f"{seed}:{kind}:{day}:{key}")``
 (string seeds hash with SHA-512, so results do not depend on PYTHONHASHSEED),
-which keeps generation lazy: a day is built only when asked for and cached.
+which keeps generation lazy: a day is built only when asked for, and a bounded
+cache of recent days (fewer as the scale grows) keeps memory flat.
 """
 
 from __future__ import annotations
 
-import math
 import random
-from collections import defaultdict
+import threading
+from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from functools import cached_property
+
+from sandbox.draws import binomial as _binomial
+from sandbox.draws import fast_binomial as _fast_binomial
+from sandbox.draws import multinomial as _multinomial
+from sandbox.draws import poisson as _poisson
+from sandbox.world_google_ads import (
+    ALL_GOOGLE_ADS_CUSTOMERS,
+    GOOGLE_ADS_CUSTOMERS,
+    SEARCH_CAMPAIGNS,
+    AdGroupDay,
+    GoogleAdsCustomer,
+    SearchCampaign,
+)
+from sandbox.world_web import (
+    ORGANIC_TRAFFIC,
+    SessionBlock,
+    landing_weights,
+    property_date,
+    session_blocks,
+    split_by_window,
+)
+
+__all__ = [
+    "AD_ACCOUNTS", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "FX_TO_USD", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
+    "SEARCH_CAMPAIGNS", "AdAccount", "AdDay", "AdGroupDay", "Campaign", "ContactFacts", "DealFacts", "GoogleAdsCustomer",
+    "GroundTruth", "OrganicSource", "SearchCampaign", "SessionBlock", "World",
+]
 
 # Exchange rates the business books with; the dbt seed fx_rates.csv holds the same.
 FX_TO_USD = {"USD": 1.0, "EUR": 1.08, "RUB": 0.011, "GBP": 1.27}
 
 STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
 ALL_HUBSPOT_STAGES = STAGES + ("evangelist", "other")
+
+# Clicks (and so the contacts they create) happen between these local hours of the account's day.
+AD_CLICK_HOURS = (6, 23)
+
+# Days kept in memory at scale 1; fewer at larger scales, so a day's size times the
+# number of cached days stays about constant. Never fewer than a GA4 date needs (3).
+CACHE_DAY_BUDGET = 200
+MIN_CACHED_DAYS = 8
 
 
 @dataclass(frozen=True)
@@ -41,6 +88,11 @@ class AdAccount:
     currency: str
     timezone_name: str
     timezone_offset_hours_utc: float
+
+    @property
+    def tz(self) -> tzinfo:
+        """The fixed offset Meta reports for the account (the sandbox's summer has no DST switch)."""
+        return timezone(timedelta(hours=self.timezone_offset_hours_utc))
 
 
 @dataclass(frozen=True)
@@ -59,6 +111,7 @@ class Campaign:
     win_rate: float  # of SQLs
     deal_size: float  # mean deal amount, account currency
     view_through_leads: float  # extra leads the platform claims per true lead
+    landing_page: str = "/"  # where its ads send visitors
 
     @property
     def ads(self) -> list[tuple[str, str, str, str]]:
@@ -96,14 +149,14 @@ AD_ACCOUNTS = (US, EU)
 # Economics chosen so the marts have something true to find: retargeting is
 # clearly the best paid channel, the EU video awareness campaign plainly loses money.
 CAMPAIGNS = (
-    Campaign("23850000000100", "us_prospecting_lookalike", US, 180.0, 9.0, 0.012, 0.035, 0.45, 0.45, 0.35, 1400.0, 0.3),
-    Campaign("23850000000200", "us_retargeting_site_visitors", US, 90.0, 14.0, 0.021, 0.07, 0.6, 0.55, 0.45, 1800.0, 0.5),
-    Campaign("23850000000300", "eu_brand_awareness_video", EU, 220.0, 6.0, 0.006, 0.012, 0.25, 0.3, 0.2, 700.0, 0.8),
-    Campaign("23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4),
+    Campaign("23850000000100", "us_prospecting_lookalike", US, 180.0, 9.0, 0.012, 0.035, 0.45, 0.45, 0.35, 1400.0, 0.3, "/lp/free-trial"),
+    Campaign("23850000000200", "us_retargeting_site_visitors", US, 90.0, 14.0, 0.021, 0.07, 0.6, 0.55, 0.45, 1800.0, 0.5, "/pricing"),
+    Campaign("23850000000300", "eu_brand_awareness_video", EU, 220.0, 6.0, 0.006, 0.012, 0.25, 0.3, 0.2, 700.0, 0.8, "/lp/brand-video"),
+    Campaign("23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4, "/lp/lead-gen-form"),
 )
 
+# Paid search is not here: its contacts come from Google Ads clicks (SEARCH_CAMPAIGNS).
 ORGANIC_SOURCES = (
-    OrganicSource("paid_search", "PAID_SEARCH", "google", "cpc", ("search_brand", "search_generic"), 6.0, 0.5, 0.5, 0.35, 1500.0),
     OrganicSource("organic_search", "ORGANIC_SEARCH", None, None, (), 7.0, 0.35, 0.4, 0.3, 1200.0),
     OrganicSource("direct", "DIRECT_TRAFFIC", None, None, (), 4.0, 0.4, 0.45, 0.35, 1300.0),
     OrganicSource("referral", "REFERRALS", None, None, (), 2.0, 0.45, 0.5, 0.4, 1500.0),
@@ -133,6 +186,7 @@ class ContactFacts:
     stage_dates: dict[str, datetime]  # stage -> entered at; only stages that will be reached
     archived_at: datetime | None
     deal: DealFacts | None
+    utm_term: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +218,46 @@ class AdDay:
     claimed_leads: tuple[datetime, ...]  # when the platform reports each lead it claims
 
 
+@dataclass(frozen=True)
+class DayFacts:
+    """Everything generated for one simulated day (a day of each ad account's own time zone,
+    a UTC day for organic traffic); GA4 blocks carry their own property date."""
+
+    ad_days: list[AdDay]
+    ad_group_days: list[AdGroupDay]
+    contacts: list[ContactFacts]
+    session_blocks: list[SessionBlock]
+
+
+_EMPTY_DAY = DayFacts([], [], [], [])
+
+
+class _DayCache:
+    """A thread-safe LRU of generated days; a day may be built twice by racing threads, identically."""
+
+    def __init__(self, capacity: int):
+        self.capacity = capacity
+        self.generated = 0  # days built so far (misses), for laziness checks
+        self._days: OrderedDict[date, DayFacts] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, day: date, build: Callable[[], DayFacts]) -> DayFacts:
+        with self._lock:
+            if day in self._days:
+                self._days.move_to_end(day)
+                return self._days[day]
+        facts = build()
+        with self._lock:
+            self.generated += 1
+            self._days[day] = facts
+            while len(self._days) > self.capacity:
+                self._days.popitem(last=False)
+        return facts
+
+    def __len__(self) -> int:
+        return len(self._days)
+
+
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
@@ -174,7 +268,10 @@ class World:
     scale: float = 1.0
     start: date = date(2026, 6, 1)
     days: int = 90
-    _day_cache: dict = field(default_factory=dict, repr=False)
+    _day_cache: _DayCache = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self):
+        self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
 
     @property
     def end(self) -> date:
@@ -189,27 +286,45 @@ class World:
     def _rng(self, kind: str, day: date, key: str) -> random.Random:
         return random.Random(f"{self.seed}:{kind}:{day.isoformat()}:{key}")
 
+    def cache_info(self) -> dict[str, int]:
+        """How many days are held in memory, at most, and how many were built so far."""
+        return {"cached_days": len(self._day_cache), "capacity": self._day_cache.capacity,
+                "generated_days": self._day_cache.generated}
+
     # ---- generation -------------------------------------------------------
 
     def ad_days(self, day: date) -> list[AdDay]:
-        return self._generate_day(day)[0]
+        return self._day(day).ad_days
+
+    def ad_group_days(self, day: date) -> list[AdGroupDay]:
+        return self._day(day).ad_group_days
 
     def contacts_created_on(self, day: date) -> list[ContactFacts]:
-        return self._generate_day(day)[1]
+        return self._day(day).contacts
 
-    def _generate_day(self, day: date) -> tuple[list[AdDay], list[ContactFacts]]:
-        if day in self._day_cache:
-            return self._day_cache[day]
+    def _day(self, day: date) -> DayFacts:
+        if not 0 <= (day - self.start).days < self.days:
+            return _EMPTY_DAY
+        return self._day_cache.get(day, lambda: self._generate_day(day))
+
+    def _generate_day(self, day: date) -> DayFacts:
         day_index = (day - self.start).days
-        if not 0 <= day_index < self.days:
-            return [], []
         next_seq = iter(range(CONTACT_IDS_PER_DAY)).__next__
         contact_id = lambda: str(CONTACT_ID_BASE + day_index * CONTACT_IDS_PER_DAY + next_seq())  # noqa: E731
-        ad_days: list[AdDay] = []
-        contacts: list[ContactFacts] = []
         weekday_factor = 0.8 if day.weekday() >= 5 else 1.05
+        contacts: list[ContactFacts] = []
+        blocks: list[SessionBlock] = []
 
+        ad_days = self._meta_day(day, weekday_factor, contact_id, contacts, blocks)
+        ad_group_days = self._google_ads_day(day, weekday_factor, contact_id, contacts, blocks)
+        self._organic_day(day, weekday_factor, contact_id, contacts, blocks)
+        contacts.sort(key=lambda c: c.contact_id)
+        return DayFacts(ad_days, ad_group_days, contacts, blocks)
+
+    def _meta_day(self, day, weekday_factor, contact_id, contacts, blocks) -> list[AdDay]:
+        ad_days: list[AdDay] = []
         for campaign in CAMPAIGNS:
+            account = campaign.account
             for adset_id, adset_name, ad_id, ad_name in campaign.ads:
                 rng = self._rng("ad", day, ad_id)
                 budget = campaign.daily_budget * self.scale / 4 * weekday_factor * rng.uniform(0.85, 1.15)
@@ -219,41 +334,123 @@ class World:
                 n_leads = _binomial(rng, clicks, campaign.lead_rate)
                 lead_ids = []
                 claimed = []
+                created_times = []
                 for _ in range(n_leads):
                     cid = contact_id()
                     # Clicks happen in the account's day; contacts are stamped in UTC.
-                    local_seconds = rng.uniform(6 * 3600, 23 * 3600)
-                    created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=local_seconds - campaign.account.timezone_offset_hours_utc * 3600)
+                    local_seconds = rng.uniform(AD_CLICK_HOURS[0] * 3600, AD_CLICK_HOURS[1] * 3600)
+                    created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=local_seconds - account.timezone_offset_hours_utc * 3600)
                     contacts.append(self._contact(rng, cid, created, "paid_social", "PAID_SOCIAL", "facebook", campaign.name,
                                                   "facebook", "paid_social", campaign.name, ad_id,
-                                                  campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size, campaign.account.currency, False))
+                                                  campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size, account.currency, False))
                     lead_ids.append(cid)
+                    created_times.append(created)
                     claimed.append(created + timedelta(minutes=rng.uniform(1, 90)))
                 # The platform also claims view-through leads, reported days later (restatement).
                 n_view = _binomial(rng, n_leads * 3, campaign.view_through_leads / 3)
                 for _ in range(n_view):
                     claimed.append(datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=rng.uniform(0.5, 7)))
-                ad_days.append(AdDay(campaign.account, campaign, adset_id, adset_name, ad_id, ad_name, day,
+                ad_days.append(AdDay(account, campaign, adset_id, adset_name, ad_id, ad_name, day,
                                      impressions, clicks, spend, tuple(lead_ids), tuple(claimed)))
+                blocks += self._click_sessions(self._rng("ga4", day, f"meta:{ad_id}"), day, account.tz, clicks, created_times,
+                                               "paid_social", "facebook", "paid_social", campaign.name, campaign.landing_page)
+        return ad_days
 
+    def _google_ads_day(self, day, weekday_factor, contact_id, contacts, blocks) -> list[AdGroupDay]:
+        out: list[AdGroupDay] = []
+        for campaign in SEARCH_CAMPAIGNS:
+            customer = campaign.customer
+            day_start = customer.day_start(day)
+            click_start = datetime.combine(day, time(AD_CLICK_HOURS[0]), customer.tz).astimezone(UTC)
+            click_seconds = (datetime.combine(day, time(AD_CLICK_HOURS[1]), customer.tz).astimezone(UTC) - click_start).total_seconds()
+            for group in campaign.ad_groups:
+                rng = self._rng("gads", day, group.ad_group_id)
+                budget = campaign.daily_budget * self.scale / len(campaign.ad_groups) * weekday_factor * rng.uniform(0.85, 1.15)
+                impressions = int(budget / campaign.cpc / campaign.ctr)
+                clicks = _fast_binomial(rng, impressions, campaign.ctr)
+                cost_cents = int(round(clicks * campaign.cpc * rng.uniform(0.85, 1.15) * 100))
+                n_leads = _fast_binomial(rng, clicks, campaign.lead_rate)
+                lead_ids, created_times, conversions = [], [], []
+                for _ in range(n_leads):
+                    cid = contact_id()
+                    created = click_start + timedelta(seconds=rng.uniform(0, click_seconds))
+                    contacts.append(self._contact(rng, cid, created, "paid_search", "PAID_SEARCH", "google", campaign.name,
+                                                  "google", "cpc", campaign.name, group.ad_group_id,
+                                                  campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size,
+                                                  customer.currency, False, utm_term=group.keyword))
+                    lead_ids.append(cid)
+                    created_times.append(created)
+                    conversions.append((created + timedelta(hours=rng.uniform(1, 48)), 1.0))
+                # Imported and modelled conversions: credited to the click's day, learnt up to 30 days later.
+                for _ in range(_fast_binomial(rng, clicks, campaign.extra_conversion_rate)):
+                    conversions.append((day_start + timedelta(days=rng.uniform(1, 30)), rng.choice((0.5, 1.0))))
+                conversions.sort()
+                out.append(AdGroupDay(campaign, group, day, impressions, clicks, cost_cents * 10_000,
+                                      tuple(lead_ids), tuple(conversions)))
+                blocks += self._click_sessions(self._rng("ga4", day, f"gads:{group.ad_group_id}"), day, customer.tz, clicks,
+                                               created_times, "paid_search", "google", "cpc", campaign.name, group.landing_page)
+        return out
+
+    def _click_sessions(self, rng, day: date, tz: tzinfo, clicks: int, created_times: list[datetime], channel: str,
+                        source: str, medium: str, campaign: str, landing_page: str) -> list[SessionBlock]:
+        """Every click is a session; the ones that created a contact fall on their contact's instant."""
+        window = (datetime.combine(day, time(AD_CLICK_HOURS[0]), tz), datetime.combine(day, time(AD_CLICK_HOURS[1]), tz))
+        by_date = split_by_window(rng, clicks - len(created_times), *window)
+        converted: dict[date, int] = defaultdict(int)
+        for ts in created_times:
+            converted[property_date(ts)] += 1
+        blocks = []
+        for pdate in sorted(by_date.keys() | converted.keys()):
+            k = converted.get(pdate, 0)
+            blocks += session_blocks(rng, pdate, channel, source, medium, campaign, landing_page, by_date.get(pdate, 0) + k, k)
+        return blocks
+
+    def _organic_day(self, day, weekday_factor, contact_id, contacts, blocks) -> None:
+        day_start = datetime.combine(day, time.min, UTC)
+        progress = (day - self.start).days / max(1, self.days - 1)
         for source in ORGANIC_SOURCES:
             rng = self._rng("organic", day, source.channel)
-            n = _poisson(rng, source.contacts_per_day * self.scale * weekday_factor)
+            expected = source.contacts_per_day * self.scale * weekday_factor
+            n = _poisson(rng, expected)
+            created_contacts = []
             for _ in range(n):
                 cid = contact_id()
-                created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=rng.uniform(0, 86_399))
+                created = day_start + timedelta(seconds=rng.uniform(0, 86_399))
                 campaign = rng.choice(source.campaigns) if source.campaigns else None
                 data_1 = {"ORGANIC_SEARCH": "google", "DIRECT_TRAFFIC": "", "REFERRALS": "partnerblog.example"}.get(source.hs_analytics_source, source.utm_source or "")
-                contacts.append(self._contact(rng, cid, created, source.channel, source.hs_analytics_source, data_1, campaign or "",
-                                              source.utm_source, source.utm_medium, campaign, None,
-                                              source.mql_rate, source.sql_rate, source.win_rate, source.deal_size, source.currency,
-                                              source.starts_as_subscriber))
-        contacts.sort(key=lambda c: c.contact_id)
-        self._day_cache[day] = (ad_days, contacts)
-        return ad_days, contacts
+                contact = self._contact(rng, cid, created, source.channel, source.hs_analytics_source, data_1, campaign or "",
+                                        source.utm_source, source.utm_medium, campaign, None,
+                                        source.mql_rate, source.sql_rate, source.win_rate, source.deal_size, source.currency,
+                                        source.starts_as_subscriber)
+                contacts.append(contact)
+                created_contacts.append(contact)
+            blocks += self._organic_sessions(self._rng("ga4", day, f"organic:{source.channel}"), day_start, progress,
+                                             source, expected, created_contacts)
+
+    def _organic_sessions(self, rng, day_start: datetime, progress: float, source: OrganicSource, expected_contacts: float,
+                          created_contacts: list[ContactFacts]) -> list[SessionBlock]:
+        """The channel's sessions of one UTC day: one per contact created, plus the visits that made none."""
+        traffic = ORGANIC_TRAFFIC[source.channel]
+        pages, weights = landing_weights(traffic, progress)
+        campaigns = list(source.campaigns) or [traffic.campaign]
+        cells: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])  # (date, campaign, page) -> [sessions, contacts]
+        for c in created_contacts:
+            cell = cells[(property_date(c.created_at), c.utm_campaign or traffic.campaign, rng.choices(pages, weights)[0])]
+            cell[0] += 1
+            cell[1] += 1
+        others = _poisson(rng, expected_contacts * (1 / traffic.contact_rate - 1))
+        for pdate, n in split_by_window(rng, others, day_start, day_start + timedelta(days=1)).items():
+            per_campaign = _multinomial(rng, n, [1.0] * len(campaigns))
+            for campaign, m in zip(campaigns, per_campaign, strict=True):
+                for page, count in zip(pages, _multinomial(rng, m, weights), strict=True):
+                    cells[(pdate, campaign, page)][0] += count
+        blocks = []
+        for (pdate, campaign, page), (sessions, converted) in sorted(cells.items()):
+            blocks += session_blocks(rng, pdate, source.channel, traffic.source, traffic.medium, campaign, page, sessions, converted)
+        return blocks
 
     def _contact(self, rng, cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                 mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber) -> ContactFacts:
+                 mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None) -> ContactFacts:
         stage_dates: dict[str, datetime] = {}
         at = created
         if starts_as_subscriber:
@@ -279,7 +476,7 @@ class World:
                     stage_dates["customer"] = closed
                 deal = DealFacts(f"9{cid}", cid, opened, closed, won, amount, currency)
         return ContactFacts(cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                            stage_dates, archived_at, deal)
+                            stage_dates, archived_at, deal, utm_term)
 
     # ---- views used by the API server -------------------------------------
 
@@ -323,6 +520,7 @@ class World:
             "utm_medium": c.utm_medium,
             "utm_campaign": c.utm_campaign,
             "utm_content": c.utm_content,
+            "utm_term": c.utm_term,
         }
         for stage in ALL_HUBSPOT_STAGES:
             props[f"hs_lifecyclestage_{stage}_date"] = _iso(visible[stage]) if stage in visible else None
@@ -391,15 +589,51 @@ class World:
             day += timedelta(days=1)
         return rows
 
+    def iter_ad_group_days(self, customer_id: str | None, since: date, until: date, as_of: datetime) -> Iterator[AdGroupDay]:
+        """Google Ads ad-group days of [since, until] (account dates) that Google reports at ``as_of``."""
+        day = max(since, self.start)
+        while day <= min(until, self.end):
+            for agd in self.ad_group_days(day):
+                if (customer_id is None or agd.customer.customer_id == customer_id) and agd.reported_by(as_of):
+                    yield agd
+            day += timedelta(days=1)
+
+    @property
+    def session_dates(self) -> tuple[date, date]:
+        """The first and last GA4 property date that can hold sessions (one day beyond the world each side)."""
+        return self.start - timedelta(days=1), self.end + timedelta(days=1)
+
+    def iter_session_blocks(self, since: date, until: date, as_of: datetime) -> Iterator[SessionBlock]:
+        """GA4 session blocks with a property date in [since, until] that GA4 shows at ``as_of``."""
+        # A simulated day's visits fall on the property dates one day either side of it.
+        day = max(since - timedelta(days=1), self.start)
+        while day <= min(until + timedelta(days=1), self.end):
+            for block in self._day(day).session_blocks:
+                if since <= block.property_date <= until and block.arrives_at <= as_of:
+                    yield block
+            day += timedelta(days=1)
+
     # ---- ground truth for tests -------------------------------------------
 
     def truth(self, as_of: datetime | None = None) -> GroundTruth:
         return GroundTruth(self, as_of or self.default_now)
 
 
+PLATFORM_CHANNEL = {"meta_ads": "paid_social", "google_ads": "paid_search"}
+
+
+def _nested_round(values: dict[str, dict[str, float]], digits: int = 2) -> dict[str, dict[str, float]]:
+    return {k: {kk: round(vv, digits) for kk, vv in v.items()} for k, v in values.items()}
+
+
 @dataclass
 class GroundTruth:
-    """What the marts must recover, computed straight from the simulated events."""
+    """What the marts must recover, computed straight from the simulated events.
+
+    Spend counts the days each platform reports at ``as_of`` (an account's day must
+    have ended); GA4 numbers are those GA4 shows at ``as_of`` (late hits included
+    once they have arrived); CRM numbers count contacts and deals visible at ``as_of``.
+    """
 
     world: World
     as_of: datetime
@@ -408,26 +642,156 @@ class GroundTruth:
     def _live_contacts(self) -> list[ContactFacts]:
         return [c for c in self.world.iter_contacts(self.as_of) if not (c.archived_at and c.archived_at <= self.as_of)]
 
+    # ---- paid media ---------------------------------------------------------
+
     @cached_property
-    def spend_by_account(self) -> dict[str, float]:
-        """Spend in each account's own currency, days whose account day has ended."""
-        out: dict[str, float] = defaultdict(float)
+    def _ad_spend(self) -> list[tuple[str, str, str, str, float]]:
+        """(platform, account id, currency, campaign, spend in account currency) per reported ad day."""
+        rows = []
         for account in AD_ACCOUNTS:
             for row in self.world.insights_rows(account.account_id, self.world.start, self.world.end, self.as_of):
-                out[account.account_id] += float(row["spend"])
+                rows.append(("meta_ads", account.account_id, account.currency, row["campaign_name"], float(row["spend"])))
+        for agd in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of):
+            rows.append(("google_ads", agd.customer.customer_id, agd.customer.currency, agd.campaign.name, agd.cost_micros / 1e6))
+        return rows
+
+    @cached_property
+    def spend_by_account(self) -> dict[str, float]:
+        """Spend in each ad account's own currency (Meta ad accounts and Google Ads customers)."""
+        out: dict[str, float] = defaultdict(float)
+        for _, account_id, _, _, spend in self._ad_spend:
+            out[account_id] += spend
         return {k: round(v, 2) for k, v in out.items()}
 
     @cached_property
+    def spend_by_platform_currency(self) -> dict[str, dict[str, float]]:
+        """{platform: {currency: spend in that currency}}, e.g. {"google_ads": {"RUB": ...}}."""
+        out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for platform, _, currency, _, spend in self._ad_spend:
+            out[platform][currency] += spend
+        return _nested_round(out)
+
+    @cached_property
+    def spend_usd_by_platform_campaign(self) -> dict[str, dict[str, float]]:
+        """{platform: {campaign: spend in USD}} (FX_TO_USD, the rates of the dbt seed)."""
+        out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for platform, _, currency, campaign, spend in self._ad_spend:
+            out[platform][campaign] += spend * FX_TO_USD[currency]
+        return {k: dict(v) for k, v in out.items()}
+
+    @cached_property
     def spend_by_campaign_usd(self) -> dict[str, float]:
-        out: dict[str, float] = defaultdict(float)
-        for account in AD_ACCOUNTS:
-            for row in self.world.insights_rows(account.account_id, self.world.start, self.world.end, self.as_of):
-                out[row["campaign_name"]] += float(row["spend"]) * FX_TO_USD[account.currency]
-        return dict(out)
+        """Spend in USD per campaign, every platform (campaign names are unique across platforms)."""
+        return {c: v for per_campaign in self.spend_usd_by_platform_campaign.values() for c, v in per_campaign.items()}
+
+    @cached_property
+    def spend_usd_by_platform(self) -> dict[str, float]:
+        return {p: sum(v.values()) for p, v in self.spend_usd_by_platform_campaign.items()}
+
+    @cached_property
+    def spend_usd_by_channel(self) -> dict[str, float]:
+        return {PLATFORM_CHANNEL[p]: v for p, v in self.spend_usd_by_platform.items()}
 
     @property
     def total_spend_usd(self) -> float:
+        """Every platform's spend in USD."""
         return sum(self.spend_by_campaign_usd.values())
+
+    @cached_property
+    def google_ads_by_campaign(self) -> dict[str, dict[str, float]]:
+        """Per Google Ads campaign, all reported days: impressions, clicks, cost_micros (account currency),
+        conversions and conversions_value as Google reports them at ``as_of`` (restated for 30 days)."""
+        out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        for agd in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of):
+            m = out[agd.campaign.name]
+            m["impressions"] += agd.impressions
+            m["clicks"] += agd.clicks
+            m["cost_micros"] += agd.cost_micros
+            m["conversions"] += agd.conversions_at(self.as_of)
+            m["conversions_value"] += agd.conversions_value_at(self.as_of)
+        return {c: {k: (round(v, 6) if k.startswith("conversions") else int(v)) for k, v in m.items()} for c, m in out.items()}
+
+    @cached_property
+    def google_ads_conversions_by_campaign(self) -> dict[str, float]:
+        return {c: m["conversions"] for c, m in self.google_ads_by_campaign.items()}
+
+    @cached_property
+    def ad_clicks_by_campaign(self) -> dict[str, int]:
+        """Clicks per campaign on every ad platform, whatever the reporting cut-off: every click is a session."""
+        out: dict[str, int] = defaultdict(int)
+        for day in self.world.days_until(self.world.default_now):
+            for ad in self.world.ad_days(day):
+                out[ad.campaign.name] += ad.clicks
+            for agd in self.world.ad_group_days(day):
+                out[agd.campaign.name] += agd.clicks
+        return dict(out)
+
+    # ---- the website (GA4, property dates in America/New_York) ------------
+
+    @cached_property
+    def _sessions(self) -> dict[str, dict]:
+        sums: dict[str, dict] = {name: defaultdict(int) for name in (
+            "by_channel_day", "by_channel", "by_source_medium_campaign", "engaged_by_channel",
+            "conversions_by_source_medium_campaign", "page_views_by_page", "exits_by_page", "totals")}
+        for b in self.world.iter_session_blocks(*self.world.session_dates, self.as_of):
+            utm = (b.source, b.medium, b.campaign)
+            sums["by_channel_day"][(b.channel, b.property_date)] += b.sessions
+            sums["by_channel"][b.channel] += b.sessions
+            sums["by_source_medium_campaign"][utm] += b.sessions
+            sums["engaged_by_channel"][b.channel] += b.engaged_sessions
+            sums["conversions_by_source_medium_campaign"][utm] += b.conversions
+            for path, views, _, exits, _ in b.pages:
+                sums["page_views_by_page"][path] += views
+                sums["exits_by_page"][path] += exits
+            totals = sums["totals"]
+            totals["sessions"] += b.sessions
+            totals["engaged_sessions"] += b.engaged_sessions
+            totals["page_views"] += b.page_views
+            totals["duration_seconds"] += b.duration_seconds
+            totals["conversions"] += b.conversions
+        return {k: dict(v) for k, v in sums.items()}
+
+    @property
+    def sessions_by_channel_day(self) -> dict[tuple[str, date], int]:
+        """Sessions per channel and GA4 property date."""
+        return self._sessions["by_channel_day"]
+
+    @property
+    def sessions_by_channel(self) -> dict[str, int]:
+        return self._sessions["by_channel"]
+
+    @property
+    def sessions_by_source_medium_campaign(self) -> dict[tuple[str, str, str], int]:
+        """Sessions per (sessionSource, sessionMedium, sessionCampaignName)."""
+        return self._sessions["by_source_medium_campaign"]
+
+    @property
+    def engaged_sessions_by_channel(self) -> dict[str, int]:
+        return self._sessions["engaged_by_channel"]
+
+    @property
+    def ga4_conversions_by_source_medium_campaign(self) -> dict[tuple[str, str, str], int]:
+        """Sessions that created a contact, per (source, medium, campaign)."""
+        return self._sessions["conversions_by_source_medium_campaign"]
+
+    @property
+    def page_views_by_page(self) -> dict[str, int]:
+        return self._sessions["page_views_by_page"]
+
+    @property
+    def exits_by_page(self) -> dict[str, int]:
+        return self._sessions["exits_by_page"]
+
+    @property
+    def ga4_totals(self) -> dict[str, int]:
+        """sessions, engaged_sessions, page_views, duration_seconds, conversions over every property date."""
+        return self._sessions["totals"]
+
+    @property
+    def session_count(self) -> int:
+        return self.ga4_totals.get("sessions", 0)
+
+    # ---- CRM ----------------------------------------------------------------
 
     def _count_stage(self, stage: str) -> dict[str, int]:
         out: dict[str, int] = defaultdict(int)
@@ -471,6 +835,14 @@ class GroundTruth:
         return dict(out)
 
     @cached_property
+    def contacts_created_by_utm(self) -> dict[tuple[str | None, str | None, str | None], int]:
+        """Contacts created by ``as_of`` (archived ones too) per (utm_source, utm_medium, utm_campaign)."""
+        out: dict[tuple, int] = defaultdict(int)
+        for c in self.world.iter_contacts(self.as_of):
+            out[(c.utm_source, c.utm_medium, c.utm_campaign)] += 1
+        return dict(out)
+
+    @cached_property
     def contact_count(self) -> int:
         """Contacts the CRM lists (archived ones excluded)."""
         return len(self._live_contacts)
@@ -487,19 +859,7 @@ class GroundTruth:
     def insights_row_count(self) -> int:
         return sum(len(self.world.insights_rows(a.account_id, self.world.start, self.world.end, self.as_of)) for a in AD_ACCOUNTS)
 
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    if lam > 50:  # normal approximation keeps large scales fast
-        return max(0, int(round(rng.gauss(lam, math.sqrt(lam)))))
-    threshold, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= threshold:
-            return k
-        k += 1
-
-
-def _binomial(rng: random.Random, n: int, p: float) -> int:
-    if n < 200:
-        return sum(1 for _ in range(n) if rng.random() < p)
-    return min(n, max(0, int(round(rng.gauss(n * p, math.sqrt(n * p * (1 - p)))))))
+    @cached_property
+    def google_ads_row_count(self) -> int:
+        """Ad-group days Google reports (the rows of an ad_group report segmented by date)."""
+        return sum(1 for _ in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of))

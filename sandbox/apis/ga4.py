@@ -1,0 +1,285 @@
+"""Google Analytics 4 Data API v1beta: ``properties/{id}:runReport``.
+
+Contract: ../shared/CONTRACTS.md "Web analytics: Google Analytics 4 Data API v1beta".
+
+    POST /v1beta/properties/420000001:runReport      Authorization: Bearer <token>
+    {"dateRanges": [{"startDate": "2026-06-01", "endDate": "2026-06-30"}],
+     "dimensions": [{"name": "date"}, {"name": "sessionSource"}, ...],
+     "metrics": [{"name": "sessions"}, ...], "limit": "100000", "offset": "0"}
+
+Answers ``{dimensionHeaders, metricHeaders: [{name, type}], rows: [{dimensionValues:
+[{value}], metricValues: [{value}]}], rowCount, metadata, kind}`` with every value a
+string and ``date`` as YYYYMMDD in the property's time zone (America/New_York).
+Like the real API, ``rows`` and ``rowCount`` are absent when nothing matched. Page
+with ``offset``/``limit`` until offset reaches rowCount (limit defaults to 10,000,
+at most 250,000). Rows are ordered by ``orderBys`` when given, else by the
+dimension values in request order.
+
+Two report shapes over the same sessions:
+- session scope: any of date, sessionSource, sessionMedium, sessionSourceMedium,
+  sessionCampaignName, sessionDefaultChannelGroup, landingPage with sessions,
+  engagedSessions, bounceRate, engagementRate, averageSessionDuration,
+  screenPageViews, screenPageViewsPerSession, conversions, userEngagementDuration;
+- page scope (``pagePath`` among the dimensions): screenPageViews, sessions
+  (sessions that viewed the page), userEngagementDuration and ``exits`` (sessions
+  whose last page it was; GA4 shows exits in its explorations, the sandbox serves
+  it here so that exit pages need no second report).
+
+A date shows once it has ended in the property's time zone; late hits keep
+adding to it for up to 72 hours. ``dimensionFilter`` supports stringFilter,
+inListFilter and and/or/not groups; ``metricFilter`` and several date ranges are
+refused with INVALID_ARGUMENT rather than answered wrongly.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import date, timedelta
+
+from sandbox.server import Request, Response
+from sandbox.world_web import PROFILES, PROPERTY_CURRENCY, PROPERTY_ID, PROPERTY_TIME_ZONE, PROPERTY_TZ, SessionBlock
+
+DEFAULT_LIMIT = 10_000
+MAX_LIMIT = 250_000
+SCHEMA_HELP = "For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
+AUTH_HELP = ("Expected OAuth 2 access token, login cookie or other valid authentication credential. "
+             "See https://developers.google.com/identity/sign-in/web/devconsole-project.")
+
+# Dimension values of a session block; pagePath comes from the block's pages.
+DIMENSIONS: dict[str, Callable[[SessionBlock], str]] = {
+    "date": lambda b: b.property_date.strftime("%Y%m%d"),
+    "sessionSource": lambda b: b.source,
+    "sessionMedium": lambda b: b.medium,
+    "sessionSourceMedium": lambda b: f"{b.source} / {b.medium}",
+    "sessionCampaignName": lambda b: b.campaign,
+    "sessionDefaultChannelGroup": lambda b: PROFILES[b.channel].default_channel_group,
+    "landingPage": lambda b: b.landing_page,
+}
+PAGE_DIMENSION = "pagePath"
+
+# name -> (type, value from the summed counters s, w)
+METRICS: dict[str, tuple[str, Callable[[dict], float]]] = {
+    "sessions": ("TYPE_INTEGER", lambda s: s["sessions"]),
+    "engagedSessions": ("TYPE_INTEGER", lambda s: s["engaged"]),
+    "bounceRate": ("TYPE_FLOAT", lambda s: 1 - s["engaged"] / s["sessions"] if s["sessions"] else 0.0),
+    "engagementRate": ("TYPE_FLOAT", lambda s: s["engaged"] / s["sessions"] if s["sessions"] else 0.0),
+    "averageSessionDuration": ("TYPE_SECONDS", lambda s: s["duration"] / s["sessions"] if s["sessions"] else 0.0),
+    "screenPageViews": ("TYPE_INTEGER", lambda s: s["views"]),
+    "screenPageViewsPerSession": ("TYPE_FLOAT", lambda s: s["views"] / s["sessions"] if s["sessions"] else 0.0),
+    "conversions": ("TYPE_INTEGER", lambda s: s["conversions"]),
+    "userEngagementDuration": ("TYPE_SECONDS", lambda s: s["duration"]),
+    "exits": ("TYPE_INTEGER", lambda s: s["exits"]),
+}
+PAGE_METRICS = ("screenPageViews", "sessions", "userEngagementDuration", "exits")
+COUNTERS = ("sessions", "engaged", "duration", "views", "conversions", "exits")
+
+
+class _BadRequest(Exception):
+    pass
+
+
+def _error(status: int, grpc_status: str, message: str) -> Response:
+    return Response(status, {"error": {"code": status, "message": message, "status": grpc_status}})
+
+
+def _check_auth(request: Request) -> Response | None:
+    token = request.bearer_token()
+    if token is None:
+        return _error(401, "UNAUTHENTICATED", f"Request is missing required authentication credential. {AUTH_HELP}")
+    if token != request.sandbox.tokens["ga4"]:
+        return _error(401, "UNAUTHENTICATED", f"Request had invalid authentication credentials. {AUTH_HELP}")
+    if request.match["property"] != PROPERTY_ID:
+        return _error(403, "PERMISSION_DENIED",
+                      "User does not have sufficient permissions for this property. To learn more about Property ID, "
+                      "see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.")
+    return None
+
+
+def run_report(request: Request) -> Response:
+    if (denied := _check_auth(request)) is not None:
+        return denied
+    try:
+        body = request.json()
+        if not isinstance(body, dict):
+            raise ValueError(body)
+    except ValueError:
+        return _error(400, "INVALID_ARGUMENT", "Invalid JSON payload received. The body must be a JSON object.")
+    try:
+        return Response(200, _report(request, body))
+    except _BadRequest as exc:
+        return _error(400, "INVALID_ARGUMENT", str(exc))
+
+
+def _names(body: dict, key: str) -> list[str]:
+    items = body.get(key) or []
+    if not isinstance(items, list) or not all(isinstance(i, dict) and isinstance(i.get("name"), str) for i in items):
+        raise _BadRequest(f"{key} must be a list of objects with a name.")
+    return [i["name"] for i in items]
+
+
+def _report(request: Request, body: dict) -> dict:
+    dimensions, metrics = _names(body, "dimensions"), _names(body, "metrics")
+    if not dimensions and not metrics:
+        raise _BadRequest("A report needs at least one dimension or metric.")
+    for d in dimensions:
+        if d not in DIMENSIONS and d != PAGE_DIMENSION:
+            raise _BadRequest(f"Field {d} is not a valid dimension. {SCHEMA_HELP}")
+    for m in metrics:
+        if m not in METRICS:
+            raise _BadRequest(f"Field {m} is not a valid metric. {SCHEMA_HELP}")
+    page_scope = PAGE_DIMENSION in dimensions
+    if page_scope and (incompatible := [m for m in metrics if m not in PAGE_METRICS]):
+        raise _BadRequest(f"Please remove {', '.join(incompatible)} to make the request compatible. The request's dimensions & "
+                          f"metrics are incompatible: with pagePath the sandbox serves {', '.join(PAGE_METRICS)}.")
+    if body.get("metricFilter"):
+        raise _BadRequest("The sandbox does not support metricFilter; filter the rows after reading them.")
+    start, end = _date_range(request, body.get("dateRanges"))
+    limit = _integer(body.get("limit"), "limit", DEFAULT_LIMIT)
+    offset = _integer(body.get("offset"), "offset", 0)
+    if limit <= 0 or offset < 0:
+        raise _BadRequest("limit must be positive and offset must not be negative.")
+    limit = min(limit, MAX_LIMIT)
+    keep = _filter(body.get("dimensionFilter"))
+
+    totals: dict[tuple[str, ...], dict[str, float]] = {}
+    for block in request.sandbox.world.iter_session_blocks(start, end, request.sandbox.now):
+        values = {name: get(block) for name, get in DIMENSIONS.items()}
+        if page_scope:
+            for path, views, sessions, exits, engagement in block.pages:
+                values[PAGE_DIMENSION] = path
+                if keep(values):
+                    _add(totals, tuple(values[d] for d in dimensions), sessions, 0, engagement, views, 0, exits)
+        elif keep(values):
+            _add(totals, tuple(values[d] for d in dimensions), block.sessions, block.engaged_sessions, block.duration_seconds,
+                 block.page_views, block.conversions, block.sessions)
+
+    rows = [(key, {m: METRICS[m][1](sums) for m in metrics}) for key, sums in totals.items()]
+    rows.sort(key=lambda r: r[0])
+    for order in reversed(body.get("orderBys") or []):
+        rows.sort(key=_order_key(order, dimensions, metrics), reverse=bool(order.get("desc")))
+    out: dict = {"dimensionHeaders": [{"name": d} for d in dimensions],
+                 "metricHeaders": [{"name": m, "type": METRICS[m][0]} for m in metrics]}
+    page = rows[offset:offset + limit]
+    if page:
+        out["rows"] = [{"dimensionValues": [{"value": v} for v in key],
+                        "metricValues": [{"value": _value(METRICS[m][0], values[m])} for m in metrics]} for key, values in page]
+    if rows:
+        out["rowCount"] = len(rows)
+    out["metadata"] = {"currencyCode": PROPERTY_CURRENCY, "timeZone": PROPERTY_TIME_ZONE}
+    out["kind"] = "analyticsData#runReport"
+    return out
+
+
+def _add(totals: dict, key: tuple, sessions: int, engaged: int, duration: int, views: int, conversions: int, exits: int) -> None:
+    sums = totals.get(key)
+    if sums is None:
+        totals[key] = sums = dict.fromkeys(COUNTERS, 0)
+    sums["sessions"] += sessions
+    sums["engaged"] += engaged
+    sums["duration"] += duration
+    sums["views"] += views
+    sums["conversions"] += conversions
+    sums["exits"] += exits
+
+
+def _value(metric_type: str, value: float) -> str:
+    if metric_type == "TYPE_INTEGER" or (metric_type == "TYPE_SECONDS" and float(value).is_integer()):
+        return str(int(value))
+    return repr(float(value))
+
+
+def _integer(value, name: str, default: int) -> int:
+    if value is None:
+        return default
+    try:
+        return int(value)  # int64 fields arrive as strings or numbers
+    except (TypeError, ValueError):
+        raise _BadRequest(f"Invalid value at '{name}' (TYPE_INT64), \"{value}\"") from None
+
+
+def _date_range(request: Request, ranges) -> tuple[date, date]:
+    if not isinstance(ranges, list) or not ranges:
+        raise _BadRequest("dateRanges is required: e.g. [{\"startDate\": \"2026-06-01\", \"endDate\": \"2026-06-30\"}].")
+    if len(ranges) > 1:
+        raise _BadRequest("The sandbox serves one date range per request; send one request per range.")
+    today = request.sandbox.now.astimezone(PROPERTY_TZ).date()
+    start, end = (_date(ranges[0].get(k) if isinstance(ranges[0], dict) else None, k, today) for k in ("startDate", "endDate"))
+    if start > end:
+        raise _BadRequest(f"The dateRange's startDate ({start}) must be on or before its endDate ({end}).")
+    return start, end
+
+
+def _date(value, name: str, today: date) -> date:
+    if value == "today":
+        return today
+    if value == "yesterday":
+        return today - timedelta(days=1)
+    if isinstance(value, str):
+        if m := re.fullmatch(r"(\d+)daysAgo", value):
+            return today - timedelta(days=int(m[1]))
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                return date.fromisoformat(value)
+            except ValueError:
+                pass
+    raise _BadRequest(f"Invalid {name} '{value}': use YYYY-MM-DD, NdaysAgo, yesterday or today.")
+
+
+def _order_key(order: dict, dimensions: list[str], metrics: list[str]):
+    if isinstance(order.get("dimension"), dict):
+        name = order["dimension"].get("dimensionName")
+        if name not in dimensions:
+            raise _BadRequest(f"orderBys dimension {name} must be one of the request's dimensions.")
+        i = dimensions.index(name)
+        return lambda r: r[0][i]
+    if isinstance(order.get("metric"), dict):
+        name = order["metric"].get("metricName")
+        if name not in metrics:
+            raise _BadRequest(f"orderBys metric {name} must be one of the request's metrics.")
+        return lambda r: r[1][name]
+    raise _BadRequest("Each orderBys entry needs a dimension or a metric.")
+
+
+def _filter(expression) -> Callable[[dict], bool]:
+    """A predicate over a row's dimension values from a FilterExpression."""
+    if not expression:
+        return lambda values: True
+    if not isinstance(expression, dict):
+        raise _BadRequest("dimensionFilter must be a FilterExpression object.")
+    if "andGroup" in expression or "orGroup" in expression:
+        group = expression.get("andGroup") or expression.get("orGroup") or {}
+        parts = [_filter(e) for e in group.get("expressions", [])]
+        combine = all if "andGroup" in expression else any
+        return lambda values: combine(p(values) for p in parts)
+    if "notExpression" in expression:
+        inner = _filter(expression["notExpression"])
+        return lambda values: not inner(values)
+    spec = expression.get("filter")
+    if not isinstance(spec, dict):
+        raise _BadRequest("A FilterExpression needs andGroup, orGroup, notExpression or filter.")
+    field = spec.get("fieldName")
+    if field not in DIMENSIONS and field != PAGE_DIMENSION:
+        raise _BadRequest(f"Field {field} is not a valid dimension. {SCHEMA_HELP}")
+    if "stringFilter" in spec:
+        f = spec["stringFilter"]
+        case = bool(f.get("caseSensitive"))
+        target = f.get("value", "") if case else f.get("value", "").lower()
+        match = {"EXACT": lambda v: v == target, "BEGINS_WITH": lambda v: v.startswith(target),
+                 "ENDS_WITH": lambda v: v.endswith(target), "CONTAINS": lambda v: target in v,
+                 "FULL_REGEXP": lambda v: re.fullmatch(target, v) is not None,
+                 "PARTIAL_REGEXP": lambda v: re.search(target, v) is not None}.get(f.get("matchType", "EXACT"))
+        if match is None:
+            raise _BadRequest(f"Unsupported stringFilter matchType {f.get('matchType')}.")
+        return lambda values: field in values and match(values[field] if case else values[field].lower())
+    if "inListFilter" in spec:
+        f = spec["inListFilter"]
+        case = bool(f.get("caseSensitive"))
+        targets = {v if case else v.lower() for v in f.get("values", [])}
+        return lambda values: field in values and (values[field] if case else values[field].lower()) in targets
+    raise _BadRequest("The sandbox filters dimensions with stringFilter or inListFilter only.")
+
+
+ROUTES = [
+    ("POST", r"/v1beta/properties/(?P<property>[^/:]+):runReport", run_report),
+]
