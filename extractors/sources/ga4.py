@@ -32,7 +32,8 @@ REPORTS = {
     },
     "pages_daily": {
         "dimensions": ["date", "pagePath"],
-        "metrics": ["screenPageViews", "userEngagementDuration", "sessions"],
+        # exits: sessions whose last page it was (the contract's exit-page numbers, served with pagePath)
+        "metrics": ["screenPageViews", "userEngagementDuration", "sessions", "exits"],
     },
 }
 
