@@ -95,9 +95,9 @@ class Sandbox:
 
 
 def _routes():
-    from sandbox.apis import ga4, google_ads, hubspot, meta
+    from sandbox.apis import ga4, google_ads, google_oauth, hubspot, meta
 
-    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES]
+    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *google_oauth.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
