@@ -307,15 +307,16 @@ class World:
         if not 0 <= (day - self.start).days < self.days:
             return _EMPTY_DAY
         facts = self._day_cache.get(day, lambda: self._generate_day(day))
-        self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], facts.session_blocks))
+        self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], []))
         return facts
 
     def _reports(self, day: date) -> DayFacts:
-        """A day's report-level facts (ad days, ad-group days, session blocks) without its contacts.
+        """A day's ad delivery (ad days, ad-group days) without its contacts and sessions.
 
-        Their size does not grow with the number of people, so every day's are kept once built:
-        report endpoints re-read 90 days per page and must not regenerate the contacts each time
-        the LRU of full days (which shrinks as scale grows) has dropped them.
+        It grows with the number of ads, hardly with scale, so every day's is kept once built:
+        ad report endpoints re-read 90 days per page and must not regenerate the people each
+        time the LRU of full days (which shrinks as scale grows) has dropped them. GA4 session
+        blocks grow with scale and stay in the LRU only.
         """
         reports = self._report_days.get(day)
         return reports if reports is not None else (self._day(day) if 0 <= (day - self.start).days < self.days else _EMPTY_DAY)
@@ -621,7 +622,7 @@ class World:
         # A simulated day's visits fall on the property dates one day either side of it.
         day = max(since - timedelta(days=1), self.start)
         while day <= min(until + timedelta(days=1), self.end):
-            for block in self._reports(day).session_blocks:
+            for block in self._day(day).session_blocks:
                 if since <= block.property_date <= until and block.arrives_at <= as_of:
                     yield block
             day += timedelta(days=1)
