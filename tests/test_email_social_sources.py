@@ -7,23 +7,16 @@ import json
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
-import duckdb
 
-from extractors import pipeline, settings
+from tests.pipeline_helpers import rows
+from tests.pipeline_helpers import run as run_source
 from tests.scripted_server import ScriptedServer
 
 END = datetime(2026, 6, 10, tzinfo=UTC)
 
 
-def rows(sql):
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def run(source, stream, start=None):
-    pipeline.extract(source, end=END, start=start, stream_names=[stream], warehouse=settings.warehouse_path(),
-                     landing_root=settings.landing_dir())
-    return pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    return run_source(source, END, start, [stream])
 
 
 def test_mailchimp_basic_auth_offset_paging_and_activity_one_record_per_action(data_dir, monkeypatch):

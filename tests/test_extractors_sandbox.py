@@ -14,13 +14,9 @@ import pytest
 
 from extractors import pipeline, settings
 from extractors.errors import PartialFailure
+from tests.pipeline_helpers import run
 
 PROJECT = settings.__file__.rsplit("/extractors/", 1)[0]
-
-
-def run(source: str, end: datetime, start: datetime | None = None):
-    pipeline.extract(source, end=end, start=start, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
-    return pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
 
 
 def table(name: str) -> list[tuple]:

@@ -6,10 +6,11 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-import duckdb
 import pytest
 
 from extractors import pipeline, settings
+from tests.pipeline_helpers import rows
+from tests.pipeline_helpers import run as run_source
 from tests.scripted_server import ScriptedServer
 
 END = datetime(2026, 6, 4, tzinfo=UTC)
@@ -24,15 +25,8 @@ def ads_row(ad_group, day, cost_micros, clicks):
             "segments": {"date": day}}
 
 
-def rows(sql):
-    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 def run(source, stream, start=None):
-    pipeline.extract(source, end=END, start=start, stream_names=[stream], warehouse=settings.warehouse_path(),
-                     landing_root=settings.landing_dir())
-    return pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    return run_source(source, END, start, [stream])
 
 
 def test_google_ads_search_stream_batches_land_as_ad_group_days(data_dir, monkeypatch):

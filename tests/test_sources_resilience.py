@@ -18,14 +18,10 @@ import pytest
 
 from extractors import pipeline, settings
 from extractors.sources import get_source
+from tests.pipeline_helpers import run
 
 SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4")
 PLATFORM = {"hubspot": "hubspot", "meta_ads": "meta", "google_ads": "google_ads", "ga4": "ga4"}
-
-
-def run(source: str, end, start=None):
-    pipeline.extract(source, end=end, start=start, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
-    return pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
 
 
 def checksums(source: str) -> dict[str, tuple[int, str]]:
