@@ -60,31 +60,65 @@ def bench_loader(tmp: Path, rows: int) -> list[tuple[str, str]]:
 
 
 def bench_sandbox(scale: float) -> list[tuple[str, str]]:
+    """Each endpoint alone, one client: is the sandbox ever the bottleneck of an extraction?"""
     from sandbox.server import DEFAULT_TOKENS, SandboxServer
     from sandbox.world import World
+    from sandbox.world_google_ads import GOOGLE_ADS_CUSTOMERS as CUSTOMERS
+    from sandbox.world_web import PROPERTY_ID
 
     out = []
-    with SandboxServer(World(scale=scale)) as server:
+    world = World(scale=scale)
+    with SandboxServer(world) as server:
+        base, session = server.base_url, requests.Session()
         hub = {"Authorization": f"Bearer {DEFAULT_TOKENS['hubspot']}"}
-        session = requests.Session()
-        session.get(f"{server.base_url}/crm/v3/objects/contacts?limit=1", headers=hub)  # warm the world's day cache
 
-        def page(after):
-            r = session.get(f"{server.base_url}/crm/v3/objects/contacts", params={"limit": 100, "after": after}, headers=hub)
-            return len(r.json()["results"])
+        def hubspot_list():
+            rows = n = 0
+            params = {"limit": 100}
+            while True:
+                body = session.get(f"{base}/crm/v3/objects/contacts", params=params, headers=hub).json()
+                rows, n = rows + len(body["results"]), n + 1
+                if "paging" not in body:
+                    return rows, n
+                params["after"] = body["paging"]["next"]["after"]
 
-        afters = [str(1_000_000_000 + d * 1_000_000) for d in range(0, 90, 3)]
-        rows, seconds = timed(lambda: sum(page(a) for a in afters))
-        out.append(("sandbox: HubSpot contacts list, 1 client", f"{len(afters) / seconds:,.0f} req/s, {rows / seconds:,.0f} rows/s"))
-        with ThreadPoolExecutor(4) as pool:
-            sessions = [requests.Session() for _ in range(4)]
-            rows, seconds = timed(lambda: sum(pool.map(lambda a: len(sessions[int(a) % 4].get(
-                f"{server.base_url}/crm/v3/objects/contacts", params={"limit": 100, "after": a}, headers=hub).json()["results"]), afters * 4)))
-        out.append(("sandbox: HubSpot contacts list, 4 clients", f"{len(afters) * 4 / seconds:,.0f} req/s, {rows / seconds:,.0f} rows/s"))
-        meta = f"{server.base_url}/v21.0/act_1001/insights"
-        params = {"access_token": DEFAULT_TOKENS["meta"], "limit": 500, "time_range": '{"since":"2026-06-01","until":"2026-08-29"}'}
-        (rows, n), seconds = timed(lambda: _follow_meta(session, meta, params))
-        out.append(("sandbox: Meta insights pages", f"{n / seconds:,.0f} req/s, {rows / seconds:,.0f} rows/s"))
+        def hubspot_search():
+            body = {"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}],
+                    "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], "limit": 200}
+            rows = n = 0
+            for _ in range(10):
+                page = session.post(f"{base}/crm/v3/objects/contacts/search", json={**body, "after": str(n * 200)}, headers=hub).json()
+                rows, n = rows + len(page["results"]), n + 1
+            return rows, n
+
+        def meta_insights():
+            params = {"access_token": DEFAULT_TOKENS["meta"], "level": "ad", "time_increment": "1", "limit": 500,
+                      "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()})}
+            return _follow_meta(session, f"{base}/v21.0/act_1001/insights", params)
+
+        def google_stream():
+            rows = 0
+            headers = {"Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}", "developer-token": DEFAULT_TOKENS["google_ads_developer"]}
+            for customer in CUSTOMERS:
+                query = ("SELECT ad_group.id, metrics.clicks, metrics.cost_micros, segments.date FROM ad_group "
+                         f"WHERE segments.date BETWEEN '{world.start}' AND '{world.end}'")
+                batches = session.post(f"{base}/v17/customers/{customer.customer_id}/googleAds:searchStream", json={"query": query}, headers=headers).json()
+                rows += sum(len(b.get("results", [])) for b in batches)
+            return rows, len(CUSTOMERS)
+
+        def ga4_report():
+            body = {"dateRanges": [{"startDate": world.start.isoformat(), "endDate": world.end.isoformat()}],
+                    "dimensions": [{"name": d} for d in ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage")],
+                    "metrics": [{"name": "sessions"}, {"name": "engagedSessions"}], "limit": "100000", "offset": "0"}
+            page = session.post(f"{base}/v1beta/properties/{PROPERTY_ID}:runReport", json=body,
+                                headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
+            return len(page.get("rows", [])), 1
+
+        hubspot_list()  # first pass builds the world's days; the timed pass measures serving
+        for name, fn in (("HubSpot contacts list", hubspot_list), ("HubSpot contacts search", hubspot_search),
+                         ("Meta insights", meta_insights), ("Google Ads searchStream", google_stream), ("GA4 runReport", ga4_report)):
+            (rows, n), seconds = timed(fn)
+            out.append((f"sandbox: {name}", f"{n / seconds:,.1f} req/s, {rows / seconds:,.0f} rows/s ({rows:,} rows)"))
     return out
 
 
@@ -108,7 +142,7 @@ def bench_extract_load(tmp: Path, scale: float) -> list[tuple[str, str]]:
     with SandboxServer(world) as server:
         os.environ.update(server.connections())
         get_connection("hubspot")  # Airflow's import takes seconds once per process: keep it out of the rates
-        for source in ("hubspot", "meta_ads"):
+        for source in ("hubspot", "meta_ads", "google_ads", "ga4"):
             warehouse, landing = tmp / f"{source}.duckdb", tmp / "landing-el"
             batch, extract_s = timed(lambda: pipeline.extract(source, end=world.default_now, warehouse=warehouse, landing_root=landing))
             results, load_s = timed(lambda: pipeline.load(source, warehouse=warehouse, landing_root=landing))

@@ -10,5 +10,5 @@ import os
 # e.g. "hubspot,meta_ads,google_ads,ga4,mailchimp,facebook_pages". The default is
 # the set the embedded sandbox serves. Read from the environment, not from files,
 # so parsing the DAG file stays cheap.
-DEFAULT_SOURCES = ("hubspot", "meta_ads")
+DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4")
 SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

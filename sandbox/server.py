@@ -75,6 +75,7 @@ class Sandbox:
     now: datetime | None = None
     tokens: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TOKENS))
     request_count: int = 0
+    cache: dict = field(default_factory=dict, repr=False)  # per-clock indexes an API module may keep
     # Called with each Request before it is answered: lets a test change the world mid-run.
     request_hooks: list[Callable[[Request], None]] = field(default_factory=list)
     # Failures to inject (sandbox/faults.py): 429s, 5xx, slow, truncated or changed bodies.

@@ -945,6 +945,31 @@ class GroundTruth:
         """Ad-group days Google reports (the rows of an ad_group report segmented by date)."""
         return sum(1 for _ in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of))
 
+    @cached_property
+    def meta_claimed_leads_by_account_day(self) -> dict[tuple[str, date], int]:
+        """Leads Meta claims per (ad account, account day) as its insights show them at ``as_of``:
+        its 'lead' action, view-through leads included; every reported day, 0s too."""
+        out: dict[tuple[str, date], int] = defaultdict(int)
+        for account in AD_ACCOUNTS:
+            for row in self.world.insights_rows(account.account_id, self.world.start, self.world.end, self.as_of):
+                key = (account.account_id, date.fromisoformat(row["date_start"]))
+                out[key] += sum(int(a["value"]) for a in row["actions"] if a["action_type"] == "lead")
+        return dict(out)
+
+    @cached_property
+    def meta_true_leads_by_account_day(self) -> dict[tuple[str, date], int]:
+        """Live contacts that became leads from a Meta ad, per (ad account, day of the lead in
+        the account's time zone): what the CRM can attribute to Meta."""
+        campaigns = {c.name: c for c in CAMPAIGNS}
+        out: dict[tuple[str, date], int] = defaultdict(int)
+        for c in self._live_contacts:
+            lead_at = c.stage_dates.get("lead")
+            if c.channel != "paid_social" or lead_at is None or lead_at > self.as_of:
+                continue
+            account = campaigns[c.utm_campaign].account
+            out[(account.account_id, (lead_at + timedelta(hours=account.timezone_offset_hours_utc)).date())] += 1
+        return dict(out)
+
     # ---- email (Mailchimp) ----------------------------------------------------
 
     @cached_property

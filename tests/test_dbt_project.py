@@ -35,7 +35,7 @@ LIFECYCLE_DATE_PROPERTIES = {
 HUBSPOT_STAGE_VALUES = {"mql": "marketingqualifiedlead", "sql": "salesqualifiedlead"}
 
 
-def contact(contact_id, created, stages, utm=(None, None, None), hs_source=None, archived=False):
+def contact(contact_id, created, stages, utm=(None, None, None), hs_source=None, archived=False, utm_content=None):
     """A HubSpot CRM v3 contact record; stages maps friendly stage -> ISO timestamp."""
     utm_source, utm_medium, utm_campaign = utm
     current_stage = max(stages, key=lambda s: list(LIFECYCLE_DATE_PROPERTIES).index(s))
@@ -53,7 +53,7 @@ def contact(contact_id, created, stages, utm=(None, None, None), hs_source=None,
         "utm_source": utm_source,
         "utm_medium": utm_medium,
         "utm_campaign": utm_campaign,
-        "utm_content": None,
+        "utm_content": utm_content,
         "hs_object_id": contact_id,
     }
     record = {
@@ -95,7 +95,7 @@ def deal(deal_id, stage, amount, currency, closed, contact_ids, archived=False):
     return record
 
 
-def insight(account_id, currency, day, ad_id, campaign, spend, impressions, clicks, leads=None):
+def insight(account_id, currency, day, ad_id, campaign, spend, impressions, clicks, leads=None, lead_value="0"):
     """A Meta ad-level daily insights row; numbers are strings, actions may be absent."""
     record = {
         "account_id": account_id,
@@ -117,13 +117,14 @@ def insight(account_id, currency, day, ad_id, campaign, spend, impressions, clic
             {"action_type": "link_click", "value": clicks},
             {"action_type": "lead", "value": leads},
         ]
-        record["action_values"] = [{"action_type": "lead", "value": "0"}]
+        record["action_values"] = [{"action_type": "lead", "value": lead_value}]
     return record
 
 
 FB = ("facebook", "paid_social", "Summer Sale")
 CONTACTS = [
-    contact("1000001", "2026-06-01T10:15:00.000Z", utm=FB, stages={
+    # clicked ad a1 (utm_content): its ad account's time zone places the lead on the platform's day
+    contact("1000001", "2026-06-01T10:15:00.000Z", utm=FB, utm_content="a1", stages={
         "lead": "2026-06-01T10:15:00.000Z", "mql": "2026-06-03T09:00:00.000Z",
         "sql": "2026-06-05T12:00:00.000Z", "customer": "2026-06-10T08:00:00.000Z"}),
     # upper-case tags land on the same row as their lower-case twins
@@ -163,7 +164,7 @@ DEALS = [
     deal("2000006", "closedwon", "100", None, "2026-06-12T00:00:00.000Z", ["1000008", "1000010"]),
 ]
 INSIGHTS = [
-    insight("1001", "EUR", "2026-06-01", "a1", "Summer Sale", "100.00", "1000", "50", leads="2"),
+    insight("1001", "EUR", "2026-06-01", "a1", "Summer Sale", "100.00", "1000", "50", leads="2", lead_value="30"),
     insight("1001", "EUR", "2026-06-01", "a2", "Summer Sale", "50.00", "500", "20"),
     insight("1001", "EUR", "2026-06-02", "a1", "Summer Sale", "80", "800", "40"),
     insight("2002", "USD", "2026-06-03", "b1", "Retargeting", "30.5", "300", "3"),
@@ -298,6 +299,59 @@ MART_COLUMNS = {
         ("is_current", "BOOLEAN"),
     ],
 }
+# Columns added to the marts above in a later release: they come after the first ones.
+MART_COLUMNS["funnel_by_channel"] += [
+    ("touches", "BIGINT"), ("median_days_lead_to_mql", "DOUBLE"), ("median_days_mql_to_sql", "DOUBLE"),
+    ("median_days_sql_to_customer", "DOUBLE"),
+]
+MART_COLUMNS["lead_stage_history"] += [("channel", "VARCHAR"), ("next_stage", "VARCHAR")]
+MART_COLUMNS.update({
+    "leads": [
+        ("contact_id", "VARCHAR"), ("channel", "VARCHAR"), ("source", "VARCHAR"), ("medium", "VARCHAR"),
+        ("campaign", "VARCHAR"), ("current_stage", "VARCHAR"), ("created_at", "TIMESTAMP"),
+        ("became_subscriber_at", "TIMESTAMP"), ("became_lead_at", "TIMESTAMP"), ("became_mql_at", "TIMESTAMP"),
+        ("became_sql_at", "TIMESTAMP"), ("became_customer_at", "TIMESTAMP"), ("is_customer", "BOOLEAN"),
+        ("won_deals", "BIGINT"), ("won_revenue", "DOUBLE"), ("hubspot_lifecycle_stage", "VARCHAR"),
+        ("properties_json", "JSON"),
+    ],
+    "ad_performance_daily": [
+        ("platform", "VARCHAR"), ("channel", "VARCHAR"), ("ad_account_id", "VARCHAR"), ("account_name", "VARCHAR"),
+        ("account_timezone", "VARCHAR"), ("campaign_id", "VARCHAR"), ("campaign_name", "VARCHAR"),
+        ("ad_group_id", "VARCHAR"), ("ad_group_name", "VARCHAR"), ("ad_id", "VARCHAR"), ("ad_name", "VARCHAR"),
+        ("date_day", "DATE"), ("account_currency", "VARCHAR"), ("reporting_currency", "VARCHAR"),
+        ("spend_in_account_currency", "DOUBLE"), ("spend_in_reporting_currency", "DOUBLE"),
+        ("impressions", "BIGINT"), ("clicks", "BIGINT"), ("conversions", "DOUBLE"),
+        ("conversion_value_in_account_currency", "DOUBLE"), ("conversion_value_in_reporting_currency", "DOUBLE"),
+        ("record_json", "JSON"),
+    ],
+    "conversion_reconciliation": [
+        ("platform", "VARCHAR"), ("ad_account_id", "VARCHAR"), ("date_day", "DATE"), ("utm_source", "VARCHAR"),
+        ("utm_medium", "VARCHAR"), ("platform_conversions", "DOUBLE"), ("crm_leads", "BIGINT"),
+        ("conversion_gap", "DOUBLE"), ("gap_ratio", "DOUBLE"), ("has_platform_data", "BOOLEAN"),
+    ],
+    "kpi_attainment": [
+        ("goal_id", "VARCHAR"), ("metric", "VARCHAR"), ("channel", "VARCHAR"), ("period_start", "DATE"),
+        ("period_end", "DATE"), ("as_of_date", "DATE"), ("period_status", "VARCHAR"), ("period_days", "INTEGER"),
+        ("elapsed_days", "INTEGER"), ("target", "DOUBLE"), ("target_to_date", "DOUBLE"), ("actual", "DOUBLE"),
+        ("pace", "DOUBLE"), ("is_on_track", "BOOLEAN"), ("projected_actual", "DOUBLE"), ("spend", "DOUBLE"),
+        ("cost_per_unit", "DOUBLE"), ("max_cost_per_unit", "DOUBLE"), ("is_within_cost_cap", "BOOLEAN"),
+        ("goal_currency_code", "VARCHAR"), ("reporting_currency", "VARCHAR"),
+    ],
+    "channel_budget_recommendation": [
+        ("budget_month", "DATE"), ("channel", "VARCHAR"), ("spend", "DOUBLE"), ("revenue", "DOUBLE"),
+        ("customers", "BIGINT"), ("roi", "DOUBLE"), ("cac", "DOUBLE"), ("target_cac", "DOUBLE"),
+        ("is_above_target_cac", "BOOLEAN"), ("is_loss_making", "BOOLEAN"), ("return_rank", "INTEGER"),
+        ("current_budget_share", "DOUBLE"), ("recommended_budget_share", "DOUBLE"),
+        ("budget_share_change", "DOUBLE"), ("recommended_spend", "DOUBLE"),
+    ],
+    "campaign_budget_recommendation": [
+        ("budget_month", "DATE"), ("channel", "VARCHAR"), ("campaign", "VARCHAR"), ("spend", "DOUBLE"),
+        ("revenue", "DOUBLE"), ("customers", "BIGINT"), ("roi", "DOUBLE"), ("cac", "DOUBLE"),
+        ("target_cac", "DOUBLE"), ("is_above_target_cac", "BOOLEAN"), ("is_loss_making", "BOOLEAN"),
+        ("return_rank", "INTEGER"), ("current_budget_share", "DOUBLE"), ("recommended_budget_share", "DOUBLE"),
+        ("budget_share_change", "DOUBLE"), ("recommended_spend", "DOUBLE"),
+    ],
+})
 
 
 @pytest.mark.parametrize("mart", sorted(MART_COLUMNS))
@@ -358,6 +412,199 @@ def test_lead_stage_history_sequences_stages_and_durations(warehouse):
     assert totals == [(17, 10, 10)]
 
 
+def test_lead_stage_history_names_the_next_stage(warehouse):
+    rows = query(warehouse, """
+        select contact_id, lifecycle_stage, next_stage
+        from marts.lead_stage_history
+        where contact_id in ('1000001', '1000005', '1000010', '999')
+        order by contact_id, entered_at, stage_order
+    """)
+    assert rows == [
+        ("1000001", "lead", "mql"),
+        ("1000001", "mql", "sql"),
+        ("1000001", "sql", "customer"),
+        ("1000001", "customer", None),
+        ("1000005", "subscriber", "lead"),
+        ("1000005", "lead", None),
+        # entered together: funnel order
+        ("1000010", "lead", "mql"),
+        ("1000010", "mql", None),
+        # skipped MQL and SQL: the next stage by time
+        ("999", "lead", "customer"),
+        ("999", "customer", None),
+    ]
+
+
+def test_funnel_by_channel_counts_touches_and_median_days_between_stages(warehouse):
+    rows = query(warehouse, """
+        select channel, cohort_month, leads, touches, round(median_days_lead_to_mql, 6),
+               round(median_days_mql_to_sql, 6), round(median_days_sql_to_customer, 6)
+        from marts.funnel_by_channel
+        order by channel, cohort_month
+    """)
+    assert rows == [
+        ("direct", D(2026, 6, 1), 1, 1, None, None, None),
+        # lead and MQL at the same instant: 0 days
+        ("email", D(2026, 6, 1), 1, 1, 0.0, None, None),
+        ("organic_search", D(2026, 5, 1), 1, 1, None, None, None),
+        # straight from lead to customer: no step with both dates
+        ("organic_social", D(2026, 6, 1), 1, 1, None, None, None),
+        # the subscriber with no source is a touch, not a lead
+        ("other", D(2026, 6, 1), 1, 2, None, None, None),
+        ("paid_search", D(2026, 6, 1), 2, 2, None, None, None),
+        # lead -> MQL took 1d 22h45m (1000001) and 1d (1000002): the median is their mean
+        ("paid_social", D(2026, 6, 1), 2, 2, round((1 + 22.75 / 24 + 1) / 2, 6), 2.125, round(4 + 20 / 24, 6)),
+    ]
+
+
+def test_leads_has_one_row_per_live_contact_with_stage_and_credited_revenue(warehouse):
+    rows = query(warehouse, """
+        select contact_id, channel, source, campaign, current_stage, created_at, became_lead_at,
+               became_customer_at, is_customer, won_deals, round(won_revenue, 6), hubspot_lifecycle_stage,
+               properties_json->>'$.email'
+        from marts.leads
+        order by contact_id
+    """)
+    t = dt.datetime
+    assert rows == [
+        # 1000 EUR; the archived 700 USD deal is not counted
+        ("1000001", "paid_social", "facebook", "Summer Sale", "customer", t(2026, 6, 1, 10, 15), t(2026, 6, 1, 10, 15),
+         t(2026, 6, 10, 8), True, 1, 1080.0, "customer", "1000001@example.com"),
+        ("1000002", "paid_social", "facebook", "Summer Sale", "mql", t(2026, 6, 1, 15), t(2026, 6, 1, 15),
+         None, False, 0, 0.0, "marketingqualifiedlead", "1000002@example.com"),
+        # its deal is credited to 999, the lowest id
+        ("1000003", "paid_search", "google", "Brand", "lead", t(2026, 6, 2, 8), t(2026, 6, 2, 8),
+         None, False, 0, 0.0, "lead", "1000003@example.com"),
+        # a lost deal is no revenue
+        ("1000004", "paid_search", "bing", "(none)", "lead", t(2026, 6, 2, 9), t(2026, 6, 2, 9),
+         None, False, 0, 0.0, "lead", "1000004@example.com"),
+        ("1000005", "organic_search", "organic_search", "(none)", "lead", t(2026, 5, 20, 10), t(2026, 6, 2, 11),
+         None, False, 0, 0.0, "lead", "1000005@example.com"),
+        ("1000006", "other", "tiktok", "Launch", "lead", t(2026, 6, 3, 10), t(2026, 6, 3, 10),
+         None, False, 0, 0.0, "lead", "1000006@example.com"),
+        # a subscriber that never became a lead is still a row
+        ("1000007", "other", "(none)", "(none)", "subscriber", t(2026, 6, 3, 11), None,
+         None, False, 0, 0.0, "subscriber", "1000007@example.com"),
+        # credited a won deal without being a customer in HubSpot
+        ("1000010", "email", "(none)", "(none)", "mql", t(2026, 6, 5, 10), t(2026, 6, 5, 10),
+         None, False, 1, 100.0, "marketingqualifiedlead", "1000010@example.com"),
+        ("1000011", "direct", "direct_traffic", "(none)", "lead", t(2026, 6, 5, 11), t(2026, 6, 5, 11),
+         None, False, 0, 0.0, "lead", "1000011@example.com"),
+        ("999", "organic_social", "instagram", "Insta organic", "customer", t(2026, 6, 4, 12), t(2026, 6, 4, 12),
+         t(2026, 6, 20, 12), True, 1, 635.0, "customer", "999@example.com"),
+    ]
+
+
+def test_ad_performance_daily_keeps_both_currencies_and_the_account_time_zone(warehouse):
+    rows = query(warehouse, """
+        select platform, channel, ad_account_id, account_name, account_timezone, campaign_id, campaign_name,
+               ad_group_id, ad_id, date_day, account_currency, reporting_currency,
+               round(spend_in_account_currency, 6), round(spend_in_reporting_currency, 6), impressions, clicks,
+               conversions, round(conversion_value_in_account_currency, 6),
+               round(conversion_value_in_reporting_currency, 6), record_json->>'$.date_stop'
+        from marts.ad_performance_daily
+        order by date_day, ad_id
+    """)
+    eu = ("meta_ads", "paid_social", "1001", "EU", "Europe/Berlin", "c-Summer Sale", "Summer Sale")
+    assert rows == [
+        # 2 leads worth 30 EUR as Meta counts them
+        (*eu, "as-a1", "a1", D(2026, 6, 1), "EUR", "USD", 100.0, 108.0, 1000, 50, 2.0, 30.0, 32.4, "2026-06-01"),
+        # no actions sent: 0 conversions, not NULL
+        (*eu, "as-a2", "a2", D(2026, 6, 1), "EUR", "USD", 50.0, 54.0, 500, 20, 0.0, 0.0, 0.0, "2026-06-01"),
+        (*eu, "as-a1", "a1", D(2026, 6, 2), "EUR", "USD", 80.0, 86.4, 800, 40, 0.0, 0.0, 0.0, "2026-06-02"),
+        ("meta_ads", "paid_social", "2002", "US", "America/New_York", "c-Retargeting", "Retargeting",
+         "as-b1", "b1", D(2026, 6, 3), "USD", "USD", 30.5, 30.5, 300, 3, 0.0, 0.0, 0.0, "2026-06-03"),
+    ]
+
+
+def test_conversion_reconciliation_puts_crm_leads_on_the_ad_accounts_day(warehouse):
+    rows = query(warehouse, """
+        select platform, ad_account_id, date_day, utm_source, utm_medium, platform_conversions, crm_leads,
+               conversion_gap, gap_ratio, has_platform_data
+        from marts.conversion_reconciliation
+        order by all
+    """)
+    assert rows == [
+        # Meta claims 2; the CRM has 1000001 (clicked ad a1 of account 1001) and 1000002
+        # (no ad id; campaign Summer Sale runs only in 1001); the archived lead is not counted
+        ("meta_ads", "1001", D(2026, 6, 1), "facebook", "paid_social", 2.0, 2, 0.0, 0.0, True),
+        ("meta_ads", "1001", D(2026, 6, 2), "facebook", "paid_social", 0.0, 0, 0.0, None, True),
+        ("meta_ads", "2002", D(2026, 6, 3), "facebook", "paid_social", 0.0, 0, 0.0, None, True),
+    ]
+
+
+def test_kpi_attainment_measures_the_shipped_goals_up_to_the_latest_data_day(warehouse):
+    """Reads seeds/kpi_goals.csv as shipped; the rules themselves are unit-tested in _marts__models.yml."""
+    rows = {r[0]: r[1:] for r in query(warehouse, """
+        select goal_id, as_of_date, period_status, elapsed_days, round(target_to_date, 6), actual,
+               round(pace, 6), is_on_track, round(spend, 6), round(cost_per_unit, 6),
+               round(max_cost_per_unit, 6), is_within_cost_cap
+        from marts.kpi_attainment
+    """)}
+    # the latest data is the 500 GBP deal closed on June 20th: 20 of the summer's 92 days
+    assert rows["summer_leads_all"] == (
+        D(2026, 6, 20), "in_progress", 20, round(4500 * 20 / 92, 6), 9.0, round(9 / (4500 * 20 / 92), 6), False,
+        278.9, round(278.9 / 9, 6), None, None)
+    # subscribers 1000005 (May 20th) and 1000007; every channel's spend; 300 RUB = 3.30 USD
+    assert rows["q2_new_subscribers"] == (
+        D(2026, 6, 20), "in_progress", 81, round(1000 * 81 / 91, 6), 2.0, round(2 / (1000 * 81 / 91), 6), False,
+        278.9, 139.45, 3.3, False)
+    # the 1000 EUR deal
+    assert rows["summer_paid_social_revenue"] == (
+        D(2026, 6, 20), "in_progress", 20, round(200000 * 20 / 92, 6), 1080.0, round(1080 / (200000 * 20 / 92), 6),
+        False, 278.9, round(278.9 / 1080, 6), None, None)
+    # not started: nothing due, on track, no pace; the 450 USD cap is met with nothing spent
+    assert rows["q3_paid_social_customers"] == (
+        D(2026, 6, 20), "upcoming", 0, 0.0, 0.0, None, True, 0.0, None, 450.0, True)
+
+
+def test_budget_recommendations_cut_the_loss_making_campaign_and_give_organic_nothing(warehouse):
+    channels = query(warehouse, """
+        select budget_month, channel, round(spend, 6), round(revenue, 6), customers, round(roi, 6),
+               is_loss_making, return_rank, current_budget_share, recommended_budget_share
+        from marts.channel_budget_recommendation
+        order by channel
+    """)
+    june = D(2026, 6, 1)
+    assert channels == [
+        (june, "direct", 0.0, 0.0, 0, None, False, None, 0.0, 0.0),
+        (june, "email", 0.0, 100.0, 0, None, False, None, 0.0, 0.0),
+        (june, "organic_search", 0.0, 0.0, 0, None, False, None, 0.0, 0.0),
+        # revenue but no spend: reported, no paid budget
+        (june, "organic_social", 0.0, 635.0, 1, None, False, None, 0.0, 0.0),
+        (june, "other", 0.0, 200.0, 0, None, False, None, 0.0, 0.0),
+        (june, "paid_search", 0.0, 0.0, 0, None, False, None, 0.0, 0.0),
+        (june, "paid_social", 278.9, 1080.0, 1, round((1080 - 278.9) / 278.9, 6), False, 1, 1.0, 1.0),
+    ]
+    campaigns = query(warehouse, """
+        select campaign, round(spend, 6), round(revenue, 6), is_loss_making, is_above_target_cac, return_rank,
+               round(current_budget_share, 6), round(recommended_budget_share, 6), round(recommended_spend, 6)
+        from marts.campaign_budget_recommendation
+        where channel = 'paid_social'
+        order by campaign
+    """)
+    assert campaigns == [
+        # 30.5 USD and no revenue: half its share (var budget_loss_making_cut) moves to Summer Sale
+        ("Retargeting", 30.5, 0.0, True, True, 2, round(30.5 / 278.9, 6), round(30.5 / 278.9 / 2, 6), 15.25),
+        ("Summer Sale", 248.4, 1080.0, False, False, 1, round(248.4 / 278.9, 6),
+         round((248.4 + 15.25) / 278.9, 6), 263.65),
+    ]
+
+
+def test_staging_carries_every_field_the_platform_sent(warehouse):
+    """A property or field the models do not name yet is readable downstream without a code change."""
+    contact_row = query(warehouse, """
+        select properties_json->>'$.hs_object_id', properties_json->>'$.lifecyclestage'
+        from staging.stg_hubspot__contacts where contact_id = '1000001'
+    """)
+    insight_row = query(warehouse, """
+        select record_json->>'$.adset_name', json_array_length(record_json->'$.actions')
+        from staging.stg_meta_ads__insights where ad_id = 'a1' and date_day = '2026-06-01'
+    """)
+    assert contact_row == [("1000001", "customer")]
+    assert insight_row == [("Ad set a1", 2)]
+
+
 def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
     """DuckDB names a file's catalog after the file: views must not spell the build
     file's catalog name, or they break in a copy or a renamed file."""
@@ -385,3 +632,21 @@ def test_docs_generate(warehouse):
     run_dbt("docs", "generate", workdir=warehouse["workdir"], warehouse=warehouse["path"])
     catalog = json.loads((warehouse["workdir"] / "target" / "catalog.json").read_text())
     assert "model.funnelhouse.channel_performance_daily" in catalog["nodes"]
+    for mart in MART_COLUMNS:
+        assert f"model.funnelhouse.{mart}" in catalog["nodes"], mart
+
+
+def test_every_mart_and_column_is_documented_and_every_mart_has_a_dashboard(warehouse):
+    manifest = json.loads((warehouse["workdir"] / "target" / "manifest.json").read_text())
+    marts = {n["name"]: n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["schema"] == "marts"}
+    assert set(marts) == set(MART_COLUMNS)
+    for name, node in marts.items():
+        assert node["description"].strip(), name
+        built = {c for c, _ in query(warehouse, f"select column_name, data_type from information_schema.columns "
+                                                f"where table_schema = 'marts' and table_name = '{name}'")}
+        assert built == set(node["columns"]), name
+        assert all(c["description"].strip() for c in node["columns"].values()), name
+    exposed = {node.removeprefix("model.funnelhouse.")
+               for exposure in manifest["exposures"].values() for node in exposure["depends_on"]["nodes"]}
+    assert exposed == set(marts)

@@ -12,17 +12,22 @@ from __future__ import annotations
 
 import hashlib
 import os
-from datetime import timedelta
+from datetime import date, timedelta
 
 import duckdb
 import pytest
 
 from extractors import settings
 from funnelhouse.__main__ import run_dag
+from sandbox.world import AD_ACCOUNTS, CAMPAIGNS
 
 pytestmark = pytest.mark.timeout(1200)
 
-MART_TABLES = ("channel_performance_daily", "funnel_by_channel", "lead_stage_history")
+MART_TABLES = ("channel_performance_daily", "funnel_by_channel", "lead_stage_history", "leads", "ad_performance_daily",
+               "conversion_reconciliation", "kpi_attainment", "channel_budget_recommendation",
+               "campaign_budget_recommendation")
+META_ACCOUNT_IDS = {a.account_id for a in AD_ACCOUNTS}
+META_CAMPAIGNS = {c.name for c in CAMPAIGNS}
 
 
 def _table_checksums(path, schema_like: str) -> dict[str, tuple[int, str]]:
@@ -84,6 +89,18 @@ def test_raw_tables_hold_exactly_the_platforms_records(pipeline_runs, world):
     assert raw["raw_hubspot.deals"][0] == truth.deal_count == 668
     assert raw["raw_meta_ads.insights"][0] == truth.insights_row_count == 1432
     assert raw["raw_meta_ads.ad_accounts"][0] == 2
+    assert raw["raw_google_ads.ad_group_performance"][0] == truth.google_ads_row_count == 896
+    assert raw["raw_google_ads.customers"][0] == 3
+
+
+def test_ga4_sessions_land_for_every_day_the_run_read(pipeline_runs, world):
+    """The run reads the 90 days before its logical date; GA4 sessions on those days equal the world's."""
+    truth = world.truth()
+    with duckdb.connect(str(pipeline_runs["warehouse"]), read_only=True) as con:
+        landed = con.execute("SELECT sum((_record->>'$.sessions')::BIGINT), min(date), max(date) FROM raw_ga4.sessions_daily").fetchone()
+    read = {(channel, day): n for (channel, day), n in truth.sessions_by_channel_day.items() if world.start <= day <= world.end and n}
+    # The last day ends later in the property's time zone (New York) than in UTC: GA4 does not show it yet.
+    assert landed == (sum(read.values()), world.start, max(day for _, day in read)) == (151503, world.start, date(2026, 8, 28))
 
 
 def test_second_run_over_the_same_interval_changes_nothing(pipeline_runs):
@@ -141,3 +158,101 @@ def test_lead_stage_history_has_one_current_stage_per_live_contact(marts, world)
     contacts, current = marts.execute(
         "SELECT count(DISTINCT contact_id), count(*) FILTER (WHERE is_current) FROM marts.lead_stage_history").fetchone()
     assert contacts == current == truth.contact_count
+
+
+def test_leads_has_every_live_contact_with_the_worlds_funnel_and_revenue(marts, world):
+    truth = world.truth()
+    rows = marts.execute("""SELECT channel, count(*), count(became_lead_at), count(*) FILTER (WHERE is_customer),
+                                   sum(won_revenue)
+                            FROM marts.leads GROUP BY 1""").fetchall()
+    assert sum(r[1] for r in rows) == truth.contact_count
+    assert {r[0]: r[2] for r in rows if r[2]} == truth.leads_by_channel
+    assert {r[0]: r[3] for r in rows if r[3]} == truth.customers_by_channel
+    assert {r[0]: r[4] for r in rows if r[4]} == pytest.approx(truth.revenue_by_channel_usd, abs=0.01)
+    current = dict(marts.execute("SELECT current_stage, count(*) FROM marts.leads GROUP BY 1").fetchall())
+    assert current["customer"] == sum(truth.customers_by_channel.values())
+
+
+def test_funnel_touches_are_every_live_contact(marts, world):
+    touches, leads, short = marts.execute(
+        "SELECT sum(touches), sum(leads), count(*) FILTER (WHERE touches < leads) FROM marts.funnel_by_channel").fetchone()
+    assert touches == world.truth().contact_count
+    assert leads == sum(world.truth().leads_by_channel.values()) and short == 0
+
+
+def test_ad_performance_daily_matches_meta_delivery_per_account(marts, world):
+    truth = world.truth()
+    assert marts.execute("SELECT count(*) FROM marts.ad_performance_daily").fetchone()[0] == truth.insights_row_count
+    per_account = {a: (tz, cur, spend) for a, tz, cur, spend in marts.execute(
+        """SELECT ad_account_id, any_value(account_timezone), any_value(account_currency), sum(spend_in_account_currency)
+           FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1""").fetchall()}
+    assert {a: v[2] for a, v in per_account.items()} == pytest.approx(
+        {a: v for a, v in truth.spend_by_account.items() if a in META_ACCOUNT_IDS}, abs=0.01)
+    assert {a: v[:2] for a, v in per_account.items()} == {a.account_id: (a.timezone_name, a.currency) for a in AD_ACCOUNTS}
+    by_campaign = dict(marts.execute(
+        "SELECT campaign_name, sum(spend_in_reporting_currency) FROM marts.ad_performance_daily GROUP BY 1").fetchall())
+    assert by_campaign == pytest.approx(
+        {c: v for c, v in truth.spend_by_campaign_usd.items() if c in META_CAMPAIGNS}, abs=0.01)
+    conversions = marts.execute("SELECT sum(conversions) FROM marts.ad_performance_daily").fetchone()[0]
+    assert conversions == sum(truth.meta_claimed_leads_by_account_day.values())
+
+
+def test_conversion_reconciliation_shows_meta_over_claiming_against_the_crm(marts, world):
+    truth = world.truth()
+    rows = marts.execute("""SELECT ad_account_id, date_day, platform_conversions, crm_leads, has_platform_data
+                            FROM marts.conversion_reconciliation WHERE platform = 'meta_ads'""").fetchall()
+    # CRM side: the world's Meta leads, on the ad account's day; every one tied to its account
+    assert {(a, d): crm for a, d, _, crm, _ in rows if crm} == truth.meta_true_leads_by_account_day
+    assert sum(crm for *_, crm, _ in rows) == truth.leads_by_channel["paid_social"]
+    # platform side: what Meta reports at the clock, view-through leads included
+    assert {(a, d): claimed for a, d, claimed, _, reported in rows if reported} == truth.meta_claimed_leads_by_account_day
+    # the US account's last day has not ended at the clock: CRM leads, no Meta row yet
+    unreported = {k for k in truth.meta_true_leads_by_account_day if k not in truth.meta_claimed_leads_by_account_day}
+    assert {(a, d) for a, d, *_, reported in rows if not reported} == unreported == {("1001", world.end)}
+    gap = sum(claimed - crm for _, _, claimed, crm, _ in rows)
+    assert gap == sum(truth.meta_claimed_leads_by_account_day.values()) - sum(truth.meta_true_leads_by_account_day.values())
+    assert gap > 0.3 * truth.leads_by_channel["paid_social"]
+
+
+def test_budget_recommendation_flags_the_planted_loss_maker_and_shares_sum_to_one(marts, world):
+    truth = world.truth()
+    for table in ("channel_budget_recommendation", "campaign_budget_recommendation"):
+        sums = marts.execute(f"""SELECT budget_month, sum(recommended_budget_share), sum(current_budget_share)
+                                 FROM marts.{table} GROUP BY 1""").fetchall()
+        assert len(sums) == 3  # June, July, August
+        for month, recommended, current in sums:
+            assert recommended == pytest.approx(1.0, abs=1e-9), (table, month)
+            assert current == pytest.approx(1.0, abs=1e-9), (table, month)
+        unpaid = marts.execute(f"SELECT max(recommended_budget_share) FROM marts.{table} WHERE spend = 0").fetchone()[0]
+        assert unpaid == 0.0
+
+    channels = marts.execute("""SELECT channel, sum(spend), sum(revenue), bool_or(is_loss_making)
+                                FROM marts.channel_budget_recommendation GROUP BY 1""").fetchall()
+    assert {c: spend for c, spend, _, _ in channels if spend} == pytest.approx({"paid_social": truth.spend_usd_by_channel["paid_social"]}, abs=0.01)
+    assert {c: revenue for c, _, revenue, _ in channels if revenue} == pytest.approx(truth.revenue_by_channel_usd, abs=0.01)
+    # paid social as a whole earns more than it costs, every month
+    assert [c for c, *_, losing in channels if losing] == []
+
+    # the world's loss-maker: a Meta campaign whose revenue is below its spend over the whole period
+    losing_in_the_world = {c for c in META_CAMPAIGNS
+                           if truth.revenue_by_campaign_usd.get(c, 0.0) < truth.spend_by_campaign_usd[c]}
+    assert losing_in_the_world == {"eu_brand_awareness_video"}
+    campaigns = marts.execute("""SELECT campaign, count(*) FILTER (WHERE is_loss_making),
+                                        count(*) FILTER (WHERE recommended_budget_share < current_budget_share),
+                                        max(return_rank), min(return_rank)
+                                 FROM marts.campaign_budget_recommendation WHERE spend > 0 GROUP BY 1""").fetchall()
+    flagged_every_month = {c for c, losing, *_ in campaigns if losing == 3}
+    assert flagged_every_month == losing_in_the_world
+    (worst,) = [row for row in campaigns if row[0] == "eu_brand_awareness_video"]
+    assert worst[2] == 3 and worst[4] == len(META_CAMPAIGNS)  # cut every month, ranked last every month
+    best = max(META_CAMPAIGNS, key=lambda c: truth.revenue_by_campaign_usd.get(c, 0.0) / truth.spend_by_campaign_usd[c])
+    assert {c for c, *_, best_rank in campaigns if best_rank == 1} >= {best}
+
+
+def test_kpi_attainment_counts_the_worlds_leads_and_revenue(marts, world):
+    truth = world.truth()
+    goals = {g: (as_of, actual) for g, as_of, actual in marts.execute(
+        "SELECT goal_id, as_of_date, actual FROM marts.kpi_attainment").fetchall()}
+    # both goals of seeds/kpi_goals.csv span the whole simulated summer
+    assert goals["summer_leads_all"] == (world.end, sum(truth.leads_by_channel.values()))
+    assert goals["summer_paid_social_revenue"][1] == pytest.approx(truth.revenue_by_channel_usd["paid_social"], abs=0.01)

@@ -27,10 +27,38 @@ CREATE TABLE marts.channel_performance_daily (
 CREATE TABLE marts.funnel_by_channel (
     channel VARCHAR, cohort_month DATE, leads BIGINT, mqls BIGINT, sqls BIGINT, customers BIGINT,
     lead_to_mql_rate DOUBLE, mql_to_sql_rate DOUBLE, sql_to_customer_rate DOUBLE,
-    lead_to_customer_rate DOUBLE);
+    lead_to_customer_rate DOUBLE, touches BIGINT, median_days_lead_to_mql DOUBLE,
+    median_days_mql_to_sql DOUBLE, median_days_sql_to_customer DOUBLE);
 CREATE TABLE marts.lead_stage_history (
     contact_id VARCHAR, lifecycle_stage VARCHAR, stage_order INTEGER, entered_at TIMESTAMP,
-    exited_at TIMESTAMP, days_in_stage DOUBLE, is_current BOOLEAN);
+    exited_at TIMESTAMP, days_in_stage DOUBLE, is_current BOOLEAN, next_stage VARCHAR);
+CREATE TABLE marts.leads (
+    contact_id VARCHAR, channel VARCHAR, source VARCHAR, medium VARCHAR, campaign VARCHAR,
+    current_stage VARCHAR, created_at TIMESTAMP, became_lead_at TIMESTAMP, became_mql_at TIMESTAMP,
+    became_sql_at TIMESTAMP, became_customer_at TIMESTAMP, is_customer BOOLEAN, won_revenue DOUBLE);
+CREATE TABLE marts.ad_performance_daily (
+    platform VARCHAR, channel VARCHAR, ad_account_id VARCHAR, account_timezone VARCHAR,
+    campaign_id VARCHAR, campaign_name VARCHAR, ad_group_id VARCHAR, ad_id VARCHAR, date_day DATE,
+    account_currency VARCHAR, reporting_currency VARCHAR, spend_in_account_currency DOUBLE,
+    spend_in_reporting_currency DOUBLE, impressions BIGINT, clicks BIGINT, conversions DOUBLE,
+    conversion_value_in_account_currency DOUBLE, conversion_value_in_reporting_currency DOUBLE);
+CREATE TABLE marts.conversion_reconciliation (
+    platform VARCHAR, ad_account_id VARCHAR, date_day DATE, utm_source VARCHAR, utm_medium VARCHAR,
+    platform_conversions DOUBLE, crm_leads BIGINT, conversion_gap DOUBLE, gap_ratio DOUBLE,
+    has_platform_data BOOLEAN);
+CREATE TABLE marts.kpi_attainment (
+    goal_id VARCHAR, metric VARCHAR, channel VARCHAR, period_start DATE, period_end DATE,
+    as_of_date DATE, period_status VARCHAR, period_days INTEGER, elapsed_days INTEGER, target DOUBLE,
+    target_to_date DOUBLE, actual DOUBLE, pace DOUBLE, is_on_track BOOLEAN, spend DOUBLE,
+    cost_per_unit DOUBLE, max_cost_per_unit DOUBLE, is_within_cost_cap BOOLEAN);
+CREATE TABLE marts.channel_budget_recommendation (
+    budget_month DATE, channel VARCHAR, spend DOUBLE, revenue DOUBLE, customers BIGINT, roi DOUBLE,
+    cac DOUBLE, target_cac DOUBLE, is_above_target_cac BOOLEAN, is_loss_making BOOLEAN,
+    return_rank INTEGER, current_budget_share DOUBLE, recommended_budget_share DOUBLE);
+CREATE TABLE marts.campaign_budget_recommendation (
+    budget_month DATE, channel VARCHAR, campaign VARCHAR, spend DOUBLE, revenue DOUBLE, customers BIGINT,
+    roi DOUBLE, cac DOUBLE, target_cac DOUBLE, is_above_target_cac BOOLEAN, is_loss_making BOOLEAN,
+    return_rank INTEGER, current_budget_share DOUBLE, recommended_budget_share DOUBLE);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
@@ -42,19 +70,65 @@ INSERT INTO marts.channel_performance_daily VALUES
     ('2024-05-02', 'paid_social', 'facebook', 'paid', 'spring', 50.0, 2000, 20, 0, 0, 0, 0, 0.0, NULL, NULL, 0.0),
     ('2024-05-02', 'direct', '(direct)', '(none)', '(none)', 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, NULL, NULL);
 INSERT INTO marts.funnel_by_channel VALUES
-    ('paid_search', '2024-05-01', 10, 5, 2, 1, 0.5, 0.4, 0.5, 0.1),
-    ('email', '2024-05-01', 4, 0, 0, 0, 0.0, NULL, NULL, 0.0),
-    ('paid_social', '2024-04-01', 0, 0, 0, 0, NULL, NULL, NULL, NULL);
+    ('paid_search', '2024-05-01', 10, 5, 2, 1, 0.5, 0.4, 0.5, 0.1, 12, 2.5, 4.0, 10.0),
+    ('email', '2024-05-01', 4, 0, 0, 0, 0.0, NULL, NULL, 0.0, 6, NULL, NULL, NULL),
+    ('paid_social', '2024-04-01', 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
 INSERT INTO marts.lead_stage_history VALUES
-    ('c1', 'lead', 2, '2024-05-01 10:00', '2024-05-03 10:00', 2.0, false),
-    ('c1', 'mql', 3, '2024-05-03 10:00', NULL, 5.5, true),
-    ('c2', 'subscriber', 1, '2024-05-02 08:00', NULL, 1.0, true);
+    ('c1', 'lead', 2, '2024-05-01 10:00', '2024-05-03 10:00', 2.0, false, 'mql'),
+    ('c1', 'mql', 3, '2024-05-03 10:00', NULL, 5.5, true, NULL),
+    ('c2', 'subscriber', 1, '2024-05-02 08:00', NULL, 1.0, true, NULL);
+INSERT INTO marts.leads VALUES
+    ('c1', 'paid_search', 'google', 'cpc', 'brand', 'mql', '2024-05-01 10:00', '2024-05-01 10:00',
+     '2024-05-03 10:00', NULL, NULL, false, 0.0),
+    ('c2', 'email', 'newsletter', 'email', 'may', 'customer', '2024-05-02 08:00', '2024-05-02 08:00',
+     NULL, NULL, '2024-05-20 08:00', true, 400.0),
+    ('c3', 'direct', 'direct_traffic', '(none)', '(none)', 'subscriber', '2024-05-02 09:00', NULL,
+     NULL, NULL, NULL, false, 0.0);
+INSERT INTO marts.ad_performance_daily VALUES
+    ('meta_ads', 'paid_social', '1001', 'America/New_York', 'c1', 'spring', 's1', 'a1', '2024-05-02',
+     'USD', 'USD', 50.0, 50.0, 2000, 20, 3.0, 0.0, 0.0),
+    ('meta_ads', 'paid_social', '1002', 'Europe/Berlin', 'c2', 'eu', 's2', 'a2', '2024-05-02',
+     'EUR', 'USD', 10.0, 10.8, 300, 0, 0.0, 0.0, 0.0);
+INSERT INTO marts.conversion_reconciliation VALUES
+    ('meta_ads', '1001', '2024-05-02', 'facebook', 'paid_social', 3.0, 2, 1.0, 0.5, true),
+    ('meta_ads', '1002', '2024-05-02', 'facebook', 'paid_social', 0.0, 0, 0.0, NULL, true),
+    ('meta_ads', '(unknown)', '2024-05-03', 'facebook', 'paid_social', 0.0, 1, -1.0, -1.0, false);
+INSERT INTO marts.kpi_attainment VALUES
+    ('q2_subscribers', 'subscribers', 'all', '2024-04-01', '2024-06-30', '2024-05-02', 'in_progress',
+     91, 32, 1000.0, 351.6, 120.0, 0.34, false, 150.0, 1.25, 3.3, true),
+    ('june_leads', 'leads', 'email', '2024-06-01', '2024-06-30', '2024-05-02', 'upcoming',
+     30, 0, 100.0, 0.0, 0.0, NULL, true, 0.0, NULL, NULL, NULL);
+INSERT INTO marts.channel_budget_recommendation VALUES
+    ('2024-05-01', 'paid_search', 100.0, 400.0, 1, 3.0, 100.0, 500.0, false, false, 1, 0.75, 0.875),
+    ('2024-05-01', 'paid_social', 50.0, 0.0, 0, -1.0, NULL, 500.0, true, true, 2, 0.25, 0.125),
+    ('2024-05-01', 'email', 0.0, 0.0, 0, NULL, NULL, 500.0, false, false, NULL, 0.0, 0.0);
+INSERT INTO marts.campaign_budget_recommendation VALUES
+    ('2024-05-01', 'paid_search', 'brand', 100.0, 400.0, 1, 3.0, 100.0, 500.0, false, false, 1, 0.75, 0.875),
+    ('2024-05-01', 'paid_social', 'spring', 50.0, 0.0, 0, -1.0, NULL, 500.0, true, true, 2, 0.25, 0.125),
+    ('2024-05-01', 'email', 'may', 0.0, 0.0, 0, NULL, NULL, 500.0, false, false, NULL, 0.0, 0.0);
 """
 
 CPD = "marts.channel_performance_daily"
 FBC = "marts.funnel_by_channel"
 LSH = "marts.lead_stage_history"
-EXPECTATIONS_PER_SUITE = {CPD: 26, FBC: 25, LSH: 13}
+LEADS = "marts.leads"
+APD = "marts.ad_performance_daily"
+REC = "marts.conversion_reconciliation"
+KPI = "marts.kpi_attainment"
+CBR = "marts.channel_budget_recommendation"
+CAMP = "marts.campaign_budget_recommendation"
+EXPECTATIONS_PER_SUITE = {CPD: 26, FBC: 29, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15}
+ROWS_PER_TABLE = {
+    "channel_performance_daily": 4,
+    "funnel_by_channel": 3,
+    "lead_stage_history": 3,
+    "leads": 3,
+    "ad_performance_daily": 2,
+    "conversion_reconciliation": 3,
+    "kpi_attainment": 2,
+    "channel_budget_recommendation": 3,
+    "campaign_budget_recommendation": 3,
+}
 
 
 def build_marts(path: Path, *defects: str) -> Path:
@@ -85,12 +159,8 @@ def test_gate_passes_good_marts_with_every_expectation_evaluated(good_run, gx_di
     assert result.success is True
     assert result.failing_expectations == []
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
-    assert {s.suite: s.failed for s in result.suites} == {CPD: 0, FBC: 0, LSH: 0}
-    assert {s.table: s.row_count for s in result.suites} == {
-        "channel_performance_daily": 4,
-        "funnel_by_channel": 3,
-        "lead_stage_history": 3,
-    }
+    assert {s.suite: s.failed for s in result.suites} == dict.fromkeys(EXPECTATIONS_PER_SUITE, 0)
+    assert {s.table: s.row_count for s in result.suites} == ROWS_PER_TABLE
     # AND Data Docs were built into the project's uncommitted/ site
     assert result.data_docs_url == (gx_dir / "uncommitted/data_docs/local_site/index.html").as_uri()
     assert (gx_dir / "uncommitted/data_docs/local_site/index.html").is_file()
@@ -131,7 +201,9 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
         f"{CPD}: expect_compound_columns_to_be_unique(column_list=date_day,channel,source,medium,campaign)",
         f"{FBC}: expect_column_values_to_be_in_set(column=channel)",
     ]
-    assert [(s.suite, s.success) for s in result.suites] == [(CPD, False), (FBC, False), (LSH, True)]
+    assert [(s.suite, s.success) for s in result.suites] == [
+        (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True)
+    ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
     # AND the failure says what was found
@@ -139,6 +211,34 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     assert unknown_channel.detail == "1 unexpected rows, e.g. ['tv']"
     spend = next(f for f in result.suite(CPD).failures if "spend" in f.expectation)
     assert spend.detail == "1 unexpected rows, e.g. [-5.0]"
+
+
+def test_gate_names_defects_in_the_lead_ad_reconciliation_goal_and_budget_marts(tmp_path, gx_dir):
+    # GIVEN a duplicate lead, ad spend that could not be converted (a currency without a
+    # rate), platform conversions on a day the platform did not report, more elapsed
+    # days than the period has, and paid budget recommended to a channel without spend
+    database = build_marts(
+        tmp_path / "build.duckdb",
+        f"INSERT INTO {LEADS} SELECT * FROM {LEADS} WHERE contact_id = 'c1'",
+        f"UPDATE {APD} SET spend_in_reporting_currency = NULL WHERE ad_account_id = '1002'",
+        f"UPDATE {REC} SET platform_conversions = 2.0 WHERE NOT has_platform_data",
+        f"UPDATE {KPI} SET elapsed_days = 40 WHERE goal_id = 'june_leads'",
+        f"UPDATE {CBR} SET recommended_budget_share = 0.25 WHERE channel = 'email'",
+    )
+
+    # WHEN the gate runs
+    result = run_gate(str(database), gx_dir=gx_dir)
+
+    # THEN each suite names its defect, and the untouched suites pass
+    assert result.success is False
+    assert sorted(result.failing_expectations) == [
+        f"{APD}: expect_column_values_to_not_be_null(column=spend_in_reporting_currency)",
+        f"{CBR}: expect_column_values_to_be_between(column=recommended_budget_share, where spend == 0)",
+        f"{REC}: expect_column_values_to_be_between(column=platform_conversions, where has_platform_data == False)",
+        f"{KPI}: expect_column_pair_values_a_to_be_greater_than_b(column_A=period_days, column_B=elapsed_days)",
+        f"{LEADS}: expect_column_values_to_be_unique(column=contact_id)",
+    ]
+    assert result.suite(CAMP).success and result.suite(CPD).success
 
 
 def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_path, gx_dir, capsys):
@@ -156,10 +256,16 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
     assert exit_code == 1
     assert capsys.readouterr().out.splitlines() == [
         f"PASS {CPD}: 26/26 expectations passed, 4 rows",
-        f"PASS {FBC}: 25/25 expectations passed, 3 rows",
-        f"FAIL {LSH}: 11/13 expectations passed, 3 rows; failed: "
+        f"PASS {FBC}: 29/29 expectations passed, 3 rows",
+        f"FAIL {LSH}: 14/16 expectations passed, 3 rows; failed: "
         "expect_column_values_to_be_between(column=days_in_stage), "
         "expect_column_values_to_be_null(column=exited_at, where is_current == True)",
+        f"PASS {LEADS}: 13/13 expectations passed, 3 rows",
+        f"PASS {APD}: 21/21 expectations passed, 2 rows",
+        f"PASS {REC}: 12/12 expectations passed, 3 rows",
+        f"PASS {KPI}: 16/16 expectations passed, 2 rows",
+        f"PASS {CBR}: 14/14 expectations passed, 3 rows",
+        f"PASS {CAMP}: 15/15 expectations passed, 3 rows",
     ]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from extractors import settings
 from funnelhouse import steps
-from tests.test_gate import build_marts
+from tests.test_gate import EXPECTATIONS_PER_SUITE, ROWS_PER_TABLE, build_marts
 
 
 def digest(path) -> str:
@@ -22,9 +22,9 @@ def test_gate_pass_publishes_and_gate_failure_keeps_the_last_good_version(data_d
     build_marts(warehouse)
 
     gate = steps.gate()
-    assert gate["success"] and gate["failed"] == 0 and gate["evaluated"] == 64
+    assert gate["success"] and gate["failed"] == 0 and gate["evaluated"] == sum(EXPECTATIONS_PER_SUITE.values()) == 162
     published = steps.publish()
-    assert published["tables"] == {"marts.channel_performance_daily": 4, "marts.funnel_by_channel": 3, "marts.lead_stage_history": 3}
+    assert published["tables"] == {f"marts.{table}": rows for table, rows in ROWS_PER_TABLE.items()}
     good = digest(settings.published_path())
 
     # The next build plants a duplicate key: the gate must stop the run before publish.
@@ -35,4 +35,4 @@ def test_gate_pass_publishes_and_gate_failure_keeps_the_last_good_version(data_d
     assert digest(settings.published_path()) == good
     summary = steps.summary().splitlines()
     assert summary[-1] == str(settings.published_path())
-    assert "quality gate: FAILED (64 expectations, 1 failed)" in summary
+    assert "quality gate: FAILED (162 expectations, 1 failed)" in summary

@@ -6,3 +6,12 @@
 {% macro iso_to_utc_timestamp(text_expression) -%}
     (cast({{ text_expression }} as timestamptz) at time zone 'UTC')
 {%- endmacro %}
+
+
+{#
+    A UTC wall-clock TIMESTAMP -> the wall-clock TIMESTAMP in an IANA time zone (a
+    literal or a column), e.g. to put an event on the day an ad account reports it.
+#}
+{% macro utc_to_local_timestamp(utc_timestamp, time_zone) -%}
+    (({{ utc_timestamp }} at time zone 'UTC') at time zone {{ time_zone }})
+{%- endmacro %}

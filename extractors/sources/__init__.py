@@ -11,6 +11,9 @@ from extractors.http import HttpClient, RetryPolicy
 from extractors.streams import Stream, Window
 
 
+DEFAULT_TIMEOUT_S = 120.0
+
+
 class Source:
     """A platform: its streams (data) and the few lines that speak its contract."""
 
@@ -32,9 +35,10 @@ class Source:
         """The shared client with this platform's concurrency limit and the connection's
         ``timeout_s`` extra (seconds to wait for an answer, default 120)."""
         try:
-            policy = RetryPolicy(read_timeout_s=float(conn.extra.get("timeout_s", RetryPolicy.read_timeout_s)))
+            timeout_s = float(conn.extra.get("timeout_s", DEFAULT_TIMEOUT_S))
         except (TypeError, ValueError):
             raise ConfigError(f"connection '{conn.conn_id}' extra 'timeout_s' is not a number of seconds") from None
+        policy = RetryPolicy(read_timeout_s=timeout_s)
         return HttpClient(self.name, conn.base_url, headers=headers, secrets=[conn.password, *(secrets or [])],
                           max_concurrency=self.max_concurrency, policy=policy)
 

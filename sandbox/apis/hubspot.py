@@ -116,6 +116,35 @@ def _decode_cursor(cursor: str) -> int:
         raise ValueError(cursor) from exc
 
 
+def _modified_index(request: Request, object_type: str) -> list[tuple[int, int, object]]:
+    """(modified ms, id, record builder) of every live record, sorted; built once per clock value.
+
+    Search is re-asked page after page at the same clock, so sorting the whole portal
+    for every page would make the sandbox the bottleneck of an incremental read.
+    """
+    sandbox = request.sandbox
+    key = ("hubspot-search", object_type, sandbox.now)
+    index = sandbox.cache.get(key)
+    if index is None:
+        modified = MODIFIED_PROPERTY[object_type]
+        world, now = sandbox.world, sandbox.now
+        facts = world.iter_contacts(now) if object_type == "contacts" else world.iter_deals(now)
+        index = []
+        for fact in facts:
+            if object_type == "contacts":
+                if fact.archived_at and fact.archived_at <= now:
+                    continue
+                build = lambda props, f=fact: world.contact_record(f, now, props)  # noqa: E731
+            else:
+                build = lambda props, f=fact: world.deal_record(f, now, props, False)  # noqa: E731
+            record = build(None)
+            index.append((_epoch_ms(record["properties"][modified]), int(record["id"]), build))
+        index.sort(key=lambda t: (t[0], t[1]))
+        sandbox.cache = {k: v for k, v in sandbox.cache.items() if k[:2] != key[:2]}  # keep one clock per object
+        sandbox.cache[key] = index
+    return index
+
+
 def _matches(value_ms: int, operator: str, target: str) -> bool:
     target_ms = int(target)
     return {"GTE": value_ms >= target_ms, "GT": value_ms > target_ms, "LTE": value_ms <= target_ms,
@@ -147,22 +176,19 @@ def search_objects(request: Request) -> Response:
         return _error(request, 400, "VALIDATION_ERROR",
                       f"There was a problem with the request. Search results are limited to {SEARCH_MAX_RESULTS} records; narrow the filter (after={offset}).")
     modified = MODIFIED_PROPERTY[object_type]
-    filters = [f for group in body.get("filterGroups", []) for f in group.get("filters", [])]
-    for f in filters:
+    groups = [group.get("filters", []) for group in body.get("filterGroups", [])]
+    for f in (f for filters in groups for f in filters):
         if f.get("propertyName") != modified or f.get("operator") not in ("GTE", "GT", "LTE", "LT", "EQ", "NEQ"):
             return _error(request, 400, "VALIDATION_ERROR",
                           f"The sandbox filters {object_type} on {modified} with GTE/GT/LTE/LT/EQ/NEQ only, not {f.get('propertyName')} {f.get('operator')}")
     properties = body.get("properties") or None
-    matched = []
-    for _, build in _records(request, object_type, False, properties, False):
-        record = build()
-        ms = _epoch_ms(record["properties"][modified])
-        if all(_matches(ms, f["operator"], f["value"]) for f in filters):
-            matched.append((ms, int(record["id"]), record))
-    descending = any(s.get("direction") == "DESCENDING" for s in body.get("sorts", []))
-    matched.sort(key=lambda t: (t[0], t[1]), reverse=descending)
+    # Filters in a group must all match; any group may match (HubSpot's AND within, OR across).
+    matched = [(ms, record_id, build) for ms, record_id, build in _modified_index(request, object_type)
+               if not groups or any(all(_matches(ms, f["operator"], f["value"]) for f in filters) for filters in groups)]
+    if any(s.get("direction") == "DESCENDING" for s in body.get("sorts", [])):
+        matched.reverse()
     page = matched[offset:offset + limit]
-    out: dict = {"total": len(matched), "results": [record for _, _, record in page]}
+    out: dict = {"total": len(matched), "results": [_sorted_properties(build(properties)) for _, _, build in page]}
     if offset + limit < len(matched):
         out["paging"] = {"next": {"after": str(offset + limit)}}
     return Response(200, out)

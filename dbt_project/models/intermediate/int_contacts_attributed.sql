@@ -33,6 +33,8 @@ attributed as (
         end as source,
         case when has_utm then coalesce(lower(utm_medium), '(none)') else '(none)' end as medium,
         case when has_utm then coalesce(utm_campaign, '(none)') else '(none)' end as campaign,
+        -- ad clicks put the ad id here, which ties a contact to one ad account (and its time zone)
+        case when has_utm then coalesce(utm_content, '(none)') else '(none)' end as content,
         has_utm,
 
         lifecycle_stage,
@@ -40,7 +42,8 @@ attributed as (
         {%- for stage in hubspot_lifecycle_stages() %}
         became_{{ stage.name }}_at,
         {%- endfor %}
-        updated_at
+        updated_at,
+        properties_json
 
     from touch_points
 

@@ -18,6 +18,7 @@ sequenced as (
         stage_order,
         entered_at,
         lead(entered_at) over contact_timeline as exited_at,
+        lead(lifecycle_stage) over contact_timeline as next_stage,
         row_number() over contact_timeline = count(*) over (partition by contact_id) as is_current,
         channel
     from stage_entries
@@ -34,10 +35,10 @@ final as (
         cast(stage_order as integer) as stage_order,
         entered_at,
         exited_at,
-        cast({{ dbt.datediff('entered_at', 'exited_at', 'millisecond') }} as double)
-            / (1000 * 60 * 60 * 24) as days_in_stage,
+        {{ days_between('entered_at', 'exited_at') }} as days_in_stage,
         is_current,
-        channel
+        channel,
+        next_stage
     from sequenced
 
 )

@@ -42,6 +42,10 @@ renamed as (
         coalesce(cast(_record->>'$.archived' as boolean), false) as is_archived,
         {{ iso_to_utc_timestamp("_record->>'$.archivedAt'") }} as archived_at,
 
+        -- every property HubSpot sent, including ones added to the portal later:
+        -- read a new one with properties_json->>'$.<name>', no model change needed
+        _record->'$.properties' as properties_json,
+
         _loaded_at at time zone 'UTC' as loaded_at,
         _batch_id as batch_id
 

@@ -32,6 +32,9 @@ renamed as (
         coalesce(cast(_record->>'$.archived' as boolean), false) as is_archived,
         {{ iso_to_utc_timestamp("_record->>'$.archivedAt'") }} as archived_at,
 
+        -- every property HubSpot sent, including ones added to the portal later
+        _record->'$.properties' as properties_json,
+
         _loaded_at at time zone 'UTC' as loaded_at,
         _batch_id as batch_id
 

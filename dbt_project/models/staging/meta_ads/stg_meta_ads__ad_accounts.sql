@@ -17,6 +17,9 @@ renamed as (
         _record->>'$.timezone_name' as timezone_name,
         cast(_record->>'$.timezone_offset_hours_utc' as double) as timezone_offset_hours_utc,
 
+        -- every field Meta sent, including ones added later
+        _record as record_json,
+
         _loaded_at at time zone 'UTC' as loaded_at,
         _batch_id as batch_id
 

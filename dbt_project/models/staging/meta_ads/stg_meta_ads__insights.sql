@@ -34,6 +34,17 @@ renamed as (
             ),
             lambda action: cast(action->>'$.value' as bigint)
         )) as lead_actions,
+        -- the value Meta assigns those leads (the 'lead' entry of action_values), in account_currency
+        list_sum(list_transform(
+            list_filter(
+                cast(_record->'$.action_values' as json[]),
+                lambda action: action->>'$.action_type' = 'lead'
+            ),
+            lambda action: cast(action->>'$.value' as decimal(38, 6))
+        )) as lead_action_value,
+
+        -- every field Meta sent, including ones added later (new metrics, breakdowns)
+        _record as record_json,
 
         _loaded_at at time zone 'UTC' as loaded_at,
         _batch_id as batch_id
