@@ -23,7 +23,8 @@ newest first, comments oldest first. ``since``/``until`` take unix seconds (or a
 ISO date) and select [since, until). Counters are as of the sandbox clock and grow
 for two weeks after publishing. Graph omits ``shares`` when a post has none; the
 sandbox does too. ``reactions`` carries its summary only (no list of reacting
-profiles). Instagram comments are IGComment nodes (``text``, ``timestamp``); the
+profiles); ``comments`` as a field holds its first page with cursors but no
+``next`` URL (that URL would put the sandbox's port into every post record). Instagram comments are IGComment nodes (``text``, ``timestamp``); the
 sandbox also answers ``message`` and ``created_time`` on them, the names the shared
 contract asks for on both platforms.
 
@@ -271,21 +272,16 @@ def _comments_edge(request: Request, post: SocialPost, spec: FieldSpec) -> dict:
     page = comments[:limit]
     edge: dict = {"data": [_comment_record(post, c, list(spec.subfields) if spec.subfields else None) for c in page]}
     if page:
+        # Cursors only: a next URL would hold the sandbox's own address (a port that changes from run to
+        # run) inside the post record; read on with /{post_id}/comments?after=<cursor>.
         edge["paging"] = {"cursors": {"before": _cursor(page[0].created_at, page[0].comment_id),
                                       "after": _cursor(page[-1].created_at, page[-1].comment_id)}}
-        if len(comments) > limit:
-            edge["paging"]["next"] = (f"{request.base_url}/{_version(request)}/{post.post_id}/comments?"
-                                      + urlencode({"limit": limit, "after": edge["paging"]["cursors"]["after"]}))
     if spec.modifier("summary") == "true":
         edge["summary"] = {"order": "chronological", "total_count": len(comments), "can_comment": True}
     return edge
 
 
 # ---- paging ---------------------------------------------------------------------------
-
-
-def _version(request: Request) -> str:
-    return request.path.split("/")[1]
 
 
 def _limit(text: str | None) -> int:
@@ -336,10 +332,10 @@ def _keyed_page(request: Request, items: list, key, newest_first: bool, render) 
                    "after": _cursor(datetime.fromtimestamp(last[0], UTC), last[1])}
         body["paging"] = {"cursors": cursors}
         if stop < len(items):
-            query = {k: v for k, v in q.items() if k not in ("after", "before", "access_token")} | {"after": cursors["after"]}
+            query = {k: v for k, v in q.items() if k not in ("after", "before")} | {"after": cursors["after"]}  # Graph keeps access_token
             body["paging"]["next"] = f"{request.base_url}{request.path}?{urlencode(query)}"
         if start > 0:
-            query = {k: v for k, v in q.items() if k not in ("after", "before", "access_token")} | {"before": cursors["before"]}
+            query = {k: v for k, v in q.items() if k not in ("after", "before")} | {"before": cursors["before"]}
             body["paging"]["previous"] = f"{request.base_url}{request.path}?{urlencode(query)}"
     return body
 
