@@ -46,7 +46,8 @@ def get_connection(conn_id: str) -> PlatformConnection:
                           "(or add it in Airflow) with the API base URL as host and the token as password") from None
     if not conn.host:
         raise ConfigError(f"connection '{conn_id}' has no host: set it to the API base URL")
-    if not conn.password:
+    extra_raw = conn.extra_dejson if isinstance(conn.extra_dejson, dict) else {}
+    if not conn.password and not extra_raw.get("refresh_token"):
         raise ConfigError(f"connection '{conn_id}' has no password: set it to the API token")
     host = conn.host if "://" in conn.host else f"https://{conn.host}"
     if conn.port and host.count(":") < 2:
@@ -56,4 +57,4 @@ def get_connection(conn_id: str) -> PlatformConnection:
     except ValueError:
         raise ConfigError(f"connection '{conn_id}' has an extra that is not a JSON object") from None
     # Pasted tokens often carry a newline, which requests would reject (quoting the token).
-    return PlatformConnection(conn_id, host.rstrip("/"), conn.login, conn.password.strip(), extra)
+    return PlatformConnection(conn_id, host.rstrip("/"), conn.login, (conn.password or "").strip(), extra)

@@ -86,7 +86,7 @@ class HttpClient:
         return path_or_url if "://" in path_or_url else f"{self.base_url}/{path_or_url.lstrip('/')}"
 
     def request(self, method: str, path_or_url: str, *, what: str, params: dict | None = None,
-                json_body: dict | None = None) -> dict | list:
+                json_body: dict | None = None, form: dict | None = None) -> dict | list:
         """Send one request and return its parsed JSON body, retrying what can be retried.
 
         ``what`` names the stream and account for error messages ("hubspot contacts").
@@ -97,7 +97,7 @@ class HttpClient:
         for attempt in range(self.policy.max_attempts):
             try:
                 with self._slots:
-                    response = self.session.request(method, url, params=params, json=json_body,
+                    response = self.session.request(method, url, params=params, json=json_body, data=form,
                                                     timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
                 return self._parse(response, label)
             except _Retry as retry:
@@ -135,7 +135,9 @@ class HttpClient:
         throttled = _throttle_signal(response, body, error)
         if throttled is not None:
             raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s, throttled=True)
-        if status == 401 or error.get("code") in META_AUTH_CODES:
+        # OAuth token endpoints answer a bad refresh token or client with a string error.
+        oauth_error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
+        if status == 401 or error.get("code") in META_AUTH_CODES or oauth_error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise AuthError(f"{label} was refused: the credentials were rejected (HTTP {status}: {detail}); "
                             "put a valid token in the connection's password")
         if status == 403 or error.get("code") in META_PERMISSION_CODES or (error.get("code"), error.get("error_subcode")) == META_NO_ACCESS:
@@ -147,6 +149,8 @@ class HttpClient:
 
 def _describe(body, text: str) -> str:
     if isinstance(body, dict):
+        if isinstance(body.get("error"), str):  # OAuth: {"error": "invalid_grant", "error_description": ...}
+            return f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
         if isinstance(body.get("error"), dict):
             e = body["error"]
             return f"{e.get('message') or e.get('status')} (code {e.get('code')})"

@@ -96,9 +96,10 @@ class Sandbox:
 
 
 def _routes():
-    from sandbox.apis import facebook, ga4, google_ads, hubspot, mailchimp, meta
+    from sandbox.apis import facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
 
-    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *mailchimp.ROUTES, *facebook.ROUTES]
+    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *google_oauth.ROUTES, *mailchimp.ROUTES,
+            *facebook.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):

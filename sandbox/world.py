@@ -292,6 +292,7 @@ class World:
     _day_cache: _DayCache = field(init=False, repr=False, compare=False)
     mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
     social: SocialWorld = field(init=False, repr=False, compare=False)
+    _report_days: dict[date, DayFacts] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self):
         self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
@@ -319,10 +320,10 @@ class World:
     # ---- generation -------------------------------------------------------
 
     def ad_days(self, day: date) -> list[AdDay]:
-        return self._day(day).ad_days
+        return self._reports(day).ad_days
 
     def ad_group_days(self, day: date) -> list[AdGroupDay]:
-        return self._day(day).ad_group_days
+        return self._reports(day).ad_group_days
 
     def contacts_created_on(self, day: date) -> list[ContactFacts]:
         return self._day(day).contacts
@@ -330,7 +331,19 @@ class World:
     def _day(self, day: date) -> DayFacts:
         if not 0 <= (day - self.start).days < self.days:
             return _EMPTY_DAY
-        return self._day_cache.get(day, lambda: self._generate_day(day))
+        facts = self._day_cache.get(day, lambda: self._generate_day(day))
+        self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], facts.session_blocks))
+        return facts
+
+    def _reports(self, day: date) -> DayFacts:
+        """A day's report-level facts (ad days, ad-group days, session blocks) without its contacts.
+
+        Their size does not grow with the number of people, so every day's are kept once built:
+        report endpoints re-read 90 days per page and must not regenerate the contacts each time
+        the LRU of full days (which shrinks as scale grows) has dropped them.
+        """
+        reports = self._report_days.get(day)
+        return reports if reports is not None else (self._day(day) if 0 <= (day - self.start).days < self.days else _EMPTY_DAY)
 
     def _generate_day(self, day: date) -> DayFacts:
         day_index = (day - self.start).days
@@ -683,7 +696,7 @@ class World:
         # A simulated day's visits fall on the property dates one day either side of it.
         day = max(since - timedelta(days=1), self.start)
         while day <= min(until + timedelta(days=1), self.end):
-            for block in self._day(day).session_blocks:
+            for block in self._reports(day).session_blocks:
                 if since <= block.property_date <= until and block.arrives_at <= as_of:
                     yield block
             day += timedelta(days=1)

@@ -21,7 +21,9 @@ from tests.test_extractors_sandbox import PROJECT, checksum
 
 pytestmark = pytest.mark.timeout(600)
 
-SOURCES = {"hubspot": ("raw_hubspot.contacts", "raw_hubspot.deals"), "meta_ads": ("raw_meta_ads.insights", "raw_meta_ads.ad_accounts")}
+SOURCES = {"hubspot": ("raw_hubspot.contacts", "raw_hubspot.deals"), "meta_ads": ("raw_meta_ads.insights", "raw_meta_ads.ad_accounts"),
+           "google_ads": ("raw_google_ads.ad_group_performance", "raw_google_ads.campaigns"),
+           "ga4": ("raw_ga4.sessions_daily", "raw_ga4.pages_daily")}
 
 
 def cli(source: str, env: dict) -> subprocess.Popen:
@@ -60,7 +62,7 @@ def clean_checksums(tmp_path_factory, world):
     return out
 
 
-@pytest.mark.parametrize("source, kill_at_request", [("hubspot", 25), ("meta_ads", 3)])
+@pytest.mark.parametrize("source, kill_at_request", [("hubspot", 25), ("meta_ads", 3), ("google_ads", 3), ("ga4", 2)])
 def test_kill_mid_extraction_then_rerun_equals_a_clean_run(sandbox, env, source, kill_at_request, clean_checksums):
     seen, proc_box = [], []
 

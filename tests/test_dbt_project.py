@@ -1,7 +1,8 @@
 """dbt project end to end on a hand-written raw warehouse.
 
-GIVEN a DuckDB file whose raw_hubspot / raw_meta_ads tables hold a dozen records in
-the exact shapes the extractors load (the API record in `_record`),
+GIVEN a DuckDB file whose raw_hubspot / raw_meta_ads / raw_google_ads / raw_ga4 tables
+hold a few dozen records in the exact shapes the extractors load (the API record in
+`_record`),
 WHEN `dbt build` runs (seeds, models, data tests, unit tests),
 THEN the marts hold the numbers worked out by hand in each test.
 """
@@ -177,7 +178,99 @@ AD_ACCOUNTS = [
 ]
 
 
-def write_raw_warehouse(path: Path) -> None:
+def google_ads_row(customer, currency, time_zone, campaign_id, campaign, ad_group_id, ad_group, day,
+                   impressions, clicks, cost_micros, conversions, value):
+    """A searchStream row of the ad_group_performance query: int64 as strings, cost in micros."""
+    return {
+        "customer": {"resourceName": f"customers/{customer}", "id": customer, "currencyCode": currency, "timeZone": time_zone},
+        "campaign": {"resourceName": f"customers/{customer}/campaigns/{campaign_id}", "id": campaign_id, "name": campaign},
+        "adGroup": {"resourceName": f"customers/{customer}/adGroups/{ad_group_id}", "id": ad_group_id, "name": ad_group},
+        "metrics": {"impressions": impressions, "clicks": clicks, "costMicros": cost_micros,
+                    "conversions": conversions, "conversionsValue": value},
+        "segments": {"date": day},
+    }
+
+
+def ga4_session_row(day, source, medium, campaign, landing_page, sessions, engaged, avg_duration, page_views, conversions):
+    """A GA4 sessions report row as the extractor stores it: header name -> string value."""
+    return {"date": day, "sessionSource": source, "sessionMedium": medium, "sessionCampaignName": campaign,
+            "landingPage": landing_page, "sessions": str(sessions), "engagedSessions": str(engaged),
+            "bounceRate": repr(1 - engaged / sessions), "averageSessionDuration": avg_duration,
+            "screenPageViews": str(page_views), "conversions": str(conversions)}
+
+
+def ga4_page_row(day, path, views, sessions, engagement_seconds, exits):
+    return {"date": day, "pagePath": path, "screenPageViews": str(views), "sessions": str(sessions),
+            "userEngagementDuration": str(engagement_seconds), "exits": str(exits)}
+
+
+RU_SEARCH = ("5550001", "RUB", "Europe/Moscow")
+UK_SEARCH = ("5550003", "GBP", "Europe/London")
+GOOGLE_ADS_CUSTOMERS = [
+    {"customer": {"resourceName": f"customers/{c}", "id": c, "descriptiveName": name, "currencyCode": cur, "timeZone": tz}}
+    for (c, cur, tz), name in ((RU_SEARCH, "RU Search"), (UK_SEARCH, "UK Search"))
+]
+GOOGLE_ADS_CAMPAIGNS = [
+    {"campaign": {"id": "21", "name": "Brand", "status": "ENABLED", "advertisingChannelType": "SEARCH"}, "customer": {"id": "5550001"}},
+    {"campaign": {"id": "31", "name": "Competitors", "status": "ENABLED", "advertisingChannelType": "SEARCH"}, "customer": {"id": "5550003"}},
+]
+GOOGLE_ADS_AD_GROUPS = [
+    {"adGroup": {"id": "g211", "name": "brand exact", "status": "ENABLED"}, "campaign": {"id": "21"}, "customer": {"id": "5550001"}},
+    {"adGroup": {"id": "g212", "name": "brand misspellings", "status": "ENABLED"}, "campaign": {"id": "21"}, "customer": {"id": "5550001"}},
+    {"adGroup": {"id": "g311", "name": "competitor vs", "status": "PAUSED"}, "campaign": {"id": "31"}, "customer": {"id": "5550003"}},
+]
+GOOGLE_ADS_PERFORMANCE = [
+    # 1500 RUB at 0.011 = 16.50 USD; Google counts fractional conversions
+    google_ads_row(*RU_SEARCH, "21", "Brand", "g211", "brand exact", "2026-06-02", "400", "30", "1500000000", 2.0, 5000.0),
+    # 250 RUB = 2.75 USD
+    google_ads_row(*RU_SEARCH, "21", "Brand", "g212", "brand misspellings", "2026-06-02", "100", "5", "250000000", 0.5, 1250.0),
+    # 40 GBP at 1.27 = 50.80 USD
+    google_ads_row(*UK_SEARCH, "31", "Competitors", "g311", "competitor vs", "2026-06-03", "200", "10", "40000000", 0.0, 0.0),
+]
+GA4_PROPERTY = "420000001"
+GA4_SESSIONS = [
+    ga4_session_row("20260601", "facebook", "paid_social", "Summer Sale", "/lp/sale", 60, 24, "50", 90, 2),
+    # GA4 keeps the case it was sent: the same row as 'facebook' downstream
+    ga4_session_row("20260601", "Facebook", "paid_social", "Summer Sale", "/", 10, 6, "80", 20, 0),
+    ga4_session_row("20260602", "google", "cpc", "Brand", "/", 35, 21, "100", 70, 1),
+    # organic search, direct traffic and a newsletter, as GA4 names them
+    ga4_session_row("20260602", "google", "organic", "(organic)", "/blog/a", 50, 30, "120", 100, 0),
+    ga4_session_row("20260602", "(direct)", "(none)", "(direct)", "/", 20, 10, "60", 30, 0),
+    ga4_session_row("20260609", "google", "organic", "(organic)", "/blog/a", 40, 20, "90", 60, 0),
+    ga4_session_row("20260610", "newsletter", "email", "newsletter_weekly", "/blog/a", 12, 9, "150", 30, 1),
+]
+GA4_PAGES = [
+    # the home page every day from June 1st to 20th: two whole weeks (from Monday June 1st) and six days of a third
+    *(ga4_page_row(f"202606{d:02d}", "/", 10, 10, 300, 4) for d in range(1, 21)),
+    ga4_page_row("20260601", "/lp/sale", 75, 60, 2100, 30),
+    ga4_page_row("20260602", "/blog/a", 100, 90, 3000, 40),
+    ga4_page_row("20260609", "/blog/a", 60, 55, 1500, 30),
+    ga4_page_row("20260616", "/blog/a", 45, 45, 900, 20),
+]
+# The raw tables as the loader creates them (extractors/loader.py): _account_id, the
+# stream's key columns, _record, _loaded_at, _batch_id. Rows: (_account_id, *keys, record).
+GOOGLE_AND_GA4_TABLES = {
+    "raw_google_ads.customers": ({"customer_id": "varchar"},
+                                 [(r["customer"]["id"], r["customer"]["id"], r) for r in GOOGLE_ADS_CUSTOMERS]),
+    "raw_google_ads.campaigns": ({"campaign_id": "varchar"},
+                                 [(r["customer"]["id"], r["campaign"]["id"], r) for r in GOOGLE_ADS_CAMPAIGNS]),
+    "raw_google_ads.ad_groups": ({"ad_group_id": "varchar"},
+                                 [(r["customer"]["id"], r["adGroup"]["id"], r) for r in GOOGLE_ADS_AD_GROUPS]),
+    "raw_google_ads.ad_group_performance": (
+        {"ad_group_id": "varchar", "date": "date"},
+        [(r["customer"]["id"], r["adGroup"]["id"], r["segments"]["date"], r) for r in GOOGLE_ADS_PERFORMANCE]),
+    "raw_ga4.sessions_daily": (
+        {"date": "date", "sessionSource": "varchar", "sessionMedium": "varchar", "sessionCampaignName": "varchar",
+         "landingPage": "varchar"},
+        [(GA4_PROPERTY, dt.datetime.strptime(r["date"], "%Y%m%d").date(), r["sessionSource"], r["sessionMedium"],
+          r["sessionCampaignName"], r["landingPage"], r) for r in GA4_SESSIONS]),
+    "raw_ga4.pages_daily": (
+        {"date": "date", "pagePath": "varchar"},
+        [(GA4_PROPERTY, dt.datetime.strptime(r["date"], "%Y%m%d").date(), r["pagePath"], r) for r in GA4_PAGES]),
+}
+
+
+def write_raw_warehouse(path: Path, with_google_and_ga4: bool = True) -> None:
     loaded_at = dt.datetime.now(dt.timezone.utc)
     con = duckdb.connect(str(path))
     con.execute("create schema raw_hubspot")
@@ -205,6 +298,15 @@ def write_raw_warehouse(path: Path) -> None:
     for r in INSIGHTS:
         con.execute("insert into raw_meta_ads.insights values (?, ?, ?, ?, ?, 'batch-1')",
                     [f"act_{r['account_id']}", r["ad_id"], r["date_start"], json.dumps(r), loaded_at])
+    if with_google_and_ga4:
+        for table, (keys, rows) in GOOGLE_AND_GA4_TABLES.items():
+            con.execute(f"create schema if not exists {table.split('.')[0]}")
+            key_sql = ", ".join(f'"{k}" {t} not null' for k, t in keys.items())
+            con.execute(f"create table {table} (_account_id varchar not null, {key_sql}, _record json not null,"
+                        " _loaded_at timestamptz not null, _batch_id varchar not null)")
+            for *values, record in rows:  # (_account_id, *keys, record)
+                con.execute(f"insert into {table} values ({', '.join('?' * (len(values) + 1))}, ?, 'batch-1')",
+                            [*values, json.dumps(record), loaded_at])
     con.close()
 
 
@@ -258,18 +360,26 @@ def test_channel_performance_daily_matches_hand_worked_numbers(warehouse):
     assert rows == [
         # spend 100 + 50 EUR at 1.08; the archived contact's lead is not counted
         (D(2026, 6, 1), *fb, "Summer Sale", 162.0, 1500, 70, 2, 0, 0, 0, 0.0, 81.0, None, 0.0),
+        # GA4 sessions only: direct traffic and organic search as GA4 names them
+        (D(2026, 6, 2), "direct", "(direct)", "(none)", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
+        (D(2026, 6, 2), "organic_search", "google", "organic", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
         (D(2026, 6, 2), "organic_search", "organic_search", "(none)", "(none)", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
         (D(2026, 6, 2), "paid_search", "bing", "cpc", "(none)", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
-        (D(2026, 6, 2), "paid_search", "google", "cpc", "Brand", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
+        # Google Ads spend (1500 + 250 RUB = 19.25 USD, two ad groups) on the row of the lead its ad brought
+        (D(2026, 6, 2), "paid_search", "google", "cpc", "Brand", 19.25, 500, 35, 1, 0, 0, 0, 0.0, 19.25, None, 0.0),
         # spend and an MQL but no lead that day: cost per lead is NULL, not infinite
         (D(2026, 6, 2), *fb, "Summer Sale", 86.4, 800, 40, 0, 1, 0, 0, 0.0, None, None, 0.0),
         (D(2026, 6, 3), "other", "tiktok", "video", "Launch", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
+        # 40 GBP in the UK account's day
+        (D(2026, 6, 3), "paid_search", "google", "cpc", "Competitors", 50.8, 200, 10, 0, 0, 0, 0, 0.0, None, None, 0.0),
         (D(2026, 6, 3), *fb, "Retargeting", 30.5, 300, 3, 0, 0, 0, 0, 0.0, None, None, 0.0),
         (D(2026, 6, 3), *fb, "Summer Sale", 0.0, 0, 0, 0, 1, 0, 0, 0.0, None, None, None),
         (D(2026, 6, 4), "organic_social", "instagram", "social", "Insta organic", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
         (D(2026, 6, 5), "direct", "direct_traffic", "(none)", "(none)", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
         (D(2026, 6, 5), "email", "(none)", "email", "(none)", 0.0, 0, 0, 1, 1, 0, 0, 0.0, 0.0, None, None),
         (D(2026, 6, 5), *fb, "Summer Sale", 0.0, 0, 0, 0, 0, 1, 0, 0.0, None, None, None),
+        (D(2026, 6, 9), "organic_search", "google", "organic", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
+        (D(2026, 6, 10), "email", "newsletter", "email", "newsletter_weekly", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
         # 1000 EUR won deal
         (D(2026, 6, 10), *fb, "Summer Sale", 0.0, 0, 0, 0, 0, 0, 1, 1080.0, None, 0.0, None),
         # 100 in the company currency, credited past the archived contact
@@ -279,6 +389,38 @@ def test_channel_performance_daily_matches_hand_worked_numbers(warehouse):
         # 500 GBP credited to contact 999, the lowest id
         (D(2026, 6, 20), "organic_social", "instagram", "social", "Insta organic", 0.0, 0, 0, 0, 0, 0, 1, 635.0, None, 0.0, None),
     ]
+
+
+def test_channel_performance_daily_adds_ga4_sessions_and_delivery_ratios(warehouse):
+    rows = query(warehouse, """
+        select date_day, channel, source, campaign, sessions, engaged_sessions, round(bounce_rate, 6),
+               round(avg_session_duration_s, 6), page_views, round(session_to_lead_rate, 6),
+               round(ctr, 6), round(cpc, 6), round(cpm, 6), round(roi, 6)
+        from marts.channel_performance_daily
+        where sessions > 0 or spend > 0
+        order by date_day, channel, source, campaign
+    """)
+    assert rows == [
+        # 'facebook' and 'Facebook' sessions: 60 + 10, 24 + 6 engaged, (60 x 50 s + 10 x 80 s) / 70; 2 leads
+        (D(2026, 6, 1), "paid_social", "facebook", "Summer Sale", 70, 30, round(1 - 30 / 70, 6), round(3800 / 70, 6), 110,
+         round(2 / 70, 6), round(70 / 1500, 6), round(162 / 70, 6), 108.0, -1.0),
+        # no spend: no delivery ratios, no ROI
+        (D(2026, 6, 2), "direct", "(direct)", "(none)", 20, 10, 0.5, 60.0, 30, 0.0, None, None, None, None),
+        (D(2026, 6, 2), "organic_search", "google", "(none)", 50, 30, 0.4, 120.0, 100, 0.0, None, None, None, None),
+        (D(2026, 6, 2), "paid_search", "google", "Brand", 35, 21, 0.4, 100.0, 70, round(1 / 35, 6), 0.07, 0.55, 38.5, -1.0),
+        # spend without sessions: no session ratios
+        (D(2026, 6, 2), "paid_social", "facebook", "Summer Sale", 0, 0, None, None, 0, None, 0.05, 2.16, 108.0, -1.0),
+        (D(2026, 6, 3), "paid_search", "google", "Competitors", 0, 0, None, None, 0, None, 0.05, 5.08, 254.0, -1.0),
+        (D(2026, 6, 3), "paid_social", "facebook", "Retargeting", 0, 0, None, None, 0, None, 0.01, round(30.5 / 3, 6),
+         round(30500 / 300, 6), -1.0),
+        (D(2026, 6, 9), "organic_search", "google", "(none)", 40, 20, 0.5, 90.0, 60, 0.0, None, None, None, None),
+        (D(2026, 6, 10), "email", "newsletter", "newsletter_weekly", 12, 9, 0.25, 150.0, 30, 0.0, None, None, None, None),
+    ]
+    # all 227 sessions the report holds landed on their channel, none on 'other'
+    per_channel = query(warehouse, """
+        select channel, sum(sessions) from marts.channel_performance_daily group by 1 having sum(sessions) > 0
+    """)
+    assert dict(per_channel) == {"paid_social": 70, "paid_search": 35, "organic_search": 90, "direct": 20, "email": 12}
 
 
 MART_COLUMNS = {
@@ -305,6 +447,13 @@ MART_COLUMNS["funnel_by_channel"] += [
     ("median_days_sql_to_customer", "DOUBLE"),
 ]
 MART_COLUMNS["lead_stage_history"] += [("channel", "VARCHAR"), ("next_stage", "VARCHAR")]
+# Added with Google Ads and GA4
+MART_COLUMNS["channel_performance_daily"] += [
+    ("ctr", "DOUBLE"), ("cpc", "DOUBLE"), ("cpm", "DOUBLE"), ("sessions", "BIGINT"), ("engaged_sessions", "BIGINT"),
+    ("bounce_rate", "DOUBLE"), ("avg_session_duration_s", "DOUBLE"), ("page_views", "BIGINT"),
+    ("session_to_lead_rate", "DOUBLE"), ("roi", "DOUBLE"),
+]
+MART_COLUMNS["funnel_by_channel"] += [("sessions", "BIGINT"), ("session_to_lead_rate", "DOUBLE")]
 MART_COLUMNS.update({
     "leads": [
         ("contact_id", "VARCHAR"), ("channel", "VARCHAR"), ("source", "VARCHAR"), ("medium", "VARCHAR"),
@@ -351,6 +500,15 @@ MART_COLUMNS.update({
         ("return_rank", "INTEGER"), ("current_budget_share", "DOUBLE"), ("recommended_budget_share", "DOUBLE"),
         ("budget_share_change", "DOUBLE"), ("recommended_spend", "DOUBLE"),
     ],
+    "content_performance": [
+        ("property_id", "VARCHAR"), ("page_path", "VARCHAR"), ("week_start_date", "DATE"), ("days_with_data", "INTEGER"),
+        ("is_complete_week", "BOOLEAN"), ("page_views", "BIGINT"), ("unique_page_views", "BIGINT"),
+        ("entrances", "BIGINT"), ("exits", "BIGINT"), ("exit_rate", "DOUBLE"), ("bounce_rate", "DOUBLE"),
+        ("avg_time_on_page_s", "DOUBLE"), ("previous_week_page_views", "BIGINT"), ("page_views_wow_change", "DOUBLE"),
+        ("page_views_rank", "INTEGER"), ("is_top_page", "BOOLEAN"), ("trend_page_views", "BIGINT"),
+        ("previous_trend_page_views", "BIGINT"), ("page_views_trend_change", "DOUBLE"), ("is_falling", "BOOLEAN"),
+        ("is_rising", "BOOLEAN"),
+    ],
 })
 
 
@@ -376,6 +534,8 @@ def test_funnel_by_channel_counts_each_cohorts_stages(warehouse):
         ("direct", D(2026, 6, 1), 1, 0, 0, 0, 0.0, None, None, 0.0),
         ("email", D(2026, 6, 1), 1, 1, 0, 0, 1.0, 0.0, None, 0.0),
         ("organic_search", D(2026, 5, 1), 1, 0, 0, 0, 0.0, None, None, 0.0),
+        # GA4 sessions and no contact created in June: a row, its funnel empty
+        ("organic_search", D(2026, 6, 1), 0, 0, 0, 0, None, None, None, None),
         ("organic_social", D(2026, 6, 1), 1, 0, 0, 1, 0.0, None, None, 1.0),
         # tiktok lead and the subscriber with no source at all
         ("other", D(2026, 6, 1), 1, 0, 0, 0, 0.0, None, None, 0.0),
@@ -447,6 +607,7 @@ def test_funnel_by_channel_counts_touches_and_median_days_between_stages(warehou
         # lead and MQL at the same instant: 0 days
         ("email", D(2026, 6, 1), 1, 1, 0.0, None, None),
         ("organic_search", D(2026, 5, 1), 1, 1, None, None, None),
+        ("organic_search", D(2026, 6, 1), 0, 0, None, None, None),
         # straight from lead to customer: no step with both dates
         ("organic_social", D(2026, 6, 1), 1, 1, None, None, None),
         # the subscriber with no source is a touch, not a lead
@@ -454,6 +615,26 @@ def test_funnel_by_channel_counts_touches_and_median_days_between_stages(warehou
         ("paid_search", D(2026, 6, 1), 2, 2, None, None, None),
         # lead -> MQL took 1d 22h45m (1000001) and 1d (1000002): the median is their mean
         ("paid_social", D(2026, 6, 1), 2, 2, round((1 + 22.75 / 24 + 1) / 2, 6), 2.125, round(4 + 20 / 24, 6)),
+    ]
+
+
+def test_funnel_by_channel_starts_with_the_channels_ga4_sessions(warehouse):
+    rows = query(warehouse, """
+        select channel, cohort_month, sessions, leads, round(session_to_lead_rate, 6)
+        from marts.funnel_by_channel
+        order by channel, cohort_month
+    """)
+    assert rows == [
+        ("direct", D(2026, 6, 1), 20, 1, 0.05),
+        ("email", D(2026, 6, 1), 12, 1, round(1 / 12, 6)),
+        # the May cohort's lead came before GA4 data: no sessions, no rate
+        ("organic_search", D(2026, 5, 1), 0, 1, None),
+        # 50 + 40 organic sessions in June (google / organic), no contact created
+        ("organic_search", D(2026, 6, 1), 90, 0, 0.0),
+        ("organic_social", D(2026, 6, 1), 0, 1, None),
+        ("other", D(2026, 6, 1), 0, 1, None),
+        ("paid_search", D(2026, 6, 1), 35, 2, round(2 / 35, 6)),
+        ("paid_social", D(2026, 6, 1), 70, 2, round(2 / 70, 6)),
     ]
 
 
@@ -503,6 +684,7 @@ def test_ad_performance_daily_keeps_both_currencies_and_the_account_time_zone(wa
                conversions, round(conversion_value_in_account_currency, 6),
                round(conversion_value_in_reporting_currency, 6), record_json->>'$.date_stop'
         from marts.ad_performance_daily
+        where platform = 'meta_ads'
         order by date_day, ad_id
     """)
     eu = ("meta_ads", "paid_social", "1001", "EU", "Europe/Berlin", "c-Summer Sale", "Summer Sale")
@@ -517,6 +699,29 @@ def test_ad_performance_daily_keeps_both_currencies_and_the_account_time_zone(wa
     ]
 
 
+def test_ad_performance_daily_reads_google_ads_per_ad_group_in_both_currencies(warehouse):
+    rows = query(warehouse, """
+        select platform, channel, ad_account_id, account_name, account_timezone, campaign_id, campaign_name,
+               ad_group_id, ad_group_name, ad_id, ad_name, date_day, account_currency, reporting_currency,
+               round(spend_in_account_currency, 6), round(spend_in_reporting_currency, 6), impressions, clicks,
+               conversions, round(conversion_value_in_account_currency, 6),
+               round(conversion_value_in_reporting_currency, 6), record_json->>'$.metrics.costMicros'
+        from marts.ad_performance_daily
+        where platform = 'google_ads'
+        order by date_day, ad_group_id
+    """)
+    ru = ("google_ads", "paid_search", "5550001", "RU Search", "Europe/Moscow", "21", "Brand")
+    assert rows == [
+        # cost in micros -> RUB -> USD at 0.011; no ad level: ad_id '(none)'
+        (*ru, "g211", "brand exact", "(none)", None, D(2026, 6, 2), "RUB", "USD", 1500.0, 16.5, 400, 30, 2.0, 5000.0, 55.0,
+         "1500000000"),
+        (*ru, "g212", "brand misspellings", "(none)", None, D(2026, 6, 2), "RUB", "USD", 250.0, 2.75, 100, 5, 0.5, 1250.0,
+         13.75, "250000000"),
+        ("google_ads", "paid_search", "5550003", "UK Search", "Europe/London", "31", "Competitors", "g311", "competitor vs",
+         "(none)", None, D(2026, 6, 3), "GBP", "USD", 40.0, 50.8, 200, 10, 0.0, 0.0, 0.0, "40000000"),
+    ]
+
+
 def test_conversion_reconciliation_puts_crm_leads_on_the_ad_accounts_day(warehouse):
     rows = query(warehouse, """
         select platform, ad_account_id, date_day, utm_source, utm_medium, platform_conversions, crm_leads,
@@ -525,6 +730,10 @@ def test_conversion_reconciliation_puts_crm_leads_on_the_ad_accounts_day(warehou
         order by all
     """)
     assert rows == [
+        # Google claims 2.5; the CRM has 1000003 (google / cpc, campaign Brand, which only the RU account
+        # runs), at 11:00 on June 2nd in Moscow
+        ("google_ads", "5550001", D(2026, 6, 2), "google", "cpc", 2.5, 1, 1.5, 1.5, True),
+        ("google_ads", "5550003", D(2026, 6, 3), "google", "cpc", 0.0, 0, 0.0, None, True),
         # Meta claims 2; the CRM has 1000001 (clicked ad a1 of account 1001) and 1000002
         # (no ad id; campaign Summer Sale runs only in 1001); the archived lead is not counted
         ("meta_ads", "1001", D(2026, 6, 1), "facebook", "paid_social", 2.0, 2, 0.0, 0.0, True),
@@ -541,14 +750,15 @@ def test_kpi_attainment_measures_the_shipped_goals_up_to_the_latest_data_day(war
                round(max_cost_per_unit, 6), is_within_cost_cap
         from marts.kpi_attainment
     """)}
-    # the latest data is the 500 GBP deal closed on June 20th: 20 of the summer's 92 days
+    # the latest data is the 500 GBP deal closed on June 20th: 20 of the summer's 92 days;
+    # spend is every platform's: Meta 278.90 + Google Ads 70.05
     assert rows["summer_leads_all"] == (
         D(2026, 6, 20), "in_progress", 20, round(4500 * 20 / 92, 6), 9.0, round(9 / (4500 * 20 / 92), 6), False,
-        278.9, round(278.9 / 9, 6), None, None)
+        348.95, round(348.95 / 9, 6), None, None)
     # subscribers 1000005 (May 20th) and 1000007; every channel's spend; 300 RUB = 3.30 USD
     assert rows["q2_new_subscribers"] == (
         D(2026, 6, 20), "in_progress", 81, round(1000 * 81 / 91, 6), 2.0, round(2 / (1000 * 81 / 91), 6), False,
-        278.9, 139.45, 3.3, False)
+        348.95, 174.475, 3.3, False)
     # the 1000 EUR deal
     assert rows["summer_paid_social_revenue"] == (
         D(2026, 6, 20), "in_progress", 20, round(200000 * 20 / 92, 6), 1080.0, round(1080 / (200000 * 20 / 92), 6),
@@ -561,7 +771,7 @@ def test_kpi_attainment_measures_the_shipped_goals_up_to_the_latest_data_day(war
 def test_budget_recommendations_cut_the_loss_making_campaign_and_give_organic_nothing(warehouse):
     channels = query(warehouse, """
         select budget_month, channel, round(spend, 6), round(revenue, 6), customers, round(roi, 6),
-               is_loss_making, return_rank, current_budget_share, recommended_budget_share
+               is_loss_making, return_rank, round(current_budget_share, 9), round(recommended_budget_share, 9)
         from marts.channel_budget_recommendation
         order by channel
     """)
@@ -573,22 +783,73 @@ def test_budget_recommendations_cut_the_loss_making_campaign_and_give_organic_no
         # revenue but no spend: reported, no paid budget
         (june, "organic_social", 0.0, 635.0, 1, None, False, None, 0.0, 0.0),
         (june, "other", 0.0, 200.0, 0, None, False, None, 0.0, 0.0),
-        (june, "paid_search", 0.0, 0.0, 0, None, False, None, 0.0, 0.0),
-        (june, "paid_social", 278.9, 1080.0, 1, round((1080 - 278.9) / 278.9, 6), False, 1, 1.0, 1.0),
+        # Google Ads: 70.05 spent, nothing won yet: loss-making, keeps half its share
+        (june, "paid_search", 70.05, 0.0, 0, -1.0, True, 2, round(70.05 / 348.95, 9), round(70.05 / 348.95 / 2, 9)),
+        # ... which goes to paid social, the only line with a positive return
+        (june, "paid_social", 278.9, 1080.0, 1, round((1080 - 278.9) / 278.9, 6), False, 1, round(278.9 / 348.95, 9),
+         round((278.9 + 70.05 / 2) / 348.95, 9)),
     ]
     campaigns = query(warehouse, """
-        select campaign, round(spend, 6), round(revenue, 6), is_loss_making, is_above_target_cac, return_rank,
+        select channel, campaign, round(spend, 6), round(revenue, 6), is_loss_making, is_above_target_cac, return_rank,
                round(current_budget_share, 6), round(recommended_budget_share, 6), round(recommended_spend, 6)
         from marts.campaign_budget_recommendation
-        where channel = 'paid_social'
-        order by campaign
+        where spend > 0
+        order by channel, campaign
     """)
     assert campaigns == [
-        # 30.5 USD and no revenue: half its share (var budget_loss_making_cut) moves to Summer Sale
-        ("Retargeting", 30.5, 0.0, True, True, 2, round(30.5 / 278.9, 6), round(30.5 / 278.9 / 2, 6), 15.25),
-        ("Summer Sale", 248.4, 1080.0, False, False, 1, round(248.4 / 278.9, 6),
-         round((248.4 + 15.25) / 278.9, 6), 263.65),
+        # every campaign without revenue loses half its share of the month's 348.95 (var
+        # budget_loss_making_cut); Summer Sale, the only profitable one, gets what they lose
+        ("paid_search", "Brand", 19.25, 0.0, True, True, 2, round(19.25 / 348.95, 6), round(19.25 / 348.95 / 2, 6), 9.625),
+        ("paid_search", "Competitors", 50.8, 0.0, True, True, 2, round(50.8 / 348.95, 6), round(50.8 / 348.95 / 2, 6), 25.4),
+        ("paid_social", "Retargeting", 30.5, 0.0, True, True, 2, round(30.5 / 348.95, 6), round(30.5 / 348.95 / 2, 6), 15.25),
+        ("paid_social", "Summer Sale", 248.4, 1080.0, False, False, 1, round(248.4 / 348.95, 6),
+         round((248.4 + 9.625 + 25.4 + 15.25) / 348.95, 6), 298.675),
     ]
+
+
+def test_content_performance_measures_pages_per_week(warehouse):
+    """Trend flags need eight whole weeks; their rule is unit-tested in _marts__models.yml."""
+    rows = query(warehouse, """
+        select page_path, week_start_date, days_with_data, is_complete_week, page_views, unique_page_views, entrances,
+               exits, round(exit_rate, 6), round(bounce_rate, 6), avg_time_on_page_s, previous_week_page_views,
+               page_views_wow_change, page_views_rank, is_top_page, trend_page_views, is_falling, is_rising
+        from marts.content_performance
+        order by week_start_date, page_path
+    """)
+    week_1, week_2, week_3 = D(2026, 6, 1), D(2026, 6, 8), D(2026, 6, 15)
+    assert rows == [
+        # entrances 10 + 35 + 20 (landing page '/'), 6 + 21 + 10 of them engaged; 2100 s over 70 views
+        ("/", week_1, 7, True, 70, 70, 65, 28, 0.4, round(1 - 37 / 65, 6), 30.0, None, None, 3, True, None, False, False),
+        ("/blog/a", week_1, 7, True, 100, 90, 50, 40, 0.4, 0.4, 30.0, None, None, 1, True, None, False, False),
+        ("/lp/sale", week_1, 7, True, 75, 60, 60, 30, 0.4, 0.6, 28.0, None, None, 2, True, None, False, False),
+        # two whole weeks: week over week; nobody landed on '/' this week, so no bounce rate
+        ("/", week_2, 7, True, 70, 70, 0, 28, 0.4, None, 30.0, 70, 0.0, 1, True, None, False, False),
+        # 40 organic + 12 newsletter entrances, 20 + 9 engaged; 100 -> 60 views
+        ("/blog/a", week_2, 7, True, 60, 55, 52, 30, 0.5, round(1 - 29 / 52, 6), 25.0, 100, -0.4, 2, True, None, False, False),
+        # six days of a week in progress: not compared
+        ("/", week_3, 6, False, 60, 60, 0, 24, 0.4, None, 30.0, None, None, 1, True, None, False, False),
+        ("/blog/a", week_3, 6, False, 45, 45, 0, 20, round(20 / 45, 6), None, 20.0, None, None, 2, True, None, False, False),
+    ]
+
+
+def test_build_succeeds_without_google_ads_and_ga4_tables(tmp_path):
+    """A deployment that extracts only HubSpot and Meta (FUNNELHOUSE_SOURCES) has no raw_google_ads
+    or raw_ga4 tables: their staging is empty and every mart still builds and passes its tests."""
+    path = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(path, with_google_and_ga4=False)
+    output = run_dbt("build", workdir=tmp_path, warehouse=path)
+    assert "ERROR=0" in output
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        counts = con.execute("""
+            select (select count(*) from marts.content_performance),
+                   (select count(*) from marts.ad_performance_daily where platform = 'google_ads'),
+                   (select sum(sessions) from marts.channel_performance_daily),
+                   (select round(sum(spend), 6) from marts.channel_performance_daily)
+        """).fetchone()
+    finally:
+        con.close()
+    assert counts == (0, 0, 0, 278.9)
 
 
 def test_staging_carries_every_field_the_platform_sent(warehouse):
@@ -601,8 +862,18 @@ def test_staging_carries_every_field_the_platform_sent(warehouse):
         select record_json->>'$.adset_name', json_array_length(record_json->'$.actions')
         from staging.stg_meta_ads__insights where ad_id = 'a1' and date_day = '2026-06-01'
     """)
+    google_row = query(warehouse, """
+        select record_json->>'$.adGroup.resourceName', record_json->>'$.segments.date'
+        from staging.stg_google_ads__ad_group_performance where ad_group_id = 'g311'
+    """)
+    ga4_row = query(warehouse, """
+        select record_json->>'$.bounceRate', record_json->>'$.sessionCampaignName'
+        from staging.stg_ga4__sessions_daily where source = '(direct)'
+    """)
     assert contact_row == [("1000001", "customer")]
     assert insight_row == [("Ad set a1", 2)]
+    assert google_row == [("customers/5550003/adGroups/g311", "2026-06-03")]
+    assert ga4_row == [("0.5", "(direct)")]
 
 
 def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
@@ -615,7 +886,7 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        assert len(views) == 9
+        assert len(views) == 17
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

@@ -23,12 +23,15 @@ CREATE SCHEMA marts;
 CREATE TABLE marts.channel_performance_daily (
     date_day DATE, channel VARCHAR, source VARCHAR, medium VARCHAR, campaign VARCHAR,
     spend DOUBLE, impressions BIGINT, clicks BIGINT, leads BIGINT, mqls BIGINT, sqls BIGINT,
-    customers BIGINT, revenue DOUBLE, cost_per_lead DOUBLE, cac DOUBLE, roas DOUBLE);
+    customers BIGINT, revenue DOUBLE, cost_per_lead DOUBLE, cac DOUBLE, roas DOUBLE, ctr DOUBLE,
+    cpc DOUBLE, cpm DOUBLE, sessions BIGINT, engaged_sessions BIGINT, bounce_rate DOUBLE,
+    avg_session_duration_s DOUBLE, page_views BIGINT, session_to_lead_rate DOUBLE, roi DOUBLE);
 CREATE TABLE marts.funnel_by_channel (
     channel VARCHAR, cohort_month DATE, leads BIGINT, mqls BIGINT, sqls BIGINT, customers BIGINT,
     lead_to_mql_rate DOUBLE, mql_to_sql_rate DOUBLE, sql_to_customer_rate DOUBLE,
     lead_to_customer_rate DOUBLE, touches BIGINT, median_days_lead_to_mql DOUBLE,
-    median_days_mql_to_sql DOUBLE, median_days_sql_to_customer DOUBLE);
+    median_days_mql_to_sql DOUBLE, median_days_sql_to_customer DOUBLE, sessions BIGINT,
+    session_to_lead_rate DOUBLE);
 CREATE TABLE marts.lead_stage_history (
     contact_id VARCHAR, lifecycle_stage VARCHAR, stage_order INTEGER, entered_at TIMESTAMP,
     exited_at TIMESTAMP, days_in_stage DOUBLE, is_current BOOLEAN, next_stage VARCHAR);
@@ -59,20 +62,31 @@ CREATE TABLE marts.campaign_budget_recommendation (
     budget_month DATE, channel VARCHAR, campaign VARCHAR, spend DOUBLE, revenue DOUBLE, customers BIGINT,
     roi DOUBLE, cac DOUBLE, target_cac DOUBLE, is_above_target_cac BOOLEAN, is_loss_making BOOLEAN,
     return_rank INTEGER, current_budget_share DOUBLE, recommended_budget_share DOUBLE);
+CREATE TABLE marts.content_performance (
+    property_id VARCHAR, page_path VARCHAR, week_start_date DATE, days_with_data INTEGER,
+    is_complete_week BOOLEAN, page_views BIGINT, unique_page_views BIGINT, entrances BIGINT, exits BIGINT,
+    exit_rate DOUBLE, bounce_rate DOUBLE, avg_time_on_page_s DOUBLE, previous_week_page_views BIGINT,
+    page_views_wow_change DOUBLE, page_views_rank INTEGER, is_top_page BOOLEAN, trend_page_views BIGINT,
+    previous_trend_page_views BIGINT, page_views_trend_change DOUBLE, is_falling BOOLEAN, is_rising BOOLEAN);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
-# because their denominator is 0, a cohort with no leads, a contact's current stage.
+# because their denominator is 0, a cohort with no leads, a contact's current stage, a
+# week in progress (not compared), a page nobody landed on.
 GOOD_ROWS = """
 INSERT INTO marts.channel_performance_daily VALUES
-    ('2024-05-01', 'paid_search', 'google', 'cpc', 'brand', 100.0, 1000, 50, 5, 2, 1, 1, 400.0, 20.0, 100.0, 4.0),
-    ('2024-05-01', 'email', 'newsletter', 'email', 'may', 0.0, 0, 30, 2, 1, 0, 0, 0.0, 0.0, NULL, NULL),
-    ('2024-05-02', 'paid_social', 'facebook', 'paid', 'spring', 50.0, 2000, 20, 0, 0, 0, 0, 0.0, NULL, NULL, 0.0),
-    ('2024-05-02', 'direct', '(direct)', '(none)', '(none)', 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, NULL, NULL);
+    ('2024-05-01', 'paid_search', 'google', 'cpc', 'brand', 100.0, 1000, 50, 5, 2, 1, 1, 400.0, 20.0, 100.0, 4.0,
+     0.05, 2.0, 100.0, 48, 30, 0.375, 95.5, 120, 0.1041666, 3.0),
+    ('2024-05-01', 'email', 'newsletter', 'email', 'may', 0.0, 0, 30, 2, 1, 0, 0, 0.0, 0.0, NULL, NULL,
+     NULL, 0.0, NULL, 40, 28, 0.3, 120.0, 90, 0.05, NULL),
+    ('2024-05-02', 'paid_social', 'facebook', 'paid', 'spring', 50.0, 2000, 20, 0, 0, 0, 0, 0.0, NULL, NULL, 0.0,
+     0.01, 2.5, 25.0, 0, 0, NULL, NULL, 0, NULL, -1.0),
+    ('2024-05-02', 'direct', '(direct)', '(none)', '(none)', 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, NULL, NULL,
+     NULL, NULL, NULL, 25, 14, 0.44, 80.0, 50, 0.04, NULL);
 INSERT INTO marts.funnel_by_channel VALUES
-    ('paid_search', '2024-05-01', 10, 5, 2, 1, 0.5, 0.4, 0.5, 0.1, 12, 2.5, 4.0, 10.0),
-    ('email', '2024-05-01', 4, 0, 0, 0, 0.0, NULL, NULL, 0.0, 6, NULL, NULL, NULL),
-    ('paid_social', '2024-04-01', 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+    ('paid_search', '2024-05-01', 10, 5, 2, 1, 0.5, 0.4, 0.5, 0.1, 12, 2.5, 4.0, 10.0, 120, 0.0833333),
+    ('email', '2024-05-01', 4, 0, 0, 0, 0.0, NULL, NULL, 0.0, 6, NULL, NULL, NULL, 60, 0.0666667),
+    ('paid_social', '2024-04-01', 0, 0, 0, 0, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL, 0, NULL);
 INSERT INTO marts.lead_stage_history VALUES
     ('c1', 'lead', 2, '2024-05-01 10:00', '2024-05-03 10:00', 2.0, false, 'mql'),
     ('c1', 'mql', 3, '2024-05-03 10:00', NULL, 5.5, true, NULL),
@@ -106,6 +120,13 @@ INSERT INTO marts.campaign_budget_recommendation VALUES
     ('2024-05-01', 'paid_search', 'brand', 100.0, 400.0, 1, 3.0, 100.0, 500.0, false, false, 1, 0.75, 0.875),
     ('2024-05-01', 'paid_social', 'spring', 50.0, 0.0, 0, -1.0, NULL, 500.0, true, true, 2, 0.25, 0.125),
     ('2024-05-01', 'email', 'may', 0.0, 0.0, 0, NULL, NULL, 500.0, false, false, NULL, 0.0, 0.0);
+INSERT INTO marts.content_performance VALUES
+    ('420000001', '/blog/a', '2024-05-06', 7, true, 1200, 1100, 400, 500, 0.4166667, 0.35, 32.5, 1000, 0.2,
+     1, true, 4400, 4000, 0.1, false, true),
+    ('420000001', '/pricing', '2024-05-06', 7, true, 900, 850, 300, 450, 0.5, 0.4, 40.0, 1000, -0.1,
+     2, true, NULL, NULL, NULL, false, false),
+    ('420000001', '/new', '2024-05-13', 3, false, 50, 50, 0, 10, 0.2, NULL, 20.0, NULL, NULL,
+     1, true, NULL, NULL, NULL, false, false);
 """
 
 CPD = "marts.channel_performance_daily"
@@ -117,7 +138,8 @@ REC = "marts.conversion_reconciliation"
 KPI = "marts.kpi_attainment"
 CBR = "marts.channel_budget_recommendation"
 CAMP = "marts.campaign_budget_recommendation"
-EXPECTATIONS_PER_SUITE = {CPD: 26, FBC: 29, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15}
+CONTENT = "marts.content_performance"
+EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20}
 ROWS_PER_TABLE = {
     "channel_performance_daily": 4,
     "funnel_by_channel": 3,
@@ -128,6 +150,7 @@ ROWS_PER_TABLE = {
     "kpi_attainment": 2,
     "channel_budget_recommendation": 3,
     "campaign_budget_recommendation": 3,
+    "content_performance": 3,
 }
 
 
@@ -183,11 +206,13 @@ def test_gate_leaves_database_free_for_a_writer_in_another_process(good_run):
 
 
 def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
-    # GIVEN marts with a duplicate key, a negative spend and an unknown channel
+    # GIVEN marts with a duplicate key, a negative spend, more engaged sessions than
+    # sessions and an unknown channel
     database = build_marts(
         tmp_path / "build.duckdb",
         f"INSERT INTO {CPD} SELECT * FROM {CPD} WHERE channel = 'paid_search'",
         f"UPDATE {CPD} SET spend = -5.0 WHERE channel = 'paid_social'",
+        f"UPDATE {CPD} SET engaged_sessions = 60 WHERE channel = 'direct'",
         f"UPDATE {FBC} SET channel = 'tv' WHERE channel = 'email'",
     )
 
@@ -197,12 +222,14 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     # THEN it fails on exactly those expectations, and the untouched suite passes
     assert result.success is False
     assert sorted(result.failing_expectations) == [
+        f"{CPD}: expect_column_pair_values_a_to_be_greater_than_b(column_A=sessions, column_B=engaged_sessions)",
         f"{CPD}: expect_column_values_to_be_between(column=spend)",
         f"{CPD}: expect_compound_columns_to_be_unique(column_list=date_day,channel,source,medium,campaign)",
         f"{FBC}: expect_column_values_to_be_in_set(column=channel)",
     ]
     assert [(s.suite, s.success) for s in result.suites] == [
-        (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True)
+        (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True),
+        (CONTENT, True),
     ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
@@ -216,7 +243,8 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
 def test_gate_names_defects_in_the_lead_ad_reconciliation_goal_and_budget_marts(tmp_path, gx_dir):
     # GIVEN a duplicate lead, ad spend that could not be converted (a currency without a
     # rate), platform conversions on a day the platform did not report, more elapsed
-    # days than the period has, and paid budget recommended to a channel without spend
+    # days than the period has, paid budget recommended to a channel without spend, a
+    # page left more often than it was viewed, and a week in progress compared with the last
     database = build_marts(
         tmp_path / "build.duckdb",
         f"INSERT INTO {LEADS} SELECT * FROM {LEADS} WHERE contact_id = 'c1'",
@@ -224,6 +252,8 @@ def test_gate_names_defects_in_the_lead_ad_reconciliation_goal_and_budget_marts(
         f"UPDATE {REC} SET platform_conversions = 2.0 WHERE NOT has_platform_data",
         f"UPDATE {KPI} SET elapsed_days = 40 WHERE goal_id = 'june_leads'",
         f"UPDATE {CBR} SET recommended_budget_share = 0.25 WHERE channel = 'email'",
+        f"UPDATE {CONTENT} SET exits = 1000 WHERE page_path = '/pricing'",
+        f"UPDATE {CONTENT} SET page_views_wow_change = -0.9 WHERE NOT is_complete_week",
     )
 
     # WHEN the gate runs
@@ -234,6 +264,8 @@ def test_gate_names_defects_in_the_lead_ad_reconciliation_goal_and_budget_marts(
     assert sorted(result.failing_expectations) == [
         f"{APD}: expect_column_values_to_not_be_null(column=spend_in_reporting_currency)",
         f"{CBR}: expect_column_values_to_be_between(column=recommended_budget_share, where spend == 0)",
+        f"{CONTENT}: expect_column_pair_values_a_to_be_greater_than_b(column_A=page_views, column_B=exits)",
+        f"{CONTENT}: expect_column_values_to_be_null(column=page_views_wow_change, where is_complete_week == False)",
         f"{REC}: expect_column_values_to_be_between(column=platform_conversions, where has_platform_data == False)",
         f"{KPI}: expect_column_pair_values_a_to_be_greater_than_b(column_A=period_days, column_B=elapsed_days)",
         f"{LEADS}: expect_column_values_to_be_unique(column=contact_id)",
@@ -255,8 +287,8 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
     # THEN it exits 1 and prints one summary line per suite naming what failed
     assert exit_code == 1
     assert capsys.readouterr().out.splitlines() == [
-        f"PASS {CPD}: 26/26 expectations passed, 4 rows",
-        f"PASS {FBC}: 29/29 expectations passed, 3 rows",
+        f"PASS {CPD}: 39/39 expectations passed, 4 rows",
+        f"PASS {FBC}: 32/32 expectations passed, 3 rows",
         f"FAIL {LSH}: 14/16 expectations passed, 3 rows; failed: "
         "expect_column_values_to_be_between(column=days_in_stage), "
         "expect_column_values_to_be_null(column=exited_at, where is_current == True)",
@@ -266,6 +298,7 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
         f"PASS {KPI}: 16/16 expectations passed, 2 rows",
         f"PASS {CBR}: 14/14 expectations passed, 3 rows",
         f"PASS {CAMP}: 15/15 expectations passed, 3 rows",
+        f"PASS {CONTENT}: 20/20 expectations passed, 3 rows",
     ]
 
 

@@ -87,3 +87,32 @@ def test_ga4_report_rows_become_records_and_pages_by_string_offset(data_dir, mon
     assert bodies[0]["dateRanges"] == [{"startDate": "2026-06-02", "endDate": "2026-06-03"}]
     assert rows("SELECT date::VARCHAR, pagePath, _record->>'$.screenPageViews' FROM raw_ga4.pages_daily ORDER BY ALL") == [
         ("2026-06-02", "/blog/a", "4"), ("2026-06-02", "/pricing", "10"), ("2026-06-03", "/pricing", "7")]
+
+
+def test_google_sources_mint_access_tokens_from_a_refresh_token(sandbox, connections, data_dir, world, monkeypatch):
+    """Unattended runs keep a refresh token: each run mints a fresh access token at the token endpoint."""
+    from sandbox.apis import google_oauth
+
+    for conn_id, refresh in (("GOOGLE_ADS", "sandbox-google-ads-refresh-token"), ("GA4", "sandbox-ga4-refresh-token")):
+        conn = json.loads(connections[f"AIRFLOW_CONN_{conn_id}"])
+        conn.pop("password")
+        conn["extra"].update(client_id=google_oauth.CLIENT_ID, client_secret=google_oauth.CLIENT_SECRET,
+                             refresh_token=refresh, token_uri=f"{sandbox.base_url}/token")
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id}", json.dumps(conn))
+    for source, table in (("google_ads", "raw_google_ads.customers"), ("ga4", "raw_ga4.pages_daily")):
+        pipeline.extract(source, end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+        pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+        assert rows(f"SELECT count(*) FROM {table}")[0][0] > 0
+
+
+def test_a_revoked_refresh_token_is_an_auth_error_that_names_the_fix(sandbox, connections, data_dir, world, monkeypatch):
+    from extractors.errors import AuthError
+    from sandbox.apis import google_oauth
+
+    conn = json.loads(connections["AIRFLOW_CONN_GA4"])
+    conn["extra"].update(client_id=google_oauth.CLIENT_ID, client_secret=google_oauth.CLIENT_SECRET,
+                         refresh_token="revoked-refresh-token-123", token_uri=f"{sandbox.base_url}/token")
+    monkeypatch.setenv("AIRFLOW_CONN_GA4", json.dumps(conn))
+    with pytest.raises(AuthError, match="access token \\(OAuth refresh\\).*invalid_grant: Token has been expired or revoked") as err:
+        pipeline.extract("ga4", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    assert "revoked-refresh-token-123" not in str(err.value) and google_oauth.CLIENT_SECRET not in str(err.value)

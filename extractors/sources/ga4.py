@@ -2,7 +2,8 @@
 and daily page views (https://developers.google.com/analytics/devguides/reporting/data/v1).
 
 Credentials: Airflow connection ``ga4``: host = https://analyticsdata.googleapis.com,
-password = an OAuth access token (sent as Bearer), extra ``{"property_ids": ["123456789"],
+password = an OAuth access token (sent as Bearer) or, for unattended runs, extra
+``client_id``/``client_secret``/``refresh_token`` (see google_oauth.py), extra ``{"property_ids": ["123456789"],
 "start_date": "YYYY-MM-DD"}``.
 
 runReport answers with header lists and rows of string values; each row becomes
@@ -20,6 +21,7 @@ from datetime import timedelta
 from extractors.connections import PlatformConnection
 from extractors.pagination import OffsetTotal, PageRequest, paginate
 from extractors.sources import Source
+from extractors.sources.google_oauth import google_access_token
 from extractors.streams import KeyColumn, Stream
 
 PAGE_LIMIT = 100_000
@@ -32,7 +34,8 @@ REPORTS = {
     },
     "pages_daily": {
         "dimensions": ["date", "pagePath"],
-        "metrics": ["screenPageViews", "userEngagementDuration", "sessions"],
+        # exits: sessions whose last page it was (the contract's exit-page numbers, served with pagePath)
+        "metrics": ["screenPageViews", "userEngagementDuration", "sessions", "exits"],
     },
 }
 
@@ -53,6 +56,10 @@ class GA4(Source):
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         return conn.list_extra("property_ids", '{"property_ids": ["123456789"]}')
+
+    def client(self, conn: PlatformConnection):
+        token = google_access_token(self.name, conn)
+        return self.http_client(conn, headers={"Authorization": f"Bearer {token}"}, secrets=[token])
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
         spec = REPORTS[stream.name]

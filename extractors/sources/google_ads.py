@@ -2,7 +2,8 @@
 (https://developers.google.com/google-ads/api/rest/overview, searchStream, API v17).
 
 Credentials: Airflow connection ``google_ads``: host = https://googleads.googleapis.com,
-password = an OAuth access token (sent as Bearer), extra ``{"developer_token": "...",
+password = an OAuth access token (sent as Bearer) or, for unattended runs, extra
+``client_id``/``client_secret``/``refresh_token`` (see google_oauth.py), extra ``{"developer_token": "...",
 "customer_ids": ["1234567890", ...], "login_customer_id": "<manager id, optional>",
 "api_version": "v17", "start_date": "YYYY-MM-DD"}``. Customer ids without dashes.
 
@@ -21,6 +22,7 @@ from datetime import timedelta
 from extractors.connections import PlatformConnection
 from extractors.http import HttpClient
 from extractors.sources import Source
+from extractors.sources.google_oauth import google_access_token
 from extractors.streams import KeyColumn, Stream
 
 QUERIES = {
@@ -54,10 +56,11 @@ class GoogleAds(Source):
         return [i.replace("-", "") for i in conn.list_extra("customer_ids", '{"customer_ids": ["1234567890"]}')]
 
     def client(self, conn: PlatformConnection) -> HttpClient:
-        headers = {"Authorization": f"Bearer {conn.password}", "developer-token": str(conn.extra["developer_token"])}
+        token = google_access_token(self.name, conn)
+        headers = {"Authorization": f"Bearer {token}", "developer-token": str(conn.extra["developer_token"])}
         if conn.extra.get("login_customer_id"):
             headers["login-customer-id"] = str(conn.extra["login_customer_id"]).replace("-", "")
-        return self.http_client(conn, headers=headers, secrets=[str(conn.extra["developer_token"])])
+        return self.http_client(conn, headers=headers, secrets=[token, str(conn.extra["developer_token"])])
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
         query = QUERIES[stream.name]

@@ -1,12 +1,18 @@
--- One row per day, channel, source, medium and campaign: ad delivery on the Meta side,
--- lifecycle stages reached and won revenue on the CRM side. The three sides are stacked
--- and summed (a full outer union), so a day with spend and no leads and a day with
--- leads and no spend both appear.
+-- One row per day, channel, source, medium and campaign: ad delivery (every ad platform),
+-- website sessions (GA4), lifecycle stages reached and won revenue (CRM). The four sides
+-- are stacked and summed (a full outer union), so a day with spend and no leads, a day
+-- with sessions and no spend and a day with leads and nothing else all appear.
 with
 
 ad_spend as (
 
     select * from {{ ref('int_ad_spend_attributed') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('int_sessions_attributed') }}
 
 ),
 
@@ -36,12 +42,40 @@ daily_ad_spend as (
         spend,
         impressions,
         clicks,
+        0 as sessions,
+        0 as engaged_sessions,
+        0.0 as session_duration_s,
+        0 as page_views,
         0 as leads,
         0 as mqls,
         0 as sqls,
         0 as customers,
         0.0 as revenue
     from ad_spend
+
+),
+
+daily_sessions as (
+
+    select
+        date_day,
+        channel,
+        source,
+        medium,
+        campaign,
+        0.0 as spend,
+        0 as impressions,
+        0 as clicks,
+        sessions,
+        engaged_sessions,
+        session_duration_s,
+        page_views,
+        0 as leads,
+        0 as mqls,
+        0 as sqls,
+        0 as customers,
+        0.0 as revenue
+    from sessions
 
 ),
 
@@ -56,6 +90,10 @@ daily_stage_entries as (
         0.0 as spend,
         0 as impressions,
         0 as clicks,
+        0 as sessions,
+        0 as engaged_sessions,
+        0.0 as session_duration_s,
+        0 as page_views,
         count(*) filter (where lifecycle_stage = 'lead') as leads,
         count(*) filter (where lifecycle_stage = 'mql') as mqls,
         count(*) filter (where lifecycle_stage = 'sql') as sqls,
@@ -77,6 +115,10 @@ daily_revenue as (
         0.0 as spend,
         0 as impressions,
         0 as clicks,
+        0 as sessions,
+        0 as engaged_sessions,
+        0.0 as session_duration_s,
+        0 as page_views,
         0 as leads,
         0 as mqls,
         0 as sqls,
@@ -89,6 +131,8 @@ daily_revenue as (
 all_sides as (
 
     select * from daily_ad_spend
+    union all
+    select * from daily_sessions
     union all
     select * from daily_stage_entries
     union all
@@ -107,6 +151,10 @@ daily_totals as (
         cast(sum(spend) as double) as spend,
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(clicks) as bigint) as clicks,
+        cast(sum(sessions) as bigint) as sessions,
+        cast(sum(engaged_sessions) as bigint) as engaged_sessions,
+        cast(sum(session_duration_s) as double) as session_duration_s,
+        cast(sum(page_views) as bigint) as page_views,
         cast(sum(leads) as bigint) as leads,
         cast(sum(mqls) as bigint) as mqls,
         cast(sum(sqls) as bigint) as sqls,
@@ -120,10 +168,34 @@ daily_totals as (
 final as (
 
     select
-        *,
+        date_day,
+        channel,
+        source,
+        medium,
+        campaign,
+        spend,
+        impressions,
+        clicks,
+        leads,
+        mqls,
+        sqls,
+        customers,
+        revenue,
         {{ safe_divide('spend', 'leads') }} as cost_per_lead,
         {{ safe_divide('spend', 'customers') }} as cac,
-        {{ safe_divide('revenue', 'spend') }} as roas
+        {{ safe_divide('revenue', 'spend') }} as roas,
+        -- added with Google Ads and GA4: new columns go last
+        {{ safe_divide('clicks', 'impressions') }} as ctr,
+        {{ safe_divide('spend', 'clicks') }} as cpc,
+        {{ safe_divide('spend * 1000', 'impressions') }} as cpm,
+        sessions,
+        engaged_sessions,
+        -- GA4's definitions: a bounce is a session that was not engaged
+        1 - {{ safe_divide('engaged_sessions', 'sessions') }} as bounce_rate,
+        {{ safe_divide('session_duration_s', 'sessions') }} as avg_session_duration_s,
+        page_views,
+        {{ safe_divide('leads', 'sessions') }} as session_to_lead_rate,
+        {{ safe_divide('revenue - spend', 'spend') }} as roi
     from daily_totals
 
 )

@@ -2,9 +2,10 @@
 -- account and day. The platform counts by its own attribution (clicks and views, within
 -- its window, restated for days); the CRM side counts live contacts that became leads
 -- with the platform's UTM source/medium as their first touch. A CRM lead belongs to the
--- ad account of the ad it clicked (utm_content = ad id, else a campaign name only one
--- account uses) and is placed on its day in that account's time zone, the way the
--- platform reports days; a lead naming neither is '(unknown)' on its UTC day.
+-- ad account of the ad it clicked (utm_content = ad id; Google Ads puts the ad group id
+-- there), else of its campaign when only one account runs a campaign of that name, and
+-- is placed on its day in that account's time zone, the way the platform reports days;
+-- a lead naming neither is '(unknown)' on its UTC day.
 with
 
 ad_delivery as (
@@ -42,7 +43,17 @@ ad_accounts_by_ad as (
 
     select platform, ad_id, min(ad_account_id) as ad_account_id, min(account_timezone) as account_timezone
     from ad_delivery
+    -- platforms read at ad-group level (Google Ads) have no ads
+    where ad_id != '(none)'
     group by platform, ad_id
+
+),
+
+ad_accounts_by_ad_group as (
+
+    select platform, ad_group_id, min(ad_account_id) as ad_account_id, min(account_timezone) as account_timezone
+    from ad_delivery
+    group by platform, ad_group_id
 
 ),
 
@@ -59,8 +70,10 @@ crm_leads as (
 
     select
         platforms.platform,
-        coalesce(by_ad.ad_account_id, by_campaign.ad_account_id, '(unknown)') as ad_account_id,
-        coalesce(by_ad.account_timezone, by_campaign.account_timezone, 'UTC') as time_zone,
+        coalesce(by_ad.ad_account_id, by_ad_group.ad_account_id, by_campaign.ad_account_id, '(unknown)')
+            as ad_account_id,
+        coalesce(by_ad.account_timezone, by_ad_group.account_timezone, by_campaign.account_timezone, 'UTC')
+            as time_zone,
         contacts.became_lead_at
     from contacts
     inner join platforms
@@ -69,6 +82,9 @@ crm_leads as (
     left join ad_accounts_by_ad as by_ad
         on platforms.platform = by_ad.platform
         and contacts.content = by_ad.ad_id
+    left join ad_accounts_by_ad_group as by_ad_group
+        on platforms.platform = by_ad_group.platform
+        and contacts.content = by_ad_group.ad_group_id
     left join ad_accounts_by_campaign as by_campaign
         on platforms.platform = by_campaign.platform
         and contacts.campaign = by_campaign.campaign_name

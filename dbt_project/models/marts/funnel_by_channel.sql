@@ -1,11 +1,17 @@
--- Lifecycle funnel per channel and cohort (the month a contact was created): how many
--- of the cohort's contacts ever reached each stage, the conversion rates between, and
--- the median days each step took.
+-- Lifecycle funnel per channel and cohort (the month a contact was created): the
+-- channel's website sessions in that month (GA4), how many of the cohort's contacts ever
+-- reached each stage, the conversion rates between, and the median days each step took.
 with
 
 contacts as (
 
     select * from {{ ref('int_contacts_attributed') }}
+
+),
+
+sessions as (
+
+    select * from {{ ref('int_sessions_attributed') }}
 
 ),
 
@@ -46,25 +52,61 @@ cohort_stage_counts as (
 
 ),
 
+monthly_sessions as (
+
+    select
+        channel,
+        -- the month of the property's day
+        cast(date_trunc('month', date_day) as date) as cohort_month,
+        sum(sessions) as sessions
+    from sessions
+    group by channel, cast(date_trunc('month', date_day) as date)
+
+),
+
+-- a month with sessions and no contact (or contacts and no sessions) is a row too
+channel_months as (
+
+    select
+        coalesce(cohort_stage_counts.channel, monthly_sessions.channel) as channel,
+        coalesce(cohort_stage_counts.cohort_month, monthly_sessions.cohort_month) as cohort_month,
+        coalesce(cohort_stage_counts.touches, 0) as touches,
+        coalesce(cohort_stage_counts.leads, 0) as leads,
+        coalesce(cohort_stage_counts.mqls, 0) as mqls,
+        coalesce(cohort_stage_counts.sqls, 0) as sqls,
+        coalesce(cohort_stage_counts.customers, 0) as customers,
+        cohort_stage_counts.median_days_lead_to_mql,
+        cohort_stage_counts.median_days_mql_to_sql,
+        cohort_stage_counts.median_days_sql_to_customer,
+        coalesce(monthly_sessions.sessions, 0) as sessions
+    from cohort_stage_counts
+    full outer join monthly_sessions
+        on cohort_stage_counts.channel = monthly_sessions.channel
+        and cohort_stage_counts.cohort_month = monthly_sessions.cohort_month
+
+),
+
 final as (
 
     select
         channel,
         cohort_month,
-        leads,
-        mqls,
-        sqls,
-        customers,
+        cast(leads as bigint) as leads,
+        cast(mqls as bigint) as mqls,
+        cast(sqls as bigint) as sqls,
+        cast(customers as bigint) as customers,
         {{ safe_divide('mqls', 'leads') }} as lead_to_mql_rate,
         {{ safe_divide('sqls', 'mqls') }} as mql_to_sql_rate,
         {{ safe_divide('customers', 'sqls') }} as sql_to_customer_rate,
         {{ safe_divide('customers', 'leads') }} as lead_to_customer_rate,
         -- added after the first release: new columns go last
-        touches,
+        cast(touches as bigint) as touches,
         median_days_lead_to_mql,
         median_days_mql_to_sql,
-        median_days_sql_to_customer
-    from cohort_stage_counts
+        median_days_sql_to_customer,
+        cast(sessions as bigint) as sessions,
+        {{ safe_divide('leads', 'sessions') }} as session_to_lead_rate
+    from channel_months
 
 )
 

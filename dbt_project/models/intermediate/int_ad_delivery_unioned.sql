@@ -1,0 +1,105 @@
+-- Ad delivery of every ad platform in one shape: one CTE per platform, stacked, with the
+-- UTM source/medium its ads carry and that pair's channel (macros/ad_platforms.sql). A
+-- row is a platform's finest daily grain: Meta an ad, Google Ads an ad group (the project
+-- reads no Google ads, so ad_id is '(none)' there). Money is in the account's currency,
+-- with spend also in the reporting currency. Adding a platform is one more CTE selecting
+-- the same columns from its staging models, plus its entry in macros/ad_platforms.sql.
+with
+
+meta_ads as (
+
+    select
+        'meta_ads' as platform,
+        coalesce(insights.ad_account_id, replace(insights.source_account_id, 'act_', '')) as ad_account_id,
+        accounts.account_name,
+        accounts.timezone_name as account_timezone,
+        insights.campaign_id,
+        insights.campaign_name,
+        insights.adset_id as ad_group_id,
+        insights.adset_name as ad_group_name,
+        insights.ad_id,
+        insights.ad_name,
+        insights.date_day,
+        insights.account_currency,
+        insights.spend as spend_in_account_currency,
+        insights.spend_in_reporting_currency,
+        insights.impressions,
+        insights.clicks,
+        -- Meta omits actions and action_values when there are none
+        cast(insights.lead_actions as double) as conversions,
+        cast(insights.lead_action_value as double) as conversion_value_in_account_currency,
+        insights.record_json
+    from {{ ref('stg_meta_ads__insights') }} as insights
+    left join {{ ref('stg_meta_ads__ad_accounts') }} as accounts
+        on coalesce(insights.ad_account_id, replace(insights.source_account_id, 'act_', '')) = accounts.ad_account_id
+
+),
+
+google_ads as (
+
+    select
+        'google_ads' as platform,
+        performance.customer_id as ad_account_id,
+        customers.account_name,
+        coalesce(performance.account_timezone, customers.time_zone) as account_timezone,
+        performance.campaign_id,
+        performance.campaign_name,
+        performance.ad_group_id,
+        performance.ad_group_name,
+        -- ad-group level: searchStream FROM ad_group has no ads
+        '(none)' as ad_id,
+        cast(null as varchar) as ad_name,
+        performance.date_day,
+        coalesce(performance.account_currency, customers.currency) as account_currency,
+        performance.spend as spend_in_account_currency,
+        performance.spend_in_reporting_currency,
+        performance.impressions,
+        performance.clicks,
+        performance.conversions,
+        performance.conversions_value as conversion_value_in_account_currency,
+        performance.record_json
+    from {{ ref('stg_google_ads__ad_group_performance') }} as performance
+    left join {{ ref('stg_google_ads__customers') }} as customers
+        on performance.customer_id = customers.customer_id
+
+),
+
+unioned as (
+
+    select * from meta_ads
+    union all
+    select * from google_ads
+
+),
+
+platforms as (
+
+    {{ ad_platforms_rows() }}
+
+),
+
+platform_channels as (
+
+    select
+        platform,
+        utm_source,
+        utm_medium,
+        {{ channel_from_utm('utm_source', 'utm_medium') }} as channel
+    from platforms
+
+),
+
+tagged as (
+
+    select
+        unioned.*,
+        platform_channels.utm_source,
+        platform_channels.utm_medium,
+        coalesce(platform_channels.channel, 'other') as channel
+    from unioned
+    left join platform_channels
+        on unioned.platform = platform_channels.platform
+
+)
+
+select * from tagged

@@ -1,0 +1,33 @@
+-- One row per property, day and page path (GA4 runReport, page scope).
+with
+
+source as (
+
+    select * from {{ source_or_empty('ga4', 'pages_daily', {'date': 'date', 'pagePath': 'varchar'}) }}
+
+),
+
+renamed as (
+
+    select
+        _account_id as property_id,
+        date as date_day,
+        pagePath as page_path,
+
+        cast(_record->>'$.screenPageViews' as bigint) as page_views,
+        -- sessions in which the page was viewed (unique page views)
+        cast(_record->>'$.sessions' as bigint) as sessions,
+        cast(_record->>'$.userEngagementDuration' as double) as engagement_duration_s,
+        -- sessions whose last page this was; NULL for rows loaded without the exits metric
+        cast(_record->>'$.exits' as bigint) as exits,
+
+        _record as record_json,
+
+        _loaded_at at time zone 'UTC' as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+)
+
+select * from renamed

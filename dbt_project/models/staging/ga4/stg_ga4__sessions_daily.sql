@@ -1,0 +1,52 @@
+-- One row per property, day, session source / medium / campaign and landing page (GA4
+-- runReport, session scope). GA4 sends every value as a string; date is the property's
+-- day (its reporting time zone).
+with
+
+source as (
+
+    select * from {{ source_or_empty('ga4', 'sessions_daily', {
+        'date': 'date', 'sessionSource': 'varchar', 'sessionMedium': 'varchar',
+        'sessionCampaignName': 'varchar', 'landingPage': 'varchar'}) }}
+
+),
+
+renamed as (
+
+    select
+        _account_id as property_id,
+        date as date_day,
+        -- as GA4 sent them; int_sessions_attributed lower-cases them and maps them to channels
+        sessionSource as source,
+        sessionMedium as medium,
+        sessionCampaignName as campaign,
+        landingPage as landing_page,
+
+        cast(_record->>'$.sessions' as bigint) as sessions,
+        cast(_record->>'$.engagedSessions' as bigint) as engaged_sessions,
+        cast(_record->>'$.bounceRate' as double) as bounce_rate,
+        cast(_record->>'$.averageSessionDuration' as double) as avg_session_duration_s,
+        cast(_record->>'$.screenPageViews' as bigint) as page_views,
+        cast(_record->>'$.conversions' as double) as conversions,
+
+        -- every field GA4 sent, including metrics added to the report later
+        _record as record_json,
+
+        _loaded_at at time zone 'UTC' as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+),
+
+with_totals as (
+
+    select
+        *,
+        -- the row's total session time, so that durations add up across rows
+        avg_session_duration_s * sessions as session_duration_s
+    from renamed
+
+)
+
+select * from with_totals

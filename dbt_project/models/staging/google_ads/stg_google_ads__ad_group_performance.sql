@@ -1,0 +1,57 @@
+-- One row per ad group and day (searchStream FROM ad_group, segmented by date). Google
+-- sends int64 fields as strings, cost in micros of the account currency, and the date in
+-- the account's time zone.
+with
+
+source as (
+
+    select * from {{ source_or_empty('google_ads', 'ad_group_performance', {'ad_group_id': 'varchar', 'date': 'date'}) }}
+
+),
+
+renamed as (
+
+    select
+        _account_id as source_account_id,
+        coalesce(_record->>'$.customer.id', _account_id) as customer_id,
+        _record->>'$.campaign.id' as campaign_id,
+        _record->>'$.campaign.name' as campaign_name,
+        ad_group_id,
+        _record->>'$.adGroup.name' as ad_group_name,
+
+        -- the day in the account's own time zone (segments.date), as Google reports it
+        date as date_day,
+        upper(_record->>'$.customer.currencyCode') as account_currency,
+        _record->>'$.customer.timeZone' as account_timezone,
+
+        cast(nullif(_record->>'$.metrics.costMicros', '') as bigint) as cost_micros,
+        cast(nullif(_record->>'$.metrics.impressions', '') as bigint) as impressions,
+        cast(nullif(_record->>'$.metrics.clicks', '') as bigint) as clicks,
+        -- every conversion action counted in "Conversions", by Google's attribution; fractional
+        -- under data-driven attribution, restated for up to the conversion window
+        cast(nullif(_record->>'$.metrics.conversions', '') as double) as conversions,
+        cast(nullif(_record->>'$.metrics.conversionsValue', '') as double) as conversions_value,
+
+        -- every field Google sent, including ones added later (new metrics, segments)
+        _record as record_json,
+
+        _loaded_at at time zone 'UTC' as loaded_at,
+        _batch_id as batch_id
+
+    from source
+
+),
+
+converted as (
+
+    select
+        *,
+        -- micros -> account currency; 6 decimals hold every micro exactly
+        cast(cost_micros / 1000000 as decimal(38, 6)) as spend,
+        {{ to_reporting_currency('cast(cost_micros / 1000000 as decimal(38, 6))', 'account_currency') }}
+            as spend_in_reporting_currency
+    from renamed
+
+)
+
+select * from converted
