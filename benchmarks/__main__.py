@@ -114,9 +114,37 @@ def bench_sandbox(scale: float) -> list[tuple[str, str]]:
                                 headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
             return len(page.get("rows", [])), 1
 
+        def mailchimp_activity():
+            rows = n = 0
+            auth = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])
+            for campaign in world.mailchimp.campaigns[:4]:
+                offset, total = 0, 1
+                while offset < total:
+                    page = session.get(f"{base}/3.0/reports/{campaign.campaign_id}/email-activity",
+                                       params={"count": 1000, "offset": offset}, auth=auth).json()
+                    rows, n, offset, total = rows + len(page["emails"]), n + 1, offset + len(page["emails"]), page["total_items"]
+            return rows, n
+
+        def mailchimp_members():
+            rows = n = 0
+            auth = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])
+            offset, total = 0, 1
+            while offset < total:
+                page = session.get(f"{base}/3.0/lists/7f3a9c2e1b/members", params={"count": 1000, "offset": offset}, auth=auth).json()
+                rows, n, offset, total = rows + len(page["members"]), n + 1, offset + len(page["members"]), page["total_items"]
+            return rows, n
+
+        def graph_posts():
+            params = {"access_token": DEFAULT_TOKENS["facebook"], "limit": 25,
+                      "fields": "id,message,created_time,permalink_url,shares,comments.summary(true),reactions.summary(true)"}
+            return _follow_meta(session, f"{base}/v21.0/104000000000001/posts", params)
+
         hubspot_list()  # first pass builds the world's days; the timed pass measures serving
+        mailchimp_activity()
         for name, fn in (("HubSpot contacts list", hubspot_list), ("HubSpot contacts search", hubspot_search),
-                         ("Meta insights", meta_insights), ("Google Ads searchStream", google_stream), ("GA4 runReport", ga4_report)):
+                         ("Meta insights", meta_insights), ("Google Ads searchStream", google_stream), ("GA4 runReport", ga4_report),
+                         ("Mailchimp email activity", mailchimp_activity), ("Mailchimp list members", mailchimp_members),
+                         ("Graph page posts", graph_posts)):
             (rows, n), seconds = timed(fn)
             out.append((f"sandbox: {name}", f"{n / seconds:,.1f} req/s, {rows / seconds:,.0f} rows/s ({rows:,} rows)"))
     return out
@@ -142,7 +170,7 @@ def bench_extract_load(tmp: Path, scale: float) -> list[tuple[str, str]]:
     with SandboxServer(world) as server:
         os.environ.update(server.connections())
         get_connection("hubspot")  # Airflow's import takes seconds once per process: keep it out of the rates
-        for source in ("hubspot", "meta_ads", "google_ads", "ga4"):
+        for source in ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages"):
             warehouse, landing = tmp / f"{source}.duckdb", tmp / "landing-el"
             batch, extract_s = timed(lambda: pipeline.extract(source, end=world.default_now, warehouse=warehouse, landing_root=landing))
             results, load_s = timed(lambda: pipeline.load(source, warehouse=warehouse, landing_root=landing))

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token",
                   "google_ads": "sandbox-google-ads-token", "google_ads_developer": "sandbox-google-ads-developer-token",
-                  "ga4": "sandbox-ga4-token"}
+                  "ga4": "sandbox-ga4-token", "mailchimp": "sandbox-mailchimp-key-us21",
+                  "facebook": "sandbox-facebook-token"}
 
 
 @dataclass
@@ -95,13 +96,17 @@ class Sandbox:
 
 
 def _routes():
-    from sandbox.apis import ga4, google_ads, google_oauth, hubspot, meta
+    from sandbox.apis import facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
 
-    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *google_oauth.ROUTES]
+    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *google_oauth.ROUTES, *mailchimp.ROUTES,
+            *facebook.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as real APIs do; the client pools connections
+    # Headers and body go out in two writes: with Nagle's algorithm on, the body waits for the
+    # client's delayed ACK of the headers (~40 ms per request on loopback).
+    disable_nagle_algorithm = True
     server: _Server
 
     def log_message(self, format, *args):  # noqa: A002 - signature from the base class
@@ -218,7 +223,9 @@ class SandboxServer:
 def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[str, str]:
     """Airflow Connections (JSON form of AIRFLOW_CONN_<ID>) for every sandbox platform."""
     from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
+    from sandbox.world_email import AUDIENCES
     from sandbox.world_google_ads import MANAGER
+    from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
     from sandbox.world_web import PROPERTY_ID
 
     tokens = {**DEFAULT_TOKENS, **(tokens or {})}
@@ -230,5 +237,11 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
                        "extra": {"developer_token": tokens["google_ads_developer"], "login_customer_id": MANAGER.customer_id,
                                  "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS], "api_version": "v17"}},
         "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"], "extra": {"property_ids": [PROPERTY_ID]}},
+        # Mailchimp's base URL is https://<dc>.api.mailchimp.com; the key (its password) ends in the data center.
+        "mailchimp": {"conn_type": "http", "host": base_url, "login": "funnelhouse", "password": tokens["mailchimp"],
+                      "extra": {"list_ids": [a.list_id for a in AUDIENCES]}},
+        "facebook_pages": {"conn_type": "http", "host": base_url, "password": tokens["facebook"],
+                           "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id],
+                                     "api_version": "v21.0"}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

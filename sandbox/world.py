@@ -14,6 +14,12 @@ market's currency.
 - The website: one GA4 property in America/New_York whose sessions come from
   every paid click and from organic search, direct, referral, email and
   organic social traffic (``sandbox/world_web.py``).
+- Email: two Mailchimp audiences with members joining and leaving, weekly
+  newsletters and product updates; campaign clicks are the email channel's
+  sessions and contacts (``sandbox/world_email.py``).
+- Organic social: a Facebook page and an Instagram account whose posts gather
+  reactions, comments and shares over days; post link clicks are the
+  organic-social sessions and contacts (``sandbox/world_social.py``).
 
 The world is a function of time: ``contacts(as_of)`` shows each contact as a
 platform would on that instant (stages not yet reached are empty, the
@@ -43,6 +49,7 @@ from sandbox.draws import binomial as _binomial
 from sandbox.draws import fast_binomial as _fast_binomial
 from sandbox.draws import multinomial as _multinomial
 from sandbox.draws import poisson as _poisson
+from sandbox.world_email import EmailWorld
 from sandbox.world_google_ads import (
     ALL_GOOGLE_ADS_CUSTOMERS,
     GOOGLE_ADS_CUSTOMERS,
@@ -51,6 +58,9 @@ from sandbox.world_google_ads import (
     GoogleAdsCustomer,
     SearchCampaign,
 )
+from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
+from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
+from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
 from sandbox.world_web import (
     ORGANIC_TRAFFIC,
     SessionBlock,
@@ -126,7 +136,12 @@ class Campaign:
 
 @dataclass(frozen=True)
 class OrganicSource:
-    """A channel that brings contacts without ad spend the sandbox reports on."""
+    """A channel that brings contacts without ad spend the sandbox reports on.
+
+    ``driven_by`` names the platform whose activity makes the channel's sessions and
+    contacts (Mailchimp campaign clicks, social post link clicks); the others draw
+    ``contacts_per_day`` on their own.
+    """
 
     channel: str
     hs_analytics_source: str
@@ -140,6 +155,7 @@ class OrganicSource:
     deal_size: float
     currency: str = "USD"
     starts_as_subscriber: bool = False
+    driven_by: str | None = None
 
 
 US = AdAccount("1001", "Funnelhouse Demo US", "USD", "America/New_York", -4.0)
@@ -160,9 +176,13 @@ ORGANIC_SOURCES = (
     OrganicSource("organic_search", "ORGANIC_SEARCH", None, None, (), 7.0, 0.35, 0.4, 0.3, 1200.0),
     OrganicSource("direct", "DIRECT_TRAFFIC", None, None, (), 4.0, 0.4, 0.45, 0.35, 1300.0),
     OrganicSource("referral", "REFERRALS", None, None, (), 2.0, 0.45, 0.5, 0.4, 1500.0),
-    OrganicSource("email", "EMAIL_MARKETING", "newsletter", "email", ("newsletter_weekly", "product_update"), 5.0, 0.3, 0.35, 0.3, 900.0, starts_as_subscriber=True),
-    OrganicSource("organic_social", "SOCIAL_MEDIA", "instagram", "social", ("ig_stories", "ig_reels"), 3.0, 0.25, 0.3, 0.25, 800.0),
+    # utm_campaign: the Mailchimp campaign's tracking name (newsletter_weekly_2026_06_02, product_update_...).
+    OrganicSource("email", "EMAIL_MARKETING", "newsletter", "email", (), 0.0, 0.3, 0.35, 0.3, 900.0, starts_as_subscriber=True,
+                  driven_by="mailchimp"),
+    # utm_source facebook or instagram; utm_campaign: the post's or media's Graph id.
+    OrganicSource("organic_social", "SOCIAL_MEDIA", None, "social", (), 0.0, 0.25, 0.3, 0.25, 800.0, driven_by="social"),
 )
+ORGANIC_BY_CHANNEL = {s.channel: s for s in ORGANIC_SOURCES}
 
 CONTACT_ID_BASE = 1_000_000_000
 CONTACT_IDS_PER_DAY = 1_000_000
@@ -187,6 +207,7 @@ class ContactFacts:
     archived_at: datetime | None
     deal: DealFacts | None
     utm_term: str | None = None
+    email: str | None = None  # the address the contact signed up with (an email subscriber's); else made from the id
 
 
 @dataclass(frozen=True)
@@ -269,10 +290,14 @@ class World:
     start: date = date(2026, 6, 1)
     days: int = 90
     _day_cache: _DayCache = field(init=False, repr=False, compare=False)
+    mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
+    social: SocialWorld = field(init=False, repr=False, compare=False)
     _report_days: dict[date, DayFacts] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self):
         self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
+        self.mailchimp = EmailWorld(self)
+        self.social = SocialWorld(self)
 
     @property
     def end(self) -> date:
@@ -332,6 +357,8 @@ class World:
         ad_days = self._meta_day(day, weekday_factor, contact_id, contacts, blocks)
         ad_group_days = self._google_ads_day(day, weekday_factor, contact_id, contacts, blocks)
         self._organic_day(day, weekday_factor, contact_id, contacts, blocks)
+        self._email_day(day, contact_id, contacts, blocks)
+        self._social_day(day, contact_id, contacts, blocks)
         contacts.sort(key=lambda c: c.contact_id)
         return DayFacts(ad_days, ad_group_days, contacts, blocks)
 
@@ -409,7 +436,12 @@ class World:
                         source: str, medium: str, campaign: str, landing_page: str) -> list[SessionBlock]:
         """Every click is a session; the ones that created a contact fall on their contact's instant."""
         window = (datetime.combine(day, time(AD_CLICK_HOURS[0]), tz), datetime.combine(day, time(AD_CLICK_HOURS[1]), tz))
-        by_date = split_by_window(rng, clicks - len(created_times), *window)
+        return self._window_sessions(rng, *window, clicks, created_times, channel, source, medium, campaign, landing_page)
+
+    def _window_sessions(self, rng, start: datetime, end: datetime, sessions: int, created_times: list[datetime], channel: str,
+                         source: str, medium: str, campaign: str, landing_page: str) -> list[SessionBlock]:
+        """``sessions`` visits made uniformly in [start, end); those that created a contact fall on its instant."""
+        by_date = split_by_window(rng, sessions - len(created_times), start, end)
         converted: dict[date, int] = defaultdict(int)
         for ts in created_times:
             converted[property_date(ts)] += 1
@@ -423,6 +455,8 @@ class World:
         day_start = datetime.combine(day, time.min, UTC)
         progress = (day - self.start).days / max(1, self.days - 1)
         for source in ORGANIC_SOURCES:
+            if source.driven_by:
+                continue
             rng = self._rng("organic", day, source.channel)
             expected = source.contacts_per_day * self.scale * weekday_factor
             n = _poisson(rng, expected)
@@ -463,8 +497,49 @@ class World:
             blocks += session_blocks(rng, pdate, source.channel, traffic.source, traffic.medium, campaign, page, sessions, converted)
         return blocks
 
+    def _email_day(self, day, contact_id, contacts, blocks) -> None:
+        """Newsletter and product-update clicks of the day: each a session, the converting ones a contact."""
+        economics = ORGANIC_BY_CHANNEL["email"]
+        cells: dict[str, dict[tuple[date, str], list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+        campaigns = {}
+        for click in self.mailchimp.clicks_on(day):  # in time order, so contact ids follow the clicks
+            campaign = click.campaign
+            campaigns[campaign.campaign_id] = campaign
+            cell = cells[campaign.campaign_id][(property_date(click.at), click.path)]
+            cell[0] += 1
+            if click.converts:
+                cell[1] += 1
+                rng = self._rng("email_contact", day, f"{campaign.campaign_id}:{click.member.number}")
+                contacts.append(self._contact(rng, contact_id(), click.at, "email", "EMAIL_MARKETING", "newsletter",
+                                              campaign.tracking_name, "newsletter", "email", campaign.tracking_name, None,
+                                              economics.mql_rate, economics.sql_rate, economics.win_rate, economics.deal_size,
+                                              economics.currency, True, email=click.member.email))
+        for campaign_id in sorted(cells):
+            campaign = campaigns[campaign_id]
+            rng = self._rng("ga4", day, f"email:{campaign_id}")
+            for (pdate, page), (sessions, converted) in sorted(cells[campaign_id].items()):
+                blocks += session_blocks(rng, pdate, "email", "newsletter", "email", campaign.tracking_name, page, sessions, converted)
+
+    def _social_day(self, day, contact_id, contacts, blocks) -> None:
+        """Link clicks on the page's posts and the Instagram media: sessions, and a few contacts."""
+        economics = ORGANIC_BY_CHANNEL["organic_social"]
+        for clicks in self.social.link_clicks_on(day):
+            post = clicks.post
+            rng = self._rng("social_visits", day, post.post_id)
+            sessions = _fast_binomial(rng, clicks.clicks, SOCIAL_TRACKED_CLICK_SHARE)
+            created_times = sorted(clicks.start + (clicks.end - clicks.start) * rng.random()
+                                   for _ in range(_fast_binomial(rng, sessions, SOCIAL_CONTACT_RATE)))
+            for created in created_times:
+                contacts.append(self._contact(rng, contact_id(), created, "organic_social", "SOCIAL_MEDIA", post.utm_source,
+                                              post.utm_campaign, post.utm_source, "social", post.utm_campaign, None,
+                                              economics.mql_rate, economics.sql_rate, economics.win_rate, economics.deal_size,
+                                              economics.currency, False))
+            blocks += self._window_sessions(self._rng("ga4", day, f"social:{post.post_id}"), clicks.start, clicks.end, sessions,
+                                            created_times, "organic_social", post.utm_source, "social", post.utm_campaign,
+                                            post.landing_page)
+
     def _contact(self, rng, cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                 mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None) -> ContactFacts:
+                 mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None, email=None) -> ContactFacts:
         stage_dates: dict[str, datetime] = {}
         at = created
         if starts_as_subscriber:
@@ -490,7 +565,7 @@ class World:
                     stage_dates["customer"] = closed
                 deal = DealFacts(f"9{cid}", cid, opened, closed, won, amount, currency)
         return ContactFacts(cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                            stage_dates, archived_at, deal, utm_term)
+                            stage_dates, archived_at, deal, utm_term, email)
 
     # ---- views used by the API server -------------------------------------
 
@@ -521,7 +596,7 @@ class World:
         updated = max([c.created_at, *visible.values()])
         props = {
             "createdate": _iso(c.created_at),
-            "email": f"contact{c.contact_id}@example.com",
+            "email": c.email or f"contact{c.contact_id}@example.com",
             "firstname": "Contact",
             "lastname": c.contact_id,
             "hs_object_id": c.contact_id,
@@ -745,12 +820,13 @@ class GroundTruth:
     @cached_property
     def _sessions(self) -> dict[str, dict]:
         sums: dict[str, dict] = {name: defaultdict(int) for name in (
-            "by_channel_day", "by_channel", "by_source_medium_campaign", "engaged_by_channel",
+            "by_channel_day", "by_channel", "by_channel_campaign", "by_source_medium_campaign", "engaged_by_channel",
             "conversions_by_source_medium_campaign", "page_views_by_page", "exits_by_page", "totals")}
         for b in self.world.iter_session_blocks(*self.world.session_dates, self.as_of):
             utm = (b.source, b.medium, b.campaign)
             sums["by_channel_day"][(b.channel, b.property_date)] += b.sessions
             sums["by_channel"][b.channel] += b.sessions
+            sums["by_channel_campaign"][(b.channel, b.campaign)] += b.sessions
             sums["by_source_medium_campaign"][utm] += b.sessions
             sums["engaged_by_channel"][b.channel] += b.engaged_sessions
             sums["conversions_by_source_medium_campaign"][utm] += b.conversions
@@ -773,6 +849,11 @@ class GroundTruth:
     @property
     def sessions_by_channel(self) -> dict[str, int]:
         return self._sessions["by_channel"]
+
+    @property
+    def sessions_by_channel_campaign(self) -> dict[tuple[str, str], int]:
+        """Sessions per (channel, sessionCampaignName)."""
+        return self._sessions["by_channel_campaign"]
 
     @property
     def sessions_by_source_medium_campaign(self) -> dict[tuple[str, str, str], int]:
@@ -903,3 +984,113 @@ class GroundTruth:
             out[(account.account_id, (lead_at + timedelta(hours=account.timezone_offset_hours_utc)).date())] += 1
         return dict(out)
 
+    # ---- email (Mailchimp) ----------------------------------------------------
+
+    @cached_property
+    def email_by_campaign(self) -> dict[str, dict[str, float]]:
+        """Mailchimp's report of each campaign sent by ``as_of``, keyed by its tracking name (the
+        utm_campaign of its links): emails_sent, opens, unique_opens, open_rate, clicks, unique_clicks,
+        unique_subscriber_clicks, click_rate, hard_bounces, soft_bounces, unsubscribed. Rates are of
+        delivered emails (sent minus bounces), as Mailchimp computes them."""
+        out = {}
+        for c in self.world.mailchimp.sent_campaigns(self.as_of):
+            counts = self.world.mailchimp.activity(c).counts(self.as_of)
+            out[c.tracking_name] = {k: v for k, v in counts.items() if not k.startswith("last_")}
+        return out
+
+    @cached_property
+    def email_campaign_ids(self) -> dict[str, str]:
+        """Tracking name -> Mailchimp campaign id, for the campaigns sent by ``as_of``."""
+        return {c.tracking_name: c.campaign_id for c in self.world.mailchimp.sent_campaigns(self.as_of)}
+
+    @cached_property
+    def list_members_by_status(self) -> dict[str, dict[str, int]]:
+        """{list id: {status: members}} at ``as_of``: pending, subscribed, unsubscribed, cleaned."""
+        from sandbox.world_email import AUDIENCES
+
+        out = {}
+        for audience in AUDIENCES:
+            counts: dict[str, int] = defaultdict(int)
+            for m in self.world.mailchimp.iter_members(audience, self.as_of):
+                counts[m.status_at(self.as_of)] += 1
+            out[audience.list_id] = dict(counts)
+        return out
+
+    @cached_property
+    def email_funnel_by_campaign(self) -> dict[str, dict[str, float]]:
+        """Per email campaign (tracking name): sessions GA4 shows, contacts created (archived ones too),
+        leads and customers among live contacts, and won revenue in USD."""
+        return self._funnel_by_campaign("email")
+
+    # ---- organic social (Facebook page, Instagram) ------------------------------
+
+    @cached_property
+    def social_by_post(self) -> dict[str, dict]:
+        """Per post / media id published by ``as_of``: platform, published_at and its counters at
+        ``as_of``: impressions, reach, likes (Facebook: reactions), comments, shares, saved, link_clicks."""
+        out = {}
+        for account in SOCIAL_ACCOUNTS:
+            for post in self.world.social.posts(account, self.as_of):
+                out[post.post_id] = {"platform": post.platform, "published_at": post.published_at, **post.counters_at(self.as_of)}
+        return out
+
+    @cached_property
+    def social_engagement_by_channel_day(self) -> dict[tuple[str, date], dict[str, int]]:
+        """Likes (Facebook: reactions), comments and shares per (facebook | instagram, UTC date they happened), up to ``as_of``."""
+        out: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        until = self.as_of + timedelta(microseconds=1)
+        for account in SOCIAL_ACCOUNTS:
+            for post in self.world.social.posts(account, self.as_of):
+                day = post.published_at.date()
+                while datetime.combine(day, time.min, UTC) < min(until, post.published_at + timedelta(days=COUNTER_DAYS + 1)):
+                    start = datetime.combine(day, time.min, UTC)
+                    end = min(start + timedelta(days=1), until)
+                    for name, curve in (("likes", post.likes), ("comments", post.comments), ("shares", post.shares)):
+                        out[(post.platform, day)][name] += curve.between(start, end)
+                    day += timedelta(days=1)
+        return {k: dict(v) for k, v in out.items()}
+
+    @cached_property
+    def page_insights_by_day(self) -> dict[date, dict[str, int]]:
+        """The page's daily insights Graph shows at ``as_of``, per day of the page's time zone
+        (America/Los_Angeles): page_impressions, page_post_engagements, page_fans (at the day's end)."""
+        out = {}
+        for day in self.world.social.reported_days(self.as_of):
+            facts = self.world.social.account_day(FACEBOOK_PAGE, day)
+            out[day] = {"page_impressions": facts["impressions"], "page_post_engagements": facts["engagements"],
+                        "page_fans": facts["audience"]}
+        return out
+
+    @cached_property
+    def followers(self) -> dict[str, int]:
+        """Facebook page fans and Instagram followers at ``as_of`` (as of the last day that has ended)."""
+        return {account.platform: self.world.social.audience_at(account, self.as_of) for account in SOCIAL_ACCOUNTS}
+
+    @cached_property
+    def social_funnel_by_post(self) -> dict[str, dict[str, float]]:
+        """Per post / media id (the utm_campaign of its link): link_clicks, sessions GA4 shows,
+        contacts created (archived ones too), leads and customers among live contacts, won revenue in USD."""
+        funnel = self._funnel_by_campaign("organic_social")
+        return {post_id: {"link_clicks": counters["link_clicks"], **funnel.get(post_id, _EMPTY_FUNNEL)}
+                for post_id, counters in self.social_by_post.items()}
+
+    def _funnel_by_campaign(self, channel: str) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = defaultdict(lambda: dict(_EMPTY_FUNNEL))
+        for (block_channel, campaign), sessions in self.sessions_by_channel_campaign.items():
+            if block_channel == channel:
+                out[campaign]["sessions"] += sessions
+        for c in self.world.iter_contacts(self.as_of):
+            if c.channel == channel:
+                out[c.utm_campaign]["contacts"] += 1
+        for c in self._live_contacts:
+            if c.channel != channel:
+                continue
+            funnel = out[c.utm_campaign]
+            funnel["leads"] += c.stage_dates.get("lead", self.as_of + timedelta(days=1)) <= self.as_of
+            funnel["customers"] += c.stage_dates.get("customer", self.as_of + timedelta(days=1)) <= self.as_of
+            if c.deal and c.deal.is_won and c.deal.closed_at <= self.as_of:
+                funnel["revenue_usd"] += c.deal.amount * FX_TO_USD[c.deal.currency]
+        return dict(out)
+
+
+_EMPTY_FUNNEL = {"sessions": 0, "contacts": 0, "leads": 0, "customers": 0, "revenue_usd": 0.0}

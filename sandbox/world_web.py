@@ -4,7 +4,8 @@ Every visit is a session in one GA4 property whose reporting time zone is
 ``America/New_York`` (GA4's ``date`` is the property's local date). A paid click
 (Meta or Google Ads) is a session tagged with its ad's UTM source, medium and
 campaign; organic search, direct, referral, email and organic social traffic
-make sessions of their own. A HubSpot contact is created in one of those
+make sessions of their own (email and organic social ones are the clicks of
+Mailchimp campaigns and of Facebook / Instagram posts). A HubSpot contact is created in one of those
 sessions, so each contact is a converting session on its creation instant.
 
 Sessions are modelled in blocks, never one by one, so memory and time stay flat
@@ -87,11 +88,9 @@ ORGANIC_TRAFFIC = {
         ("/", 6.0, 6.0), ("/pricing", 2.0, 2.0), ("/signup", 1.0, 1.0), ("/demo", 1.0, 1.0))),
     "referral": OrganicTraffic("partnerblog.example", "referral", "(referral)", 0.04, (
         ("/integrations", 3.0, 3.0), ("/blog/attribution-models-explained", 3.0, 3.0), ("/", 1.0, 1.0))),
-    "email": OrganicTraffic("newsletter", "email", None, 0.06, (
-        ("/blog/marketing-budget-template", 3.0, 3.0), ("/features", 2.0, 2.0), ("/", 1.0, 1.0))),
-    "organic_social": OrganicTraffic("instagram", "social", None, 0.02, (
-        ("/blog/utm-tagging-guide", 2.0, 2.0), ("/", 2.0, 2.0), ("/customers", 1.0, 1.0))),
 }
+# Email and organic-social sessions are not drawn here: they are the tracked clicks of Mailchimp
+# campaigns (sandbox/world_email.py) and of Facebook / Instagram posts (sandbox/world_social.py).
 
 
 def landing_weights(traffic: OrganicTraffic, progress: float) -> tuple[list[str], list[float]]:

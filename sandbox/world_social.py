@@ -1,0 +1,383 @@
+"""Organic social in the simulated business: a Facebook page and an Instagram account.
+
+The page posts on most weekdays (links to the blog, photos, videos); the Instagram
+account publishes images, carousels and reels on most days. Each post gets its
+lifetime numbers when it is published (impressions, reach, reactions or likes,
+comments, shares, saves and link clicks, all scaled by the scale knob), and those
+numbers arrive over the following ``COUNTER_DAYS`` days along one decaying curve
+per counter: the ``i``-th like of a post happens at a fixed instant, so a counter
+read at any clock is the number of events before it, re-reads of recent posts
+change, and old posts stop changing. Comments are records (id, message, time)
+on the same kind of curve, so ``comments_count`` always equals the comments listed.
+
+Link clicks become the website's organic-social sessions. Every post links to one
+page of the site tagged ``utm_source=facebook|instagram``, ``utm_medium=social``
+and ``utm_campaign=<the post's or media's Graph id>``, so a session (and a HubSpot
+contact made in it) names the very post that brought it. (Instagram feed posts
+have no clickable links: their clicks are the bio link, which a link-in-bio tool
+tags with the newest media's id.) ``TRACKED_CLICK_SHARE`` of the clicks reach the
+site's analytics; per post, clicks >= sessions >= contacts.
+
+Page insights are daily, for days of the page's time zone (America/Los_Angeles, so
+Graph's ``end_time`` is 07:00 UTC in summer): page impressions (post impressions
+plus visits to the page itself), post engagements (reactions, comments, shares and
+link clicks of that day) and fans at the end of the day (the fan count grows with
+engagement). Only days that overlap the simulated period and have ended are shown.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import random
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
+from typing import TYPE_CHECKING, NamedTuple
+from zoneinfo import ZoneInfo
+
+from sandbox.draws import fast_binomial, poisson
+
+if TYPE_CHECKING:
+    from sandbox.world import World
+
+COUNTER_DAYS = 14  # a post's counters grow for two weeks after publishing
+TRACKED_CLICK_SHARE = 0.9  # link clicks the website's analytics records as a session
+CONTACT_RATE = 0.02  # of those sessions, the ones that create a HubSpot contact
+SITE = "https://funnelhouse.example"
+UTM_MEDIUM = "social"
+ACCOUNT_TIME_ZONE = "America/Los_Angeles"
+ACCOUNT_TZ = ZoneInfo(ACCOUNT_TIME_ZONE)
+
+
+@dataclass(frozen=True)
+class SocialAccount:
+    account_id: str
+    platform: str  # facebook | instagram
+    name: str
+    username: str
+    audience_at_start: int  # fans or followers on the first day, before the scale knob
+
+
+FACEBOOK_PAGE = SocialAccount("104000000000001", "facebook", "Funnelhouse", "funnelhouse", 12_000)
+INSTAGRAM_ACCOUNT = SocialAccount("17841400000000001", "instagram", "Funnelhouse", "funnelhouse.app", 8_500)
+SOCIAL_ACCOUNTS = (FACEBOOK_PAGE, INSTAGRAM_ACCOUNT)
+
+# Where posts link to (the old organic-social landing pages) and how much traffic each gets.
+LANDING_PAGES = (("/blog/utm-tagging-guide", 2.0), ("/", 2.0), ("/customers", 1.0))
+
+# (kind, weight, link click rate of reach); Facebook kinds are post types, Instagram ones media types.
+FACEBOOK_KINDS = (("link", 0.6, 0.03), ("photo", 0.25, 0.008), ("video", 0.15, 0.006))
+INSTAGRAM_KINDS = (("IMAGE", 0.45, 0.02), ("CAROUSEL_ALBUM", 0.25, 0.02), ("VIDEO", 0.30, 0.02))
+
+FACEBOOK_TEXT = {
+    "link": ("New on the blog: how to tag every campaign so your funnel adds up.", "Budget season: our free template, updated.",
+             "Attribution models explained in five minutes.", "What 300 marketing teams told us about ROI."),
+    "photo": ("Behind the scenes at Funnelhouse HQ.", "Our team at the analytics meetup this week.",
+              "One chart every CMO should see on Monday."),
+    "video": ("Watch: building a channel report in 90 seconds.", "Customer story: from spreadsheets to one funnel."),
+}
+INSTAGRAM_TEXT = {
+    "IMAGE": ("Monday metrics mood.", "The funnel, drawn by our designer.", "Link in bio: the UTM guide."),
+    "CAROUSEL_ALBUM": ("5 dashboards we love (swipe).", "Before and after: one source of truth.",
+                       "Step by step: tag, track, attribute."),
+    "VIDEO": ("60 seconds to a cleaner funnel.", "POV: your attribution finally adds up.", "Reel: budget template walkthrough."),
+}
+COMMENTS = (
+    ("positive", "Love this, thanks for sharing!"), ("positive", "Super helpful, bookmarked."),
+    ("positive", "This is exactly what our team needed."), ("positive", "Great tips as always 🙌"),
+    ("neutral", "Interesting. Does it work with HubSpot?"), ("neutral", "Is there a version for agencies?"),
+    ("neutral", "Where can I find the template?"), ("neutral", "Tagging @marketing_team"),
+    ("negative", "The link is broken for me."), ("negative", "Pricing is too high for small teams."),
+    ("negative", "Still waiting for the GA4 integration..."),
+)
+
+
+@dataclass(frozen=True)
+class Curve:
+    """``total`` events after ``start``, spread along an exponential decay (mean ``tau_hours``)
+    truncated at ``COUNTER_DAYS``. Event ``i`` happens at the (i + 1/2)/total quantile, in whole seconds."""
+
+    total: int
+    start: datetime
+    tau_hours: float
+
+    def time_of(self, i: int) -> datetime:
+        horizon = COUNTER_DAYS * 24.0
+        x = (i + 0.5) / self.total
+        hours = -self.tau_hours * math.log(1.0 - x * (1.0 - math.exp(-horizon / self.tau_hours)))
+        return self.start + timedelta(seconds=int(hours * 3600))
+
+    def count_at(self, as_of: datetime) -> int:
+        """Events at or before ``as_of``."""
+        if self.total <= 0 or as_of < self.start:
+            return 0
+        lo, hi = 0, self.total  # the first event after as_of is in [lo, hi]
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if self.time_of(mid) <= as_of:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo
+
+    def between(self, start: datetime, end: datetime) -> int:
+        """Events in [start, end)."""
+        return self.count_at(end - timedelta(microseconds=1)) - self.count_at(start - timedelta(microseconds=1))
+
+
+class Comment(NamedTuple):
+    comment_id: str
+    message: str
+    sentiment: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class SocialPost:
+    """A Facebook page post or an Instagram media, with its lifetime counters as curves."""
+
+    account: SocialAccount
+    post_id: str
+    number: int
+    published_at: datetime
+    kind: str  # Facebook: link | photo | video; Instagram media_type: IMAGE | CAROUSEL_ALBUM | VIDEO
+    text: str
+    landing_page: str
+    impressions: Curve
+    reach: Curve
+    likes: Curve  # Facebook reactions, Instagram likes
+    comments: Curve
+    shares: Curve
+    saves: Curve  # Instagram only
+    link_clicks: Curve
+    seed: int = field(compare=False, default=0)
+
+    @property
+    def platform(self) -> str:
+        return self.account.platform
+
+    @property
+    def utm_source(self) -> str:
+        return self.account.platform
+
+    @property
+    def utm_campaign(self) -> str:
+        return self.post_id
+
+    @property
+    def url(self) -> str:
+        return f"{SITE}{self.landing_page}?utm_source={self.utm_source}&utm_medium={UTM_MEDIUM}&utm_campaign={self.utm_campaign}"
+
+    @property
+    def media_product_type(self) -> str:
+        return "REELS" if self.kind == "VIDEO" else "FEED"
+
+    @property
+    def shortcode(self) -> str:
+        return hashlib.sha256(f"{self.seed}:shortcode:{self.post_id}".encode()).hexdigest()[:11]
+
+    @property
+    def permalink(self) -> str:
+        if self.platform == "facebook":
+            return f"https://www.facebook.com/{self.account.account_id}/posts/{self.post_id.split('_')[1]}"
+        return f"https://www.instagram.com/{'reel' if self.kind == 'VIDEO' else 'p'}/{self.shortcode}/"
+
+    @property
+    def message(self) -> str:
+        """The post's text with its tagged link (Facebook link posts carry it; Instagram points to the bio)."""
+        if self.platform == "facebook":
+            return f"{self.text} {self.url}"
+        return f"{self.text} #marketinganalytics"
+
+    def comment(self, i: int) -> Comment:
+        rng = random.Random(f"{self.seed}:comment:{self.post_id}:{i}")
+        sentiment, message = rng.choice(COMMENTS)
+        if self.platform == "facebook":
+            comment_id = f"{self.post_id.split('_')[1]}_{1_000_000 + i}"
+        else:
+            comment_id = str(18_000_000_000_000_000 + self.number * 100_000 + i)
+        return Comment(comment_id, message, sentiment, self.comments.time_of(i))
+
+    def comments_at(self, as_of: datetime) -> list[Comment]:
+        return [self.comment(i) for i in range(self.comments.count_at(as_of))]
+
+    def counters_at(self, as_of: datetime) -> dict[str, int]:
+        return {"impressions": self.impressions.count_at(as_of), "reach": self.reach.count_at(as_of),
+                "likes": self.likes.count_at(as_of), "comments": self.comments.count_at(as_of),
+                "shares": self.shares.count_at(as_of), "saved": self.saves.count_at(as_of),
+                "link_clicks": self.link_clicks.count_at(as_of)}
+
+    def engagements_between(self, start: datetime, end: datetime) -> int:
+        """Reactions, comments, shares and link clicks in [start, end): Facebook's post engagements."""
+        return sum(c.between(start, end) for c in (self.likes, self.comments, self.shares, self.link_clicks))
+
+
+class LinkClicks(NamedTuple):
+    """A post's link clicks in one window of one UTC day (the window starts at publishing, at the earliest)."""
+
+    post: SocialPost
+    clicks: int
+    start: datetime
+    end: datetime
+
+
+def account_day_bounds(day: date) -> tuple[datetime, datetime]:
+    """The UTC instants a day of the accounts' time zone begins and ends."""
+    return (datetime.combine(day, time.min, ACCOUNT_TZ).astimezone(UTC),
+            datetime.combine(day + timedelta(days=1), time.min, ACCOUNT_TZ).astimezone(UTC))
+
+
+class SocialWorld:
+    """The page and the Instagram account of one World; posts are cheap and kept, counters are curves."""
+
+    def __init__(self, world: World):
+        self.world = world
+        self._posts: dict[date, list[SocialPost]] = {}
+        self._page_days: dict[tuple[str, date], dict[str, int]] = {}
+        self._lock = threading.Lock()
+
+    # ---- posts ------------------------------------------------------------------
+
+    def posts_on(self, day: date) -> list[SocialPost]:
+        """Posts and media published on the UTC day ``day`` (both accounts), in publishing order."""
+        if not 0 <= (day - self.world.start).days < self.world.days:
+            return []
+        with self._lock:
+            if day in self._posts:
+                return self._posts[day]
+        posts = self._generate_posts(day)
+        with self._lock:
+            self._posts.setdefault(day, posts)
+            return self._posts[day]
+
+    @cached_property
+    def by_id(self) -> dict[str, SocialPost]:
+        return {p.post_id: p for day in self._world_days() for p in self.posts_on(day)}
+
+    def _world_days(self) -> Iterator[date]:
+        for i in range(self.world.days):
+            yield self.world.start + timedelta(days=i)
+
+    def posts(self, account: SocialAccount, as_of: datetime) -> list[SocialPost]:
+        """The account's posts published by ``as_of``, newest first (the order Graph pages in)."""
+        out = [p for day in self._world_days() for p in self.posts_on(day)
+               if p.account is account and p.published_at <= as_of]
+        out.sort(key=lambda p: (p.published_at, p.post_id), reverse=True)
+        return out
+
+    def _generate_posts(self, day: date) -> list[SocialPost]:
+        day_index = (day - self.world.start).days
+        weekend = day.weekday() >= 5
+        out = []
+        for account, kinds, chance, hours, impressions_mean, tau in (
+                (FACEBOOK_PAGE, FACEBOOK_KINDS, 0.3 if weekend else 0.8, (9, 18), 6000.0, 10.0),
+                (INSTAGRAM_ACCOUNT, INSTAGRAM_KINDS, 0.85, (11, 20), 4500.0, 16.0)):
+            rng = self.world._rng(f"social:{account.platform}", day, account.account_id)
+            n = (rng.random() < chance) + (rng.random() < 0.1)
+            times = sorted(rng.uniform(hours[0] * 3600, hours[1] * 3600) for _ in range(n))
+            for i, seconds in enumerate(times):
+                number = day_index * 10 + i
+                published = (datetime.combine(day, time.min, ACCOUNT_TZ) + timedelta(seconds=int(seconds))).astimezone(UTC)
+                kind, _, click_rate = rng.choices(kinds, [w for _, w, _ in kinds])[0]
+                landing = rng.choices([p for p, _ in LANDING_PAGES], [w for _, w in LANDING_PAGES])[0]
+                text = rng.choice((FACEBOOK_TEXT if account is FACEBOOK_PAGE else INSTAGRAM_TEXT)[kind])
+                size = impressions_mean * self.world.scale * rng.lognormvariate(0, 0.5) * (2.0 if kind == "VIDEO" else 1.0)
+                if account is FACEBOOK_PAGE:
+                    post_id = f"{account.account_id}_{810_000_000_000 + number}"
+                    impressions = int(size)
+                    reach = int(impressions * rng.uniform(0.6, 0.8))
+                    likes, saves = fast_binomial(rng, reach, 0.03), 0
+                    comments, shares = fast_binomial(rng, reach, 0.004), fast_binomial(rng, reach, 0.003)
+                else:
+                    post_id = str(17_900_000_000_000_000 + number)
+                    reach = int(size)
+                    impressions = int(reach * rng.uniform(1.2, 1.6))
+                    likes, saves = fast_binomial(rng, reach, 0.05), fast_binomial(rng, reach, 0.006)
+                    comments, shares = fast_binomial(rng, reach, 0.005), fast_binomial(rng, reach, 0.004)
+                clicks = fast_binomial(rng, reach, click_rate)
+                curve = lambda total, t=tau: Curve(total, published, t)  # noqa: E731
+                out.append(SocialPost(account, post_id, number, published, kind, text, landing,
+                                      curve(impressions), curve(reach), curve(likes), Curve(comments, published, tau * 0.8),
+                                      curve(shares), curve(saves), curve(clicks), seed=self.world.seed))
+        return out
+
+    def recent_posts(self, start: datetime, end: datetime) -> Iterator[SocialPost]:
+        """Posts whose counters may move in [start, end)."""
+        day = max(self.world.start, (start - timedelta(days=COUNTER_DAYS + 1)).date())
+        while day <= min(self.world.end, end.date()):
+            for p in self.posts_on(day):
+                if p.published_at < end and p.published_at + timedelta(days=COUNTER_DAYS) > start:
+                    yield p
+            day += timedelta(days=1)
+
+    def link_clicks_on(self, day: date) -> list[LinkClicks]:
+        """Link clicks of every post on the UTC day ``day``."""
+        day_start = datetime.combine(day, time.min, UTC)
+        day_end = day_start + timedelta(days=1)
+        out = []
+        for p in self.recent_posts(day_start, day_end):
+            n = p.link_clicks.between(day_start, day_end)
+            if n:
+                out.append(LinkClicks(p, n, max(day_start, p.published_at), day_end))
+        return out
+
+    # ---- daily account insights ---------------------------------------------------
+
+    @property
+    def account_days(self) -> tuple[date, date]:
+        """The first and last day of the accounts' time zone that overlap the simulated period."""
+        first = datetime.combine(self.world.start, time.min, UTC).astimezone(ACCOUNT_TZ).date()
+        last = (self.world.default_now - timedelta(microseconds=1)).astimezone(ACCOUNT_TZ).date()
+        return first, last
+
+    def account_day(self, account: SocialAccount, day: date) -> dict[str, int]:
+        """impressions, engagements, new_audience and audience (fans / followers at the end of the day)."""
+        key = (account.account_id, day)
+        with self._lock:
+            if key in self._page_days:
+                return self._page_days[key]
+        first, _ = self.account_days
+        previous = self.account_day(account, day - timedelta(days=1))["audience"] if day > first else \
+            int(account.audience_at_start * self.world.scale)
+        start, end = account_day_bounds(day)
+        impressions = engagements = 0
+        for p in self.recent_posts(start, end):
+            if p.account is account:
+                impressions += p.impressions.between(start, end)
+                engagements += p.engagements_between(start, end)
+        rng = self.world._rng(f"social_day:{account.platform}", day, account.account_id)
+        impressions += poisson(rng, 400 * self.world.scale)  # visits to the page itself
+        gained = poisson(rng, 0.01 * engagements + 4 * self.world.scale)
+        lost = poisson(rng, 1.2 * self.world.scale)
+        facts = {"impressions": impressions, "engagements": engagements, "new_audience": gained - lost,
+                 "audience": previous + gained - lost}
+        with self._lock:
+            self._page_days.setdefault(key, facts)
+            return self._page_days[key]
+
+    def reported_days(self, as_of: datetime) -> list[date]:
+        """Account days that have ended at ``as_of`` (Graph reports a day once it is over)."""
+        first, last = self.account_days
+        out = []
+        day = first
+        while day <= last and account_day_bounds(day)[1] <= as_of:
+            out.append(day)
+            day += timedelta(days=1)
+        return out
+
+    def audience_at(self, account: SocialAccount, as_of: datetime) -> int:
+        """Fans / followers at ``as_of``: as of the end of the last day that has ended."""
+        days = self.reported_days(as_of)
+        return self.account_day(account, days[-1])["audience"] if days else int(account.audience_at_start * self.world.scale)
+
+
+def day_of(ts: datetime) -> date:
+    """The accounts' day of an instant."""
+    return ts.astimezone(ACCOUNT_TZ).date()
+
+
+__all__ = ["ACCOUNT_TIME_ZONE", "CONTACT_RATE", "COUNTER_DAYS", "FACEBOOK_PAGE", "INSTAGRAM_ACCOUNT", "SOCIAL_ACCOUNTS", "Comment", "Curve",
+           "LinkClicks", "SocialAccount", "SocialPost", "SocialWorld", "account_day_bounds", "day_of"]
