@@ -32,7 +32,7 @@ import hashlib
 from datetime import UTC, datetime
 
 from sandbox.server import Request, Response
-from sandbox.world_email import AUDIENCES, Audience, CampaignActivity, EmailCampaign, member_email, member_id
+from sandbox.world_email import AUDIENCES, Audience, CampaignActivity, EmailCampaign, epoch_seconds, member_email, member_id
 
 DEFAULT_COUNT = 10
 MAX_COUNT = 1000
@@ -320,16 +320,17 @@ def list_members(request: Request) -> dict:
     status = request.query.get("status")
     if status and status not in ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"):
         raise _Problem(400, "Invalid Resource", f"'{status}' is not a member status.")
-    limit = int(now.timestamp())
+    limit = epoch_seconds(now)
+    since, before, since_opt, before_opt = (epoch_seconds(t) if t else None for t in (since, before, since_opt, before_opt))
     rows = []
     for members, i in request.sandbox.world.mailchimp.member_rows(audience, now):
-        if since or before:
+        if since is not None or before is not None:
             changed = members.last_changed(i, limit)
-            if (since and changed < since.timestamp()) or (before and changed >= before.timestamp()):
+            if (since is not None and changed < since) or (before is not None and changed >= before):
                 continue
-        if since_opt or before_opt:
+        if since_opt is not None or before_opt is not None:
             opt = members.opt[i]
-            if opt < 0 or opt > limit or (since_opt and opt < since_opt.timestamp()) or (before_opt and opt >= before_opt.timestamp()):
+            if opt < 0 or opt > limit or (since_opt is not None and opt < since_opt) or (before_opt is not None and opt >= before_opt):
                 continue
         if status and members.member(i).status_at(now) != status:
             continue
