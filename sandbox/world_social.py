@@ -4,7 +4,8 @@ The page posts on most weekdays (links to the blog, photos, videos); the Instagr
 account publishes images, carousels and reels on most days. Each post gets its
 lifetime numbers when it is published (impressions, reach, reactions or likes,
 comments, shares, saves and link clicks, all scaled by the scale knob), and those
-numbers arrive over the following ``COUNTER_DAYS`` days along one decaying curve
+numbers arrive over the following ``COUNTER_DAYS`` days (link clicks within
+``LINK_CLICK_DAYS``, while the post is fresh in feeds) along one decaying curve
 per counter: the ``i``-th like of a post happens at a fixed instant, so a counter
 read at any clock is the number of events before it, re-reads of recent posts
 change, and old posts stop changing. Comments are records (id, message, time)
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
     from sandbox.world import World
 
 COUNTER_DAYS = 14  # a post's counters grow for two weeks after publishing
+LINK_CLICK_DAYS = 3  # its link clicks come while it is fresh in feeds
 TRACKED_CLICK_SHARE = 0.9  # link clicks the website's analytics records as a session
 CONTACT_RATE = 0.02  # of those sessions, the ones that create a HubSpot contact
 SITE = "https://funnelhouse.example"
@@ -65,12 +67,18 @@ FACEBOOK_PAGE = SocialAccount("104000000000001", "facebook", "Funnelhouse", "fun
 INSTAGRAM_ACCOUNT = SocialAccount("17841400000000001", "instagram", "Funnelhouse", "funnelhouse.app", 8_500)
 SOCIAL_ACCOUNTS = (FACEBOOK_PAGE, INSTAGRAM_ACCOUNT)
 
-# Where posts link to (the old organic-social landing pages) and how much traffic each gets.
-LANDING_PAGES = (("/blog/utm-tagging-guide", 2.0), ("/", 2.0), ("/customers", 1.0))
+# A steady editorial calendar: the page posts every weekday, the Instagram account every day,
+# each cycling through its formats and through the pages it links to, and a post's size varies
+# a little only. Social traffic to each page is therefore flat week over week, so the one content
+# trend the website plants (world_web.ORGANIC_TRAFFIC) stays the only one a content mart finds.
+LANDING_CYCLE = ("/", "/customers", "/blog/utm-tagging-guide", "/", "/customers")
+POST_SIZE_SIGMA = 0.15  # lognormal spread of a post's reach around its format's mean
 
-# (kind, weight, link click rate of reach); Facebook kinds are post types, Instagram ones media types.
-FACEBOOK_KINDS = (("link", 0.6, 0.03), ("photo", 0.25, 0.008), ("video", 0.15, 0.006))
-INSTAGRAM_KINDS = (("IMAGE", 0.45, 0.02), ("CAROUSEL_ALBUM", 0.25, 0.02), ("VIDEO", 0.30, 0.02))
+# Format cycles and each format's link click rate (of reach); Facebook formats are post types,
+# Instagram ones media types (a VIDEO is a reel, with twice the reach).
+FACEBOOK_CYCLE = ("link", "link", "photo", "link", "video")
+INSTAGRAM_CYCLE = ("IMAGE", "VIDEO", "CAROUSEL_ALBUM", "IMAGE", "VIDEO")
+CLICK_RATES = {"link": 0.03, "photo": 0.008, "video": 0.006, "IMAGE": 0.02, "CAROUSEL_ALBUM": 0.02, "VIDEO": 0.02}
 
 FACEBOOK_TEXT = {
     "link": ("New on the blog: how to tag every campaign so your funnel adds up.", "Budget season: our free template, updated.",
@@ -98,14 +106,15 @@ COMMENTS = (
 @dataclass(frozen=True)
 class Curve:
     """``total`` events after ``start``, spread along an exponential decay (mean ``tau_hours``)
-    truncated at ``COUNTER_DAYS``. Event ``i`` happens at the (i + 1/2)/total quantile, in whole seconds."""
+    truncated at ``days``. Event ``i`` happens at the (i + 1/2)/total quantile, in whole seconds."""
 
     total: int
     start: datetime
     tau_hours: float
+    days: int = COUNTER_DAYS
 
     def time_of(self, i: int) -> datetime:
-        horizon = COUNTER_DAYS * 24.0
+        horizon = self.days * 24.0
         x = (i + 0.5) / self.total
         hours = -self.tau_hours * math.log(1.0 - x * (1.0 - math.exp(-horizon / self.tau_hours)))
         return self.start + timedelta(seconds=int(hours * 3600))
@@ -270,46 +279,50 @@ class SocialWorld:
 
     def _generate_posts(self, day: date) -> list[SocialPost]:
         day_index = (day - self.world.start).days
-        weekend = day.weekday() >= 5
         out = []
-        for account, kinds, chance, hours, impressions_mean, tau in (
-                (FACEBOOK_PAGE, FACEBOOK_KINDS, 0.3 if weekend else 0.8, (9, 18), 6000.0, 10.0),
-                (INSTAGRAM_ACCOUNT, INSTAGRAM_KINDS, 0.85, (11, 20), 4500.0, 16.0)):
+        for account, cycle, hours, impressions_mean, tau in (
+                (FACEBOOK_PAGE, FACEBOOK_CYCLE, (9, 18), 6000.0, 10.0),
+                (INSTAGRAM_ACCOUNT, INSTAGRAM_CYCLE, (11, 20), 4500.0, 16.0)):
+            if account is FACEBOOK_PAGE and day.weekday() >= 5:
+                continue
+            # The post's place in its account's calendar (Facebook counts weekdays only).
+            ordinal = day_index if account is INSTAGRAM_ACCOUNT else \
+                sum(1 for i in range(day_index) if (self.world.start + timedelta(days=i)).weekday() < 5)
             rng = self.world._rng(f"social:{account.platform}", day, account.account_id)
-            n = (rng.random() < chance) + (rng.random() < 0.1)
-            times = sorted(rng.uniform(hours[0] * 3600, hours[1] * 3600) for _ in range(n))
-            for i, seconds in enumerate(times):
-                number = day_index * 10 + i
-                published = (datetime.combine(day, time.min, ACCOUNT_TZ) + timedelta(seconds=int(seconds))).astimezone(UTC)
-                kind, _, click_rate = rng.choices(kinds, [w for _, w, _ in kinds])[0]
-                landing = rng.choices([p for p, _ in LANDING_PAGES], [w for _, w in LANDING_PAGES])[0]
-                text = rng.choice((FACEBOOK_TEXT if account is FACEBOOK_PAGE else INSTAGRAM_TEXT)[kind])
-                size = impressions_mean * self.world.scale * rng.lognormvariate(0, 0.5) * (2.0 if kind == "VIDEO" else 1.0)
-                if account is FACEBOOK_PAGE:
-                    post_id = f"{account.account_id}_{810_000_000_000 + number}"
-                    impressions = int(size)
-                    reach = int(impressions * rng.uniform(0.6, 0.8))
-                    likes, saves = fast_binomial(rng, reach, 0.03), 0
-                    comments, shares = fast_binomial(rng, reach, 0.004), fast_binomial(rng, reach, 0.003)
-                else:
-                    post_id = str(17_900_000_000_000_000 + number)
-                    reach = int(size)
-                    impressions = int(reach * rng.uniform(1.2, 1.6))
-                    likes, saves = fast_binomial(rng, reach, 0.05), fast_binomial(rng, reach, 0.006)
-                    comments, shares = fast_binomial(rng, reach, 0.005), fast_binomial(rng, reach, 0.004)
-                clicks = fast_binomial(rng, reach, click_rate)
-                curve = lambda total, t=tau: Curve(total, published, t)  # noqa: E731
-                out.append(SocialPost(account, post_id, number, published, kind, text, landing,
-                                      curve(impressions), curve(reach), curve(likes), Curve(comments, published, tau * 0.8),
-                                      curve(shares), curve(saves), curve(clicks), seed=self.world.seed))
+            seconds = rng.uniform(hours[0] * 3600, hours[1] * 3600)
+            number = day_index * 10
+            published = (datetime.combine(day, time.min, ACCOUNT_TZ) + timedelta(seconds=int(seconds))).astimezone(UTC)
+            kind = cycle[(ordinal + ordinal // len(cycle)) % len(cycle)]  # shifted each round: formats meet every page
+            click_rate = CLICK_RATES[kind]
+            landing = LANDING_CYCLE[ordinal % len(LANDING_CYCLE)]
+            text = rng.choice((FACEBOOK_TEXT if account is FACEBOOK_PAGE else INSTAGRAM_TEXT)[kind])
+            size = impressions_mean * self.world.scale * rng.lognormvariate(0, POST_SIZE_SIGMA) * (2.0 if kind == "VIDEO" else 1.0)
+            if account is FACEBOOK_PAGE:
+                post_id = f"{account.account_id}_{810_000_000_000 + number}"
+                impressions = int(size)
+                reach = int(impressions * rng.uniform(0.6, 0.8))
+                likes, saves = fast_binomial(rng, reach, 0.03), 0
+                comments, shares = fast_binomial(rng, reach, 0.004), fast_binomial(rng, reach, 0.003)
+            else:
+                post_id = str(17_900_000_000_000_000 + number)
+                reach = int(size)
+                impressions = int(reach * rng.uniform(1.2, 1.6))
+                likes, saves = fast_binomial(rng, reach, 0.05), fast_binomial(rng, reach, 0.006)
+                comments, shares = fast_binomial(rng, reach, 0.005), fast_binomial(rng, reach, 0.004)
+            clicks = fast_binomial(rng, reach, click_rate)
+            curve = lambda total, t=tau: Curve(total, published, t)  # noqa: E731
+            out.append(SocialPost(account, post_id, number, published, kind, text, landing,
+                                  curve(impressions), curve(reach), curve(likes), Curve(comments, published, tau * 0.8),
+                                  curve(shares), curve(saves), Curve(clicks, published, tau * 0.6, LINK_CLICK_DAYS),
+                                  seed=self.world.seed))
         return out
 
-    def recent_posts(self, start: datetime, end: datetime) -> Iterator[SocialPost]:
-        """Posts whose counters may move in [start, end)."""
-        day = max(self.world.start, (start - timedelta(days=COUNTER_DAYS + 1)).date())
+    def recent_posts(self, start: datetime, end: datetime, days: int = COUNTER_DAYS) -> Iterator[SocialPost]:
+        """Posts whose counters (of ``days`` days) may move in [start, end)."""
+        day = max(self.world.start, (start - timedelta(days=days + 1)).date())
         while day <= min(self.world.end, end.date()):
             for p in self.posts_on(day):
-                if p.published_at < end and p.published_at + timedelta(days=COUNTER_DAYS) > start:
+                if p.published_at < end and p.published_at + timedelta(days=days) > start:
                     yield p
             day += timedelta(days=1)
 
@@ -318,7 +331,7 @@ class SocialWorld:
         day_start = datetime.combine(day, time.min, UTC)
         day_end = day_start + timedelta(days=1)
         out = []
-        for p in self.recent_posts(day_start, day_end):
+        for p in self.recent_posts(day_start, day_end, LINK_CLICK_DAYS):
             n = p.link_clicks.between(day_start, day_end)
             if n:
                 out.append(LinkClicks(p, n, max(day_start, p.published_at), day_end))
