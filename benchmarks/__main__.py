@@ -180,14 +180,75 @@ def bench_extract_load(tmp: Path, scale: float) -> list[tuple[str, str]]:
     return out
 
 
+INCREMENTAL_MODELS = ("int_sessions_attributed", "ad_performance_daily", "channel_performance_daily")
+
+
+def bench_incremental_dbt(tmp: Path, scale: float) -> list[tuple[str, str]]:
+    """The incremental models (and the CRM table they compare) after one more day of loads:
+    an incremental build against a full refresh of a copy of the same warehouse."""
+    import shutil
+
+    from extractors import settings
+    from funnelhouse import steps
+    from sandbox.server import SandboxServer
+    from sandbox.world import World
+
+    world = World(scale=scale)
+    selected = [*INCREMENTAL_MODELS, "int_crm_outcomes_aggregated"]
+    saved = dict(os.environ)
+    try:
+        with SandboxServer(world) as server:
+            os.environ.update(server.connections())
+            os.environ["FUNNELHOUSE_DATA_DIR"] = str(tmp / "dbt-incremental")
+            for now in (world.default_now - timedelta(days=1), world.default_now):
+                server.set_clock(now)
+                for source in ("hubspot", "meta_ads", "google_ads", "ga4"):
+                    steps.extract(source, end=now)
+                    steps.load(source)
+                if now != world.default_now:
+                    steps.transform()  # the day before: every model built
+        incremental_dir, full_dir = tmp / "dbt-incremental", tmp / "dbt-full"
+        (full_dir).mkdir()
+        shutil.copyfile(incremental_dir / "warehouse.duckdb", full_dir / "warehouse.duckdb")
+        timings = {}
+        for mode, data_dir in (("incremental", incremental_dir), ("full refresh", full_dir)):
+            os.environ["FUNNELHOUSE_DATA_DIR"] = str(data_dir)
+            _, wall_s = timed(lambda: steps.transform(full_refresh=mode == "full refresh"))
+            results = json.loads((data_dir / "dbt" / "target" / "run_results.json").read_text())["results"]
+            # the whole `dbt build` runs (as in the pipeline); the selected models' own times are compared
+            model_s = sum(r["execution_time"] for r in results if r["unique_id"].split(".")[-1] in selected
+                          and r["unique_id"].startswith("model."))
+            timings[mode] = (model_s, wall_s)
+        with duckdb.connect(str(incremental_dir / "warehouse.duckdb"), read_only=True) as con:
+            rebuilt = {m: con.execute(f"""SELECT count(*) FILTER (WHERE date_day IN (SELECT date_day FROM _funnelhouse.incremental_changed_days
+                                                                          WHERE model = '{schema}.{m}')), count(*)
+                                          FROM {schema}.{m}""").fetchone()
+                       for schema, m in (("intermediate", "int_sessions_attributed"), ("marts", "ad_performance_daily"),
+                                         ("marts", "channel_performance_daily"))}
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    (inc_s, inc_wall), (full_s, full_wall) = timings["incremental"], timings["full refresh"]
+    out = [(f"dbt {mode}: {', '.join(selected)} after one more day", f"{s:.2f}s in these models (whole dbt build {wall:.1f}s)")
+           for mode, (s, wall) in timings.items()]
+    out.append(("ratio full refresh / incremental (model time)", f"{full_s / inc_s:.2f}x"))
+    out += [(f"rows rebuilt by the incremental build: {m}", f"{r:,} of {n:,}") for m, (r, n) in rebuilt.items()]
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--loader-rows", type=int, default=200_000)
+    parser.add_argument("--only", choices=("dbt-incremental",), help="run one measurement instead of all")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        rows = bench_loader(tmp, args.loader_rows) + bench_sandbox(args.scale) + bench_extract_load(tmp, args.scale)
+        if args.only == "dbt-incremental":
+            rows = bench_incremental_dbt(tmp, args.scale)
+        else:
+            rows = (bench_loader(tmp, args.loader_rows) + bench_sandbox(args.scale) + bench_extract_load(tmp, args.scale)
+                    + bench_incremental_dbt(tmp, args.scale))
     print(f"funnelhouse benchmarks, scale {args.scale}, {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}\n")
     print("| measurement | result |\n|---|---|")
     for name, value in rows:

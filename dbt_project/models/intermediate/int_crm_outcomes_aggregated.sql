@@ -1,9 +1,13 @@
+{{ config(materialized='table') }}
 -- CRM outcomes per UTC day, channel, source, medium and campaign: lifecycle stages live
 -- contacts reached (lead, mql, sql, customer) on the day they entered them, and the
 -- revenue of won live deals on their close date, under first-touch attribution. HubSpot
 -- changes old records (a stage date set late, a contact archived or re-attributed), so
 -- any day may change on any run: channel_performance_daily compares this, in full, with
--- the copy saved at its last build to find the days to rebuild.
+-- the copy saved at its last build to find the days to rebuild. A table, not a view: the
+-- contact chain behind it is the costly part, and that comparison reads it three times.
+-- Revenue is summed as a decimal so the sum does not depend on the order of addition
+-- (a re-run with the same deals must compare equal).
 with
 
 stage_entries as (
@@ -33,7 +37,7 @@ daily_stage_entries as (
         count(*) filter (where lifecycle_stage = 'mql') as mqls,
         count(*) filter (where lifecycle_stage = 'sql') as sqls,
         count(*) filter (where lifecycle_stage = 'customer') as customers,
-        0.0 as revenue
+        cast(0 as decimal(38, 6)) as revenue
     from stage_entries
     group by cast(entered_at as date), channel, source, medium, campaign
 
@@ -51,7 +55,7 @@ daily_revenue as (
         0 as mqls,
         0 as sqls,
         0 as customers,
-        coalesce(amount_in_reporting_currency, 0) as revenue
+        cast(coalesce(amount_in_reporting_currency, 0) as decimal(38, 6)) as revenue
     from won_deals
 
 ),
@@ -68,7 +72,7 @@ daily_outcomes as (
         cast(sum(mqls) as bigint) as mqls,
         cast(sum(sqls) as bigint) as sqls,
         cast(sum(customers) as bigint) as customers,
-        cast(sum(revenue) as double) as revenue
+        cast(sum(revenue) as decimal(38, 6)) as revenue
     from (
         select * from daily_stage_entries
         union all

@@ -115,7 +115,7 @@ daily_crm_outcomes as (
         mqls,
         sqls,
         customers,
-        revenue
+        cast(revenue as double) as revenue
     from crm_outcomes
 
 ),
