@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import duckdb
 import pytest
@@ -145,3 +145,37 @@ def test_incrementally_built_marts_hold_the_worlds_numbers(runs, world):
     expected = {day: sum(n for (_, d), n in shown[last_read[day]].items() if d == day) for day in sessions}
     assert sessions == expected
     assert sum(sessions.values()) == 149943
+
+
+def test_a_day_whose_rows_all_vanish_is_rebuilt_too(runs, tmp_path, monkeypatch, world):
+    """GIVEN the incrementally built warehouse, WHEN Meta's re-read of one day for one account
+    returns no rows (all its delivery restated away), THEN the window load deletes them and the
+    next incremental build drops them from the marts, as a full refresh does; no new raw row
+    marks that day, only the window the loader records."""
+    from extractors.landing import LandingBatch
+    from extractors.loader import load_batch
+
+    monkeypatch.setenv("FUNNELHOUSE_DATA_DIR", str(tmp_path / "vanished"))
+    settings.warehouse_path().parent.mkdir(parents=True)
+    shutil.copyfile(runs["incremental"], settings.warehouse_path())
+    day, account = world.start + timedelta(days=44), "1001"
+    start = datetime.combine(day, datetime.min.time(), UTC)
+    batch = LandingBatch(tmp_path / "landing", "meta_ads")
+    batch.unit("insights", account, start, start + timedelta(days=1))  # the re-read window: no pages
+    load_batch(batch.commit({}), settings.warehouse_path())
+
+    query = f"SELECT count(*) FROM marts.ad_performance_daily WHERE platform = 'meta_ads' AND ad_account_id = '{account}' AND date_day = '{day}'"
+    with duckdb.connect(str(runs["incremental"]), read_only=True) as con:
+        assert con.execute(query).fetchone()[0] > 0  # the account had delivery that day
+    steps.transform()
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        assert con.execute(query).fetchone()[0] == 0
+        changed = [d for (d,) in con.execute("SELECT date_day FROM _funnelhouse.incremental_changed_days WHERE model = 'marts.ad_performance_daily'").fetchall()]
+    assert changed == [day]
+    incremental = _table_checksums(settings.warehouse_path(), "marts")
+
+    monkeypatch.setenv("FUNNELHOUSE_DATA_DIR", str(tmp_path / "vanished-full"))
+    settings.warehouse_path().parent.mkdir(parents=True)
+    shutil.copyfile(tmp_path / "vanished" / "warehouse.duckdb", settings.warehouse_path())
+    steps.transform(full_refresh=True)
+    assert _table_checksums(settings.warehouse_path(), "marts") == incremental
