@@ -44,7 +44,7 @@ def test_tasks_that_open_the_warehouse_share_the_one_writer_pool(dagbag):
 def test_platform_errors_retry_but_findings_do_not(dagbag):
     dag = dagbag.dags["funnelhouse"]
     retries = {t.task_id: t.retries for t in dag.tasks}
-    assert retries == {**{f"{step}_{source}": 2 for step in ("extract", "load") for source in ("hubspot", "meta_ads", "google_ads", "ga4")},
+    assert retries == {**{f"{step}_{source}": 2 for step in ("extract", "load") for source in ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp")},
                        "transform": 0, "quality_gate": 0, "publish": 2}
 
 
