@@ -50,7 +50,6 @@ def pipeline_runs(tmp_path_factory, world):
     nothing behind for other tests; they read the files whose paths it returns."""
     from extractors import settings
     from funnelhouse.__main__ import run_dag
-    from sandbox.server import SandboxServer
     from tests.pipeline_helpers import table_checksums
 
     data = tmp_path_factory.mktemp("e2e") / "data"

@@ -5,7 +5,8 @@ GIVEN the sandbox's 90-day business (seed 7) and an empty data dir,
 WHEN `airflow dags test funnelhouse` runs (as `make demo` does), twice,
 THEN the raw tables hold exactly the platforms' records, the published marts
 recover the world's spend, leads, customers and revenue per channel, and the
-second run changes nothing.
+second run changes nothing. The two runs are the session fixture `pipeline_runs`
+(tests/conftest.py), which other end-to-end test files share.
 """
 
 from __future__ import annotations
