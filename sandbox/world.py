@@ -1022,6 +1022,20 @@ class GroundTruth:
         leads and customers among live contacts, and won revenue in USD."""
         return self._funnel_by_campaign("email")
 
+    @cached_property
+    def email_contact_stages_by_campaign(self) -> dict[str, dict[str, int]]:
+        """Per email campaign (tracking name): live contacts it created (archived ones left out, as
+        the CRM lists them) and how many of them reached lead, MQL and customer by ``as_of``."""
+        out: dict[str, dict[str, int]] = defaultdict(lambda: {"contacts": 0, "leads": 0, "mqls": 0, "customers": 0})
+        for c in self._live_contacts:
+            if c.channel != "email":
+                continue
+            counts = out[c.utm_campaign]
+            counts["contacts"] += 1
+            for key, stage in (("leads", "lead"), ("mqls", "marketingqualifiedlead"), ("customers", "customer")):
+                counts[key] += stage in c.stage_dates and c.stage_dates[stage] <= self.as_of
+        return dict(out)
+
     # ---- organic social (Facebook page, Instagram) ------------------------------
 
     @cached_property

@@ -510,6 +510,17 @@ MART_COLUMNS.update({
         ("is_rising", "BOOLEAN"),
     ],
 })
+MART_COLUMNS["email_performance"] = [
+    ("campaign_id", "VARCHAR"), ("campaign_title", "VARCHAR"), ("subject_line", "VARCHAR"), ("tracking_name", "VARCHAR"),
+    ("list_id", "VARCHAR"), ("list_name", "VARCHAR"), ("sent_at", "TIMESTAMP"), ("send_date", "DATE"),
+    ("emails_sent", "BIGINT"), ("emails_delivered", "BIGINT"), ("hard_bounces", "BIGINT"), ("soft_bounces", "BIGINT"),
+    ("bounces", "BIGINT"), ("opens", "BIGINT"), ("unique_opens", "BIGINT"), ("clicks", "BIGINT"),
+    ("unique_clicks", "BIGINT"), ("unique_subscriber_clicks", "BIGINT"), ("unsubscribes", "BIGINT"),
+    ("open_rate", "DOUBLE"), ("click_rate", "DOUBLE"), ("click_to_open_rate", "DOUBLE"), ("unsubscribe_rate", "DOUBLE"),
+    ("bounce_rate", "DOUBLE"), ("sessions", "BIGINT"), ("engaged_sessions", "BIGINT"), ("contacts", "BIGINT"),
+    ("leads", "BIGINT"), ("mqls", "BIGINT"), ("customers", "BIGINT"), ("won_revenue", "DOUBLE"),
+    ("session_to_lead_rate", "DOUBLE"), ("has_report", "BOOLEAN"),
+]
 
 
 @pytest.mark.parametrize("mart", sorted(MART_COLUMNS))
@@ -886,7 +897,7 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        assert len(views) == 17
+        assert len(views) == 21
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

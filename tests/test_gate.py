@@ -68,6 +68,14 @@ CREATE TABLE marts.content_performance (
     exit_rate DOUBLE, bounce_rate DOUBLE, avg_time_on_page_s DOUBLE, previous_week_page_views BIGINT,
     page_views_wow_change DOUBLE, page_views_rank INTEGER, is_top_page BOOLEAN, trend_page_views BIGINT,
     previous_trend_page_views BIGINT, page_views_trend_change DOUBLE, is_falling BOOLEAN, is_rising BOOLEAN);
+CREATE TABLE marts.email_performance (
+    campaign_id VARCHAR, campaign_title VARCHAR, subject_line VARCHAR, tracking_name VARCHAR, list_id VARCHAR,
+    list_name VARCHAR, sent_at TIMESTAMP, send_date DATE, emails_sent BIGINT, emails_delivered BIGINT,
+    hard_bounces BIGINT, soft_bounces BIGINT, bounces BIGINT, opens BIGINT, unique_opens BIGINT, clicks BIGINT,
+    unique_clicks BIGINT, unique_subscriber_clicks BIGINT, unsubscribes BIGINT, open_rate DOUBLE, click_rate DOUBLE,
+    click_to_open_rate DOUBLE, unsubscribe_rate DOUBLE, bounce_rate DOUBLE, sessions BIGINT, engaged_sessions BIGINT,
+    contacts BIGINT, leads BIGINT, mqls BIGINT, customers BIGINT, won_revenue DOUBLE, session_to_lead_rate DOUBLE,
+    has_report BOOLEAN);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
@@ -127,6 +135,11 @@ INSERT INTO marts.content_performance VALUES
      2, true, NULL, NULL, NULL, false, false),
     ('420000001', '/new', '2024-05-13', 3, false, 50, 50, 0, 10, 0.2, NULL, 20.0, NULL, NULL,
      1, true, NULL, NULL, NULL, false, false);
+INSERT INTO marts.email_performance VALUES
+    ('c1', 'Weekly 1', 'This week', 'weekly_1', 'l1', 'Newsletter', '2024-05-07 14:00', '2024-05-07', 1000, 800,
+     20, 180, 200, 600, 400, 150, 120, 100, 8, 0.5, 0.125, 0.25, 0.01, 0.2, 80, 45, 3, 2, 1, 1, 1200.5, 0.025, true),
+    ('c2', 'Untracked', 'Not yet read', NULL, 'l1', 'Newsletter', '2024-05-14 14:00', '2024-05-14', 500, 500,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, NULL, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0, NULL, false);
 """
 
 CPD = "marts.channel_performance_daily"
@@ -139,7 +152,9 @@ KPI = "marts.kpi_attainment"
 CBR = "marts.channel_budget_recommendation"
 CAMP = "marts.campaign_budget_recommendation"
 CONTENT = "marts.content_performance"
-EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20}
+EMAIL = "marts.email_performance"
+EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20,
+                          EMAIL: 26}
 ROWS_PER_TABLE = {
     "channel_performance_daily": 4,
     "funnel_by_channel": 3,
@@ -151,6 +166,7 @@ ROWS_PER_TABLE = {
     "channel_budget_recommendation": 3,
     "campaign_budget_recommendation": 3,
     "content_performance": 3,
+    "email_performance": 2,
 }
 
 
@@ -229,7 +245,7 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     ]
     assert [(s.suite, s.success) for s in result.suites] == [
         (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True),
-        (CONTENT, True),
+        (CONTENT, True), (EMAIL, True),
     ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
@@ -299,6 +315,7 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
         f"PASS {CBR}: 14/14 expectations passed, 3 rows",
         f"PASS {CAMP}: 15/15 expectations passed, 3 rows",
         f"PASS {CONTENT}: 20/20 expectations passed, 3 rows",
+        f"PASS {EMAIL}: 26/26 expectations passed, 2 rows",
     ]
 
 
