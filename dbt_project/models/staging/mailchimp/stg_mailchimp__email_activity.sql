@@ -4,7 +4,7 @@ with
 source as (
 
     select * from {{ source_or_empty('mailchimp', 'email_activity', {
-        'campaign_id': 'varchar', 'email_id': 'varchar', 'action': 'varchar', 'timestamp': 'varchar'}) }}
+        'campaign_id': 'varchar', 'email_id': 'varchar', 'action': 'varchar', 'timestamp': 'varchar', 'url': 'varchar'}) }}
 
 ),
 
