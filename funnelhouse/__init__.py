@@ -8,8 +8,8 @@ import os
 
 # The sources the DAG extracts: FUNNELHOUSE_SOURCES (comma-separated) picks them,
 # e.g. "hubspot,meta_ads,google_ads,ga4,mailchimp,facebook_pages". The default is
-# the set the marts are built from today (Mailchimp and Facebook/Instagram are
-# extracted and served by the sandbox but have no dbt models yet). Read from the
+# the set the marts are built from today (Mailchimp is extracted and served by the
+# sandbox but has no dbt models yet; facebook_pages feeds the social_* marts). Read from the
 # environment, not from files, so parsing the DAG file stays cheap.
-DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4")
+DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "facebook_pages")
 SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

@@ -205,7 +205,8 @@ def assert_facebook_tables_equal_the_world(world):
         t = truth.social_by_post[media_id]
         assert (r["like_count"], r["comments_count"], r["media_type"]) == (t["likes"], t["comments"], media[media_id].kind)
     insights = {(r["media_id"], r["name"]): r["value"] for r in records("raw_facebook_pages.ig_media_insights")}
-    assert insights == {(m, name): truth.social_by_post[m][name] for m in media for name in MEDIA_METRICS.split(",")}
+    truth_name = {"views": "impressions"}  # Instagram's views are the world's impressions
+    assert insights == {(m, name): truth.social_by_post[m][truth_name.get(name, name)] for m in media for name in MEDIA_METRICS.split(",")}
     # daily page insights
     page_days = defaultdict(dict)
     for r in records("raw_facebook_pages.page_insights"):

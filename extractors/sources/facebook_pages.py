@@ -36,7 +36,7 @@ from extractors.pagination import NextUrl, PageRequest, paginate
 from extractors.sources import Source
 from extractors.streams import KeyColumn, Stream
 
-POST_FIELDS = "id,message,created_time,permalink_url,shares,comments.summary(true),reactions.summary(true)"
+POST_FIELDS = "id,message,created_time,permalink_url,status_type,shares,comments.summary(true),reactions.summary(true)"
 MEDIA_FIELDS = "id,caption,media_type,timestamp,like_count,comments_count,permalink"
 PAGE_METRICS = "page_media_view,page_post_engagements,page_follows"
 POST_COMMENT_FIELDS = "id,message,created_time"
@@ -44,7 +44,7 @@ IG_COMMENT_FIELDS = "id,text,timestamp,username,like_count"
 PAGE_ACCOUNT_FIELDS = "id,name,username,followers_count,fan_count"
 IG_ACCOUNT_FIELDS = "id,name,username,followers_count,follows_count,media_count"
 INSIGHTS_MAX_SPAN = timedelta(days=90)  # Graph: at most 90 days between since and until
-MEDIA_METRICS = "reach,comments,shares,saved,likes"
+MEDIA_METRICS = "views,reach,comments,shares,saved,likes"  # views replaced impressions on Instagram media
 COUNTER_LOOKBACK = timedelta(days=28)
 NEXT = NextUrl(("paging", "next"))
 
@@ -63,7 +63,7 @@ class FacebookPages(Source):
         Stream("post_comments", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="comments on recent posts"),
         Stream("ig_media", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="Instagram media with like and comment counts"),
         Stream("ig_media_insights", (KeyColumn("media_id", "$.media_id"), KeyColumn("metric", "$.name")),
-               lookback=COUNTER_LOOKBACK, description="reach, comments, shares, saves, likes per recent media"),
+               lookback=COUNTER_LOOKBACK, description="views, reach, comments, shares, saves, likes per recent media"),
         Stream("ig_comments", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="comments on recent media"),
         Stream("account_snapshots", (KeyColumn("id", "$.id"), KeyColumn("snapshot_at", "$.snapshot_at", "TIMESTAMPTZ")),
                description="followers of the page and the Instagram account, read once per run"),
