@@ -68,6 +68,15 @@ CREATE TABLE marts.content_performance (
     exit_rate DOUBLE, bounce_rate DOUBLE, avg_time_on_page_s DOUBLE, previous_week_page_views BIGINT,
     page_views_wow_change DOUBLE, page_views_rank INTEGER, is_top_page BOOLEAN, trend_page_views BIGINT,
     previous_trend_page_views BIGINT, page_views_trend_change DOUBLE, is_falling BOOLEAN, is_rising BOOLEAN);
+CREATE TABLE marts.social_engagement (
+    channel VARCHAR, date_day DATE, posts_published BIGINT, impressions BIGINT, reach BIGINT, likes BIGINT,
+    comments BIGINT, shares BIGINT, saves BIGINT, engagements BIGINT, followers BIGINT, engagement_rate DOUBLE,
+    net_follower_change BIGINT);
+CREATE TABLE marts.social_post_engagement (
+    post_id VARCHAR, platform VARCHAR, account_id VARCHAR, post_type VARCHAR, permalink VARCHAR, text VARCHAR,
+    published_at TIMESTAMP, published_date DATE, views BIGINT, reach BIGINT, likes BIGINT, comments BIGINT,
+    shares BIGINT, saves BIGINT, engagements BIGINT, engagement_rate DOUBLE, comments_extracted BIGINT,
+    sessions BIGINT, leads BIGINT, customers BIGINT, won_revenue DOUBLE, session_to_lead_rate DOUBLE);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
@@ -127,6 +136,15 @@ INSERT INTO marts.content_performance VALUES
      2, true, NULL, NULL, NULL, false, false),
     ('420000001', '/new', '2024-05-13', 3, false, 50, 50, 0, 10, 0.2, NULL, 20.0, NULL, NULL,
      1, true, NULL, NULL, NULL, false, false);
+INSERT INTO marts.social_engagement VALUES
+    ('facebook', '2024-05-01', 1, 5000, NULL, 90, 12, 8, NULL, 210, 12000, 0.042, NULL),
+    ('facebook', '2024-05-02', 0, NULL, NULL, 0, 0, 0, NULL, NULL, 11990, NULL, -10),
+    ('instagram', '2024-05-02', 1, 6000, 4200, 210, 20, 15, 25, 270, NULL, 0.045, NULL);
+INSERT INTO marts.social_post_engagement VALUES
+    ('104_810', 'facebook', '104', 'shared_story', 'https://www.facebook.com/104/posts/810', 'Read this',
+     '2024-05-01 17:00', '2024-05-01', NULL, NULL, 90, 12, 8, NULL, 110, NULL, 12, 40, 2, 1, 400.0, 0.05),
+    ('179', 'instagram', '178', 'VIDEO', 'https://www.instagram.com/reel/abc/', NULL,
+     '2024-05-02 19:00', '2024-05-02', 6000, 4200, 210, 20, 15, 25, 270, 0.0642857, 20, 0, 0, 0, 0.0, NULL);
 """
 
 CPD = "marts.channel_performance_daily"
@@ -139,7 +157,8 @@ KPI = "marts.kpi_attainment"
 CBR = "marts.channel_budget_recommendation"
 CAMP = "marts.campaign_budget_recommendation"
 CONTENT = "marts.content_performance"
-EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20}
+EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20,
+                          "marts.social_engagement": 17, "marts.social_post_engagement": 17}
 ROWS_PER_TABLE = {
     "channel_performance_daily": 4,
     "funnel_by_channel": 3,
@@ -151,6 +170,8 @@ ROWS_PER_TABLE = {
     "channel_budget_recommendation": 3,
     "campaign_budget_recommendation": 3,
     "content_performance": 3,
+    "social_engagement": 3,
+    "social_post_engagement": 2,
 }
 
 
