@@ -6,6 +6,7 @@ import pytest
 
 from sandbox.server import SandboxServer
 from sandbox.world import World
+from tests.pipeline_run import marts, pipeline_runs  # noqa: F401  (session fixtures: the DAG runs once per session)
 
 SEED = 7
 

@@ -250,7 +250,7 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     ]
     assert [(s.suite, s.success) for s in result.suites] == [
         (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True),
-        (CONTENT, True),
+        (CONTENT, True), ("marts.social_engagement", True), ("marts.social_post_engagement", True),
     ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
