@@ -7,8 +7,9 @@ node fields follow shared/specs/meta (Page, PagePost, IGMedia, InsightsResult).
         comments.summary(true),reactions.summary(true)&since=<unix>&until=<unix>&limit=25
     GET /v21.0/{page_id}/insights?metric=page_media_view,page_post_engagements,page_follows&period=day&since=&until=
     GET /v21.0/{ig_user_id}/media?fields=id,caption,media_type,timestamp,like_count,comments_count,permalink
-    GET /v21.0/{media_id}/insights?metric=reach,comments,shares,saved,likes
-    GET /v21.0/{post_or_media_id}/comments?fields=id,message,created_time&filter=stream&since=
+    GET /v21.0/{media_id}/insights?metric=views,reach,comments,shares,saved,likes
+    GET /v21.0/{post_id}/comments?fields=id,message,created_time&filter=stream&since=
+    GET /v21.0/{media_id}/comments?fields=id,text,timestamp,username,like_count
     GET /v21.0/{page_id | ig_user_id | post_id | media_id}?fields=...
 
 Auth: a page token as ``access_token`` or Bearer (the sandbox's "facebook" token;
