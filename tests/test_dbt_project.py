@@ -509,6 +509,18 @@ MART_COLUMNS.update({
         ("previous_trend_page_views", "BIGINT"), ("page_views_trend_change", "DOUBLE"), ("is_falling", "BOOLEAN"),
         ("is_rising", "BOOLEAN"),
     ],
+    "social_engagement": [
+        ("channel", "VARCHAR"), ("date_day", "DATE"), ("posts_published", "BIGINT"), ("impressions", "BIGINT"), ("reach", "BIGINT"),
+        ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
+        ("followers", "BIGINT"), ("engagement_rate", "DOUBLE"), ("net_follower_change", "BIGINT"),
+    ],
+    "social_post_engagement": [
+        ("post_id", "VARCHAR"), ("platform", "VARCHAR"), ("account_id", "VARCHAR"), ("post_type", "VARCHAR"), ("permalink", "VARCHAR"),
+        ("text", "VARCHAR"), ("published_at", "TIMESTAMP"), ("published_date", "DATE"), ("views", "BIGINT"), ("reach", "BIGINT"),
+        ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
+        ("engagement_rate", "DOUBLE"), ("comments_extracted", "BIGINT"), ("sessions", "BIGINT"), ("leads", "BIGINT"),
+        ("customers", "BIGINT"), ("won_revenue", "DOUBLE"), ("session_to_lead_rate", "DOUBLE"),
+    ],
 })
 
 
