@@ -1067,17 +1067,18 @@ class GroundTruth:
     @cached_property
     def page_insights_by_day(self) -> dict[date, dict[str, int]]:
         """The page's daily insights Graph shows at ``as_of``, per day of the page's time zone
-        (America/Los_Angeles): page_impressions, page_post_engagements, page_fans (at the day's end)."""
+        (America/Los_Angeles): page_media_view (views of the page's content and of the page itself),
+        page_post_engagements, page_follows (followers at the day's end)."""
         out = {}
         for day in self.world.social.reported_days(self.as_of):
             facts = self.world.social.account_day(FACEBOOK_PAGE, day)
-            out[day] = {"page_impressions": facts["impressions"], "page_post_engagements": facts["engagements"],
-                        "page_fans": facts["audience"]}
+            out[day] = {"page_media_view": facts["impressions"], "page_post_engagements": facts["engagements"],
+                        "page_follows": facts["audience"]}
         return out
 
     @cached_property
     def followers(self) -> dict[str, int]:
-        """Facebook page fans and Instagram followers at ``as_of`` (as of the last day that has ended)."""
+        """Facebook page and Instagram followers at ``as_of`` (as of the last day that has ended)."""
         return {account.platform: self.world.social.audience_at(account, self.as_of) for account in SOCIAL_ACCOUNTS}
 
     @cached_property

@@ -71,3 +71,13 @@ def pipeline_runs(tmp_path_factory, world):
             os.environ.clear()
             os.environ.update(saved)
     return runs
+
+
+@pytest.fixture(scope="session")
+def marts(pipeline_runs):
+    """The published marts of the session's DAG runs, read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(pipeline_runs["published"]), read_only=True)
+    yield con
+    con.close()

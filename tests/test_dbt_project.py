@@ -509,6 +509,18 @@ MART_COLUMNS.update({
         ("previous_trend_page_views", "BIGINT"), ("page_views_trend_change", "DOUBLE"), ("is_falling", "BOOLEAN"),
         ("is_rising", "BOOLEAN"),
     ],
+    "social_engagement": [
+        ("channel", "VARCHAR"), ("date_day", "DATE"), ("posts_published", "BIGINT"), ("impressions", "BIGINT"), ("reach", "BIGINT"),
+        ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
+        ("followers", "BIGINT"), ("engagement_rate", "DOUBLE"), ("net_follower_change", "BIGINT"),
+    ],
+    "social_post_engagement": [
+        ("post_id", "VARCHAR"), ("platform", "VARCHAR"), ("account_id", "VARCHAR"), ("post_type", "VARCHAR"), ("permalink", "VARCHAR"),
+        ("text", "VARCHAR"), ("published_at", "TIMESTAMP"), ("published_date", "DATE"), ("views", "BIGINT"), ("reach", "BIGINT"),
+        ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
+        ("engagement_rate", "DOUBLE"), ("comments_extracted", "BIGINT"), ("sessions", "BIGINT"), ("leads", "BIGINT"),
+        ("customers", "BIGINT"), ("won_revenue", "DOUBLE"), ("session_to_lead_rate", "DOUBLE"),
+    ],
 })
 MART_COLUMNS["email_performance"] = [
     ("campaign_id", "VARCHAR"), ("campaign_title", "VARCHAR"), ("subject_line", "VARCHAR"), ("tracking_name", "VARCHAR"),
@@ -897,7 +909,7 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        assert len(views) == 21
+        assert len(views) == 29
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

@@ -26,13 +26,6 @@ REPORT_COLUMNS = ("emails_sent", "opens", "unique_opens", "clicks", "unique_clic
 
 
 @pytest.fixture(scope="module")
-def marts(pipeline_runs):
-    con = duckdb.connect(str(pipeline_runs["published"]), read_only=True)
-    yield con
-    con.close()
-
-
-@pytest.fixture(scope="module")
 def mart_rows(marts) -> dict[str, dict]:
     """email_performance keyed by tracking name (the utm_campaign the world keys campaigns by)."""
     cursor = marts.execute("SELECT * FROM marts.email_performance")

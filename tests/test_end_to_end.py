@@ -43,13 +43,6 @@ def blocks_read(world, truth):
     return list(world.iter_session_blocks(world.start, world.end, truth.as_of))
 
 
-@pytest.fixture(scope="module")
-def marts(pipeline_runs):
-    con = duckdb.connect(str(pipeline_runs["published"]), read_only=True)
-    yield con
-    con.close()
-
-
 def test_both_dag_runs_succeed(pipeline_runs):
     assert pipeline_runs["codes"] == (0, 0)
 

@@ -76,6 +76,15 @@ CREATE TABLE marts.email_performance (
     click_to_open_rate DOUBLE, unsubscribe_rate DOUBLE, bounce_rate DOUBLE, sessions BIGINT, engaged_sessions BIGINT,
     contacts BIGINT, leads BIGINT, mqls BIGINT, customers BIGINT, won_revenue DOUBLE, session_to_lead_rate DOUBLE,
     has_report BOOLEAN);
+CREATE TABLE marts.social_engagement (
+    channel VARCHAR, date_day DATE, posts_published BIGINT, impressions BIGINT, reach BIGINT, likes BIGINT,
+    comments BIGINT, shares BIGINT, saves BIGINT, engagements BIGINT, followers BIGINT, engagement_rate DOUBLE,
+    net_follower_change BIGINT);
+CREATE TABLE marts.social_post_engagement (
+    post_id VARCHAR, platform VARCHAR, account_id VARCHAR, post_type VARCHAR, permalink VARCHAR, text VARCHAR,
+    published_at TIMESTAMP, published_date DATE, views BIGINT, reach BIGINT, likes BIGINT, comments BIGINT,
+    shares BIGINT, saves BIGINT, engagements BIGINT, engagement_rate DOUBLE, comments_extracted BIGINT,
+    sessions BIGINT, leads BIGINT, customers BIGINT, won_revenue DOUBLE, session_to_lead_rate DOUBLE);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
@@ -140,6 +149,15 @@ INSERT INTO marts.email_performance VALUES
      20, 180, 200, 600, 400, 150, 120, 100, 8, 0.5, 0.125, 0.25, 0.01, 0.2, 80, 45, 3, 2, 1, 1, 1200.5, 0.025, true),
     ('c2', 'Untracked', 'Not yet read', NULL, 'l1', 'Newsletter', '2024-05-14 14:00', '2024-05-14', 500, 500,
      0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, NULL, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0, NULL, false);
+INSERT INTO marts.social_engagement VALUES
+    ('facebook', '2024-05-01', 1, 5000, NULL, 90, 12, 8, NULL, 210, 12000, 0.042, NULL),
+    ('facebook', '2024-05-02', 0, NULL, NULL, 0, 0, 0, NULL, NULL, 11990, NULL, -10),
+    ('instagram', '2024-05-02', 1, 6000, 4200, 210, 20, 15, 25, 270, NULL, 0.045, NULL);
+INSERT INTO marts.social_post_engagement VALUES
+    ('104_810', 'facebook', '104', 'shared_story', 'https://www.facebook.com/104/posts/810', 'Read this',
+     '2024-05-01 17:00', '2024-05-01', NULL, NULL, 90, 12, 8, NULL, 110, NULL, 12, 40, 2, 1, 400.0, 0.05),
+    ('179', 'instagram', '178', 'VIDEO', 'https://www.instagram.com/reel/abc/', NULL,
+     '2024-05-02 19:00', '2024-05-02', 6000, 4200, 210, 20, 15, 25, 270, 0.0642857, 20, 0, 0, 0, 0.0, NULL);
 """
 
 CPD = "marts.channel_performance_daily"
@@ -154,7 +172,7 @@ CAMP = "marts.campaign_budget_recommendation"
 CONTENT = "marts.content_performance"
 EMAIL = "marts.email_performance"
 EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20,
-                          EMAIL: 26}
+                          EMAIL: 26, "marts.social_engagement": 17, "marts.social_post_engagement": 17}
 ROWS_PER_TABLE = {
     "channel_performance_daily": 4,
     "funnel_by_channel": 3,
@@ -167,6 +185,8 @@ ROWS_PER_TABLE = {
     "campaign_budget_recommendation": 3,
     "content_performance": 3,
     "email_performance": 2,
+    "social_engagement": 3,
+    "social_post_engagement": 2,
 }
 
 
@@ -245,7 +265,7 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     ]
     assert [(s.suite, s.success) for s in result.suites] == [
         (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True),
-        (CONTENT, True), (EMAIL, True),
+        (CONTENT, True), (EMAIL, True), ("marts.social_engagement", True), ("marts.social_post_engagement", True),
     ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
@@ -316,6 +336,8 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
         f"PASS {CAMP}: 15/15 expectations passed, 3 rows",
         f"PASS {CONTENT}: 20/20 expectations passed, 3 rows",
         f"PASS {EMAIL}: 26/26 expectations passed, 2 rows",
+        "PASS marts.social_engagement: 17/17 expectations passed, 3 rows",
+        "PASS marts.social_post_engagement: 17/17 expectations passed, 2 rows",
     ]
 
 
