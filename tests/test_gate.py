@@ -68,6 +68,16 @@ CREATE TABLE marts.content_performance (
     exit_rate DOUBLE, bounce_rate DOUBLE, avg_time_on_page_s DOUBLE, previous_week_page_views BIGINT,
     page_views_wow_change DOUBLE, page_views_rank INTEGER, is_top_page BOOLEAN, trend_page_views BIGINT,
     previous_trend_page_views BIGINT, page_views_trend_change DOUBLE, is_falling BOOLEAN, is_rising BOOLEAN);
+CREATE TABLE marts.attribution_touches (
+    attribution_touch_id VARCHAR, deal_id VARCHAR, contact_id VARCHAR, touch_id VARCHAR, touch_number BIGINT,
+    touches_in_window BIGINT, touched_at TIMESTAMP, closed_at TIMESTAMP, close_month DATE, days_before_close DOUBLE,
+    channel VARCHAR, source VARCHAR, medium VARCHAR, campaign VARCHAR, deal_revenue DOUBLE,
+    first_touch_weight DOUBLE, last_touch_weight DOUBLE, linear_weight DOUBLE, position_based_weight DOUBLE,
+    time_decay_weight DOUBLE, first_touch_revenue DOUBLE, last_touch_revenue DOUBLE, linear_revenue DOUBLE,
+    position_based_revenue DOUBLE, time_decay_revenue DOUBLE);
+CREATE TABLE marts.attribution_by_channel (
+    attribution_by_channel_id VARCHAR, attribution_model VARCHAR, channel VARCHAR, close_month DATE,
+    attributed_customers DOUBLE, attributed_revenue DOUBLE, deals_touched BIGINT);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
@@ -127,6 +137,17 @@ INSERT INTO marts.content_performance VALUES
      2, true, NULL, NULL, NULL, false, false),
     ('420000001', '/new', '2024-05-13', 3, false, 50, 50, 0, 10, 0.2, NULL, 20.0, NULL, NULL,
      1, true, NULL, NULL, NULL, false, false);
+INSERT INTO marts.attribution_touches VALUES
+    ('d1:t1', 'd1', 'c1', 't1', 1, 2, '2024-05-01 10:00', '2024-05-08 10:00', '2024-05-01', 7.0, 'paid_search',
+     'google', 'cpc', 'brand', 400.0, 1.0, 0.0, 0.5, 0.5, 0.3333333, 400.0, 0.0, 200.0, 200.0, 133.33),
+    ('d1:t2', 'd1', 'c1', 't2', 2, 2, '2024-05-08 10:00', '2024-05-08 10:00', '2024-05-01', 0.0, 'direct',
+     '(direct)', '(none)', '(none)', 400.0, 0.0, 1.0, 0.5, 0.5, 0.6666667, 0.0, 400.0, 200.0, 200.0, 266.67),
+    ('d2:unattributed', 'd2', 'c2', NULL, NULL, 0, NULL, '2024-05-20 08:00', '2024-05-01', NULL, 'unattributed',
+     '(none)', '(none)', '(none)', 100.0, 1.0, 1.0, 1.0, 1.0, 1.0, 100.0, 100.0, 100.0, 100.0, 100.0);
+INSERT INTO marts.attribution_by_channel VALUES
+    ('first_touch:paid_search:2024-05', 'first_touch', 'paid_search', '2024-05-01', 1.0, 400.0, 1),
+    ('first_touch:direct:2024-05', 'first_touch', 'direct', '2024-05-01', 0.0, 0.0, 0),
+    ('linear:direct:2024-05', 'linear', 'direct', '2024-05-01', 0.5, 200.0, 1);
 """
 
 CPD = "marts.channel_performance_daily"
@@ -139,7 +160,9 @@ KPI = "marts.kpi_attainment"
 CBR = "marts.channel_budget_recommendation"
 CAMP = "marts.campaign_budget_recommendation"
 CONTENT = "marts.content_performance"
-EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20}
+ATT = "marts.attribution_touches"
+ABC = "marts.attribution_by_channel"
+EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20, ATT: 20, ABC: 13}
 ROWS_PER_TABLE = {
     "channel_performance_daily": 4,
     "funnel_by_channel": 3,
@@ -151,6 +174,8 @@ ROWS_PER_TABLE = {
     "channel_budget_recommendation": 3,
     "campaign_budget_recommendation": 3,
     "content_performance": 3,
+    "attribution_touches": 3,
+    "attribution_by_channel": 3,
 }
 
 
@@ -229,7 +254,7 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     ]
     assert [(s.suite, s.success) for s in result.suites] == [
         (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True),
-        (CONTENT, True),
+        (CONTENT, True), (ATT, True), (ABC, True),
     ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
