@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
+from sandbox.draws import poisson
 from sandbox.world_email import SITE
 from sandbox.world_google_ads import SEARCH_CAMPAIGNS, US_SEARCH
 from sandbox.world_web import ORGANIC_TRAFFIC, PROPERTY_TZ, property_date
@@ -120,16 +121,15 @@ def touches(world: World, contact: ContactFacts) -> tuple[Touch, ...]:
     created = contact.created_at
     spans: list[tuple[datetime, datetime, float]] = []
     deal = contact.deal
-    if contact.archived_at is not None:
-        pass  # spam sign-ups never come back
-    elif deal is not None:
+    # Spam sign-ups (archived) never come back.
+    if contact.archived_at is None and deal is not None:
         spans.append((created, deal.closed_at, VISITS_UNTIL_CLOSE))
         spans.append((deal.closed_at, deal.closed_at + timedelta(days=VISITS_AFTER_CLOSE_DAYS), VISITS_AFTER_CLOSE))
-    else:
+    elif contact.archived_at is None:
         spans.append((created, created + timedelta(days=VISITS_WITHOUT_DEAL_DAYS), VISITS_WITHOUT_DEAL))
     channels, weights = _return_channels(contact)
     for start, end, mean in spans:
-        for _ in range(_poisson(rng, mean)):
+        for _ in range(poisson(rng, mean)):
             channel = rng.choices(channels, weights)[0]
             at = start + (end - start) * rng.random()
             visit = _return_visit(world, rng, contact, channel, at, len(out))
@@ -161,7 +161,7 @@ def _creating_visit(c: ContactFacts) -> Touch:
 
 
 def _campaign_landing_page(c: ContactFacts) -> str:
-    from sandbox.world import CAMPAIGNS
+    from sandbox.world import CAMPAIGNS  # sandbox.world imports this module: import at call time
 
     for campaign in CAMPAIGNS:
         if campaign.name == c.utm_campaign:
@@ -200,12 +200,6 @@ def _return_visit(world: World, rng: random.Random, c: ContactFacts, channel: st
     group = rng.choice(campaign.ad_groups)
     return Touch(event_id, c.contact_id, floor_ms(visit_at), channel, "google", "cpc", campaign.name, group.ad_group_id,
                  group.keyword, group.landing_page, REFERRERS[channel], False)
-
-
-def _poisson(rng: random.Random, mean: float) -> int:
-    from sandbox.draws import poisson
-
-    return poisson(rng, mean)
 
 
 def identified_visits_by_cell(world: World, contacts: Iterable[ContactFacts]) -> dict[tuple[date, str, str, str], int]:
