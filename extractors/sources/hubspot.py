@@ -20,8 +20,7 @@ Contact visits (``contact_visits``, for multi-touch attribution): the page-visit
 events (``e_visited_page``) of every contact associated with a deal, from the
 web-analytics events API ``GET /events/v3/events?objectType=contact&objectId=
 &eventType=e_visited_page&occurredAfter=&occurredBefore=&limit=&after=`` (Marketing
-Hub Enterprise; the private app needs the ``analytics.behavioral_events.send`` /
-events read scope). Verified against HubSpot's Events v3 OpenAPI file: the
+Hub Enterprise). Verified against HubSpot's Events v3 OpenAPI file: the
 parameters, the record shape ``{objectType, objectId, eventType, occurredAt, id,
 properties}`` and ``paging.next.after``. Not verified: the page-view property
 names (hs_url, hs_referrer, hs_utm_*), the limit's maximum. The deals are listed
@@ -110,7 +109,8 @@ class HubSpot(Source):
                 for association in ((deal.get("associations") or {}).get("contacts") or {}).get("results") or []:
                     contact_id = str(association["id"])
                     start = None if changed else window.start
-                    since[contact_id] = None if contact_id in since and since[contact_id] is None else start
+                    if contact_id not in since or start is None:  # any new deal of the contact: whole history
+                        since[contact_id] = start
         before = _iso_z(window.end)
         buffered: list[dict] = []
         for contact_id in sorted(since, key=lambda c: (len(c), c)):
