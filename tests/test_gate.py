@@ -324,6 +324,8 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
         f"PASS {CBR}: 14/14 expectations passed, 3 rows",
         f"PASS {CAMP}: 15/15 expectations passed, 3 rows",
         f"PASS {CONTENT}: 20/20 expectations passed, 3 rows",
+        f"PASS {ATT}: 20/20 expectations passed, 3 rows",
+        f"PASS {ABC}: 13/13 expectations passed, 3 rows",
     ]
 
 
