@@ -520,6 +520,20 @@ MART_COLUMNS.update({
         ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
         ("engagement_rate", "DOUBLE"), ("comments_extracted", "BIGINT"), ("sessions", "BIGINT"), ("leads", "BIGINT"),
         ("customers", "BIGINT"), ("won_revenue", "DOUBLE"), ("session_to_lead_rate", "DOUBLE"),
+    "attribution_touches": [
+        ("attribution_touch_id", "VARCHAR"), ("deal_id", "VARCHAR"), ("contact_id", "VARCHAR"), ("touch_id", "VARCHAR"),
+        ("touch_number", "BIGINT"), ("touches_in_window", "BIGINT"), ("touched_at", "TIMESTAMP"),
+        ("closed_at", "TIMESTAMP"), ("close_month", "DATE"), ("days_before_close", "DOUBLE"), ("channel", "VARCHAR"),
+        ("source", "VARCHAR"), ("medium", "VARCHAR"), ("campaign", "VARCHAR"), ("deal_revenue", "DOUBLE"),
+        ("first_touch_weight", "DOUBLE"), ("last_touch_weight", "DOUBLE"), ("linear_weight", "DOUBLE"),
+        ("position_based_weight", "DOUBLE"), ("time_decay_weight", "DOUBLE"), ("first_touch_revenue", "DOUBLE"),
+        ("last_touch_revenue", "DOUBLE"), ("linear_revenue", "DOUBLE"), ("position_based_revenue", "DOUBLE"),
+        ("time_decay_revenue", "DOUBLE"),
+    ],
+    "attribution_by_channel": [
+        ("attribution_by_channel_id", "VARCHAR"), ("attribution_model", "VARCHAR"), ("channel", "VARCHAR"),
+        ("close_month", "DATE"), ("attributed_customers", "DOUBLE"), ("attributed_revenue", "DOUBLE"),
+        ("deals_touched", "BIGINT"),
     ],
 })
 MART_COLUMNS["email_performance"] = [
@@ -909,7 +923,7 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        assert len(views) == 29
+        assert len(views) == 31
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

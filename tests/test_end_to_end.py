@@ -24,7 +24,7 @@ pytestmark = pytest.mark.timeout(1200)
 
 MART_TABLES = ("channel_performance_daily", "funnel_by_channel", "lead_stage_history", "leads", "ad_performance_daily",
                "conversion_reconciliation", "kpi_attainment", "channel_budget_recommendation",
-               "campaign_budget_recommendation", "content_performance")
+               "campaign_budget_recommendation", "content_performance", "attribution_touches", "attribution_by_channel")
 META_ACCOUNT_IDS = {a.account_id for a in AD_ACCOUNTS}
 META_CAMPAIGNS = {c.name for c in CAMPAIGNS}
 GOOGLE_CAMPAIGNS = {c.name for c in SEARCH_CAMPAIGNS}
@@ -346,3 +346,42 @@ def test_kpi_attainment_counts_the_worlds_leads_and_revenue(marts, world):
     # both goals of seeds/kpi_goals.csv span the whole simulated summer
     assert goals["summer_leads_all"] == (world.end, sum(truth.leads_by_channel.values()))
     assert goals["summer_paid_social_revenue"][1] == pytest.approx(truth.revenue_by_channel_usd["paid_social"], abs=0.01)
+
+
+# ---- multi-touch attribution (HubSpot page visits) ---------------------------------------
+
+
+def test_contact_visits_land_for_every_deal_contact(pipeline_runs, world):
+    """Every page visit before the run's end of each contact with a deal, once."""
+    end = world.end + timedelta(days=1)
+    contacts = {d.contact_id for d in world.iter_deals(world.default_now)}
+    expected = sum(1 for cid in contacts for t in world.touches(world.contact(cid)) if t.occurred_at.date() < end)
+    assert pipeline_runs["first"]["raw"]["raw_hubspot.contact_visits"][0] == expected == 2784
+
+
+def test_attribution_per_model_channel_and_month_matches_the_world(marts, world):
+    """Each model's customers and revenue per channel and month of close equal the world's
+    attribution (plain Python over its visit paths), to the cent."""
+    expected = world.truth().attribution()
+    got = {(m, c, month): (customers, revenue) for m, c, month, customers, revenue in marts.execute(
+        "SELECT attribution_model, channel, close_month, attributed_customers, attributed_revenue FROM marts.attribution_by_channel").fetchall()}
+    assert set(got) == set(expected) and len(got) == 95
+    for key, values in expected.items():
+        assert got[key][1] == pytest.approx(values["revenue_usd"], abs=0.01), key
+        assert got[key][0] == pytest.approx(values["customers"], abs=1e-9), key
+
+
+def test_attribution_models_each_sum_to_won_revenue_and_first_touch_is_the_original_channel(marts, world):
+    truth = world.truth()
+    totals = dict(marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall())
+    assert totals == pytest.approx(dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"),
+                                                 truth.won_revenue_usd), abs=0.01)
+    first = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
+        WHERE attribution_model = 'first_touch' GROUP BY 1 HAVING sum(attributed_revenue) > 0""").fetchall())
+    assert first == pytest.approx(truth.revenue_by_channel_usd, abs=0.01)
+    last = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
+        WHERE attribution_model = 'last_touch' GROUP BY 1""").fetchall())
+    assert max(last, key=last.get) == "organic_search" and max(first, key=first.get) == "paid_social"
+    deals = marts.execute("SELECT count(DISTINCT deal_id), count(*) FROM marts.attribution_touches").fetchone()
+    assert deals == (246, 950)
+

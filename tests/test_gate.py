@@ -85,6 +85,16 @@ CREATE TABLE marts.social_post_engagement (
     published_at TIMESTAMP, published_date DATE, views BIGINT, reach BIGINT, likes BIGINT, comments BIGINT,
     shares BIGINT, saves BIGINT, engagements BIGINT, engagement_rate DOUBLE, comments_extracted BIGINT,
     sessions BIGINT, leads BIGINT, customers BIGINT, won_revenue DOUBLE, session_to_lead_rate DOUBLE);
+CREATE TABLE marts.attribution_touches (
+    attribution_touch_id VARCHAR, deal_id VARCHAR, contact_id VARCHAR, touch_id VARCHAR, touch_number BIGINT,
+    touches_in_window BIGINT, touched_at TIMESTAMP, closed_at TIMESTAMP, close_month DATE, days_before_close DOUBLE,
+    channel VARCHAR, source VARCHAR, medium VARCHAR, campaign VARCHAR, deal_revenue DOUBLE,
+    first_touch_weight DOUBLE, last_touch_weight DOUBLE, linear_weight DOUBLE, position_based_weight DOUBLE,
+    time_decay_weight DOUBLE, first_touch_revenue DOUBLE, last_touch_revenue DOUBLE, linear_revenue DOUBLE,
+    position_based_revenue DOUBLE, time_decay_revenue DOUBLE);
+CREATE TABLE marts.attribution_by_channel (
+    attribution_by_channel_id VARCHAR, attribution_model VARCHAR, channel VARCHAR, close_month DATE,
+    attributed_customers DOUBLE, attributed_revenue DOUBLE, deals_touched BIGINT);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
@@ -158,6 +168,17 @@ INSERT INTO marts.social_post_engagement VALUES
      '2024-05-01 17:00', '2024-05-01', NULL, NULL, 90, 12, 8, NULL, 110, NULL, 12, 40, 2, 1, 400.0, 0.05),
     ('179', 'instagram', '178', 'VIDEO', 'https://www.instagram.com/reel/abc/', NULL,
      '2024-05-02 19:00', '2024-05-02', 6000, 4200, 210, 20, 15, 25, 270, 0.0642857, 20, 0, 0, 0, 0.0, NULL);
+INSERT INTO marts.attribution_touches VALUES
+    ('d1:t1', 'd1', 'c1', 't1', 1, 2, '2024-05-01 10:00', '2024-05-08 10:00', '2024-05-01', 7.0, 'paid_search',
+     'google', 'cpc', 'brand', 400.0, 1.0, 0.0, 0.5, 0.5, 0.3333333, 400.0, 0.0, 200.0, 200.0, 133.33),
+    ('d1:t2', 'd1', 'c1', 't2', 2, 2, '2024-05-08 10:00', '2024-05-08 10:00', '2024-05-01', 0.0, 'direct',
+     '(direct)', '(none)', '(none)', 400.0, 0.0, 1.0, 0.5, 0.5, 0.6666667, 0.0, 400.0, 200.0, 200.0, 266.67),
+    ('d2:unattributed', 'd2', 'c2', NULL, NULL, 0, NULL, '2024-05-20 08:00', '2024-05-01', NULL, 'unattributed',
+     '(none)', '(none)', '(none)', 100.0, 1.0, 1.0, 1.0, 1.0, 1.0, 100.0, 100.0, 100.0, 100.0, 100.0);
+INSERT INTO marts.attribution_by_channel VALUES
+    ('first_touch:paid_search:2024-05', 'first_touch', 'paid_search', '2024-05-01', 1.0, 400.0, 1),
+    ('first_touch:direct:2024-05', 'first_touch', 'direct', '2024-05-01', 0.0, 0.0, 0),
+    ('linear:direct:2024-05', 'linear', 'direct', '2024-05-01', 0.5, 200.0, 1);
 """
 
 CPD = "marts.channel_performance_daily"
@@ -170,9 +191,12 @@ KPI = "marts.kpi_attainment"
 CBR = "marts.channel_budget_recommendation"
 CAMP = "marts.campaign_budget_recommendation"
 CONTENT = "marts.content_performance"
+ATT = "marts.attribution_touches"
+ABC = "marts.attribution_by_channel"
 EMAIL = "marts.email_performance"
 EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20,
-                          EMAIL: 26, "marts.social_engagement": 17, "marts.social_post_engagement": 17}
+                          EMAIL: 26, "marts.social_engagement": 17, "marts.social_post_engagement": 17,
+                          ATT: 20, ABC: 13}
 ROWS_PER_TABLE = {
     "channel_performance_daily": 4,
     "funnel_by_channel": 3,
@@ -187,6 +211,8 @@ ROWS_PER_TABLE = {
     "email_performance": 2,
     "social_engagement": 3,
     "social_post_engagement": 2,
+    "attribution_touches": 3,
+    "attribution_by_channel": 3,
 }
 
 
@@ -266,6 +292,7 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     assert [(s.suite, s.success) for s in result.suites] == [
         (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True),
         (CONTENT, True), (EMAIL, True), ("marts.social_engagement", True), ("marts.social_post_engagement", True),
+        (ATT, True), (ABC, True),
     ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
@@ -338,6 +365,8 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
         f"PASS {EMAIL}: 26/26 expectations passed, 2 rows",
         "PASS marts.social_engagement: 17/17 expectations passed, 3 rows",
         "PASS marts.social_post_engagement: 17/17 expectations passed, 2 rows",
+        f"PASS {ATT}: 20/20 expectations passed, 3 rows",
+        f"PASS {ABC}: 13/13 expectations passed, 3 rows",
     ]
 
 
