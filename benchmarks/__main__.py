@@ -189,7 +189,7 @@ def bench_incremental_dbt(tmp: Path, scale: float, days: int = 90) -> list[tuple
     import shutil
 
     from extractors import settings
-    from funnelhouse import steps
+    from funnelhouse import SOURCES, steps
     from sandbox.server import SandboxServer
     from sandbox.world import World
 
@@ -202,7 +202,7 @@ def bench_incremental_dbt(tmp: Path, scale: float, days: int = 90) -> list[tuple
             os.environ["FUNNELHOUSE_DATA_DIR"] = str(tmp / "dbt-incremental")
             for now in (world.default_now - timedelta(days=1), world.default_now):
                 server.set_clock(now)
-                for source in ("hubspot", "meta_ads", "google_ads", "ga4"):
+                for source in SOURCES:  # the DAG's sources
                     steps.extract(source, end=now)
                     steps.load(source)
                 if now != world.default_now:

@@ -20,19 +20,18 @@ import duckdb
 import pytest
 
 from extractors import settings
-from funnelhouse import steps
+from funnelhouse import SOURCES, steps
 from tests.test_end_to_end import _table_checksums
 
 pytestmark = pytest.mark.timeout(1200)
 
-SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4")
 INCREMENTAL_MODELS = ("intermediate.int_sessions_attributed", "marts.ad_performance_daily",
                       "marts.channel_performance_daily")
 DAILY_RUNS = 3
 
 
 def _run_day(server, now) -> dict:
-    """One day's pipeline up to the transform: what the DAG does, without the gate and publish."""
+    """One day's pipeline up to the transform: what the DAG does (its sources), without the gate and publish."""
     server.set_clock(now)
     for source in SOURCES:
         steps.extract(source, end=now)
