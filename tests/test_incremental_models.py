@@ -21,7 +21,7 @@ import pytest
 
 from extractors import settings
 from funnelhouse import SOURCES, steps
-from tests.test_end_to_end import _table_checksums
+from tests.pipeline_helpers import table_checksums
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -87,8 +87,8 @@ def runs(tmp_path_factory, world):
 
 
 def test_full_refresh_and_incremental_builds_give_identical_tables(runs):
-    incremental = {**_table_checksums(runs["incremental"], "marts"), **_table_checksums(runs["incremental"], "intermediate")}
-    full = {**_table_checksums(runs["full"], "marts"), **_table_checksums(runs["full"], "intermediate")}
+    incremental = {**table_checksums(runs["incremental"], "marts"), **table_checksums(runs["incremental"], "intermediate")}
+    full = {**table_checksums(runs["full"], "marts"), **table_checksums(runs["full"], "intermediate")}
     assert set(INCREMENTAL_MODELS) <= set(full)
     assert runs["full_state"] == {m: False for m in INCREMENTAL_MODELS}  # the copy really was rebuilt whole
     assert incremental == full
@@ -171,10 +171,10 @@ def test_a_day_whose_rows_all_vanish_is_rebuilt_too(runs, tmp_path, monkeypatch,
         assert con.execute(query).fetchone()[0] == 0
         changed = [d for (d,) in con.execute("SELECT date_day FROM _funnelhouse.incremental_changed_days WHERE model = 'marts.ad_performance_daily'").fetchall()]
     assert changed == [day]
-    incremental = _table_checksums(settings.warehouse_path(), "marts")
+    incremental = table_checksums(settings.warehouse_path(), "marts")
 
     monkeypatch.setenv("FUNNELHOUSE_DATA_DIR", str(tmp_path / "vanished-full"))
     settings.warehouse_path().parent.mkdir(parents=True)
     shutil.copyfile(tmp_path / "vanished" / "warehouse.duckdb", settings.warehouse_path())
     steps.transform(full_refresh=True)
-    assert _table_checksums(settings.warehouse_path(), "marts") == incremental
+    assert table_checksums(settings.warehouse_path(), "marts") == incremental
