@@ -520,6 +520,7 @@ MART_COLUMNS.update({
         ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
         ("engagement_rate", "DOUBLE"), ("comments_extracted", "BIGINT"), ("sessions", "BIGINT"), ("leads", "BIGINT"),
         ("customers", "BIGINT"), ("won_revenue", "DOUBLE"), ("session_to_lead_rate", "DOUBLE"),
+    ],
     "attribution_touches": [
         ("attribution_touch_id", "VARCHAR"), ("deal_id", "VARCHAR"), ("contact_id", "VARCHAR"), ("touch_id", "VARCHAR"),
         ("touch_number", "BIGINT"), ("touches_in_window", "BIGINT"), ("touched_at", "TIMESTAMP"),
