@@ -8,8 +8,7 @@ import os
 
 # The sources the DAG extracts: FUNNELHOUSE_SOURCES (comma-separated) picks them,
 # e.g. "hubspot,meta_ads,google_ads,ga4,mailchimp,facebook_pages". The default is
-# the set the marts are built from today (Mailchimp and Facebook/Instagram are
-# extracted and served by the sandbox but have no dbt models yet). Read from the
-# environment, not from files, so parsing the DAG file stays cheap.
-DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4")
+# every source the marts are built from (Mailchimp feeds email_performance, facebook_pages the
+# social_* marts). Read from the environment, not from files, so parsing the DAG file stays cheap.
+DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages")
 SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

@@ -53,7 +53,7 @@ ONSET_KINDS = ("new_field", "change_type")
 
 # Which platform a path belongs to (the paths of CONTRACTS.md). Order matters: Meta's /vNN.N/ last.
 PLATFORM_PATHS = (
-    ("hubspot", re.compile(r"/crm/")),
+    ("hubspot", re.compile(r"/crm/|/events/v3/")),
     ("google_ads", re.compile(r"/v\d+/customers/")),
     ("ga4", re.compile(r"/v1beta/properties/")),
     ("mailchimp", re.compile(r"/3\.0/")),

@@ -61,6 +61,8 @@ from sandbox.world_google_ads import (
 from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
+from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, floor_ms, model_weights
+from sandbox.world_touches import touches as contact_touches
 from sandbox.world_web import (
     ORGANIC_TRAFFIC,
     SessionBlock,
@@ -589,6 +591,20 @@ class World:
                 if c.created_at <= as_of and int(c.contact_id) >= from_id:
                     yield c
 
+    def contact(self, contact_id: str) -> ContactFacts | None:
+        """One contact by id (the id encodes its creation day), or None."""
+        try:
+            day_index = (int(contact_id) - CONTACT_ID_BASE) // CONTACT_IDS_PER_DAY
+        except (TypeError, ValueError):
+            return None
+        if not 0 <= day_index < self.days:
+            return None
+        return next((c for c in self.contacts_created_on(self.start + timedelta(days=day_index)) if c.contact_id == str(contact_id)), None)
+
+    def touches(self, contact: ContactFacts) -> tuple[Touch, ...]:
+        """The contact's website visits (creating visit first), as HubSpot's events API records them."""
+        return contact_touches(self, contact)
+
     def iter_deals(self, as_of: datetime, from_id: int = 0):
         """Deals that exist at ``as_of``, in id order (a deal's id is 9 followed by its contact's id)."""
         for c in self.iter_contacts(as_of, int(str(from_id)[1:] or 0)):
@@ -1027,6 +1043,20 @@ class GroundTruth:
         leads and customers among live contacts, and won revenue in USD."""
         return self._funnel_by_campaign("email")
 
+    @cached_property
+    def email_contact_stages_by_campaign(self) -> dict[str, dict[str, int]]:
+        """Per email campaign (tracking name): live contacts it created (archived ones left out, as
+        the CRM lists them) and how many of them reached lead, MQL and customer by ``as_of``."""
+        out: dict[str, dict[str, int]] = defaultdict(lambda: {"contacts": 0, "leads": 0, "mqls": 0, "customers": 0})
+        for c in self._live_contacts:
+            if c.channel != "email":
+                continue
+            counts = out[c.utm_campaign]
+            counts["contacts"] += 1
+            for key, stage in (("leads", "lead"), ("mqls", "marketingqualifiedlead"), ("customers", "customer")):
+                counts[key] += stage in c.stage_dates and c.stage_dates[stage] <= self.as_of
+        return dict(out)
+
     # ---- organic social (Facebook page, Instagram) ------------------------------
 
     @cached_property
@@ -1058,17 +1088,18 @@ class GroundTruth:
     @cached_property
     def page_insights_by_day(self) -> dict[date, dict[str, int]]:
         """The page's daily insights Graph shows at ``as_of``, per day of the page's time zone
-        (America/Los_Angeles): page_impressions, page_post_engagements, page_fans (at the day's end)."""
+        (America/Los_Angeles): page_media_view (views of the page's content and of the page itself),
+        page_post_engagements, page_follows (followers at the day's end)."""
         out = {}
         for day in self.world.social.reported_days(self.as_of):
             facts = self.world.social.account_day(FACEBOOK_PAGE, day)
-            out[day] = {"page_impressions": facts["impressions"], "page_post_engagements": facts["engagements"],
-                        "page_fans": facts["audience"]}
+            out[day] = {"page_media_view": facts["impressions"], "page_post_engagements": facts["engagements"],
+                        "page_follows": facts["audience"]}
         return out
 
     @cached_property
     def followers(self) -> dict[str, int]:
-        """Facebook page fans and Instagram followers at ``as_of`` (as of the last day that has ended)."""
+        """Facebook page and Instagram followers at ``as_of`` (as of the last day that has ended)."""
         return {account.platform: self.world.social.audience_at(account, self.as_of) for account in SOCIAL_ACCOUNTS}
 
     @cached_property
@@ -1096,6 +1127,53 @@ class GroundTruth:
             if c.deal and c.deal.is_won and c.deal.closed_at <= self.as_of:
                 funnel["revenue_usd"] += c.deal.amount * FX_TO_USD[c.deal.currency]
         return dict(out)
+
+
+    # ---- multi-touch attribution (HubSpot page-visit events) ---------------------
+
+    def touches(self, contact_id: str) -> tuple[Touch, ...]:
+        """A contact's visits visible at ``as_of`` (the events API shows nothing from the future)."""
+        contact = self.world.contact(contact_id)
+        return tuple(t for t in self.world.touches(contact) if t.occurred_at <= self.as_of) if contact else ()
+
+    def attribution(self, lookback_days: int = 90, half_life_days: float = 7.0) -> dict[tuple[str, str, date], dict[str, float]]:
+        """{(model, channel, month of close): {"customers": sum of weights, "revenue_usd": ...}} over live won deals
+        closed by ``as_of``: every touch in the ``lookback_days`` before the close (close included) shares the
+        deal's revenue by the model's weights; a deal without one goes to channel 'unattributed'. Times are the
+        APIs' (milliseconds), so window edges fall where the marts put them."""
+        out: dict[tuple[str, str, date], dict[str, float]] = defaultdict(lambda: {"customers": 0.0, "revenue_usd": 0.0})
+        for c in self._live_contacts:
+            d = c.deal
+            if not (d and d.is_won and d.closed_at <= self.as_of):
+                continue
+            closed = floor_ms(d.closed_at)
+            window = [t for t in self.touches(c.contact_id)
+                      if closed - timedelta(days=lookback_days) <= t.occurred_at <= closed]
+            revenue = d.amount * FX_TO_USD[d.currency]
+            month = closed.date().replace(day=1)
+            if not window:
+                for model in MODELS:
+                    out[(model, UNATTRIBUTED, month)]["customers"] += 1.0
+                    out[(model, UNATTRIBUTED, month)]["revenue_usd"] += revenue
+                continue
+            weights = model_weights([(closed - t.occurred_at).total_seconds() / 86400 for t in window], half_life_days)
+            for model in MODELS:
+                for t, w in zip(window, weights[model], strict=True):
+                    out[(model, t.channel, month)]["customers"] += w
+                    out[(model, t.channel, month)]["revenue_usd"] += revenue * w
+        return dict(out)
+
+    def attribution_by_channel(self, model: str, **kwargs) -> dict[str, float]:
+        """Attributed revenue in USD per channel for one model, all months."""
+        out: dict[str, float] = defaultdict(float)
+        for (m, channel, _), values in self.attribution(**kwargs).items():
+            if m == model:
+                out[channel] += values["revenue_usd"]
+        return dict(out)
+
+    @cached_property
+    def won_revenue_usd(self) -> float:
+        return sum(self.revenue_by_channel_usd.values())
 
 
 _EMPTY_FUNNEL = {"sessions": 0, "contacts": 0, "leads": 0, "customers": 0, "revenue_usd": 0.0}

@@ -20,10 +20,10 @@ tags with the newest media's id.) ``TRACKED_CLICK_SHARE`` of the clicks reach th
 site's analytics; per post, clicks >= sessions >= contacts.
 
 Page insights are daily, for days of the page's time zone (America/Los_Angeles, so
-Graph's ``end_time`` is 07:00 UTC in summer): page impressions (post impressions
-plus visits to the page itself), post engagements (reactions, comments, shares and
-link clicks of that day) and fans at the end of the day (the fan count grows with
-engagement). Only days that overlap the simulated period and have ended are shown.
+Graph's ``end_time`` is 07:00 UTC in summer): page media views (post impressions
+plus visits to the page itself; Graph's ``page_media_view``), post engagements
+(reactions, comments, shares and link clicks of that day) and followers at the end of
+the day (``page_follows``; the count grows with engagement). Only days that overlap the simulated period and have ended are shown.
 """
 
 from __future__ import annotations

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from datetime import timedelta
+
 import pytest
 
 from sandbox.server import SandboxServer
@@ -37,3 +40,44 @@ def connections(sandbox, monkeypatch):
     for key, value in sandbox.connections().items():
         monkeypatch.setenv(key, value)
     return sandbox.connections()
+
+
+@pytest.fixture(scope="session")
+def pipeline_runs(tmp_path_factory, world):
+    """Run the real DAG twice over the same interval against one sandbox (about 3 minutes), once
+    per session: the end-to-end tests and the per-mart tests (e.g. test_email_performance) share it.
+    The environment is restored and the sandbox stopped before the tests run, so the run leaves
+    nothing behind for other tests; they read the files whose paths it returns."""
+    from extractors import settings
+    from funnelhouse.__main__ import run_dag
+    from tests.pipeline_helpers import table_checksums
+
+    data = tmp_path_factory.mktemp("e2e") / "data"
+    saved = dict(os.environ)
+    with SandboxServer(world) as server:
+        os.environ.update(server.connections())
+        os.environ["FUNNELHOUSE_DATA_DIR"] = str(data)
+        try:
+            logical_date = world.end + timedelta(days=1)
+            first_code = run_dag(logical_date, data)
+            first = {"raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
+                     "marts": table_checksums(settings.published_path(), "marts")}
+            second_code = run_dag(logical_date, data)
+            second = {"raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
+                      "marts": table_checksums(settings.published_path(), "marts")}
+            runs = {"codes": (first_code, second_code), "first": first, "second": second,
+                    "published": settings.published_path(), "warehouse": settings.warehouse_path(), "data_dir": data}
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
+    return runs
+
+
+@pytest.fixture(scope="session")
+def marts(pipeline_runs):
+    """The published marts of the session's DAG runs, read-only."""
+    import duckdb
+
+    con = duckdb.connect(str(pipeline_runs["published"]), read_only=True)
+    yield con
+    con.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
 
@@ -19,3 +21,21 @@ def run(source: str, end: datetime, start: datetime | None = None, streams: list
 def rows(sql: str) -> list[tuple]:
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def table_checksums(path: Path, schema_like: str) -> dict[str, tuple[int, str]]:
+    """{schema.table: (rows, sha256 of the rows)} for the base tables of the schemas matching
+    ``schema_like``, load bookkeeping (_loaded_at, _batch_id) left out: equal when the data is."""
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [f"{s}.{t}" for s, t in con.execute(
+            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema LIKE ? ESCAPE '\\' AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1, 2",
+            [schema_like]).fetchall()]
+        out = {}
+        for table in tables:
+            # Doubles are compared at 1e-6: parallel aggregation may add them in another order.
+            columns = [f"round({c}, 6)" if t in ("DOUBLE", "FLOAT") else c
+                       for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall()
+                       if c not in ("_loaded_at", "_batch_id")]
+            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL").fetchall()
+            out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+        return out

@@ -21,7 +21,7 @@ from tests.test_extractors_sandbox import PROJECT, checksum
 
 pytestmark = pytest.mark.timeout(600)
 
-SOURCES = {"hubspot": ("raw_hubspot.contacts", "raw_hubspot.deals"), "meta_ads": ("raw_meta_ads.insights", "raw_meta_ads.ad_accounts"),
+SOURCES = {"hubspot": ("raw_hubspot.contacts", "raw_hubspot.deals", "raw_hubspot.contact_visits"), "meta_ads": ("raw_meta_ads.insights", "raw_meta_ads.ad_accounts"),
            "google_ads": ("raw_google_ads.ad_group_performance", "raw_google_ads.campaigns"),
            "ga4": ("raw_ga4.sessions_daily", "raw_ga4.pages_daily")}
 

@@ -509,7 +509,44 @@ MART_COLUMNS.update({
         ("previous_trend_page_views", "BIGINT"), ("page_views_trend_change", "DOUBLE"), ("is_falling", "BOOLEAN"),
         ("is_rising", "BOOLEAN"),
     ],
+    "social_engagement": [
+        ("channel", "VARCHAR"), ("date_day", "DATE"), ("posts_published", "BIGINT"), ("impressions", "BIGINT"), ("reach", "BIGINT"),
+        ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
+        ("followers", "BIGINT"), ("engagement_rate", "DOUBLE"), ("net_follower_change", "BIGINT"),
+    ],
+    "social_post_engagement": [
+        ("post_id", "VARCHAR"), ("platform", "VARCHAR"), ("account_id", "VARCHAR"), ("post_type", "VARCHAR"), ("permalink", "VARCHAR"),
+        ("text", "VARCHAR"), ("published_at", "TIMESTAMP"), ("published_date", "DATE"), ("views", "BIGINT"), ("reach", "BIGINT"),
+        ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
+        ("engagement_rate", "DOUBLE"), ("comments_extracted", "BIGINT"), ("sessions", "BIGINT"), ("leads", "BIGINT"),
+        ("customers", "BIGINT"), ("won_revenue", "DOUBLE"), ("session_to_lead_rate", "DOUBLE"),
+    "attribution_touches": [
+        ("attribution_touch_id", "VARCHAR"), ("deal_id", "VARCHAR"), ("contact_id", "VARCHAR"), ("touch_id", "VARCHAR"),
+        ("touch_number", "BIGINT"), ("touches_in_window", "BIGINT"), ("touched_at", "TIMESTAMP"),
+        ("closed_at", "TIMESTAMP"), ("close_month", "DATE"), ("days_before_close", "DOUBLE"), ("channel", "VARCHAR"),
+        ("source", "VARCHAR"), ("medium", "VARCHAR"), ("campaign", "VARCHAR"), ("deal_revenue", "DOUBLE"),
+        ("first_touch_weight", "DOUBLE"), ("last_touch_weight", "DOUBLE"), ("linear_weight", "DOUBLE"),
+        ("position_based_weight", "DOUBLE"), ("time_decay_weight", "DOUBLE"), ("first_touch_revenue", "DOUBLE"),
+        ("last_touch_revenue", "DOUBLE"), ("linear_revenue", "DOUBLE"), ("position_based_revenue", "DOUBLE"),
+        ("time_decay_revenue", "DOUBLE"),
+    ],
+    "attribution_by_channel": [
+        ("attribution_by_channel_id", "VARCHAR"), ("attribution_model", "VARCHAR"), ("channel", "VARCHAR"),
+        ("close_month", "DATE"), ("attributed_customers", "DOUBLE"), ("attributed_revenue", "DOUBLE"),
+        ("deals_touched", "BIGINT"),
+    ],
 })
+MART_COLUMNS["email_performance"] = [
+    ("campaign_id", "VARCHAR"), ("campaign_title", "VARCHAR"), ("subject_line", "VARCHAR"), ("tracking_name", "VARCHAR"),
+    ("list_id", "VARCHAR"), ("list_name", "VARCHAR"), ("sent_at", "TIMESTAMP"), ("send_date", "DATE"),
+    ("emails_sent", "BIGINT"), ("emails_delivered", "BIGINT"), ("hard_bounces", "BIGINT"), ("soft_bounces", "BIGINT"),
+    ("bounces", "BIGINT"), ("opens", "BIGINT"), ("unique_opens", "BIGINT"), ("clicks", "BIGINT"),
+    ("unique_clicks", "BIGINT"), ("unique_subscriber_clicks", "BIGINT"), ("unsubscribes", "BIGINT"),
+    ("open_rate", "DOUBLE"), ("click_rate", "DOUBLE"), ("click_to_open_rate", "DOUBLE"), ("unsubscribe_rate", "DOUBLE"),
+    ("bounce_rate", "DOUBLE"), ("sessions", "BIGINT"), ("engaged_sessions", "BIGINT"), ("contacts", "BIGINT"),
+    ("leads", "BIGINT"), ("mqls", "BIGINT"), ("customers", "BIGINT"), ("won_revenue", "DOUBLE"),
+    ("session_to_lead_rate", "DOUBLE"), ("has_report", "BOOLEAN"),
+]
 
 
 @pytest.mark.parametrize("mart", sorted(MART_COLUMNS))
@@ -886,7 +923,7 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        assert len(views) == 17
+        assert len(views) == 31
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

@@ -5,21 +5,18 @@ GIVEN the sandbox's 90-day business (seed 7) and an empty data dir,
 WHEN `airflow dags test funnelhouse` runs (as `make demo` does), twice,
 THEN the raw tables hold exactly the platforms' records, the published marts
 recover the world's spend, leads, customers and revenue per channel, and the
-second run changes nothing.
+second run changes nothing. The two runs are the session fixture `pipeline_runs`
+(tests/conftest.py), which other end-to-end test files share.
 """
 
 from __future__ import annotations
 
-import hashlib
-import os
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 
 import duckdb
 import pytest
 
-from extractors import settings
-from funnelhouse.__main__ import run_dag
 from sandbox.world import AD_ACCOUNTS, CAMPAIGNS, GOOGLE_ADS_CUSTOMERS, SEARCH_CAMPAIGNS
 from sandbox.world_web import ORGANIC_TRAFFIC, PROPERTY_ID
 
@@ -27,7 +24,7 @@ pytestmark = pytest.mark.timeout(1200)
 
 MART_TABLES = ("channel_performance_daily", "funnel_by_channel", "lead_stage_history", "leads", "ad_performance_daily",
                "conversion_reconciliation", "kpi_attainment", "channel_budget_recommendation",
-               "campaign_budget_recommendation", "content_performance")
+               "campaign_budget_recommendation", "content_performance", "attribution_touches", "attribution_by_channel")
 META_ACCOUNT_IDS = {a.account_id for a in AD_ACCOUNTS}
 META_CAMPAIGNS = {c.name for c in CAMPAIGNS}
 GOOGLE_CAMPAIGNS = {c.name for c in SEARCH_CAMPAIGNS}
@@ -44,54 +41,6 @@ def sessions_read(world, truth) -> dict[tuple[str, date], int]:
 def blocks_read(world, truth):
     """The world's GA4 session blocks on the days the run read, as GA4 shows them at the clock."""
     return list(world.iter_session_blocks(world.start, world.end, truth.as_of))
-
-
-def _table_checksums(path, schema_like: str) -> dict[str, tuple[int, str]]:
-    with duckdb.connect(str(path), read_only=True) as con:
-        tables = [f"{s}.{t}" for s, t in con.execute(
-            "SELECT table_schema, table_name FROM information_schema.tables WHERE table_schema LIKE ? ESCAPE '\\' AND table_type = 'BASE TABLE' AND table_name NOT LIKE '\\_%' ESCAPE '\\' ORDER BY 1, 2",
-            [schema_like]).fetchall()]
-        out = {}
-        for table in tables:
-            # Doubles are compared at 1e-6: parallel aggregation may add them in another order.
-            columns = [f"round({c}, 6)" if t in ("DOUBLE", "FLOAT") else c
-                       for c, t in con.execute(f"SELECT column_name, column_type FROM (DESCRIBE {table})").fetchall()
-                       if c not in ("_loaded_at", "_batch_id")]
-            rows = con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL").fetchall()
-            out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
-        return out
-
-
-@pytest.fixture(scope="module")
-def pipeline_runs(tmp_path_factory, world):
-    """Run the DAG twice over the same interval against one sandbox."""
-    from sandbox.server import SandboxServer
-
-    data = tmp_path_factory.mktemp("e2e") / "data"
-    saved = dict(os.environ)
-    with SandboxServer(world) as server:
-        os.environ.update(server.connections())
-        os.environ["FUNNELHOUSE_DATA_DIR"] = str(data)
-        try:
-            logical_date = world.end + timedelta(days=1)
-            first_code = run_dag(logical_date, data)
-            first = {"raw": _table_checksums(settings.warehouse_path(), "raw\\_%"),
-                     "marts": _table_checksums(settings.published_path(), "marts")}
-            second_code = run_dag(logical_date, data)
-            second = {"raw": _table_checksums(settings.warehouse_path(), "raw\\_%"),
-                      "marts": _table_checksums(settings.published_path(), "marts")}
-            yield {"codes": (first_code, second_code), "first": first, "second": second,
-                   "published": settings.published_path(), "warehouse": settings.warehouse_path()}
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-
-
-@pytest.fixture(scope="module")
-def marts(pipeline_runs):
-    con = duckdb.connect(str(pipeline_runs["published"]), read_only=True)
-    yield con
-    con.close()
 
 
 def test_both_dag_runs_succeed(pipeline_runs):
@@ -397,3 +346,42 @@ def test_kpi_attainment_counts_the_worlds_leads_and_revenue(marts, world):
     # both goals of seeds/kpi_goals.csv span the whole simulated summer
     assert goals["summer_leads_all"] == (world.end, sum(truth.leads_by_channel.values()))
     assert goals["summer_paid_social_revenue"][1] == pytest.approx(truth.revenue_by_channel_usd["paid_social"], abs=0.01)
+
+
+# ---- multi-touch attribution (HubSpot page visits) ---------------------------------------
+
+
+def test_contact_visits_land_for_every_deal_contact(pipeline_runs, world):
+    """Every page visit before the run's end of each contact with a deal, once."""
+    end = world.end + timedelta(days=1)
+    contacts = {d.contact_id for d in world.iter_deals(world.default_now)}
+    expected = sum(1 for cid in contacts for t in world.touches(world.contact(cid)) if t.occurred_at.date() < end)
+    assert pipeline_runs["first"]["raw"]["raw_hubspot.contact_visits"][0] == expected == 2784
+
+
+def test_attribution_per_model_channel_and_month_matches_the_world(marts, world):
+    """Each model's customers and revenue per channel and month of close equal the world's
+    attribution (plain Python over its visit paths), to the cent."""
+    expected = world.truth().attribution()
+    got = {(m, c, month): (customers, revenue) for m, c, month, customers, revenue in marts.execute(
+        "SELECT attribution_model, channel, close_month, attributed_customers, attributed_revenue FROM marts.attribution_by_channel").fetchall()}
+    assert set(got) == set(expected) and len(got) == 95
+    for key, values in expected.items():
+        assert got[key][1] == pytest.approx(values["revenue_usd"], abs=0.01), key
+        assert got[key][0] == pytest.approx(values["customers"], abs=1e-9), key
+
+
+def test_attribution_models_each_sum_to_won_revenue_and_first_touch_is_the_original_channel(marts, world):
+    truth = world.truth()
+    totals = dict(marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall())
+    assert totals == pytest.approx(dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"),
+                                                 truth.won_revenue_usd), abs=0.01)
+    first = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
+        WHERE attribution_model = 'first_touch' GROUP BY 1 HAVING sum(attributed_revenue) > 0""").fetchall())
+    assert first == pytest.approx(truth.revenue_by_channel_usd, abs=0.01)
+    last = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
+        WHERE attribution_model = 'last_touch' GROUP BY 1""").fetchall())
+    assert max(last, key=last.get) == "organic_search" and max(first, key=first.get) == "paid_social"
+    deals = marts.execute("SELECT count(DISTINCT deal_id), count(*) FROM marts.attribution_touches").fetchone()
+    assert deals == (246, 950)
+

@@ -68,6 +68,33 @@ CREATE TABLE marts.content_performance (
     exit_rate DOUBLE, bounce_rate DOUBLE, avg_time_on_page_s DOUBLE, previous_week_page_views BIGINT,
     page_views_wow_change DOUBLE, page_views_rank INTEGER, is_top_page BOOLEAN, trend_page_views BIGINT,
     previous_trend_page_views BIGINT, page_views_trend_change DOUBLE, is_falling BOOLEAN, is_rising BOOLEAN);
+CREATE TABLE marts.email_performance (
+    campaign_id VARCHAR, campaign_title VARCHAR, subject_line VARCHAR, tracking_name VARCHAR, list_id VARCHAR,
+    list_name VARCHAR, sent_at TIMESTAMP, send_date DATE, emails_sent BIGINT, emails_delivered BIGINT,
+    hard_bounces BIGINT, soft_bounces BIGINT, bounces BIGINT, opens BIGINT, unique_opens BIGINT, clicks BIGINT,
+    unique_clicks BIGINT, unique_subscriber_clicks BIGINT, unsubscribes BIGINT, open_rate DOUBLE, click_rate DOUBLE,
+    click_to_open_rate DOUBLE, unsubscribe_rate DOUBLE, bounce_rate DOUBLE, sessions BIGINT, engaged_sessions BIGINT,
+    contacts BIGINT, leads BIGINT, mqls BIGINT, customers BIGINT, won_revenue DOUBLE, session_to_lead_rate DOUBLE,
+    has_report BOOLEAN);
+CREATE TABLE marts.social_engagement (
+    channel VARCHAR, date_day DATE, posts_published BIGINT, impressions BIGINT, reach BIGINT, likes BIGINT,
+    comments BIGINT, shares BIGINT, saves BIGINT, engagements BIGINT, followers BIGINT, engagement_rate DOUBLE,
+    net_follower_change BIGINT);
+CREATE TABLE marts.social_post_engagement (
+    post_id VARCHAR, platform VARCHAR, account_id VARCHAR, post_type VARCHAR, permalink VARCHAR, text VARCHAR,
+    published_at TIMESTAMP, published_date DATE, views BIGINT, reach BIGINT, likes BIGINT, comments BIGINT,
+    shares BIGINT, saves BIGINT, engagements BIGINT, engagement_rate DOUBLE, comments_extracted BIGINT,
+    sessions BIGINT, leads BIGINT, customers BIGINT, won_revenue DOUBLE, session_to_lead_rate DOUBLE);
+CREATE TABLE marts.attribution_touches (
+    attribution_touch_id VARCHAR, deal_id VARCHAR, contact_id VARCHAR, touch_id VARCHAR, touch_number BIGINT,
+    touches_in_window BIGINT, touched_at TIMESTAMP, closed_at TIMESTAMP, close_month DATE, days_before_close DOUBLE,
+    channel VARCHAR, source VARCHAR, medium VARCHAR, campaign VARCHAR, deal_revenue DOUBLE,
+    first_touch_weight DOUBLE, last_touch_weight DOUBLE, linear_weight DOUBLE, position_based_weight DOUBLE,
+    time_decay_weight DOUBLE, first_touch_revenue DOUBLE, last_touch_revenue DOUBLE, linear_revenue DOUBLE,
+    position_based_revenue DOUBLE, time_decay_revenue DOUBLE);
+CREATE TABLE marts.attribution_by_channel (
+    attribution_by_channel_id VARCHAR, attribution_model VARCHAR, channel VARCHAR, close_month DATE,
+    attributed_customers DOUBLE, attributed_revenue DOUBLE, deals_touched BIGINT);
 """
 
 # Valid marts, including the edge cases the suites must accept: ratios that are NULL
@@ -127,6 +154,31 @@ INSERT INTO marts.content_performance VALUES
      2, true, NULL, NULL, NULL, false, false),
     ('420000001', '/new', '2024-05-13', 3, false, 50, 50, 0, 10, 0.2, NULL, 20.0, NULL, NULL,
      1, true, NULL, NULL, NULL, false, false);
+INSERT INTO marts.email_performance VALUES
+    ('c1', 'Weekly 1', 'This week', 'weekly_1', 'l1', 'Newsletter', '2024-05-07 14:00', '2024-05-07', 1000, 800,
+     20, 180, 200, 600, 400, 150, 120, 100, 8, 0.5, 0.125, 0.25, 0.01, 0.2, 80, 45, 3, 2, 1, 1, 1200.5, 0.025, true),
+    ('c2', 'Untracked', 'Not yet read', NULL, 'l1', 'Newsletter', '2024-05-14 14:00', '2024-05-14', 500, 500,
+     0, 0, 0, 0, 0, 0, 0, 0, 0, 0.0, 0.0, NULL, 0.0, 0.0, 0, 0, 0, 0, 0, 0, 0.0, NULL, false);
+INSERT INTO marts.social_engagement VALUES
+    ('facebook', '2024-05-01', 1, 5000, NULL, 90, 12, 8, NULL, 210, 12000, 0.042, NULL),
+    ('facebook', '2024-05-02', 0, NULL, NULL, 0, 0, 0, NULL, NULL, 11990, NULL, -10),
+    ('instagram', '2024-05-02', 1, 6000, 4200, 210, 20, 15, 25, 270, NULL, 0.045, NULL);
+INSERT INTO marts.social_post_engagement VALUES
+    ('104_810', 'facebook', '104', 'shared_story', 'https://www.facebook.com/104/posts/810', 'Read this',
+     '2024-05-01 17:00', '2024-05-01', NULL, NULL, 90, 12, 8, NULL, 110, NULL, 12, 40, 2, 1, 400.0, 0.05),
+    ('179', 'instagram', '178', 'VIDEO', 'https://www.instagram.com/reel/abc/', NULL,
+     '2024-05-02 19:00', '2024-05-02', 6000, 4200, 210, 20, 15, 25, 270, 0.0642857, 20, 0, 0, 0, 0.0, NULL);
+INSERT INTO marts.attribution_touches VALUES
+    ('d1:t1', 'd1', 'c1', 't1', 1, 2, '2024-05-01 10:00', '2024-05-08 10:00', '2024-05-01', 7.0, 'paid_search',
+     'google', 'cpc', 'brand', 400.0, 1.0, 0.0, 0.5, 0.5, 0.3333333, 400.0, 0.0, 200.0, 200.0, 133.33),
+    ('d1:t2', 'd1', 'c1', 't2', 2, 2, '2024-05-08 10:00', '2024-05-08 10:00', '2024-05-01', 0.0, 'direct',
+     '(direct)', '(none)', '(none)', 400.0, 0.0, 1.0, 0.5, 0.5, 0.6666667, 0.0, 400.0, 200.0, 200.0, 266.67),
+    ('d2:unattributed', 'd2', 'c2', NULL, NULL, 0, NULL, '2024-05-20 08:00', '2024-05-01', NULL, 'unattributed',
+     '(none)', '(none)', '(none)', 100.0, 1.0, 1.0, 1.0, 1.0, 1.0, 100.0, 100.0, 100.0, 100.0, 100.0);
+INSERT INTO marts.attribution_by_channel VALUES
+    ('first_touch:paid_search:2024-05', 'first_touch', 'paid_search', '2024-05-01', 1.0, 400.0, 1),
+    ('first_touch:direct:2024-05', 'first_touch', 'direct', '2024-05-01', 0.0, 0.0, 0),
+    ('linear:direct:2024-05', 'linear', 'direct', '2024-05-01', 0.5, 200.0, 1);
 """
 
 CPD = "marts.channel_performance_daily"
@@ -139,7 +191,12 @@ KPI = "marts.kpi_attainment"
 CBR = "marts.channel_budget_recommendation"
 CAMP = "marts.campaign_budget_recommendation"
 CONTENT = "marts.content_performance"
-EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20}
+ATT = "marts.attribution_touches"
+ABC = "marts.attribution_by_channel"
+EMAIL = "marts.email_performance"
+EXPECTATIONS_PER_SUITE = {CPD: 39, FBC: 32, LSH: 16, LEADS: 13, APD: 21, REC: 12, KPI: 16, CBR: 14, CAMP: 15, CONTENT: 20,
+                          EMAIL: 26, "marts.social_engagement": 17, "marts.social_post_engagement": 17,
+                          ATT: 20, ABC: 13}
 ROWS_PER_TABLE = {
     "channel_performance_daily": 4,
     "funnel_by_channel": 3,
@@ -151,6 +208,11 @@ ROWS_PER_TABLE = {
     "channel_budget_recommendation": 3,
     "campaign_budget_recommendation": 3,
     "content_performance": 3,
+    "email_performance": 2,
+    "social_engagement": 3,
+    "social_post_engagement": 2,
+    "attribution_touches": 3,
+    "attribution_by_channel": 3,
 }
 
 
@@ -229,7 +291,8 @@ def test_gate_fails_and_names_planted_defects(tmp_path, gx_dir):
     ]
     assert [(s.suite, s.success) for s in result.suites] == [
         (CPD, False), (FBC, False), (LSH, True), (LEADS, True), (APD, True), (REC, True), (KPI, True), (CBR, True), (CAMP, True),
-        (CONTENT, True),
+        (CONTENT, True), (EMAIL, True), ("marts.social_engagement", True), ("marts.social_post_engagement", True),
+        (ATT, True), (ABC, True),
     ]
     assert {s.suite: s.evaluated for s in result.suites} == EXPECTATIONS_PER_SUITE
     assert result.suite(CPD).row_count == 5
@@ -299,6 +362,11 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
         f"PASS {CBR}: 14/14 expectations passed, 3 rows",
         f"PASS {CAMP}: 15/15 expectations passed, 3 rows",
         f"PASS {CONTENT}: 20/20 expectations passed, 3 rows",
+        f"PASS {EMAIL}: 26/26 expectations passed, 2 rows",
+        "PASS marts.social_engagement: 17/17 expectations passed, 3 rows",
+        "PASS marts.social_post_engagement: 17/17 expectations passed, 2 rows",
+        f"PASS {ATT}: 20/20 expectations passed, 3 rows",
+        f"PASS {ABC}: 13/13 expectations passed, 3 rows",
     ]
 
 

@@ -89,3 +89,16 @@ def test_a_batch_loads_once_and_a_failed_load_changes_nothing(tmp_path, monkeypa
         load_batch(broken, warehouse)
     assert rows(warehouse, "SELECT count(*) FROM raw_hubspot.contacts") == [(1,)]  # the first unit rolled back too
     assert json.loads((broken / "manifest.json").read_text())["units"]  # the batch stays for the next run
+
+
+def test_two_clicks_in_one_second_on_different_links_are_two_email_actions(tmp_path):
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    at = "2026-08-01T10:00:00+00:00"
+    page = [{"campaign_id": "c1", "email_id": "m1", "action": "open", "timestamp": at},
+            {"campaign_id": "c1", "email_id": "m1", "action": "click", "timestamp": at, "url": "https://x.example/a"},
+            {"campaign_id": "c1", "email_id": "m1", "action": "click", "timestamp": at, "url": "https://x.example/b"}]
+    result = load_batch(land(landing, "mailchimp", [("email_activity", "c1", None, [page, page[:1]])]), warehouse)
+    # the open repeated on a later page is one action; the two clicks stay two
+    assert result.loaded == {"email_activity": 3} and result.quarantined == {"email_activity": 0}
+    assert rows(warehouse, "SELECT action, url FROM raw_mailchimp.email_activity ORDER BY ALL") == [
+        ("click", "https://x.example/a"), ("click", "https://x.example/b"), ("open", "")]

@@ -22,7 +22,7 @@ def test_gate_pass_publishes_and_gate_failure_keeps_the_last_good_version(data_d
     build_marts(warehouse)
 
     gate = steps.gate()
-    assert gate["success"] and gate["failed"] == 0 and gate["evaluated"] == sum(EXPECTATIONS_PER_SUITE.values()) == 198
+    assert gate["success"] and gate["failed"] == 0 and gate["evaluated"] == sum(EXPECTATIONS_PER_SUITE.values()) == 291
     published = steps.publish()
     assert published["tables"] == {f"marts.{table}": rows for table, rows in ROWS_PER_TABLE.items()}
     good = digest(settings.published_path())
@@ -35,4 +35,4 @@ def test_gate_pass_publishes_and_gate_failure_keeps_the_last_good_version(data_d
     assert digest(settings.published_path()) == good
     summary = steps.summary().splitlines()
     assert summary[-1] == str(settings.published_path())
-    assert "quality gate: FAILED (198 expectations, 1 failed)" in summary
+    assert "quality gate: FAILED (291 expectations, 1 failed)" in summary

@@ -10,6 +10,20 @@ Counters (likes, comments, shares) keep growing after a post is published, so
 posts and media of the last 28 days are re-read every run and merged on their id.
 Insights arrive as ``{name, period, values: [{value, end_time}]}`` and are
 landed one record per metric and day.
+
+Page insights page by time, not by cursor: every answer carries ``paging.previous`` and
+``paging.next`` links to the neighbouring since/until windows, and ``next`` exists even
+past today, so following it never ends. We ask for the window we need (in chunks of
+at most 90 days, Graph's limit) and read each answer once.
+
+Metrics are the ones Graph serves since 2025-11-15: ``page_media_view`` (it replaced
+``page_impressions``) and ``page_follows``, the page's followers at the end of each day
+(it replaced ``page_fans``, which now answers with an invalid metric error). Instagram
+has no daily follower series that counts losses, so ``account_snapshots`` reads the
+page's and the account's ``followers_count`` each run, keyed on the run's interval end.
+
+Comments: Facebook Comment nodes are ``id,message,created_time``; Instagram IGComment
+nodes are ``id,text,timestamp,username,like_count`` (they have no message field).
 """
 
 from __future__ import annotations
@@ -22,14 +36,20 @@ from extractors.pagination import NextUrl, PageRequest, paginate
 from extractors.sources import Source
 from extractors.streams import KeyColumn, Stream
 
-POST_FIELDS = "id,message,created_time,permalink_url,shares,comments.summary(true),reactions.summary(true)"
+POST_FIELDS = "id,message,created_time,permalink_url,status_type,shares,comments.summary(true),reactions.summary(true)"
 MEDIA_FIELDS = "id,caption,media_type,timestamp,like_count,comments_count,permalink"
-PAGE_METRICS = "page_impressions,page_post_engagements,page_fans"
-MEDIA_METRICS = "reach,comments,shares,saved,likes"
+PAGE_METRICS = "page_media_view,page_post_engagements,page_follows"
+POST_COMMENT_FIELDS = "id,message,created_time"
+IG_COMMENT_FIELDS = "id,text,timestamp,username,like_count"
+PAGE_ACCOUNT_FIELDS = "id,name,username,followers_count,fan_count"
+IG_ACCOUNT_FIELDS = "id,name,username,followers_count,follows_count,media_count"
+INSIGHTS_MAX_SPAN = timedelta(days=90)  # Graph: at most 90 days between since and until
+MEDIA_METRICS = "views,reach,comments,shares,saved,likes"  # views replaced impressions on Instagram media
 COUNTER_LOOKBACK = timedelta(days=28)
 NEXT = NextUrl(("paging", "next"))
 
 PAGE_STREAMS = {"page_posts", "page_insights", "post_comments"}
+ACCOUNT_STREAMS = {"account_snapshots"}
 
 
 class FacebookPages(Source):
@@ -39,18 +59,22 @@ class FacebookPages(Source):
     streams = (
         Stream("page_posts", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="page posts with share, comment and reaction counts"),
         Stream("page_insights", (KeyColumn("metric", "$.name"), KeyColumn("end_time", "$.end_time", "TIMESTAMPTZ")),
-               load="window", window_key="end_time", lookback=timedelta(days=3), description="daily page impressions, engagements, fans"),
+               load="window", window_key="end_time", lookback=timedelta(days=3), description="daily page media views, engagements, followers"),
         Stream("post_comments", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="comments on recent posts"),
         Stream("ig_media", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="Instagram media with like and comment counts"),
         Stream("ig_media_insights", (KeyColumn("media_id", "$.media_id"), KeyColumn("metric", "$.name")),
-               lookback=COUNTER_LOOKBACK, description="reach, comments, shares, saves, likes per recent media"),
+               lookback=COUNTER_LOOKBACK, description="views, reach, comments, shares, saves, likes per recent media"),
         Stream("ig_comments", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="comments on recent media"),
+        Stream("account_snapshots", (KeyColumn("id", "$.id"), KeyColumn("snapshot_at", "$.snapshot_at", "TIMESTAMPTZ")),
+               description="followers of the page and the Instagram account, read once per run"),
     )
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         if stream.name in PAGE_STREAMS:
-            return conn.list_extra("page_ids", '{"page_ids": ["<page id>"]}')
-        return conn.list_extra("ig_user_ids", '{"ig_user_ids": ["<instagram business account id>"]}')
+            return _page_ids(conn)
+        if stream.name in ACCOUNT_STREAMS:
+            return _page_ids(conn) + _ig_user_ids(conn)
+        return _ig_user_ids(conn)
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
         v = conn.extra.get("api_version", "v21.0")
@@ -61,8 +85,18 @@ class FacebookPages(Source):
             yield from paginate(client, PageRequest("GET", f"/{v}/{account}/posts", params={"fields": POST_FIELDS, **since, **until}),
                                 NEXT, ("data",), what=what)
         elif stream.name == "page_insights":
-            params = {"metric": PAGE_METRICS, "period": "day", **since, **until}
-            yield from paginate(client, PageRequest("GET", f"/{v}/{account}/insights", params=params), NEXT, _metric_values, what=what)
+            # Time-paged: paging.next always exists (it points past today), so read our own windows once each.
+            start = window.start or window.end - INSIGHTS_MAX_SPAN
+            while start < window.end:
+                stop = min(start + INSIGHTS_MAX_SPAN, window.end)
+                params = {"metric": PAGE_METRICS, "period": "day", "since": int(start.timestamp()), "until": int(stop.timestamp())}
+                yield _metric_values(client.request("GET", f"/{v}/{account}/insights", params=params, what=what))
+                start = stop
+        elif stream.name == "account_snapshots":
+            fields = PAGE_ACCOUNT_FIELDS if account in _page_ids(conn) else IG_ACCOUNT_FIELDS
+            node = client.request("GET", f"/{v}/{account}", params={"fields": fields}, what=what)
+            # Keyed on the run's interval end, so re-running an interval replaces its snapshot.
+            yield [{**node, "snapshot_at": window.end.isoformat()}]
         elif stream.name == "ig_media":
             yield from self._recent_media(client, v, account, window, what)
         elif stream.name == "ig_media_insights":
@@ -75,9 +109,10 @@ class FacebookPages(Source):
         else:  # comments on the posts / media of the window
             parents = (paginate(client, PageRequest("GET", f"/{v}/{account}/posts", params={"fields": "id", **since, **until}), NEXT, ("data",), what=what)
                        if stream.name == "post_comments" else self._recent_media(client, v, account, window, what))
+            fields = POST_COMMENT_FIELDS if stream.name == "post_comments" else IG_COMMENT_FIELDS
             for page in parents:
                 for parent in page:
-                    first = PageRequest("GET", f"/{v}/{parent['id']}/comments", params={"fields": "id,message,created_time", "filter": "stream"})
+                    first = PageRequest("GET", f"/{v}/{parent['id']}/comments", params={"fields": fields, "filter": "stream"})
                     for comments in paginate(client, first, NEXT, ("data",), what=f"{what} on {parent['id']}"):
                         yield [{**c, "parent_id": parent["id"]} for c in comments]
 
@@ -89,6 +124,14 @@ class FacebookPages(Source):
             yield recent
             if len(recent) < len(page):
                 return
+
+
+def _page_ids(conn: PlatformConnection) -> list[str]:
+    return conn.list_extra("page_ids", '{"page_ids": ["<page id>"]}')
+
+
+def _ig_user_ids(conn: PlatformConnection) -> list[str]:
+    return conn.list_extra("ig_user_ids", '{"ig_user_ids": ["<instagram business account id>"]}')
 
 
 def _metric_values(page: dict) -> list[dict]:

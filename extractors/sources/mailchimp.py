@@ -39,7 +39,9 @@ class Mailchimp(Source):
         Stream("reports", (KeyColumn("id", "$.id"),), lookback=SENT_CAMPAIGN_LOOKBACK,
                description="per-campaign sends, opens, clicks, bounces, unsubscribes"),
         Stream("email_activity", (KeyColumn("campaign_id", "$.campaign_id"), KeyColumn("email_id", "$.email_id"),
-                                  KeyColumn("action", "$.action"), KeyColumn("timestamp", "$.timestamp")),
+                                  KeyColumn("action", "$.action"), KeyColumn("timestamp", "$.timestamp"),
+                                  # two clicks in one second on different links are two actions ('' for opens/bounces)
+                                  KeyColumn("url", "$.url", parse="COALESCE({}, '')")),
                lookback=SENT_CAMPAIGN_LOOKBACK, description="one record per open / click / bounce of one recipient"),
         Stream("list_members", (KeyColumn("list_id", "$.list_id"), KeyColumn("id", "$.id")),
                lookback=timedelta(hours=1), description="audience members with status and last change"),

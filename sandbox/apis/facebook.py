@@ -5,10 +5,11 @@ node fields follow shared/specs/meta (Page, PagePost, IGMedia, InsightsResult).
 
     GET /v21.0/{page_id}/posts?fields=id,message,created_time,permalink_url,shares,
         comments.summary(true),reactions.summary(true)&since=<unix>&until=<unix>&limit=25
-    GET /v21.0/{page_id}/insights?metric=page_impressions,page_post_engagements,page_fans&period=day&since=&until=
+    GET /v21.0/{page_id}/insights?metric=page_media_view,page_post_engagements,page_follows&period=day&since=&until=
     GET /v21.0/{ig_user_id}/media?fields=id,caption,media_type,timestamp,like_count,comments_count,permalink
-    GET /v21.0/{media_id}/insights?metric=reach,comments,shares,saved,likes
-    GET /v21.0/{post_or_media_id}/comments?fields=id,message,created_time&filter=stream&since=
+    GET /v21.0/{media_id}/insights?metric=views,reach,comments,shares,saved,likes
+    GET /v21.0/{post_id}/comments?fields=id,message,created_time&filter=stream&since=
+    GET /v21.0/{media_id}/comments?fields=id,text,timestamp,username,like_count
     GET /v21.0/{page_id | ig_user_id | post_id | media_id}?fields=...
 
 Auth: a page token as ``access_token`` or Bearer (the sandbox's "facebook" token;
@@ -24,14 +25,20 @@ ISO date) and select [since, until). Counters are as of the sandbox clock and gr
 for two weeks after publishing. Graph omits ``shares`` when a post has none; the
 sandbox does too. ``reactions`` carries its summary only (no list of reacting
 profiles); ``comments`` as a field holds its first page with cursors but no
-``next`` URL (that URL would put the sandbox's port into every post record). Instagram comments are IGComment nodes (``text``, ``timestamp``); the
-sandbox also answers ``message`` and ``created_time`` on them, the names the shared
-contract asks for on both platforms.
+``next`` URL (that URL would put the sandbox's port into every post record). Facebook
+comments are Comment nodes (``id,message,created_time``); Instagram comments are
+IGComment nodes (``id,text,timestamp,username,like_count``) and, as on Graph, have no
+``message`` or ``created_time`` field.
 
 Page insights answer one value per day of the page's time zone (America/Los_Angeles)
-whose ``end_time`` falls in (since, until] and that has ended, with
-``paging.previous`` only: the sandbox never points ``next`` past the window asked for.
-The window may span at most 93 days, as on Graph.
+whose ``end_time`` falls in (since, until] and that has ended. Like Graph, every answer
+carries ``paging.previous`` and ``paging.next``: the same span of time before and after
+the window asked for, whether or not anything is there (a client that follows ``next``
+walks into the future for ever). The window may span at most 93 days, as on Graph.
+Metrics are the current ones: ``page_media_view`` (it replaced ``page_impressions``) and
+``page_follows`` (it replaced ``page_fans``); Meta removed ``page_fans``, ``page_fan_adds``,
+``page_impressions`` and their kin on 2025-11-15 and answers them with an invalid metric
+error, and so does the sandbox.
 """
 
 from __future__ import annotations
@@ -57,13 +64,13 @@ MAX_INSIGHTS_DAYS = 93
 ACCOUNTS = {a.account_id: a for a in (FACEBOOK_PAGE, INSTAGRAM_ACCOUNT)}
 
 PAGE_METRICS = {
-    "page_impressions": ("impressions", "Daily Total Impressions",
-                         "Daily: The number of times any content from your Page or about your Page entered a person's screen."),
+    "page_media_view": ("impressions", "Daily Media Views",
+                        "Daily: The number of times your Page's content was played or displayed."),
     "page_post_engagements": ("engagements", "Daily Post Engagements",
                               "Daily: The number of times people have engaged with your posts through reactions, comments, shares and more."),
-    "page_fans": ("audience", "Lifetime Total Likes", "Lifetime: The total number of people who have liked your Page."),
-    "page_fan_adds": ("new_audience", "Daily New Likes", "Daily: The number of new people who have liked your Page (net of unlikes)."),
+    "page_follows": ("audience", "Lifetime Page Follows", "Lifetime: The number of followers of your Facebook Page."),
 }
+
 MEDIA_METRICS = {
     "reach": ("Accounts reached", "The number of unique accounts that have seen your post at least once."),
     "likes": ("Likes", "The number of likes on your post."),
@@ -246,14 +253,14 @@ def _account_fields(request: Request, account: SocialAccount) -> dict:
 
 
 def _comment_record(post: SocialPost, comment, specs: list[FieldSpec] | None) -> dict:
-    fields = {"id": lambda s: comment.comment_id, "message": lambda s: comment.message,
-              "created_time": lambda s: _graph_time(comment.created_at)}
-    if post.platform == "instagram":
+    fields = {"id": lambda s: comment.comment_id}
+    if post.platform == "instagram":  # IGComment: text and timestamp, no message or created_time
         fields |= {"text": lambda s: comment.message, "timestamp": lambda s: _graph_time(comment.created_at),
                    "username": lambda s: f"fan_{int(comment.comment_id) % 100_000:05d}", "like_count": lambda s: 0}
         default = ("id", "text", "timestamp")
     else:
-        fields |= {"like_count": lambda s: 0, "comment_count": lambda s: 0}
+        fields |= {"message": lambda s: comment.message, "created_time": lambda s: _graph_time(comment.created_at),
+                   "like_count": lambda s: 0, "comment_count": lambda s: 0}
         default = ("id", "message", "created_time")
     return _select(specs, default, fields, "IGComment" if post.platform == "instagram" else "Comment")
 
@@ -443,6 +450,7 @@ def _media_insights(request: Request, post: SocialPost, metrics: list[str]) -> d
 
 def _page_insights(request: Request, page: SocialAccount, metrics: list[str]) -> dict:
     if not metrics or any(m not in PAGE_METRICS for m in metrics):
+        # the same answer for a removed metric (page_fans, page_impressions) as for a made-up one
         raise _GraphError("(#100) The value must be a valid insights metric")
     if request.query.get("period", "day") != "day":
         raise _GraphError("(#100) The sandbox serves page insights with period=day only")
@@ -465,10 +473,13 @@ def _page_insights(request: Request, page: SocialAccount, metrics: list[str]) ->
         values = [{"value": social.account_day(page, day)[key], "end_time": _graph_time(end)} for day, end in days]
         data.append({"name": m, "period": "day", "values": values, "title": title, "description": description,
                      "id": f"{page.account_id}/insights/{m}/day"})
+    # Graph's time paging: the same span before and after, always both, even past the clock.
     span = until - since
-    previous = {k: v for k, v in request.query.items() if k not in ("since", "until", "access_token")} | {
-        "since": int((since - span).timestamp()), "until": int(since.timestamp())}
-    return {"data": data, "paging": {"previous": f"{request.base_url}{request.path}?{urlencode(previous)}"}}
+    kept = {k: v for k, v in request.query.items() if k not in ("since", "until")}  # Graph keeps access_token
+    previous = kept | {"since": int((since - span).timestamp()), "until": int(since.timestamp())}
+    following = kept | {"since": int(until.timestamp()), "until": int((until + span).timestamp())}
+    return {"data": data, "paging": {"previous": f"{request.base_url}{request.path}?{urlencode(previous)}",
+                                     "next": f"{request.base_url}{request.path}?{urlencode(following)}"}}
 
 
 NODE = r"/v\d+\.\d+/(?P<node>\d+(?:_\d+)?)"

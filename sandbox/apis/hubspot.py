@@ -242,7 +242,70 @@ def list_properties(request: Request) -> Response:
     return Response(200, {"results": results})
 
 
+# ---- web analytics: GET /events/v3/events ---------------------------------------------
+#
+# HubSpot's event analytics API (v3). Verified with HubSpot's published OpenAPI file for
+# "Events v3" and its guide: query parameters occurredAfter / occurredBefore (ISO 8601),
+# objectType, objectId, eventType (e.g. e_visited_page), limit and the paging cursor after;
+# records {objectType, objectId, eventType, occurredAt, id, properties}; the next cursor in
+# paging.next.after (with a link). Not verified (the sandbox's choice, documented here): the
+# page-view property names (hs_url, hs_referrer, hs_page_path, hs_utm_*), the limit's default
+# and maximum (10 and 100 here), the order (oldest first here) and whether the bounds are
+# inclusive (occurredAfter inclusive, occurredBefore exclusive here).
+EVENTS_DEFAULT_LIMIT = 10
+EVENTS_MAX_LIMIT = 100
+EVENT_OBJECT_TYPES = ("contact", "contacts", "0-1")
+
+
+def _parse_instant(request: Request, name: str) -> datetime | None | Response:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return _error(request, 400, "VALIDATION_ERROR", f"Unable to parse {name} '{value}' as an ISO 8601 timestamp")
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def list_events(request: Request) -> Response:
+    if (denied := _check_auth(request)) is not None:
+        return denied
+    object_type, object_id = request.query.get("objectType"), request.query.get("objectId")
+    if not object_type or not object_id:
+        return _error(request, 400, "VALIDATION_ERROR", "objectType and objectId (or objectProperty) are required")
+    if object_type.lower() not in EVENT_OBJECT_TYPES:
+        return _error(request, 400, "VALIDATION_ERROR", f"The sandbox records events on contacts only, not on '{object_type}'")
+    if not object_id.isdigit():
+        return _error(request, 400, "VALIDATION_ERROR", f"Invalid objectId '{object_id}': expected a number")
+    limit = _limit(request, request.query.get("limit", str(EVENTS_DEFAULT_LIMIT)), EVENTS_MAX_LIMIT)
+    if isinstance(limit, Response):
+        return limit
+    bounds = [_parse_instant(request, name) for name in ("occurredAfter", "occurredBefore")]
+    if (bad := next((b for b in bounds if isinstance(b, Response)), None)) is not None:
+        return bad
+    after_ts, before_ts = bounds
+    try:
+        offset = _decode_cursor(request.query["after"]) if request.query.get("after") else 0
+    except ValueError:
+        return _error(request, 400, "VALIDATION_ERROR", f"Invalid paging cursor after='{request.query['after']}'")
+    event_type = request.query.get("eventType")
+    world, now = request.sandbox.world, request.sandbox.now
+    contact = world.contact(object_id)
+    visits = []
+    if contact is not None and contact.created_at <= now and event_type in (None, "e_visited_page"):
+        visits = [t for t in world.touches(contact) if t.occurred_at <= now  # nothing from the clock's future
+                  and (after_ts is None or t.occurred_at >= after_ts) and (before_ts is None or t.occurred_at < before_ts)]
+    body: dict = {"results": [t.event_record() for t in visits[offset:offset + limit]]}
+    if offset + limit < len(visits):
+        next_after = _encode_cursor(str(offset + limit))
+        next_query = {k: v for k, v in request.query.items() if k != "after"} | {"after": next_after}
+        body["paging"] = {"next": {"after": next_after, "link": f"{request.base_url}{request.path}?{urlencode(next_query)}"}}
+    return Response(200, body)
+
+
 ROUTES = [
+    ("GET", r"/events/v3/events/?", list_events),
     ("GET", r"/crm/v3/properties/(?P<object>contacts|deals|0-1|0-3)", list_properties),
     ("GET", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)", list_objects),
     ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/search", search_objects),

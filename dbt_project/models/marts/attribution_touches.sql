@@ -1,0 +1,153 @@
+-- One row per won deal and touch of its contact in the var('attribution_lookback_days')
+-- days before the close (close instant included), with each attribution model's weight
+-- and the revenue it credits to the touch. A won deal without such a touch gets one row
+-- with channel 'unattributed' and every weight 1, so each model's revenue sums to the
+-- total won revenue. Touches are ordered by time (then touch id, so ties stay stable).
+{%- set lookback_days = var('attribution_lookback_days', 90) %}
+{%- set half_life_days = var('attribution_half_life_days', 7) %}
+with
+
+won_deals as (
+
+    select
+        deal_id,
+        primary_contact_id as contact_id,
+        closed_at,
+        amount_in_reporting_currency as deal_revenue
+    from {{ ref('int_deals_attributed') }}
+    where is_closed_won and closed_at is not null
+
+),
+
+touches as (
+
+    select * from {{ ref('int_touches') }}
+
+),
+
+in_window as (
+
+    select
+        won_deals.deal_id,
+        won_deals.contact_id,
+        won_deals.closed_at,
+        won_deals.deal_revenue,
+        touches.touch_id,
+        touches.touched_at,
+        touches.channel,
+        touches.source,
+        touches.medium,
+        touches.campaign,
+        epoch_ms(won_deals.closed_at) - epoch_ms(touches.touched_at) as ms_before_close
+    from won_deals
+    inner join touches
+        on won_deals.contact_id = touches.contact_id
+        and touches.touched_at <= won_deals.closed_at
+        and touches.touched_at >= won_deals.closed_at - to_days({{ lookback_days }})
+
+),
+
+numbered as (
+
+    select
+        *,
+        ms_before_close / 86400000.0 as days_before_close,
+        row_number() over (partition by deal_id order by touched_at, touch_id) as touch_number,
+        count(*) over (partition by deal_id) as touches_in_window,
+        -- time decay: a touch half_life days before the close counts half as much as one at the close
+        pow(0.5, ms_before_close / 86400000.0 / {{ half_life_days }}) as decay
+    from in_window
+
+),
+
+weighted as (
+
+    select
+        deal_id,
+        contact_id,
+        closed_at,
+        deal_revenue,
+        touch_id,
+        touch_number,
+        touches_in_window,
+        touched_at,
+        days_before_close,
+        channel,
+        source,
+        medium,
+        campaign,
+        case when touch_number = 1 then 1.0 else 0.0 end as first_touch_weight,
+        case when touch_number = touches_in_window then 1.0 else 0.0 end as last_touch_weight,
+        cast(1 as double) / touches_in_window as linear_weight,
+        case
+            when touches_in_window = 1 then 1.0
+            when touches_in_window = 2 then 0.5
+            when touch_number = 1 or touch_number = touches_in_window then 0.4
+            else cast(0.2 as double) / (touches_in_window - 2)
+        end as position_based_weight,
+        decay / sum(decay) over (partition by deal_id) as time_decay_weight
+    from numbered
+
+),
+
+unattributed as (
+
+    select
+        won_deals.deal_id,
+        won_deals.contact_id,
+        won_deals.closed_at,
+        won_deals.deal_revenue,
+        cast(null as varchar) as touch_id,
+        cast(null as bigint) as touch_number,
+        cast(0 as bigint) as touches_in_window,
+        cast(null as timestamp) as touched_at,
+        cast(null as double) as days_before_close,
+        'unattributed' as channel,
+        '(none)' as source,
+        '(none)' as medium,
+        '(none)' as campaign,
+        1.0 as first_touch_weight,
+        1.0 as last_touch_weight,
+        1.0 as linear_weight,
+        1.0 as position_based_weight,
+        1.0 as time_decay_weight
+    from won_deals
+    where not exists (select 1 from in_window where in_window.deal_id = won_deals.deal_id)
+
+),
+
+unioned as (
+
+    select * from weighted
+    union all
+    select * from unattributed
+
+)
+
+select
+    deal_id || ':' || coalesce(touch_id, 'unattributed') as attribution_touch_id,
+    deal_id,
+    contact_id,
+    touch_id,
+    cast(touch_number as bigint) as touch_number,
+    cast(touches_in_window as bigint) as touches_in_window,
+    touched_at,
+    closed_at,
+    cast(date_trunc('month', closed_at) as date) as close_month,
+    cast(days_before_close as double) as days_before_close,
+    channel,
+    source,
+    medium,
+    campaign,
+    cast(deal_revenue as double) as deal_revenue,
+    cast(first_touch_weight as double) as first_touch_weight,
+    cast(last_touch_weight as double) as last_touch_weight,
+    cast(linear_weight as double) as linear_weight,
+    cast(position_based_weight as double) as position_based_weight,
+    cast(time_decay_weight as double) as time_decay_weight,
+    cast(deal_revenue * first_touch_weight as double) as first_touch_revenue,
+    cast(deal_revenue * last_touch_weight as double) as last_touch_revenue,
+    cast(deal_revenue * linear_weight as double) as linear_revenue,
+    cast(deal_revenue * position_based_weight as double) as position_based_revenue,
+    cast(deal_revenue * time_decay_weight as double) as time_decay_revenue
+from unioned
