@@ -4,7 +4,12 @@ Numbers are taken in one process on one machine, and the goals are stated as
 ratios between them (e.g. bulk load vs row-by-row insert), never as absolute
 timings in tests. Results of the last committed run are in benchmarks/BASELINE.md.
 
-    python -m benchmarks [--scale 1]
+    python -m benchmarks [--scales 1,10,100] [--extract-scales 1] [--max-requests 100]
+
+Each scale runs in its own process, so its peak RSS is its own: the world's generation
+time and memory, each sandbox endpoint alone (requests/s, rows/s; at most
+--max-requests requests each, spread over the whole listing), then, for the
+extract scales, every source extracted from the sandbox and loaded.
 """
 
 from __future__ import annotations
@@ -13,6 +18,9 @@ import argparse
 import json
 import os
 import platform
+import resource
+import subprocess
+import sys
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -59,28 +67,52 @@ def bench_loader(tmp: Path, rows: int) -> list[tuple[str, str]]:
             ("ratio bulk / row-by-row", f"{bulk_rate / row_rate:,.0f}x")]
 
 
-def bench_sandbox(scale: float) -> list[tuple[str, str]]:
-    """Each endpoint alone, one client: is the sandbox ever the bottleneck of an extraction?"""
+def peak_rss_mib() -> float:
+    """This process's peak resident memory. Linux's VmHWM, because ru_maxrss survives exec and
+    would report the parent's peak at fork for a child; ru_maxrss elsewhere."""
+    try:
+        with open("/proc/self/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
+    except (OSError, StopIteration):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def bench_world(world) -> list[tuple[str, str]]:
+    """Build every simulated day (contacts, ad delivery, GA4 blocks; the email audiences, activities
+    and posts they need): what a full read costs the first time, and the memory it leaves."""
+    from datetime import timedelta
+
+    _, seconds = timed(lambda: [world._day(world.start + timedelta(days=i)) for i in range(world.days)])
+    contacts = sum(len(world.contacts_created_on(world.start + timedelta(days=i))) for i in range(world.days))
+    return [("world: generate 90 days (contacts, ads, GA4 blocks, email, social)",
+             f"{seconds:.1f}s ({contacts:,} contacts, {contacts / seconds:,.0f} contacts/s), peak RSS {peak_rss_mib():,.0f} MiB")]
+
+
+def bench_sandbox(world, max_requests: int) -> list[tuple[str, str]]:
+    """Each endpoint alone, one client: is the sandbox ever the bottleneck of an extraction?
+
+    Listings longer than ``max_requests`` pages are sampled at pages spread over the whole
+    listing, so a page deep in it counts as much as the first ones.
+    """
     from sandbox.server import DEFAULT_TOKENS, SandboxServer
-    from sandbox.world import World
     from sandbox.world_google_ads import GOOGLE_ADS_CUSTOMERS as CUSTOMERS
     from sandbox.world_web import PROPERTY_ID
 
     out = []
-    world = World(scale=scale)
     with SandboxServer(world) as server:
         base, session = server.base_url, requests.Session()
         hub = {"Authorization": f"Bearer {DEFAULT_TOKENS['hubspot']}"}
 
-        def hubspot_list():
+        def hubspot_list():  # the first max_requests pages: paging is by cursor
             rows = n = 0
             params = {"limit": 100}
-            while True:
+            while n < max_requests:
                 body = session.get(f"{base}/crm/v3/objects/contacts", params=params, headers=hub).json()
                 rows, n = rows + len(body["results"]), n + 1
                 if "paging" not in body:
-                    return rows, n
+                    break
                 params["after"] = body["paging"]["next"]["after"]
+            return rows, n
 
         def hubspot_search():
             body = {"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}],
@@ -114,39 +146,58 @@ def bench_sandbox(scale: float) -> list[tuple[str, str]]:
                                 headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
             return len(page.get("rows", [])), 1
 
-        def mailchimp_activity():
+        auth = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])
+
+        def offset_pages(url, key, budget):  # pages of 1000 at offsets spread over the listing
+            first = session.get(url, params={"count": 1000, "offset": 0}, auth=auth).json()
+            total = first["total_items"]
+            offsets = range(1000, total, 1000)
+            if len(offsets) > budget - 1:
+                offsets = [offsets[i * len(offsets) // (budget - 1)] for i in range(budget - 1)] if budget > 1 else []
+            rows = len(first[key])
+            for offset in offsets:
+                rows += len(session.get(url, params={"count": 1000, "offset": offset}, auth=auth).json()[key])
+            return rows, 1 + len(offsets)
+
+        def mailchimp_activity():  # the first four campaigns, each activity built (or cached) as an extraction finds it
             rows = n = 0
-            auth = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])
             for campaign in world.mailchimp.campaigns[:4]:
-                offset, total = 0, 1
-                while offset < total:
-                    page = session.get(f"{base}/3.0/reports/{campaign.campaign_id}/email-activity",
-                                       params={"count": 1000, "offset": offset}, auth=auth).json()
-                    rows, n, offset, total = rows + len(page["emails"]), n + 1, offset + len(page["emails"]), page["total_items"]
+                r, k = offset_pages(f"{base}/3.0/reports/{campaign.campaign_id}/email-activity", "emails", max(1, max_requests // 4))
+                rows, n = rows + r, n + k
             return rows, n
 
         def mailchimp_members():
-            rows = n = 0
-            auth = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])
-            offset, total = 0, 1
-            while offset < total:
-                page = session.get(f"{base}/3.0/lists/7f3a9c2e1b/members", params={"count": 1000, "offset": offset}, auth=auth).json()
-                rows, n, offset, total = rows + len(page["members"]), n + 1, offset + len(page["members"]), page["total_items"]
-            return rows, n
+            return offset_pages(f"{base}/3.0/lists/7f3a9c2e1b/members", "members", max_requests)
 
         def graph_posts():
             params = {"access_token": DEFAULT_TOKENS["facebook"], "limit": 25,
                       "fields": "id,message,created_time,permalink_url,shares,comments.summary(true),reactions.summary(true)"}
             return _follow_meta(session, f"{base}/v21.0/104000000000001/posts", params)
 
-        hubspot_list()  # first pass builds the world's days; the timed pass measures serving
-        mailchimp_activity()
+        def ga4_pages():
+            body = {"dateRanges": [{"startDate": world.start.isoformat(), "endDate": world.end.isoformat()}],
+                    "dimensions": [{"name": "date"}, {"name": "pagePath"}], "limit": "100000", "offset": "0",
+                    "metrics": [{"name": m} for m in ("screenPageViews", "userEngagementDuration", "sessions", "exits")]}
+            page = session.post(f"{base}/v1beta/properties/{PROPERTY_ID}:runReport", json=body,
+                                headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
+            return len(page.get("rows", [])), 1
+
+        # The first search at a clock builds its index of every live contact: timed on its own.
+        (_, first_search_s) = timed(lambda: session.post(
+            f"{base}/crm/v3/objects/contacts/search", headers=hub,
+            json={"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}], "limit": 1}))
+        mailchimp_activity()  # as an extraction would, after the campaigns were listed
         for name, fn in (("HubSpot contacts list", hubspot_list), ("HubSpot contacts search", hubspot_search),
-                         ("Meta insights", meta_insights), ("Google Ads searchStream", google_stream), ("GA4 runReport", ga4_report),
+                         ("Meta insights", meta_insights), ("Google Ads searchStream", google_stream),
+                         ("GA4 runReport (sessions by source/medium/campaign/landing page)", ga4_report),
+                         ("GA4 runReport (pages)", ga4_pages),
                          ("Mailchimp email activity", mailchimp_activity), ("Mailchimp list members", mailchimp_members),
                          ("Graph page posts", graph_posts)):
             (rows, n), seconds = timed(fn)
-            out.append((f"sandbox: {name}", f"{n / seconds:,.1f} req/s, {rows / seconds:,.0f} rows/s ({rows:,} rows)"))
+            out.append((f"sandbox: {name}", f"{n / seconds:,.1f} req/s, {rows / seconds:,.0f} rows/s ({rows:,} rows in {n} requests)"))
+            if name == "HubSpot contacts search":
+                out[-1] = (out[-1][0], out[-1][1] + f"; the first search built the index in {first_search_s:.1f}s")
+    out.append(("peak RSS after serving every endpoint", f"{peak_rss_mib():,.0f} MiB"))
     return out
 
 
@@ -158,15 +209,14 @@ def _follow_meta(session, url, params):
     return rows, n
 
 
-def bench_extract_load(tmp: Path, scale: float) -> list[tuple[str, str]]:
+def bench_extract_load(tmp: Path, world) -> list[tuple[str, str]]:
+    """Every source read end to end from a sandbox over ``world`` (already generated), then loaded."""
     from extractors import pipeline
     from sandbox.server import SandboxServer
-    from sandbox.world import World
 
     from extractors.connections import get_connection
 
     out = []
-    world = World(scale=scale)
     with SandboxServer(world) as server:
         os.environ.update(server.connections())
         get_connection("hubspot")  # Airflow's import takes seconds once per process: keep it out of the rates
@@ -237,24 +287,79 @@ def bench_incremental_dbt(tmp: Path, scale: float, days: int = 90) -> list[tuple
     return out
 
 
+def run_scale(scale: float, extract: bool, max_requests: int) -> list[tuple[str, str]]:
+    """One scale, in this process (the parent runs each in a child, so peak RSS is the scale's own)."""
+    import sandbox.server  # noqa: F401 - the sandbox's own imports are not the world's memory
+    from sandbox.world import World
+
+    rows = [("peak RSS before the world (Python, DuckDB, requests, the sandbox's code)", f"{peak_rss_mib():,.0f} MiB")]
+    world = World(scale=scale)
+    rows += bench_world(world) + bench_sandbox(world, max_requests)
+    if extract:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows += bench_extract_load(Path(tmp), world)
+        rows.append(("peak RSS after extracting and loading every source", f"{peak_rss_mib():,.0f} MiB"))
+    return rows
+
+
+def _scales(text: str) -> list[float]:
+    try:
+        scales = [float(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"scales must be numbers separated by commas, e.g. 1,10,100; not {text!r}") from None
+    if not scales or any(s <= 0 for s in scales):
+        raise argparse.ArgumentTypeError(f"scales must be positive numbers, e.g. 1,10,100; not {text!r}")
+    return scales
+
+
+def _label(scale: float) -> str:
+    return f"{scale:g}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--scales", type=_scales, default=[1.0, 10.0, 100.0], help="world scales to measure (default 1,10,100)")
+    parser.add_argument("--extract-scales", type=_scales, default=[1.0],
+                        help="scales at which every source is also extracted and loaded (default 1; 1,10 adds ~3 min)")
+    parser.add_argument("--max-requests", type=int, default=100, help="requests per sandbox endpoint, at most (default 100)")
     parser.add_argument("--loader-rows", type=int, default=200_000)
     parser.add_argument("--days", type=int, default=90, help="days of the simulated business (dbt-incremental)")
     parser.add_argument("--only", choices=("dbt-incremental",), help="run one measurement instead of all")
+    parser.add_argument("--child-scale", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--child-extract", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.max_requests < 1:
+        parser.error("--max-requests must be at least 1")
+    if args.child_scale is not None:
+        print(json.dumps(run_scale(args.child_scale, args.child_extract, args.max_requests)))
+        return
+
+    print(f"funnelhouse benchmarks, {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}\n")
+    if args.only == "dbt-incremental":
+        with tempfile.TemporaryDirectory() as tmp:
+            _print_table(f"Incremental dbt models (scale 1, {args.days} days)", bench_incremental_dbt(Path(tmp), 1.0, args.days))
+        return
     with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        if args.only == "dbt-incremental":
-            rows = bench_incremental_dbt(tmp, args.scale, args.days)
-        else:
-            rows = (bench_loader(tmp, args.loader_rows) + bench_sandbox(args.scale) + bench_extract_load(tmp, args.scale)
-                    + bench_incremental_dbt(tmp, args.scale, args.days))
-    print(f"funnelhouse benchmarks, scale {args.scale}, {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}\n")
-    print("| measurement | result |\n|---|---|")
+        _print_table("Loader", bench_loader(Path(tmp), args.loader_rows))
+    for scale in args.scales:
+        command = [sys.executable, "-m", "benchmarks", "--child-scale", str(scale), "--max-requests", str(args.max_requests)]
+        if scale in args.extract_scales:
+            command.append("--child-extract")
+        started = time.perf_counter()
+        child = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
+        if child.returncode != 0:
+            sys.exit(f"benchmarks: scale {_label(scale)} failed (exit {child.returncode}); its error is above")
+        rows = [tuple(r) for r in json.loads(child.stdout.strip().splitlines()[-1])]
+        _print_table(f"Scale {_label(scale)} ({time.perf_counter() - started:.0f}s)", rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        _print_table(f"Incremental dbt models (scale 1, {args.days} days)", bench_incremental_dbt(Path(tmp), 1.0, args.days))
+
+
+def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"## {title}\n\n| measurement | result |\n|---|---|")
     for name, value in rows:
         print(f"| {name} | {value} |")
+    print(flush=True)
 
 
 if __name__ == "__main__":

@@ -87,9 +87,11 @@ ALL_HUBSPOT_STAGES = STAGES + ("evangelist", "other")
 # Clicks (and so the contacts they create) happen between these local hours of the account's day.
 AD_CLICK_HOURS = (6, 23)
 
-# Days kept in memory at scale 1; fewer at larger scales, so a day's size times the
-# number of cached days stays about constant. Never fewer than a GA4 date needs (3).
-CACHE_DAY_BUDGET = 200
+# Full days kept in memory at scale 1; fewer at larger scales, so a day's size times the
+# number of cached days stays about constant. Never fewer than a GA4 date needs (3). Only
+# contacts need this LRU (ad delivery and GA4 blocks of every day are kept, see _reports),
+# and they are read day after day, so 100 holds the whole demo business and little more.
+CACHE_DAY_BUDGET = 100
 MIN_CACHED_DAYS = 8
 
 
@@ -269,6 +271,8 @@ class _DayCache:
             if day in self._days:
                 self._days.move_to_end(day)
                 return self._days[day]
+            while len(self._days) >= self.capacity:  # make room first: memory peaks at capacity days, not one more
+                self._days.popitem(last=False)
         facts = build()
         with self._lock:
             self.generated += 1
@@ -334,16 +338,17 @@ class World:
         if not 0 <= (day - self.start).days < self.days:
             return _EMPTY_DAY
         facts = self._day_cache.get(day, lambda: self._generate_day(day))
-        self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], []))
+        self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], facts.session_blocks))
         return facts
 
     def _reports(self, day: date) -> DayFacts:
-        """A day's ad delivery (ad days, ad-group days) without its contacts and sessions.
+        """A day's ad delivery (ad days, ad-group days) and GA4 session blocks, without its contacts.
 
-        It grows with the number of ads, hardly with scale, so every day's is kept once built:
-        ad report endpoints re-read 90 days per page and must not regenerate the people each
-        time the LRU of full days (which shrinks as scale grows) has dropped them. GA4 session
-        blocks grow with scale and stay in the LRU only.
+        Their number grows with the ads, posts, campaigns and pages, hardly with scale (a block
+        counts its sessions, whatever their number: ~13,000 blocks for 90 days at scale 1, 10 or
+        100), so every day's is kept once built: report endpoints re-read 90 days per request and
+        must not regenerate the people each time the LRU of full days (which shrinks as scale
+        grows) has dropped them. Contacts grow with scale and stay in the LRU only.
         """
         reports = self._report_days.get(day)
         return reports if reports is not None else (self._day(day) if 0 <= (day - self.start).days < self.days else _EMPTY_DAY)
@@ -713,7 +718,7 @@ class World:
         # A simulated day's visits fall on the property dates one day either side of it.
         day = max(since - timedelta(days=1), self.start)
         while day <= min(until + timedelta(days=1), self.end):
-            for block in self._day(day).session_blocks:
+            for block in self._reports(day).session_blocks:
                 if since <= block.property_date <= until and block.arrives_at <= as_of:
                     yield block
             day += timedelta(days=1)

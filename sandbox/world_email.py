@@ -407,8 +407,10 @@ class EmailWorld:
         self.history_start = world.start - timedelta(days=HISTORY_DAYS)
         self._members = _Lru(len(AUDIENCES) * (HISTORY_DAYS + world.days + 1))
         self._activities = _Lru(max(MIN_CACHED_ACTIVITIES, int(ACTIVITY_CACHE_BUDGET / world.scale)))
-        self._clicks = _Lru(max(8, int(4 * ACTIVITY_CACHE_BUDGET / world.scale)))
         self.campaigns = self._schedule()
+        # Every campaign's tracked clicks (some 10 bytes a click): days are read in order, and an
+        # LRU smaller than the campaigns would rebuild each activity on every pass over the days.
+        self._clicks = _Lru(len(self.campaigns))
         self.by_id = {c.campaign_id: c for c in self.campaigns}
         self._send_times = {a.list_id: [_epoch(c.send_time) for c in self.campaigns if c.audience is a] for a in AUDIENCES}
 
@@ -449,8 +451,13 @@ class EmailWorld:
         return self._members.get((audience.list_id, day), lambda: self._generate_members(audience, day))
 
     def member(self, audience: Audience, number: int) -> Member:
-        day = self.history_start + timedelta(days=number // MEMBER_NUMBERS_PER_DAY)
-        return self.members_joined_on(audience, day).member(number % MEMBER_NUMBERS_PER_DAY)
+        members, i = self.member_row(audience, number)
+        return members.member(i)
+
+    def member_row(self, audience: Audience, number: int) -> tuple[MemberDay, int]:
+        """(day, index) of the member ``number``."""
+        return (self.members_joined_on(audience, self.history_start + timedelta(days=number // MEMBER_NUMBERS_PER_DAY)),
+                number % MEMBER_NUMBERS_PER_DAY)
 
     def member_rows(self, audience: Audience, as_of: datetime) -> Iterator[tuple[MemberDay, int]]:
         """(day, index) of the members who signed up by ``as_of``, in member order (the members endpoint's order)."""
@@ -460,6 +467,21 @@ class EmailWorld:
             for i in range(len(members)):
                 if members.signup[i] <= limit:
                     yield members, i
+
+    def member_page(self, audience: Audience, as_of: datetime, offset: int, count: int) -> tuple[int, list[tuple[MemberDay, int]]]:
+        """How many members signed up by ``as_of`` and (day, index) of those at [offset, offset + count)
+        in member order: ``member_rows`` sliced, from each day's size instead of a walk over every member."""
+        limit, last = _epoch(as_of), as_of.date()
+        total, page = 0, []
+        for day in self.member_days(last):
+            members = self.members_joined_on(audience, day)
+            # Every member of an earlier day signed up before as_of; on its own day, some later.
+            rows = range(len(members)) if day < last else [i for i in range(len(members)) if members.signup[i] <= limit]
+            if len(page) < count and total + len(rows) > offset:
+                start = max(0, offset - total)
+                page += [(members, i) for i in rows[start:start + count - len(page)]]
+            total += len(rows)
+        return total, page
 
     def iter_members(self, audience: Audience, as_of: datetime) -> Iterator[Member]:
         for members, i in self.member_rows(audience, as_of):

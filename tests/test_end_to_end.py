@@ -12,7 +12,7 @@ second run changes nothing. The two runs are the session fixture `pipeline_runs`
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date
+from datetime import date, timedelta
 
 import duckdb
 import pytest

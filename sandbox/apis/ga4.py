@@ -142,19 +142,21 @@ def _report(request: Request, body: dict) -> dict:
     limit = min(limit, MAX_LIMIT)
     keep = _filter(body.get("dimensionFilter"))
 
-    totals: dict[tuple[str, ...], dict[str, float]] = {}
+    # Without a filter only the requested dimensions are needed: a report walks ~13,000 blocks (~150,000 pages).
+    getters = list(DIMENSIONS.items()) if body.get("dimensionFilter") else [(d, DIMENSIONS[d]) for d in dimensions if d in DIMENSIONS]
+    totals: dict[tuple[str, ...], list[int]] = {}
     for block in request.sandbox.world.iter_session_blocks(start, end, request.sandbox.now):
-        values = {name: get(block) for name, get in DIMENSIONS.items()}
+        values = {name: get(block) for name, get in getters}
         if page_scope:
             for path, views, sessions, exits, engagement in block.pages:
                 values[PAGE_DIMENSION] = path
                 if keep(values):
-                    _add(totals, tuple(values[d] for d in dimensions), sessions, 0, engagement, views, 0, exits)
+                    _add(totals, tuple([values[d] for d in dimensions]), sessions, 0, engagement, views, 0, exits)
         elif keep(values):
-            _add(totals, tuple(values[d] for d in dimensions), block.sessions, block.engaged_sessions, block.duration_seconds,
+            _add(totals, tuple([values[d] for d in dimensions]), block.sessions, block.engaged_sessions, block.duration_seconds,
                  block.page_views, block.conversions, block.sessions)
 
-    rows = [(key, {m: METRICS[m][1](sums) for m in metrics}) for key, sums in totals.items()]
+    rows = [(key, {m: METRICS[m][1](dict(zip(COUNTERS, sums))) for m in metrics}) for key, sums in totals.items()]
     rows.sort(key=lambda r: r[0])
     for order in reversed(body.get("orderBys") or []):
         rows.sort(key=_order_key(order, dimensions, metrics), reverse=bool(order.get("desc")))
@@ -172,15 +174,17 @@ def _report(request: Request, body: dict) -> dict:
 
 
 def _add(totals: dict, key: tuple, sessions: int, engaged: int, duration: int, views: int, conversions: int, exits: int) -> None:
+    """Add one block's (or page's) counters to its row's sums (a list in COUNTERS order)."""
     sums = totals.get(key)
     if sums is None:
-        totals[key] = sums = dict.fromkeys(COUNTERS, 0)
-    sums["sessions"] += sessions
-    sums["engaged"] += engaged
-    sums["duration"] += duration
-    sums["views"] += views
-    sums["conversions"] += conversions
-    sums["exits"] += exits
+        totals[key] = [sessions, engaged, duration, views, conversions, exits]
+        return
+    sums[0] += sessions
+    sums[1] += engaged
+    sums[2] += duration
+    sums[3] += views
+    sums[4] += conversions
+    sums[5] += exits
 
 
 def _value(metric_type: str, value: float) -> str:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from array import array
 from datetime import UTC, datetime
 
 from sandbox.server import Request, Response
@@ -320,23 +321,44 @@ def list_members(request: Request) -> dict:
     status = request.query.get("status")
     if status and status not in ("subscribed", "unsubscribed", "cleaned", "pending", "transactional", "archived"):
         raise _Problem(400, "Invalid Resource", f"'{status}' is not a member status.")
-    limit = epoch_seconds(now)
     since, before, since_opt, before_opt = (epoch_seconds(t) if t else None for t in (since, before, since_opt, before_opt))
-    rows = []
-    for members, i in request.sandbox.world.mailchimp.member_rows(audience, now):
-        if since is not None or before is not None:
-            changed = members.last_changed(i, limit)
-            if (since is not None and changed < since) or (before is not None and changed >= before):
+    count, offset = _paging(request)
+    email = request.sandbox.world.mailchimp
+    if since is None and before is None and since_opt is None and before_opt is None and not status:
+        total, page = email.member_page(audience, now, offset, count)
+    else:
+        numbers = _matching_members(request, audience, (since, before, since_opt, before_opt, status))
+        total, page = len(numbers), [email.member_row(audience, n) for n in numbers[offset:offset + count]]
+    return {"members": [_member_record(request, members, i) for members, i in page], "list_id": audience.list_id,
+            "total_items": total}
+
+
+def _matching_members(request: Request, audience: Audience, filters: tuple) -> array:
+    """Numbers of the members a filtered listing matches, in member order; built once per clock and
+    filters, because an incremental read asks page after page with the same ones."""
+    sandbox = request.sandbox
+    key = ("mailchimp-members", audience.list_id, sandbox.now, filters)
+    numbers = sandbox.cache.get(key)
+    if numbers is None:
+        since, before, since_opt, before_opt, status = filters
+        now = sandbox.now
+        limit = epoch_seconds(now)
+        numbers = array("i")
+        for members, i in sandbox.world.mailchimp.member_rows(audience, now):
+            if since is not None or before is not None:
+                changed = members.last_changed(i, limit)
+                if (since is not None and changed < since) or (before is not None and changed >= before):
+                    continue
+            if since_opt is not None or before_opt is not None:
+                opt = members.opt[i]
+                if opt < 0 or opt > limit or (since_opt is not None and opt < since_opt) or (before_opt is not None and opt >= before_opt):
+                    continue
+            if status and members.member(i).status_at(now) != status:
                 continue
-        if since_opt is not None or before_opt is not None:
-            opt = members.opt[i]
-            if opt < 0 or opt > limit or (since_opt is not None and opt < since_opt) or (before_opt is not None and opt >= before_opt):
-                continue
-        if status and members.member(i).status_at(now) != status:
-            continue
-        rows.append((members, i))
-    return {"members": [_member_record(request, members, i) for members, i in _page(rows, request)],
-            "list_id": audience.list_id, "total_items": len(rows)}
+            numbers.append(members.first_number + i)
+        sandbox.cache = {k: v for k, v in sandbox.cache.items() if k[:2] != key[:2]}  # keep one listing per audience
+        sandbox.cache[key] = numbers
+    return numbers
 
 
 def _list_record(request: Request, audience: Audience) -> dict:
