@@ -22,7 +22,7 @@ demo: $(VENV)/.synced  ## run the whole pipeline against the embedded sandbox
 	$(VENV)/bin/python -m funnelhouse demo
 
 run: $(VENV)/.synced  ## run the DAG against the Connections in your environment (AIRFLOW_CONN_*)
-	$(VENV)/bin/python -m funnelhouse run $(if $(DATE),--date $(DATE))
+	$(VENV)/bin/python -m funnelhouse run $(if $(DATE),--date $(DATE)) $(if $(FULL_REFRESH),--full-refresh)
 
 summary: $(VENV)/.synced
 	$(VENV)/bin/python -m funnelhouse summary

@@ -230,6 +230,63 @@ def bench_extract_load(tmp: Path, world) -> list[tuple[str, str]]:
     return out
 
 
+INCREMENTAL_MODELS = ("int_sessions_attributed", "ad_performance_daily", "channel_performance_daily")
+
+
+def bench_incremental_dbt(tmp: Path, scale: float, days: int = 90) -> list[tuple[str, str]]:
+    """The incremental models (and the CRM table they compare) after one more day of loads:
+    an incremental build against a full refresh of a copy of the same warehouse."""
+    import shutil
+
+    from extractors import settings
+    from funnelhouse import SOURCES, steps
+    from sandbox.server import SandboxServer
+    from sandbox.world import World
+
+    world = World(scale=scale, days=days)
+    selected = [*INCREMENTAL_MODELS, "int_crm_outcomes_aggregated"]
+    saved = dict(os.environ)
+    try:
+        with SandboxServer(world) as server:
+            os.environ.update(server.connections())
+            os.environ["FUNNELHOUSE_DATA_DIR"] = str(tmp / "dbt-incremental")
+            for now in (world.default_now - timedelta(days=1), world.default_now):
+                server.set_clock(now)
+                for source in SOURCES:  # the DAG's sources
+                    steps.extract(source, end=now)
+                    steps.load(source)
+                if now != world.default_now:
+                    steps.transform()  # the day before: every model built
+        incremental_dir, full_dir = tmp / "dbt-incremental", tmp / "dbt-full"
+        (full_dir).mkdir()
+        shutil.copyfile(incremental_dir / "warehouse.duckdb", full_dir / "warehouse.duckdb")
+        timings = {}
+        for mode, data_dir in (("incremental", incremental_dir), ("full refresh", full_dir)):
+            os.environ["FUNNELHOUSE_DATA_DIR"] = str(data_dir)
+            _, wall_s = timed(lambda: steps.transform(full_refresh=mode == "full refresh"))
+            results = json.loads((data_dir / "dbt" / "target" / "run_results.json").read_text())["results"]
+            # the whole `dbt build` runs (as in the pipeline); the selected models' own times are compared
+            per_model = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results
+                         if r["unique_id"].startswith("model.") and r["unique_id"].split(".")[-1] in selected}
+            timings[mode] = (sum(per_model.values()), wall_s, per_model)
+        with duckdb.connect(str(incremental_dir / "warehouse.duckdb"), read_only=True) as con:
+            rebuilt = {m: con.execute(f"""SELECT count(*) FILTER (WHERE date_day IN (SELECT date_day FROM _funnelhouse.incremental_changed_days
+                                                                          WHERE model = '{schema}.{m}')), count(*)
+                                          FROM {schema}.{m}""").fetchone()
+                       for schema, m in (("intermediate", "int_sessions_attributed"), ("marts", "ad_performance_daily"),
+                                         ("marts", "channel_performance_daily"))}
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    inc_s, full_s = timings["incremental"][0], timings["full refresh"][0]
+    out = [(f"dbt {mode} after one more day ({days} days): {', '.join(selected)}",
+            f"{s:.2f}s in these models ({', '.join(f'{per[m]:.2f}' for m in selected)}; whole dbt build {wall:.1f}s)")
+           for mode, (s, wall, per) in timings.items()]
+    out.append(("ratio full refresh / incremental (model time)", f"{full_s / inc_s:.2f}x"))
+    out += [(f"rows rebuilt by the incremental build: {m}", f"{r:,} of {n:,}") for m, (r, n) in rebuilt.items()]
+    return out
+
+
 def run_scale(scale: float, extract: bool, max_requests: int) -> list[tuple[str, str]]:
     """One scale, in this process (the parent runs each in a child, so peak RSS is the scale's own)."""
     import sandbox.server  # noqa: F401 - the sandbox's own imports are not the world's memory
@@ -266,6 +323,8 @@ def main() -> None:
                         help="scales at which every source is also extracted and loaded (default 1; 1,10 adds ~3 min)")
     parser.add_argument("--max-requests", type=int, default=100, help="requests per sandbox endpoint, at most (default 100)")
     parser.add_argument("--loader-rows", type=int, default=200_000)
+    parser.add_argument("--days", type=int, default=90, help="days of the simulated business (dbt-incremental)")
+    parser.add_argument("--only", choices=("dbt-incremental",), help="run one measurement instead of all")
     parser.add_argument("--child-scale", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--child-extract", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -276,6 +335,10 @@ def main() -> None:
         return
 
     print(f"funnelhouse benchmarks, {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}\n")
+    if args.only == "dbt-incremental":
+        with tempfile.TemporaryDirectory() as tmp:
+            _print_table(f"Incremental dbt models (scale 1, {args.days} days)", bench_incremental_dbt(Path(tmp), 1.0, args.days))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         _print_table("Loader", bench_loader(Path(tmp), args.loader_rows))
     for scale in args.scales:
@@ -288,6 +351,8 @@ def main() -> None:
             sys.exit(f"benchmarks: scale {_label(scale)} failed (exit {child.returncode}); its error is above")
         rows = [tuple(r) for r in json.loads(child.stdout.strip().splitlines()[-1])]
         _print_table(f"Scale {_label(scale)} ({time.perf_counter() - started:.0f}s)", rows)
+    with tempfile.TemporaryDirectory() as tmp:
+        _print_table(f"Incremental dbt models (scale 1, {args.days} days)", bench_incremental_dbt(Path(tmp), 1.0, args.days))
 
 
 def _print_table(title: str, rows: list[tuple[str, str]]) -> None:

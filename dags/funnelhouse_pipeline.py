@@ -20,7 +20,7 @@ errors are retried by the extractors' own retry policy, then by Airflow.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, Param, dag, task
 
 from funnelhouse import SOURCES
 
@@ -59,6 +59,8 @@ def _fail_fast_on_bad_input(fn):
     default_args={"retries": 2, "retry_delay": pendulum.duration(minutes=5)},
     doc_md=__doc__,
     tags=["funnelhouse", "marketing"],
+    # Trigger with {"full_refresh": true} to rebuild the incremental dbt models from scratch.
+    params={"full_refresh": Param(False, type="boolean", description="dbt build --full-refresh")},
 )
 def funnelhouse():
     @task
@@ -79,10 +81,10 @@ def funnelhouse():
         return steps.load(source)
 
     @task(pool=WRITER_POOL, retries=0)  # a failed dbt test is a finding; retrying will not change it
-    def transform(loads: list[dict]) -> dict:
+    def transform(loads: list[dict], **context) -> dict:
         from funnelhouse import steps
 
-        return steps.transform()
+        return steps.transform(full_refresh=bool(context["params"].get("full_refresh")))
 
     @task(pool=WRITER_POOL, retries=0)  # a failed expectation is a finding, not a glitch
     def quality_gate(transformed: dict) -> dict:

@@ -62,6 +62,11 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_batches (
         batch_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
         records BIGINT NOT NULL, quarantined BIGINT NOT NULL)""")
+    # The days (or instants) each window load deleted and re-read: incremental dbt models rebuild
+    # exactly these, including days whose rows all vanished (nothing new in the raw table marks them).
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_windows (
+        batch_id VARCHAR NOT NULL, source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
+        window_start TIMESTAMPTZ NOT NULL, window_end TIMESTAMPTZ NOT NULL, first_day DATE, last_day DATE)""")
 
 
 def _ensure_raw_tables(con, schema: str, stream: Stream) -> str:
@@ -145,6 +150,11 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
         else:  # a timestamp key: the instants [start, end)
             bounds = f"{_q(key.name)} >= ?::TIMESTAMPTZ AND {_q(key.name)} < ?::TIMESTAMPTZ"
         con.execute(f"DELETE FROM {table} WHERE _account_id = ? AND {bounds}", [unit.account_id, unit.window_start, unit.window_end])
+        # first_day/last_day by the same casts as the DELETE's bounds (NULL for a timestamp key)
+        days, day_params = (("CAST(?::TIMESTAMPTZ AS DATE), CAST(?::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)",
+                             [unit.window_start, unit.window_end]) if key.sql_type == "DATE" else ("NULL, NULL", []))
+        con.execute(f"INSERT INTO {META_SCHEMA}.loaded_windows VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, {days})",
+                    [batch_id, schema.removeprefix("raw_"), stream.name, unit.account_id, unit.window_start, unit.window_end, *day_params])
     key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
     con.execute(f"DELETE FROM {table} t USING fresh f WHERE t._account_id = f._account_id AND {key_match}")
     loaded = con.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)

@@ -56,7 +56,7 @@ def _shorten(line: str) -> str:
     return re.sub(r"\s+\[[\w.]+\] loc=\S+.*$", "", line)
 
 
-def run_dag(logical_date: date, data_dir: Path) -> int:
+def run_dag(logical_date: date, data_dir: Path, full_refresh: bool = False) -> int:
     env = airflow_env(data_dir)
     log_dir = data_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
@@ -67,7 +67,8 @@ def run_dag(logical_date: date, data_dir: Path) -> int:
         return 1
     _airflow(["pools", "set", WRITER_POOL, "1", "DuckDB allows one writer per file"], env, log_file)
     print(f"== running DAG {DAG_ID} for {logical_date} (airflow dags test)", flush=True)
-    code = _airflow(["dags", "test", DAG_ID, logical_date.isoformat()], env, log_file, show_progress=True)
+    conf = ["--conf", '{"full_refresh": true}'] if full_refresh else []
+    code = _airflow(["dags", "test", DAG_ID, logical_date.isoformat(), *conf], env, log_file, show_progress=True)
     state = _last_run_state(log_file)
     if code != 0 or state != "success":
         print(f"error: DAG run ended in state '{state or 'unknown'}'; nothing new was published. Full log: {log_file}", file=sys.stderr)
@@ -91,9 +92,11 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--scale", type=float, default=1.0)
     demo.add_argument("--days", type=int, default=90)
+    demo.add_argument("--full-refresh", action="store_true", help="rebuild the incremental dbt models from scratch")
     run = sub.add_parser("run", help="run the DAG against the Connections in the environment")
     run.add_argument("--date", type=date.fromisoformat, default=None,
                      help="logical date (the run reads days before it); default today, UTC")
+    run.add_argument("--full-refresh", action="store_true", help="rebuild the incremental dbt models from scratch")
     sub.add_parser("summary", help="print the last run's summary")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
@@ -110,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
         print(summary())
         return 0
     if args.command == "run":
-        return run_dag(args.date or datetime.now(UTC).date(), data_dir)
+        return run_dag(args.date or datetime.now(UTC).date(), data_dir, full_refresh=args.full_refresh)
 
     from sandbox.server import SandboxServer
     from sandbox.world import World
@@ -119,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     with SandboxServer(world) as server:
         print(f"== sandbox serving a simulated business ({world.start}..{world.end}, seed {args.seed}, scale {args.scale}) at {server.base_url}", flush=True)
         os.environ.update(server.connections())
-        return run_dag(world.end + timedelta(days=1), data_dir)
+        return run_dag(world.end + timedelta(days=1), data_dir, full_refresh=args.full_refresh)
 
 
 if __name__ == "__main__":

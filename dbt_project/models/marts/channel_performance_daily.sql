@@ -1,3 +1,26 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='replace_days',
+    on_schema_change='fail',
+    pre_hook="{{ replace_days_prepare() }}",
+    post_hook="{{ replace_days_save_state() }}",
+    meta={'replace_days': {
+        'day_inputs': [
+            {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
+            {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
+            {'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'},
+        ],
+        'compared_inputs': ['int_crm_outcomes_aggregated'],
+        'fingerprint_inputs': [{'ref': 'fx_rates'}, {'ref': 'utm_channel_mapping'}],
+        'vars': ['reporting_currency', 'meta_ads_utm_source', 'meta_ads_utm_medium',
+                 'google_ads_utm_source', 'google_ads_utm_medium'],
+    }},
+) }}
+-- depends_on: {{ ref('stg_meta_ads__insights') }}
+-- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
+-- depends_on: {{ ref('stg_ga4__sessions_daily') }}
+-- depends_on: {{ ref('fx_rates') }}
+-- depends_on: {{ ref('utm_channel_mapping') }}
 -- One row per day, channel, source, medium and campaign: ad delivery (every ad platform),
 -- website sessions (GA4), lifecycle stages reached and won revenue (CRM). The four sides
 -- are stacked and summed (a full outer union), so a day with spend and no leads, a day
@@ -7,27 +30,21 @@ with
 ad_spend as (
 
     select * from {{ ref('int_ad_spend_attributed') }}
+    {{ replace_days_filter() }}
 
 ),
 
 sessions as (
 
     select * from {{ ref('int_sessions_attributed') }}
+    {{ replace_days_filter() }}
 
 ),
 
-stage_entries as (
+crm_outcomes as (
 
-    select * from {{ ref('int_contact_stages_unpivoted') }}
-    where lifecycle_stage in ('lead', 'mql', 'sql', 'customer')
-
-),
-
-won_deals as (
-
-    select * from {{ ref('int_deals_attributed') }}
-    where is_closed_won
-        and closed_at is not null
+    select * from {{ ref('int_crm_outcomes_aggregated') }}
+    {{ replace_days_filter() }}
 
 ),
 
@@ -79,10 +96,10 @@ daily_sessions as (
 
 ),
 
-daily_stage_entries as (
+daily_crm_outcomes as (
 
     select
-        cast(entered_at as date) as date_day,
+        date_day,
         channel,
         source,
         medium,
@@ -94,37 +111,12 @@ daily_stage_entries as (
         0 as engaged_sessions,
         0.0 as session_duration_s,
         0 as page_views,
-        count(*) filter (where lifecycle_stage = 'lead') as leads,
-        count(*) filter (where lifecycle_stage = 'mql') as mqls,
-        count(*) filter (where lifecycle_stage = 'sql') as sqls,
-        count(*) filter (where lifecycle_stage = 'customer') as customers,
-        0.0 as revenue
-    from stage_entries
-    group by cast(entered_at as date), channel, source, medium, campaign
-
-),
-
-daily_revenue as (
-
-    select
-        cast(closed_at as date) as date_day,
-        channel,
-        source,
-        medium,
-        campaign,
-        0.0 as spend,
-        0 as impressions,
-        0 as clicks,
-        0 as sessions,
-        0 as engaged_sessions,
-        0.0 as session_duration_s,
-        0 as page_views,
-        0 as leads,
-        0 as mqls,
-        0 as sqls,
-        0 as customers,
-        coalesce(amount_in_reporting_currency, 0) as revenue
-    from won_deals
+        leads,
+        mqls,
+        sqls,
+        customers,
+        cast(revenue as double) as revenue
+    from crm_outcomes
 
 ),
 
@@ -134,9 +126,7 @@ all_sides as (
     union all
     select * from daily_sessions
     union all
-    select * from daily_stage_entries
-    union all
-    select * from daily_revenue
+    select * from daily_crm_outcomes
 
 ),
 
