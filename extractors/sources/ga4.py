@@ -9,8 +9,11 @@ password = an OAuth access token (sent as Bearer) or, for unattended runs, extra
 runReport answers with header lists and rows of string values; each row becomes
 one record keyed by its header names (``{"date": "20260601", "sessionSource":
 "google", ..., "sessions": "12"}``). Paging is offset/limit (as strings) until
-the offset reaches rowCount. Recent days keep changing for 48-72 hours, so both
-reports re-read the last 3 days every run and replace them.
+the offset reaches rowCount. Recent days keep changing for 48-72 hours after they
+end in the property's time zone, so both reports re-read the last 4 days every run
+and replace them: with daily runs at 00:00 UTC, 3 days would stop re-reading a day
+a few hours before its last late hits arrive (property days end up to 12 hours
+after UTC midnight), and those sessions would never land.
 """
 
 from __future__ import annotations
@@ -50,7 +53,7 @@ class GA4(Source):
     max_concurrency = 4
     streams = tuple(
         Stream(report, tuple(_key(d) for d in spec["dimensions"]), load="window", window_key="date",
-               lookback=timedelta(days=3), description=f"GA4 report: {', '.join(spec['dimensions'])} -> {', '.join(spec['metrics'])}")
+               lookback=timedelta(days=4), description=f"GA4 report: {', '.join(spec['dimensions'])} -> {', '.join(spec['metrics'])}")
         for report, spec in REPORTS.items()
     )
 
