@@ -1,4 +1,4 @@
-"""Read the official platform spec files in ../shared/specs and check JSON against them.
+"""Read the official platform spec files in tests/specs and check JSON against them.
 
 HubSpot publishes OpenAPI 3.0.1 files; their Schema Objects are close to JSON Schema
 draft 4, so ``openapi_validator`` translates them (``nullable: true`` becomes a
@@ -22,7 +22,7 @@ from pathlib import Path
 from jsonschema import Draft4Validator, FormatChecker
 
 REPO = Path(__file__).resolve().parents[1]
-SPECS = REPO.parent / "shared" / "specs"  # the shared folder sits beside the repository
+SPECS = REPO / "tests" / "specs"  # copies of the official spec files (see its README.md)
 
 # ---- HubSpot: OpenAPI 3.0 -> JSON Schema draft 4 ------------------------------
 

@@ -217,7 +217,7 @@ def test_gate_names_defects_in_the_attribution_marts(tmp_path, gx_dir):  # noqa:
 
 
 # Query parameters of GET /events/v3/events in HubSpot's Events v3 OpenAPI file (api catalog
-# "events/v3/events"); shared/specs has no copy of it.
+# "events/v3/events"); tests/specs has no copy of it.
 EVENTS_V3_PARAMETERS = {"occurredAfter", "occurredBefore", "objectType", "objectId", "eventType", "after", "before", "limit", "sort"}
 
 

@@ -1,6 +1,6 @@
 """HubSpot CRM v3: contacts and deals (https://developers.hubspot.com/docs/api/crm/contacts).
 
-API: CRM v3 objects list and search endpoints (OpenAPI in shared/specs/hubspot).
+API: CRM v3 objects list and search endpoints (OpenAPI in tests/specs/hubspot).
 Credentials: Airflow connection ``hubspot``: host = API base URL
 (https://api.hubapi.com), password = private-app token (sent as Bearer), extra
 ``{"portal_id": "..."}`` (tags every row; optional), ``"extra_properties"``

@@ -1,7 +1,7 @@
 """HubSpot CRM v3 objects API (contacts, deals): list, search, auth and errors.
 
 Contract: ../shared/CONTRACTS.md "CRM: HubSpot CRM v3"; shapes follow the
-OpenAPI files in shared/specs/hubspot (SimplePublicObjectWithAssociations,
+OpenAPI files in tests/specs/hubspot (SimplePublicObjectWithAssociations,
 CollectionResponse..., search responses).
 """
 

@@ -1,7 +1,7 @@
 """Meta Marketing API (Graph API): ad account and ad-level insights.
 
 Contract: ../shared/CONTRACTS.md "Ads: Meta Marketing API"; field names and
-types follow shared/specs/meta (AdAccount.json, AdsInsights.json). Numbers are
+types follow tests/specs/meta (AdAccount.json, AdsInsights.json). Numbers are
 strings, paging is cursor based with a full ``next`` URL, errors are the Graph
 API error envelope.
 """
