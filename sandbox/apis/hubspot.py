@@ -163,6 +163,7 @@ def _matching(modified: array, groups: list[list[dict]]) -> Sequence[int]:
 
 
 def _epoch_ms(iso: str) -> int:
+    """A rendered modified time read back as epoch ms: what the index (world.modified_ms) must agree with."""
     return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() * 1000)
 
 
