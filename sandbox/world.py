@@ -37,10 +37,8 @@ cache of recent days (fewer as the scale grows) keeps memory flat.
 
 from __future__ import annotations
 
-import bisect
 import random
 import threading
-from array import array
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -258,74 +256,6 @@ class DayFacts:
 
 _EMPTY_DAY = DayFacts([], [], [], [])
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NOT_REACHED = -1  # a stage (or archiving) that never happens; every real time is after 1970
-
-
-def _us(ts: datetime) -> int:
-    return (ts - _EPOCH) // timedelta(microseconds=1)
-
-
-def _at(us: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=us)
-
-
-def modified_ms(us: int) -> int:
-    """Epoch ms of a time as HubSpot's ISO property reads back: truncated to ms, then through the
-    float seconds of datetime.timestamp() (what parsing the rendered string gives, bit for bit)."""
-    return int((us - us % 1000) / 1_000_000 * 1000)
-
-
-@dataclass(frozen=True)
-class ContactColumns:
-    """One day's contacts as a few arrays (about 70 bytes a contact), kept for every day once built.
-
-    The HubSpot search index of a clock is built from these, and the contacts on a search page
-    are rebuilt from them, so neither regenerates days the LRU of full days has dropped.
-    """
-
-    day_index: int
-    seq: array  # contact id - the day's first id, ascending
-    created: array  # epoch microseconds
-    archived: array  # epoch microseconds or _NOT_REACHED
-    stages: array  # len(STAGES) per contact, in STAGES order: epoch microseconds or _NOT_REACHED
-    profiles: list[tuple]  # (channel, source, data 1, data 2, utm source/medium/campaign/content/term), shared
-    emails: dict[int, str]  # position -> the address, for contacts that signed up with one
-    deals: dict[int, DealFacts]  # position -> its deal (a minority of contacts have one)
-
-    @classmethod
-    def of(cls, day_index: int, contacts: list[ContactFacts], interned: dict[tuple, tuple]) -> ContactColumns:
-        base = CONTACT_ID_BASE + day_index * CONTACT_IDS_PER_DAY
-        cols = cls(day_index, array("i"), array("q"), array("q"), array("q"), [], {}, {})
-        for i, c in enumerate(contacts):
-            cols.seq.append(int(c.contact_id) - base)
-            cols.created.append(_us(c.created_at))
-            cols.archived.append(_NOT_REACHED if c.archived_at is None else _us(c.archived_at))
-            cols.stages.extend(_us(c.stage_dates[s]) if s in c.stage_dates else _NOT_REACHED for s in STAGES)
-            profile = (c.channel, c.hs_analytics_source, c.source_data_1, c.source_data_2, c.utm_source, c.utm_medium,
-                       c.utm_campaign, c.utm_content, c.utm_term)
-            cols.profiles.append(interned.setdefault(profile, profile))
-            if c.email is not None:
-                cols.emails[i] = c.email
-            if c.deal is not None:
-                cols.deals[i] = c.deal
-        return cols
-
-    def contact(self, i: int) -> ContactFacts:
-        """The contact at position i, equal to the generated one (stages in the same order)."""
-        channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, utm_term = self.profiles[i]
-        n = len(STAGES)
-        stage_dates = {s: _at(t) for s, t in zip(STAGES, self.stages[i * n:(i + 1) * n]) if t != _NOT_REACHED}
-        archived = self.archived[i]
-        return ContactFacts(str(CONTACT_ID_BASE + self.day_index * CONTACT_IDS_PER_DAY + self.seq[i]), _at(self.created[i]),
-                            channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, stage_dates,
-                            None if archived == _NOT_REACHED else _at(archived), self.deals.get(i), utm_term, self.emails.get(i))
-
-    def position(self, contact_id: int) -> int | None:
-        seq = contact_id - CONTACT_ID_BASE - self.day_index * CONTACT_IDS_PER_DAY
-        i = bisect.bisect_left(self.seq, seq)
-        return i if i < len(self.seq) and self.seq[i] == seq else None
-
 
 class _DayCache:
     """A thread-safe LRU of generated days; a day may be built twice by racing threads, identically."""
@@ -369,8 +299,6 @@ class World:
     mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
     social: SocialWorld = field(init=False, repr=False, compare=False)
     _report_days: dict[date, DayFacts] = field(init=False, repr=False, compare=False, default_factory=dict)
-    _contact_days: dict[date, ContactColumns] = field(init=False, repr=False, compare=False, default_factory=dict)
-    _profiles: dict[tuple, tuple] = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self):
         self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
@@ -411,17 +339,7 @@ class World:
             return _EMPTY_DAY
         facts = self._day_cache.get(day, lambda: self._generate_day(day))
         self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], facts.session_blocks))
-        if day not in self._contact_days:
-            self._contact_days.setdefault(day, ContactColumns.of((day - self.start).days, facts.contacts, self._profiles))
         return facts
-
-    def contact_columns(self, day: date) -> ContactColumns:
-        """A day's contacts as kept arrays (see ContactColumns); generates the day only the first time."""
-        cols = self._contact_days.get(day)
-        if cols is None:
-            self._day(day)
-            cols = self._contact_days[day]
-        return cols
 
     def _reports(self, day: date) -> DayFacts:
         """A day's ad delivery (ad days, ad-group days) and GA4 session blocks, without its contacts.
@@ -692,63 +610,6 @@ class World:
         for c in self.iter_contacts(as_of, int(str(from_id)[1:] or 0)):
             if c.deal and c.deal.created_at <= as_of and not (c.archived_at and c.archived_at <= as_of):
                 yield c.deal
-
-    def modified_index(self, object_type: str, as_of: datetime) -> tuple[array, array]:
-        """(lastmodifieddate epoch ms, id) of every live contact or deal at ``as_of``, sorted, as two arrays.
-
-        What HubSpot search pages through. Built from the kept ContactColumns, never from rendered
-        records: ~16 bytes a record instead of a closure over every contact's facts.
-        """
-        now = _us(as_of)
-        n = len(STAGES)
-        keys = []  # ms << 40 | id: ids (deals' too) are below 2**40, so one int sorts by (ms, id)
-        for day in self.days_until(as_of):
-            if not 0 <= (day - self.start).days < self.days:
-                continue
-            cols = self.contact_columns(day)
-            base = CONTACT_ID_BASE + cols.day_index * CONTACT_IDS_PER_DAY
-            stages, seq, archived_at = cols.stages, cols.seq, cols.archived
-            if object_type == "contacts":
-                for i, created in enumerate(cols.created):
-                    archived = archived_at[i]
-                    if created > now or (archived != _NOT_REACHED and archived <= now):
-                        continue
-                    updated = created  # the latest of creation and the stages reached by now
-                    for t in stages[i * n:(i + 1) * n]:
-                        if updated < t <= now:
-                            updated = t
-                    keys.append(modified_ms(updated) << 40 | (base + seq[i]))
-            else:
-                for i, d in cols.deals.items():
-                    archived = archived_at[i]
-                    if cols.created[i] > now or (archived != _NOT_REACHED and archived <= now):
-                        continue
-                    opened, closed = _us(d.created_at), _us(d.closed_at)
-                    if opened > now:
-                        continue
-                    keys.append(modified_ms(closed if closed <= now else opened) << 40 | int(d.deal_id))
-        keys.sort()
-        mask = (1 << 40) - 1
-        return array("q", [k >> 40 for k in keys]), array("q", [k & mask for k in keys])
-
-    def kept_contact(self, contact_id: int) -> ContactFacts | None:
-        """One contact by id, rebuilt from the kept columns (no day regenerated once it was built)."""
-        day_index = (contact_id - CONTACT_ID_BASE) // CONTACT_IDS_PER_DAY
-        if not 0 <= day_index < self.days:
-            return None
-        cols = self.contact_columns(self.start + timedelta(days=day_index))
-        i = cols.position(contact_id)
-        return None if i is None else cols.contact(i)
-
-    def kept_deal(self, deal_id: int) -> DealFacts | None:
-        """One deal by id (9 followed by its contact's id), from the kept columns."""
-        contact_id = int(str(deal_id)[1:] or 0)
-        day_index = (contact_id - CONTACT_ID_BASE) // CONTACT_IDS_PER_DAY
-        if not 0 <= day_index < self.days:
-            return None
-        cols = self.contact_columns(self.start + timedelta(days=day_index))
-        i = cols.position(contact_id)
-        return None if i is None else cols.deals.get(i)
 
     def contact_record(self, c: ContactFacts, as_of: datetime, properties: list[str] | None) -> dict:
         visible = {s: t for s, t in c.stage_dates.items() if t <= as_of}
