@@ -14,7 +14,7 @@ import pytest
 
 from extractors import pipeline, settings
 from extractors.errors import PartialFailure
-from tests.pipeline_helpers import run
+from tests.pipeline_helpers import rows, run
 
 PROJECT = settings.__file__.rsplit("/extractors/", 1)[0]
 
@@ -215,3 +215,17 @@ def test_a_response_slower_than_the_timeout_is_retried(sandbox, connections, dat
     run("meta_ads", end=world.default_now)
     assert [f.kind for f in sandbox.faults.fired] == ["slow"]
     assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count
+
+
+def test_a_portal_without_the_events_api_skips_contact_visits_and_loads_the_rest(sandbox, connections, data_dir, world,
+                                                                                monkeypatch):
+    conn = json.loads(connections["AIRFLOW_CONN_HUBSPOT"])
+    conn["extra"]["events_api"] = False  # no Marketing Hub Enterprise: the events API would answer 403
+    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT", json.dumps(conn))
+    requested = []
+    sandbox.sandbox.request_hooks.append(lambda request: requested.append(request.path))
+    run("hubspot", end=world.default_now)
+    assert not [p for p in requested if p.startswith("/events/")]
+    assert len(table("raw_hubspot.contacts")) == 5032 and len(table("raw_hubspot.deals")) == 670
+    tables = {t for (t,) in rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_hubspot'")}
+    assert "contact_visits" not in tables or rows("SELECT count(*) FROM raw_hubspot.contact_visits") == [(0,)]

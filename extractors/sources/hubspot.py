@@ -74,6 +74,11 @@ class HubSpot(Source):
     )
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
+        # The events API needs Marketing Hub Enterprise: a portal without it sets the extra
+        # {"events_api": false} and reads no visits (attribution then credits 'unattributed')
+        # rather than failing every HubSpot run on a 403.
+        if stream.name == "contact_visits" and conn.extra.get("events_api", True) in (False, "false"):
+            return []
         return [str(conn.extra.get("portal_id") or "default")]
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
