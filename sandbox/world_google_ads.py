@@ -16,10 +16,14 @@ conversions of past days are restated as the clock moves.
 
 from __future__ import annotations
 
+import bisect
+from array import array
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from functools import cached_property
 from zoneinfo import ZoneInfo
+
+from sandbox.instants import epoch_us
 
 CONVERSION_WINDOW_DAYS = 30
 
@@ -114,8 +118,9 @@ class AdGroupDay:
     impressions: int
     clicks: int
     cost_micros: int  # account currency
-    true_lead_ids: tuple[str, ...]
-    conversions: tuple[tuple[datetime, float], ...]  # (when Google reports it, credit), sorted
+    # Each conversion: when Google reports it (epoch microseconds) and its credit, sorted by (time, credit).
+    conversion_times: array
+    conversion_credits: array
 
     @property
     def customer(self) -> GoogleAdsCustomer:
@@ -126,7 +131,7 @@ class AdGroupDay:
         return self.customer.day_start(self.day + timedelta(days=1)) <= as_of
 
     def conversions_at(self, as_of: datetime) -> float:
-        return round(sum(credit for at, credit in self.conversions if at <= as_of), 6)
+        return round(sum(self.conversion_credits[:bisect.bisect_right(self.conversion_times, epoch_us(as_of))]), 6)
 
     def conversions_value_at(self, as_of: datetime) -> float:
         return round(self.conversions_at(as_of) * self.campaign.value_per_conversion, 6)

@@ -32,7 +32,7 @@ import hashlib
 import math
 import random
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
@@ -210,8 +210,10 @@ class SocialPost:
             comment_id = str(18_000_000_000_000_000 + self.number * 100_000 + i)
         return Comment(comment_id, message, sentiment, self.comments.time_of(i))
 
-    def comments_at(self, as_of: datetime) -> list[Comment]:
-        return [self.comment(i) for i in range(self.comments.count_at(as_of))]
+    def comments_at(self, as_of: datetime, since: datetime | None = None) -> CommentList:
+        """The comments made by ``as_of`` (from ``since`` on), oldest first, made only when read."""
+        first = self.comments.count_at(since - timedelta(microseconds=1)) if since else 0
+        return CommentList(self, first, max(first, self.comments.count_at(as_of)))
 
     def counters_at(self, as_of: datetime) -> dict[str, int]:
         return {"impressions": self.impressions.count_at(as_of), "reach": self.reach.count_at(as_of),
@@ -222,6 +224,32 @@ class SocialPost:
     def engagements_between(self, start: datetime, end: datetime) -> int:
         """Reactions, comments, shares and link clicks in [start, end): Facebook's post engagements."""
         return sum(c.between(start, end) for c in (self.likes, self.comments, self.shares, self.link_clicks))
+
+
+class CommentList(Sequence):
+    """Comments ``first`` to ``stop - 1`` of a post, in order, each made when it is read.
+
+    A post at scale 100 has thousands of comments: a page of 25 or a summary's total_count must not
+    make them all. Comment times never decrease with the index, so paging cursors are found by bisection.
+    """
+
+    def __init__(self, post: SocialPost, first: int, stop: int, newest_first: bool = False):
+        self.post, self.first, self.stop, self.newest_first = post, first, stop, newest_first
+
+    def __len__(self) -> int:
+        return self.stop - self.first
+
+    def __getitem__(self, i):
+        if isinstance(i, slice):
+            return [self[k] for k in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(i)
+        return self.post.comment(self.stop - 1 - i if self.newest_first else self.first + i)
+
+    def reversed(self) -> CommentList:
+        return CommentList(self.post, self.first, self.stop, not self.newest_first)
 
 
 class LinkClicks(NamedTuple):
@@ -392,5 +420,5 @@ def day_of(ts: datetime) -> date:
     return ts.astimezone(ACCOUNT_TZ).date()
 
 
-__all__ = ["ACCOUNT_TIME_ZONE", "CONTACT_RATE", "COUNTER_DAYS", "FACEBOOK_PAGE", "INSTAGRAM_ACCOUNT", "SOCIAL_ACCOUNTS", "Comment", "Curve",
+__all__ = ["ACCOUNT_TIME_ZONE", "CONTACT_RATE", "COUNTER_DAYS", "FACEBOOK_PAGE", "INSTAGRAM_ACCOUNT", "SOCIAL_ACCOUNTS", "Comment", "CommentList", "Curve",
            "LinkClicks", "SocialAccount", "SocialPost", "SocialWorld", "account_day_bounds", "day_of"]

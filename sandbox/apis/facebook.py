@@ -44,7 +44,9 @@ error, and so does the sandbox.
 from __future__ import annotations
 
 import base64
+import bisect
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
@@ -316,18 +318,24 @@ def _decode_cursor(text: str) -> tuple[int, str]:
         raise _GraphError(f"(#100) Invalid paging cursor '{text}'") from None
 
 
-def _keyed_page(request: Request, items: list, key, newest_first: bool, render) -> dict:
-    """One page of ``items`` (already in order) after/before the cursor, with Graph's paging block."""
+def _first(items: Sequence, past_mark) -> int:
+    """The position of the first item past the cursor's mark (len(items) if none), by bisection:
+    items are in key order, so ``past_mark`` is false up to some position and true from it on."""
+    return bisect.bisect_left(range(len(items)), True, key=lambda i: past_mark(items[i]))
+
+
+def _keyed_page(request: Request, items: Sequence, key, newest_first: bool, render) -> dict:
+    """One page of ``items`` (in key order: oldest or newest first) after/before the cursor, with Graph's paging block."""
     q = request.query
     limit = _limit(q.get("limit"))
     start, stop = 0, len(items)
     if q.get("after"):
         mark = _decode_cursor(q["after"])
-        start = next((i for i, item in enumerate(items) if (key(item) < mark if newest_first else key(item) > mark)), len(items))
+        start = _first(items, lambda item: key(item) < mark if newest_first else key(item) > mark)
         stop = min(len(items), start + limit)
     elif q.get("before"):
         mark = _decode_cursor(q["before"])
-        stop = next((i for i, item in enumerate(items) if not (key(item) > mark if newest_first else key(item) < mark)), len(items))
+        stop = _first(items, lambda item: not (key(item) > mark if newest_first else key(item) < mark))
         start = max(0, stop - limit)
     else:
         stop = min(len(items), limit)
@@ -412,10 +420,10 @@ def list_comments(request: Request) -> dict:
             q.get("filter", "toplevel") not in ("toplevel", "stream"):
         raise _GraphError("(#100) order must be chronological or reverse_chronological, filter toplevel or stream")
     since = _time_param(request, "since")
-    comments = [c for c in node.comments_at(request.sandbox.now) if not (since and c.created_at < since)]
+    comments = node.comments_at(request.sandbox.now, since)
     newest_first = q.get("order") == "reverse_chronological"
     if newest_first:
-        comments.reverse()
+        comments = comments.reversed()
     specs = parse_fields(q.get("fields"))
     body = _keyed_page(request, comments, lambda c: (int(c.created_at.timestamp()), c.comment_id), newest_first,
                        lambda c: _comment_record(node, c, specs))

@@ -10,6 +10,8 @@ from __future__ import annotations
 import base64
 import bisect
 import binascii
+from array import array
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -117,30 +119,18 @@ def _decode_cursor(cursor: str) -> int:
         raise ValueError(cursor) from exc
 
 
-def _modified_index(request: Request, object_type: str) -> list[tuple[int, int, object]]:
-    """(modified ms, id, record builder) of every live record, sorted; built once per clock value.
+def _modified_index(request: Request, object_type: str) -> tuple[array, array]:
+    """(modified ms, id) of every live record as two sorted arrays; built once per clock value.
 
     Search is re-asked page after page at the same clock, so sorting the whole portal
-    for every page would make the sandbox the bottleneck of an incremental read.
+    for every page would make the sandbox the bottleneck of an incremental read. The
+    index holds numbers only (World.modified_index); a page's records are rendered per page.
     """
     sandbox = request.sandbox
     key = ("hubspot-search", object_type, sandbox.now)
     index = sandbox.cache.get(key)
     if index is None:
-        modified = MODIFIED_PROPERTY[object_type]
-        world, now = sandbox.world, sandbox.now
-        facts = world.iter_contacts(now) if object_type == "contacts" else world.iter_deals(now)
-        index = []
-        for fact in facts:
-            if object_type == "contacts":
-                if fact.archived_at and fact.archived_at <= now:
-                    continue
-                build = lambda props, f=fact: world.contact_record(f, now, props)  # noqa: E731
-            else:
-                build = lambda props, f=fact: world.deal_record(f, now, props, False)  # noqa: E731
-            record = build(None)
-            index.append((_epoch_ms(record["properties"][modified]), int(record["id"]), build))
-        index.sort(key=lambda t: (t[0], t[1]))
+        index = sandbox.world.modified_index(object_type, sandbox.now)
         sandbox.cache = {k: v for k, v in sandbox.cache.items() if k[:2] != key[:2]}  # keep one clock per object
         sandbox.cache[key] = index
     return index
@@ -152,25 +142,28 @@ def _matches(value_ms: int, operator: str, target: str) -> bool:
             "LT": value_ms < target_ms, "EQ": value_ms == target_ms, "NEQ": value_ms != target_ms}[operator]
 
 
-def _matching(index: list[tuple[int, int, object]], groups: list[list[dict]]) -> list[tuple[int, int, object]]:
-    """The index entries the filter groups match, in index order. One group of range filters (an
-    incremental read's GTE) is a slice found by bisection, so a page costs O(page), not O(portal)."""
+def _matching(modified: array, groups: list[list[dict]]) -> Sequence[int]:
+    """Positions in the index the filter groups match, in index order. One group of range filters (an
+    incremental read's GTE) is a range found by bisection, so a page costs O(page), not O(portal)."""
+    if not groups:
+        return range(len(modified))
     if len(groups) == 1 and groups[0] and all(f["operator"] in ("GTE", "GT", "LTE", "LT") for f in groups[0]):
         try:
             bounds = [(f["operator"], int(f["value"])) for f in groups[0]]
         except (TypeError, ValueError):
             bounds = None  # checked record by record below, as before
         if bounds is not None:
-            lo, hi = 0, len(index)
+            lo, hi = 0, len(modified)
             for operator, target in bounds:
-                edge = (bisect.bisect_left if operator in ("GTE", "LT") else bisect.bisect_right)(index, target, key=lambda t: t[0])
+                edge = (bisect.bisect_left if operator in ("GTE", "LT") else bisect.bisect_right)(modified, target)
                 lo, hi = (max(lo, edge), hi) if operator in ("GTE", "GT") else (lo, min(hi, edge))
-            return index[lo:hi]
-    return [(ms, record_id, build) for ms, record_id, build in index
-            if not groups or any(all(_matches(ms, f["operator"], f["value"]) for f in filters) for filters in groups)]
+            return range(lo, max(lo, hi))
+    return [i for i, ms in enumerate(modified)
+            if any(all(_matches(ms, f["operator"], f["value"]) for f in filters) for filters in groups)]
 
 
 def _epoch_ms(iso: str) -> int:
+    """A rendered modified time read back as epoch ms: what the index (world.modified_ms) must agree with."""
     return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() * 1000)
 
 
@@ -202,11 +195,16 @@ def search_objects(request: Request) -> Response:
                           f"The sandbox filters {object_type} on {modified} with GTE/GT/LTE/LT/EQ/NEQ only, not {f.get('propertyName')} {f.get('operator')}")
     properties = body.get("properties") or None
     # Filters in a group must all match; any group may match (HubSpot's AND within, OR across).
-    matched = _matching(_modified_index(request, object_type), groups)
+    modified_ms, ids = _modified_index(request, object_type)
+    matched = _matching(modified_ms, groups)
     if any(s.get("direction") == "DESCENDING" for s in body.get("sorts", [])):
-        matched.reverse()
-    page = matched[offset:offset + limit]
-    out: dict = {"total": len(matched), "results": [_sorted_properties(build(properties)) for _, _, build in page]}
+        matched = matched[::-1]
+    world, now = request.sandbox.world, request.sandbox.now
+    if object_type == "contacts":
+        build = lambda record_id: world.contact_record(world.kept_contact(record_id), now, properties)  # noqa: E731
+    else:
+        build = lambda record_id: world.deal_record(world.kept_deal(record_id), now, properties, False)  # noqa: E731
+    out: dict = {"total": len(matched), "results": [_sorted_properties(build(ids[i])) for i in matched[offset:offset + limit]]}
     if offset + limit < len(matched):
         out["paging"] = {"next": {"after": str(offset + limit)}}
     return Response(200, out)
