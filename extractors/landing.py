@@ -39,6 +39,9 @@ class Manifest:
     created_at: str
     units: list[UnitManifest]
     failed_accounts: dict[str, str]  # account -> reason, for accounts skipped this run
+    # "stream/account" -> the platform's refusal, for optional streams skipped this run.
+    # Defaults to empty so manifests written before the field still load.
+    skipped_streams: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def read(cls, batch_dir: Path) -> Manifest:
@@ -84,8 +87,9 @@ class LandingBatch:
             self.units.append(unit)
         return UnitWriter(self.dir, unit)
 
-    def commit(self, failed_accounts: dict[str, str]) -> Path:
-        manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)), failed_accounts)
+    def commit(self, failed_accounts: dict[str, str], skipped_streams: dict[str, str] | None = None) -> Path:
+        manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)),
+                            failed_accounts, skipped_streams or {})
         tmp = self.dir / f"{MANIFEST}.tmp"
         with open(tmp, "w") as fh:
             json.dump(asdict(manifest), fh, indent=1)

@@ -46,6 +46,7 @@ class LoadResult:
     quarantined: dict[str, int] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)  # raw table -> rows after the load
     failed_accounts: dict[str, str] = field(default_factory=dict)
+    skipped_streams: dict[str, str] = field(default_factory=dict)  # "stream/account" -> why the platform refused it
     already_loaded: bool = False
 
 
@@ -86,7 +87,8 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
     manifest = Manifest.read(batch_dir)
     source = get_source(manifest.source)
     schema = f"raw_{source.name}"
-    result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts)
+    result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts,
+                        skipped_streams=manifest.skipped_streams)
     with connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         try:

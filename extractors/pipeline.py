@@ -58,7 +58,8 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     remove_interrupted(landing_root, source.name)
     client = source.client(conn)
     batch = LandingBatch(landing_root, source.name)
-    failed: dict[str, str] = {}
+    failed: dict[str, str] = {}  # account -> reason
+    skipped: dict[str, str] = {}  # "stream/account" -> reason, for optional streams the platform refused
 
     def run(unit: Unit) -> None:
         if unit.account in failed:
@@ -81,14 +82,21 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
                 try:
                     future.result()
                 except ForbiddenError as exc:
+                    if unit.stream.optional:
+                        # Not in this account's plan: the rest of the account loads. No unit, so no
+                        # cursor: once the platform allows it, the next run reads its history.
+                        log.warning("%s %s [%s]: skipped, the other streams load: %s", source.name, unit.stream.name,
+                                    unit.account, exc)
+                        skipped[f"{unit.stream.name}/{unit.account}"] = str(exc)
+                        continue
                     # One account without access must not stop the others: skip it, report it.
                     log.error("%s", exc)
                     failed[unit.account] = str(exc)
         if failed and len(failed) == len(accounts):
             raise ForbiddenError(next(iter(failed.values())))
-        # Units of a failed account may hold some pages: drop them so no account half-loads.
-        batch.units = [u for u in batch.units if u.account_id not in failed]
-        return batch.commit(failed)
+        # Units of a failed account or a skipped stream may hold some pages: drop them so nothing half-loads.
+        batch.units = [u for u in batch.units if u.account_id not in failed and f"{u.stream}/{u.account_id}" not in skipped]
+        return batch.commit(failed, skipped)
     except BaseException:
         batch.discard()
         raise

@@ -43,7 +43,8 @@ def load(source: str) -> dict:
     for r in results:
         loaded.update(r.loaded)
     return {"source": source, "batches": [r.batch_id for r in results], "loaded": dict(loaded),
-            "quarantined": sum(sum(r.quarantined.values()) for r in results), "tables": tables}
+            "quarantined": sum(sum(r.quarantined.values()) for r in results), "tables": tables,
+            "skipped_streams": {k: v for r in results for k, v in r.skipped_streams.items()}}
 
 
 def transform(full_refresh: bool = False) -> dict:

@@ -74,6 +74,8 @@ class Sandbox:
     world: World
     now: datetime | None = None
     tokens: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TOKENS))
+    # False: a HubSpot portal without Marketing Hub Enterprise, whose events API answers 403.
+    hubspot_enterprise: bool = True
     request_count: int = 0
     cache: dict = field(default_factory=dict, repr=False)  # per-clock indexes an API module may keep
     # Called with each Request before it is answered: lets a test change the world mid-run.

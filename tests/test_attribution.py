@@ -155,6 +155,9 @@ def test_events_endpoint_speaks_hubspots_errors(sandbox, world):
         response = _events(sandbox, **params)
         assert response.status_code == 400, params
         assert response.json()["status"] == "error" and response.json()["category"] == "VALIDATION_ERROR"
+    sandbox.sandbox.hubspot_enterprise = False  # a portal without Marketing Hub Enterprise
+    refused = _events(sandbox, objectType="contact", objectId="1")
+    assert refused.status_code == 403 and refused.json()["status"] == "error" and refused.json()["category"] == "MISSING_SCOPES"
 
 
 # ---- the extractor ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,7 +14,9 @@ import duckdb
 import pytest
 
 from extractors import pipeline, settings
+from extractors.__main__ import main as cli_main
 from extractors.errors import PartialFailure
+from extractors.landing import Manifest
 from tests.pipeline_helpers import rows, run
 
 PROJECT = settings.__file__.rsplit("/extractors/", 1)[0]
@@ -217,15 +220,52 @@ def test_a_response_slower_than_the_timeout_is_retried(sandbox, connections, dat
     assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count
 
 
-def test_a_portal_without_the_events_api_skips_contact_visits_and_loads_the_rest(sandbox, connections, data_dir, world,
-                                                                                monkeypatch):
-    conn = json.loads(connections["AIRFLOW_CONN_HUBSPOT"])
-    conn["extra"]["events_api"] = False  # no Marketing Hub Enterprise: the events API would answer 403
-    monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT", json.dumps(conn))
-    requested = []
-    sandbox.sandbox.request_hooks.append(lambda request: requested.append(request.path))
-    run("hubspot", end=world.default_now)
-    assert not [p for p in requested if p.startswith("/events/")]
+def test_a_refused_optional_stream_is_skipped_and_reported_and_read_in_full_once_allowed(sandbox, connections, data_dir,
+                                                                                       world, caplog):
+    """GIVEN a portal whose events API starts answering 403 after visits were landed (Marketing Hub
+    Enterprise lapsed) WHEN HubSpot runs THEN contacts and deals load, contact_visits is skipped with
+    the platform's reason (log, manifest, result) and its landed pages are dropped, and its cursor
+    does not move; WHEN the portal has the events API again THEN the next run reads every visit."""
+    events_requests = []
+
+    def lapse_after_400_contacts(request):
+        if request.path.startswith("/events/"):
+            events_requests.append(request.path)
+            if len(events_requests) == 400:  # by then, over 1,000 visits were landed in pages
+                sandbox.sandbox.hubspot_enterprise = False
+
+    sandbox.sandbox.request_hooks.append(lapse_after_400_contacts)
+    with caplog.at_level(logging.WARNING, logger="extractors.pipeline"):
+        batch = pipeline.extract("hubspot", end=world.default_now, warehouse=settings.warehouse_path(),
+                                 landing_root=settings.landing_dir())
+    sandbox.sandbox.request_hooks.clear()
+    manifest = Manifest.read(batch)
+    assert list((batch / "contact_visits").rglob("page-*.ndjson"))  # pages were landed before the 403...
+    assert sorted(u.stream for u in manifest.units) == ["contacts", "deals"]  # ...and are not in the batch
+    assert list(manifest.skipped_streams) == ["contact_visits/4400001"] and manifest.failed_accounts == {}
+    reason = manifest.skipped_streams["contact_visits/4400001"]
+    assert "HTTP 403: This app hasn't been granted all required scopes" in reason
+    assert [r.levelno for r in caplog.records if "contact_visits [4400001]: skipped" in r.getMessage()] == [logging.WARNING]
+
+    [result] = pipeline.load("hubspot", warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    assert result.skipped_streams == {"contact_visits/4400001": reason} and result.failed_accounts == {}
     assert len(table("raw_hubspot.contacts")) == 5032 and len(table("raw_hubspot.deals")) == 670
-    tables = {t for (t,) in rows("SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_hubspot'")}
-    assert "contact_visits" not in tables or rows("SELECT count(*) FROM raw_hubspot.contact_visits") == [(0,)]
+    assert rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw_hubspot' AND table_name = 'contact_visits'") == [(0,)]
+    assert rows("SELECT stream FROM _funnelhouse.stream_state ORDER BY 1") == [("contacts",), ("deals",)]
+
+    sandbox.sandbox.hubspot_enterprise = True
+    [result] = run("hubspot", end=world.default_now)
+    assert result.skipped_streams == {}
+    expected = {t.event_id for d in world.iter_deals(world.default_now) for t in world.touches(world.contact(d.contact_id))
+                if t.occurred_at < world.default_now}
+    landed = {event_id for (event_id,) in rows("SELECT id FROM raw_hubspot.contact_visits")}
+    assert landed == expected and len(landed) == 2784  # the whole history: no cursor had moved
+
+
+def test_the_cli_reports_a_skipped_stream_and_exits_0(sandbox, connections, data_dir, world, capsys):
+    sandbox.sandbox.hubspot_enterprise = False  # no Marketing Hub Enterprise: every events call answers 403
+    end_day = (world.default_now - timedelta(days=1)).date().isoformat()
+    assert cli_main(["hubspot", "--end", end_day, "--stream", "contact_visits"]) == 0
+    out = capsys.readouterr().out
+    assert "hubspot contact_visits/4400001: skipped, hubspot contact_visits [" in out and "(HTTP 403: This app hasn't" in out
+    assert rows("SELECT count(*) FROM _funnelhouse.stream_state") == [(0,)]

@@ -91,6 +91,17 @@ def test_a_batch_loads_once_and_a_failed_load_changes_nothing(tmp_path, monkeypa
     assert json.loads((broken / "manifest.json").read_text())["units"]  # the batch stays for the next run
 
 
+def test_a_manifest_written_before_skipped_streams_existed_still_loads(tmp_path):
+    """A batch landed by the previous version and left by a crash is loaded by this one."""
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    batch_dir = land(landing, "hubspot", [("contacts", "p1", None, [[{"id": "1"}]])])
+    manifest = json.loads((batch_dir / "manifest.json").read_text())
+    del manifest["skipped_streams"]
+    (batch_dir / "manifest.json").write_text(json.dumps(manifest))
+    result = load_batch(batch_dir, warehouse)
+    assert result.loaded == {"contacts": 1} and result.skipped_streams == {}
+
+
 def test_two_clicks_in_one_second_on_different_links_are_two_email_actions(tmp_path):
     warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
     at = "2026-08-01T10:00:00+00:00"

@@ -31,6 +31,15 @@ def _error(request: Request, status: int, category: str, message: str) -> Respon
                              "category": category})
 
 
+def _missing_scopes(request: Request) -> Response:
+    """HubSpot's 403 for a call the token may not make, in the shape HubSpot answers it. Not verified:
+    that a portal lacking the product tier (not a scope) gets this category and message."""
+    response = _error(request, 403, "MISSING_SCOPES", "This app hasn't been granted all required scopes to make this call. "
+                      "Read more about required scopes here: https://developers.hubspot.com/scopes.")
+    response.body["links"] = {"scopes": "https://developers.hubspot.com/scopes"}
+    return response
+
+
 def _check_auth(request: Request) -> Response | None:
     token = request.bearer_token()
     if token is None:
@@ -269,6 +278,8 @@ def _parse_instant(request: Request, name: str) -> datetime | None | Response:
 def list_events(request: Request) -> Response:
     if (denied := _check_auth(request)) is not None:
         return denied
+    if not request.sandbox.hubspot_enterprise:
+        return _missing_scopes(request)
     object_type, object_id = request.query.get("objectType"), request.query.get("objectId")
     if not object_type or not object_id:
         return _error(request, 400, "VALIDATION_ERROR", "objectType and objectId (or objectProperty) are required")
