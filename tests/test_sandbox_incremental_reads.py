@@ -320,6 +320,11 @@ def test_mailchimp_since_last_changed_returns_exactly_the_members_changed_since(
 
 
 # ---- Facebook Pages and Instagram (Graph API): since/until on posts and media, since on comments ----------
+#
+# Graph's docs call since and until the start and end of a time range without saying whether each
+# instant counts; the sandbox serves [since, until) (sandbox/apis/facebook.py), pinned here. The
+# Instagram platform docs list since/until on an IG user's media; the Graph reference of that edge
+# lists no parameters, so the extractor does not rely on them (it stops paging past its window).
 
 
 def graph_time(ts: datetime) -> str:
@@ -355,7 +360,7 @@ def test_graph_since_until_returns_exactly_the_posts_published_in_the_window(san
     now = world.default_now - before_end
     sandbox.set_clock(now)
     posts = world.social.posts(account, now)  # newest first, as Graph pages
-    # since is one post's own second (inclusive), until another's (exclusive): Graph's [since, until)
+    # since is one post's own second (inclusive), until another's (exclusive)
     since, until = posts[25].published_at, posts[5].published_at
     expected = [p for p in posts if since <= p.published_at < until]
 
