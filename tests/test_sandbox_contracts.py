@@ -205,7 +205,11 @@ def test_hubspot_search_pages_match_the_spec(sandbox, world, hubspot_schema, ope
     ("POST", "/crm/v3/objects/0-3/search", {"json": {"filterGroups": [{"filters": [{"propertyName": "amount", "operator": "GT", "value": "1"}]}]}},
      400, "VALIDATION_ERROR"),
     ("POST", "/crm/v3/objects/contacts/search", {"json": {"after": "9950", "limit": 100}}, 400, "VALIDATION_ERROR"),  # past the 10,000 cap
-], ids=["no-token", "bad-token", "bad-limit", "bad-cursor", "search-not-json", "search-bad-after", "search-unsupported-filter", "search-cap"])
+    # an order the sandbox cannot give is refused, never silently replaced by the modified-date order
+    ("POST", "/crm/v3/objects/contacts/search", {"json": {"sorts": [{"propertyName": "createdate", "direction": "DESCENDING"}]}},
+     400, "VALIDATION_ERROR"),
+], ids=["no-token", "bad-token", "bad-limit", "bad-cursor", "search-not-json", "search-bad-after", "search-unsupported-filter", "search-cap",
+        "search-unsupported-sort"])
 def test_hubspot_error_bodies_match_the_error_schema(sandbox, hubspot_schema, method, path, kwargs, status, category):
     kwargs = {"headers": HUBSPOT_AUTH, **kwargs}
     response = requests.request(method, f"{sandbox.base_url}{path}", timeout=30, **kwargs)

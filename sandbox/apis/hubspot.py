@@ -202,11 +202,16 @@ def search_objects(request: Request) -> Response:
         if f.get("propertyName") != modified or f.get("operator") not in ("GTE", "GT", "LTE", "LT", "EQ", "NEQ"):
             return _error(request, 400, "VALIDATION_ERROR",
                           f"The sandbox filters {object_type} on {modified} with GTE/GT/LTE/LT/EQ/NEQ only, not {f.get('propertyName')} {f.get('operator')}")
+    sorts = body.get("sorts") or []
+    for sort in sorts:  # the index is ordered by the modified date: any other order would be silently wrong
+        if not isinstance(sort, dict) or sort.get("propertyName") != modified or sort.get("direction", "ASCENDING") not in ("ASCENDING", "DESCENDING"):
+            return _error(request, 400, "VALIDATION_ERROR",
+                          f"The sandbox sorts {object_type} on {modified} (ASCENDING or DESCENDING) only, not {sort!r}")
     properties = body.get("properties") or None
     # Filters in a group must all match; any group may match (HubSpot's AND within, OR across).
     modified_ms, ids = _modified_index(request, object_type)
     matched = _matching(modified_ms, groups)
-    if any(s.get("direction") == "DESCENDING" for s in body.get("sorts", [])):
+    if any(sort.get("direction") == "DESCENDING" for sort in sorts):
         matched = matched[::-1]
     world, now = request.sandbox.world, request.sandbox.now
     if object_type == "contacts":
