@@ -7,6 +7,7 @@ HTTP client survives each of them.
 from __future__ import annotations
 
 import base64
+import copy
 import json
 import re
 import subprocess
@@ -660,6 +661,150 @@ def test_hubspot_ids_become_numbers_and_ga4_metrics_change_type(sandbox, world):
     # GA4's default: the first metric, a string number, becomes a number; the dimensions stay
     assert [r["metricValues"][0]["value"] for r in rows] == [int(r["metricValues"][0]["value"]) for r in clean]
     assert [r["dimensionValues"] for r in rows] == [r["dimensionValues"] for r in clean]
+
+
+# ---- Graph (pages and Instagram) and Mailchimp: schema changes, slow, broken bodies ---------------
+
+GRAPH = {"posts": (POSTS, POST_FIELDS, "reactions.summary.total_count"), "media": (MEDIA, MEDIA_FIELDS, "like_count")}
+
+
+def dig(record: dict, path: str):
+    for part in path.split("."):
+        record = record[int(part)] if isinstance(record, list) else record[part]
+    return record
+
+
+def graph_records(response: requests.Response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+@pytest.mark.parametrize("edge", ["posts", "media"])
+def test_a_new_field_appears_on_graph_records_from_the_kth_request_on(sandbox, edge):
+    path, fields, _ = GRAPH[edge]
+    clean = graph_records(graph(sandbox, path, fields, limit=5))
+    sandbox.faults.add("new_field", platform="meta", endpoint=f"/{edge}$", schedule=[2], name="is_sandbox_new", value=True)
+    pages = [graph_records(graph(sandbox, path, fields, limit=5)) for _ in range(3)]
+    assert pages[0] == clean
+    assert pages[1] == pages[2] == [{**r, "is_sandbox_new": True} for r in clean]
+    assert sandbox.faults.fired == [FiredFault(2, path, "new_field"), FiredFault(3, path, "new_field")]
+
+
+@pytest.mark.parametrize("edge", ["posts", "media"])
+def test_a_graph_counter_changes_type_by_default_from_the_kth_request_on(sandbox, edge):
+    # GIVEN no field named: Graph's default is a counter every record of the edge has (posts: the reactions'
+    # total, as reactions.summary(true) asks; media: like_count), a number that becomes a string
+    path, fields, field = GRAPH[edge]
+    clean = graph_records(graph(sandbox, path, fields, limit=5))
+    sandbox.faults.add("change_type", platform="meta", endpoint=f"/{edge}$", schedule=[2])
+    pages = [graph_records(graph(sandbox, path, fields, limit=5)) for _ in range(3)]
+    assert pages[0] == clean and all(isinstance(dig(r, field), int) for r in clean)
+    expected = copy.deepcopy(clean)  # the field as a string, and nothing else changed
+    *parents, leaf = field.split(".")
+    for record in expected:
+        container = dig(record, ".".join(parents)) if parents else record
+        container[leaf] = str(container[leaf])
+    assert pages[1] == pages[2] == expected
+    assert sandbox.faults.fired_requests("change_type") == [2, 3] and sandbox.faults.skipped == []
+
+
+def test_a_change_type_that_finds_no_field_fires_nothing_and_says_so(sandbox, world):
+    # Graph comments have no counter among the defaults, Mailchimp members no emails_sent; a named field
+    # that no record has is the same: the answer is unchanged and the fault is not recorded as fired.
+    post = graph_records(graph(sandbox, POSTS, "id", limit=1))[0]["id"]
+    comments_path = f"/v21.0/{post}/comments"
+    clean_comments = graph(sandbox, comments_path, "id,message,created_time").json()
+    members_path = "/3.0/lists/7f3a9c2e1b/members"
+    clean_members = mailchimp(sandbox, members_path, count=3).json()
+    sandbox.faults.add("change_type", platform="meta", endpoint="/comments$", schedule=[1])
+    sandbox.faults.add("change_type", platform="mailchimp", endpoint="/members$", schedule=[1])
+    sandbox.faults.add("change_type", platform="meta", endpoint="/insights$", schedule=[1], field="no_such_field")
+    assert graph(sandbox, comments_path, "id,message,created_time").json() == clean_comments
+    assert mailchimp(sandbox, members_path, count=3).json() == clean_members
+    clean_insights = get_insights(sandbox, world).json()
+    assert clean_insights["data"]
+    assert sandbox.faults.fired == []
+    assert sandbox.faults.skipped == [
+        SkippedFault(1, comments_path, "change_type", "no record has the field spend | like_count | reactions.summary.total_count"
+                                                      " | comments.summary.total_count | values.0.value"),
+        SkippedFault(1, members_path, "change_type", "no record has the field emails_sent"),
+        SkippedFault(1, INSIGHTS, "change_type", "no record has the field no_such_field"),
+    ]
+
+
+@pytest.mark.parametrize("edge", ["posts", "media"])
+def test_a_slow_graph_page_outlasts_a_client_timeout_then_answers_the_same_page(sandbox, edge):
+    path, fields, _ = GRAPH[edge]
+    clean = graph(sandbox, path, fields, limit=5).json()
+    sandbox.faults.add("slow", platform="meta", endpoint=f"/{edge}$", schedule=[1, 2], seconds=0.6)
+    with pytest.raises(requests.ReadTimeout):
+        graph(sandbox, path, fields, timeout=0.2, limit=5)
+    started = time.monotonic()
+    patient = graph(sandbox, path, fields, limit=5)
+    assert time.monotonic() - started >= 0.6 and patient.json() == clean
+    started = time.monotonic()
+    assert graph(sandbox, path, fields, limit=5).json() == clean and time.monotonic() - started < 0.5  # the 3rd: on time
+    assert sandbox.faults.fired == [FiredFault(1, path, "slow"), FiredFault(2, path, "slow")]
+
+
+@pytest.mark.parametrize("edge, kind, params", [
+    ("posts", "truncate", {"fraction": 0.3}),
+    ("posts", "malformed", {"style": "trailing_comma"}),
+    ("media", "truncate", {"fraction": 0.8}),
+    ("media", "malformed", {"style": "html"}),
+])
+def test_a_graph_page_is_cut_or_garbled_on_exactly_the_scheduled_request(sandbox, edge, kind, params):
+    path, fields, _ = GRAPH[edge]
+    full = graph(sandbox, path, fields, limit=5).content
+    sandbox.faults.add(kind, platform="meta", endpoint=f"/{edge}$", schedule=[2], **params)
+    responses = [graph(sandbox, path, fields, limit=5) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert responses[0].content == responses[2].content == full
+    bad = responses[1]
+    with pytest.raises(ValueError):
+        json.loads(bad.content)
+    if kind == "truncate":
+        assert bad.content == full[:int(len(full) * params["fraction"])] and int(bad.headers["Content-Length"]) == len(bad.content)
+    elif params["style"] == "trailing_comma":
+        assert bad.content == full[:-1] + b",}"
+    else:
+        assert bad.headers["Content-Type"].startswith("text/html") and b"<html>" in bad.content
+    assert sandbox.faults.fired == [FiredFault(2, path, kind)]
+
+
+def test_mailchimp_emails_sent_changes_type_from_the_kth_request_on(sandbox):
+    clean = {path: mailchimp(sandbox, path, count=5).json() for path in (CAMPAIGNS, "/3.0/reports")}
+    sandbox.faults.add("change_type", platform="mailchimp", schedule=[2])  # default: emails_sent, a number -> a string
+    sandbox.faults.add("change_type", platform="mailchimp", endpoint="/reports$", schedule=[1], field="opens.open_rate",
+                       to="string")
+    campaigns = [mailchimp(sandbox, CAMPAIGNS, count=5).json() for _ in range(2)]
+    reports = mailchimp(sandbox, "/3.0/reports", count=5).json()  # the 3rd of the first rule, the 1st of the second
+    assert campaigns[0] == clean[CAMPAIGNS]
+    assert campaigns[1] == {**clean[CAMPAIGNS], "campaigns": [{**c, "emails_sent": str(c["emails_sent"])}
+                                                              for c in clean[CAMPAIGNS]["campaigns"]]}
+    assert reports == {**clean["/3.0/reports"], "reports": [
+        {**r, "emails_sent": str(r["emails_sent"]), "opens": {**r["opens"], "open_rate": str(r["opens"]["open_rate"])}}
+        for r in clean["/3.0/reports"]["reports"]]}
+    assert all(isinstance(c["emails_sent"], int) for c in clean[CAMPAIGNS]["campaigns"])
+    assert sandbox.faults.fired == [FiredFault(2, CAMPAIGNS, "change_type"), FiredFault(3, "/3.0/reports", "change_type"),
+                                    FiredFault(1, "/3.0/reports", "change_type")]
+
+
+def test_a_slow_mailchimp_page_outlasts_a_client_timeout_on_the_seeded_requests(sandbox):
+    rule = sandbox.faults.add("slow", platform="mailchimp", probability=0.5, seed=4, seconds=0.5)
+    expected = [n for n in range(1, 7) if rule.triggers(n)]
+    assert 0 < len(expected) < 6
+    clean = mailchimp(sandbox, count=5).json()
+    sandbox.faults.reset()  # the clean read above was request 1 of the rule: count from here
+    outcomes = []
+    for _ in range(6):
+        try:
+            outcomes.append(mailchimp(sandbox, count=5, timeout=0.25).json() == clean)
+        except requests.ReadTimeout:
+            outcomes.append("timeout")
+    assert [n for n, o in enumerate(outcomes, 1) if o == "timeout"] == expected
+    assert all(o is True for o in outcomes if o != "timeout")
+    assert sandbox.faults.fired_requests("slow") == expected
 
 
 # ---- the extractors' HTTP client survives each fault and returns the right page -----------------
