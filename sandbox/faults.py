@@ -11,7 +11,10 @@ Reproducible by construction: each rule numbers the requests it matches
 and decides from that number alone, by an explicit ``schedule`` or by a
 probability drawn from ``hash(seed, number)``. Same plan + same request
 sequence per rule => the same faults on the same requests. ``fired`` records
-``(request_no, endpoint, kind)`` for every fault applied.
+``(request_no, endpoint, kind)`` for every fault applied; a rule that fires on a
+request it cannot change (a duplicate on a first page, a type change of a field no
+record has, a rewrite of an error answer) is logged and listed in ``skipped`` with
+the reason, never in ``fired``.
 
 Configure from JSON (``python -m sandbox serve --faults faults.json``)::
 
