@@ -130,6 +130,8 @@ class HttpClient:
             if body is None:  # truncated or malformed body: the request is safe to repeat
                 raise _Retry(f"HTTP {status} with a body that is not valid JSON ({len(response.content)} bytes)")
             return body
+        if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict) and "error" in body[0]:
+            body = body[0]  # Google Ads searchStream sends its error inside the stream's array
         error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
         detail = self.redact(_describe(body, response.text))
         throttled = _throttle_signal(response, body, error)

@@ -11,7 +11,10 @@ Reproducible by construction: each rule numbers the requests it matches
 and decides from that number alone, by an explicit ``schedule`` or by a
 probability drawn from ``hash(seed, number)``. Same plan + same request
 sequence per rule => the same faults on the same requests. ``fired`` records
-``(request_no, endpoint, kind)`` for every fault applied.
+``(request_no, endpoint, kind)`` for every fault applied; a rule that fires on a
+request it cannot change (a duplicate on a first page, a type change of a field no
+record has, a rewrite of an error answer) is logged and listed in ``skipped`` with
+the reason, never in ``fired``.
 
 Configure from JSON (``python -m sandbox serve --faults faults.json``)::
 
@@ -68,14 +71,18 @@ RECORD_LIST_KEYS = ("results", "data", "rows", "campaigns", "reports", "emails",
 PAGING_PARAMS = ("after", "before", "offset", "pageToken", "page_token", "cursor")
 IGNORED_PARAMS = ("access_token",)
 
-# The field that changes type when a change_type rule names none: a value every record of that platform has.
+# The field that changes type when a change_type rule names none: the first of these a page's records
+# have. Meta's paths are both the Marketing API (insights: spend) and the Graph API's pages and
+# Instagram (media: like_count; posts: their reactions' count; page and media insights: the value).
 DEFAULT_TYPE_CHANGE_FIELD = {
-    "hubspot": "properties.hs_object_id",
-    "meta": "spend",
-    "google_ads": "metrics.clicks",
-    "ga4": "metricValues.0.value",
-    "mailchimp": "emails_sent",
+    "hubspot": ("properties.hs_object_id",),
+    "meta": ("spend", "like_count", "reactions.summary.total_count", "comments.summary.total_count", "values.0.value"),
+    "google_ads": ("metrics.clicks",),
+    "ga4": ("metricValues.0.value",),
+    "mailchimp": ("emails_sent",),
 }
+# Where an offset-paged list says how many records it has (GA4, Mailchimp).
+TOTAL_KEYS = ("rowCount", "total_items")
 
 
 def platform_of(path: str) -> str | None:
@@ -89,6 +96,14 @@ class FiredFault(NamedTuple):
     request_no: int  # the rule's own count of the requests it matched, from 1
     endpoint: str  # the request path
     kind: str
+
+
+class SkippedFault(NamedTuple):
+    """A rule that fired on a request whose answer it could not change (not in ``fired``)."""
+    request_no: int
+    endpoint: str
+    kind: str
+    reason: str
 
 
 @dataclass
@@ -251,6 +266,7 @@ class FaultPlan:
         self._lock = threading.Lock()
         self._armed: list[_Armed] = []
         self.fired: list[FiredFault] = []
+        self.skipped: list[SkippedFault] = []  # fired, but the answer had nothing it could change (logged too)
         for rule in rules:
             self.add(rule)
 
@@ -281,12 +297,14 @@ class FaultPlan:
         with self._lock:
             self._armed.clear()
             self.fired.clear()
+            self.skipped.clear()
 
     def reset(self) -> None:
         """Keep the rules, restart their request numbering and forget what fired (a rerun sees the same faults)."""
         with self._lock:
             self._armed = [_Armed(a.rule) for a in self._armed]
             self.fired.clear()
+            self.skipped.clear()
 
     @classmethod
     def from_json(cls, source: str | dict | list) -> FaultPlan:
@@ -321,18 +339,22 @@ class FaultPlan:
             return NO_FAULTS
         platform = platform_of(request.path)
         with self._lock:
-            hits, watchers = [], []
+            hits, watchers, shifts = [], [], []
             for armed in self._armed:
                 if armed.rule.matches(request.method, request.path, platform):
                     decision = armed.decide()
+                    hit = _Hit(armed, *decision) if decision is not None else None
                     if armed.rule.kind == "duplicate" and _offset(request) is not None:
-                        if _shift_offset(armed, request, fired=decision is not None):
-                            self._record(_Hit(armed, *decision), request)
-                    elif decision is not None:
-                        hits.append(_Hit(armed, *decision))
+                        shift = _shift_offset(armed, request, fired=hit is not None)
+                        if shift is None and hit is not None:
+                            self._skip(hit, request, "a first page: no page before it to repeat a record from")
+                        elif shift:
+                            shifts.append((armed, hit, shift))
+                    elif hit is not None:
+                        hits.append(hit)
                     elif armed.rule.kind == "duplicate":
                         watchers.append(armed)  # must still see this page, to repeat its last record later
-            outcome = FaultOutcome(self, request, platform, hits, watchers)
+            outcome = FaultOutcome(self, request, platform, hits, watchers, shifts)
         if outcome.delay_s:
             time.sleep(outcome.delay_s)
         return outcome
@@ -343,15 +365,22 @@ class FaultPlan:
         log.info("fault %s on %s %s (request %d of its rule)", hit.armed.rule.kind, request.method, request.path,
                  hit.request_no)
 
+    def _skip(self, hit: _Hit, request: Request, reason: str) -> None:
+        """A rule fired but could not change this answer: say so, and do not count it as fired. Lock held."""
+        self.skipped.append(SkippedFault(hit.request_no, request.path, hit.armed.rule.kind, reason))
+        log.warning("fault %s on %s %s (request %d of its rule) did not apply: %s", hit.armed.rule.kind,
+                    request.method, request.path, hit.request_no, reason)
+
 
 class FaultOutcome:
     """What the plan decided for one request: an answer to give instead of the platform's
     (``response``), and a ``transform`` for the platform's own answer."""
 
     def __init__(self, plan: FaultPlan | None, request: Request | None, platform: str | None, hits: list[_Hit],
-                 watchers: list[_Armed] = ()):
+                 watchers: list[_Armed] = (), shifts: list[tuple[_Armed, _Hit | None, int]] = ()):
         self._plan, self._request, self._platform = plan, request, platform
         self._watchers = list(watchers)
+        self._shifts = list(shifts)  # offset-paged duplicates: (rule, its hit if it fired here, the stream's shift)
         self.response: Response | None = None
         self.delay_s = 0.0
         self._rewrites: list[_Hit] = []
@@ -361,6 +390,8 @@ class FaultOutcome:
                 if self.response is None:  # the first answering rule wins; the others did not happen
                     self.response = _answer(rule, request, platform or rule.platform, hit.burst_position)
                     plan._record(hit, request)
+                else:
+                    plan._skip(hit, request, f"another rule ({self.response.status}) answered this request")
             elif rule.kind in DELAY_KINDS:
                 self.delay_s += float(rule.params.get("seconds", 1.0))
                 plan._record(hit, request)
@@ -371,12 +402,21 @@ class FaultOutcome:
 
     def transform(self, response: Response) -> Response:
         """The platform's answer as the faults rewrite it (2xx answers only; errors pass unchanged)."""
-        if (not self._rewrites and not self._watchers) or response is self.response or not 200 <= response.status < 300:
+        if not self._rewrites and not self._watchers and not self._shifts:
+            return response
+        if response is self.response or not 200 <= response.status < 300:
+            with self._plan._lock:  # nothing of the platform's to rewrite: the rewrites did not happen
+                for hit in self._rewrites + [hit for _, hit, _ in self._shifts if hit is not None]:
+                    self._plan._skip(hit, self._request, f"the answer was an error ({response.status}), not a page")
             return response
         body, content_type = response.body, response.content_type
-        if self._rewrites and not isinstance(body, bytes):
+        if (self._rewrites or self._shifts) and not isinstance(body, bytes):
             body = copy.deepcopy(body)  # the handler's objects may be the world's own
         with self._plan._lock:
+            for armed, hit, shift in self._shifts:
+                _commit_shift(armed, self._request, shift, body)
+                if hit is not None:
+                    self._plan._record(hit, self._request)
             for hit in self._rewrites:
                 rule = hit.armed.rule
                 if rule.kind in RECORD_KINDS:
@@ -389,6 +429,8 @@ class FaultOutcome:
                     applied = True
                 if applied:
                     self._plan._record(hit, self._request)
+                else:
+                    self._plan._skip(hit, self._request, _why_not(rule, body, self._platform))
             if not isinstance(body, bytes):
                 self._remember(body)
         if body is response.body:
@@ -532,8 +574,17 @@ def _google_ads_rate_limit(request: Request, params: dict) -> Response:
         }],
         "requestId": _request_id(request),
     }
-    return Response(429, {"error": {"code": 429, "message": "Resource has been exhausted (e.g. check quota).",
-                                    "status": "RESOURCE_EXHAUSTED", "details": [failure]}})
+    return _google_ads_error(request, Response(429, {"error": {
+        "code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED",
+        "details": [failure]}}))
+
+
+def _google_ads_error(request: Request, response: Response) -> Response:
+    """searchStream answers a JSON array even when it fails: its error comes as ``[{"error": {...}}]``
+    (sandbox/apis/google_ads.py answers its own errors so too)."""
+    if request.path.endswith(":searchStream"):
+        response.body = [response.body]
+    return response
 
 
 def _ga4_rate_limit(request: Request, params: dict) -> Response:
@@ -585,6 +636,8 @@ def server_error_response(platform: str | None, request: Request, status: int, p
     elif platform in ("google_ads", "ga4"):
         google_status, message = GOOGLE_STATUS.get(status, ("UNKNOWN", reason))
         response = Response(status, {"error": {"code": status, "message": message, "status": google_status}})
+        if platform == "google_ads":
+            response = _google_ads_error(request, response)
     elif platform == "mailchimp":
         response = _problem(request, status, reason, "An unexpected error occurred. Please try the request again.")
     else:
@@ -671,19 +724,19 @@ def _json_body(request: Request) -> object:
         return None
 
 
-def _shift_offset(armed: _Armed, request: Request, fired: bool) -> bool:
+def _shift_offset(armed: _Armed, request: Request, fired: bool) -> int | None:
     """Duplicate on an offset-paged stream, as a record inserted ahead of the reader does it:
     from the firing page on the stream is served one row further back, so the firing page
     opens with the last record of the page before and page sizes do not change (a reader
-    that advances by rows seen loses nothing). Returns whether a duplicate was made."""
+    that advances by rows seen loses nothing), and its total counts the rows inserted.
+    Serves this request shifted and returns the shift (kept once the page is answered:
+    ``_commit_shift``); None on a first page, which starts a new read with nothing before it."""
     where, offset = _offset(request)
     key = _stream_key(request)
     if int(offset) == 0:  # a new read: nothing before its first page
         armed.offset_shift.pop(key, None)
-        return False
-    if fired:
-        armed.offset_shift[key] = armed.offset_shift.get(key, 0) + 1
-    shift = armed.offset_shift.get(key, 0)
+        return None
+    shift = armed.offset_shift.get(key, 0) + (1 if fired else 0)
     if shift:
         served = max(0, int(offset) - shift)
         if where == "query":
@@ -692,7 +745,18 @@ def _shift_offset(armed: _Armed, request: Request, fired: bool) -> bool:
             body = _json_body(request)
             body["offset"] = str(served) if isinstance(offset, str) else served
             request.body = json.dumps(body).encode()
-    return fired
+    return shift
+
+
+def _commit_shift(armed: _Armed, request: Request, shift: int, body: object) -> None:
+    """The page was answered: the stream stays shifted, and its total counts the inserted rows."""
+    if not shift:
+        return
+    armed.offset_shift[_stream_key(request)] = shift
+    if isinstance(body, dict):
+        for key in TOTAL_KEYS:
+            if isinstance(body.get(key), int):
+                body[key] += shift
 
 
 def _duplicate(armed: _Armed, request: Request, body: object) -> bool:
@@ -752,9 +816,9 @@ def _add_field(body: object, params: dict) -> bool:
 
 
 def _change_type(body: object, params: dict, platform: str | None) -> bool:
-    path = params.get("field") or DEFAULT_TYPE_CHANGE_FIELD.get(platform)
+    path = _type_change_field(body, params, platform)
     if not path:
-        raise ValueError("change_type needs a 'field' param for a path of no known platform")
+        return False
     *parents, leaf = path.split(".")
     to = params.get("to", "auto")
     applied = False
@@ -768,6 +832,39 @@ def _change_type(body: object, params: dict, platform: str | None) -> bool:
         container[key] = _retype(value, to)
         applied = True
     return applied
+
+
+def _type_change_field(body: object, params: dict, platform: str | None) -> str | None:
+    """The rule's field, else the first of the platform's default fields that a record of this page has."""
+    if params.get("field"):
+        return params["field"]
+    records = _records(body)
+    for path in DEFAULT_TYPE_CHANGE_FIELD.get(platform, ()):
+        if any(_has(record, path.split(".")) for record in records):
+            return path
+    return None
+
+
+def _has(node: object, parts: list[str]) -> bool:
+    *parents, leaf = parts
+    container = _resolve(node, parents)
+    if isinstance(container, list):
+        return leaf.isdigit() and int(leaf) < len(container)
+    return isinstance(container, dict) and leaf in container
+
+
+def _why_not(rule: FaultRule, body: object, platform: str | None) -> str:
+    """Why a record rewrite changed nothing in this answer."""
+    if isinstance(body, bytes):
+        return "the body is no longer JSON"
+    if not _records(body):
+        return "the answer holds no records"
+    if rule.kind == "duplicate":
+        return "no page before it in this read to repeat a record from"
+    if rule.kind == "change_type":
+        field = rule.params.get("field") or " | ".join(DEFAULT_TYPE_CHANGE_FIELD.get(platform, ())) or "(none)"
+        return f"no record has the field {field}"
+    return "no record has the object to add the field into"
 
 
 def _resolve(node: object, parts: list[str]) -> object:

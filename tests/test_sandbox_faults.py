@@ -1,45 +1,59 @@
 """Faults on demand: each fault appears exactly as configured, over real HTTP against a
-SandboxServer, and the extractors' one HTTP client survives each of them.
-
-Google Ads, GA4 and Mailchimp have no sandbox endpoints yet: their fault shapes are
-unit-tested, and over HTTP they are served by probe routes (``probe_routes``) whose
-paths no platform module uses, so the probes keep working once those modules land.
+SandboxServer on the platforms' real endpoints (HubSpot, Meta insights, Graph posts and
+media, Google Ads searchStream, GA4 runReport, Mailchimp 3.0), and the extractors' one
+HTTP client survives each of them.
 """
 
 from __future__ import annotations
 
+import base64
+import copy
 import json
 import re
 import subprocess
 import sys
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import requests
 
 from extractors.http import HttpClient, RetryPolicy
+from sandbox.apis import google_ads
 from sandbox.faults import (
     KINDS,
     PLATFORMS,
     FaultPlan,
     FaultRule,
     FiredFault,
+    SkippedFault,
     platform_of,
     rate_limit_response,
     server_error_response,
 )
-from sandbox.server import Request, Response, SandboxServer
-from sandbox.world import AD_ACCOUNTS
+from sandbox.server import DEFAULT_TOKENS, Request, SandboxServer
+from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
+from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
+from sandbox.world_web import PROPERTY_ID
 
 HUBSPOT_TOKEN, META_TOKEN = "sandbox-hubspot-token", "sandbox-meta-token"
 CONTACTS = "/crm/v3/objects/contacts"
 ACCOUNT = AD_ACCOUNTS[0].account_id
 INSIGHTS = f"/v21.0/act_{ACCOUNT}/insights"
-GOOGLE_ADS_PROBE = "/v21/customers/1234567890/sandboxFaultProbe:searchStream"
-GA4_PROBE = "/v1beta/properties/987654:sandboxFaultProbe"
-MAILCHIMP_PROBE = "/3.0/sandbox-fault-probe"
+CUSTOMER = GOOGLE_ADS_CUSTOMERS[0].customer_id
+SEARCH_STREAM = f"/v17/customers/{CUSTOMER}/googleAds:searchStream"
+GOOGLE_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}",
+                  "developer-token": DEFAULT_TOKENS["google_ads_developer"], "login-customer-id": "5550000"}
+RUN_REPORT = f"/v1beta/properties/{PROPERTY_ID}:runReport"
+GA4_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}
+CAMPAIGNS = "/3.0/campaigns"
+MAILCHIMP_AUTH = ("anyone", DEFAULT_TOKENS["mailchimp"])
+POSTS, MEDIA = f"/v21.0/{FACEBOOK_PAGE.account_id}/posts", f"/v21.0/{INSTAGRAM_ACCOUNT.account_id}/media"
+POST_FIELDS = "id,message,created_time,permalink_url,shares,comments.summary(true),reactions.summary(true)"
+MEDIA_FIELDS = "id,caption,media_type,timestamp,like_count,comments_count,permalink"
+GRAPH_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['facebook']}"}
 PROJECT = Path(__file__).resolve().parents[1]
 
 
@@ -64,6 +78,35 @@ def insights_query(world, limit: int = 4) -> dict:
 
 def get_insights(server, world, limit: int = 4) -> requests.Response:
     return requests.get(server.base_url + INSIGHTS, params=insights_query(world, limit), timeout=10)
+
+
+def search_stream(server, query: str) -> requests.Response:
+    return requests.post(server.base_url + SEARCH_STREAM, json={"query": query}, headers=GOOGLE_HEADERS, timeout=30)
+
+
+def ad_group_query(world, days: int = 5) -> str:
+    last = world.start + timedelta(days=days - 1)
+    return ("SELECT ad_group.id, metrics.clicks, metrics.cost_micros, segments.date FROM ad_group "
+            f"WHERE segments.date BETWEEN '{world.start}' AND '{last}'")
+
+
+def ga4_body(world, days: int = 5, **paging) -> dict:
+    first = world.session_dates[0]
+    return {"dateRanges": [{"startDate": str(first), "endDate": str(first + timedelta(days=days - 1))}],
+            "dimensions": [{"name": "date"}, {"name": "sessionSource"}], "metrics": [{"name": "sessions"}],
+            **{k: str(v) for k, v in paging.items()}}
+
+
+def run_report(server, body: dict) -> requests.Response:
+    return requests.post(server.base_url + RUN_REPORT, json=body, headers=GA4_HEADERS, timeout=30)
+
+
+def mailchimp(server, path: str = CAMPAIGNS, timeout: float = 30, **params) -> requests.Response:
+    return requests.get(server.base_url + path, params=params, auth=MAILCHIMP_AUTH, timeout=timeout)
+
+
+def graph(server, path: str, fields: str, timeout: float = 30, **params) -> requests.Response:
+    return requests.get(server.base_url + path, params={"fields": fields, **params}, headers=GRAPH_HEADERS, timeout=timeout)
 
 
 def next_after(page: dict) -> str | None:
@@ -92,40 +135,6 @@ def sandbox(shared_server, world):
     shared_server.set_clock(world.default_now)
     yield shared_server
     shared_server.faults.clear()
-
-
-@pytest.fixture
-def probe_routes(sandbox):
-    """Google Ads, GA4 and Mailchimp pages of real shape, until their sandbox modules land."""
-    def google_ads_stream(request):  # two batches, as searchStream sends a long result
-        def batch(first):
-            results = [{"campaign": {"resourceName": f"customers/1234567890/campaigns/{i}", "id": str(i)},
-                        "metrics": {"clicks": str(10 * i), "costMicros": str(1_230_000 * i)},
-                        "segments": {"date": "2026-06-01"}} for i in range(first, first + 3)]
-            return {"results": results, "fieldMask": "campaign.id,metrics.clicks,metrics.costMicros,segments.date",
-                    "requestId": "probe"}
-
-        return Response(200, [batch(1), batch(4)])
-
-    def ga4_report(request):  # offset paging, limit and offset as strings in the body
-        body = request.json()
-        offset, limit = int(body.get("offset", "0")), int(body.get("limit", "10000"))
-        rows = [{"dimensionValues": [{"value": f"202606{i:02d}"}], "metricValues": [{"value": str(100 + i)}]} for i in range(1, 11)]
-        return Response(200, {"dimensionHeaders": [{"name": "date"}], "metricHeaders": [{"name": "sessions", "type": "TYPE_INTEGER"}],
-                              "rows": rows[offset:offset + limit], "rowCount": len(rows)})
-
-    def mailchimp_campaigns(request):  # count/offset paging with total_items
-        offset, count = int(request.query.get("offset", "0")), int(request.query.get("count", "10"))
-        campaigns = [{"id": f"c{i}", "emails_sent": 1000 + i} for i in range(10)]
-        return Response(200, {"campaigns": campaigns[offset:offset + count], "total_items": len(campaigns)})
-
-    probes = [("POST", GOOGLE_ADS_PROBE, google_ads_stream), ("POST", GA4_PROBE, ga4_report),
-              ("GET", MAILCHIMP_PROBE, mailchimp_campaigns)]
-    routes = sandbox._server.routes  # no public way to add a route: the probes go first, and leave after the test
-    added = [(method, re.compile(re.escape(path)), handler) for method, path, handler in probes]
-    routes[:0] = added
-    yield sandbox
-    del routes[:len(added)]
 
 
 # ---- which platform a request belongs to; rules and plans ---------------------------------
@@ -258,7 +267,8 @@ def test_meta_throttling_is_http_400_with_its_code_and_usage_headers(code):
 def test_google_ads_rate_limit_is_resource_exhausted_with_a_retry_delay():
     response = rate_limit_response("google_ads", fake_request("/v19/customers/42/googleAds:searchStream", "POST"), {"retry_delay": 45})
     assert response.status == 429
-    error = response.body["error"]
+    (body,) = response.body  # searchStream answers an array, its error too
+    error = body["error"]
     assert (error["code"], error["status"]) == (429, "RESOURCE_EXHAUSTED") and error["message"]
     (failure,) = error["details"]
     assert failure["@type"] == "type.googleapis.com/google.ads.googleads.v19.errors.GoogleAdsFailure"
@@ -269,22 +279,22 @@ def test_google_ads_rate_limit_is_resource_exhausted_with_a_retry_delay():
 
 
 def test_ga4_rate_limit_is_429_resource_exhausted():
-    response = rate_limit_response("ga4", fake_request(GA4_PROBE, "POST"), {})
+    response = rate_limit_response("ga4", fake_request(RUN_REPORT, "POST"), {})
     assert response.status == 429
     assert response.body["error"].keys() == {"code", "message", "status"}
     assert (response.body["error"]["code"], response.body["error"]["status"]) == (429, "RESOURCE_EXHAUSTED")
 
 
 def test_mailchimp_rate_limit_is_429_problem_json():
-    response = rate_limit_response("mailchimp", fake_request(MAILCHIMP_PROBE), {})
+    response = rate_limit_response("mailchimp", fake_request(CAMPAIGNS), {})
     assert response.status == 429 and response.content_type.startswith("application/problem+json")
     assert response.body.keys() == {"type", "title", "status", "detail", "instance"}
     assert (response.body["status"], response.body["title"]) == (429, "Too Many Requests")
-    assert rate_limit_response("mailchimp", fake_request(MAILCHIMP_PROBE), {"retry_after": 2}).headers == {"Retry-After": "2"}
+    assert rate_limit_response("mailchimp", fake_request(CAMPAIGNS), {"retry_after": 2}).headers == {"Retry-After": "2"}
 
 
-@pytest.mark.parametrize("platform, path", [("hubspot", CONTACTS), ("meta", INSIGHTS), ("google_ads", GOOGLE_ADS_PROBE),
-                                            ("ga4", GA4_PROBE), ("mailchimp", MAILCHIMP_PROBE)])
+@pytest.mark.parametrize("platform, path", [("hubspot", CONTACTS), ("meta", INSIGHTS), ("google_ads", SEARCH_STREAM),
+                                            ("ga4", RUN_REPORT), ("mailchimp", CAMPAIGNS)])
 def test_5xx_bodies_are_each_platforms_own_and_502_is_the_proxys_html(platform, path):
     request = fake_request(path)
     bodies = {status: server_error_response(platform, request, status) for status in (500, 502, 503)}
@@ -297,6 +307,8 @@ def test_5xx_bodies_are_each_platforms_own_and_502_is_the_proxys_html(platform, 
         elif platform == "meta":
             assert body["error"]["code"] == (1 if status == 500 else 2) and body["error"]["is_transient"] is True
         elif platform in ("google_ads", "ga4"):
+            if platform == "google_ads":  # searchStream answers an array, its error too
+                (body,) = body
             assert body["error"]["code"] == status and body["error"]["status"] == ("INTERNAL" if status == 500 else "UNAVAILABLE")
         else:
             assert body["status"] == status and bodies[status].content_type.startswith("application/problem+json")
@@ -337,18 +349,69 @@ def test_meta_throttle_over_http_names_the_requested_account(sandbox, world):
                                 "estimated_time_to_regain_access": 2}]}
 
 
-@pytest.mark.parametrize("platform, method, path, check", [
-    ("google_ads", "POST", GOOGLE_ADS_PROBE,
-     lambda r: r.json()["error"]["details"][0]["errors"][0]["details"]["quotaErrorDetails"]["retryDelay"] == "30s"),
-    ("ga4", "POST", GA4_PROBE, lambda r: r.json()["error"]["status"] == "RESOURCE_EXHAUSTED"),
-    ("mailchimp", "GET", MAILCHIMP_PROBE,
-     lambda r: r.headers["Content-Type"].startswith("application/problem+json") and r.json()["status"] == 429),
-])
-def test_rate_limits_of_platforms_without_sandbox_endpoints_yet_over_http(probe_routes, platform, method, path, check):
-    probe_routes.faults.add("rate_limit", platform=platform, schedule=[1])
-    first, second = (requests.request(method, probe_routes.base_url + path, json={}, timeout=10) for _ in range(2))
-    assert first.status_code == 429 and check(first)
-    assert second.status_code == 200
+def test_google_ads_search_stream_rate_limit_is_resource_exhausted_with_its_retry_delay(sandbox, world):
+    # GIVEN a throttle on the 2nd searchStream request, with a 45 s retry delay
+    sandbox.faults.add("rate_limit", platform="google_ads", schedule=[2], retry_delay=45)
+    # WHEN the same stream is asked for three times
+    responses = [search_stream(sandbox, ad_group_query(world)) for _ in range(3)]
+    # THEN only the 2nd is refused, with Google's error inside the stream's array, as searchStream sends errors
+    assert [r.status_code for r in responses] == [200, 429, 200]
+    body = responses[1].json()
+    request_id = body[0]["error"]["details"][0]["requestId"]
+    assert re.fullmatch(r"[0-9a-f]{22}", request_id)
+    assert body == [{"error": {
+        "code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED",
+        "details": [{"@type": "type.googleapis.com/google.ads.googleads.v17.errors.GoogleAdsFailure",
+                     "errors": [{"errorCode": {"quotaError": "RESOURCE_EXHAUSTED"},
+                                 "message": "Too many requests. Retry in 45 seconds.",
+                                 "details": {"quotaErrorDetails": {"rateScope": "DEVELOPER",
+                                                                   "rateName": "Number of operations for basic access",
+                                                                   "retryDelay": "45s"}}}],
+                     "requestId": request_id}]}}]
+    assert "Retry-After" not in responses[1].headers  # Google states its delay in the body only
+    # Nothing else changes: the requests around it get the stream in full.
+    assert responses[0].json() and [b["results"] for b in responses[0].json()] == [b["results"] for b in responses[2].json()]
+    assert sandbox.faults.fired == [FiredFault(2, SEARCH_STREAM, "rate_limit")]
+
+
+def test_ga4_run_report_rate_limit_fires_on_the_seeded_requests_with_googles_body(sandbox, world):
+    # GIVEN a throttle with probability 0.5 drawn from seed 5
+    rule = sandbox.faults.add("rate_limit", platform="ga4", probability=0.5, seed=5)
+    expected = [n for n in range(1, 9) if rule.triggers(n)]
+    assert 0 < len(expected) < 8  # the draw has both outcomes in eight requests
+    # WHEN the same report is asked for eight times
+    clean = None
+    responses = [run_report(sandbox, ga4_body(world)) for _ in range(8)]
+    # THEN exactly the drawn requests get GA4's RESOURCE_EXHAUSTED (no stated delay), the others the report
+    assert [n for n, r in enumerate(responses, 1) if r.status_code == 429] == expected
+    for n, response in enumerate(responses, 1):
+        if n in expected:
+            assert response.json() == {"error": {"code": 429, "message": "Exhausted concurrent requests quota for the property.",
+                                                  "status": "RESOURCE_EXHAUSTED"}}
+            assert response.headers["Content-Type"].startswith("application/json") and "Retry-After" not in response.headers
+        else:
+            assert response.status_code == 200
+            clean = clean or response.json()
+            assert response.json() == clean and clean["rowCount"] == len(clean["rows"]) > 0
+    assert sandbox.faults.fired_requests() == expected
+
+
+def test_mailchimp_rate_limit_is_429_problem_json_on_its_routes(sandbox):
+    # GIVEN a throttle on the 1st and 3rd Mailchimp requests, whatever their resource
+    sandbox.faults.add("rate_limit", platform="mailchimp", schedule=[1, 3])
+    # WHEN campaigns, reports, campaigns and lists are asked for
+    paths = [CAMPAIGNS, "/3.0/reports", CAMPAIGNS, "/3.0/lists"]
+    responses = [mailchimp(sandbox, path, count=5) for path in paths]
+    # THEN the 1st and 3rd are Mailchimp's problem+json 429 (instance: the request's id); the others answer
+    assert [r.status_code for r in responses] == [429, 200, 429, 200]
+    for response in (responses[0], responses[2]):
+        assert response.headers["Content-Type"] == "application/problem+json; charset=utf-8"
+        assert response.json() == {"type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": "Too Many Requests",
+                                   "status": 429, "detail": "You have exceeded the limit of 10 simultaneous connections.",
+                                   "instance": fake_request(CAMPAIGNS, query={"count": "5"}).correlation_id()}
+        assert "Retry-After" not in response.headers
+    assert responses[1].json()["total_items"] == len(mailchimp(sandbox, "/3.0/reports", count=1000).json()["reports"])
+    assert sandbox.faults.fired == [FiredFault(1, CAMPAIGNS, "rate_limit"), FiredFault(3, CAMPAIGNS, "rate_limit")]
 
 
 # ---- probability: same seed, same faults; per-rule numbering under concurrency -----------------
@@ -486,41 +549,79 @@ def test_meta_insights_repeat_a_row_on_the_page_its_next_url_leads_to(sandbox, w
     assert sandbox.faults.fired_requests() == [2]  # the first page has no page before it: nothing to repeat
 
 
-def test_a_google_ads_stream_repeats_the_last_row_of_a_batch_in_the_next(probe_routes):
-    probe_routes.faults.add("duplicate", platform="google_ads", schedule=[1])
-    batches = requests.post(probe_routes.base_url + GOOGLE_ADS_PROBE, json={"query": "SELECT"}, timeout=10).json()
-    assert batches[1]["results"][0] == batches[0]["results"][-1]
-    assert [len(b["results"]) for b in batches] == [3, 4]
+def test_a_google_ads_stream_repeats_the_last_row_of_a_batch_at_the_start_of_the_next(sandbox, world, monkeypatch):
+    # GIVEN searchStream batches of 6 rows (Google's are 10,000: more rows than one account has here)
+    monkeypatch.setattr(google_ads, "BATCH_SIZE", 6)
+    clean = search_stream(sandbox, ad_group_query(world)).json()
+    assert [len(b["results"]) for b in clean] == [6, 6, 6, 2]
+    # WHEN the duplicate fault fires on the 2nd of three reads of the stream
+    sandbox.faults.add("duplicate", platform="google_ads", schedule=[2])
+    reads = [search_stream(sandbox, ad_group_query(world)).json() for _ in range(3)]
+    # THEN that read's batches 2..4 each open with the last row of the batch before; nothing else changes
+    rows = [b["results"] for b in clean]
+    assert [b["results"] for b in reads[1]] == [rows[0]] + [[prev[-1], *cur] for prev, cur in zip(rows, rows[1:], strict=False)]
+    assert [{k: v for k, v in b.items() if k != "results"} for b in reads[1]] == [
+        {k: v for k, v in b.items() if k != "results"} for b in clean]
+    assert reads[0] == reads[2] == clean
+    assert sandbox.faults.fired == [FiredFault(2, SEARCH_STREAM, "duplicate")]
 
 
-def read_by_offset(server, platform: str, page_size: int = 3) -> list[list[str]]:
-    """Pages as a reader that advances by the rows it saw reads them, until it has seen the total."""
-    pages, offset = [], 0
+def test_a_google_ads_stream_of_one_batch_has_no_next_batch_to_repeat_into_and_says_so(sandbox, world):
+    sandbox.faults.add("duplicate", platform="google_ads", schedule=[1])
+    stream = search_stream(sandbox, ad_group_query(world)).json()
+    assert len(stream) == 1 and stream == search_stream(sandbox, ad_group_query(world)).json()
+    assert sandbox.faults.fired == []
+    assert sandbox.faults.skipped == [SkippedFault(1, SEARCH_STREAM, "duplicate",
+                                                   "no page before it in this read to repeat a record from")]
+
+
+def read_by_offset(server, world, platform: str, page_size: int) -> tuple[list[list], list[int]]:
+    """Pages as a reader that advances by the rows it saw reads them, until it reaches the total
+    each page states; and the totals."""
+    pages, totals, offset = [], [], 0
     while True:
         if platform == "mailchimp":
-            body = requests.get(server.base_url + MAILCHIMP_PROBE, params={"count": page_size, "offset": offset}, timeout=10).json()
+            body = mailchimp(server, count=page_size, offset=offset).json()
             records, total = [c["id"] for c in body["campaigns"]], body["total_items"]
         else:
-            body = requests.post(server.base_url + GA4_PROBE, json={"limit": str(page_size), "offset": str(offset)}, timeout=10).json()
-            records, total = [r["dimensionValues"][0]["value"] for r in body["rows"]], body["rowCount"]
+            body = run_report(server, ga4_body(world, limit=page_size, offset=offset)).json()
+            records, total = [tuple(v["value"] for v in r["dimensionValues"]) for r in body["rows"]], body["rowCount"]
         pages.append(records)
+        totals.append(total)
         offset += len(records)
         if not records or offset >= total:
-            return pages
+            return pages, totals
 
 
-@pytest.mark.parametrize("platform", ["mailchimp", "ga4"])
-def test_offset_pages_repeat_a_record_by_shifting_as_an_insert_ahead_of_the_reader_does(probe_routes, platform):
-    clean = read_by_offset(probe_routes, platform)
-    probe_routes.faults.add("duplicate", platform=platform, schedule=[2])
-    shifted = read_by_offset(probe_routes, platform)
-    again = read_by_offset(probe_routes, platform)  # a new read starts unshifted (the schedule is spent)
-    # The 2nd page opens with the 1st page's last record; page sizes stay; nothing is lost.
-    assert [len(p) for p in clean] == [3, 3, 3, 1] and [len(p) for p in shifted] == [3, 3, 3, 2]
+@pytest.mark.parametrize("platform, page_size, clean_sizes, shifted_sizes", [
+    ("mailchimp", 5, [5, 5, 5, 2], [5, 5, 5, 3]),  # /3.0/campaigns: 17 sent campaigns
+    ("ga4", 13, [13, 13], [13, 13, 1]),  # runReport: 26 rows, a multiple of the page: the last row must not be lost
+])
+def test_offset_pages_repeat_a_record_as_a_record_inserted_ahead_of_the_reader_does(sandbox, world, platform, page_size,
+                                                                                     clean_sizes, shifted_sizes):
+    clean, clean_totals = read_by_offset(sandbox, world, platform, page_size)
+    assert [len(p) for p in clean] == clean_sizes and len(set(sum(clean, []))) == sum(clean_sizes)
+    # GIVEN the duplicate fault on the 2nd request of the read
+    sandbox.faults.add("duplicate", platform=platform, schedule=[2])
+    shifted, totals = read_by_offset(sandbox, world, platform, page_size)
+    again, _ = read_by_offset(sandbox, world, platform, page_size)  # a new read starts unshifted (the schedule is spent)
+    # THEN the 2nd page opens with the 1st page's last record, page sizes stay, the total counts the
+    # repeated row from that page on, and nothing is lost
+    n = sum(clean_sizes)
+    assert [len(p) for p in shifted] == shifted_sizes
     assert shifted[1][0] == shifted[0][-1] == clean[0][-1]
-    assert sorted(set(sum(shifted, []))) == sorted(sum(clean, [])) and len(sum(shifted, [])) == 11
+    assert sum(shifted, []) == clean[0] + [clean[0][-1]] + sum(clean[1:], [])
+    assert clean_totals == [n] * len(clean) and totals == [n] + [n + 1] * (len(shifted) - 1)
     assert again == clean
-    assert probe_routes.faults.fired_requests() == [2]
+    assert sandbox.faults.fired == [FiredFault(2, CAMPAIGNS if platform == "mailchimp" else RUN_REPORT, "duplicate")]
+
+
+def test_a_duplicate_on_a_first_offset_page_has_nothing_to_repeat_and_says_so(sandbox, world):
+    sandbox.faults.add("duplicate", platform="ga4", schedule=[1])
+    first = run_report(sandbox, ga4_body(world, limit=13, offset=0)).json()
+    assert sandbox.faults.fired == [] and first["rowCount"] == 26 and len(first["rows"]) == 13
+    assert sandbox.faults.skipped == [SkippedFault(1, RUN_REPORT, "duplicate",
+                                                   "a first page: no page before it to repeat a record from")]
 
 
 def test_a_new_field_appears_on_every_record_from_the_kth_request_on(sandbox):
@@ -550,37 +651,203 @@ def test_a_field_changes_type_from_the_kth_request_on(sandbox, world):
     assert all(isinstance(r["spend"], str) and isinstance(r["actions"][0]["value"], str) for r in unfaulted)
 
 
-def test_hubspot_ids_become_numbers_and_ga4_metrics_change_type(probe_routes):
-    probe_routes.faults.add("change_type", platform="hubspot", schedule=[1])
-    probe_routes.faults.add("change_type", platform="ga4", schedule=[1])
-    contacts = get_contacts(probe_routes).json()["results"]
+def test_hubspot_ids_become_numbers_and_ga4_metrics_change_type(sandbox, world):
+    sandbox.faults.add("change_type", platform="hubspot", schedule=[1])
+    clean = run_report(sandbox, ga4_body(world)).json()["rows"]
+    sandbox.faults.add("change_type", platform="ga4", schedule=[1])
+    contacts = get_contacts(sandbox).json()["results"]
     assert all(isinstance(r["properties"]["hs_object_id"], int) and r["properties"]["hs_object_id"] == int(r["id"]) for r in contacts)
-    rows = requests.post(probe_routes.base_url + GA4_PROBE, json={}, timeout=10).json()["rows"]
-    assert [r["metricValues"][0]["value"] for r in rows] == list(range(101, 111))
+    rows = run_report(sandbox, ga4_body(world)).json()["rows"]
+    # GA4's default: the first metric, a string number, becomes a number; the dimensions stay
+    assert [r["metricValues"][0]["value"] for r in rows] == [int(r["metricValues"][0]["value"]) for r in clean]
+    assert [r["dimensionValues"] for r in rows] == [r["dimensionValues"] for r in clean]
+
+
+# ---- Graph (pages and Instagram) and Mailchimp: schema changes, slow, broken bodies ---------------
+
+GRAPH = {"posts": (POSTS, POST_FIELDS, "reactions.summary.total_count"), "media": (MEDIA, MEDIA_FIELDS, "like_count")}
+
+
+def dig(record: dict, path: str):
+    for part in path.split("."):
+        record = record[int(part)] if isinstance(record, list) else record[part]
+    return record
+
+
+def graph_records(response: requests.Response) -> list[dict]:
+    assert response.status_code == 200, response.text
+    return response.json()["data"]
+
+
+@pytest.mark.parametrize("edge", ["posts", "media"])
+def test_a_new_field_appears_on_graph_records_from_the_kth_request_on(sandbox, edge):
+    path, fields, _ = GRAPH[edge]
+    clean = graph_records(graph(sandbox, path, fields, limit=5))
+    sandbox.faults.add("new_field", platform="meta", endpoint=f"/{edge}$", schedule=[2], name="is_sandbox_new", value=True)
+    pages = [graph_records(graph(sandbox, path, fields, limit=5)) for _ in range(3)]
+    assert pages[0] == clean
+    assert pages[1] == pages[2] == [{**r, "is_sandbox_new": True} for r in clean]
+    assert sandbox.faults.fired == [FiredFault(2, path, "new_field"), FiredFault(3, path, "new_field")]
+
+
+@pytest.mark.parametrize("edge", ["posts", "media"])
+def test_a_graph_counter_changes_type_by_default_from_the_kth_request_on(sandbox, edge):
+    # GIVEN no field named: Graph's default is a counter every record of the edge has (posts: the reactions'
+    # total, as reactions.summary(true) asks; media: like_count), a number that becomes a string
+    path, fields, field = GRAPH[edge]
+    clean = graph_records(graph(sandbox, path, fields, limit=5))
+    sandbox.faults.add("change_type", platform="meta", endpoint=f"/{edge}$", schedule=[2])
+    pages = [graph_records(graph(sandbox, path, fields, limit=5)) for _ in range(3)]
+    assert pages[0] == clean and all(isinstance(dig(r, field), int) for r in clean)
+    expected = copy.deepcopy(clean)  # the field as a string, and nothing else changed
+    *parents, leaf = field.split(".")
+    for record in expected:
+        container = dig(record, ".".join(parents)) if parents else record
+        container[leaf] = str(container[leaf])
+    assert pages[1] == pages[2] == expected
+    assert sandbox.faults.fired_requests("change_type") == [2, 3] and sandbox.faults.skipped == []
+
+
+def test_a_change_type_that_finds_no_field_fires_nothing_and_says_so(sandbox, world):
+    # Graph comments have no counter among the defaults, Mailchimp members no emails_sent; a named field
+    # that no record has is the same: the answer is unchanged and the fault is not recorded as fired.
+    post = graph_records(graph(sandbox, POSTS, "id", limit=1))[0]["id"]
+    comments_path = f"/v21.0/{post}/comments"
+    clean_comments = graph(sandbox, comments_path, "id,message,created_time").json()
+    members_path = "/3.0/lists/7f3a9c2e1b/members"
+    clean_members = mailchimp(sandbox, members_path, count=3).json()
+    sandbox.faults.add("change_type", platform="meta", endpoint="/comments$", schedule=[1])
+    sandbox.faults.add("change_type", platform="mailchimp", endpoint="/members$", schedule=[1])
+    sandbox.faults.add("change_type", platform="meta", endpoint="/insights$", schedule=[1], field="no_such_field")
+    assert graph(sandbox, comments_path, "id,message,created_time").json() == clean_comments
+    assert mailchimp(sandbox, members_path, count=3).json() == clean_members
+    clean_insights = get_insights(sandbox, world).json()
+    assert clean_insights["data"]
+    assert sandbox.faults.fired == []
+    assert sandbox.faults.skipped == [
+        SkippedFault(1, comments_path, "change_type", "no record has the field spend | like_count | reactions.summary.total_count"
+                                                      " | comments.summary.total_count | values.0.value"),
+        SkippedFault(1, members_path, "change_type", "no record has the field emails_sent"),
+        SkippedFault(1, INSIGHTS, "change_type", "no record has the field no_such_field"),
+    ]
+
+
+def test_faults_on_a_request_another_fault_answers_did_not_happen_and_say_so(sandbox):
+    # GIVEN a rate limit, a 5xx and a truncation all due on the 1st contacts request
+    sandbox.faults.add("rate_limit", platform="hubspot", schedule=[1])
+    sandbox.faults.add("server_error", platform="hubspot", schedule=[1], status=503)
+    sandbox.faults.add("truncate", platform="hubspot", schedule=[1, 2], fraction=0.5)
+    first, second = get_contacts(sandbox), get_contacts(sandbox)
+    # THEN the first answering rule is the answer, whole; the others are listed as skipped, not fired
+    assert first.status_code == 429 and first.json()["errorType"] == "RATE_LIMIT"
+    assert second.status_code == 200 and len(second.content) == int(len(get_contacts(sandbox).content) * 0.5)
+    assert sandbox.faults.fired == [FiredFault(1, CONTACTS, "rate_limit"), FiredFault(2, CONTACTS, "truncate")]
+    assert sandbox.faults.skipped == [SkippedFault(1, CONTACTS, "server_error", "another rule (429) answered this request"),
+                                      SkippedFault(1, CONTACTS, "truncate", "the answer was an error (429), not a page")]
+
+
+@pytest.mark.parametrize("edge", ["posts", "media"])
+def test_a_slow_graph_page_outlasts_a_client_timeout_then_answers_the_same_page(sandbox, edge):
+    path, fields, _ = GRAPH[edge]
+    clean = graph(sandbox, path, fields, limit=5).json()
+    sandbox.faults.add("slow", platform="meta", endpoint=f"/{edge}$", schedule=[1, 2], seconds=0.6)
+    with pytest.raises(requests.ReadTimeout):
+        graph(sandbox, path, fields, timeout=0.2, limit=5)
+    started = time.monotonic()
+    patient = graph(sandbox, path, fields, limit=5)
+    assert time.monotonic() - started >= 0.6 and patient.json() == clean
+    assert graph(sandbox, path, fields, limit=5).json() == clean  # the 3rd: not delayed (fired below)
+    assert sandbox.faults.fired == [FiredFault(1, path, "slow"), FiredFault(2, path, "slow")]
+
+
+@pytest.mark.parametrize("edge, kind, params", [
+    ("posts", "truncate", {"fraction": 0.3}),
+    ("posts", "malformed", {"style": "trailing_comma"}),
+    ("media", "truncate", {"fraction": 0.8}),
+    ("media", "malformed", {"style": "html"}),
+])
+def test_a_graph_page_is_cut_or_garbled_on_exactly_the_scheduled_request(sandbox, edge, kind, params):
+    path, fields, _ = GRAPH[edge]
+    full = graph(sandbox, path, fields, limit=5).content
+    sandbox.faults.add(kind, platform="meta", endpoint=f"/{edge}$", schedule=[2], **params)
+    responses = [graph(sandbox, path, fields, limit=5) for _ in range(3)]
+    assert [r.status_code for r in responses] == [200, 200, 200]
+    assert responses[0].content == responses[2].content == full
+    bad = responses[1]
+    with pytest.raises(ValueError):
+        json.loads(bad.content)
+    if kind == "truncate":
+        assert bad.content == full[:int(len(full) * params["fraction"])] and int(bad.headers["Content-Length"]) == len(bad.content)
+    elif params["style"] == "trailing_comma":
+        assert bad.content == full[:-1] + b",}"
+    else:
+        assert bad.headers["Content-Type"].startswith("text/html") and b"<html>" in bad.content
+    assert sandbox.faults.fired == [FiredFault(2, path, kind)]
+
+
+def test_mailchimp_emails_sent_changes_type_from_the_kth_request_on(sandbox):
+    clean = {path: mailchimp(sandbox, path, count=5).json() for path in (CAMPAIGNS, "/3.0/reports")}
+    sandbox.faults.add("change_type", platform="mailchimp", schedule=[2])  # default: emails_sent, a number -> a string
+    sandbox.faults.add("change_type", platform="mailchimp", endpoint="/reports$", schedule=[1], field="opens.open_rate",
+                       to="string")
+    campaigns = [mailchimp(sandbox, CAMPAIGNS, count=5).json() for _ in range(2)]
+    reports = mailchimp(sandbox, "/3.0/reports", count=5).json()  # the 3rd of the first rule, the 1st of the second
+    assert campaigns[0] == clean[CAMPAIGNS]
+    assert campaigns[1] == {**clean[CAMPAIGNS], "campaigns": [{**c, "emails_sent": str(c["emails_sent"])}
+                                                              for c in clean[CAMPAIGNS]["campaigns"]]}
+    assert reports == {**clean["/3.0/reports"], "reports": [
+        {**r, "emails_sent": str(r["emails_sent"]), "opens": {**r["opens"], "open_rate": str(r["opens"]["open_rate"])}}
+        for r in clean["/3.0/reports"]["reports"]]}
+    assert all(isinstance(c["emails_sent"], int) for c in clean[CAMPAIGNS]["campaigns"])
+    assert sandbox.faults.fired == [FiredFault(2, CAMPAIGNS, "change_type"), FiredFault(3, "/3.0/reports", "change_type"),
+                                    FiredFault(1, "/3.0/reports", "change_type")]
+
+
+def test_a_slow_mailchimp_page_outlasts_a_client_timeout_on_the_seeded_requests(sandbox):
+    rule = sandbox.faults.add("slow", platform="mailchimp", probability=0.5, seed=4, seconds=1.5)
+    expected = [n for n in range(1, 7) if rule.triggers(n)]
+    assert 0 < len(expected) < 6
+    clean = mailchimp(sandbox, count=5).json()
+    sandbox.faults.reset()  # the clean read above was request 1 of the rule: count from here
+    outcomes = []
+    for _ in range(6):
+        try:
+            outcomes.append(mailchimp(sandbox, count=5, timeout=0.75).json() == clean)
+        except requests.ReadTimeout:
+            outcomes.append("timeout")
+    assert [n for n, o in enumerate(outcomes, 1) if o == "timeout"] == expected
+    assert all(o is True for o in outcomes if o != "timeout")
+    assert sandbox.faults.fired_requests("slow") == expected
 
 
 # ---- the extractors' HTTP client survives each fault and returns the right page -----------------
 
 
-@pytest.mark.parametrize("platform, method, path, expected_wait", [
-    ("hubspot", "GET", CONTACTS + "?limit=3", 10.0),  # X-HubSpot-RateLimit-Interval-Milliseconds
-    ("meta", "GET", None, 60.0),  # estimated_time_to_regain_access: 1 minute
-    ("google_ads", "POST", GOOGLE_ADS_PROBE, 30.0),  # retryDelay
-    ("ga4", "POST", GA4_PROBE, 5.0),  # no stated delay: the client's floor for a throttle
-    ("mailchimp", "GET", MAILCHIMP_PROBE, 5.0),
+@pytest.mark.parametrize("platform, expected_wait", [
+    ("hubspot", 10.0),  # X-HubSpot-RateLimit-Interval-Milliseconds
+    ("meta", 60.0),  # estimated_time_to_regain_access: 1 minute
+    ("google_ads", 30.0),  # retryDelay, inside searchStream's array
+    ("ga4", 5.0),  # no stated delay: the client's floor for a throttle
+    ("mailchimp", 5.0),
 ])
-def test_the_http_client_waits_out_each_platforms_rate_limit_and_gets_the_page(probe_routes, world, platform, method, path,
-                                                                              expected_wait):
-    server = probe_routes
-    headers = {"Authorization": f"Bearer {HUBSPOT_TOKEN}"} if platform == "hubspot" else {}
-    if path is None:
-        path = INSIGHTS + "?" + "&".join(f"{k}={requests.utils.quote(v)}" for k, v in insights_query(world).items())
-    body = {} if method == "POST" else None
-    expected = client(server, platform, [], headers).request(method, path, what="probe", json_body=body)
+def test_the_http_client_waits_out_each_platforms_rate_limit_and_gets_the_page(sandbox, world, platform, expected_wait):
+    server, body, params, auth = sandbox, None, None, None
+    if platform == "hubspot":
+        method, path, headers, params = "GET", CONTACTS, {"Authorization": f"Bearer {HUBSPOT_TOKEN}"}, {"limit": 3}
+    elif platform == "meta":
+        method, path, headers, params = "GET", INSIGHTS, {}, insights_query(world)
+    elif platform == "google_ads":
+        method, path, headers, body = "POST", SEARCH_STREAM, GOOGLE_HEADERS, {"query": ad_group_query(world)}
+    elif platform == "ga4":
+        method, path, headers, body = "POST", RUN_REPORT, GA4_HEADERS, ga4_body(world)
+    else:
+        method, path, params = "GET", CAMPAIGNS, {"count": 5}
+        headers = {"Authorization": "Basic " + base64.b64encode(f"anyone:{DEFAULT_TOKENS['mailchimp']}".encode()).decode()}
+    expected = client(server, platform, [], headers).request(method, path, what="page", params=params, json_body=body)
     server.faults.add("rate_limit", platform=platform, schedule=[1, 2])
     waits: list[float] = []
-    got = client(server, platform, waits, headers).request(method, path, what="probe", json_body=body)
-    assert got == expected
+    got = client(server, platform, waits, headers).request(method, path, what="page", params=params, json_body=body)
+    assert got == expected and got
     assert waits == [expected_wait, expected_wait]
     assert server.faults.fired_requests() == [1, 2]  # a rule counts the requests made after it was added
 
