@@ -26,13 +26,27 @@
     it whole as well, and both ways save the same state.
 
     Wiring, in the model:
-        config(materialized='incremental', incremental_strategy='replace_days',
-               pre_hook="{{ replace_days_prepare() }}", post_hook="{{ replace_days_save_state() }}",
-               meta={'replace_days': {...}})
+        {{ config(**replace_days_config(day_inputs=[...], fingerprint_inputs=[...], ...)) }}
         ... from {{ ref('an_input') }} {{ replace_days_filter() }}
     plus a `-- depends_on: {{ ref(...) }}` line for each input the hooks read that
     the model does not ref itself. on-run-start creates the state tables.
 #}
+
+{# A replace_days model's whole config: the strategy, its hooks and its inputs (see above). #}
+{% macro replace_days_config(day_inputs, fingerprint_inputs=[], compared_inputs=[], vars=[]) -%}
+    {%- set spec = {'day_inputs': day_inputs, 'fingerprint_inputs': fingerprint_inputs} -%}
+    {%- if compared_inputs %}{% do spec.update({'compared_inputs': compared_inputs}) %}{% endif -%}
+    {%- if vars %}{% do spec.update({'vars': vars}) %}{% endif -%}
+    {{- return({
+        'materialized': 'incremental',
+        'incremental_strategy': 'replace_days',
+        'on_schema_change': 'fail',
+        'pre_hook': '{{ replace_days_prepare() }}',
+        'post_hook': '{{ replace_days_save_state() }}',
+        'meta': {'replace_days': spec},
+    }) -}}
+{%- endmacro %}
+
 
 {% macro replace_days_state_tables() -%}
     create schema if not exists _funnelhouse;

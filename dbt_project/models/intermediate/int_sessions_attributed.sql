@@ -1,14 +1,7 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='replace_days',
-    on_schema_change='fail',
-    pre_hook="{{ replace_days_prepare() }}",
-    post_hook="{{ replace_days_save_state() }}",
-    meta={'replace_days': {
-        'day_inputs': [{'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'}],
-        'fingerprint_inputs': [{'ref': 'utm_channel_mapping'}],
-    }},
-) }}
+{{ config(**replace_days_config(
+    day_inputs=[{'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'}],
+    fingerprint_inputs=[{'ref': 'utm_channel_mapping'}],
+)) }}
 -- GA4 sessions per property, day, channel, source, medium and campaign. Source and medium
 -- are lower-cased and mapped to a channel by the same UTM mapping as contacts and ad
 -- spend (GA4 reports organic search as google / organic, direct traffic as

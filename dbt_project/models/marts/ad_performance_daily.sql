@@ -1,24 +1,17 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='replace_days',
-    on_schema_change='fail',
-    pre_hook="{{ replace_days_prepare() }}",
-    post_hook="{{ replace_days_save_state() }}",
-    meta={'replace_days': {
-        'day_inputs': [
-            {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
-            {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
-        ],
-        'fingerprint_inputs': [
-            {'ref': 'fx_rates'},
-            {'ref': 'utm_channel_mapping'},
-            {'ref': 'stg_meta_ads__ad_accounts', 'columns': ['ad_account_id', 'account_name', 'timezone_name']},
-            {'ref': 'stg_google_ads__customers', 'columns': ['customer_id', 'account_name', 'time_zone', 'currency']},
-        ],
-        'vars': ['reporting_currency', 'meta_ads_utm_source', 'meta_ads_utm_medium',
-                 'google_ads_utm_source', 'google_ads_utm_medium'],
-    }},
-) }}
+{{ config(**replace_days_config(
+    day_inputs=[
+        {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
+        {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
+    ],
+    fingerprint_inputs=[
+        {'ref': 'fx_rates'},
+        {'ref': 'utm_channel_mapping'},
+        {'ref': 'stg_meta_ads__ad_accounts', 'columns': ['ad_account_id', 'account_name', 'timezone_name']},
+        {'ref': 'stg_google_ads__customers', 'columns': ['customer_id', 'account_name', 'time_zone', 'currency']},
+    ],
+    vars=['reporting_currency', 'meta_ads_utm_source', 'meta_ads_utm_medium',
+         'google_ads_utm_source', 'google_ads_utm_medium'],
+)) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
 -- depends_on: {{ ref('utm_channel_mapping') }}

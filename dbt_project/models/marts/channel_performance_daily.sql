@@ -1,21 +1,14 @@
-{{ config(
-    materialized='incremental',
-    incremental_strategy='replace_days',
-    on_schema_change='fail',
-    pre_hook="{{ replace_days_prepare() }}",
-    post_hook="{{ replace_days_save_state() }}",
-    meta={'replace_days': {
-        'day_inputs': [
-            {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
-            {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
-            {'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'},
-        ],
-        'compared_inputs': ['int_crm_outcomes_aggregated'],
-        'fingerprint_inputs': [{'ref': 'fx_rates'}, {'ref': 'utm_channel_mapping'}],
-        'vars': ['reporting_currency', 'meta_ads_utm_source', 'meta_ads_utm_medium',
-                 'google_ads_utm_source', 'google_ads_utm_medium'],
-    }},
-) }}
+{{ config(**replace_days_config(
+    day_inputs=[
+        {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
+        {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
+        {'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'},
+    ],
+    compared_inputs=['int_crm_outcomes_aggregated'],
+    fingerprint_inputs=[{'ref': 'fx_rates'}, {'ref': 'utm_channel_mapping'}],
+    vars=['reporting_currency', 'meta_ads_utm_source', 'meta_ads_utm_medium',
+         'google_ads_utm_source', 'google_ads_utm_medium'],
+)) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
 -- depends_on: {{ ref('stg_ga4__sessions_daily') }}
