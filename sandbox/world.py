@@ -128,6 +128,7 @@ class Campaign:
     win_rate: float  # of SQLs
     deal_size: float  # mean deal amount, account currency
     view_through_leads: float  # extra leads the platform claims per true lead
+    value_per_lead: float  # conversion value the advertiser set on its lead event, account currency
     landing_page: str = "/"  # where its ads send visitors
 
     @property
@@ -172,10 +173,10 @@ AD_ACCOUNTS = (US, EU)
 # Economics chosen so the marts have something true to find: retargeting is
 # clearly the best paid channel, the EU video awareness campaign plainly loses money.
 CAMPAIGNS = (
-    Campaign("23850000000100", "us_prospecting_lookalike", US, 180.0, 9.0, 0.012, 0.035, 0.45, 0.45, 0.35, 1400.0, 0.3, "/lp/free-trial"),
-    Campaign("23850000000200", "us_retargeting_site_visitors", US, 90.0, 14.0, 0.021, 0.07, 0.6, 0.55, 0.45, 1800.0, 0.5, "/pricing"),
-    Campaign("23850000000300", "eu_brand_awareness_video", EU, 220.0, 6.0, 0.006, 0.012, 0.25, 0.3, 0.2, 700.0, 0.8, "/lp/brand-video"),
-    Campaign("23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4, "/lp/lead-gen-form"),
+    Campaign("23850000000100", "us_prospecting_lookalike", US, 180.0, 9.0, 0.012, 0.035, 0.45, 0.45, 0.35, 1400.0, 0.3, 60.0, "/lp/free-trial"),
+    Campaign("23850000000200", "us_retargeting_site_visitors", US, 90.0, 14.0, 0.021, 0.07, 0.6, 0.55, 0.45, 1800.0, 0.5, 90.0, "/pricing"),
+    Campaign("23850000000300", "eu_brand_awareness_video", EU, 220.0, 6.0, 0.006, 0.012, 0.25, 0.3, 0.2, 700.0, 0.8, 25.0, "/lp/brand-video"),
+    Campaign("23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4, 45.0, "/lp/lead-gen-form"),
 )
 
 # Paid search is not here: its contacts come from Google Ads clicks (SEARCH_CAMPAIGNS).
@@ -851,6 +852,10 @@ class World:
                     actions.append({"action_type": "lead", "value": str(leads)})
                     actions.append({"action_type": "offsite_conversion.fb_pixel_lead", "value": str(leads)})
                 row["actions"] = actions
+                if leads:  # Meta omits action_values when no action has a value
+                    value = f"{leads * ad.campaign.value_per_lead:.2f}"
+                    row["action_values"] = [{"action_type": "lead", "value": value},
+                                            {"action_type": "offsite_conversion.fb_pixel_lead", "value": value}]
                 rows.append(row)
             day += timedelta(days=1)
         return rows
@@ -1146,6 +1151,22 @@ class GroundTruth:
                 key = (account.account_id, date.fromisoformat(row["date_start"]))
                 out[key] += sum(int(a["value"]) for a in row["actions"] if a["action_type"] == "lead")
         return dict(out)
+
+    @cached_property
+    def meta_conversion_value_by_campaign(self) -> dict[str, dict[str, float]]:
+        """Per Meta campaign, all reported days: the value of the leads Meta claims at ``as_of`` (its
+        action_values 'lead' entry: claimed leads x the campaign's value_per_lead, restated as
+        view-through leads arrive), as {"account_currency": ..., "usd": ...} (FX_TO_USD, the dbt seed's rates)."""
+        campaigns = {c.name: c for c in CAMPAIGNS}
+        out: dict[str, dict[str, float]] = defaultdict(lambda: {"account_currency": 0.0, "usd": 0.0})
+        for account in AD_ACCOUNTS:
+            for row in self.world.insights_rows(account.account_id, self.world.start, self.world.end, self.as_of):
+                leads = sum(int(a["value"]) for a in row["actions"] if a["action_type"] == "lead")
+                value = round(leads * campaigns[row["campaign_name"]].value_per_lead, 2)  # Meta sends 2 decimals
+                m = out[row["campaign_name"]]
+                m["account_currency"] += value
+                m["usd"] += value * FX_TO_USD[account.currency]
+        return _nested_round(out)
 
     @cached_property
     def meta_true_leads_by_account_day(self) -> dict[tuple[str, date], int]:

@@ -117,8 +117,11 @@ def insight(account_id, currency, day, ad_id, campaign, spend, impressions, clic
         record["actions"] = [
             {"action_type": "link_click", "value": clicks},
             {"action_type": "lead", "value": leads},
+            {"action_type": "offsite_conversion.fb_pixel_lead", "value": leads},
         ]
-        record["action_values"] = [{"action_type": "lead", "value": lead_value}]
+        # Meta repeats the lead under its pixel action type: only the 'lead' entry may count
+        record["action_values"] = [{"action_type": "lead", "value": lead_value},
+                                   {"action_type": "offsite_conversion.fb_pixel_lead", "value": lead_value}]
     return record
 
 
@@ -909,7 +912,7 @@ def test_staging_carries_every_field_the_platform_sent(warehouse):
         from staging.stg_ga4__sessions_daily where source = '(direct)'
     """)
     assert contact_row == [("1000001", "customer")]
-    assert insight_row == [("Ad set a1", 2)]
+    assert insight_row == [("Ad set a1", 3)]  # link_click, lead, pixel lead
     assert google_row == [("customers/5550003/adGroups/g311", "2026-06-03")]
     assert ga4_row == [("0.5", "(direct)")]
 

@@ -102,13 +102,15 @@ def test_google_ads_spend_per_currency_and_campaign_matches_the_world(marts, wor
     usd_per_campaign = dict(marts.execute(f"SELECT campaign_name, sum(spend_in_reporting_currency) {google} GROUP BY 1").fetchall())
     assert usd_per_campaign == pytest.approx(truth.spend_usd_by_platform_campaign["google_ads"], abs=0.01)
     delivery = {c: rest for c, *rest in marts.execute(
-        f"SELECT campaign_name, sum(impressions), sum(clicks), sum(spend_in_account_currency), sum(conversions) {google} GROUP BY 1").fetchall()}
+        f"""SELECT campaign_name, sum(impressions), sum(clicks), sum(spend_in_account_currency), sum(conversions),
+                   sum(conversion_value_in_account_currency) {google} GROUP BY 1""").fetchall()}
     for campaign, m in truth.google_ads_by_campaign.items():
-        impressions, clicks, spend, conversions = delivery[campaign]
+        impressions, clicks, spend, conversions, conversions_value = delivery[campaign]
         assert (impressions, clicks) == (m["impressions"], m["clicks"]), campaign
         assert spend == pytest.approx(m["cost_micros"] / 1e6, abs=0.005), campaign
         # restated for 30 days: what Google reports at the clock
         assert conversions == pytest.approx(m["conversions"], abs=1e-6), campaign
+        assert conversions_value == pytest.approx(m["conversions_value"], abs=1e-4), campaign
     accounts = {a: (tz, cur) for a, tz, cur in marts.execute(
         f"SELECT ad_account_id, any_value(account_timezone), any_value(account_currency) {google} GROUP BY 1").fetchall()}
     assert accounts == {c.customer_id: (c.time_zone, c.currency) for c in GOOGLE_ADS_CUSTOMERS}
@@ -186,6 +188,14 @@ def test_ad_performance_daily_matches_meta_delivery_per_account(marts, world):
         {c: v for c, v in truth.spend_by_campaign_usd.items() if c in META_CAMPAIGNS}, abs=0.01)
     conversions = marts.execute("SELECT sum(conversions) FROM marts.ad_performance_daily WHERE platform = 'meta_ads'").fetchone()[0]
     assert conversions == sum(truth.meta_claimed_leads_by_account_day.values())
+    # the value Meta puts on those leads (action_values 'lead'), restated as view-through leads arrive
+    values = {c: (acc, usd) for c, acc, usd in marts.execute(
+        """SELECT campaign_name, sum(conversion_value_in_account_currency), sum(conversion_value_in_reporting_currency)
+           FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1""").fetchall()}
+    expected = truth.meta_conversion_value_by_campaign
+    assert {c: v[0] for c, v in values.items()} == pytest.approx({c: m["account_currency"] for c, m in expected.items()}, abs=0.01)
+    assert {c: v[1] for c, v in values.items()} == pytest.approx({c: m["usd"] for c, m in expected.items()}, abs=0.01)
+    assert sum(v[1] for v in values.values()) == pytest.approx(223611.0, abs=0.01)
 
 
 def test_conversion_reconciliation_shows_meta_over_claiming_against_the_crm(marts, world):

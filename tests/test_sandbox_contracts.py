@@ -277,6 +277,7 @@ GRAPH_ERROR_SCHEMA = {
 GRAPH_COMMON_PARAMS = {"access_token", "after", "before", "appsecret_proof"}
 TIME_INCREMENT = re.compile(r"^([1-9]|[1-8][0-9]|90|monthly|all_days)$")  # Meta's documented values: 1-90 days, monthly, all_days
 NUMERIC = re.compile(r"^\d+(\.\d+)?$")
+MONEY = re.compile(r"^\d+\.\d{2}$")
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -293,8 +294,9 @@ def insights_params(world, **extra) -> dict:
 @pytest.mark.parametrize("fields", [INSIGHT_FIELDS, None], ids=["extractor-fields", "all-fields"])
 def test_meta_insights_rows_use_adsinsights_fields_and_types(sandbox, world, meta, fields):
     """GIVEN every insights row of every account, THEN each field is an AdsInsights field,
-    its JSON type is what Meta sends for the declared type, and ``actions`` items are
-    AdsActionStats objects."""
+    its JSON type is what Meta sends for the declared type, and ``actions`` and
+    ``action_values`` items are AdsActionStats objects."""
+    assert meta.fields("AdsInsights")["action_values"] == meta.fields("AdsInsights")["actions"] == "list<AdsActionStats>"
     if fields:
         unknown = set(fields) - meta.fields("AdsInsights").keys()
         assert not unknown, f"the extractor asks for fields AdsInsights does not have: {unknown}"
@@ -316,7 +318,11 @@ def test_meta_insights_rows_use_adsinsights_fields_and_types(sandbox, world, met
     for row in rows:  # Meta's metrics are decimal strings, its dates YYYY-MM-DD in the account's time zone
         assert all(NUMERIC.match(row[k]) for k in ("spend", "impressions", "clicks"))
         assert all(NUMERIC.match(a["value"]) for a in row.get("actions", []))
+        assert all(MONEY.match(a["value"]) for a in row.get("action_values", []))  # an amount, 2 decimals
+        assert ("action_values" in row) == any(a["action_type"] == "lead" for a in row["actions"])  # omitted when empty
         assert DAY.match(row["date_start"]) and row["date_start"] == row["date_stop"]
+    action_values = [a for row in rows for a in row.get("action_values", [])]
+    assert {a["action_type"] for a in action_values} == {"lead", "offsite_conversion.fb_pixel_lead"}
 
 
 @pytest.mark.parametrize("fields", [ACCOUNT_FIELDS, None], ids=["extractor-fields", "default"])
