@@ -11,6 +11,11 @@ each platform's own throttling signal:
 - Google: ``RESOURCE_EXHAUSTED`` with ``quotaErrorDetails.retryDelay`` ("30s").
 - Mailchimp and everyone else: 429, and ``Retry-After`` wherever it is sent.
 
+Reacting is the fallback: where a platform documents a rate for some paths, the source
+declares it (``RateLimit``) and the client paces its sends to stay under it, across all
+the threads that share the client, so a correct run never sees that 429 (HubSpot's CRM
+search: 4 per second per token; a 429 costs at least ``min_throttle_wait_s``).
+
 5xx, timeouts, dropped connections and truncated/malformed JSON bodies are
 retried with exponential backoff and full jitter. Secrets never leave this
 module unredacted: they are masked in every log line and exception.
@@ -24,8 +29,10 @@ import random
 import re
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 
@@ -56,6 +63,45 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """A documented request rate the client keeps under: at most ``max_requests`` sends in any
+    ``window_s`` seconds to the paths matching ``path`` (a regex searched in the URL's path)."""
+    path: str
+    max_requests: int
+    window_s: float
+
+
+class _Pacer:
+    """One RateLimit's sends, shared by every thread of the client (one token)."""
+
+    def __init__(self, limit: RateLimit, sleep: Callable[[float], None]):
+        self.limit = limit
+        self._pattern = re.compile(limit.path)
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._sent: deque[float] = deque()  # monotonic times of the sends in the current window
+
+    def applies(self, path: str) -> bool:
+        return self._pattern.search(path) is not None
+
+    def wait_turn(self) -> float:
+        """Block until a send keeps within the limit and count it; returns the seconds waited.
+        Threads queue on the lock, so they take their turns one after another."""
+        with self._lock:
+            now = time.monotonic()
+            while self._sent and self._sent[0] <= now - self.limit.window_s:
+                self._sent.popleft()
+            waited = 0.0
+            if len(self._sent) >= self.limit.max_requests:
+                free_at = self._sent.popleft() + self.limit.window_s
+                waited = free_at - now
+                self._sleep(waited)
+                now = max(time.monotonic(), free_at)  # never earlier than the turn, whatever the sleep did
+            self._sent.append(now)
+            return waited
+
+
 class _Retry(Exception):
     def __init__(self, reason: str, wait_s: float | None = None, throttled: bool = False):
         super().__init__(reason)
@@ -64,10 +110,12 @@ class _Retry(Exception):
 
 class HttpClient:
     def __init__(self, source: str, base_url: str, *, headers: dict[str, str] | None = None,
-                 secrets: list[str] | None = None, max_concurrency: int = 4, policy: RetryPolicy | None = None):
+                 secrets: list[str] | None = None, max_concurrency: int = 4, policy: RetryPolicy | None = None,
+                 rate_limits: tuple[RateLimit, ...] = ()):
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
+        self._pacers = [_Pacer(limit, self.policy.sleep) for limit in rate_limits]
         self._secrets = [s for s in (secrets or []) if s]
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self.session = requests.Session()
@@ -93,10 +141,16 @@ class HttpClient:
         """
         url = self.url(path_or_url)
         label = f"{self.source} {what}: {method} {self.redact(url.split('?')[0])}"
+        pacers = [p for p in self._pacers if p.applies(urlsplit(url).path)]
         reason = "no attempt made"
         for attempt in range(self.policy.max_attempts):
             try:
                 with self._slots:
+                    # Paced after taking a slot, just before sending: a wait for a slot cannot bunch sends up.
+                    for pacer in pacers:
+                        if (waited := pacer.wait_turn()) > 0:
+                            log.debug("%s paced %.2fs (at most %d per %.1fs)", label, waited,
+                                      pacer.limit.max_requests, pacer.limit.window_s)
                     response = self.session.request(method, url, params=params, json=json_body, data=form,
                                                     timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
                 return self._parse(response, label)
