@@ -30,7 +30,8 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -73,33 +74,43 @@ class RateLimit:
 
 
 class _Pacer:
-    """One RateLimit's sends, shared by every thread of the client (one token)."""
+    """One RateLimit, shared by every thread of the client (one token).
 
-    def __init__(self, limit: RateLimit, sleep: Callable[[float], None]):
+    Counted from when each answer came back rather than when its request left: the platform
+    counts a request somewhere in between, so however long requests take to arrive, no window
+    of the platform's ever holds more than ``max_requests`` of ours (a round trip of headroom)."""
+
+    def __init__(self, limit: RateLimit):
         self.limit = limit
         self._pattern = re.compile(limit.path)
-        self._sleep = sleep
-        self._lock = threading.Lock()
-        self._sent: deque[float] = deque()  # monotonic times of the sends in the current window
+        self._turns = threading.Condition()
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # monotonic times the recent answers came back, oldest first
 
     def applies(self, path: str) -> bool:
         return self._pattern.search(path) is not None
 
-    def wait_turn(self) -> float:
-        """Block until a send keeps within the limit and count it; returns the seconds waited.
-        Threads queue on the lock, so they take their turns one after another."""
-        with self._lock:
-            now = time.monotonic()
-            while self._sent and self._sent[0] <= now - self.limit.window_s:
-                self._sent.popleft()
-            waited = 0.0
-            if len(self._sent) >= self.limit.max_requests:
-                free_at = self._sent.popleft() + self.limit.window_s
-                waited = free_at - now
-                self._sleep(waited)
-                now = max(time.monotonic(), free_at)  # never earlier than the turn, whatever the sleep did
-            self._sent.append(now)
-            return waited
+    @contextmanager
+    def turn(self) -> Iterator[float]:
+        """Hold one send of this limit (wait for room first); yields the seconds waited."""
+        with self._turns:
+            asked = time.monotonic()
+            while True:
+                now = time.monotonic()
+                while self._answered and self._answered[0] <= now - self.limit.window_s:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self.limit.max_requests:
+                    self._in_flight += 1
+                    break
+                # Room comes when the oldest answer leaves the window, or sooner news from a send in flight.
+                self._turns.wait(self._answered[0] + self.limit.window_s - now if self._answered else None)
+        try:
+            yield now - asked
+        finally:
+            with self._turns:
+                self._in_flight -= 1
+                self._answered.append(time.monotonic())
+                self._turns.notify_all()
 
 
 class _Retry(Exception):
@@ -115,7 +126,7 @@ class HttpClient:
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
-        self._pacers = [_Pacer(limit, self.policy.sleep) for limit in rate_limits]
+        self._pacers = [_Pacer(limit) for limit in rate_limits]
         self._secrets = [s for s in (secrets or []) if s]
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self.session = requests.Session()
@@ -145,12 +156,12 @@ class HttpClient:
         reason = "no attempt made"
         for attempt in range(self.policy.max_attempts):
             try:
-                with self._slots:
-                    # Paced after taking a slot, just before sending: a wait for a slot cannot bunch sends up.
-                    for pacer in pacers:
-                        if (waited := pacer.wait_turn()) > 0:
-                            log.debug("%s paced %.2fs (at most %d per %.1fs)", label, waited,
+                with ExitStack() as held:
+                    for pacer in pacers:  # a turn first: waiting for one holds no slot other paths could use
+                        if (waited := held.enter_context(pacer.turn())) > 0:
+                            log.debug("%s waited %.2fs for its turn (at most %d per %.1fs)", label, waited,
                                       pacer.limit.max_requests, pacer.limit.window_s)
+                    held.enter_context(self._slots)
                     response = self.session.request(method, url, params=params, json=json_body, data=form,
                                                     timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
                 return self._parse(response, label)
