@@ -10,6 +10,7 @@ and keep Mailchimp to 10 requests in flight) and land exactly the rows of an unl
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import subprocess
 import sys
@@ -23,7 +24,7 @@ import duckdb
 import pytest
 import requests
 
-from extractors import http, settings
+from extractors import http, settings, sources
 from extractors.connections import get_connection
 from extractors.errors import ApiError
 from extractors.http import HttpClient, RetryPolicy
@@ -297,9 +298,6 @@ def test_without_pacing_the_same_read_is_throttled(world, data_dir, monkeypatch)
     earlier = world.default_now - timedelta(days=20)
     waits: list[float] = []
     monkeypatch.setattr(HubSpot, "rate_limits", ())
-    import functools
-
-    from extractors import http, sources
 
     # Waits recorded, not slept, except HubSpot's 1 s window, so the retry finds room again.
     def sleep(seconds: float) -> None:
