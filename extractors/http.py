@@ -11,6 +11,11 @@ each platform's own throttling signal:
 - Google: ``RESOURCE_EXHAUSTED`` with ``quotaErrorDetails.retryDelay`` ("30s").
 - Mailchimp and everyone else: 429, and ``Retry-After`` wherever it is sent.
 
+Reacting is the fallback: where a platform documents a rate for some paths, the source
+declares it (``RateLimit``) and the client paces its sends to stay under it, across all
+the threads that share the client, so a correct run never sees that 429 (HubSpot's CRM
+search: 4 per second per token; a 429 costs at least ``min_throttle_wait_s``).
+
 5xx, timeouts, dropped connections and truncated/malformed JSON bodies are
 retried with exponential backoff and full jitter. Secrets never leave this
 module unredacted: they are masked in every log line and exception.
@@ -24,8 +29,11 @@ import random
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 import requests
 
@@ -56,6 +64,55 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay_s, self.base_delay_s * 2**attempt))
 
 
+@dataclass(frozen=True)
+class RateLimit:
+    """A documented request rate the client keeps under: at most ``max_requests`` sends in any
+    ``window_s`` seconds to the paths matching ``path`` (a regex searched in the URL's path)."""
+    path: str
+    max_requests: int
+    window_s: float
+
+
+class _Pacer:
+    """One RateLimit, shared by every thread of the client (one token).
+
+    Counted from when each answer came back rather than when its request left: the platform
+    counts a request somewhere in between, so however long requests take to arrive, no window
+    of the platform's ever holds more than ``max_requests`` of ours (a round trip of headroom)."""
+
+    def __init__(self, limit: RateLimit):
+        self.limit = limit
+        self._pattern = re.compile(limit.path)
+        self._turns = threading.Condition()
+        self._in_flight = 0
+        self._answered: deque[float] = deque()  # monotonic times the recent answers came back, oldest first
+
+    def applies(self, path: str) -> bool:
+        return self._pattern.search(path) is not None
+
+    @contextmanager
+    def turn(self) -> Iterator[float]:
+        """Hold one send of this limit (wait for room first); yields the seconds waited."""
+        with self._turns:
+            asked = time.monotonic()
+            while True:
+                now = time.monotonic()
+                while self._answered and self._answered[0] <= now - self.limit.window_s:
+                    self._answered.popleft()
+                if self._in_flight + len(self._answered) < self.limit.max_requests:
+                    self._in_flight += 1
+                    break
+                # Room comes when the oldest answer leaves the window, or sooner news from a send in flight.
+                self._turns.wait(self._answered[0] + self.limit.window_s - now if self._answered else None)
+        try:
+            yield now - asked
+        finally:
+            with self._turns:
+                self._in_flight -= 1
+                self._answered.append(time.monotonic())
+                self._turns.notify_all()
+
+
 class _Retry(Exception):
     def __init__(self, reason: str, wait_s: float | None = None, throttled: bool = False):
         super().__init__(reason)
@@ -64,10 +121,12 @@ class _Retry(Exception):
 
 class HttpClient:
     def __init__(self, source: str, base_url: str, *, headers: dict[str, str] | None = None,
-                 secrets: list[str] | None = None, max_concurrency: int = 4, policy: RetryPolicy | None = None):
+                 secrets: list[str] | None = None, max_concurrency: int = 4, policy: RetryPolicy | None = None,
+                 rate_limits: tuple[RateLimit, ...] = ()):
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
+        self._pacers = [_Pacer(limit) for limit in rate_limits]
         self._secrets = [s for s in (secrets or []) if s]
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self.session = requests.Session()
@@ -93,10 +152,16 @@ class HttpClient:
         """
         url = self.url(path_or_url)
         label = f"{self.source} {what}: {method} {self.redact(url.split('?')[0])}"
+        pacers = [p for p in self._pacers if p.applies(urlsplit(url).path)]
         reason = "no attempt made"
         for attempt in range(self.policy.max_attempts):
             try:
-                with self._slots:
+                with ExitStack() as held:
+                    for pacer in pacers:  # a turn first: waiting for one holds no slot other paths could use
+                        if (waited := held.enter_context(pacer.turn())) > 0:
+                            log.debug("%s waited %.2fs for its turn (at most %d per %.1fs)", label, waited,
+                                      pacer.limit.max_requests, pacer.limit.window_s)
+                    held.enter_context(self._slots)
                     response = self.session.request(method, url, params=params, json=json_body, data=form,
                                                     timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
                 return self._parse(response, label)

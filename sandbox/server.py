@@ -16,6 +16,7 @@ import re
 import sys
 import threading
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +27,7 @@ from sandbox.world import World
 
 if TYPE_CHECKING:
     from sandbox.faults import FaultPlan
+    from sandbox.limits import PlatformLimits
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +84,10 @@ class Sandbox:
     request_hooks: list[Callable[[Request], None]] = field(default_factory=list)
     # Failures to inject (sandbox/faults.py): 429s, 5xx, slow, truncated or changed bodies.
     faults: FaultPlan | None = None
+    # The platforms' own rate limits (sandbox/limits.py): HubSpot search 4/s per token, Mailchimp
+    # 10 requests in flight per key. Off by default: the demo and the tests run at full speed.
+    platform_limits: bool = False
+    limits: PlatformLimits | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -91,6 +97,10 @@ class Sandbox:
             from sandbox.faults import FaultPlan  # imports this module: load it lazily
 
             self.faults = FaultPlan()
+        if self.limits is None:
+            from sandbox.limits import PlatformLimits
+
+            self.limits = PlatformLimits()
 
     def count_request(self) -> None:
         with self._lock:
@@ -127,17 +137,27 @@ class _Handler(BaseHTTPRequestHandler):
             if m and route_method == method:
                 request = Request(method, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body,
                                   f"http://{host}", m, sandbox)
-                for hook in sandbox.request_hooks:
-                    hook(request)
-                fault = sandbox.faults.on_request(request)  # may sleep; may answer for the platform (429, 5xx)
-                try:
-                    response = fault.transform(fault.response or handler(request))
-                except Exception:  # a bug in the sandbox must look like a platform 500, not a hung socket
-                    log.exception("sandbox handler failed for %s %s", method, parts.path)
-                    response = Response(500, {"message": "internal error"})
-                break
-        else:
-            response = Response(404, {"status": "error", "message": f"no route for {method} {parts.path}"})
+                # The platforms' own limits decide on arrival; a request in flight holds its place
+                # (Mailchimp's connection count) until its answer is written.
+                with sandbox.limits.admit(request) if sandbox.platform_limits else nullcontext() as refused:
+                    self._write(self._answer(request, handler, refused))
+                return
+        self._write(Response(404, {"status": "error", "message": f"no route for {method} {parts.path}"}))
+
+    def _answer(self, request: Request, handler, refused: Response | None = None) -> Response:
+        sandbox = request.sandbox
+        for hook in sandbox.request_hooks:
+            hook(request)
+        if refused is not None:  # over the platform's own limit: neither the platform nor a fault answers
+            return refused
+        fault = sandbox.faults.on_request(request)  # may sleep; may answer for the platform (429, 5xx)
+        try:
+            return fault.transform(fault.response or handler(request))
+        except Exception:  # a bug in the sandbox must look like a platform 500, not a hung socket
+            log.exception("sandbox handler failed for %s %s", request.method, request.path)
+            return Response(500, {"message": "internal error"})
+
+    def _write(self, response: Response) -> None:
         payload = response.body if isinstance(response.body, bytes) else json.dumps(response.body, separators=(",", ":")).encode()
         self.send_response(response.status)
         self.send_header("Content-Type", response.content_type)
@@ -178,8 +198,8 @@ class SandboxServer:
     """
 
     def __init__(self, world: World, port: int = 0, now: datetime | None = None, host: str = "127.0.0.1",
-                 faults: FaultPlan | None = None):
-        self.sandbox = Sandbox(world, now, faults=faults)
+                 faults: FaultPlan | None = None, platform_limits: bool = False):
+        self.sandbox = Sandbox(world, now, faults=faults, platform_limits=platform_limits)
         self._server = _Server((host, port), self.sandbox)
         self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
 

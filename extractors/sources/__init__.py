@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from extractors.connections import PlatformConnection
 from extractors.errors import ConfigError
-from extractors.http import HttpClient, RetryPolicy
+from extractors.http import HttpClient, RateLimit, RetryPolicy
 from extractors.streams import Stream, Window
 
 
@@ -21,6 +21,7 @@ class Source:
     conn_id: str
     streams: tuple[Stream, ...]
     max_concurrency: int = 4  # parallel requests this platform tolerates per token
+    rate_limits: tuple[RateLimit, ...] = ()  # documented request rates the client paces itself under
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         """The accounts (ad accounts, portals, properties, pages...) this stream is read for."""
@@ -40,7 +41,7 @@ class Source:
             raise ConfigError(f"connection '{conn.conn_id}' extra 'timeout_s' is not a number of seconds") from None
         policy = RetryPolicy(read_timeout_s=timeout_s)
         return HttpClient(self.name, conn.base_url, headers=headers, secrets=[conn.password, *(secrets or [])],
-                          max_concurrency=self.max_concurrency, policy=policy)
+                          max_concurrency=self.max_concurrency, policy=policy, rate_limits=self.rate_limits)
 
     default_history = timedelta(days=90)
 

@@ -11,7 +11,9 @@ at the cost of longer requests on portals with hundreds of properties).
 Contacts: the first run lists everything; later runs search on
 ``lastmodifieddate`` from the saved cursor (minus one hour: search indexes with
 a lag). Search stops at 10,000 results per query, so the query restarts from the
-last modified date it reached. Archiving does not change the modified date, so
+last modified date it reached. Search allows 4 requests per second per token: the
+client paces its searches under that (``rate_limits``), so a long search is never
+throttled. Archiving does not change the modified date, so
 every run also lists archived contacts. Deals (live and archived) are listed in
 full every run, because search returns no associations and each deal must keep
 its contacts.
@@ -39,7 +41,7 @@ from datetime import UTC, datetime, timedelta
 
 from extractors.connections import PlatformConnection
 from extractors.errors import ApiError
-from extractors.http import HttpClient
+from extractors.http import HttpClient, RateLimit
 from extractors.pagination import BodyCursor, PageRequest, paginate
 from extractors.sources import Source
 from extractors.streams import KeyColumn, Stream, Window
@@ -67,6 +69,9 @@ class HubSpot(Source):
     name = "hubspot"
     conn_id = "hubspot"
     max_concurrency = 4
+    # CRM search allows 4 requests per second per token, fewer than the other endpoints. The client
+    # counts each from its answer, a round trip after HubSpot did: that is the headroom.
+    rate_limits = (RateLimit(r"/crm/v3/objects/[^/]+/search$", max_requests=4, window_s=1.0),)
     streams = (
         Stream("contacts", ID, lookback=timedelta(hours=1), description="contacts with lifecycle dates, source and UTM properties; archived ones flagged"),
         Stream("deals", ID, description="deals with stage, amount, currency and associated contacts (full list each run)"),

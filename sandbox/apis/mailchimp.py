@@ -57,7 +57,8 @@ def _not_found() -> _Problem:
     return _Problem(404, "Resource Not Found", "The requested resource could not be found.")
 
 
-def _check_auth(request: Request) -> Response | None:
+def api_key(request: Request) -> str | None:
+    """The API key a request carries: HTTP Basic's password, or a Bearer token."""
     key = request.bearer_token()
     auth = request.headers.get("authorization", "")
     if key is None and auth.lower().startswith("basic "):
@@ -65,6 +66,11 @@ def _check_auth(request: Request) -> Response | None:
             key = base64.b64decode(auth[6:], validate=True).decode().partition(":")[2]
         except (binascii.Error, UnicodeDecodeError):
             key = ""
+    return key
+
+
+def _check_auth(request: Request) -> Response | None:
+    key = api_key(request)
     if not key:
         return problem(request, 401, "API Key Missing", "Your request did not include an API key.")
     if key != request.sandbox.tokens["mailchimp"]:
