@@ -7,6 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+# Airflow configures logging when first imported and replaces the root logger's handlers, pytest's
+# log capture among them: imported here, before any test, so caplog sees every test's log lines.
+import airflow.sdk  # noqa: F401
 from sandbox.server import SandboxServer
 from sandbox.world import World
 

@@ -95,6 +95,7 @@ def test_secrets_never_reach_landing_files_raw_tables_or_logs(sandbox, connectio
     extract_dir = pipeline.extract("meta_ads", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     landed = b"".join(p.read_bytes() for p in extract_dir.rglob("*") if p.is_file())
     pipeline.load("meta_ads", warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    assert "meta_ads insights" in caplog.text  # the run's log lines were captured: the check below is not vacuous
     for token in sandbox.sandbox.tokens.values():
         assert token.encode() not in landed
         assert token.encode() not in settings.warehouse_path().read_bytes()

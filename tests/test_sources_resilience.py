@@ -109,6 +109,7 @@ def test_no_secret_reaches_landing_files_tables_or_logs(source, sandbox, connect
     landed = b"".join(p.read_bytes() for p in batch.rglob("*") if p.is_file())
     pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     stored = settings.warehouse_path().read_bytes()
+    assert f"{source} " in caplog.text and "HTTP 5" in caplog.text  # the run's lines and its error were captured
     for secret in sandbox.sandbox.tokens.values():
         assert secret.encode() not in landed and secret.encode() not in stored and secret not in caplog.text
 
