@@ -94,7 +94,7 @@ class _Pacer:
     def turn(self) -> Iterator[float]:
         """Hold one send of this limit (wait for room first); yields the seconds waited."""
         with self._turns:
-            asked = time.monotonic()
+            asked, waited = time.monotonic(), False
             while True:
                 now = time.monotonic()
                 while self._answered and self._answered[0] <= now - self.limit.window_s:
@@ -104,8 +104,9 @@ class _Pacer:
                     break
                 # Room comes when the oldest answer leaves the window, or sooner news from a send in flight.
                 self._turns.wait(self._answered[0] + self.limit.window_s - now if self._answered else None)
+                waited = True
         try:
-            yield now - asked
+            yield now - asked if waited else 0.0
         finally:
             with self._turns:
                 self._in_flight -= 1

@@ -62,7 +62,7 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     skipped: dict[str, str] = {}  # "stream/account" -> reason, for optional streams the platform refused
 
     def run(unit: Unit) -> None:
-        if unit.account in failed:
+        if unit.account in failed or f"{unit.stream.name}/{unit.account}" in skipped:
             return
         writer = batch.unit(unit.stream.name, unit.account, unit.window.start, unit.window.end)
         window_text = f"{unit.window.start:%Y-%m-%d %H:%M} .. {unit.window.end:%Y-%m-%d %H:%M}" if unit.window.start else f"all .. {unit.window.end:%Y-%m-%d %H:%M}"

@@ -233,8 +233,8 @@ class CommentList(Sequence):
     make them all. Comment times never decrease with the index, so paging cursors are found by bisection.
     """
 
-    def __init__(self, post: SocialPost, first: int, stop: int, newest_first: bool = False):
-        self.post, self.first, self.stop, self.newest_first = post, first, stop, newest_first
+    def __init__(self, post: SocialPost, first: int, stop: int, descending: bool = False):
+        self.post, self.first, self.stop, self.descending = post, first, stop, descending
 
     def __len__(self) -> int:
         return self.stop - self.first
@@ -246,10 +246,11 @@ class CommentList(Sequence):
             i += len(self)
         if not 0 <= i < len(self):
             raise IndexError(i)
-        return self.post.comment(self.stop - 1 - i if self.newest_first else self.first + i)
+        return self.post.comment(self.stop - 1 - i if self.descending else self.first + i)
 
-    def reversed(self) -> CommentList:
-        return CommentList(self.post, self.first, self.stop, not self.newest_first)
+    def newest_first(self) -> CommentList:
+        """The same comments, newest first (Graph's order=reverse_chronological)."""
+        return CommentList(self.post, self.first, self.stop, descending=True)
 
 
 class LinkClicks(NamedTuple):

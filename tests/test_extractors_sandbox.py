@@ -265,8 +265,12 @@ def test_a_refused_optional_stream_is_skipped_and_reported_and_read_in_full_once
 
 def test_the_cli_reports_a_skipped_stream_and_exits_0(sandbox, connections, data_dir, world, capsys):
     sandbox.sandbox.hubspot_enterprise = False  # no Marketing Hub Enterprise: every events call answers 403
+    seen = []
+    sandbox.sandbox.request_hooks.append(seen.append)
     end_day = (world.default_now - timedelta(days=1)).date().isoformat()
     assert cli_main(["hubspot", "--end", end_day, "--stream", "contact_visits"]) == 0
+    # refused after one page of deals (670 deals list in 7), not after listing them all
+    assert [r.path for r in seen].count("/crm/v3/objects/deals") == 1 and seen[-1].path == "/events/v3/events"
     out = capsys.readouterr().out
     assert "hubspot contact_visits/4400001: skipped, hubspot contact_visits [" in out and "(HTTP 403: This app hasn't" in out
     assert rows("SELECT count(*) FROM _funnelhouse.stream_state") == [(0,)]

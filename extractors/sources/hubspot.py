@@ -110,6 +110,7 @@ class HubSpot(Source):
 
     def _contact_visits(self, client: HttpClient, window: Window) -> Iterator[list[dict]]:
         since: dict[str, datetime | None] = {}  # contact id -> read visits from (None: all of them)
+        probed = False
         for deals in self._list(client, "deals", ["hs_lastmodifieddate"], archived=False, associations="contacts"):
             for deal in deals:
                 changed = window.start is None or _iso_datetime(deal.get("updatedAt")) >= window.start
@@ -118,6 +119,13 @@ class HubSpot(Source):
                     start = None if changed else window.start
                     if contact_id not in since or start is None:  # any new deal of the contact: whole history
                         since[contact_id] = start
+            if since and not probed:
+                # The events API needs Marketing Hub Enterprise: ask it once now, so a portal without it
+                # refuses (403: the stream is skipped and reported) after one page of deals, not all of them.
+                client.request("GET", "/events/v3/events", what=f"contact_visits [{next(iter(since))}]",
+                               params={"objectType": "contact", "objectId": next(iter(since)),
+                                       "eventType": VISIT_EVENT_TYPE, "limit": 1})
+                probed = True
         before = _iso_z(window.end)
         buffered: list[dict] = []
         for contact_id in sorted(since, key=lambda c: (len(c), c)):

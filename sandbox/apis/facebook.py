@@ -423,7 +423,7 @@ def list_comments(request: Request) -> dict:
     comments = node.comments_at(request.sandbox.now, since)
     newest_first = q.get("order") == "reverse_chronological"
     if newest_first:
-        comments = comments.reversed()
+        comments = comments.newest_first()
     specs = parse_fields(q.get("fields"))
     body = _keyed_page(request, comments, lambda c: (int(c.created_at.timestamp()), c.comment_id), newest_first,
                        lambda c: _comment_record(node, c, specs))
