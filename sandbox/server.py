@@ -152,9 +152,14 @@ class _Handler(BaseHTTPRequestHandler):
             return refused
         fault = sandbox.faults.on_request(request)  # may sleep; may answer for the platform (429, 5xx)
         try:
-            return fault.transform(fault.response or handler(request))
+            response = fault.response or handler(request)
         except Exception:  # a bug in the sandbox must look like a platform 500, not a hung socket
             log.exception("sandbox handler failed for %s %s", request.method, request.path)
+            response = Response(500, {"message": "internal error"})
+        try:
+            return fault.transform(response)  # on an error answer: records the faults it could not apply as skipped
+        except Exception:
+            log.exception("sandbox fault plan failed for %s %s", request.method, request.path)
             return Response(500, {"message": "internal error"})
 
     def _write(self, response: Response) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import select
 import subprocess
 import sys
 from datetime import UTC, date, datetime, timedelta
@@ -35,7 +36,8 @@ def test_serve_prints_exactly_its_base_url_and_serves_there(tmp_path):
                              "--connections-file", str(conns)], cwd=REPO, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, text=True)
     try:
-        line = proc.stdout.readline()
+        ready, _, _ = select.select([proc.stdout], [], [], 60)  # a server that never prints fails, not hangs
+        line = proc.stdout.readline() if ready else ""
         assert BASE_URL.fullmatch(line.rstrip("\n")), repr(line)  # the URL alone on its line, logs go to stderr
         base_url = line.strip()
         assert requests.get(f"{base_url}/3.0/ping", auth=MAILCHIMP, timeout=30).json() == {

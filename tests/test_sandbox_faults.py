@@ -930,3 +930,16 @@ def test_the_extractors_load_exactly_the_world_through_every_transport_and_pagin
         assert record == world.contact_record(expected[cid], world.default_now, list(record["properties"]))
     assert insights == (world.truth().insights_row_count, world.truth().insights_row_count)
     assert new_metric > 0
+
+
+def test_a_fault_on_an_answer_the_sandbox_failed_to_make_is_skipped_not_lost(sandbox, world, monkeypatch):
+    """A sandbox bug answers a platform 500; a fault due on that request is reported as skipped."""
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug in the sandbox")
+
+    monkeypatch.setattr(world, "iter_session_blocks", broken)
+    sandbox.faults.add("change_type", platform="ga4", schedule=[1])
+    response = run_report(sandbox, ga4_body(world))
+    assert response.status_code == 500 and response.json() == {"message": "internal error"}
+    assert sandbox.faults.fired == []
+    assert [(f.request_no, f.endpoint, f.kind) for f in sandbox.faults.skipped] == [(1, RUN_REPORT, "change_type")]
