@@ -749,26 +749,26 @@ class World:
         mask = (1 << 40) - 1
         return array("q", [k >> 40 for k in keys]), array("q", [k & mask for k in keys])
 
-    def kept_contact(self, contact_id: int) -> ContactFacts | None:
-        """One contact by id, rebuilt from the kept columns (no day regenerated once it was built)."""
+    def _kept(self, contact_id: int) -> tuple[ContactColumns, int] | None:
+        """The kept columns of a contact's day and its position in them, or None (no day regenerated once built)."""
         day_index = (contact_id - CONTACT_ID_BASE) // CONTACT_IDS_PER_DAY
         if not 0 <= day_index < self.days:
             return None
         cols = self.contact_columns(self.start + timedelta(days=day_index))
         i = cols.position(contact_id)
-        return None if i is None else cols.contact(i)
+        return None if i is None else (cols, i)
+
+    def kept_contact(self, contact_id: int) -> ContactFacts | None:
+        """One contact by id, rebuilt from the kept columns."""
+        found = self._kept(contact_id)
+        return None if found is None else found[0].contact(found[1])
 
     def kept_deal(self, deal_id: int) -> DealFacts | None:
         """One deal by id (9 followed by its contact's id), from the kept columns."""
         if not str(deal_id).startswith("9"):
             return None
-        contact_id = int(str(deal_id)[1:] or 0)
-        day_index = (contact_id - CONTACT_ID_BASE) // CONTACT_IDS_PER_DAY
-        if not 0 <= day_index < self.days:
-            return None
-        cols = self.contact_columns(self.start + timedelta(days=day_index))
-        i = cols.position(contact_id)
-        return None if i is None else cols.deal(i)
+        found = self._kept(int(str(deal_id)[1:] or 0))
+        return None if found is None else found[0].deal(found[1])
 
     def contact_record(self, c: ContactFacts, as_of: datetime, properties: list[str] | None) -> dict:
         visible = {s: t for s, t in c.stage_dates.items() if t <= as_of}
