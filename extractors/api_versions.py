@@ -1,0 +1,108 @@
+"""Which API version each platform is called with, and the dates the platform publishes for it.
+
+Platforms retire versions on announced dates and a request to a retired one fails (Meta: HTTP 400,
+error code 2635; Google Ads: "Version vNN is deprecated. Requests to this version will be blocked.").
+This table is the one place a default lives. A connection's ``api_version`` extra overrides it.
+A run warns when its version expires within ``WARN_BEFORE_EXPIRY``, and a test fails once a
+default is past its recorded expiry, so the table is kept current.
+
+Keep every row's evidence: the platform page (or announcement) that gives the dates.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+from extractors.connections import PlatformConnection
+
+log = logging.getLogger(__name__)
+
+WARN_BEFORE_EXPIRY = timedelta(days=60)
+
+
+@dataclass(frozen=True)
+class ApiVersion:
+    version: str
+    released: date | None  # None: not recorded (only retired versions we no longer send)
+    expires: date | None  # None: the platform has not announced a date yet
+    evidence: str
+
+
+@dataclass(frozen=True)
+class PlatformApi:
+    name: str  # as the platform calls it, for messages
+    default: str
+    versions: tuple[ApiVersion, ...]
+
+    def version(self, name: str) -> ApiVersion | None:
+        return next((v for v in self.versions if v.version == name), None)
+
+    def supported(self, on: date) -> list[str]:
+        return [v.version for v in self.versions if v.expires is None or v.expires > on]
+
+
+_META_HISTORY = "Meta, 'Marketing API version history' (developers.facebook.com/docs/marketing-api/marketing-api-changelog/versions)"
+_GRAPH_HISTORY = "Meta, 'Graph API changelog: versions' (developers.facebook.com/docs/graph-api/changelog/versions)"
+_GOOGLE_ADS_BLOG = "Google Ads Developer Blog"
+
+PLATFORMS: dict[str, PlatformApi] = {
+    # The Marketing API (ads) and the Graph API (pages, Instagram) share version names but not expiry
+    # dates: Marketing API versions live about a year, Graph API versions about two.
+    "meta_marketing": PlatformApi("Meta Marketing API", "v25.0", (
+        ApiVersion("v21.0", date(2024, 10, 2), date(2025, 9, 9), _META_HISTORY),
+        ApiVersion("v22.0", date(2025, 1, 21), date(2026, 2, 19), _META_HISTORY),
+        ApiVersion("v23.0", date(2025, 5, 29), date(2026, 6, 9), _META_HISTORY),
+        ApiVersion("v24.0", date(2025, 10, 8), date(2026, 11, 10), _META_HISTORY),
+        ApiVersion("v25.0", date(2026, 2, 18), date(2027, 2, 23), _META_HISTORY),
+        ApiVersion("v26.0", date(2026, 7, 29), None, _META_HISTORY),
+        ApiVersion("v27.0", date(2026, 11, 4), None, _META_HISTORY),
+    )),
+    "graph": PlatformApi("Graph API", "v25.0", (
+        ApiVersion("v20.0", date(2024, 5, 21), date(2026, 9, 24), _GRAPH_HISTORY),
+        ApiVersion("v21.0", date(2024, 10, 2), date(2027, 1, 21), _GRAPH_HISTORY),
+        ApiVersion("v22.0", date(2025, 1, 21), date(2027, 5, 20), _GRAPH_HISTORY),
+        ApiVersion("v23.0", date(2025, 5, 29), date(2027, 10, 8), _GRAPH_HISTORY),
+        ApiVersion("v24.0", date(2025, 10, 8), date(2028, 2, 18), _GRAPH_HISTORY),
+        ApiVersion("v25.0", date(2026, 2, 18), date(2028, 7, 29), _GRAPH_HISTORY),
+        ApiVersion("v26.0", date(2026, 7, 29), None, _GRAPH_HISTORY),
+    )),
+    # Google announces sunsets months ahead; a projected month is recorded as its first day, so the
+    # warning comes early rather than late.
+    "google_ads": PlatformApi("Google Ads API", "v23", (
+        ApiVersion("v17", None, date(2025, 6, 4), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v17 sunset reminder' (2025-04-23)"),
+        ApiVersion("v22", None, date(2026, 10, 7), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v22 sunset reminder' (2026-09-02)"),
+        ApiVersion("v23", date(2026, 1, 28), date(2027, 2, 1),
+                   f"{_GOOGLE_ADS_BLOG}, 'Announcing v23 of the Google Ads API' (2026-01-28); sunset projected for "
+                   "February 2027 in 'More frequent releases coming for the Google Ads API' (2025-09-04)"),
+    )),
+}
+
+
+def api_version(platform: str, conn: PlatformConnection, *, today: date | None = None) -> str:
+    """The version to call: the connection's ``api_version`` extra, else the platform's default.
+
+    Logs a warning when the version is past or near its recorded expiry (the platform will refuse it
+    from that day); a version the table does not know is sent as given.
+    """
+    api = PLATFORMS[platform]
+    chosen = str(conn.extra.get("api_version") or api.default)
+    today = today or datetime.now(UTC).date()
+    known = api.version(chosen)
+    if known is not None and known.expires is not None and known.expires - today <= WARN_BEFORE_EXPIRY:
+        newest = api.supported(today)[-1:] or [api.default]
+        when = "expired" if known.expires <= today else "expires"
+        log.warning("%s %s %s on %s: set the extra 'api_version' of connection '%s' to a newer one, e.g. %s",
+                    api.name, chosen, when, known.expires.isoformat(), conn.conn_id, newest[0])
+    return chosen
+
+
+def deprecated_version_message(platform: str, conn_id: str, version: str, *, today: date | None = None) -> str:
+    """The one line a refusal of a retired version becomes."""
+    api = PLATFORMS[platform]
+    today = today or datetime.now(UTC).date()
+    supported = api.supported(today)
+    suggestion = api.default if api.default in supported else (supported[-1] if supported else api.default)
+    return (f"{api.name} refused version {version} as retired: set the extra 'api_version' of connection "
+            f"'{conn_id}' to a supported version, e.g. \"{suggestion}\" (or remove it to use the default)")
