@@ -135,7 +135,7 @@ def bench_sandbox(world, max_requests: int) -> list[tuple[str, str]]:
         def meta_insights():
             params = {"access_token": DEFAULT_TOKENS["meta"], "level": "ad", "time_increment": "1", "limit": 500,
                       "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()})}
-            return _follow_meta(session, f"{base}/v21.0/act_1001/insights", params)
+            return _follow_meta(session, f"{base}/v26.0/act_1001/insights", params)
 
         def google_stream():
             rows = 0

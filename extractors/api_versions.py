@@ -6,6 +6,19 @@ This table is the one place a default lives. A connection's ``api_version`` extr
 A run warns when its version expires within ``WARN_BEFORE_EXPIRY``, and a test fails once a
 default is past its recorded expiry, so the table is kept current.
 
+What an expired version answers differs by API, which is why the warning matters even where
+nothing fails:
+
+- Meta Marketing API: HTTP 400, code 2635 "(#2635) You are calling a deprecated version of the
+  Ads API. Please update to the latest version: vNN.0." Since Meta's version auto-upgrade
+  (announced 2024-04-16 for v17.0's expiry; the Graph API changelog of 2026 dates its Marketing
+  API release 2026-07-29), a call to an expired version of an endpoint that did not change in
+  the next version is served as that next version instead, with an ``X-Ad-Api-Version-Warning``
+  header; endpoints that changed, and apps that turned auto-upgrade off ("Ads API Version
+  Settings"), still get 2635. Either way the data comes from a version we did not ask for.
+- Graph API (Pages, Instagram): a call to a version that is no longer available is served as
+  the oldest available version (Meta, "Platform Versioning"): no error, only other behaviour.
+
 Keep every row's evidence: the platform page (or announcement) that gives the dates.
 """
 
@@ -43,14 +56,19 @@ class PlatformApi:
         return [v.version for v in self.versions if v.expires is None or v.expires > on]
 
 
-_META_HISTORY = "Meta, 'Marketing API version history' (developers.facebook.com/docs/marketing-api/marketing-api-changelog/versions)"
-_GRAPH_HISTORY = "Meta, 'Graph API changelog: versions' (developers.facebook.com/docs/graph-api/changelog/versions)"
+_META_HISTORY = ("Meta, 'Marketing API version history' (developers.facebook.com/documentation/ads-commerce/marketing-api/"
+                 "marketing-api-changelog/versions), as read 2026-12-03")
+_GRAPH_HISTORY = "Meta, 'Graph API changelog: versions' (developers.facebook.com/docs/graph-api/changelog/versions), as read 2026-12-03"
+_GRAPH_V27 = "Meta for Developers blog, 'Introducing Graph API v27.0 and Marketing API v27.0' (2026-11-04)"
 _GOOGLE_ADS_BLOG = "Google Ads Developer Blog"
 
 PLATFORMS: dict[str, PlatformApi] = {
     # The Marketing API (ads) and the Graph API (pages, Instagram) share version names but not expiry
     # dates: Marketing API versions live about a year, Graph API versions about two.
-    "meta_marketing": PlatformApi("Meta Marketing API", "v25.0", (
+    # Marketing default v26.0: v25.0 expires 2027-02-23 (the run would warn from 2026-12-25), v26.0 has
+    # no announced expiry and has been out since July; v27.0 (November) is allowed through the extra.
+    # Graph default v25.0: the newest version with a published expiry (2028-07-29).
+    "meta_marketing": PlatformApi("Meta Marketing API", "v26.0", (
         ApiVersion("v21.0", date(2024, 10, 2), date(2025, 9, 9), _META_HISTORY),
         ApiVersion("v22.0", date(2025, 1, 21), date(2026, 2, 19), _META_HISTORY),
         ApiVersion("v23.0", date(2025, 5, 29), date(2026, 6, 9), _META_HISTORY),
@@ -60,6 +78,7 @@ PLATFORMS: dict[str, PlatformApi] = {
         ApiVersion("v27.0", date(2026, 11, 4), None, _META_HISTORY),
     )),
     "graph": PlatformApi("Graph API", "v25.0", (
+        ApiVersion("v19.0", date(2024, 1, 23), date(2026, 5, 21), _GRAPH_HISTORY),
         ApiVersion("v20.0", date(2024, 5, 21), date(2026, 9, 24), _GRAPH_HISTORY),
         ApiVersion("v21.0", date(2024, 10, 2), date(2027, 1, 21), _GRAPH_HISTORY),
         ApiVersion("v22.0", date(2025, 1, 21), date(2027, 5, 20), _GRAPH_HISTORY),
@@ -67,6 +86,7 @@ PLATFORMS: dict[str, PlatformApi] = {
         ApiVersion("v24.0", date(2025, 10, 8), date(2028, 2, 18), _GRAPH_HISTORY),
         ApiVersion("v25.0", date(2026, 2, 18), date(2028, 7, 29), _GRAPH_HISTORY),
         ApiVersion("v26.0", date(2026, 7, 29), None, _GRAPH_HISTORY),
+        ApiVersion("v27.0", date(2026, 11, 4), None, _GRAPH_V27),
     )),
     # Google announces sunsets months ahead; a projected month is recorded as its first day, so the
     # warning comes early rather than late.

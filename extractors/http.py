@@ -8,6 +8,10 @@ each platform's own throttling signal:
   ``policyName: DAILY`` means the day's quota is gone, so we stop instead of spinning.
 - Meta: HTTP 400 (not 429) with error codes 4, 17, 32, 613, 80000-80014 and
   ``X-Business-Use-Case-Usage`` whose ``estimated_time_to_regain_access`` is in minutes.
+  Not retried: code 2635 (a retired Marketing API version: ``RetiredVersionError``) and HTTP 500
+  code 1 "Please reduce the amount of data you're asking for" (``RequestTooLarge``: the same
+  request fails again, the source asks for less). A call Meta auto-upgraded to another version
+  (``X-Ad-Api-Version-Warning``) is logged once.
 - Google: ``RESOURCE_EXHAUSTED`` with ``quotaErrorDetails.retryDelay`` ("30s").
 - Mailchimp and everyone else: 429, and ``Retry-After`` wherever it is sent.
 
@@ -37,7 +41,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from extractors.errors import ApiError, AuthError, ForbiddenError
+from extractors.errors import ApiError, AuthError, ForbiddenError, RequestTooLarge, RetiredVersionError
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +49,8 @@ META_THROTTLE_CODES = {4, 17, 32, 613, *range(80000, 80015)}
 META_AUTH_CODES = {102, 190}
 META_PERMISSION_CODES = {10, 200, 294}
 META_NO_ACCESS = (100, 33)  # "object does not exist, cannot be loaded due to missing permissions"
+META_RETIRED_VERSION = 2635  # "You are calling a deprecated version of the Ads API"
+META_TOO_MUCH_DATA = "reduce the amount of data"  # HTTP 500 code 1; Meta publishes no subcode for it
 _TOKEN_PARAM = re.compile(r"(access_token|apikey|key)=[^&\s]+", re.IGNORECASE)
 
 
@@ -129,6 +135,7 @@ class HttpClient:
         self.policy = policy or RetryPolicy()
         self._pacers = [_Pacer(limit) for limit in rate_limits]
         self._secrets = [s for s in (secrets or []) if s]
+        self._version_warnings: set[str] = set()
         self._slots = threading.BoundedSemaphore(max_concurrency)
         self.session = requests.Session()
         adapter = requests.adapters.HTTPAdapter(pool_connections=max_concurrency, pool_maxsize=max_concurrency)
@@ -195,11 +202,20 @@ class HttpClient:
         if 200 <= status < 300:
             if body is None:  # truncated or malformed body: the request is safe to repeat
                 raise _Retry(f"HTTP {status} with a body that is not valid JSON ({len(response.content)} bytes)")
+            if (upgraded := response.headers.get("X-Ad-Api-Version-Warning")) and upgraded not in self._version_warnings:
+                self._version_warnings.add(upgraded)
+                log.warning("%s: Meta served the call from another API version than the one asked for (%s); "
+                            "set the connection's extra 'api_version' to a current version", label, self.redact(upgraded))
             return body
         if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict) and "error" in body[0]:
             body = body[0]  # Google Ads searchStream sends its error inside the stream's array
         error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
         detail = self.redact(_describe(body, response.text))
+        if error.get("code") == META_RETIRED_VERSION:
+            raise RetiredVersionError(f"{label} was refused: the API version is retired (HTTP {status}: {detail})")
+        if status == 500 and error.get("code") == 1 and META_TOO_MUCH_DATA in str(error.get("message", "")).lower():
+            raise RequestTooLarge(f"{label} asked for more data than the platform answers at once (HTTP {status}: {detail})",
+                                  error)
         throttled = _throttle_signal(response, body, error)
         if throttled is not None:
             raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s, throttled=True)
@@ -212,7 +228,7 @@ class HttpClient:
             raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})")
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}: {detail}")
-        raise ApiError(f"{label} was rejected (HTTP {status}: {detail})")
+        raise ApiError(f"{label} was rejected (HTTP {status}: {detail})", error)
 
 
 def _describe(body, text: str) -> str:

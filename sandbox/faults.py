@@ -4,7 +4,8 @@ A ``FaultPlan`` is a list of ``FaultRule``s. The server asks the plan about ever
 routed request (``on_request``): a rule that fires either answers instead of the
 platform (a rate limit in the platform's own shape, a 5xx), delays the answer
 (a slow response), or rewrites the platform's answer (a truncated or malformed
-body, a record repeated on the next page, a new field, a field changing type).
+body, a record repeated on the next page, a new field, a field changing type, a Meta
+report run that ends "Job Failed" or "Job Skipped").
 
 Reproducible by construction: each rule numbers the requests it matches
 (1, 2, 3, ... under a lock, so concurrent streams do not disturb a schedule),
@@ -48,7 +49,8 @@ log = logging.getLogger(__name__)
 # Answer instead of the platform / delay the answer / rewrite the platform's (2xx) answer.
 RESPONSE_KINDS = ("rate_limit", "server_error")
 DELAY_KINDS = ("slow",)
-RECORD_KINDS = ("duplicate", "new_field", "change_type")  # change records; run before the byte-level ones
+# change records (or a report run's state); run before the byte-level ones
+RECORD_KINDS = ("duplicate", "new_field", "change_type", "report_failed")
 BODY_KINDS = ("truncate", "malformed")
 KINDS = RESPONSE_KINDS + DELAY_KINDS + RECORD_KINDS + BODY_KINDS
 # A schema change does not revert: once such a rule fires it applies to every later request it matches.
@@ -183,14 +185,19 @@ PARAMS: dict[str, tuple[str, ...]] = {
     "rate_limit": ("policy", "max", "interval_ms", "daily", "daily_remaining", "headers", "code", "subcode", "status",
                    "regain_minutes", "call_count", "total_cputime", "total_time", "account", "retry_delay",
                    "rate_scope", "rate_name", "quota_error", "retry_after", "message"),
-    "server_error": ("status", "retry_after"),  # status: 500|502|503|... or a list cycled through the burst
+    # status: 500|502|503|... or a list cycled through the burst; message: Meta's error message instead of
+    # "An unknown error occurred" (e.g. code 1's "Please reduce the amount of data you're asking for, ...")
+    "server_error": ("status", "retry_after", "message"),
     "slow": ("seconds",),
     "truncate": ("fraction",),  # keep this fraction of the body (default 0.5)
     "malformed": ("style",),  # trailing_comma (default) | html | xssi_prefix
     "duplicate": ("list_key",),
     "new_field": ("name", "value", "into"),  # into: a dotted path to a nested object (e.g. "properties")
     "change_type": ("field", "to"),  # field: dotted path ("spend", "actions.0.value"); to: auto|number|string|object|list
+    # Meta: a polled AdReportRun (GET /vNN.0/{report_run_id}) answers this async_status (default "Job Failed")
+    "report_failed": ("status",),
 }
+REPORT_FAILURES = ("Job Failed", "Job Skipped")
 
 
 MALFORMED_STYLES = ("trailing_comma", "html", "xssi_prefix")
@@ -216,6 +223,8 @@ def _check_params(kind: str, params: dict) -> None:
         bad("style", " | ".join(MALFORMED_STYLES))
     if kind == "change_type" and params.get("to", "auto") not in TYPE_CHANGES:
         bad("to", " | ".join(TYPE_CHANGES))
+    if kind == "report_failed" and params.get("status", "Job Failed") not in REPORT_FAILURES:
+        bad("status", " | ".join(REPORT_FAILURES))
 
 
 def _uniform(seed: int, request_no: int) -> float:
@@ -443,6 +452,8 @@ class FaultOutcome:
             return _duplicate(hit.armed, self._request, body)
         if rule.kind == "new_field":
             return _add_field(body, rule.params)
+        if rule.kind == "report_failed":
+            return _fail_report_run(body, rule.params)
         return _change_type(body, rule.params, self._platform)
 
     def _remember(self, body: object) -> None:
@@ -631,8 +642,11 @@ def server_error_response(platform: str | None, request: Request, status: int, p
                                      "category": "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE"})
     elif platform == "meta":
         code, message = (1, "An unknown error occurred") if status == 500 else (2, "Service temporarily unavailable")
-        response = Response(status, {"error": {"message": message, "type": "OAuthException", "code": code,
-                                               "is_transient": True, "fbtrace_id": _request_id(request)}})
+        if params.get("message"):  # a particular refusal: Meta sends it as code and message only (Airbyte's fixtures)
+            response = Response(status, {"error": {"message": params["message"], "code": code}})
+        else:
+            response = Response(status, {"error": {"message": message, "type": "OAuthException", "code": code,
+                                                   "is_transient": True, "fbtrace_id": _request_id(request)}})
     elif platform in ("google_ads", "ga4"):
         google_status, message = GOOGLE_STATUS.get(status, ("UNKNOWN", reason))
         response = Response(status, {"error": {"code": status, "message": message, "status": google_status}})
@@ -853,10 +867,24 @@ def _has(node: object, parts: list[str]) -> bool:
     return isinstance(container, dict) and leaf in container
 
 
+def _fail_report_run(body: object, params: dict) -> bool:
+    """A Meta report run that stopped: its async_status says so, and it never reaches 100%."""
+    if not isinstance(body, dict) or "async_status" not in body:
+        return False
+    body["async_status"] = params.get("status", "Job Failed")
+    body["is_running"] = False
+    body.pop("time_completed", None)
+    if body.get("async_percent_completion") == 100:
+        body["async_percent_completion"] = 50
+    return True
+
+
 def _why_not(rule: FaultRule, body: object, platform: str | None) -> str:
     """Why a record rewrite changed nothing in this answer."""
     if isinstance(body, bytes):
         return "the body is no longer JSON"
+    if rule.kind == "report_failed":
+        return "the answer is not a report run (no async_status)"
     if not _records(body):
         return "the answer holds no records"
     if rule.kind == "duplicate":

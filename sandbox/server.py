@@ -78,6 +78,9 @@ class Sandbox:
     tokens: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TOKENS))
     # False: a HubSpot portal without Marketing Hub Enterprise, whose events API answers 403.
     hubspot_enterprise: bool = True
+    # True: an app with Meta's Marketing API version auto-upgrade on, whose calls to an expired version
+    # are served as the next one (with X-Ad-Api-Version-Warning) instead of refused with code 2635.
+    meta_auto_upgrade: bool = False
     request_count: int = 0
     cache: dict = field(default_factory=dict, repr=False)  # per-clock indexes an API module may keep
     # Called with each Request before it is answered: lets a test change the world mid-run.
@@ -258,8 +261,9 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
     tokens = {**DEFAULT_TOKENS, **(tokens or {})}
     conns = {
         "hubspot": {"conn_type": "http", "host": base_url, "password": tokens["hubspot"], "extra": {"portal_id": "4400001"}},
+        # No api_version: the extractors' defaults (extractors/api_versions.py) are what a run sends.
         "meta_ads": {"conn_type": "http", "host": base_url, "password": tokens["meta"],
-                     "extra": {"account_ids": [a.account_id for a in AD_ACCOUNTS], "api_version": "v21.0"}},
+                     "extra": {"account_ids": [a.account_id for a in AD_ACCOUNTS]}},
         "google_ads": {"conn_type": "http", "host": base_url, "password": tokens["google_ads"],
                        "extra": {"developer_token": tokens["google_ads_developer"], "login_customer_id": MANAGER.customer_id,
                                  "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS], "api_version": "v17"}},
@@ -268,7 +272,6 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
         "mailchimp": {"conn_type": "http", "host": base_url, "login": "funnelhouse", "password": tokens["mailchimp"],
                       "extra": {"list_ids": [a.list_id for a in AUDIENCES]}},
         "facebook_pages": {"conn_type": "http", "host": base_url, "password": tokens["facebook"],
-                           "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id],
-                                     "api_version": "v21.0"}},
+                           "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id]}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

@@ -76,7 +76,7 @@ from sandbox.world_web import (
 )
 
 __all__ = [
-    "AD_ACCOUNTS", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "FX_TO_USD", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
+    "AD_ACCOUNTS", "AD_STATUS_AT_FLIGHT_END", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "FX_TO_USD", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
     "SEARCH_CAMPAIGNS", "AdAccount", "AdDay", "AdGroupDay", "Campaign", "ContactFacts", "DealFacts", "GoogleAdsCustomer",
     "GroundTruth", "OrganicSource", "SearchCampaign", "SessionBlock", "World",
 ]
@@ -178,6 +178,18 @@ CAMPAIGNS = (
     Campaign("23850000000300", "eu_brand_awareness_video", EU, 220.0, 6.0, 0.006, 0.012, 0.25, 0.3, 0.2, 700.0, 0.8, 25.0, "/lp/brand-video"),
     Campaign("23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4, 45.0, "/lp/lead-gen-form"),
 )
+
+# Ads whose status changed when their flight ended (at the world's default clock, the midnight after
+# the last day): deleted and archived ads keep their delivery, so the ground truth counts their spend,
+# but Meta's account-level insights leave deleted ads out unless ``filtering`` on ad.effective_status
+# asks for them (Meta, "Manage your ad object's status"; Airbyte issue #36998, singer-io/tap-facebook #33).
+# A paused ad is live: insights show it without being asked.
+AD_STATUS_AT_FLIGHT_END = {
+    "238500000001211": "DELETED",  # us_prospecting_lookalike / ad 2.2
+    "238500000003210": "DELETED",  # eu_brand_awareness_video / ad 2.1
+    "238500000002201": "ARCHIVED",  # us_retargeting_site_visitors / ad 1.2
+    "238500000004201": "PAUSED",  # eu_lead_gen_forms / ad 1.2
+}
 
 # Paid search is not here: its contacts come from Google Ads clicks (SEARCH_CAMPAIGNS).
 ORGANIC_SOURCES = (
@@ -829,6 +841,10 @@ class World:
         if with_contacts:
             record["associations"] = {"contacts": {"results": [{"id": d.contact_id, "type": "deal_to_contact"}]}}
         return record
+
+    def ad_effective_status(self, ad_id: str, as_of: datetime) -> str:
+        """An ad's effective_status at ``as_of``: ACTIVE while its flight runs, then AD_STATUS_AT_FLIGHT_END's."""
+        return AD_STATUS_AT_FLIGHT_END.get(ad_id, "ACTIVE") if as_of >= self.default_now else "ACTIVE"
 
     def insights_rows(self, account_id: str, since: date, until: date, as_of: datetime) -> list[dict]:
         """Ad-level daily insights rows as Meta returns them (numbers as strings)."""

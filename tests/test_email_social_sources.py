@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 
+from extractors.api_versions import PLATFORMS
 from tests.pipeline_helpers import rows
 from tests.pipeline_helpers import run as run_source
 from tests.scripted_server import ScriptedServer
@@ -57,7 +58,7 @@ def test_facebook_page_insights_land_one_record_per_metric_and_day(data_dir, mon
         requests = list(server.requests)
     assert len(requests) == 1
     query = parse_qs(urlsplit(requests[0]["path"]).query)
-    assert requests[0]["path"].startswith("/v21.0/p1/insights?")
+    assert requests[0]["path"].startswith(f"/{PLATFORMS['graph'].default}/p1/insights?")  # the default version
     assert query["metric"] == ["page_media_view,page_post_engagements,page_follows"] and query["period"] == ["day"]
     assert (query["since"], query["until"]) == ([str(int(datetime(2026, 6, 1, tzinfo=UTC).timestamp()))], [str(int(END.timestamp()))])
     assert rows("SELECT metric, end_time::VARCHAR, _record->>'$.value' FROM raw_facebook_pages.page_insights ORDER BY ALL") == [

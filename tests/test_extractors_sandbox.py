@@ -199,8 +199,11 @@ def test_a_field_changing_type_does_not_crash_and_unusable_records_are_quarantin
     """GIVEN Meta starts sending spend as a number and, on one page, date_start as an object,
     THEN the load goes on: spend is kept as sent, the keyless rows go to quarantine with their
     payload, and loaded + quarantined equals what the API returned."""
-    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", schedule=list(range(1, 50)), field="spend", to="number")
-    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", schedule=[2], field="date_start", to="object")
+    # GET: the pages of the report runs (POST /insights starts a run and holds no rows).
+    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", method="GET", schedule=list(range(1, 50)),
+                       field="spend", to="number")
+    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", method="GET", schedule=[2], field="date_start",
+                       to="object")
     results = run("meta_ads", end=world.default_now)
     returned = world.truth().insights_row_count
     loaded, quarantined = results[0].loaded["insights"], results[0].quarantined["insights"]

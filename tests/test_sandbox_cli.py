@@ -115,7 +115,7 @@ def _google_ads_dates(base_url: str, since: date, until: date) -> set[str]:
 def _meta_dates(base_url: str, since: date, until: date) -> set[str]:
     dates = set()
     for account in AD_ACCOUNTS:
-        url, params = f"{base_url}/v21.0/act_{account.account_id}/insights", {
+        url, params = f"{base_url}/v26.0/act_{account.account_id}/insights", {
             "level": "ad", "time_increment": "1", "limit": 500,
             "time_range": json.dumps({"since": str(since), "until": str(until)})}
         while url:

@@ -35,7 +35,7 @@ from jsonschema import Draft4Validator
 
 from extractors import pipeline, settings
 from extractors.sources.hubspot import CONTACT_PROPERTIES, DEAL_PROPERTIES
-from extractors.sources.meta_ads import ACCOUNT_FIELDS, INSIGHT_FIELDS
+from extractors.sources.meta_ads import ACCOUNT_FIELDS, AD_EFFECTIVE_STATUSES, INSIGHT_FIELDS
 from sandbox.server import DEFAULT_TOKENS, SandboxServer
 from sandbox.world import AD_ACCOUNTS, World
 from tests.spec_contracts import REPO, SPECS, MetaSpec, errors_of, openapi_validator, response_schema_name
@@ -275,6 +275,7 @@ GRAPH_ERROR_SCHEMA = {
 }
 # Graph API parameters every edge takes (auth and cursor paging), beside the edge's own.
 GRAPH_COMMON_PARAMS = {"access_token", "after", "before", "appsecret_proof"}
+EVERY_STATUS = json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}])
 TIME_INCREMENT = re.compile(r"^([1-9]|[1-8][0-9]|90|monthly|all_days)$")  # Meta's documented values: 1-90 days, monthly, all_days
 NUMERIC = re.compile(r"^\d+(\.\d+)?$")
 MONEY = re.compile(r"^\d+\.\d{2}$")
@@ -287,7 +288,8 @@ def meta():
 
 
 def insights_params(world, **extra) -> dict:
-    return {"level": "ad", "time_increment": "1", "limit": 500,
+    """The whole period, every ad status (deleted ads' rows are left out unless asked for)."""
+    return {"level": "ad", "time_increment": "1", "limit": 500, "filtering": EVERY_STATUS,
             "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()}), **extra}
 
 
@@ -303,7 +305,7 @@ def test_meta_insights_rows_use_adsinsights_fields_and_types(sandbox, world, met
     page_validator = Draft4Validator(GRAPH_PAGE_SCHEMA)
     rows = []
     for account in AD_ACCOUNTS:
-        url = f"{sandbox.base_url}/v21.0/act_{account.account_id}/insights"
+        url = f"{sandbox.base_url}/v26.0/act_{account.account_id}/insights"
         params = insights_params(world, **({"fields": ",".join(fields)} if fields else {}))
         while url:
             page = requests.get(url, params=params, headers=META_AUTH, timeout=30).json()
@@ -332,7 +334,7 @@ def test_meta_ad_accounts_use_adaccount_fields_and_types(sandbox, meta, fields):
     currencies = meta.enum_values("adaccount_currency")
     for account in AD_ACCOUNTS:
         params = {"fields": ",".join(fields)} if fields else {}
-        response = requests.get(f"{sandbox.base_url}/v21.0/act_{account.account_id}", params=params, headers=META_AUTH, timeout=30)
+        response = requests.get(f"{sandbox.base_url}/v26.0/act_{account.account_id}", params=params, headers=META_AUTH, timeout=30)
         assert response.status_code == 200, response.text
         body = response.json()
         errors = meta.object_errors("AdAccount", body, f"act_{account.account_id}")
@@ -342,26 +344,34 @@ def test_meta_ad_accounts_use_adaccount_fields_and_types(sandbox, meta, fields):
 
 
 def test_the_extractors_meta_requests_use_the_insights_edges_parameters(sandbox, connections, data_dir, world, meta):
-    """Every parameter the extractor sends exists on AdAccount's GET insights edge (or is a
-    Graph-wide auth/cursor parameter), with a value of the declared type."""
+    """Every parameter the extractor sends to start a report run exists on AdAccount's POST
+    insights edge (which returns an AdReportRun), with a value of the declared type; the
+    ad.effective_status filter lists every status Meta defines (Ad_effective_status)."""
     seen = []
     sandbox.sandbox.request_hooks.append(seen.append)
     pipeline.extract("meta_ads", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
-    insights = [r.query for r in seen if r.path.endswith("/insights")]
-    accounts = [r.query for r in seen if not r.path.endswith("/insights")]
-    assert insights and accounts
+    runs = [{k: v[-1] for k, v in parse_qs(r.body.decode()).items()} for r in seen if r.method == "POST"]
+    results = [r.query for r in seen if r.method == "GET" and r.path.endswith("/insights")]
+    accounts = [r.query for r in seen if "/act_" in r.path and r.method == "GET"]
+    assert runs and results and accounts and all(not r.query for r in seen if r.method == "POST")
 
-    edge = {p["name"]: p["type"] for p in meta.edge("AdAccount", "insights")["params"]}
-    assert {"level", "time_increment", "time_range", "fields", "limit"} <= edge.keys()
-    for query in insights:
-        assert set(query) <= edge.keys() | GRAPH_COMMON_PARAMS, set(query) - edge.keys() - GRAPH_COMMON_PARAMS
-        assert query["level"] in meta.enum_values(edge["level"])  # adaccountinsights_level_enum_param
-        assert edge["time_increment"] == "string" and TIME_INCREMENT.match(query["time_increment"])
-        assert edge["time_range"] == "map"
+    edge = meta.edge("AdAccount", "insights", "POST")
+    assert edge["return"] == "AdReportRun"
+    types = {p["name"]: p["type"] for p in edge["params"]}
+    assert {"level", "time_increment", "time_range", "fields", "filtering"} <= types.keys()
+    for query in runs:
+        assert set(query) <= types.keys(), set(query) - types.keys()
+        assert query["level"] in meta.enum_values(types["level"])  # adaccountinsights_level_enum_param
+        assert types["time_increment"] == "string" and TIME_INCREMENT.match(query["time_increment"])
+        assert types["time_range"] == "map"
         time_range = json.loads(query["time_range"])
         assert set(time_range) == {"since", "until"} and all(DAY.match(v) for v in time_range.values())
-        assert edge["fields"] == "list<string>" and set(query["fields"].split(",")) <= meta.fields("AdsInsights").keys()
-        assert edge["limit"] == "int" and query["limit"].isdigit()
+        assert types["fields"] == "list<string>" and set(query["fields"].split(",")) <= meta.fields("AdsInsights").keys()
+        assert types["filtering"] == "list<Object>"
+        assert json.loads(query["filtering"]) == [{"field": "ad.effective_status", "operator": "IN",
+                                                   "value": meta.enum_values("Ad_effective_status")}]
+    for query in results:  # a report run's rows: paged like the insights edge
+        assert set(query) <= {"limit"} | GRAPH_COMMON_PARAMS and query["limit"].isdigit()
     for query in accounts:
         assert set(query["fields"].split(",")) <= meta.fields("AdAccount").keys()
 
@@ -369,12 +379,12 @@ def test_the_extractors_meta_requests_use_the_insights_edges_parameters(sandbox,
 def test_meta_paging_follows_next_urls_to_the_last_page(sandbox, world):
     """``paging.cursors`` on every non-empty page, ``next`` (a full URL repeating the query
     with the after cursor) on every page but the last, ``{"data": []}`` past the data."""
-    url = f"{sandbox.base_url}/v21.0/act_1001/insights"
+    url = f"{sandbox.base_url}/v26.0/act_1001/insights"
     params = insights_params(world, limit=7, time_range=json.dumps({"since": "2026-06-01", "until": "2026-06-03"}))
     pages = [requests.get(url, params=params, headers=META_AUTH, timeout=30).json()]
     while "next" in pages[-1]["paging"]:
         nxt = pages[-1]["paging"]["next"]
-        assert nxt.startswith(f"{sandbox.base_url}/v21.0/act_1001/insights?")
+        assert nxt.startswith(f"{sandbox.base_url}/v26.0/act_1001/insights?")
         next_query = {k: v[0] for k, v in parse_qs(urlsplit(nxt).query).items()}
         assert next_query == {**{k: str(v) for k, v in params.items()}, "after": pages[-1]["paging"]["cursors"]["after"]}
         pages.append(requests.get(nxt, headers=META_AUTH, timeout=30).json())
@@ -386,13 +396,13 @@ def test_meta_paging_follows_next_urls_to_the_last_page(sandbox, world):
 
 
 @pytest.mark.parametrize("path, params, headers, code", [
-    ("/v21.0/act_1001/insights", {}, {}, 104),
-    ("/v21.0/act_1001", {"access_token": "expired-token"}, {}, 190),
-    ("/v21.0/act_1999", {}, META_AUTH, 100),
-    ("/v21.0/act_1001/insights", {"level": "campaign", "time_increment": "1"}, META_AUTH, 100),
-    ("/v21.0/act_1001/insights", {"level": "ad", "time_increment": "1", "time_range": "last week"}, META_AUTH, 100),
-    ("/v21.0/act_1001/insights", {"limit": "lots"}, META_AUTH, 100),
-    ("/v21.0/act_1001/insights", {"after": "%%%"}, META_AUTH, 100),
+    ("/v26.0/act_1001/insights", {}, {}, 104),
+    ("/v26.0/act_1001", {"access_token": "expired-token"}, {}, 190),
+    ("/v26.0/act_1999", {}, META_AUTH, 100),
+    ("/v26.0/act_1001/insights", {"level": "campaign", "time_increment": "1"}, META_AUTH, 100),
+    ("/v26.0/act_1001/insights", {"level": "ad", "time_increment": "1", "time_range": "last week"}, META_AUTH, 100),
+    ("/v26.0/act_1001/insights", {"limit": "lots"}, META_AUTH, 100),
+    ("/v26.0/act_1001/insights", {"after": "%%%"}, META_AUTH, 100),
 ], ids=["no-token", "bad-token", "unknown-account", "unsupported-level", "bad-time-range", "bad-limit", "bad-cursor"])
 def test_meta_errors_use_the_graph_error_envelope(sandbox, world, path, params, headers, code):
     if path.endswith("/insights") and "level" not in params:
@@ -436,12 +446,12 @@ def replay(seed: int) -> list[tuple[str, int, bytes]]:
              json={**body, "after": page["paging"]["next"]["after"]}, headers=HUBSPOT_AUTH)
         call("hubspot 401", "GET", "/crm/v3/objects/contacts")
         for account in AD_ACCOUNTS:
-            call(f"act_{account.account_id}", "GET", f"/v21.0/act_{account.account_id}", headers=META_AUTH)
-            page = call(f"act_{account.account_id} insights", "GET", f"/v21.0/act_{account.account_id}/insights",
+            call(f"act_{account.account_id}", "GET", f"/v26.0/act_{account.account_id}", headers=META_AUTH)
+            page = call(f"act_{account.account_id} insights", "GET", f"/v26.0/act_{account.account_id}/insights",
                         params={"level": "ad", "time_increment": "1", "limit": 100, "fields": ",".join(INSIGHT_FIELDS),
                                 "time_range": json.dumps({"since": "2026-06-01", "until": "2026-06-30"})}, headers=META_AUTH)
             call(f"act_{account.account_id} insights page 2", "GET", page["paging"]["next"], headers=META_AUTH)
-        call("meta error", "GET", "/v21.0/act_1999", headers=META_AUTH)
+        call("meta error", "GET", "/v26.0/act_1999", headers=META_AUTH)
         return out
 
 

@@ -160,7 +160,7 @@ def replay(base_url: str) -> list[Exchange]:
     # ---- Meta Marketing API ----
     time_range = json.dumps({"since": "2026-06-01", "until": "2026-08-29"})
     for account in AD_ACCOUNTS:
-        act = f"/v21.0/act_{account.account_id}"
+        act = f"/v26.0/act_{account.account_id}"
         # the second account node is truncated by the plan
         call(f"meta {act}", FAULT if account is AD_ACCOUNTS[1] else OTHER, "GET", act,
              params={"fields": ",".join(ACCOUNT_FIELDS)}, headers=META)
@@ -169,7 +169,7 @@ def replay(base_url: str) -> list[Exchange]:
                             "time_range": time_range}, headers=META).json()
         # the first account's page 2 repeats a record of page 1 (duplicate fault)
         call(f"meta {act} insights page 2 (next link)", DATA, "GET", page["paging"]["next"], headers=META)
-    call("meta unknown account", ERROR, "GET", "/v21.0/act_1999", headers=META)
+    call("meta unknown account", ERROR, "GET", "/v26.0/act_1999", headers=META)
 
     # ---- Google OAuth, Google Ads, GA4 ----
     refresh = {"grant_type": "refresh_token", "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
@@ -303,13 +303,13 @@ def test_every_answer_is_what_the_script_asked_for(replays):
     assert answers["google ads 5550001 (rate_limit fault)"].status == 429
     assert answers["mailchimp reports (server_error fault)"].status == 503
     assert answers["ga4 sessions (malformed fault)"].body.startswith(b")]}'")
-    truncated = answers[f"meta /v21.0/act_{AD_ACCOUNTS[1].account_id}"]
+    truncated = answers[f"meta /v26.0/act_{AD_ACCOUNTS[1].account_id}"]
     with pytest.raises(json.JSONDecodeError):
         json.loads(truncated.body)
     seeded = [answers[f"mailchimp lists #{i} (seeded server_error)"].status for i in range(4)]
     assert set(seeded) - {200} and 200 in seeded, seeded  # the seeded rule fired on some, not all
     # the duplicate fault: page 2 of the first account starts with a row of page 1
-    first_act = f"meta /v21.0/act_{AD_ACCOUNTS[0].account_id}"
+    first_act = f"meta /v26.0/act_{AD_ACCOUNTS[0].account_id}"
     page1 = json.loads(answers[f"{first_act} insights"].body)["data"]
     page2 = json.loads(answers[f"{first_act} insights page 2 (next link)"].body)["data"]
     assert any(row in page1 for row in page2)

@@ -41,7 +41,7 @@ from sandbox.world_web import PROPERTY_ID
 HUBSPOT_TOKEN, META_TOKEN = "sandbox-hubspot-token", "sandbox-meta-token"
 CONTACTS = "/crm/v3/objects/contacts"
 ACCOUNT = AD_ACCOUNTS[0].account_id
-INSIGHTS = f"/v21.0/act_{ACCOUNT}/insights"
+INSIGHTS = f"/v26.0/act_{ACCOUNT}/insights"
 CUSTOMER = GOOGLE_ADS_CUSTOMERS[0].customer_id
 SEARCH_STREAM = f"/v17/customers/{CUSTOMER}/googleAds:searchStream"
 GOOGLE_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}",
@@ -72,7 +72,9 @@ def get_contacts(server, limit: int = 3, after: str | None = None, timeout: floa
 
 def insights_query(world, limit: int = 4) -> dict:
     day = world.start.isoformat()
+    every_status = [{"field": "ad.effective_status", "operator": "IN", "value": ["ACTIVE", "PAUSED", "ARCHIVED", "DELETED"]}]
     return {"level": "ad", "time_increment": "1", "time_range": json.dumps({"since": day, "until": day}),
+            "filtering": json.dumps(every_status),
             "fields": "ad_id,spend,impressions,clicks,actions,date_start", "limit": str(limit), "access_token": META_TOKEN}
 
 
@@ -143,7 +145,7 @@ def sandbox(shared_server, world):
 @pytest.mark.parametrize("path, platform", [
     ("/crm/v3/objects/contacts", "hubspot"),
     ("/crm/v3/objects/deals/search", "hubspot"),
-    ("/v21.0/act_1001/insights", "meta"),
+    ("/v26.0/act_1001/insights", "meta"),
     ("/v21.0/1234/posts", "meta"),
     ("/v21/customers/123/googleAds:searchStream", "google_ads"),
     ("/v1beta/properties/42:runReport", "ga4"),

@@ -18,7 +18,7 @@ import requests
 
 from extractors.sources.facebook_pages import IG_COMMENT_FIELDS, MEDIA_FIELDS, POST_COMMENT_FIELDS, POST_FIELDS
 from extractors.sources.hubspot import CONTACT_PROPERTIES, DEAL_PROPERTIES
-from extractors.sources.meta_ads import INSIGHT_FIELDS, PAGE_LIMIT
+from extractors.sources.meta_ads import AD_EFFECTIVE_STATUSES, INSIGHT_FIELDS, PAGE_LIMIT
 from sandbox.server import DEFAULT_TOKENS
 from sandbox.world import AD_ACCOUNTS
 from sandbox.world_email import AUDIENCES, member_email
@@ -42,9 +42,10 @@ SEARCH_CAP = 10_000
 
 
 def meta_insights(server, account_id: str, since: date, until: date) -> list[dict]:
-    """Every row of the extractor's insights request, following paging.next."""
-    url = f"{server.base_url}/v21.0/act_{account_id}/insights"
+    """Every row of the extractor's insights request (synchronously), following paging.next."""
+    url = f"{server.base_url}/v26.0/act_{account_id}/insights"
     params = {"level": "ad", "time_increment": "1", "limit": PAGE_LIMIT, "fields": ",".join(INSIGHT_FIELDS),
+              "filtering": json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}]),
               "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()})}
     rows = []
     while url:

@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 import requests
 
-from extractors.sources.meta_ads import INSIGHT_FIELDS
+from extractors.sources.meta_ads import AD_EFFECTIVE_STATUSES, INSIGHT_FIELDS
 from sandbox.server import DEFAULT_TOKENS
 from sandbox.world import AD_ACCOUNTS, CAMPAIGNS, FX_TO_USD
 
@@ -24,9 +24,10 @@ LEAD_ACTIONS = ("lead", "offsite_conversion.fb_pixel_lead")
 
 
 def insights(server, world, account_id: str, fields) -> list[dict]:
-    """Every row of the 90 days of one account, following paging.next."""
-    url = f"{server.base_url}/v21.0/act_{account_id}/insights"
+    """Every row of the 90 days of one account (every ad status), following paging.next."""
+    url = f"{server.base_url}/v26.0/act_{account_id}/insights"
     params = {"level": "ad", "time_increment": "1", "limit": 500, "fields": ",".join(fields),
+              "filtering": json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}]),
               "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()})}
     rows = []
     while url:

@@ -18,6 +18,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
+from extractors.api_versions import PLATFORMS
 from sandbox.server import DEFAULT_TOKENS
 from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
 from tests.pipeline_helpers import rows, run
@@ -102,7 +103,7 @@ def test_extractor_reads_the_window_it_asked_for_once(sandbox, connections, data
     # WHEN the page insights of the 90 days before the clock are extracted
     run("facebook_pages", world.default_now, streams=["page_insights"])
     # THEN one request was made and every metric of every reported day landed once
-    assert [p for p in seen if p.endswith("/insights")] == [f"/v21.0/{PAGE}/insights"]
+    assert [p for p in seen if p.endswith("/insights")] == [f"/{PLATFORMS['graph'].default}/{PAGE}/insights"]
     truth = world.truth()
     landed = rows("SELECT metric, count(*), count(DISTINCT end_time) FROM raw_facebook_pages.page_insights GROUP BY 1 ORDER BY 1")
     assert landed == [(m, 90, 90) for m in sorted(METRICS.split(","))] and len(truth.page_insights_by_day) == 90

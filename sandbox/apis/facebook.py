@@ -12,6 +12,9 @@ node fields follow tests/specs/meta (Page, PagePost, IGMedia, InsightsResult).
     GET /v21.0/{media_id}/comments?fields=id,text,timestamp,username,like_count
     GET /v21.0/{page_id | ig_user_id | post_id | media_id}?fields=...
 
+Versions: Graph serves a call to a version that is no longer available as the oldest available one
+(Meta, "Platform Versioning"): no error. The sandbox serves every ``vNN.N`` alike.
+
 Auth: a page token as ``access_token`` or Bearer (the sandbox's "facebook" token;
 the Meta ads token is a different one and is refused here, as a token without the
 page's permissions would be). Errors use the Graph envelope ``{"error": {message,
@@ -490,11 +493,15 @@ def _page_insights(request: Request, page: SocialAccount, metrics: list[str]) ->
                                      "next": f"{request.base_url}{request.path}?{urlencode(following)}"}}
 
 
+node_handler = _handler(get_node)
+insights_handler = _handler(get_insights)
 NODE = r"/v\d+\.\d+/(?P<node>\d+(?:_\d+)?)"
+# Numeric nodes and their insights reach these through sandbox/apis/meta.py first, which keeps the
+# Marketing API's report runs (the same /vNN.0/{id} paths) and hands every other id to Graph.
 ROUTES = [
-    ("GET", NODE, _handler(get_node)),
+    ("GET", NODE, node_handler),
     ("GET", NODE + r"/(?:posts|published_posts|feed)", _handler(list_posts)),
     ("GET", NODE + r"/media", _handler(list_media)),
     ("GET", NODE + r"/comments", _handler(list_comments)),
-    ("GET", NODE + r"/insights", _handler(get_insights)),
+    ("GET", NODE + r"/insights", insights_handler),
 ]
