@@ -19,6 +19,12 @@ have no clickable links: their clicks are the bio link, which a link-in-bio tool
 tags with the newest media's id.) ``TRACKED_CLICK_SHARE`` of the clicks reach the
 site's analytics; per post, clicks >= sessions >= contacts.
 
+Instagram media come in the product types Graph tells apart (``media_product_type``): FEED images and
+carousels, and REELS (every video published since 2022 is a reel). The account became a business
+account on the third day of the simulated period (``BUSINESS_SINCE_DAY``): its earlier media have
+counters, but Graph answers their insights with error 100 / 2108006, as it does for media posted
+before a personal account was converted.
+
 Page insights are daily, for days of the page's time zone (America/Los_Angeles, so
 Graph's ``end_time`` is 07:00 UTC in summer): page media views (post impressions
 plus visits to the page itself; Graph's ``page_media_view``), post engagements
@@ -52,6 +58,7 @@ SITE = "https://funnelhouse.example"
 UTM_MEDIUM = "social"
 ACCOUNT_TIME_ZONE = "America/Los_Angeles"
 ACCOUNT_TZ = ZoneInfo(ACCOUNT_TIME_ZONE)
+BUSINESS_SINCE_DAY = 2  # the Instagram account became a business account at the start of the period's third day
 
 
 @dataclass(frozen=True)
@@ -273,6 +280,10 @@ class SocialWorld:
 
     def __init__(self, world: World):
         self.world = world
+        # When the Instagram account was last converted to a business account (Graph has no insights
+        # for media posted before then).
+        self.instagram_business_since = datetime.combine(world.start + timedelta(days=BUSINESS_SINCE_DAY), time.min,
+                                                         ACCOUNT_TZ).astimezone(UTC)
         self._posts: dict[date, list[SocialPost]] = {}
         self._page_days: dict[tuple[str, date], dict[str, int]] = {}
         self._lock = threading.Lock()
@@ -399,6 +410,10 @@ class SocialWorld:
         with self._lock:
             self._page_days.setdefault(key, facts)
             return self._page_days[key]
+
+    def has_insights(self, post: SocialPost) -> bool:
+        """Whether Graph serves the media's insights: not for media posted before the business conversion."""
+        return post.platform != "instagram" or post.published_at >= self.instagram_business_since
 
     def reported_days(self, as_of: datetime) -> list[date]:
         """Account days that have ended at ``as_of`` (Graph reports a day once it is over)."""

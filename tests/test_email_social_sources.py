@@ -9,6 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 
 from extractors.api_versions import PLATFORMS
+from extractors.sources.facebook_pages import MEDIA_FIELDS
 from tests.pipeline_helpers import rows
 from tests.pipeline_helpers import run as run_source
 from tests.scripted_server import ScriptedServer
@@ -93,7 +94,7 @@ def test_comments_ask_each_platform_for_its_own_fields(data_dir, monkeypatch):
         run("facebook_pages", "ig_comments", start=datetime(2026, 6, 1, tzinfo=UTC))
         run("facebook_pages", "post_comments", start=datetime(2026, 6, 1, tzinfo=UTC))
         fields = [parse_qs(urlsplit(r["path"]).query)["fields"][0] for r in server.requests]
-    assert fields == ["id,caption,media_type,timestamp,like_count,comments_count,permalink", "id,text,timestamp,username,like_count",
+    assert fields == [MEDIA_FIELDS, "id,text,timestamp,username,like_count",
                       "id", "id,message,created_time"]
     assert rows("SELECT id, _record->>'$.parent_id', _record->>'$.text', _record->>'$.username' FROM raw_facebook_pages.ig_comments") == [
         ("c1", "m1", "Nice", "fan")]

@@ -16,6 +16,7 @@ from datetime import date, timedelta
 
 import pytest
 
+from extractors.sources.facebook_pages import MEDIA_METRICS
 from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT, day_of
 
 pytestmark = pytest.mark.timeout(1200)
@@ -24,12 +25,14 @@ RAW_TABLES = ("account_snapshots", "ig_comments", "ig_media", "ig_media_insights
 LAST_DAY = date(2026, 8, 29)  # the run's day in the page's time zone (its interval ends 2026-08-30 00:00 UTC)
 
 
-def by_publishing_day(truth) -> dict[tuple[str, date], dict[str, int]]:
-    """The world's post counters summed per (platform, publishing day in the page's time zone)."""
+def by_publishing_day(truth, world) -> dict[tuple[str, date], dict[str, int]]:
+    """The world's post counters summed per (platform, publishing day in the page's time zone), and how
+    many of the day's media Graph has no insights for."""
     out: dict[tuple[str, date], dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for counters in truth.social_by_post.values():
+    for post_id, counters in truth.social_by_post.items():
         cell = out[(counters["platform"], day_of(counters["published_at"]))]
         cell["posts"] += 1
+        cell["without_insights"] += not world.social.has_insights(world.social.by_id[post_id])
         for name in ("impressions", "reach", "likes", "comments", "shares", "saved"):
             cell[name] += counters[name]
     return {k: dict(v) for k, v in out.items()}
@@ -45,12 +48,14 @@ def test_raw_facebook_tables_hold_graphs_records_and_the_second_run_changes_none
         "account_snapshots": 2,  # the page and the Instagram account, at the interval end
         "ig_comments": sum(p["comments"] for p in ig),
         "ig_media": len(ig),
-        "ig_media_insights": len(ig) * 6,  # views, reach, comments, shares, saved, likes
+        # each media's type's metrics (albums: no likes, comments); none for the two posted before the business conversion
+        "ig_media_insights": sum(len(MEDIA_METRICS[(m.media_product_type, m.kind)])
+                                 for m in world.social.posts(INSTAGRAM_ACCOUNT, truth.as_of) if world.social.has_insights(m)),
         "page_insights": len(truth.page_insights_by_day) * 3,  # page_media_view, page_post_engagements, page_follows
         "page_posts": len(fb),
         "post_comments": sum(p["comments"] for p in fb),
     }
-    assert [counts[t] for t in RAW_TABLES] == [2, 2766, 90, 540, 270, 65, 1045]
+    assert [counts[t] for t in RAW_TABLES] == [2, 2766, 90, 492, 270, 65, 1045]
     assert {t: second[f"raw_facebook_pages.{t}"] for t in RAW_TABLES} == {t: first[f"raw_facebook_pages.{t}"] for t in RAW_TABLES}
     assert pipeline_runs["second"]["marts"]["marts.social_engagement"] == pipeline_runs["first"]["marts"]["marts.social_engagement"]
     assert pipeline_runs["second"]["marts"]["marts.social_post_engagement"] == pipeline_runs["first"]["marts"]["marts.social_post_engagement"]
@@ -67,10 +72,14 @@ def test_social_post_engagement_has_every_posts_counters(marts, world):
              for p in account_posts}
     for post_id, t in truth.social_by_post.items():
         is_ig = t["platform"] == "instagram"
-        expected = (t["platform"], t["published_at"].replace(tzinfo=None),
-                    t["impressions"] if is_ig else None, t["reach"] if is_ig else None,
-                    t["likes"], t["comments"], t["shares"], t["saved"] if is_ig else None,
-                    t["likes"] + t["comments"] + t["shares"] + t["saved"], t["comments"], posts[post_id].permalink)
+        if world.social.has_insights(posts[post_id]):
+            expected = (t["platform"], t["published_at"].replace(tzinfo=None),
+                        t["impressions"] if is_ig else None, t["reach"] if is_ig else None,
+                        t["likes"], t["comments"], t["shares"], t["saved"] if is_ig else None,
+                        t["likes"] + t["comments"] + t["shares"] + t["saved"], t["comments"], posts[post_id].permalink)
+        else:  # posted before the business conversion: Graph has no insights, the mart makes none up
+            expected = (t["platform"], t["published_at"].replace(tzinfo=None), None, None, t["likes"], t["comments"], None,
+                        None, t["likes"] + t["comments"], t["comments"], posts[post_id].permalink)
         assert rows[post_id] == expected, post_id
 
 
@@ -102,15 +111,19 @@ def test_social_engagement_facebook_days_are_the_page_insights(marts, world):
 
 
 def test_social_engagement_counts_posts_per_publishing_day(marts, world):
-    expected = by_publishing_day(world.truth())
+    expected = by_publishing_day(world.truth(), world)
     rows = {(c, d): r for c, d, *r in marts.execute("""
         SELECT channel, date_day, posts_published, impressions, reach, likes, comments, shares, saves, engagements, engagement_rate
         FROM marts.social_engagement""").fetchall()}
     assert {k for k, r in rows.items() if r[0]} == expected.keys()
     for (channel, day), t in expected.items():
         posts, impressions, reach, likes, comments, shares, saves, engagements, rate = rows[(channel, day)]
-        assert (posts, likes, comments, shares) == (t["posts"], t["likes"], t["comments"], t["shares"]), (channel, day)
-        if channel == "instagram":
+        assert (posts, likes, comments) == (t["posts"], t["likes"], t["comments"]), (channel, day)
+        assert shares == (None if t["without_insights"] else t["shares"]), (channel, day)
+        if channel == "instagram" and t["without_insights"]:  # the day's media were posted before the business conversion
+            assert t["without_insights"] == t["posts"] == 1, day
+            assert (impressions, reach, shares, saves, engagements, rate) == (None, None, None, None, likes + comments, None)
+        elif channel == "instagram":
             ig_engagements = t["likes"] + t["comments"] + t["shares"] + t["saved"]
             assert (impressions, reach, saves, engagements) == (t["impressions"], t["reach"], t["saved"], ig_engagements), day
             assert rate == pytest.approx(ig_engagements / t["impressions"])

@@ -7,10 +7,15 @@ node fields follow tests/specs/meta (Page, PagePost, IGMedia, InsightsResult).
         comments.summary(true),reactions.summary(true)&since=<unix>&until=<unix>&limit=25
     GET /v21.0/{page_id}/insights?metric=page_media_view,page_post_engagements,page_follows&period=day&since=&until=
     GET /v21.0/{ig_user_id}/media?fields=id,caption,media_type,timestamp,like_count,comments_count,permalink
-    GET /v21.0/{media_id}/insights?metric=views,reach,comments,shares,saved,likes
+    GET /v21.0/{media_id}/insights?metric=<the metrics its media_product_type and media_type answer>
     GET /v21.0/{post_id}/comments?fields=id,message,created_time&filter=stream&since=
     GET /v21.0/{media_id}/comments?fields=id,text,timestamp,username,like_count
     GET /v21.0/{page_id | ig_user_id | post_id | media_id}?fields=...
+
+Media insights: each product and media type answers its own metrics (``MEDIA_METRICS_BY_TYPE``);
+one metric it does not answer fails the whole request, "(#100) The metric likes is not supported for
+this media type" (that wording: exileum/meta-mcp issue #120). Media posted before the account's business
+conversion answer error 100 / 2108006 "Media posted before business account conversion".
 
 Versions: Graph serves a call to a version that is no longer available as the oldest available one
 (Meta, "Platform Versioning"): no error. The sandbox serves every ``vNN.N`` alike.
@@ -85,19 +90,46 @@ MEDIA_METRICS = {
     "total_interactions": ("Post interactions", "Likes, saves, comments and shares on your post."),
     "views": ("Views", "The number of times your post was seen."),
 }
+# The metrics each (media_product_type, media_type) answers; asking for any other fails the whole request
+# with (#100). From Airbyte source-instagram's per-type lists (its manifest and the mock-server tests
+# media_insights_for_reels / _carousel_album / _general_media: no likes or comments for albums; exileum/meta-mcp
+# issue #120's matrix agrees for albums) and Meta's
+# IG Media Insights reference (views for FEED, REELS and STORY). A legacy FEED video refuses views with
+# "(#100) The Media Insights API does not support the views metric for this media product type."
+# (Airbyte PR #62902); the world publishes none (videos are reels), so the sandbox has no row for it.
+MEDIA_METRICS_BY_TYPE = {
+    ("FEED", "IMAGE"): {"comments", "likes", "reach", "saved", "shares", "total_interactions", "views"},
+    ("FEED", "CAROUSEL_ALBUM"): {"reach", "saved", "shares", "total_interactions", "views"},
+    ("REELS", "VIDEO"): {"comments", "likes", "reach", "saved", "shares", "total_interactions", "views"},
+}
 
 
 class _GraphError(Exception):
-    def __init__(self, message: str, code: int = 100, type_: str = "OAuthException", subcode: int | None = None, status: int = 400):
+    def __init__(self, message: str, code: int = 100, type_: str = "OAuthException", subcode: int | None = None, status: int = 400,
+                 extra: dict | None = None):
         super().__init__(message)
         self.message, self.code, self.type, self.subcode, self.status = message, code, type_, subcode, status
+        self.extra = extra or {}
 
 
 def _error(request: Request, e: _GraphError) -> Response:
-    err = {"message": e.message, "type": e.type, "code": e.code, "fbtrace_id": request.correlation_id().replace("-", "")[:22]}
+    err = {"message": e.message, "type": e.type, "code": e.code}
     if e.subcode is not None:
         err["error_subcode"] = e.subcode
+    err |= e.extra
+    err["fbtrace_id"] = request.correlation_id().replace("-", "")[:22]
     return Response(e.status, {"error": err})
+
+
+def _posted_before_business() -> _GraphError:
+    """Graph's answer for media posted before the account's business conversion (Airbyte issue #1814's
+    log, the error_posted_before_business fixture of its media_insights tests)."""
+    return _GraphError(
+        "Invalid parameter", 100, subcode=2108006,
+        extra={"error_data": {"blame_field_specs": [[""]]}, "is_transient": False,
+               "error_user_title": "Media posted before business account conversion",
+               "error_user_msg": "The media was posted before the most recent time that the user's account was converted "
+                                 "to a business account from a personal account."})
 
 
 def _check_auth(request: Request) -> None:
@@ -451,6 +483,11 @@ def _media_insights(request: Request, post: SocialPost, metrics: list[str]) -> d
     if not metrics or any(m not in MEDIA_METRICS for m in metrics):
         bad = next((i for i, m in enumerate(metrics) if m not in MEDIA_METRICS), 0)
         raise _GraphError(f"(#100) metric[{bad}] must be one of the following values: {', '.join(MEDIA_METRICS)}")
+    valid = MEDIA_METRICS_BY_TYPE[(post.media_product_type, post.kind)]
+    if unsupported := next((m for m in metrics if m not in valid), None):
+        raise _GraphError(f"(#100) The metric {unsupported} is not supported for this media type")
+    if not request.sandbox.world.social.has_insights(post):
+        raise _posted_before_business()
     counters = post.counters_at(request.sandbox.now)
     counters["total_interactions"] = counters["likes"] + counters["comments"] + counters["shares"] + counters["saved"]
     counters["views"] = counters["impressions"]

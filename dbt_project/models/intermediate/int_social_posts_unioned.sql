@@ -2,7 +2,8 @@
 -- counters as last read. Facebook reactions count as likes; Facebook has no saves and we
 -- read no Facebook post insights (Graph removed post impressions and unique impressions in
 -- 2025), so its views and reach are NULL. Instagram views, reach, shares and saves come
--- from the media's lifetime insights.
+-- from the media's lifetime insights: NULL for a media Graph has no insights for (posted before
+-- the account became a business account, Graph error 2108006; or not reported yet), never 0.
 with
 
 posts as (
@@ -74,8 +75,8 @@ unioned as (
         media_insights.reach,
         media.like_count,
         media.comments_count,
-        coalesce(media_insights.shares, 0),
-        coalesce(media_insights.saves, 0)
+        media_insights.shares,
+        media_insights.saves
     from media
     left join media_insights on media.media_id = media_insights.media_id
 
@@ -84,7 +85,8 @@ unioned as (
 select
     unioned.*,
     cast({{ utc_to_local_timestamp('unioned.published_at', "'" ~ var('social_reporting_time_zone') ~ "'") }} as date) as published_date,
-    unioned.likes + unioned.comments + unioned.shares + coalesce(unioned.saves, 0) as engagements,
+    -- the counters the platform reported (a media without insights: its likes and comments)
+    unioned.likes + unioned.comments + coalesce(unioned.shares, 0) + coalesce(unioned.saves, 0) as engagements,
     coalesce(comments_extracted.comments_extracted, 0) as comments_extracted
 from unioned
 left join comments_extracted on unioned.post_id = comments_extracted.post_id

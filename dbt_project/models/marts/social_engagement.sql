@@ -77,12 +77,16 @@ joined as (
         days.channel,
         days.date_day,
         cast(coalesce(published.posts_published, 0) as bigint) as posts_published,
-        cast(case when days.channel = 'facebook' then page_days.impressions else coalesce(published.views, 0) end as bigint) as impressions,
-        cast(case when days.channel = 'facebook' then null else coalesce(published.reach, 0) end as bigint) as reach,
+        -- 0 on a day nothing was published; NULL on a day whose media have no insights (never a made-up 0)
+        cast(case when days.channel = 'facebook' then page_days.impressions
+                  when published.date_day is null then 0 else published.views end as bigint) as impressions,
+        cast(case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.reach end
+             as bigint) as reach,
         cast(coalesce(published.likes, 0) as bigint) as likes,
         cast(coalesce(published.comments, 0) as bigint) as comments,
-        cast(coalesce(published.shares, 0) as bigint) as shares,
-        cast(case when days.channel = 'facebook' then null else coalesce(published.saves, 0) end as bigint) as saves,
+        cast(case when published.date_day is null then 0 else published.shares end as bigint) as shares,
+        cast(case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.saves end
+             as bigint) as saves,
         cast(case when days.channel = 'facebook' then page_days.engagements else coalesce(published.engagements, 0) end as bigint) as engagements,
         cast(coalesce(page_days.followers, snapshots.followers) as bigint) as followers
     from days
