@@ -152,10 +152,22 @@ def report(run_id: str | None = None) -> dict:
 
     published = settings.published_path()
     docs = _dbt_docs(published.parent / "dbt-docs.html")
-    path = write_report(published, published.parent / "report.html",
-                        gate=_read_run_file("marts_gate.json"), raw_gate=_read_run_file("raw_gate.json"))
+    path = write_report(published, published.parent / "report.html", gate=_read_run_file("marts_gate.json"),
+                        raw_gate=_read_run_file("raw_gate.json"), freshness=_freshness())
     log.info("report: %s", path)
     return {"report": str(path), "dbt_docs": str(docs) if docs else None}
+
+
+def _freshness() -> list[dict]:
+    """Each source's newest load as the raw gate measured it (empty before the first raw gate)."""
+    with connect(settings.warehouse_path(), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = '_funnelhouse'"
+                           " AND table_name = 'gate_freshness'").fetchone()[0]:
+            return []
+        cursor = con.execute("SELECT source, newest_loaded_at, lag_hours, warn_after_hours, error_after_hours"
+                             " FROM _funnelhouse.gate_freshness ORDER BY source")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
 
 
 def _dbt_docs(target_file: Path) -> Path | None:
