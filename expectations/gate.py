@@ -28,7 +28,6 @@ seconds to import, and Airflow DAG files must stay cheap to parse.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
@@ -211,7 +210,7 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
 
 
 def _suite_order(definition: Any) -> tuple[int, str]:
-    # Mart suites in the committed checkpoint order of old (the mart build order), then the rest.
+    # Table suites first (in name order), then the ones across tables (gate.*, reconcile.*).
     return (0 if definition.name.startswith(("marts.", "raw_")) else 1, definition.name)
 
 

@@ -253,13 +253,6 @@ def reconciliation_suites() -> list[Suite]:
                 f" WHERE {_money_mismatch('crm.revenue', 'mart.revenue')} ORDER BY 1",
                 "Won revenue per UTC close day in the reporting currency: channel_performance_daily equals"
                 " HubSpot's won, live deals (raw amounts converted by stg_hubspot__deals)."),
-            unexpected_rows(
-                "every_won_deal_converted",
-                "SELECT r.id AS deal_id, r._record->>'$.properties.amount' AS raw_amount FROM raw_hubspot.deals r"
-                " LEFT JOIN staging.stg_hubspot__deals s ON s.deal_id = r.id"
-                " WHERE s.deal_id IS NULL OR (s.is_closed_won AND NOT s.is_archived AND s.amount IS NOT NULL"
-                " AND s.amount_in_reporting_currency IS NULL)",
-                "Every raw deal reaches staging, and every won deal's amount converts to the reporting currency."),
         ), requires=("raw_hubspot.deals", "staging.stg_hubspot__deals"), asset="channel_performance_daily"),
         Suite("reconcile.leads", "marts.channel_performance_daily", (
             unexpected_rows(
