@@ -126,7 +126,9 @@ def publish(run_id: str | None = None) -> dict:
     warehouse, published = settings.warehouse_path(), settings.published_path()
     published.parent.mkdir(parents=True, exist_ok=True)
     with warehouse_lock(warehouse):
-        with connect(warehouse, read_only=True) as con:
+        import duckdb  # not connect(): this process holds the lock already
+
+        with duckdb.connect(str(warehouse), read_only=True) as con:
             has_bi = bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ?", [BI_SCHEMA]).fetchone()[0])
         result = publish_marts(str(warehouse), str(published), schemas=(MART_SCHEMA,), run_id=run_id,
                                view_schemas=(BI_SCHEMA,) if has_bi else ())
