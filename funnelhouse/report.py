@@ -454,7 +454,7 @@ def _page(d: _Data, gate: dict, raw_gate: dict, freshness: Sequence[dict]) -> st
 <body><header>
 <h1>Marketing report</h1>
 <p class="span">{html.escape(str(span['first']))} to {html.escape(str(span['last']))} · all money in {html.escape(d.currency)} ·
-published run <code>{html.escape(str(run_id))}</code> at {html.escape(str(published_at)[:19])} UTC</p>
+published run <code>{html.escape(str(run_id))}</code> at {html.escape(str(published_at)[:16].replace("T", " "))} UTC</p>
 {_gate_banner(gate, raw_gate)}
 <div class="tiles">{"".join(f'<div class="tile"><span>{html.escape(k)}</span><b>{html.escape(v)}</b></div>' for k, v in tiles)}</div>
 {_freshness_html(freshness)}
@@ -495,10 +495,14 @@ def _freshness_html(freshness: Sequence[dict]) -> str:
         state = ("stale" if lag is not None and f.get("error_after_hours") and lag > f["error_after_hours"] else
                  "late" if lag is not None and f.get("warn_after_hours") and lag > f["warn_after_hours"] else "fresh")
         rows.append((f["source"], str(f.get("newest_loaded_at") or "never")[:19], "–" if lag is None else f"{lag:.1f} h",
-                     f"warn after {f.get('warn_after_hours') or '–'} h, error after {f.get('error_after_hours') or '–'} h", state))
+                     f"warn after {_hours(f.get('warn_after_hours'))}, error after {_hours(f.get('error_after_hours'))}", state))
         classes.append("loss" if state != "fresh" else "")
     return ('<details class="freshness" open><summary>Freshness per source</summary>'
             + _table(["source", "newest load (UTC)", "age", "expected", "state"], rows, classes) + "</details>")
+
+
+def _hours(value) -> str:
+    return "–" if value is None else f"{value:g} h"
 
 
 _CSS = """
