@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo run test benchmark summary clean
+.PHONY: demo run test benchmark summary rollback clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -27,7 +27,15 @@ run: $(VENV)/.synced  ## run the DAG against the Connections in your environment
 summary: $(VENV)/.synced
 	$(VENV)/bin/python -m funnelhouse summary
 
-test: $(VENV)/.synced  ## the whole test suite (CI runs exactly this)
+rollback: $(VENV)/.synced  ## publish the version before the current one again (TO=<run id> for a chosen one)
+	$(VENV)/bin/python -m funnelhouse rollback $(if $(TO),--to '$(TO)')
+
+# The report test drives Debian's Chromium through Playwright (never a browser download).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
+test: $(VENV)/.synced $(CHROMIUM)  ## the whole test suite (CI runs exactly this)
 	$(VENV)/bin/python -m pytest
 
 benchmark: $(VENV)/.synced

@@ -8,10 +8,13 @@ that BI tools read.
 - **extract_<source>** (parallel, HTTP only) reads each source's streams for
   the run's data interval into a landing batch; credentials come from the
   source's Airflow Connection (`hubspot`, `meta_ads`, `google_ads`, `ga4`, `mailchimp`).
-- **load_<source>**, **transform**, **quality_gate**, **publish** open the
-  DuckDB warehouse, which allows one writer: they run in the one-slot pool
-  `duckdb_writer`.
-- Nothing is published unless the gate passes; BI keeps the last good version.
+- **load_<source>**, **raw_quality_gate**, **transform**, **quality_gate**,
+  **publish**, **report** open the DuckDB warehouse, which allows one writer: they
+  run in the one-slot pool `duckdb_writer`.
+- The raw gate checks the loaded raw tables before dbt builds; the gate checks the
+  marts after. An error-level finding stops the run: nothing is published and BI
+  keeps the last good version (`python -m funnelhouse rollback` goes back further);
+  warnings are logged and published. **report** writes the HTML report and dbt's docs.
 
 Bad credentials or configuration fail at once without retries; platform
 errors are retried by the extractors' own retry policy, then by Airflow.
@@ -80,29 +83,41 @@ def funnelhouse():
 
         return steps.load(source)
 
+    @task(pool=WRITER_POOL, retries=0)  # a failed expectation is a finding, not a glitch
+    def raw_quality_gate(loads: list[dict], **context) -> dict:
+        from funnelhouse import steps
+
+        return steps.raw_gate(run_id=context["run_id"])
+
     @task(pool=WRITER_POOL, retries=0)  # a failed dbt test is a finding; retrying will not change it
-    def transform(loads: list[dict], **context) -> dict:
+    def transform(raw_gate_result: dict, **context) -> dict:
         from funnelhouse import steps
 
         return steps.transform(full_refresh=bool(context["params"].get("full_refresh")))
 
     @task(pool=WRITER_POOL, retries=0)  # a failed expectation is a finding, not a glitch
-    def quality_gate(transformed: dict) -> dict:
+    def quality_gate(transformed: dict, **context) -> dict:
         from funnelhouse import steps
 
-        return steps.gate()
+        return steps.gate(run_id=context["run_id"])
 
     @task(pool=WRITER_POOL, outlets=[PUBLISHED_MARTS])
-    def publish(gate_result: dict) -> dict:
+    def publish(gate_result: dict, **context) -> dict:
         from funnelhouse import steps
 
-        return steps.publish()
+        return steps.publish(run_id=context["run_id"])
+
+    @task(pool=WRITER_POOL)
+    def report(published: dict, **context) -> dict:
+        from funnelhouse import steps
+
+        return steps.report(run_id=context["run_id"])
 
     loads = [
         load.override(task_id=f"load_{source}")(source, extract.override(task_id=f"extract_{source}")(source))
         for source in SOURCES
     ]
-    publish(quality_gate(transform(loads)))
+    report(publish(quality_gate(transform(raw_quality_gate(loads)))))
 
 
 funnelhouse()

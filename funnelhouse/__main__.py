@@ -3,6 +3,8 @@
     python -m funnelhouse demo      start the sandbox, run the DAG end to end against it, print the summary
     python -m funnelhouse run       run the DAG against the Connections set in the environment
     python -m funnelhouse summary   print the last run's summary
+    python -m funnelhouse rollback [--to RUN_ID] [--list]
+                                    make an earlier published version current (default: the one before)
 
 ``demo`` and ``run`` execute the real DAG with ``airflow dags test`` (SQLite
 metadata under the data dir, no scheduler or webserver needed). The last line
@@ -85,6 +87,26 @@ def _last_run_state(log_file: Path) -> str | None:
     return states[-1] if states else None
 
 
+def _rollback(to_run_id: str | None, list_only: bool) -> int:
+    from extractors import settings
+    from funnelhouse import steps
+    from funnelhouse.publish import RollbackError, current_run_id, versions
+
+    published = settings.published_path()
+    if list_only:
+        current = current_run_id(published)
+        for version in versions(published):
+            print(f"{'*' if version.run_id == current else ' '} {version.published_at}  {version.run_id}")
+        return 0
+    try:
+        result = steps.rollback(to_run_id)
+    except RollbackError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{published} now holds run {result['run_id']} (was {result['was']})")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m funnelhouse", description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -98,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
                      help="logical date (the run reads days before it); default today, UTC")
     run.add_argument("--full-refresh", action="store_true", help="rebuild the incremental dbt models from scratch")
     sub.add_parser("summary", help="print the last run's summary")
+    rollback = sub.add_parser("rollback", help="make an earlier published version current, atomically")
+    rollback.add_argument("--to", metavar="RUN_ID", help="the run whose version to publish again (default: the one before the current)")
+    rollback.add_argument("--list", action="store_true", help="list the kept versions and exit")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
@@ -112,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(summary())
         return 0
+    if args.command == "rollback":
+        return _rollback(args.to, args.list)
     if args.command == "run":
         return run_dag(args.date or datetime.now(UTC).date(), data_dir, full_refresh=args.full_refresh)
 

@@ -11,6 +11,7 @@ from collections import Counter
 import logging
 import os
 import re
+import shutil
 import subprocess
 import sys
 from datetime import datetime
@@ -24,6 +25,7 @@ log = logging.getLogger(__name__)
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MART_SCHEMA = "marts"
+BI_SCHEMA = "bi"
 _DBT_HEADLINE = re.compile(r"OK created|OK loaded|ERROR|FAIL|Finished running|Done\.|Completed|Database Error|Compilation Error")
 
 
@@ -77,41 +79,126 @@ def transform(full_refresh: bool = False) -> dict:
     return {"dbt": counts}
 
 
-def gate() -> dict:
-    """Great Expectations on the marts of the build warehouse; raises (so nothing publishes) on failure."""
+def raw_gate(run_id: str | None = None) -> dict:
+    """Great Expectations on the raw tables, before dbt: raises (so nothing is built or published) on an error."""
+    return _run_gate("raw", run_id, "raw quality gate failed, nothing built or published")
+
+
+def gate(run_id: str | None = None) -> dict:
+    """Great Expectations on the marts of the build warehouse; raises (so nothing publishes) on an error."""
+    return _run_gate("marts", run_id, "quality gate failed, nothing published")
+
+
+def _run_gate(phase: str, run_id: str | None, failure: str) -> dict:
     from expectations.gate import run_gate
 
     warehouse = settings.warehouse_path()
+    if phase == "raw":  # a new run: the last run's marts verdict no longer describes what is being built
+        (settings.data_dir() / "run" / "marts_gate.json").unlink(missing_ok=True)
     with warehouse_lock(warehouse):
-        result = run_gate(str(warehouse))
+        result = run_gate(str(warehouse), phase=phase, run_id=run_id)
     summary = {
+        "phase": phase,
+        "run_id": result.run_id,
         "success": result.success,
-        "evaluated": sum(s.evaluated for s in result.suites),
-        "failed": sum(s.failed for s in result.suites),
+        "evaluated": result.evaluated,
+        "failed": len(result.failing_expectations),
+        "warned": len(result.warning_expectations),
+        "errors": result.findings("error"),
+        "warnings": result.findings("warning"),
         "suites": [s.summary_line() for s in result.suites],
+        "skipped": list(result.skipped),
         "data_docs": result.data_docs_url,
     }
-    _write_run_file("gate.json", summary)
+    _write_run_file(f"{phase}_gate.json", summary)
+    for warning in summary["warnings"]:
+        log.warning("%s gate warning (published anyway): %s", phase, warning)
     if not result.success:
-        raise RuntimeError("quality gate failed, nothing published: " + "; ".join(result.failing_expectations))
+        raise RuntimeError(f"{failure}: " + "; ".join(summary["errors"]))
     return summary
 
 
-def publish() -> dict:
-    """Copy the marts into a new file and swap it in atomically as the published database."""
+def publish(run_id: str | None = None) -> dict:
+    """Copy the marts (and the bi views) into a new file and swap it in atomically as the published
+    database; the previous versions stay in versions/ for rollback."""
     from funnelhouse.publish import publish as publish_marts
 
     warehouse, published = settings.warehouse_path(), settings.published_path()
     published.parent.mkdir(parents=True, exist_ok=True)
     with warehouse_lock(warehouse):
-        result = publish_marts(str(warehouse), str(published), schemas=(MART_SCHEMA,))
-    log.info("published %s", published)
-    return {"published": str(published), "tables": result.row_counts}
+        import duckdb  # not connect(): this process holds the lock already
+
+        with duckdb.connect(str(warehouse), read_only=True) as con:
+            has_bi = bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ?", [BI_SCHEMA]).fetchone()[0])
+        result = publish_marts(str(warehouse), str(published), schemas=(MART_SCHEMA,), run_id=run_id,
+                               view_schemas=(BI_SCHEMA,) if has_bi else ())
+    log.info("published %s (run %s)", published, result.run_id)
+    return {"published": str(published), "run_id": result.run_id, "version": result.version, "tables": result.row_counts}
+
+
+def rollback(to_run_id: str | None = None) -> dict:
+    """Make an earlier published version current (atomically), under the warehouse lock so no publish races it."""
+    from funnelhouse.publish import current_run_id, rollback as rollback_to
+
+    published = settings.published_path()
+    with warehouse_lock(settings.warehouse_path()):
+        before = current_run_id(published)
+        version = rollback_to(published, to_run_id)
+    log.info("published file now holds run %s (was %s)", version.run_id, before)
+    return {"published": str(published), "run_id": version.run_id, "was": before, "version": str(version.path)}
+
+
+def report(run_id: str | None = None) -> dict:
+    """The HTML report from the published marts, and dbt's docs site beside it."""
+    from funnelhouse.report import write_report
+
+    published = settings.published_path()
+    docs = _dbt_docs(published.parent / "dbt-docs.html")
+    path = write_report(published, published.parent / "report.html", gate=_read_run_file("marts_gate.json"),
+                        raw_gate=_read_run_file("raw_gate.json"), freshness=_freshness())
+    log.info("report: %s", path)
+    return {"report": str(path), "dbt_docs": str(docs) if docs else None}
+
+
+def _freshness() -> list[dict]:
+    """Each source's newest load as the raw gate measured it (empty before the first raw gate)."""
+    with connect(settings.warehouse_path(), read_only=True) as con:
+        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = '_funnelhouse'"
+                           " AND table_name = 'gate_freshness'").fetchone()[0]:
+            return []
+        cursor = con.execute("SELECT source, newest_loaded_at, lag_hours, warn_after_hours, error_after_hours"
+                             " FROM _funnelhouse.gate_freshness ORDER BY source")
+        names = [d[0] for d in cursor.description]
+        return [dict(zip(names, row)) for row in cursor.fetchall()]
+
+
+def _dbt_docs(target_file: Path) -> Path | None:
+    """``dbt docs generate --static``: one self-contained page (lineage, column meanings) for analysts."""
+    warehouse = settings.warehouse_path()
+    target = settings.data_dir() / "dbt"
+    dbt = Path(sys.executable).with_name("dbt")
+    cmd = [str(dbt), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+           "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors"]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
+    with warehouse_lock(warehouse):
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=DBT_PROJECT)
+    site = target / "target" / "static_index.html"
+    if proc.returncode != 0 or not site.exists():
+        log.error("dbt docs generate failed (exit %s): %s", proc.returncode, proc.stdout[-2000:])
+        return None
+    temporary = target_file.with_name(target_file.name + ".tmp")
+    shutil.copyfile(site, temporary)
+    os.replace(temporary, target_file)
+    return target_file
 
 
 def summary() -> str:
-    """The demo's closing report: rows per raw table and mart, the gate result, the published path last."""
+    """The demo's closing report: rows per raw table and mart, the gates (with warnings), where the
+    Data Docs, the report and the docs are, and the published path last."""
     import duckdb
+
+    from funnelhouse.publish import current_run_id, versions
 
     lines = []
     warehouse, published = settings.warehouse_path(), settings.published_path()
@@ -121,13 +208,29 @@ def summary() -> str:
     with duckdb.connect(str(published), read_only=True) as con:
         lines.append("published marts:")
         lines += [f"  {t:<40} {n:>10,} rows" for t, n in table_row_counts(con, MART_SCHEMA).items()]
-    gate_file = settings.data_dir() / "run" / "gate.json"
-    if gate_file.exists():
-        g = json.loads(gate_file.read_text())
-        lines.append(f"quality gate: {'PASSED' if g.get('success') else 'FAILED'}"
-                     + (f" ({g.get('evaluated')} expectations, {g.get('failed')} failed)" if "evaluated" in g else ""))
+    for phase, label in (("raw", "raw quality gate"), ("marts", "quality gate")):
+        g = _read_run_file(f"{phase}_gate.json")
+        if not g:
+            continue
+        verdict = "PASSED" if g.get("success") else "FAILED"
+        lines.append(f"{label}: {verdict} ({g.get('evaluated')} expectations, {g.get('failed')} failed,"
+                     f" {g.get('warned', 0)} warnings)")
+        lines += [f"  error: {e}" for e in g.get("errors", [])]
+        lines += [f"  warning: {w}" for w in g.get("warnings", [])]
+        if g.get("data_docs"):
+            lines.append(f"  data docs: {g['data_docs']}")
+    kept = versions(published)
+    lines.append(f"published run: {current_run_id(published)} ({len(kept)} versions kept for rollback)")
+    for name, label in (("report.html", "report"), ("dbt-docs.html", "dbt docs")):
+        if (published.parent / name).exists():
+            lines.append(f"{label}: {published.parent / name}")
     lines.append(str(published))
     return "\n".join(lines)
+
+
+def _read_run_file(name: str) -> dict:
+    path = settings.data_dir() / "run" / name
+    return json.loads(path.read_text()) if path.exists() else {}
 
 
 def _write_run_file(name: str, payload: dict) -> None:

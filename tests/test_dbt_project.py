@@ -927,7 +927,7 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        assert len(views) == 30  # int_sessions_attributed is an incremental table
+        assert len(views) == 45  # 30 staging and intermediate (int_sessions_attributed is an incremental table), 15 bi
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

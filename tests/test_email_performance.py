@@ -143,11 +143,10 @@ def test_gate_names_defects_in_email_performance(tmp_path, gx_dir):
     from expectations.gate import run_gate
     from tests.test_gate import EMAIL, build_marts
 
-    # GIVEN a campaign listed twice, more unique opens than delivered emails, more clicking
-    # recipients than opening ones, and an open rate above 1
+    # GIVEN more unique opens than delivered emails, more clicking recipients than opening
+    # ones, and an open rate above 1 (a campaign listed twice is dbt's unique test)
     database = build_marts(
         tmp_path / "build.duckdb",
-        f"INSERT INTO {EMAIL} SELECT * FROM {EMAIL} WHERE campaign_id = 'c2'",
         f"UPDATE {EMAIL} SET unique_opens = 900, opens = 900, open_rate = 1.125 WHERE campaign_id = 'c1'",
         f"UPDATE {EMAIL} SET unique_subscriber_clicks = 5, unique_clicks = 5, clicks = 5 WHERE campaign_id = 'c2'",
     )
@@ -161,6 +160,5 @@ def test_gate_names_defects_in_email_performance(tmp_path, gx_dir):
         f"{EMAIL}: expect_column_pair_values_a_to_be_greater_than_b(column_A=emails_delivered, column_B=unique_opens)",
         f"{EMAIL}: expect_column_pair_values_a_to_be_greater_than_b(column_A=unique_opens, column_B=unique_subscriber_clicks)",
         f"{EMAIL}: expect_column_values_to_be_between(column=open_rate)",
-        f"{EMAIL}: expect_column_values_to_be_unique(column=campaign_id)",
     ]
-    assert result.suite(EMAIL).row_count == 3
+    assert result.suite(EMAIL).row_count == 2

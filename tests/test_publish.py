@@ -11,7 +11,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from funnelhouse.publish import publish
+from funnelhouse.publish import RollbackError, current_run_id, publish, rollback, versions
 
 
 def build_database(path: Path, *, days: int) -> Path:
@@ -60,6 +60,7 @@ def test_publish_copies_only_the_marts_and_materialises_views(tmp_path):
     assert query(published, "SELECT table_schema, table_name, table_type FROM information_schema.tables ORDER BY 1, 2") == [
         ("marts", "channel_performance_daily", "BASE TABLE"),
         ("marts", "spend_by_channel", "BASE TABLE"),
+        ("meta", "publication", "BASE TABLE"),
         ("meta", "published_tables", "BASE TABLE"),
     ]
     assert query(published, "SELECT channel, spend FROM marts.spend_by_channel") == [("paid_search", 60.0)]
@@ -69,8 +70,59 @@ def test_publish_copies_only_the_marts_and_materialises_views(tmp_path):
         ("marts", "channel_performance_daily", 3, result.published_at.replace(tzinfo=None), str(build)),
         ("marts", "spend_by_channel", 1, result.published_at.replace(tzinfo=None), str(build)),
     ]
+    # AND which run it came from (a generated id when none is given)
+    assert query(published, "SELECT run_id FROM meta.publication") == [(result.run_id,)]
+    assert result.run_id.startswith("manual__")
     # AND no temporary file is left behind
     assert leftovers(tmp_path) == []
+
+
+def test_publish_keeps_versions_and_rollback_makes_an_earlier_one_current(tmp_path):
+    # GIVEN three runs published with 3, 5 and 7 days, keeping the last two
+    published = tmp_path / "published.duckdb"
+    for run, days in (("run-a", 3), ("run-b", 5), ("run-c", 7)):
+        publish(str(build_database(tmp_path / f"{run}.duckdb", days=days)), str(published), run_id=run, keep=2)
+    assert [v.run_id for v in versions(published)] == ["run-b", "run-c"]
+    assert current_run_id(published) == "run-c"
+
+    # WHEN rolled back
+    back = rollback(published)
+
+    # THEN the earlier version is current, with its numbers, and the kept copies are untouched
+    assert back.run_id == "run-b" and current_run_id(published) == "run-b"
+    assert query(published, "SELECT count(*), sum(spend) FROM marts.channel_performance_daily") == [(5, 150.0)]
+    assert [v.run_id for v in versions(published)] == ["run-b", "run-c"]
+    assert leftovers(tmp_path) == []
+    # AND a chosen run can be made current again; with nothing earlier kept, or an unknown run, nothing changes
+    rollback(published, "run-c")
+    assert query(published, "SELECT count(*) FROM marts.channel_performance_daily") == [(7,)]
+    with pytest.raises(RollbackError, match="no kept version of run 'run-a'; kept: run-b, run-c"):
+        rollback(published, "run-a")
+    rollback(published)
+    with pytest.raises(RollbackError, match=r"no version before the current one \(run-b\) is kept"):
+        rollback(published)
+    assert current_run_id(published) == "run-b"
+
+
+def test_rollback_command_and_its_clear_error(tmp_path, monkeypatch, capsys):
+    from funnelhouse.__main__ import main
+
+    monkeypatch.setenv("FUNNELHOUSE_DATA_DIR", str(tmp_path / "data"))
+    published = tmp_path / "data" / "published" / "funnelhouse.duckdb"
+    published.parent.mkdir(parents=True)
+    for run, days in (("scheduled__2026-08-29T00:00:00+00:00", 3), ("scheduled__2026-08-30T00:00:00+00:00", 5)):
+        publish(str(build_database(tmp_path / f"{days}.duckdb", days=days)), str(published), run_id=run)
+
+    # WHEN `python -m funnelhouse rollback` runs  THEN the earlier run is published again
+    assert main(["rollback"]) == 0
+    assert capsys.readouterr().out.strip() == (
+        f"{published} now holds run scheduled__2026-08-29T00:00:00+00:00 (was scheduled__2026-08-30T00:00:00+00:00)")
+    assert query(published, "SELECT sum(spend) FROM marts.channel_performance_daily") == [(60.0,)]
+    # AND --list marks the current one; an unknown run id is refused with exit 2
+    assert main(["rollback", "--list"]) == 0
+    assert [line[0] for line in capsys.readouterr().out.splitlines()] == ["*", " "]
+    assert main(["rollback", "--to", "nope"]) == 2
+    assert "error: no kept version of run 'nope'" in capsys.readouterr().err
 
 
 READER = """

@@ -1,0 +1,16 @@
+-- bi.conversion_reconciliation: the columns dashboards read from marts.conversion_reconciliation, by name, money as DECIMAL(38, 6).
+-- Add columns freely; removing or retyping one breaks dashboards (tests/test_bi_schema.py).
+{{ config(alias='conversion_reconciliation') }}
+
+select
+    platform,
+    ad_account_id,
+    date_day,
+    utm_source,
+    utm_medium,
+    platform_conversions,
+    crm_leads,
+    conversion_gap,
+    gap_ratio,
+    has_platform_data
+from {{ ref('conversion_reconciliation') }}
