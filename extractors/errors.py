@@ -1,16 +1,28 @@
-"""Errors a user can act on. Each message is one line naming what to fix."""
+"""Errors a user can act on. Each message is one line naming what to fix.
+
+``retryable`` says whether running the same thing again later can succeed: the Airflow DAG
+fails at once (no retries) on a refusal that would only be repeated, and retries the rest.
+"""
+
+from __future__ import annotations
 
 
 class ExtractError(Exception):
     """Base class: the run stops, the warehouse keeps its previous state."""
+
+    retryable = False
 
 
 class ConfigError(ExtractError):
     """Bad input: unknown source or stream, missing connection or extra, bad dates."""
 
 
+class ApiVersionError(ConfigError):
+    """The platform refused the API version the connection asks for as retired (or unknown)."""
+
+
 class AuthError(ExtractError):
-    """The platform rejected the credentials (401, Meta code 190)."""
+    """The platform rejected the credentials (401, Meta code 190, an OAuth refresh refused)."""
 
 
 class ForbiddenError(ExtractError):
@@ -18,8 +30,30 @@ class ForbiddenError(ExtractError):
 
 
 class ApiError(ExtractError):
-    """The platform kept failing, or answered something we cannot use."""
+    """The platform kept failing, or answered something we cannot use. A later try may succeed."""
+
+    retryable = True
+
+    def __init__(self, message: str, *, status: int | None = None, body: object = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status of the answer, when there was one
+        self.body = body  # its parsed JSON (for a source to recognise its platform's error); never logged
+
+
+class RefusedError(ApiError):
+    """The platform refused the request for good (a 4xx other than 401, 403, 408 and 429): the same
+    request gets the same answer, so neither the client nor Airflow repeats it."""
+
+    retryable = False
 
 
 class PartialFailure(ExtractError):
-    """Some accounts failed; the others were loaded."""
+    """Units (stream x account x window) failed; the others, if any, were landed and loaded. The failed
+    units keep their cursors, so the next run (or a retry of the extract) reads exactly them."""
+
+    def __init__(self, message: str, *, retryable: bool = False, failed: dict[str, str] | None = None,
+                 results: list | None = None):
+        super().__init__(message)
+        self.retryable = retryable
+        self.failed = failed or {}  # "stream/account" -> why that unit failed
+        self.results = results or []  # the LoadResults of what did load, when raised by a load

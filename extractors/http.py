@@ -16,8 +16,11 @@ declares it (``RateLimit``) and the client paces its sends to stay under it, acr
 the threads that share the client, so a correct run never sees that 429 (HubSpot's CRM
 search: 4 per second per token; a 429 costs at least ``min_throttle_wait_s``).
 
-5xx, timeouts, dropped connections and truncated/malformed JSON bodies are
-retried with exponential backoff and full jitter. Secrets never leave this
+5xx, 408, timeouts, dropped connections and truncated/malformed JSON bodies are
+retried with exponential backoff and full jitter. Any other 4xx is a refusal the platform
+will repeat (``RefusedError``): it is raised at once, never retried. An answer that is a
+JSON array with an error element anywhere in it (Google Ads searchStream, also after result
+batches under HTTP 200) is that error, never a shorter result. Secrets never leave this
 module unredacted: they are masked in every log line and exception.
 """
 
@@ -37,7 +40,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from extractors.errors import ApiError, AuthError, ForbiddenError
+from extractors.errors import ApiError, AuthError, ForbiddenError, RefusedError
 
 log = logging.getLogger(__name__)
 
@@ -179,7 +182,7 @@ class HttpClient:
                 reason = f"{type(exc).__name__}: {self.redact(str(exc))}"
                 wait = self.policy.backoff(attempt)
             except requests.RequestException as exc:  # e.g. an invalid header: not retryable, and may quote the token
-                raise ApiError(f"{label} could not be sent: {type(exc).__name__}: {self.redact(str(exc))}") from None
+                raise RefusedError(f"{label} could not be sent: {type(exc).__name__}: {self.redact(str(exc))}") from None
             if attempt + 1 < self.policy.max_attempts:
                 log.warning("%s attempt %d/%d failed (%s); retrying in %.1fs", label, attempt + 1,
                             self.policy.max_attempts, reason, wait)
@@ -192,15 +195,22 @@ class HttpClient:
             body = response.json()
         except ValueError:
             body = None
-        if 200 <= status < 300:
+        streamed = _stream_error(body)
+        if 200 <= status < 300 and streamed is None:
             if body is None:  # truncated or malformed body: the request is safe to repeat
                 raise _Retry(f"HTTP {status} with a body that is not valid JSON ({len(response.content)} bytes)")
             return body
-        if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict) and "error" in body[0]:
-            body = body[0]  # Google Ads searchStream sends its error inside the stream's array
+        if streamed is not None:
+            # Google's streaming methods (Google Ads searchStream) answer a JSON array, and an error comes as
+            # one of its elements: alone, or after result batches once the answer has begun (HTTP 200). The
+            # answer is then that error, whatever came before it: those batches are not the whole result.
+            position, body = streamed
+            if 200 <= status < 300:
+                status = _int(body["error"].get("code")) or 500
+                label = f"{label} (an error after {position} result batches)"
         error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
         detail = self.redact(_describe(body, response.text))
-        throttled = _throttle_signal(response, body, error)
+        throttled = _throttle_signal(response, status, body, error)
         if throttled is not None:
             raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s, throttled=True)
         # OAuth token endpoints answer a bad refresh token or client with a string error.
@@ -212,7 +222,25 @@ class HttpClient:
             raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})")
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}: {detail}")
-        raise ApiError(f"{label} was rejected (HTTP {status}: {detail})")
+        # Any other 4xx: the platform will answer the same request the same way, so it is not repeated.
+        raise RefusedError(f"{label} was rejected (HTTP {status}: {detail}); not retried: the same request gets the "
+                           "same answer", status=status, body=body)
+
+
+def _stream_error(body) -> tuple[int, dict] | None:
+    """The first element of a JSON-array answer that is an error, with how many elements came before it."""
+    if isinstance(body, list):
+        for position, element in enumerate(body):
+            if isinstance(element, dict) and isinstance(element.get("error"), dict):
+                return position, element
+    return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _describe(body, text: str) -> str:
@@ -221,7 +249,10 @@ def _describe(body, text: str) -> str:
             return f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
         if isinstance(body.get("error"), dict):
             e = body["error"]
-            return f"{e.get('message') or e.get('status')} (code {e.get('code')})"
+            # Google puts what went wrong in the GoogleAdsFailure details; the message only says "invalid argument".
+            failures = [str(f["message"]).strip() for d in e.get("details") or [] if isinstance(d, dict)
+                        for f in d.get("errors") or [] if isinstance(f, dict) and f.get("message")]
+            return f"{e.get('message') or e.get('status')}{': ' + '; '.join(failures) if failures else ''} (code {e.get('code')})"
         for key in ("message", "detail", "title"):
             if body.get(key):
                 return str(body[key])
@@ -235,7 +266,7 @@ class _Throttled:
         self.wait_s = wait_s
 
 
-def _throttle_signal(response: requests.Response, body, error: dict) -> _Throttled | None:
+def _throttle_signal(response: requests.Response, status: int, body, error: dict) -> _Throttled | None:
     """The platform's own 'slow down', if this response is one."""
     retry_after = response.headers.get("Retry-After", "").strip()
     if retry_after.isdigit():
@@ -245,7 +276,7 @@ def _throttle_signal(response: requests.Response, body, error: dict) -> _Throttl
         return _Throttled(minutes * 60 if minutes else None)
     if error.get("status") == "RESOURCE_EXHAUSTED":
         return _Throttled(_google_retry_delay(error))
-    if response.status_code == 429:
+    if status == 429:
         if isinstance(body, dict) and body.get("policyName") == "DAILY":
             return _Throttled(float("inf"))  # the day's quota is spent: waiting seconds will not help
         interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")
