@@ -12,6 +12,11 @@ class ExtractError(Exception):
 
     retryable = False
 
+    def __init__(self, message: str, *, status: int | None = None, body: object = None):
+        super().__init__(message)
+        self.status = status  # the HTTP status of the platform's answer, when there was one
+        self.body = body  # its parsed JSON (for a source to recognise its platform's error); never logged
+
 
 class ConfigError(ExtractError):
     """Bad input: unknown source or stream, missing connection or extra, bad dates."""
@@ -33,11 +38,6 @@ class ApiError(ExtractError):
     """The platform kept failing, or answered something we cannot use. A later try may succeed."""
 
     retryable = True
-
-    def __init__(self, message: str, *, status: int | None = None, body: object = None):
-        super().__init__(message)
-        self.status = status  # the HTTP status of the answer, when there was one
-        self.body = body  # its parsed JSON (for a source to recognise its platform's error); never logged
 
 
 class RefusedError(ApiError):

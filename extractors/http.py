@@ -207,9 +207,10 @@ class HttpClient:
             position, body = streamed
             if 200 <= status < 300:
                 status = _int(body["error"].get("code")) or 500
-                label = f"{label} (an error after {position} result batches)"
         error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
         detail = self.redact(_describe(body, response.text))
+        if streamed is not None and streamed[0]:
+            detail += f", an error element after {streamed[0]} result batches of an HTTP {response.status_code} answer"
         throttled = _throttle_signal(response, status, body, error)
         if throttled is not None:
             raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s, throttled=True)
@@ -217,9 +218,9 @@ class HttpClient:
         oauth_error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
         if status == 401 or error.get("code") in META_AUTH_CODES or oauth_error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise AuthError(f"{label} was refused: the credentials were rejected (HTTP {status}: {detail}); "
-                            "put a valid token in the connection's password")
+                            "put a valid token in the connection's password", status=status, body=body)
         if status == 403 or error.get("code") in META_PERMISSION_CODES or (error.get("code"), error.get("error_subcode")) == META_NO_ACCESS:
-            raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})")
+            raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})", status=status, body=body)
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}: {detail}")
         # Any other 4xx: the platform will answer the same request the same way, so it is not repeated.

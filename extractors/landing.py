@@ -95,7 +95,9 @@ class UnitWriter:
 class LandingBatch:
     def __init__(self, root: Path, source: str):
         now = datetime.now(UTC)
-        self.batch_id = f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        # Microseconds in the name, so that name order is creation order even for batches of one second
+        # (a retry's batch must load after the batch it completes).
+        self.batch_id = f"{source}-{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         self.source = source
         self.created_at = now.isoformat()
         self.dir = root / source / self.batch_id

@@ -145,5 +145,5 @@ def test_a_refusal_inside_a_search_stream_names_google_s_reason_and_is_not_retri
             client(server, []).request("POST", "/v26/customers/1/googleAds:searchStream", what="ads")
         assert len(server.requests) == 1
     message = str(err.value)
-    assert "an error after 1 result batches" in message and "HTTP 400" in message
+    assert "an error element after 1 result batches of an HTTP 200 answer" in message and "HTTP 400" in message
     assert "Request contains an invalid argument.: Error in query: unrecognized field in the query: 'metrics.exits'." in message

@@ -36,8 +36,10 @@ them, as for every stream.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from urllib.parse import quote
 
 from extractors.connections import PlatformConnection
 from extractors.errors import ApiError
@@ -61,6 +63,12 @@ LANDING_PAGE_RECORDS = 1000
 VISIT_EVENT_TYPE = "e_visited_page"
 SEARCH_LIMIT = 200
 SEARCH_CAP = 10_000
+# HubSpot refuses request URLs past about 16,000 characters (414, its proxy's HTML page); Airbyte measured
+# ~16,300 and keeps the encoded properties parameter of one GET under 15,000, as we do.
+PROPERTIES_PARAM_MAX = 15_000
+BATCH_READ_MAX = 100  # ids per batch read, HubSpot's batch limit (and our list page size)
+
+log = logging.getLogger(__name__)
 
 ID = (KeyColumn("id", "$.id"),)
 
@@ -101,12 +109,25 @@ class HubSpot(Source):
 
     def _list(self, client: HttpClient, object_type: str, properties: list[str], archived: bool,
               associations: str | None = None) -> Iterator[list[dict]]:
-        params = {"limit": LIST_LIMIT, "properties": ",".join(properties), "archived": str(archived).lower()}
+        """List every record, with every property asked for.
+
+        The properties go in the URL, so a long list (``all_properties`` on a portal with hundreds)
+        is split into chunks that each fit HubSpot's URL limit. The first chunk is listed page by
+        page; the other chunks are read for exactly that page's ids with the batch read endpoint
+        (properties in the body) and merged by id. Paging every chunk separately would not give
+        every chunk the same records: records created, archived or changed between the requests
+        shift the pages. A record whose chunks disagree on ``updatedAt`` (it changed between the
+        requests) is read again in every chunk; one that vanished (archived mid-read) is left to the
+        archived pass (or, for the archived pass, to the next run), never landed with half its properties.
+        """
+        first_chunk, *other_chunks = _property_chunks(properties)
+        params = {"limit": LIST_LIMIT, "properties": ",".join(first_chunk), "archived": str(archived).lower()}
         if associations:
             params["associations"] = associations
         first = PageRequest("GET", f"/crm/v3/objects/{object_type}", params=params)
         what = f"{object_type}{' (archived)' if archived else ''}"
-        yield from paginate(client, first, BodyCursor(("paging", "next", "after")), ("results",), what=what)
+        for page in paginate(client, first, BodyCursor(("paging", "next", "after")), ("results",), what=what):
+            yield _complete(client, object_type, page, first_chunk, other_chunks, archived, what) if other_chunks and page else page
 
     def _contact_visits(self, client: HttpClient, window: Window) -> Iterator[list[dict]]:
         since: dict[str, datetime | None] = {}  # contact id -> read visits from (None: all of them)
@@ -154,6 +175,7 @@ class HubSpot(Source):
         millisecond is paged by offset.
         """
         start_ms, end_ms, after = _ms(window.start), _ms(window.end), None
+        last_ms = start_ms  # the last modified time this query has shown (its first page may be empty)
         while True:
             body = {
                 "filterGroups": [{"filters": [
@@ -169,9 +191,10 @@ class HubSpot(Source):
             records = page.get("results") or []
             yield records
             next_after = ((page.get("paging") or {}).get("next") or {}).get("after")
-            if not next_after or not records:
+            if not next_after:  # a short or even empty page does not end the search; only a missing cursor does
                 return
-            last_ms = _iso_ms(records[-1]["properties"][modified])
+            if records:
+                last_ms = _iso_ms(records[-1]["properties"][modified])
             if last_ms > start_ms:
                 start_ms, after = last_ms, None
             elif int(next_after) + SEARCH_LIMIT > SEARCH_CAP:
@@ -179,6 +202,75 @@ class HubSpot(Source):
                                "modified time; cannot page past the search cap")
             else:
                 after = next_after
+
+
+def _property_chunks(properties: list[str]) -> list[list[str]]:
+    """Consecutive chunks whose comma-joined, URL-encoded form stays within PROPERTIES_PARAM_MAX;
+    ours come first, so the first chunk (the listed one) holds them."""
+    chunks: list[list[str]] = [[]]
+    length = 0
+    for name in properties:
+        size = len(quote(name + ",", safe=""))
+        if chunks[-1] and length + size > PROPERTIES_PARAM_MAX:
+            chunks.append([])
+            length = 0
+        chunks[-1].append(name)
+        length += size
+    return chunks
+
+
+def _batch_read(client: HttpClient, object_type: str, ids: list[str], properties: list[str], archived: bool,
+                what: str) -> dict[str, dict]:
+    """{id: record} of the records with these ids that still exist (a missing one comes back as an error
+    of category OBJECT_NOT_FOUND in a 207 answer, not as a failure of the call)."""
+    body = client.request("POST", f"/crm/v3/objects/{object_type}/batch/read", params={"archived": str(archived).lower()},
+                          json_body={"properties": properties, "inputs": [{"id": i} for i in ids]}, what=f"{what} (batch read)")
+    return {str(r["id"]): r for r in body.get("results") or []}
+
+
+def _complete(client: HttpClient, object_type: str, page: list[dict], first_chunk: list[str], chunks: list[list[str]],
+              archived: bool, what: str) -> list[dict]:
+    """The page's records with the properties of the other chunks, read for exactly their ids and merged by id."""
+    records = {str(r["id"]): r for r in page}
+    parts = [_batch_read(client, object_type, list(records), chunk, archived, what) for chunk in chunks]
+    vanished = {i for i in records if any(i not in part for part in parts)}
+    changed = [i for i in records if i not in vanished and any(part[i].get("updatedAt") != records[i].get("updatedAt")
+                                                               for part in parts)]
+    unsettled = 0
+    if changed:
+        # Changed between the requests: read them again in every chunk, the listed one too, so that all
+        # their properties are of one version. The list's associations stay (batch read has none).
+        first = _batch_read(client, object_type, changed, first_chunk, archived, what)
+        again = [_batch_read(client, object_type, changed, chunk, archived, what) for chunk in chunks]
+        for i in changed:
+            if i not in first or any(i not in part for part in again):
+                vanished.add(i)
+                continue
+            if len({first[i].get("updatedAt"), *(part[i].get("updatedAt") for part in again)}) > 1:
+                unsettled += 1  # still changing: keep the first read; its modified date brings it back next run
+                continue
+            records[i] = {**first[i], **({"associations": records[i]["associations"]} if "associations" in records[i] else {})}
+            for part, fresh in zip(parts, again, strict=True):
+                part[i] = fresh[i]
+    merged = []
+    for p in page:
+        i = str(p["id"])
+        if i in vanished:
+            continue
+        record = records[i]
+        properties = {}
+        for part in parts:
+            properties.update(part[i]["properties"])
+        properties.update(record["properties"])  # the listed record's values win where chunks overlap (the defaults)
+        record["properties"] = dict(sorted(properties.items()))  # as one answer would hold them: alphabetical
+        merged.append(record)
+    if vanished:
+        log.warning("hubspot %s: %d records vanished between the requests of one page (archived or deleted "
+                    "mid-read); the archived pass or the next run reads them", what, len(vanished))
+    if unsettled:
+        log.warning("hubspot %s: %d records kept changing while their properties were read; the next run "
+                    "reads them again", what, unsettled)
+    return merged
 
 
 def _properties(client: HttpClient, object_type: str, defaults: tuple[str, ...], conn: PlatformConnection) -> list[str]:
