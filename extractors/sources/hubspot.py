@@ -1,37 +1,57 @@
 """HubSpot CRM v3: contacts and deals (https://developers.hubspot.com/docs/api/crm/contacts).
 
-API: CRM v3 objects list and search endpoints (OpenAPI in tests/specs/hubspot).
+API: CRM v3 objects list, batch read and search endpoints (OpenAPI in tests/specs/hubspot).
 Credentials: Airflow connection ``hubspot``: host = API base URL
 (https://api.hubapi.com), password = private-app token (sent as Bearer), extra
 ``{"portal_id": "..."}`` (tags every row; optional), ``"extra_properties"``
 (more properties to read, e.g. your own UTM fields) and ``"all_properties": true``
-(read every property the portal defines; new ones land without a code change,
-at the cost of longer requests on portals with hundreds of properties).
+(read every property the portal defines; new ones land without a code change).
 
 Contacts: the first run lists everything; later runs search on
 ``lastmodifieddate`` from the saved cursor (minus one hour: search indexes with
 a lag). Search stops at 10,000 results per query, so the query restarts from the
-last modified date it reached. Search allows 4 requests per second per token: the
-client paces its searches under that (``rate_limits``), so a long search is never
-throttled. Archiving does not change the modified date, so
-every run also lists archived contacts. Deals (live and archived) are listed in
-full every run, because search returns no associations and each deal must keep
+last modified date it reached. A search page may come back short or even empty
+while still giving ``paging.next.after``: only a missing cursor ends a query. Search
+allows 4 requests per second per token: the client paces its searches under that
+(``rate_limits``), so a long search is never throttled. Archiving does not change the
+modified date, so every run also lists archived contacts. Deals (live and archived) are
+listed in full every run, because search returns no associations and each deal must keep
 its contacts.
+
+Lists put the properties in the URL, which HubSpot refuses past about 16,000 characters
+(414): a longer list (``all_properties`` on a portal with hundreds) is split into chunks of
+at most 15,000 encoded characters. The first chunk is listed page by page; the others are
+read for exactly that page's ids with ``POST /crm/v3/objects/{type}/batch/read`` and merged
+by id, so every chunk carries the same records (see ``HubSpot._list``).
 
 Contact visits (``contact_visits``, for multi-touch attribution): the page-visit
 events (``e_visited_page``) of every contact associated with a deal, from the
 web-analytics events API ``GET /events/v3/events?objectType=contact&objectId=
 &eventType=e_visited_page&occurredAfter=&occurredBefore=&limit=&after=`` (Marketing
 Hub Enterprise: a portal without it answers 403, and the run skips this optional
-stream, reports it and loads the rest). Verified against HubSpot's Events v3 OpenAPI file: the
-parameters, the record shape ``{objectType, objectId, eventType, occurredAt, id,
-properties}`` and ``paging.next.after``. Not verified: the page-view property
-names (hs_url, hs_referrer, hs_utm_*), the limit's maximum. The deals are listed
+stream, reports it and loads the rest). The deals are listed
 in the same read (one page of associations per 100 deals): a deal created or
 changed since the saved cursor gets its contact's whole history (the deal is new
 to us, its contact's earlier visits are not), every other deal's contact only the
 visits since the cursor. Rows merge on the event id; the cursor is committed with
 them, as for every stream.
+
+Verified against:
+- HubSpot's CRM v3 OpenAPI files (tests/specs/hubspot): list, search and batch read (its
+  ``archived`` parameter, ``inputs``/``properties`` body, 207 answer with errors).
+- HubSpot's Events v3 OpenAPI file: the events parameters, the record shape ``{objectType,
+  objectId, eventType, occurredAt, id, properties}`` and ``paging.next.after``.
+- Airbyte source-hubspot: the 15,000-character split of the properties parameter (helpers.py,
+  "split properties" unit test), the ~16,300-character limit it measured, the 414 page its users
+  quote (airbytehq/airbyte#33976), and search's empty page with a cursor
+  (test_crm_search_pagination_boundaries).
+- HubSpot's changelog "CRM Search API Rate Limit Increase": 4 search requests per second per token.
+
+Not verified:
+- The exact URL limit, whether it counts the host, and any limit on the number of properties in
+  a batch read or a search body.
+- The page-view property names (hs_url, hs_referrer, hs_utm_*) and the events limit's maximum.
+- The message text of batch read's OBJECT_NOT_FOUND error, and how often search's empty pages occur.
 """
 
 from __future__ import annotations
