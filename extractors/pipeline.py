@@ -127,7 +127,7 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
                 log.log(logging.INFO if writer.unit.pages % 10 == 0 else logging.DEBUG, "%s %s [%s]: page %d, %d records so far",
                         source.name, unit.stream.name, unit.account, writer.unit.pages, writer.unit.records)
         except BaseException as exc:
-            batch.drop(writer)  # a unit read in part must not load: its pages go, its cursor stays
+            batch.drop(writer)  # a unit read in part must not load: out of the manifest, its cursor stays
             if isinstance(exc, (ConfigError, AuthError)) or not isinstance(exc, ExtractError):
                 stop.set()  # every unit would fail so (or a bug): the source stops
             elif isinstance(exc, ForbiddenError) and not unit.stream.optional:
@@ -169,18 +169,19 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
         raise
 
 
-def failure_line(source: str, failed: dict[str, str], loaded: set[str], failed_accounts: dict[str, str] | None = None) -> str:
-    """One line for the units that failed ("stream/account" -> reason), naming what did load."""
+def failure_line(source: str, failed: dict[str, str], done: set[str], failed_accounts: dict[str, str] | None = None,
+                 verb: str = "loaded") -> str:
+    """One line for the units that failed ("stream/account" -> reason), naming what was done (loaded, or read)."""
     failed_accounts = failed_accounts or {}
     accounts = {key.split("/", 1)[1] for key in failed} | set(failed_accounts)
-    whole = {a for a in accounts if not any(key.split("/", 1)[1] == a for key in loaded)}
+    whole = {a for a in accounts if not any(key.split("/", 1)[1] == a for key in done)}
     reasons = "; ".join(dict.fromkeys([*failed.values(), *failed_accounts.values()]))
-    if not loaded:
-        head = "nothing was loaded, every unit failed"
+    if not done:
+        head = f"nothing was {verb}, every unit failed"
     elif all(key.split("/", 1)[1] in whole for key in failed):
-        head = f"loaded every account except {', '.join(sorted(whole))}"
+        head = f"{verb} every account except {', '.join(sorted(whole))}"
     else:
-        head = f"loaded every unit except {', '.join(sorted(failed))}"
+        head = f"{verb} every unit except {', '.join(sorted(failed))}"
     return f"{source}: {head}: {reasons} (failed units keep their cursors: the next run reads them)"
 
 
@@ -190,8 +191,8 @@ def raise_for_failed_units(batch_dir: Path) -> None:
     manifest = Manifest.read(batch_dir)
     if manifest.failed_units:
         reasons = {f.key: f.reason for f in manifest.failed_units}
-        raise PartialFailure(failure_line(manifest.source, reasons, {f"{u.stream}/{u.account_id}" for u in manifest.units}),
-                             failed=reasons, retryable=any(f.retryable for f in manifest.failed_units))
+        raise PartialFailure(failure_line(manifest.source, reasons, {f"{u.stream}/{u.account_id}" for u in manifest.units},
+                                          verb="read"), failed=reasons, retryable=any(f.retryable for f in manifest.failed_units))
 
 
 def load(source_name: str, *, warehouse: Path, landing_root: Path) -> list[LoadResult]:

@@ -4,7 +4,7 @@ responses: request shape, flattening, key parsing and window replace in the raw 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -142,8 +142,6 @@ def test_a_sunset_google_ads_version_is_one_line_naming_the_connection_the_extra
 
 def test_the_sandbox_refuses_a_version_from_its_sunset_day_on_and_serves_the_default(sandbox, connections, data_dir, world,
                                                                                      monkeypatch):
-    from datetime import timedelta
-
     import requests
 
     from extractors.api_versions import PLATFORMS
@@ -213,3 +211,17 @@ def test_a_revoked_refresh_token_says_so_and_what_to_do_in_one_line(sandbox, con
     assert "mint a new refresh token" in line and "extra 'refresh_token'" in line and "password" not in line
     assert "revoked-refresh-token-456" not in line and google_oauth.CLIENT_SECRET not in line
     assert sent == ["/token"]
+
+
+def test_the_cli_exits_2_on_a_sunset_version_with_one_line(sandbox, connections, data_dir, world, monkeypatch):
+    import os
+
+    from tests.test_extractors_sandbox import _cli
+
+    _google_ads_conn(connections, monkeypatch, api_version="v21")  # sunset 2026-08-05, before the sandbox's clock
+    result = _cli(["google_ads", "--end", (world.default_now.date() - timedelta(days=1)).isoformat()], dict(os.environ))
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(errors) == 1 and errors[0].startswith("error: Google Ads API refused version v21 as retired: set the extra "
+                                                     "'api_version' of connection 'google_ads'")
+    assert not settings.warehouse_path().exists()

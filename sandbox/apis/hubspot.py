@@ -205,14 +205,21 @@ def _epoch_ms(iso: str) -> int:
     return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def search_objects(request: Request) -> Response:
+def _authorized_json(request: Request) -> tuple[str, dict] | Response:
+    """The object type and JSON body of a POST, or HubSpot's refusal of it."""
     if (denied := _check_auth(request)) is not None:
         return denied
-    object_type = _object_type(request)
     try:
-        body = request.json()
+        return _object_type(request), request.json()
     except ValueError:
         return _error(request, 400, "VALIDATION_ERROR", "Invalid input JSON: request body is not JSON")
+
+
+def search_objects(request: Request) -> Response:
+    checked = _authorized_json(request)
+    if isinstance(checked, Response):
+        return checked
+    object_type, body = checked
     limit = _limit(request, body.get("limit", 10), SEARCH_MAX_LIMIT)
     if isinstance(limit, Response):
         return limit
@@ -272,13 +279,10 @@ def batch_read(request: Request) -> Response:
     ids that do not exist (or are archived when live ones are asked for) make it a 207 with an
     OBJECT_NOT_FOUND error naming them. Not verified: the error's message text, whether results keep
     the inputs' order (here they do), and any limit on the number of properties."""
-    if (denied := _check_auth(request)) is not None:
-        return denied
-    object_type = _object_type(request)
-    try:
-        body = request.json()
-    except ValueError:
-        return _error(request, 400, "VALIDATION_ERROR", "Invalid input JSON: request body is not JSON")
+    checked = _authorized_json(request)
+    if isinstance(checked, Response):
+        return checked
+    object_type, body = checked
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not all(isinstance(i, dict) and i.get("id") for i in inputs):
         return _error(request, 400, "VALIDATION_ERROR", "Invalid input JSON on line 1: inputs must be a list of {\"id\": ...}")
@@ -301,7 +305,7 @@ def batch_read(request: Request) -> Response:
         return Response(200, out)
     label = "CONTACT" if object_type == "contacts" else "DEAL"
     out["numErrors"] = 1
-    out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing},
+    out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing}, "errors": [], "links": {},
                       "message": f"Could not get some {label} objects, they may be deleted or not exist. Check that ids are valid."}]
     return Response(207, out)
 
