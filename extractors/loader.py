@@ -11,7 +11,8 @@ and the payload, duplicates inside the batch keep the latest page's copy, and:
 
 The stream cursors are written in the same transaction, and the batch id is
 recorded so a batch loads once: a crash leaves either the old state or the new
-one, never half.
+one, never half. Only the units the manifest lists move their cursors; the units
+it names as failed are not in the batch and keep theirs.
 """
 
 from __future__ import annotations
