@@ -143,7 +143,7 @@ def bench_sandbox(world, max_requests: int) -> list[tuple[str, str]]:
             for customer in CUSTOMERS:
                 query = ("SELECT ad_group.id, metrics.clicks, metrics.cost_micros, segments.date FROM ad_group "
                          f"WHERE segments.date BETWEEN '{world.start}' AND '{world.end}'")
-                batches = session.post(f"{base}/v17/customers/{customer.customer_id}/googleAds:searchStream", json={"query": query}, headers=headers).json()
+                batches = session.post(f"{base}/v26/customers/{customer.customer_id}/googleAds:searchStream", json={"query": query}, headers=headers).json()
                 rows += sum(len(b.get("results", [])) for b in batches)
             return rows, len(CUSTOMERS)
 

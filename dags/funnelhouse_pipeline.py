@@ -16,8 +16,11 @@ that BI tools read.
   keeps the last good version (`python -m funnelhouse rollback` goes back further);
   warnings are logged and published. **report** writes the HTML report and dbt's docs.
 
-Bad credentials or configuration fail at once without retries; platform
-errors are retried by the extractors' own retry policy, then by Airflow.
+Bad credentials, configuration and a platform's permanent refusal (4xx) fail at
+once without retries; other platform errors are retried by the extractors' own
+retry policy, then by Airflow. One failing unit (stream x account) never loses
+the others: an extract retry reads only the failed units, and the load loads
+everything read and then fails naming what was not.
 """
 
 from __future__ import annotations
@@ -32,10 +35,12 @@ PUBLISHED_MARTS = Asset(name="funnelhouse_published_marts", uri="file:///funnelh
 
 
 def _fail_fast_on_bad_input(fn):
-    """Configuration and credential errors will not fix themselves: fail without retries.
+    """A failure a retry would only repeat fails at once, without retries: configuration, credentials,
+    a retired API version, a platform's permanent refusal (4xx), and a load whose failed units it
+    names after loading the rest (a retry would find nothing left to load and turn the run green).
 
-    So does a load where some accounts failed: the others are loaded, and a retry
-    would find nothing left to load and turn the run green, hiding the failure.
+    Everything else (5xx, timeouts, retries exhausted, quotas) is raised as it is, so Airflow retries:
+    an extract that failed after landing the other units reads only the failed ones on its retry.
     """
     import functools
 
@@ -43,11 +48,13 @@ def _fail_fast_on_bad_input(fn):
     def wrapper(*args, **kwargs):
         from airflow.sdk.exceptions import AirflowFailException
 
-        from extractors.errors import AuthError, ConfigError, PartialFailure
+        from extractors.errors import ExtractError
 
         try:
             return fn(*args, **kwargs)
-        except (ConfigError, AuthError, PartialFailure) as exc:
+        except ExtractError as exc:
+            if exc.retryable:
+                raise
             raise AirflowFailException(str(exc)) from None
 
     return wrapper
@@ -74,7 +81,8 @@ def funnelhouse():
         # Work is keyed on the data interval, never on now(). Runs triggered without a
         # logical date have no interval: they read up to the moment they were asked to run.
         end = context.get("data_interval_end") or context["dag_run"].run_after
-        return steps.extract(source, end=end)
+        ti = context["ti"]  # on the last try, failed units go to the load, which loads the rest and reports them
+        return steps.extract(source, end=end, retries_left=ti.try_number <= ti.max_tries)
 
     @task(pool=WRITER_POOL)
     @_fail_fast_on_bad_input

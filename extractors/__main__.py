@@ -3,8 +3,10 @@
 Dates are whole UTC days, both inclusive. Without --start, each stream resumes
 from its saved cursor (minus its lookback), or reads its full history on the
 first run. Credentials come from the Airflow Connection of the source
-(AIRFLOW_CONN_<CONN_ID>). Exit codes: 0 loaded, 1 the platform or the load
-failed (or some accounts failed), 2 bad input.
+(AIRFLOW_CONN_<CONN_ID>). Exit codes: 0 everything read was loaded; 1 the platform
+refused or kept failing: the units (stream x account) that could be read are loaded
+and listed, the failed ones are named and keep their cursors, so the next run reads
+them; 2 bad input (arguments, connection, extras, a retired API version).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 
 from extractors import settings
-from extractors.errors import ConfigError, ExtractError
+from extractors.errors import ConfigError, ExtractError, PartialFailure
 
 
 def _day(value: str) -> date:
@@ -57,17 +59,27 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except PartialFailure as exc:  # what could be read is loaded: show it, then what failed
+        _report(exc.results)
+        for unit, reason in sorted(exc.failed.items()):
+            print(f"{source.name} {unit}: failed, not loaded (its cursor did not move), {reason}")
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ExtractError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    _report(results)
+    print(settings.warehouse_path())
+    return 0
+
+
+def _report(results) -> None:
     for result in results:
         for table, rows in sorted(result.table_rows.items()):
             stream = table.split(".", 1)[1]
             print(f"{table}: {result.loaded.get(stream, 0)} records loaded, {result.quarantined.get(stream, 0)} quarantined, {rows} rows in table")
         for unit, reason in sorted(result.skipped_streams.items()):
             print(f"{result.source} {unit}: skipped, {reason}")
-    print(settings.warehouse_path())
-    return 0
 
 
 if __name__ == "__main__":

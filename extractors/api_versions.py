@@ -61,6 +61,7 @@ _META_HISTORY = ("Meta, 'Marketing API version history' (developers.facebook.com
 _GRAPH_HISTORY = "Meta, 'Graph API changelog: versions' (developers.facebook.com/docs/graph-api/changelog/versions), as read 2026-12-03"
 _GRAPH_V27 = "Meta for Developers blog, 'Introducing Graph API v27.0 and Marketing API v27.0' (2026-11-04)"
 _GOOGLE_ADS_BLOG = "Google Ads Developer Blog"
+_GOOGLE_ADS_SCHEDULE = f"{_GOOGLE_ADS_BLOG}, 'More frequent releases coming for the Google Ads API' (2025-09-04)"
 
 PLATFORMS: dict[str, PlatformApi] = {
     # The Marketing API (ads) and the Graph API (pages, Instagram) share version names but not expiry
@@ -88,14 +89,27 @@ PLATFORMS: dict[str, PlatformApi] = {
         ApiVersion("v26.0", date(2026, 7, 29), None, _GRAPH_HISTORY),
         ApiVersion("v27.0", date(2026, 11, 4), None, _GRAPH_V27),
     )),
-    # Google announces sunsets months ahead; a projected month is recorded as its first day, so the
-    # warning comes early rather than late.
-    "google_ads": PlatformApi("Google Ads API", "v23", (
+    # Google announces each sunset day in a reminder about six weeks ahead; until then the sunset page gives
+    # a projected month, recorded as its first day so the warning comes early rather than late. Google's
+    # sunset page recommends v26 to new integrations; every GAQL field we query is unchanged across v22-v26.
+    "google_ads": PlatformApi("Google Ads API", "v26", (
         ApiVersion("v17", None, date(2025, 6, 4), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v17 sunset reminder' (2025-04-23)"),
-        ApiVersion("v22", None, date(2026, 10, 7), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v22 sunset reminder' (2026-09-02)"),
+        ApiVersion("v19", None, date(2026, 2, 11), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v19 sunset reminder' (2025-12-15)"),
+        ApiVersion("v20", None, date(2026, 6, 10), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v20 sunset reminder' (2026-04-29)"),
+        ApiVersion("v21", None, date(2026, 8, 5), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v21 sunset reminder' (2026-06-25)"),
+        ApiVersion("v22", date(2025, 10, 15), date(2026, 10, 7),
+                   f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v22 sunset reminder' (2026-09-02); released with the client "
+                   "libraries of 2025-10-15"),
         ApiVersion("v23", date(2026, 1, 28), date(2027, 2, 1),
                    f"{_GOOGLE_ADS_BLOG}, 'Announcing v23 of the Google Ads API' (2026-01-28); sunset projected for "
-                   "February 2027 in 'More frequent releases coming for the Google Ads API' (2025-09-04)"),
+                   f"February 2027 in {_GOOGLE_ADS_SCHEDULE}"),
+        ApiVersion("v24", date(2026, 4, 22), date(2027, 5, 1),
+                   f"Google Ads client libraries adding v24 (2026-04-22); sunset projected for May 2027 in {_GOOGLE_ADS_SCHEDULE}"),
+        ApiVersion("v25", date(2026, 7, 22), date(2027, 8, 1),
+                   f"Google Ads API release notes (v25: 2026-07-22); sunset projected for August 2027 in {_GOOGLE_ADS_SCHEDULE}"),
+        ApiVersion("v26", date(2026, 10, 14), date(2027, 11, 1),
+                   f"{_GOOGLE_ADS_BLOG}, 'Announcing v26 of the Google Ads API' (2026-10-14); sunset projected for "
+                   f"November 2027 in {_GOOGLE_ADS_SCHEDULE}; 'Deprecation and sunset' page: start with v26"),
     )),
 }
 

@@ -8,7 +8,7 @@ each platform's own throttling signal:
   ``policyName: DAILY`` means the day's quota is gone, so we stop instead of spinning.
 - Meta: HTTP 400 (not 429) with error codes 4, 17, 32, 613, 80000-80014 and
   ``X-Business-Use-Case-Usage`` whose ``estimated_time_to_regain_access`` is in minutes.
-  Not retried: code 2635 (a retired Marketing API version: ``RetiredVersionError``) and HTTP 500
+  Not retried: code 2635 (a retired Marketing API version: ``ApiVersionError``) and HTTP 500
   code 1 "Please reduce the amount of data you're asking for" (``RequestTooLarge``: the same
   request fails again, the source asks for less). A call Meta auto-upgraded to another version
   (``X-Ad-Api-Version-Warning``) is logged once.
@@ -20,8 +20,11 @@ declares it (``RateLimit``) and the client paces its sends to stay under it, acr
 the threads that share the client, so a correct run never sees that 429 (HubSpot's CRM
 search: 4 per second per token; a 429 costs at least ``min_throttle_wait_s``).
 
-5xx, timeouts, dropped connections and truncated/malformed JSON bodies are
-retried with exponential backoff and full jitter. Secrets never leave this
+5xx, 408, timeouts, dropped connections and truncated/malformed JSON bodies are
+retried with exponential backoff and full jitter. Any other 4xx is a refusal the platform
+will repeat (``RefusedError``): it is raised at once, never retried. An answer that is a
+JSON array with an error element anywhere in it (Google Ads searchStream, also after result
+batches under HTTP 200) is that error, never a shorter result. Secrets never leave this
 module unredacted: they are masked in every log line and exception.
 """
 
@@ -41,7 +44,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from extractors.errors import ApiError, AuthError, ForbiddenError, RequestTooLarge, RetiredVersionError
+from extractors.errors import ApiError, ApiVersionError, AuthError, ForbiddenError, RefusedError, RequestTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +189,7 @@ class HttpClient:
                 reason = f"{type(exc).__name__}: {self.redact(str(exc))}"
                 wait = self.policy.backoff(attempt)
             except requests.RequestException as exc:  # e.g. an invalid header: not retryable, and may quote the token
-                raise ApiError(f"{label} could not be sent: {type(exc).__name__}: {self.redact(str(exc))}") from None
+                raise RefusedError(f"{label} could not be sent: {type(exc).__name__}: {self.redact(str(exc))}") from None
             if attempt + 1 < self.policy.max_attempts:
                 log.warning("%s attempt %d/%d failed (%s); retrying in %.1fs", label, attempt + 1,
                             self.policy.max_attempts, reason, wait)
@@ -199,7 +202,8 @@ class HttpClient:
             body = response.json()
         except ValueError:
             body = None
-        if 200 <= status < 300:
+        streamed = _stream_error(body)
+        if 200 <= status < 300 and streamed is None:
             if body is None:  # truncated or malformed body: the request is safe to repeat
                 raise _Retry(f"HTTP {status} with a body that is not valid JSON ({len(response.content)} bytes)")
             if (upgraded := response.headers.get("X-Ad-Api-Version-Warning")) and upgraded not in self._version_warnings:
@@ -207,28 +211,54 @@ class HttpClient:
                 log.warning("%s: Meta served the call from another API version than the one asked for (%s); "
                             "set the connection's extra 'api_version' to a current version", label, self.redact(upgraded))
             return body
-        if isinstance(body, list) and len(body) == 1 and isinstance(body[0], dict) and "error" in body[0]:
-            body = body[0]  # Google Ads searchStream sends its error inside the stream's array
+        if streamed is not None:
+            # Google's streaming methods (Google Ads searchStream) answer a JSON array, and an error comes as
+            # one of its elements: alone, or after result batches once the answer has begun (HTTP 200). The
+            # answer is then that error, whatever came before it: those batches are not the whole result.
+            position, body = streamed
+            if 200 <= status < 300:
+                status = _int(body["error"].get("code")) or 500
         error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
         detail = self.redact(_describe(body, response.text))
+        if streamed is not None and streamed[0]:
+            detail += f", an error element after {streamed[0]} result batches of an HTTP {response.status_code} answer"
         if error.get("code") == META_RETIRED_VERSION:
-            raise RetiredVersionError(f"{label} was refused: the API version is retired (HTTP {status}: {detail})")
+            raise ApiVersionError(f"{label} was refused: the API version is retired (HTTP {status}: {detail})",
+                                  status=status, body=body)
         if status == 500 and error.get("code") == 1 and META_TOO_MUCH_DATA in str(error.get("message", "")).lower():
             raise RequestTooLarge(f"{label} asked for more data than the platform answers at once (HTTP {status}: {detail})",
-                                  error)
-        throttled = _throttle_signal(response, body, error)
+                                  status=status, body=body)
+        throttled = _throttle_signal(response, status, body, error)
         if throttled is not None:
             raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s, throttled=True)
         # OAuth token endpoints answer a bad refresh token or client with a string error.
         oauth_error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
         if status == 401 or error.get("code") in META_AUTH_CODES or oauth_error in ("invalid_grant", "invalid_client", "unauthorized_client"):
             raise AuthError(f"{label} was refused: the credentials were rejected (HTTP {status}: {detail}); "
-                            "put a valid token in the connection's password")
+                            "put a valid token in the connection's password", status=status, body=body)
         if status == 403 or error.get("code") in META_PERMISSION_CODES or (error.get("code"), error.get("error_subcode")) == META_NO_ACCESS:
-            raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})")
+            raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})", status=status, body=body)
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}: {detail}")
-        raise ApiError(f"{label} was rejected (HTTP {status}: {detail})", error)
+        # Any other 4xx: the platform will answer the same request the same way, so it is not repeated.
+        raise RefusedError(f"{label} was rejected (HTTP {status}: {detail}); not retried: the same request gets the "
+                           "same answer", status=status, body=body)
+
+
+def _stream_error(body) -> tuple[int, dict] | None:
+    """The first element of a JSON-array answer that is an error, with how many elements came before it."""
+    if isinstance(body, list):
+        for position, element in enumerate(body):
+            if isinstance(element, dict) and isinstance(element.get("error"), dict):
+                return position, element
+    return None
+
+
+def _int(value) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
 
 
 def _describe(body, text: str) -> str:
@@ -237,7 +267,10 @@ def _describe(body, text: str) -> str:
             return f"{body['error']}: {body.get('error_description', '')}".rstrip(": ")
         if isinstance(body.get("error"), dict):
             e = body["error"]
-            return f"{e.get('message') or e.get('status')} (code {e.get('code')})"
+            # Google puts what went wrong in the GoogleAdsFailure details; the message only says "invalid argument".
+            failures = [str(f["message"]).strip() for d in e.get("details") or [] if isinstance(d, dict)
+                        for f in d.get("errors") or [] if isinstance(f, dict) and f.get("message")]
+            return f"{e.get('message') or e.get('status')}{': ' + '; '.join(failures) if failures else ''} (code {e.get('code')})"
         for key in ("message", "detail", "title"):
             if body.get(key):
                 return str(body[key])
@@ -251,7 +284,7 @@ class _Throttled:
         self.wait_s = wait_s
 
 
-def _throttle_signal(response: requests.Response, body, error: dict) -> _Throttled | None:
+def _throttle_signal(response: requests.Response, status: int, body, error: dict) -> _Throttled | None:
     """The platform's own 'slow down', if this response is one."""
     retry_after = response.headers.get("Retry-After", "").strip()
     if retry_after.isdigit():
@@ -261,7 +294,7 @@ def _throttle_signal(response: requests.Response, body, error: dict) -> _Throttl
         return _Throttled(minutes * 60 if minutes else None)
     if error.get("status") == "RESOURCE_EXHAUSTED":
         return _Throttled(_google_retry_delay(error))
-    if response.status_code == 429:
+    if status == 429:
         if isinstance(body, dict) and body.get("policyName") == "DAILY":
             return _Throttled(float("inf"))  # the day's quota is spent: waiting seconds will not help
         interval = response.headers.get("X-HubSpot-RateLimit-Interval-Milliseconds")

@@ -4,6 +4,10 @@ A batch is a folder ``landing/<source>/<batch_id>/`` with one sub-folder per
 (stream, account) unit and a ``manifest.json`` written last, by atomic rename.
 A batch without a manifest is an interrupted extraction: the loader ignores it
 and the next run deletes it. Records are written exactly as the API sent them.
+
+The manifest lists the units that were read whole (only those load, and only their
+cursors move) and the units that failed, with the platform's reason: a failed unit's
+pages are never in the batch, so it cannot half-load.
 """
 
 from __future__ import annotations
@@ -33,20 +37,38 @@ class UnitManifest:
 
 
 @dataclass
+class FailedUnit:
+    """A unit that could not be read this run: not in the batch, its cursor stays where it was."""
+    stream: str
+    account_id: str
+    window_start: str | None
+    window_end: str
+    reason: str  # the one line the platform's refusal became
+    retryable: bool  # whether reading it again later can succeed (5xx, retries exhausted) or not (a 4xx)
+
+    @property
+    def key(self) -> str:
+        return f"{self.stream}/{self.account_id}"
+
+
+@dataclass
 class Manifest:
     batch_id: str
     source: str
     created_at: str
     units: list[UnitManifest]
-    failed_accounts: dict[str, str]  # account -> reason, for accounts skipped this run
+    # account -> reason: how manifests written before failed_units recorded an account refused whole.
+    failed_accounts: dict[str, str]
     # "stream/account" -> the platform's refusal, for optional streams skipped this run.
     # Defaults to empty so manifests written before the field still load.
     skipped_streams: dict[str, str] = field(default_factory=dict)
+    failed_units: list[FailedUnit] = field(default_factory=list)  # empty in manifests written before it
 
     @classmethod
     def read(cls, batch_dir: Path) -> Manifest:
         raw = json.loads((batch_dir / MANIFEST).read_text())
-        return cls(**{**raw, "units": [UnitManifest(**u) for u in raw["units"]]})
+        return cls(**{**raw, "units": [UnitManifest(**u) for u in raw["units"]],
+                      "failed_units": [FailedUnit(**f) for f in raw.get("failed_units", [])]})
 
 
 class UnitWriter:
@@ -73,7 +95,9 @@ class UnitWriter:
 class LandingBatch:
     def __init__(self, root: Path, source: str):
         now = datetime.now(UTC)
-        self.batch_id = f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        # Microseconds in the name, so that name order is creation order even for batches of one second
+        # (a retry's batch must load after the batch it completes).
+        self.batch_id = f"{source}-{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         self.source = source
         self.created_at = now.isoformat()
         self.dir = root / source / self.batch_id
@@ -87,9 +111,15 @@ class LandingBatch:
             self.units.append(unit)
         return UnitWriter(self.dir, unit)
 
-    def commit(self, failed_accounts: dict[str, str], skipped_streams: dict[str, str] | None = None) -> Path:
+    def drop(self, writer: UnitWriter) -> None:
+        """Take a unit that failed out of the batch: the loader reads only the pages the manifest
+        lists, so the ones it landed are never loaded (they go with the batch folder after the load)."""
+        with self._lock:
+            self.units = [u for u in self.units if u is not writer.unit]
+
+    def commit(self, failed_units: list[FailedUnit] | None = None, skipped_streams: dict[str, str] | None = None) -> Path:
         manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)),
-                            failed_accounts, skipped_streams or {})
+                            {}, skipped_streams or {}, sorted(failed_units or [], key=lambda f: (f.stream, f.account_id)))
         tmp = self.dir / f"{MANIFEST}.tmp"
         with open(tmp, "w") as fh:
             json.dump(asdict(manifest), fh, indent=1)

@@ -11,7 +11,8 @@ and the payload, duplicates inside the batch keep the latest page's copy, and:
 
 The stream cursors are written in the same transaction, and the batch id is
 recorded so a batch loads once: a crash leaves either the old state or the new
-one, never half.
+one, never half. Only the units the manifest lists move their cursors; the units
+it names as failed are not in the batch and keep theirs.
 """
 
 from __future__ import annotations
@@ -45,8 +46,10 @@ class LoadResult:
     loaded: dict[str, int] = field(default_factory=dict)  # stream -> records loaded (after in-batch dedupe)
     quarantined: dict[str, int] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)  # raw table -> rows after the load
-    failed_accounts: dict[str, str] = field(default_factory=dict)
+    failed_accounts: dict[str, str] = field(default_factory=dict)  # account -> reason (manifests before failed_units)
     skipped_streams: dict[str, str] = field(default_factory=dict)  # "stream/account" -> why the platform refused it
+    failed_units: dict[str, str] = field(default_factory=dict)  # "stream/account" -> why it was not read (cursor kept)
+    units: list[str] = field(default_factory=list)  # "stream/account" of every unit the batch held (cursor moved)
     already_loaded: bool = False
 
 
@@ -88,7 +91,9 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
     source = get_source(manifest.source)
     schema = f"raw_{source.name}"
     result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts,
-                        skipped_streams=manifest.skipped_streams)
+                        skipped_streams=manifest.skipped_streams,
+                        failed_units={f.key: f.reason for f in manifest.failed_units},
+                        units=[f"{u.stream}/{u.account_id}" for u in manifest.units])
     with connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 
 from extractors import pipeline, settings
+from extractors.errors import PartialFailure
 from extractors.warehouse import connect, table_row_counts, warehouse_lock
 
 log = logging.getLogger(__name__)
@@ -29,15 +30,34 @@ BI_SCHEMA = "bi"
 _DBT_HEADLINE = re.compile(r"OK created|OK loaded|ERROR|FAIL|Finished running|Done\.|Completed|Database Error|Compilation Error")
 
 
-def extract(source: str, end: datetime) -> str:
-    """HTTP only: the source's APIs -> a landing batch. Safe to run in parallel with other sources."""
+def extract(source: str, end: datetime, retries_left: bool = False) -> str:
+    """HTTP only: the source's APIs -> a landing batch. Safe to run in parallel with other sources.
+
+    When units failed in a way a retry can mend (5xx, retries exhausted, a quota) and the task has
+    tries left, it fails after committing the batch (``PartialFailure``): Airflow retries it, and the
+    retry reads only the failed units (the committed batch holds the others until the load). Otherwise
+    it succeeds: the load loads what was read and then fails, naming the units that were not."""
     batch = pipeline.extract(source, end=end, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    if retries_left:
+        try:
+            pipeline.raise_for_failed_units(batch)
+        except PartialFailure as exc:
+            if exc.retryable:
+                raise
     return str(batch)
 
 
 def load(source: str) -> dict:
     """The single writer: load every complete landing batch of the source."""
-    results = pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    try:
+        results = pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    except PartialFailure as exc:  # the rest is loaded: say what, then fail
+        log.info("loaded despite failed units: %s", _load_summary(source, exc.results))
+        raise
+    return _load_summary(source, results)
+
+
+def _load_summary(source: str, results: list) -> dict:
     tables: dict[str, int] = {}
     for r in results:
         tables.update(r.table_rows)
@@ -46,7 +66,8 @@ def load(source: str) -> dict:
         loaded.update(r.loaded)
     return {"source": source, "batches": [r.batch_id for r in results], "loaded": dict(loaded),
             "quarantined": sum(sum(r.quarantined.values()) for r in results), "tables": tables,
-            "skipped_streams": {k: v for r in results for k, v in r.skipped_streams.items()}}
+            "skipped_streams": {k: v for r in results for k, v in r.skipped_streams.items()},
+            "failed_units": {k: v for r in results for k, v in r.failed_units.items()}}
 
 
 def transform(full_refresh: bool = False) -> dict:

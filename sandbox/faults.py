@@ -2,10 +2,11 @@
 
 A ``FaultPlan`` is a list of ``FaultRule``s. The server asks the plan about every
 routed request (``on_request``): a rule that fires either answers instead of the
-platform (a rate limit in the platform's own shape, a 5xx), delays the answer
-(a slow response), or rewrites the platform's answer (a truncated or malformed
-body, a record repeated on the next page, a new field, a field changing type, a Meta
-report run that ends "Job Failed" or "Job Skipped").
+platform (a rate limit in the platform's own shape, a 5xx, a permanent 4xx refusal),
+delays the answer (a slow response), or rewrites the platform's answer (a truncated or
+malformed body, a record repeated on the next page, a new field, a field changing type,
+a Google Ads stream that ends in an error after its first batches, a Meta report run that
+ends "Job Failed" or "Job Skipped").
 
 Reproducible by construction: each rule numbers the requests it matches
 (1, 2, 3, ... under a lock, so concurrent streams do not disturb a schedule),
@@ -47,10 +48,11 @@ from sandbox.server import Request, Response
 log = logging.getLogger(__name__)
 
 # Answer instead of the platform / delay the answer / rewrite the platform's (2xx) answer.
-RESPONSE_KINDS = ("rate_limit", "server_error")
+RESPONSE_KINDS = ("rate_limit", "server_error", "client_error")
 DELAY_KINDS = ("slow",)
-# change records (or a report run's state); run before the byte-level ones
-RECORD_KINDS = ("duplicate", "new_field", "change_type", "report_failed")
+# change records (stream_error: the JSON array of a Google Ads searchStream; report_failed: a Meta
+# report run's state); run before the byte-level ones
+RECORD_KINDS = ("duplicate", "new_field", "change_type", "stream_error", "report_failed")
 BODY_KINDS = ("truncate", "malformed")
 KINDS = RESPONSE_KINDS + DELAY_KINDS + RECORD_KINDS + BODY_KINDS
 # A schema change does not revert: once such a rule fires it applies to every later request it matches.
@@ -112,6 +114,8 @@ class SkippedFault(NamedTuple):
 class FaultRule:
     """One kind of fault on the requests matching ``platform`` and/or ``endpoint`` (a regex searched in the path).
 
+    ``body`` (a regex searched in the request body) tells apart requests to one endpoint, e.g. one
+    report among the GAQL queries or runReport bodies sent to the same path.
     Fires on the 1-based ``schedule`` indices of the requests it matches, or with
     ``probability`` drawn from ``seed``; with neither, on every matching request.
     Each firing lasts ``burst`` consecutive matching requests (a 5xx burst).
@@ -122,6 +126,7 @@ class FaultRule:
     platform: str | None = None
     endpoint: str | None = None
     method: str | None = None
+    body: str | None = None
     probability: float | None = None
     schedule: list[int] | None = None
     seed: int = 0
@@ -148,11 +153,13 @@ class FaultRule:
             raise ValueError(f"{self.kind}: unknown params {sorted(unknown)}; known: {', '.join(PARAMS[self.kind]) or 'none'}")
         _check_params(self.kind, self.params)
         self._endpoint = re.compile(self.endpoint) if self.endpoint is not None else None
+        self._body = re.compile(self.body) if self.body is not None else None
 
-    def matches(self, method: str, path: str, platform: str | None) -> bool:
+    def matches(self, method: str, path: str, platform: str | None, body: bytes = b"") -> bool:
         return ((self.platform is None or self.platform == platform)
                 and (self._endpoint is None or self._endpoint.search(path) is not None)
-                and (self.method is None or self.method.upper() == method))
+                and (self.method is None or self.method.upper() == method)
+                and (self._body is None or self._body.search(body.decode("utf-8", "replace")) is not None))
 
     def triggers(self, request_no: int) -> bool:
         if self.schedule is not None:
@@ -163,7 +170,7 @@ class FaultRule:
 
     @classmethod
     def from_dict(cls, data: dict) -> FaultRule:
-        known = {"kind", "platform", "endpoint", "method", "probability", "schedule", "seed", "burst", "params"}
+        known = {"kind", "platform", "endpoint", "method", "body", "probability", "schedule", "seed", "burst", "params"}
         if not isinstance(data, dict) or "kind" not in data:
             raise ValueError(f"a fault rule is an object with at least a 'kind', not {data!r}")
         if unknown := set(data) - known:
@@ -172,7 +179,7 @@ class FaultRule:
 
     def to_dict(self) -> dict:
         out = {"kind": self.kind, "platform": self.platform, "endpoint": self.endpoint, "method": self.method,
-               "probability": self.probability, "schedule": self.schedule, "seed": self.seed, "burst": self.burst,
+               "body": self.body, "probability": self.probability, "schedule": self.schedule, "seed": self.seed, "burst": self.burst,
                "params": self.params}
         return {k: v for k, v in out.items() if v is not None and v != {}}
 
@@ -188,6 +195,8 @@ PARAMS: dict[str, tuple[str, ...]] = {
     # status: 500|502|503|... or a list cycled through the burst; message: Meta's error message instead of
     # "An unknown error occurred" (e.g. code 1's "Please reduce the amount of data you're asking for, ...")
     "server_error": ("status", "retry_after", "message"),
+    "client_error": ("status", "message"),  # status: 400 (default) | 404; message: the platform's text
+    "stream_error": ("status", "after", "message"),  # Google Ads searchStream: error element after `after` batches (1)
     "slow": ("seconds",),
     "truncate": ("fraction",),  # keep this fraction of the body (default 0.5)
     "malformed": ("style",),  # trailing_comma (default) | html | xssi_prefix
@@ -213,6 +222,12 @@ def _check_params(kind: str, params: dict) -> None:
     if kind == "server_error" and not all(isinstance(s, int) and 500 <= s <= 599
                                           for s in (statuses if isinstance(statuses, list) else [statuses])):
         bad("status", "a 5xx status or a list of them")
+    if kind == "client_error" and params.get("status", 400) not in CLIENT_ERRORS:
+        bad("status", " | ".join(map(str, CLIENT_ERRORS)))
+    if kind == "stream_error" and params.get("status", 500) not in GOOGLE_STATUS:
+        bad("status", " | ".join(map(str, GOOGLE_STATUS)))
+    if kind == "stream_error" and not (isinstance(params.get("after", 1), int) and params.get("after", 1) >= 0):
+        bad("after", "a number of result batches >= 0")
     if kind == "rate_limit" and "code" in params and not (params["code"] in META_THROTTLES or 80000 <= params["code"] <= 80014):
         bad("code", "a Meta throttling code: 4, 17, 32, 613 or 80000..80014")
     if kind == "slow" and not (isinstance(params.get("seconds", 1.0), int | float) and params.get("seconds", 1.0) >= 0):
@@ -289,7 +304,7 @@ class FaultPlan:
         """Add a rule: a FaultRule, its dict form, or a kind with FaultRule's fields as keywords;
         any other keyword is a param of the kind: ``add("server_error", platform="meta", schedule=[2], status=502)``."""
         if isinstance(rule, str):
-            fields = {"platform", "endpoint", "method", "probability", "schedule", "seed", "burst"}
+            fields = {"platform", "endpoint", "method", "body", "probability", "schedule", "seed", "burst"}
             params = dict(kwargs.pop("params", {}))
             params.update({k: kwargs.pop(k) for k in list(kwargs) if k not in fields})
             rule = FaultRule(rule, params=params, **kwargs)
@@ -350,7 +365,7 @@ class FaultPlan:
         with self._lock:
             hits, watchers, shifts = [], [], []
             for armed in self._armed:
-                if armed.rule.matches(request.method, request.path, platform):
+                if armed.rule.matches(request.method, request.path, platform, request.body):
                     decision = armed.decide()
                     hit = _Hit(armed, *decision) if decision is not None else None
                     if armed.rule.kind == "duplicate" and _offset(request) is not None:
@@ -454,6 +469,8 @@ class FaultOutcome:
             return _add_field(body, rule.params)
         if rule.kind == "report_failed":
             return _fail_report_run(body, rule.params)
+        if rule.kind == "stream_error":
+            return _stream_error(body, rule.params)
         return _change_type(body, rule.params, self._platform)
 
     def _remember(self, body: object) -> None:
@@ -484,6 +501,8 @@ def _answer(rule: FaultRule, request: Request, platform: str | None, burst_posit
     params = rule.params
     if rule.kind == "rate_limit":
         return rate_limit_response(platform, request, params)
+    if rule.kind == "client_error":
+        return client_error_response(platform, request, int(params.get("status", 400)), params.get("message"))
     status = params.get("status", 503)
     if isinstance(status, list):
         status = status[burst_position % len(status)]
@@ -624,7 +643,8 @@ def _request_id(request: Request) -> str:
 
 
 GOOGLE_STATUS = {500: ("INTERNAL", "Internal error encountered."), 503: ("UNAVAILABLE", "The service is currently unavailable."),
-                 504: ("DEADLINE_EXCEEDED", "Deadline exceeded.")}
+                 504: ("DEADLINE_EXCEEDED", "Deadline exceeded."), 400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
+                 404: ("NOT_FOUND", "Requested entity was not found.")}
 REASON = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
@@ -659,6 +679,45 @@ def server_error_response(platform: str | None, request: Request, status: int, p
     if params.get("retry_after") is not None:
         response.headers["Retry-After"] = str(params["retry_after"])
     return response
+
+
+CLIENT_ERRORS = (400, 404)
+CLIENT_ERROR_TEXT = {400: "Bad Request", 404: "Not Found"}
+
+
+def client_error_response(platform: str | None, request: Request, status: int, message: str | None = None) -> Response:
+    """A refusal the platform repeats for the same request (a bad parameter, an unknown object), in its own
+    shape: HubSpot's error object with its category, Meta's OAuthException (#100 a bad parameter, #803 an
+    unknown alias), Google's error status (inside the array on searchStream, a GoogleAdsFailure in its
+    details) and Mailchimp's problem details. Not verified: the exact texts, which each platform words
+    per endpoint."""
+    if status not in CLIENT_ERRORS:
+        raise ValueError(f"client_error status must be one of {CLIENT_ERRORS}, not {status}")
+    if platform == "hubspot":
+        category = "VALIDATION_ERROR" if status == 400 else "OBJECT_NOT_FOUND"
+        text = message or ("Invalid input JSON on line 1" if status == 400 else "resource not found")
+        return Response(status, {"status": "error", "message": text, "correlationId": request.correlation_id(),
+                                 "category": category})
+    if platform == "meta":
+        code, text = (100, "(#100) Invalid parameter") if status == 400 else (803, "(#803) Some of the aliases you requested do not exist")
+        return Response(status, {"error": {"message": message or text, "type": "OAuthException", "code": code,
+                                           "fbtrace_id": _request_id(request)}})
+    if platform in ("google_ads", "ga4"):
+        google_status, text = GOOGLE_STATUS[status]
+        if platform == "ga4":
+            return Response(status, {"error": {"code": status, "message": message or text, "status": google_status}})
+        m = re.match(r"/(v\d+)/", request.path)
+        code = {"queryError": "UNRECOGNIZED_FIELD"} if status == 400 else {"requestError": "RESOURCE_NOT_FOUND"}
+        detail = message or ("Error in query: unrecognized field in the query." if status == 400 else "Resource was not found.")
+        failure = {"@type": f"type.googleapis.com/google.ads.googleads.{m.group(1) if m else 'v21'}.errors.GoogleAdsFailure",
+                   "errors": [{"errorCode": code, "message": detail}], "requestId": _request_id(request)}
+        return _google_ads_error(request, Response(status, {"error": {"code": status, "message": text, "status": google_status,
+                                                                      "details": [failure]}}))
+    if platform == "mailchimp":
+        title = "Invalid Resource" if status == 400 else "Resource Not Found"
+        return _problem(request, status, title, message or ("The resource submitted could not be validated." if status == 400
+                                                            else "The requested resource could not be found."))
+    return Response(status, {"message": message or CLIENT_ERROR_TEXT[status]})
 
 
 # ---- rewrites of the platform's answer ------------------------------------------
@@ -818,6 +877,18 @@ def _new_read(armed: _Armed, request: Request, key: str) -> bool:
     return False
 
 
+def _stream_error(body: object, params: dict) -> bool:
+    """A searchStream that fails once its answer has begun: HTTP 200, the first ``after`` batches, then
+    an error element where the rest would have been. Not verified: that Google ends the array there."""
+    if not isinstance(body, list):
+        return False
+    status = int(params.get("status", 500))
+    google_status, text = GOOGLE_STATUS[status]
+    del body[min(int(params.get("after", 1)), len(body)):]
+    body.append({"error": {"code": status, "message": params.get("message", text), "status": google_status}})
+    return True
+
+
 def _add_field(body: object, params: dict) -> bool:
     name, value, into = params.get("name", "sandbox_new_field"), params.get("value", "added mid-run"), params.get("into")
     applied = False
@@ -889,6 +960,8 @@ def _why_not(rule: FaultRule, body: object, platform: str | None) -> str:
         return "the answer holds no records"
     if rule.kind == "duplicate":
         return "no page before it in this read to repeat a record from"
+    if rule.kind == "stream_error":
+        return "the answer is not a searchStream array"
     if rule.kind == "change_type":
         field = rule.params.get("field") or " | ".join(DEFAULT_TYPE_CHANGE_FIELD.get(platform, ())) or "(none)"
         return f"no record has the field {field}"

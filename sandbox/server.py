@@ -81,6 +81,8 @@ class Sandbox:
     # True: an app with Meta's Marketing API version auto-upgrade on, whose calls to an expired version
     # are served as the next one (with X-Ad-Api-Version-Warning) instead of refused with code 2635.
     meta_auto_upgrade: bool = False
+    # HubSpot search's empty pages that still carry a cursor (sandbox/apis/hubspot.py); False: every page full.
+    hubspot_search_gaps: bool = True
     request_count: int = 0
     cache: dict = field(default_factory=dict, repr=False)  # per-clock indexes an API module may keep
     # Called with each Request before it is answered: lets a test change the world mid-run.
@@ -266,7 +268,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
                      "extra": {"account_ids": [a.account_id for a in AD_ACCOUNTS]}},
         "google_ads": {"conn_type": "http", "host": base_url, "password": tokens["google_ads"],
                        "extra": {"developer_token": tokens["google_ads_developer"], "login_customer_id": MANAGER.customer_id,
-                                 "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS], "api_version": "v17"}},
+                                 "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS]}},  # the default version
         "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"], "extra": {"property_ids": [PROPERTY_ID]}},
         # Mailchimp's base URL is https://<dc>.api.mailchimp.com; the key (its password) ends in the data center.
         "mailchimp": {"conn_type": "http", "host": base_url, "login": "funnelhouse", "password": tokens["mailchimp"],

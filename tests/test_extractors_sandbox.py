@@ -277,3 +277,18 @@ def test_the_cli_reports_a_skipped_stream_and_exits_0(sandbox, connections, data
     out = capsys.readouterr().out
     assert "hubspot contact_visits/4400001: skipped, hubspot contact_visits [" in out and "(HTTP 403: This app hasn't" in out
     assert rows("SELECT count(*) FROM _funnelhouse.stream_state") == [(0,)]
+
+
+def test_the_cli_loads_the_rest_lists_the_failed_unit_and_exits_1(sandbox, connections, data_dir, world, capsys):
+    """GIVEN Meta refuses one account's insights (400) WHEN the CLI runs THEN the other units are loaded
+    and shown, the failed unit has a line of its own, one error line names it, and the exit is 1."""
+    sandbox.faults.add("client_error", platform="meta", endpoint=r"/act_1002/insights")
+    end_day = (world.default_now - timedelta(days=1)).date().isoformat()
+    assert cli_main(["meta_ads", "--end", end_day]) == 1
+    captured = capsys.readouterr()
+    assert "raw_meta_ads.ad_accounts: 2 records loaded" in captured.out
+    assert "raw_meta_ads.insights: " in captured.out
+    assert "meta_ads insights/1002: failed, not loaded (its cursor did not move), meta_ads insights [act_1002]" in captured.out
+    errors = [line for line in captured.err.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and errors[0].startswith("error: meta_ads: loaded every unit except insights/1002: ")
+    assert {a for (a,) in rows("SELECT DISTINCT _account_id FROM raw_meta_ads.insights")} == {"1001"}

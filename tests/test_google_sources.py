@@ -4,11 +4,12 @@ responses: request shape, flattening, key parsing and window replace in the raw 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from extractors import pipeline, settings
+from extractors.api_versions import PLATFORMS
 from tests.pipeline_helpers import rows
 from tests.pipeline_helpers import run as run_source
 from tests.scripted_server import ScriptedServer
@@ -39,7 +40,7 @@ def test_google_ads_search_stream_batches_land_as_ad_group_days(data_dir, monkey
             "extra": {"developer_token": "dev-tok-123", "customer_ids": ["555-0001"], "login_customer_id": "999-000-1111"}}))
         run("google_ads", "ad_group_performance", start=datetime(2026, 6, 2, tzinfo=UTC))
         request = server.requests[0]
-    assert request["path"] == "/v17/customers/5550001/googleAds:searchStream"
+    assert request["path"] == f"/{PLATFORMS['google_ads'].default}/customers/5550001/googleAds:searchStream"
     assert request["headers"]["developer-token"] == "dev-tok-123"
     assert request["headers"]["login-customer-id"] == "9990001111"
     assert request["headers"]["Authorization"] == "Bearer ya29.token-abc"
@@ -110,3 +111,117 @@ def test_a_revoked_refresh_token_is_an_auth_error_that_names_the_fix(sandbox, co
     with pytest.raises(AuthError, match="access token \\(OAuth refresh\\).*invalid_grant: Token has been expired or revoked") as err:
         pipeline.extract("ga4", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     assert "revoked-refresh-token-123" not in str(err.value) and google_oauth.CLIENT_SECRET not in str(err.value)
+
+
+def _google_ads_conn(connections, monkeypatch, **extra) -> None:
+    conn = json.loads(connections["AIRFLOW_CONN_GOOGLE_ADS"])
+    conn["extra"].update(extra)
+    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_ADS", json.dumps(conn))
+
+
+def test_a_sunset_google_ads_version_is_one_line_naming_the_connection_the_extra_and_a_supported_version(
+        sandbox, connections, data_dir, world, monkeypatch):
+    """GIVEN a connection still on v17 (sunset 2025-06-04) WHEN Google Ads runs THEN Google's refusal
+    (400 INVALID_ARGUMENT, UNSUPPORTED_VERSION) becomes one ConfigError line, nothing lands, and no
+    unit repeats the request; the CLI exits 2. Before, v17 was the hard-coded default."""
+    from extractors.api_versions import PLATFORMS
+    from extractors.errors import ApiVersionError
+    from extractors.sources.google_ads import GoogleAds
+
+    _google_ads_conn(connections, monkeypatch, api_version="v17")
+    sent = []
+    sandbox.sandbox.request_hooks.append(lambda r: sent.append(r.path))
+    with pytest.raises(ApiVersionError) as err:
+        pipeline.extract("google_ads", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    line = str(err.value)
+    assert "\n" not in line and "v17" in line and "'google_ads'" in line and "'api_version'" in line
+    assert f'"{PLATFORMS["google_ads"].default}"' in line
+    assert len(sent) <= GoogleAds.max_concurrency  # the units already in flight; no retries, no further units
+    assert not any(settings.landing_dir().rglob("manifest.json")) and not settings.warehouse_path().exists()
+
+
+def test_the_sandbox_refuses_a_version_from_its_sunset_day_on_and_serves_the_default(sandbox, connections, data_dir, world,
+                                                                                     monkeypatch):
+    import requests
+
+    from extractors.api_versions import PLATFORMS
+    from sandbox.apis.google_ads import SUNSETS
+
+    headers = {"Authorization": "Bearer sandbox-google-ads-token", "developer-token": "sandbox-google-ads-developer-token",
+               "login-customer-id": "5550000"}
+    query = {"query": "SELECT customer.id FROM customer"}
+    for clock, expected in ((datetime.combine(SUNSETS[22], datetime.min.time(), UTC) - timedelta(seconds=1), 200),
+                            (datetime.combine(SUNSETS[22], datetime.min.time(), UTC), 400)):
+        sandbox.set_clock(clock)
+        answer = requests.post(f"{sandbox.base_url}/v22/customers/5550001/googleAds:searchStream", json=query, headers=headers, timeout=30)
+        assert answer.status_code == expected
+    [error] = answer.json()
+    assert error["error"]["status"] == "INVALID_ARGUMENT" and error["error"]["message"] == "Request contains an invalid argument."
+    [failure] = error["error"]["details"][0]["errors"]
+    assert failure == {"errorCode": {"requestError": "UNSUPPORTED_VERSION"},
+                       "message": "Version v22 is deprecated. Requests to this version will be blocked."}
+    default = PLATFORMS["google_ads"].default
+    assert requests.post(f"{sandbox.base_url}/{default}/customers/5550001/googleAds:searchStream", json=query,
+                         headers=headers, timeout=30).status_code == 200
+
+
+def test_an_error_after_result_batches_fails_that_unit_and_the_others_load(sandbox, connections, data_dir, world, monkeypatch):
+    """GIVEN one customer's report stream always ends in an INTERNAL error after its first batch
+    (HTTP 200) WHEN Google Ads runs THEN that unit fails after the client's retries, lands nothing,
+    keeps its cursor; the other customers' rows load. Before, the batches before the error landed
+    as the whole report and the error was ignored."""
+    import functools
+
+    from extractors import http, sources
+    from extractors.errors import PartialFailure
+    from sandbox.apis import google_ads as sandbox_google_ads
+
+    monkeypatch.setattr(sources, "RetryPolicy", functools.partial(http.RetryPolicy, sleep=lambda s: None))
+    monkeypatch.setattr(sandbox_google_ads, "BATCH_SIZE", 50)  # several batches per customer
+    sandbox.faults.add("stream_error", platform="google_ads", endpoint="/customers/5550001/", body=r"segments\.date", after=1)
+    with pytest.raises(PartialFailure) as err:
+        run_source("google_ads", world.default_now)
+    assert list(err.value.failed) == ["ad_group_performance/5550001"]
+    reason = err.value.failed["ad_group_performance/5550001"]
+    assert "failed after 6 attempts" in reason and "an error element after 1 result batches of an HTTP 200 answer" in reason
+    landed = dict(rows("SELECT _account_id, count(*) FROM raw_google_ads.ad_group_performance GROUP BY 1"))
+    assert "5550001" not in landed and set(landed) == {"5550002", "5550003"}
+    assert rows("SELECT count(*) FROM _funnelhouse.stream_state WHERE stream = 'ad_group_performance' AND account_id = '5550001'") == [(0,)]
+
+
+def test_a_revoked_refresh_token_says_so_and_what_to_do_in_one_line(sandbox, connections, data_dir, world, monkeypatch):
+    """GIVEN the refresh token was revoked (Google: 400 invalid_grant) WHEN Google Ads runs THEN one
+    line says the refresh token was revoked or expired and to mint a new one into the connection's
+    extra 'refresh_token', not the password; nothing retried. Before, it said to fix the password."""
+    from extractors.errors import AuthError
+    from sandbox.apis import google_oauth
+
+    conn = json.loads(connections["AIRFLOW_CONN_GOOGLE_ADS"])
+    conn.pop("password")
+    conn["extra"].update(client_id=google_oauth.CLIENT_ID, client_secret=google_oauth.CLIENT_SECRET,
+                         refresh_token="revoked-refresh-token-456", token_uri=f"{sandbox.base_url}/token")
+    monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_ADS", json.dumps(conn))
+    sent = []
+    sandbox.sandbox.request_hooks.append(lambda r: sent.append(r.path))
+    with pytest.raises(AuthError) as err:
+        pipeline.extract("google_ads", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    line = str(err.value)
+    assert "\n" not in line and "invalid_grant: Token has been expired or revoked." in line
+    assert "refresh token of connection 'google_ads' was revoked or has expired" in line
+    assert "mint a new refresh token" in line and "extra 'refresh_token'" in line and "password" not in line
+    assert "revoked-refresh-token-456" not in line and google_oauth.CLIENT_SECRET not in line
+    assert sent == ["/token"]
+
+
+def test_the_cli_exits_2_on_a_sunset_version_with_one_line(sandbox, connections, data_dir, world, monkeypatch):
+    import os
+
+    from tests.test_extractors_sandbox import _cli
+
+    _google_ads_conn(connections, monkeypatch, api_version="v21")  # sunset 2026-08-05, before the sandbox's clock
+    result = _cli(["google_ads", "--end", (world.default_now.date() - timedelta(days=1)).isoformat()], dict(os.environ))
+    errors = [line for line in result.stderr.splitlines() if "error:" in line]
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert len(errors) == 1 and errors[0].startswith("error: Google Ads API refused version v21 as retired: set the extra "
+                                                     "'api_version' of connection 'google_ads'")
+    assert not settings.warehouse_path().exists()

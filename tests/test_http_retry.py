@@ -97,3 +97,53 @@ def test_hubspot_daily_limit_stops_instead_of_spinning():
     with ScriptedServer([(429, {}, body)]) as server:
         with pytest.raises(ApiError, match="rate limited"):
             client(server, []).request("GET", "/x", what="contacts")
+
+
+def test_a_permanent_refusal_is_raised_at_once_and_marked_not_retryable():
+    """GIVEN a 404 (and a 422) WHEN requested THEN one request each, RefusedError, retryable False."""
+    from extractors.errors import RefusedError
+
+    waits: list[float] = []
+    with ScriptedServer([(404, {}, {"message": "no such list"}), (422, {}, {"title": "Invalid Resource"})]) as server:
+        c = client(server, waits)
+        for what in ("a", "b"):
+            with pytest.raises(RefusedError) as err:
+                c.request("GET", "/x", what=what)
+            assert err.value.retryable is False and err.value.status in (404, 422)
+        assert len(server.requests) == 2
+    assert waits == []
+
+
+def _ads_failure(code: int, status: str, message: str, detail: str) -> dict:
+    return {"error": {"code": code, "message": message, "status": status, "details": [{
+        "@type": "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure",
+        "errors": [{"errorCode": {"queryError": "UNRECOGNIZED_FIELD"}, "message": detail}], "requestId": "r1"}]}}
+
+
+BATCH = {"results": [{"adGroup": {"id": "1"}}], "fieldMask": "adGroup.id", "requestId": "r1"}
+
+
+def test_an_error_after_result_batches_in_a_search_stream_is_the_answer_not_a_short_result():
+    """GIVEN searchStream answers HTTP 200 with two batches and then an INTERNAL error element
+    WHEN requested THEN the client retries (a 5xx) and returns the clean answer it gets next,
+    never the two batches; the old client returned them as if they were the whole result."""
+    broken = [BATCH, BATCH, {"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}]
+    waits: list[float] = []
+    with ScriptedServer([(200, {}, broken), (200, {}, [BATCH])]) as server:
+        assert client(server, waits).request("POST", "/v26/customers/1/googleAds:searchStream", what="ads") == [BATCH]
+        assert len(server.requests) == 2
+    assert len(waits) == 1
+
+
+def test_a_refusal_inside_a_search_stream_names_google_s_reason_and_is_not_retried():
+    from extractors.errors import RefusedError
+
+    refused = [BATCH, _ads_failure(400, "INVALID_ARGUMENT", "Request contains an invalid argument.",
+                                   "Error in query: unrecognized field in the query: 'metrics.exits'.")]
+    with ScriptedServer([(200, {}, refused)]) as server:
+        with pytest.raises(RefusedError) as err:
+            client(server, []).request("POST", "/v26/customers/1/googleAds:searchStream", what="ads")
+        assert len(server.requests) == 1
+    message = str(err.value)
+    assert "an error element after 1 result batches of an HTTP 200 answer" in message and "HTTP 400" in message
+    assert "Request contains an invalid argument.: Error in query: unrecognized field in the query: 'metrics.exits'." in message

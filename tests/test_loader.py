@@ -113,3 +113,38 @@ def test_two_clicks_in_one_second_on_different_links_are_two_email_actions(tmp_p
     assert result.loaded == {"email_activity": 3} and result.quarantined == {"email_activity": 0}
     assert rows(warehouse, "SELECT action, url FROM raw_mailchimp.email_activity ORDER BY ALL") == [
         ("click", "https://x.example/a"), ("click", "https://x.example/b"), ("open", "")]
+
+
+def test_a_manifest_written_before_failed_units_existed_still_loads_and_reports_its_failed_accounts(tmp_path):
+    """GIVEN a batch of the previous format (failed_accounts, no failed_units) left by a crash
+    WHEN loaded THEN its units load and its account failure is reported by the load."""
+    from extractors import pipeline
+    from extractors.errors import PartialFailure
+
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    batch_dir = land(landing, "meta_ads", [("insights", "1001", datetime(2026, 8, 1, tzinfo=UTC),
+                                            [[insight("a1", "2026-08-02", "1.00")]])])
+    manifest = json.loads((batch_dir / "manifest.json").read_text())
+    del manifest["failed_units"]
+    manifest["failed_accounts"] = {"1999": "meta_ads insights [act_1999]: no permission (HTTP 403)"}
+    (batch_dir / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(PartialFailure, match=r"^meta_ads: loaded every account except 1999: .*HTTP 403"):
+        pipeline.load("meta_ads", warehouse=warehouse, landing_root=landing)
+    assert rows(warehouse, "SELECT ad_id FROM raw_meta_ads.insights") == [("a1",)]
+
+
+def test_a_failed_unit_is_reported_and_keeps_its_cursor_while_the_others_move_theirs(tmp_path):
+    from extractors.landing import FailedUnit
+
+    warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
+    batch = LandingBatch(landing, "meta_ads")
+    writer = batch.unit("insights", "1001", datetime(2026, 8, 1, tzinfo=UTC), END)
+    writer.write_page([insight("a1", "2026-08-02", "1.00")])
+    broken = batch.unit("insights", "1002", datetime(2026, 8, 1, tzinfo=UTC), END)
+    broken.write_page([insight("b1", "2026-08-02", "9.00")])  # landed before its next page failed
+    batch.drop(broken)
+    result = load_batch(batch.commit([FailedUnit("insights", "1002", "2026-08-01T00:00:00+00:00", END.isoformat(),
+                                                 "meta_ads insights [act_1002]: rejected (HTTP 400)", False)]), warehouse)
+    assert result.units == ["insights/1001"] and result.failed_units == {"insights/1002": "meta_ads insights [act_1002]: rejected (HTTP 400)"}
+    assert rows(warehouse, "SELECT _account_id, ad_id FROM raw_meta_ads.insights") == [("1001", "a1")]  # b1 never loads
+    assert set(read_state(warehouse, "meta_ads")) == {("insights", "1001")}  # a failed unit never moves a cursor

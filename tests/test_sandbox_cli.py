@@ -105,7 +105,7 @@ def _google_ads_dates(base_url: str, since: date, until: date) -> set[str]:
     query = f"SELECT campaign.id, metrics.clicks, segments.date FROM campaign WHERE segments.date BETWEEN '{since}' AND '{until}'"
     dates = set()
     for customer in GOOGLE_ADS_CUSTOMERS:
-        response = requests.post(f"{base_url}/v17/customers/{customer.customer_id}/googleAds:searchStream",
+        response = requests.post(f"{base_url}/v26/customers/{customer.customer_id}/googleAds:searchStream",
                                  json={"query": query}, headers=GOOGLE_ADS, timeout=60)
         assert response.status_code == 200, response.text
         dates |= {row["segments"]["date"] for batch in response.json() for row in batch.get("results", [])}
@@ -169,7 +169,7 @@ def test_days_and_end_name_the_same_range_and_now_defaults_to_utc():
     bodies = []
     for args in (["--end", str(END), "--now", "2026-03-20"], ["--days", "14", "--now", "2026-03-20T00:00:00+00:00"]):
         with serve("--seed", "7", "--start", str(START), *args) as base_url:
-            response = requests.post(f"{base_url}/v17/customers/5550002/googleAds:searchStream", json=query,
+            response = requests.post(f"{base_url}/v26/customers/5550002/googleAds:searchStream", json=query,
                                      headers=GOOGLE_ADS, timeout=60)
             assert response.status_code == 200, response.text
             contacts = requests.get(f"{base_url}/crm/v3/objects/contacts", params={"limit": 5}, headers=HUBSPOT, timeout=60)

@@ -498,3 +498,24 @@ def test_hubspot_properties_list_matches_the_spec(sandbox, hubspot_schema, objec
     assert_valid(hubspot_schema(operation), response.json(), f"properties of {object_type}")
     names = {p["name"] for p in response.json()["results"]}
     assert ("lifecyclestage" in names) if object_type != "deals" else ("dealstage" in names)
+
+
+CONTACTS_BATCH_READ = (CONTACTS, "POST", "/crm/v3/objects/contacts/batch/read")
+
+
+def test_hubspot_batch_read_matches_the_spec_and_names_missing_ids_in_a_207(sandbox, world, hubspot_schema):
+    """What the extractor reads a page's further property chunks with: 200 BatchResponseSimplePublicObject,
+    207 BatchResponseSimplePublicObjectWithErrors when an id is not found."""
+    listed = requests.get(f"{sandbox.base_url}/crm/v3/objects/contacts", params={"limit": 5}, headers=HUBSPOT_AUTH, timeout=30).json()
+    ids = [r["id"] for r in listed["results"]]
+    body = {"properties": ["utm_source", "lifecyclestage"], "inputs": [{"id": i} for i in ids]}
+    found = requests.post(f"{sandbox.base_url}/crm/v3/objects/contacts/batch/read", json=body, headers=HUBSPOT_AUTH, timeout=30)
+    assert found.status_code == 200
+    assert_valid(hubspot_schema(CONTACTS_BATCH_READ), found.json(), "batch read")
+    assert [r["id"] for r in found.json()["results"]] == ids and found.json()["status"] == "COMPLETE"
+    with_unknown = requests.post(f"{sandbox.base_url}/crm/v3/objects/contacts/batch/read", headers=HUBSPOT_AUTH, timeout=30,
+                                 json={**body, "inputs": body["inputs"] + [{"id": "999"}]})
+    assert with_unknown.status_code == 207
+    assert_valid(hubspot_schema(CONTACTS_BATCH_READ, "207"), with_unknown.json(), "batch read, one id unknown")
+    [error] = with_unknown.json()["errors"]
+    assert error["category"] == "OBJECT_NOT_FOUND" and error["context"] == {"ids": ["999"]}

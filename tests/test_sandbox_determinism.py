@@ -76,6 +76,7 @@ FAULT_PLAN = {"rules": [
 ]}
 
 DATA, OTHER, ERROR, FAULT = "data", "other", "error", "fault"  # only DATA answers must change with the seed
+DATA_207 = "data, 207"  # HubSpot's batch read naming ids it could not find: its records and its errors
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,7 @@ def replay(base_url: str) -> list[Exchange]:
     deals = {"limit": 100, "properties": ",".join(DEAL_PROPERTIES), "associations": "contacts"}
     call("hubspot deals (rate_limit fault)", FAULT, "GET", "/crm/v3/objects/deals", params=deals, headers=HUBSPOT)
     page = call("hubspot deals", DATA, "GET", "/crm/v3/objects/deals", params=deals, headers=HUBSPOT).json()
+    deal_ids = [r["id"] for r in page["results"][:20]]
     call("hubspot deals page 2 (after)", DATA, "GET", "/crm/v3/objects/0-3",
          params={**deals, "after": page["paging"]["next"]["after"]}, headers=HUBSPOT)
     search = {"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "1780000000000"}]}],
@@ -147,6 +149,15 @@ def replay(base_url: str) -> list[Exchange]:
          json={**search, "after": page["paging"]["next"]["after"]}, headers=HUBSPOT)
     call("hubspot deals search", DATA, "POST", "/crm/v3/objects/0-3/search",
          json={"properties": list(DEAL_PROPERTIES), "limit": 50}, headers=HUBSPOT)
+    listed = [r["id"] for r in page["results"][:20]]
+    call("hubspot contacts batch read", DATA, "POST", "/crm/v3/objects/contacts/batch/read",
+         json={"properties": ["utm_source", "lifecyclestage"], "inputs": [{"id": i} for i in listed]}, headers=HUBSPOT)
+    call("hubspot deals batch read", DATA, "POST", "/crm/v3/objects/0-3/batch/read?archived=false",
+         json={"properties": list(DEAL_PROPERTIES), "inputs": [{"id": i} for i in deal_ids]}, headers=HUBSPOT)
+    call("hubspot contacts batch read, one unknown id (207)", DATA_207, "POST", "/crm/v3/objects/0-1/batch/read",
+         json={"properties": ["email"], "inputs": [{"id": listed[0]}, {"id": "1"}]}, headers=HUBSPOT)
+    call("hubspot URL too long (414)", ERROR, "GET", "/crm/v3/objects/contacts",
+         params={"properties": ",".join(f"custom_{n:05d}" for n in range(2000))}, headers=HUBSPOT)
     visits = {"objectType": "contact", "objectId": "1000000000", "eventType": "e_visited_page", "limit": 2}
     page = call("hubspot events", DATA, "GET", "/events/v3/events", params=visits, headers=HUBSPOT).json()
     call("hubspot events page 2 (next link)", DATA, "GET", page["paging"]["next"]["link"], headers=HUBSPOT)
@@ -178,17 +189,17 @@ def replay(base_url: str) -> list[Exchange]:
     ad_groups = ("SELECT customer.id, campaign.id, campaign.name, ad_group.id, metrics.impressions, metrics.clicks, "
                  "metrics.cost_micros, metrics.conversions, metrics.conversions_value, segments.date FROM ad_group "
                  "WHERE segments.date BETWEEN '2026-06-01' AND '2026-08-29'")
-    call("google ads 5550001 (rate_limit fault)", FAULT, "POST", "/v17/customers/5550001/googleAds:searchStream",
+    call("google ads 5550001 (rate_limit fault)", FAULT, "POST", "/v26/customers/5550001/googleAds:searchStream",
          json={"query": ad_groups}, headers=GOOGLE_ADS)
     for customer in GOOGLE_ADS_CUSTOMERS:
         call(f"google ads {customer.customer_id} ad groups", DATA, "POST",
-             f"/v17/customers/{customer.customer_id}/googleAds:searchStream", json={"query": ad_groups}, headers=GOOGLE_ADS)
-    call("google ads campaigns last 30 days", DATA, "POST", "/v17/customers/5550002/googleAds:searchStream",
+             f"/v26/customers/{customer.customer_id}/googleAds:searchStream", json={"query": ad_groups}, headers=GOOGLE_ADS)
+    call("google ads campaigns last 30 days", DATA, "POST", "/v26/customers/5550002/googleAds:searchStream",
          json={"query": "SELECT campaign.name, metrics.clicks, segments.date FROM campaign "
                         "WHERE segments.date DURING LAST_30_DAYS ORDER BY metrics.clicks DESC LIMIT 20"}, headers=GOOGLE_ADS)
-    call("google ads manager clients", OTHER, "POST", "/v17/customers/5550000/googleAds:searchStream",
+    call("google ads manager clients", OTHER, "POST", "/v26/customers/5550000/googleAds:searchStream",
          json={"query": "SELECT customer_client.id, customer_client.level FROM customer_client"}, headers=GOOGLE_ADS)
-    call("google ads bad GAQL", ERROR, "POST", "/v17/customers/5550002/googleAds:searchStream",
+    call("google ads bad GAQL", ERROR, "POST", "/v26/customers/5550002/googleAds:searchStream",
          json={"query": "SELECT metrics.clickz FROM campaign"}, headers=GOOGLE_ADS)
     report = f"/v1beta/properties/{PROPERTY_ID}:runReport"
     sessions = {"dateRanges": [{"startDate": "2026-05-31", "endDate": "2026-08-30"}],
@@ -299,6 +310,8 @@ def test_every_answer_is_what_the_script_asked_for(replays):
             json.loads(ex.body)
         elif ex.kind == ERROR:
             assert 400 <= ex.status < 500, (ex.label, ex.status)
+        elif ex.kind == DATA_207:
+            assert ex.status == 207 and json.loads(ex.body)["errors"][0]["context"]["ids"] == ["1"], ex.label
     assert answers["hubspot deals (rate_limit fault)"].status == 429
     assert answers["google ads 5550001 (rate_limit fault)"].status == 429
     assert answers["mailchimp reports (server_error fault)"].status == 503

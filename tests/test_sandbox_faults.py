@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from extractors.api_versions import PLATFORMS as PLATFORMS_API
 from extractors.http import HttpClient, RetryPolicy
 from sandbox.apis import google_ads
 from sandbox.faults import (
@@ -29,6 +30,7 @@ from sandbox.faults import (
     FaultRule,
     FiredFault,
     SkippedFault,
+    client_error_response,
     platform_of,
     rate_limit_response,
     server_error_response,
@@ -43,7 +45,8 @@ CONTACTS = "/crm/v3/objects/contacts"
 ACCOUNT = AD_ACCOUNTS[0].account_id
 INSIGHTS = f"/v26.0/act_{ACCOUNT}/insights"
 CUSTOMER = GOOGLE_ADS_CUSTOMERS[0].customer_id
-SEARCH_STREAM = f"/v17/customers/{CUSTOMER}/googleAds:searchStream"
+# The extractors' default version: a sunset one (v17 on 2025-06-04) is refused at the sandbox's clock.
+SEARCH_STREAM = f"/{PLATFORMS_API['google_ads'].default}/customers/{CUSTOMER}/googleAds:searchStream"
 GOOGLE_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}",
                   "developer-token": DEFAULT_TOKENS["google_ads_developer"], "login-customer-id": "5550000"}
 RUN_REPORT = f"/v1beta/properties/{PROPERTY_ID}:runReport"
@@ -363,7 +366,7 @@ def test_google_ads_search_stream_rate_limit_is_resource_exhausted_with_its_retr
     assert re.fullmatch(r"[0-9a-f]{22}", request_id)
     assert body == [{"error": {
         "code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED",
-        "details": [{"@type": "type.googleapis.com/google.ads.googleads.v17.errors.GoogleAdsFailure",
+        "details": [{"@type": f"type.googleapis.com/google.ads.googleads.{SEARCH_STREAM.split('/')[1]}.errors.GoogleAdsFailure",
                      "errors": [{"errorCode": {"quotaError": "RESOURCE_EXHAUSTED"},
                                  "message": "Too many requests. Retry in 45 seconds.",
                                  "details": {"quotaErrorDetails": {"rateScope": "DEVELOPER",
@@ -532,7 +535,8 @@ def test_hubspot_list_repeats_the_last_record_of_a_page_on_the_next(sandbox):
     assert sandbox.faults.fired == [FiredFault(2, CONTACTS, "duplicate")]
 
 
-def test_hubspot_search_repeats_a_record_across_pages_whose_cursor_is_in_the_body(sandbox):
+def test_hubspot_search_repeats_a_record_across_pages_whose_cursor_is_in_the_body(sandbox, monkeypatch):
+    monkeypatch.setattr(sandbox.sandbox, "hubspot_search_gaps", False)  # full pages: this test counts them
     sandbox.faults.add("duplicate", platform="hubspot", endpoint=r"/search$", schedule=[2])
     body = {"limit": 2, "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}],
             "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]}
@@ -945,3 +949,64 @@ def test_a_fault_on_an_answer_the_sandbox_failed_to_make_is_skipped_not_lost(san
     assert response.status_code == 500 and response.json() == {"message": "internal error"}
     assert sandbox.faults.fired == []
     assert [(f.request_no, f.endpoint, f.kind) for f in sandbox.faults.skipped] == [(1, RUN_REPORT, "change_type")]
+
+
+# ---- permanent refusals, body-matched rules, a stream failing mid-answer -----------------------
+
+
+@pytest.mark.parametrize("platform, path", [("hubspot", CONTACTS), ("meta", INSIGHTS), ("google_ads", SEARCH_STREAM),
+                                            ("ga4", RUN_REPORT), ("mailchimp", CAMPAIGNS)])
+@pytest.mark.parametrize("status", [400, 404])
+def test_a_client_error_is_each_platforms_own_refusal(platform, path, status):
+    body = client_error_response(platform, fake_request(path), status).body
+    response = client_error_response(platform, fake_request(path), status)
+    assert response.status == status
+    if platform == "hubspot":
+        assert body["status"] == "error" and body["category"] == ("VALIDATION_ERROR" if status == 400 else "OBJECT_NOT_FOUND")
+    elif platform == "meta":
+        assert body["error"]["code"] == (100 if status == 400 else 803) and body["error"]["type"] == "OAuthException"
+        assert "error_subcode" not in body["error"]  # not Meta's "no access" pair (100, 33), which is a 403's meaning
+    elif platform == "google_ads":
+        (body,) = body  # inside searchStream's array
+        assert body["error"]["status"] == ("INVALID_ARGUMENT" if status == 400 else "NOT_FOUND")
+        assert body["error"]["details"][0]["@type"].endswith(".errors.GoogleAdsFailure")
+    elif platform == "ga4":
+        assert body["error"]["code"] == status and body["error"]["status"] == ("INVALID_ARGUMENT" if status == 400 else "NOT_FOUND")
+    else:
+        assert body["status"] == status and response.content_type.startswith("application/problem+json")
+
+
+@pytest.mark.parametrize("bad, message", [({"kind": "client_error", "params": {"status": 429}}, "400 | 404"),
+                                          ({"kind": "stream_error", "params": {"after": -1}}, "after")])
+def test_a_bad_refusal_rule_is_refused_when_made(bad, message):
+    with pytest.raises(ValueError, match=message):
+        FaultRule.from_dict(bad)
+
+
+def test_a_body_pattern_refuses_one_query_among_those_sent_to_the_same_endpoint(sandbox, world):
+    """GIVEN a client_error rule for GAQL queries that select segments.date WHEN two queries go to one
+    searchStream path THEN only the report query is refused, and the HTTP client does not repeat it."""
+    from extractors.errors import RefusedError
+
+    sandbox.faults.add("client_error", platform="google_ads", body=r"segments\.date")
+    assert search_stream(sandbox, "SELECT customer.id FROM customer").status_code == 200
+    waits: list[float] = []
+    with pytest.raises(RefusedError, match="HTTP 400: Request contains an invalid argument.: Error in query"):
+        client(sandbox, "google_ads", waits, GOOGLE_HEADERS).request("POST", SEARCH_STREAM, json_body={"query": ad_group_query(world)},
+                                                                      what="ad_group_performance")
+    assert waits == [] and sandbox.faults.fired == [FiredFault(1, SEARCH_STREAM, "client_error")]
+
+
+def test_a_search_stream_can_fail_after_its_first_batches_under_http_200(sandbox, world, monkeypatch):
+    monkeypatch.setattr(google_ads, "BATCH_SIZE", 6)
+    clean = search_stream(sandbox, ad_group_query(world)).json()
+    sandbox.faults.add("stream_error", platform="google_ads", schedule=[1], after=2)
+    broken = search_stream(sandbox, ad_group_query(world))
+    assert broken.status_code == 200
+    assert broken.json() == clean[:2] + [{"error": {"code": 500, "message": "Internal error encountered.", "status": "INTERNAL"}}]
+    # the one HTTP client sees the error, retries, and returns the whole stream, never its first two batches
+    sandbox.faults.add("stream_error", platform="google_ads", schedule=[1], after=3)
+    waits: list[float] = []
+    got = client(sandbox, "google_ads", waits, GOOGLE_HEADERS).request("POST", SEARCH_STREAM, json_body={"query": ad_group_query(world)},
+                                                                       what="ad_group_performance")
+    assert got == clean and len(waits) == 1

@@ -34,7 +34,7 @@ PAGE_METRICS = ("screenPageViews", "userEngagementDuration", "sessions", "exits"
 
 
 def search_stream(server, customer_id: str, query: str, headers: dict | None = None) -> requests.Response:
-    return requests.post(f"{server.base_url}/v17/customers/{customer_id}/googleAds:searchStream",
+    return requests.post(f"{server.base_url}/v26/customers/{customer_id}/googleAds:searchStream",
                          json={"query": query}, headers=GOOGLE_HEADERS if headers is None else headers, timeout=60)
 
 
@@ -207,7 +207,7 @@ def test_google_ads_auth_and_access_errors_are_googles(server, headers, customer
     error = body[0]["error"]
     assert (error["code"], error["status"]) == (status, grpc_status)
     if error_code:
-        assert error["details"][0]["@type"] == "type.googleapis.com/google.ads.googleads.v17.errors.GoogleAdsFailure"
+        assert error["details"][0]["@type"] == "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure"
         assert error["details"][0]["errors"][0]["errorCode"] == error_code
     assert DEFAULT_TOKENS["google_ads"] not in response.text
 

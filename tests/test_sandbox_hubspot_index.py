@@ -71,7 +71,7 @@ def test_searches_at_new_clocks_regenerate_no_day():
         for as_of in clocks:
             server.set_clock(as_of)
             since = _epoch_ms("2026-06-05T00:00:00.000Z")
-            seen, after = [], None
+            seen, after, empty_pages = [], None, 0
             while True:
                 body = {"limit": 200, "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(since)}]}],
                         "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], "properties": ["email"]}
@@ -80,10 +80,11 @@ def test_searches_at_new_clocks_regenerate_no_day():
                 page = requests.post(url, json=body, headers=HUB, timeout=60).json()
                 seen += [(_epoch_ms(r["properties"]["lastmodifieddate"]), int(r["id"])) for r in page["results"]]
                 after = page.get("paging", {}).get("next", {}).get("after")
+                empty_pages += not page["results"] and bool(after)  # HubSpot's empty page with a cursor: it uses offsets too
                 if not after or int(after) + 200 > 10_000:
                     break
             assert seen == sorted(seen) and seen[0][0] >= since
-            assert len(seen) == min(page["total"], 10_000)
+            assert len(seen) == min(page["total"], 10_000 - 200 * empty_pages)
             every = requests.post(url, json={"limit": 1}, headers=HUB, timeout=60).json()["total"]
             assert every == live[as_of]
     assert world.cache_info()["generated_days"] == generated

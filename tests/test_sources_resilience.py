@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 from datetime import timedelta
+from pathlib import Path
 
 import duckdb
 import pytest
@@ -150,3 +151,143 @@ def test_an_incremental_read_after_changes_equals_a_full_read(source, sandbox, c
     assert {s: c for s, c in incremental.items() if s not in snapshots} == {s: c for s, c in full.items() if s not in snapshots}
     assert all(incremental[s][0] == 2 * full[s][0] for s in snapshots)  # one snapshot per run
     assert first != incremental  # the second read did change something
+
+
+def _unit_key_patterns():
+    """One unit of each source, told apart from its other units by endpoint (an account's path) or body."""
+    from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
+    from sandbox.world_email import AUDIENCES
+    from sandbox.world_social import FACEBOOK_PAGE
+
+    meta, customer, audience = AD_ACCOUNTS[1].account_id, GOOGLE_ADS_CUSTOMERS[1].customer_id, AUDIENCES[1].list_id
+    return {  # source -> (the refused unit, the fault rule's filters)
+        "hubspot": ("contact_visits/4400001", {"endpoint": r"^/events/v3/events"}),
+        "meta_ads": (f"insights/{meta}", {"endpoint": rf"/act_{meta}/insights"}),
+        "google_ads": (f"ad_group_performance/{customer}", {"endpoint": rf"/customers/{customer}/", "body": r"segments\.date"}),
+        "ga4": ("pages_daily/420000001", {"body": r"pagePath"}),
+        "mailchimp": (f"list_members/{audience}", {"endpoint": rf"/lists/{audience}/members"}),
+        "facebook_pages": (f"page_insights/{FACEBOOK_PAGE.account_id}", {"endpoint": rf"/{FACEBOOK_PAGE.account_id}/insights$"}),
+    }
+
+
+def _tables(source: str) -> dict[str, tuple[int, str]]:
+    """checksums(), with a stream whose table was never created counted as empty."""
+    out = {}
+    with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
+        existing = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
+                                              [f"raw_{source}"]).fetchall()}
+        for stream in get_source(source).streams:
+            rows = (con.execute(f"SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_{source}.{stream.name} ORDER BY ALL").fetchall()
+                    if stream.name in existing else [])
+            out[stream.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
+    return out
+
+
+@pytest.mark.parametrize("source", SOURCES)
+def test_one_refused_unit_fails_alone_keeps_its_cursor_and_is_read_by_the_next_run(source, sandbox, connections, data_dir,
+                                                                                   world, clean):
+    """GIVEN the platform refuses one unit for good (HTTP 400 in its own shape) among several
+    WHEN the source runs THEN the load fails naming that unit alone, every other stream equals the
+    clean read, the refused stream holds only its other accounts' rows, the unit's cursor did not
+    move and its request was sent once (a 4xx is not repeated); WHEN the platform answers again
+    THEN the next run reads the unit and every table equals the clean read: nothing lost, nothing
+    doubled. Before units were isolated, the refusal discarded the whole source's batch."""
+    from extractors.errors import PartialFailure
+    from tests.pipeline_helpers import rows
+
+    key, rule = _unit_key_patterns()[source]
+    stream, account = key.split("/")
+    sandbox.faults.add("client_error", platform=PLATFORM[source], **rule)
+    with pytest.raises(PartialFailure) as err:
+        run(source, world.default_now)
+    assert list(err.value.failed) == [key] and not err.value.retryable
+    assert "HTTP 400" in err.value.failed[key] and "not retried" in err.value.failed[key]
+    assert str(err.value).startswith(f"{source}: loaded every ") and account in str(err.value) and "\n" not in str(err.value)
+    assert len(sandbox.faults.fired) == 1  # refused once, never repeated
+    after = _tables(source)
+    assert {s: c for s, c in after.items() if s != stream} == {s: c for s, c in clean[source].items() if s != stream}
+    others = rows(f"SELECT DISTINCT _account_id FROM raw_{source}.{stream}") if after[stream][0] else []
+    assert account not in {a for (a,) in others} and after[stream][0] < clean[source][stream][0]
+    assert (stream, account) not in {tuple(r) for r in rows(
+        f"SELECT stream, account_id FROM _funnelhouse.stream_state WHERE source = '{source}'")}
+
+    sandbox.faults.clear()
+    [result] = run(source, world.default_now)
+    assert key in result.units and result.failed_units == {}
+    assert _tables(source) == clean[source]
+
+
+def test_a_retry_of_the_extract_task_reads_only_the_failed_unit_and_the_load_doubles_nothing(sandbox, connections, data_dir,
+                                                                                             world, clean, monkeypatch):
+    """GIVEN one Google Ads report unit keeps failing with 5xx until the client gives up
+    WHEN the DAG's extract task runs with tries left THEN it fails retryable after landing the
+    eleven other units; WHEN Airflow retries it and the platform is well again THEN the retry sends
+    exactly that unit's one request (the landed batch covers the rest), and the load of both
+    batches equals a clean read."""
+    import functools
+
+    from extractors import http, sources
+    from extractors.errors import PartialFailure
+    from extractors.landing import Manifest
+    from funnelhouse import steps
+
+    monkeypatch.setattr(sources, "RetryPolicy", functools.partial(http.RetryPolicy, sleep=lambda s: None))
+    key, rule = _unit_key_patterns()["google_ads"]
+    sandbox.faults.add("server_error", platform="google_ads", status=503, **rule)
+    with pytest.raises(PartialFailure) as err:
+        steps.extract("google_ads", end=world.default_now, retries_left=True)
+    assert err.value.retryable and list(err.value.failed) == [key] and "failed after 6 attempts" in err.value.failed[key]
+    [first] = [b for b in (settings.landing_dir() / "google_ads").iterdir()]
+    assert len(Manifest.read(first).units) == 11 and [f.key for f in Manifest.read(first).failed_units] == [key]
+
+    sandbox.faults.clear()
+    sent = []
+    sandbox.sandbox.request_hooks.append(lambda request: sent.append((request.path, request.body)))
+    retry = steps.extract("google_ads", end=world.default_now, retries_left=True)
+    assert len(sent) == 1 and sent[0][0].endswith(f"/customers/{key.split('/')[1]}/googleAds:searchStream")
+    assert b"segments.date" in sent[0][1]
+    assert [f"{u.stream}/{u.account_id}" for u in Manifest.read(Path(retry)).units] == [key]
+    summary = steps.load("google_ads")
+    assert len(summary["batches"]) == 2 and summary["failed_units"] == {key: err.value.failed[key]}
+    assert _tables("google_ads") == clean["google_ads"]
+
+
+def test_on_the_last_try_the_extract_succeeds_and_the_load_loads_the_rest_then_fails_fast(sandbox, connections, data_dir,
+                                                                                          world, clean, monkeypatch):
+    """GIVEN a unit that keeps failing (5xx) on the extract's last try, and a Mailchimp audience that
+    does not exist (404) WHEN the DAG's extract and load run (through the DAG's fail-fast wrapper)
+    THEN the extract succeeds, the load loads every other unit and fails without retries (Airflow's
+    AirflowFailException), its one line naming both units; a 404 alone is never retried by Airflow."""
+    import functools
+    import json
+    import runpy
+
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from extractors import http, sources
+    from funnelhouse import steps
+
+    wrap = runpy.run_path(str(Path(settings.__file__).parents[1] / "dags" / "funnelhouse_pipeline.py"))["_fail_fast_on_bad_input"]
+    monkeypatch.setattr(sources, "RetryPolicy", functools.partial(http.RetryPolicy, sleep=lambda s: None))
+    conn = json.loads(os.environ["AIRFLOW_CONN_MAILCHIMP"])
+    conn["extra"]["list_ids"] += ["0000000000"]  # no such audience: Mailchimp answers 404
+    monkeypatch.setenv("AIRFLOW_CONN_MAILCHIMP", json.dumps(conn))
+    sandbox.faults.add("server_error", platform="mailchimp", endpoint=r"^/3\.0/reports$", status=500)
+    wrap(steps.extract)("mailchimp", end=world.default_now, retries_left=False)
+    with pytest.raises(AirflowFailException) as err:
+        wrap(steps.load)("mailchimp")
+    line = str(err.value)
+    assert line.startswith("mailchimp: loaded every unit except list_members/0000000000, reports/account: ")
+    assert "HTTP 404" in line and "failed after 6 attempts" in line
+    after = _tables("mailchimp")
+    assert {s: c for s, c in after.items() if s != "reports"} == {s: c for s, c in clean["mailchimp"].items() if s != "reports"}
+    assert after["reports"][0] == 0
+
+
+def test_a_failure_of_every_unit_still_fails_clearly(sandbox, connections, data_dir, world):
+    from extractors.errors import PartialFailure
+
+    sandbox.faults.add("client_error", platform="meta", status=404)
+    with pytest.raises(PartialFailure, match=r"^meta_ads: nothing was loaded, every unit failed: .*HTTP 404: \(#803\)") as err:
+        run("meta_ads", world.default_now)
+    assert len(err.value.failed) == 4 and not err.value.retryable

@@ -1,25 +1,51 @@
 """Google Ads API (REST): customers, campaigns, ad groups and ad-group daily performance
-(https://developers.google.com/google-ads/api/rest/overview, searchStream, API v17).
+(https://developers.google.com/google-ads/api/rest/overview, searchStream; the version comes
+from extractors/api_versions.py, v26 by default).
 
 Credentials: Airflow connection ``google_ads``: host = https://googleads.googleapis.com,
 password = an OAuth access token (sent as Bearer) or, for unattended runs, extra
 ``client_id``/``client_secret``/``refresh_token`` (see google_oauth.py), extra ``{"developer_token": "...",
 "customer_ids": ["1234567890", ...], "login_customer_id": "<manager id, optional>",
-"api_version": "v17", "start_date": "YYYY-MM-DD"}``. Customer ids without dashes.
+"api_version": "v26" (optional: overrides the default), "start_date": "YYYY-MM-DD"}``. Customer ids
+without dashes.
 
 searchStream answers one GAQL query with a JSON array of batches and no paging.
 Field names are lowerCamelCase, int64 values are strings, cost is in micros of
 the account currency, and dates are in the account's time zone. Conversions are
 restated for up to the conversion window, so the performance stream re-reads
-the last 30 days every run and those days replace what was loaded.
+the last 30 days every run and those days replace what was loaded. An error element
+anywhere in the array (also after result batches) makes the answer that error: the
+unit fails (or is retried, for a 5xx), its batches before the error are never landed
+as if they were the result. A version past its sunset is refused by Google with HTTP 400;
+that becomes one line naming the connection, its ``api_version`` extra and a supported
+version, and stops the source without retries (every request would be refused so).
+
+Verified against:
+- Google Ads API "Search & SearchStream" guide: the searchStream URL, headers and the JSON array of
+  batches (``results``, ``fieldMask``, ``requestId``).
+- Google Ads "Deprecation and sunset" page and the developer blog's announcements and sunset
+  reminders (v17 .. v26): the versions and dates in extractors/api_versions.py.
+- Users' reports of a sunset version's answer: googleads/google-ads-python#332, floriankuwala/
+  googlesearch2postgres#1 and selesnow/rgoogleads#33 ("Version vNN is deprecated. Requests to this
+  version will be blocked.", INVALID_ARGUMENT, requestError UNKNOWN or UNSUPPORTED_VERSION).
+
+Not verified:
+- The HTTP status and position of an error that interrupts a stream after its first batches (we
+  treat an error element anywhere in the array, under any status, as the answer).
+- The exact sunset days of v23-v26 (projected months until Google's reminder names the day).
+- Whether a sunset version's REST answer comes inside searchStream's array (the sandbox answers so;
+  the extractor recognises it either way).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
+from extractors.api_versions import PLATFORMS, api_version, deprecated_version_message
 from extractors.connections import PlatformConnection
+from extractors.errors import ApiError, ApiVersionError
 from extractors.http import HttpClient
 from extractors.sources import Source
 from extractors.sources.google_oauth import google_access_token
@@ -36,6 +62,7 @@ QUERIES = {
         "metrics.conversions, metrics.conversions_value, segments.date FROM ad_group "
         "WHERE segments.date BETWEEN '{since}' AND '{until}'"),
 }
+_SUNSET_MESSAGE = re.compile(r"Version v\d+ is deprecated")
 
 
 class GoogleAds(Source):
@@ -56,6 +83,7 @@ class GoogleAds(Source):
         return [i.replace("-", "") for i in conn.list_extra("customer_ids", '{"customer_ids": ["1234567890"]}')]
 
     def client(self, conn: PlatformConnection) -> HttpClient:
+        api_version("google_ads", conn)  # warns once per run when the version nears its sunset
         token = google_access_token(self.name, conn)
         headers = {"Authorization": f"Bearer {token}", "developer-token": str(conn.extra["developer_token"])}
         if conn.extra.get("login_customer_id"):
@@ -66,9 +94,27 @@ class GoogleAds(Source):
         query = QUERIES[stream.name]
         if stream.load == "window":
             query = query.format(since=window.first_day.isoformat(), until=window.last_day.isoformat())
-        version = conn.extra.get("api_version", "v17")
-        batches = client.request("POST", f"/{version}/customers/{account}/googleAds:searchStream", json_body={"query": query},
-                                 what=f"{stream.name} [customer {account}]")
+        version = str(conn.extra.get("api_version") or PLATFORMS["google_ads"].default)  # as api_version(), unwarned
+        try:
+            batches = client.request("POST", f"/{version}/customers/{account}/googleAds:searchStream",
+                                     json_body={"query": query}, what=f"{stream.name} [customer {account}]")
+        except ApiError as exc:
+            if _is_sunset_answer(exc.body):
+                raise ApiVersionError(deprecated_version_message("google_ads", conn.conn_id, version)) from None
+            raise
         for batch in batches or []:
             yield batch.get("results") or []
 
+
+def _is_sunset_answer(body) -> bool:
+    """Google's refusal of a sunset version: a GoogleAdsFailure with requestError UNSUPPORTED_VERSION
+    (UNKNOWN in older answers) saying "Version vNN is deprecated. Requests to this version will be blocked."."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return False
+    for detail in error.get("details") or []:
+        for failure in (detail.get("errors") or []) if isinstance(detail, dict) else []:
+            code = (failure.get("errorCode") or {}).get("requestError") if isinstance(failure, dict) else None
+            if code == "UNSUPPORTED_VERSION" or _SUNSET_MESSAGE.search(str(failure.get("message", ""))):
+                return True
+    return False

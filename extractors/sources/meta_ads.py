@@ -55,7 +55,7 @@ from datetime import date, timedelta
 
 from extractors.api_versions import api_version, deprecated_version_message
 from extractors.connections import PlatformConnection
-from extractors.errors import ApiError, ConfigError, RequestTooLarge, RetiredVersionError
+from extractors.errors import ApiError, ConfigError, RequestTooLarge, ApiVersionError
 from extractors.pagination import NextUrl, PageRequest, paginate
 from extractors.sources import Source
 from extractors.streams import KeyColumn, Stream
@@ -102,8 +102,8 @@ class MetaAds(Source):
                                       what=f"ad_accounts [act_{account}]")]
             else:
                 yield from self._insights(client, conn, version, account, window.first_day, window.last_day)
-        except RetiredVersionError:
-            raise RetiredVersionError(deprecated_version_message("meta_marketing", conn.conn_id, version)) from None
+        except ApiVersionError:
+            raise ApiVersionError(deprecated_version_message("meta_marketing", conn.conn_id, version)) from None
 
     def _insights(self, client, conn, version, account, first: date, last: date) -> Iterator[list[dict]]:
         """The window's rows, one report run per range; a range Meta will not run is split in halves."""

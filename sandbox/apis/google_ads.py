@@ -2,7 +2,7 @@
 
 Contract: ../shared/CONTRACTS.md "Ads: Google Ads API (REST)".
 
-    POST /v17/customers/{customer_id}/googleAds:searchStream
+    POST /v26/customers/{customer_id}/googleAds:searchStream
     Authorization: Bearer <oauth token>; developer-token: <token>; login-customer-id: <manager id> (optional)
     {"query": "SELECT campaign.id, metrics.cost_micros, segments.date FROM campaign
                WHERE segments.date BETWEEN '2026-06-01' AND '2026-06-30'"}
@@ -20,7 +20,17 @@ metrics). Errors are Google's, inside the array as searchStream sends them:
 ``[{"error": {"code", "message", "status", "details": [GoogleAdsFailure]}}]``:
 401 UNAUTHENTICATED (OAuth token or developer token), 403 PERMISSION_DENIED
 (a customer the caller cannot reach), 400 INVALID_ARGUMENT (bad GAQL, metrics
-asked of a manager account).
+asked of a manager account, a sunset version).
+
+A version is refused from its sunset day on (``SUNSETS``, the days of Google's sunset
+reminders; every version before v17 too), at the sandbox's clock: HTTP 400
+INVALID_ARGUMENT "Request contains an invalid argument." with a GoogleAdsFailure whose
+error is ``requestError: UNSUPPORTED_VERSION``, "Version vNN is deprecated. Requests to this
+version will be blocked." (the answer users quote: googleads/google-ads-python#332 with the
+older code UNKNOWN, floriankuwala/googlesearch2postgres#1 with UNSUPPORTED_VERSION, the REST
+message in selesnow/rgoogleads#33). Not verified: the version named in the failure's
+``@type`` (the requested one here). Release days are not modelled: a version newer than the
+clock is served.
 """
 
 from __future__ import annotations
@@ -36,6 +46,9 @@ from sandbox.server import Request, Response
 from sandbox.world_google_ads import ALL_GOOGLE_ADS_CUSTOMERS, MANAGER, SEARCH_CAMPAIGNS, GoogleAdsCustomer
 
 CUSTOMERS = {c.customer_id: c for c in ALL_GOOGLE_ADS_CUSTOMERS}
+SUNSETS = {17: date(2025, 6, 4), 18: date(2025, 8, 20), 19: date(2026, 2, 11), 20: date(2026, 6, 10), 21: date(2026, 8, 5),
+           22: date(2026, 10, 7)}
+OLDEST_SUNSET_LISTED = min(SUNSETS)
 BATCH_SIZE = 10_000
 AUTH_HELP = ("Expected OAuth 2 access token, login cookie or other valid authentication credential. "
              "See https://developers.google.com/identity/sign-in/web/devconsole-project.")
@@ -156,7 +169,19 @@ def _check_access(request: Request) -> Response | GoogleAdsCustomer:
     return customer
 
 
+def _sunset(request: Request) -> Response | None:
+    """Google's refusal of a version past its sunset day, before anything else about the request."""
+    version = int(request.match["version"])
+    day = SUNSETS.get(version, date.min if version < OLDEST_SUNSET_LISTED else None)
+    if day is None or request.sandbox.now.date() < day:
+        return None
+    return _error(request, 400, "INVALID_ARGUMENT", "Request contains an invalid argument.", {"requestError": "UNSUPPORTED_VERSION"},
+                  f"Version v{version} is deprecated. Requests to this version will be blocked.")
+
+
 def search_stream(request: Request) -> Response:
+    if (retired := _sunset(request)) is not None:
+        return retired
     checked = _check_access(request)
     if isinstance(checked, Response):
         return checked

@@ -2,7 +2,19 @@
 
 Contract: ../shared/CONTRACTS.md "CRM: HubSpot CRM v3"; shapes follow the
 OpenAPI files in tests/specs/hubspot (SimplePublicObjectWithAssociations,
-CollectionResponse..., search responses).
+CollectionResponse..., search responses, batch read).
+
+Two behaviours of the real API that break naive clients:
+
+- A request URL longer than about 16,000 characters is refused before it reaches the API: HTTP 414
+  with the proxy's HTML page "414 Request-URI Too Large" (the answer quoted in Airbyte issue #33976;
+  Airbyte's source-hubspot measured the limit at ~16,300 characters). A GET listing hundreds of
+  properties hits it. Not verified: the exact limit (URL_LIMIT here) and whether it counts the host.
+- Search now and then answers a page with no results that still carries ``paging.next.after``
+  (Airbyte source-hubspot, test_crm_search_pagination_boundaries: "HubSpot can return an empty
+  results array while still providing a paging cursor"): index entries of records it filters out
+  when it renders the page. Here a seeded share of filtered queries has such a block of entries at the
+  start of its result list (``SEARCH_GHOST_SHARE``); the records after it come on the following pages.
 """
 
 from __future__ import annotations
@@ -10,6 +22,8 @@ from __future__ import annotations
 import base64
 import bisect
 import binascii
+import hashlib
+import json
 from array import array
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -24,6 +38,11 @@ MODIFIED_PROPERTY = {"contacts": "lastmodifieddate", "deals": "hs_lastmodifiedda
 LIST_MAX_LIMIT = 100
 SEARCH_MAX_LIMIT = 200
 SEARCH_MAX_RESULTS = 10_000
+URL_LIMIT = 16_000  # characters of the request target (path and query) the front proxy accepts
+BATCH_READ_MAX_INPUTS = 100
+SEARCH_GHOST_SHARE = 0.15  # the share of search queries whose first page comes back empty with a cursor
+URI_TOO_LONG = (b"<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
+                b"<center><h1>414 Request-URI Too Large</h1></center>\r\n</body>\r\n</html>\r\n")
 
 
 def _error(request: Request, status: int, category: str, message: str) -> Response:
@@ -38,6 +57,16 @@ def _missing_scopes(request: Request) -> Response:
                       "Read more about required scopes here: https://developers.hubspot.com/scopes.")
     response.body["links"] = {"scopes": "https://developers.hubspot.com/scopes"}
     return response
+
+
+def _within_url_limit(handler):
+    """Every HubSpot route sits behind the proxy that refuses over-long URLs."""
+    def guarded(request: Request) -> Response:
+        target = request.path + ("?" + urlencode(request.query) if request.query else "")
+        if len(target) > URL_LIMIT:
+            return Response(414, URI_TOO_LONG, content_type="text/html")
+        return handler(request)
+    return guarded
 
 
 def _check_auth(request: Request) -> Response | None:
@@ -176,14 +205,21 @@ def _epoch_ms(iso: str) -> int:
     return int(datetime.strptime(iso, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC).timestamp() * 1000)
 
 
-def search_objects(request: Request) -> Response:
+def _authorized_json(request: Request) -> tuple[str, dict] | Response:
+    """The object type and JSON body of a POST, or HubSpot's refusal of it."""
     if (denied := _check_auth(request)) is not None:
         return denied
-    object_type = _object_type(request)
     try:
-        body = request.json()
+        return _object_type(request), request.json()
     except ValueError:
         return _error(request, 400, "VALIDATION_ERROR", "Invalid input JSON: request body is not JSON")
+
+
+def search_objects(request: Request) -> Response:
+    checked = _authorized_json(request)
+    if isinstance(checked, Response):
+        return checked
+    object_type, body = checked
     limit = _limit(request, body.get("limit", 10), SEARCH_MAX_LIMIT)
     if isinstance(limit, Response):
         return limit
@@ -218,10 +254,80 @@ def search_objects(request: Request) -> Response:
         build = lambda record_id: world.contact_record(world.kept_contact(record_id), now, properties)  # noqa: E731
     else:
         build = lambda record_id: world.deal_record(world.kept_deal(record_id), now, properties, False)  # noqa: E731
-    out: dict = {"total": len(matched), "results": [_sorted_properties(build(ids[i])) for i in matched[offset:offset + limit]]}
-    if offset + limit < len(matched):
+    # A query with a block of filtered-out index entries at its start: positions [0, ghosts) render nothing.
+    ghosts = limit if _has_ghosts(request, object_type, groups, sorts, limit) else 0
+    positions = range(max(offset, ghosts) - ghosts, max(offset + limit - ghosts, 0))
+    out: dict = {"total": len(matched), "results": [_sorted_properties(build(ids[matched[p]])) for p in positions if p < len(matched)]}
+    if offset + limit < len(matched) + ghosts:
         out["paging"] = {"next": {"after": str(offset + limit)}}
     return Response(200, out)
+
+
+def _has_ghosts(request: Request, object_type: str, groups: list, sorts: list, limit: int) -> bool:
+    """Whether this query (its filters, order and page size) meets filtered-out entries: seeded, so the same
+    query always does or never does, whatever the order of requests. Only filtered queries: the entries
+    are what HubSpot's server-side filtering drops from a page (Airbyte's account of the behaviour)."""
+    if not any(groups) or not request.sandbox.hubspot_search_gaps:
+        return False
+    key = f"{request.sandbox.world.seed}:{object_type}:{json.dumps([groups, sorts, limit], sort_keys=True)}"
+    return int.from_bytes(hashlib.sha256(key.encode()).digest()[:8], "big") / 2**64 < SEARCH_GHOST_SHARE
+
+
+def batch_read(request: Request) -> Response:
+    """``POST /crm/v3/objects/{type}/batch/read[?archived=]`` with ``{"properties", "inputs": [{"id"}]}``:
+    the records with those ids (archived ones when asked), in the BatchResponseSimplePublicObject shape;
+    ids that do not exist (or are archived when live ones are asked for) make it a 207 with an
+    OBJECT_NOT_FOUND error naming them. Not verified: the error's message text, whether results keep
+    the inputs' order (here they do), and any limit on the number of properties."""
+    checked = _authorized_json(request)
+    if isinstance(checked, Response):
+        return checked
+    object_type, body = checked
+    inputs = body.get("inputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) and i.get("id") for i in inputs):
+        return _error(request, 400, "VALIDATION_ERROR", "Invalid input JSON on line 1: inputs must be a list of {\"id\": ...}")
+    if len(inputs) > BATCH_READ_MAX_INPUTS:
+        return _error(request, 400, "VALIDATION_ERROR", f"Batch input limit exceeded: at most {BATCH_READ_MAX_INPUTS} inputs, got {len(inputs)}")
+    if body.get("idProperty"):
+        return _error(request, 400, "VALIDATION_ERROR", "The sandbox reads batches by record id only, not by idProperty")
+    archived = request.query.get("archived", "false").lower() == "true"
+    properties = body.get("properties") or None
+    world, now = request.sandbox.world, request.sandbox.now
+    results, missing = [], []
+    for record_id in (str(i["id"]) for i in inputs):
+        record = _record_by_id(world, now, object_type, record_id, archived, properties)
+        if record is None:
+            missing.append(record_id)
+        else:
+            results.append(_sorted_properties(record))
+    out: dict = {"status": "COMPLETE", "results": results, "startedAt": _iso_ms(now), "completedAt": _iso_ms(now)}
+    if not missing:
+        return Response(200, out)
+    label = "CONTACT" if object_type == "contacts" else "DEAL"
+    out["numErrors"] = 1
+    out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing}, "errors": [], "links": {},
+                      "message": f"Could not get some {label} objects, they may be deleted or not exist. Check that ids are valid."}]
+    return Response(207, out)
+
+
+def _record_by_id(world, now: datetime, object_type: str, record_id: str, archived: bool, properties) -> dict | None:
+    """The record as the list would show it, if it exists now in the asked archived state."""
+    if object_type == "contacts":
+        c = world.contact(record_id)
+        if c is None or c.created_at > now or bool(c.archived_at and c.archived_at <= now) != archived:
+            return None
+        return world.contact_record(c, now, properties)
+    if archived or not record_id.isdigit():
+        return None  # the simulated business never deletes deals
+    d = world.kept_deal(int(record_id))
+    contact = world.contact(d.contact_id) if d is not None else None
+    if d is None or d.created_at > now or contact is None or (contact.archived_at and contact.archived_at <= now):
+        return None  # as iter_deals: a deal goes with its archived contact
+    return world.deal_record(d, now, properties, False)
+
+
+def _iso_ms(ts: datetime) -> str:
+    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 def list_properties(request: Request) -> Response:
@@ -318,9 +424,10 @@ def list_events(request: Request) -> Response:
     return Response(200, body)
 
 
-ROUTES = [
+ROUTES = [(method, path, _within_url_limit(handler)) for method, path, handler in (
     ("GET", r"/events/v3/events/?", list_events),
     ("GET", r"/crm/v3/properties/(?P<object>contacts|deals|0-1|0-3)", list_properties),
     ("GET", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)", list_objects),
     ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/search", search_objects),
-]
+    ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/batch/read", batch_read),
+)]
