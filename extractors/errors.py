@@ -21,5 +21,10 @@ class ApiError(ExtractError):
     """The platform kept failing, or answered something we cannot use."""
 
 
+class QuotaExhausted(ApiError):
+    """The platform's quota for a period (an hour, a day) is spent: retrying within seconds cannot
+    help. The unit that met it stops; it can be read once the period has passed (the next run)."""
+
+
 class PartialFailure(ExtractError):
     """Some accounts failed; the others were loaded."""

@@ -47,6 +47,7 @@ class LoadResult:
     table_rows: dict[str, int] = field(default_factory=dict)  # raw table -> rows after the load
     failed_accounts: dict[str, str] = field(default_factory=dict)
     skipped_streams: dict[str, str] = field(default_factory=dict)  # "stream/account" -> why the platform refused it
+    notes: dict[str, list[str]] = field(default_factory=dict)  # "stream/account" -> the source's remarks (landing.Note)
     already_loaded: bool = False
 
 
@@ -88,7 +89,8 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
     source = get_source(manifest.source)
     schema = f"raw_{source.name}"
     result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts,
-                        skipped_streams=manifest.skipped_streams)
+                        skipped_streams=manifest.skipped_streams,
+                        notes={f"{u.stream}/{u.account_id}": u.notes for u in manifest.units if u.notes})
     with connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         try:

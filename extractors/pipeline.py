@@ -15,7 +15,7 @@ from pathlib import Path
 
 from extractors.connections import get_connection
 from extractors.errors import ExtractError, ForbiddenError, PartialFailure
-from extractors.landing import LandingBatch, complete_batches, remove_interrupted
+from extractors.landing import LandingBatch, Note, complete_batches, remove_interrupted
 from extractors.loader import LoadResult, load_batch, read_state
 from extractors.sources import Source, get_source
 from extractors.streams import Stream, Window
@@ -68,6 +68,10 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
         window_text = f"{unit.window.start:%Y-%m-%d %H:%M} .. {unit.window.end:%Y-%m-%d %H:%M}" if unit.window.start else f"all .. {unit.window.end:%Y-%m-%d %H:%M}"
         log.info("%s %s [%s]: reading %s", source.name, unit.stream.name, unit.account, window_text)
         for records in source.read(client, conn, unit.stream, unit.account, unit.window):
+            if isinstance(records, Note):
+                log.warning("%s %s [%s]: %s", source.name, unit.stream.name, unit.account, records)
+                writer.unit.notes.append(str(records))
+                continue
             writer.write_page(records)
             # Every page at debug level; every tenth at info, so progress shows without flooding.
             log.log(logging.INFO if writer.unit.pages % 10 == 0 else logging.DEBUG, "%s %s [%s]: page %d, %d records so far",
