@@ -382,6 +382,13 @@ def test_paid_search_contacts_carry_the_ad_group_that_brought_them(world):
     (None, "999", {}, 403, "PERMISSION_DENIED", "sufficient permissions for this property"),
     (None, PROPERTY_ID, {"dimensions": [{"name": "sessionPotato"}]}, 400, "INVALID_ARGUMENT", "sessionPotato is not a valid dimension"),
     (None, PROPERTY_ID, {"metrics": [{"name": "visits"}]}, 400, "INVALID_ARGUMENT", "visits is not a valid metric"),
+    # not Data API metrics (googleapis/google-cloud-java#9279, googleanalytics/ga-dev-tools#1658)
+    (None, PROPERTY_ID, {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "exits"}]}, 400, "INVALID_ARGUMENT",
+     "Field exits is not a valid metric"),
+    (None, PROPERTY_ID, {"dimensions": [{"name": "landingPage"}], "metrics": [{"name": "entrances"}]}, 400, "INVALID_ARGUMENT",
+     "Field entrances is not a valid metric"),
+    # renamed keyEvents in 2024
+    (None, PROPERTY_ID, {"metrics": [{"name": "conversions"}]}, 400, "INVALID_ARGUMENT", "Field conversions is not a valid metric"),
     (None, PROPERTY_ID, {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "bounceRate"}]}, 400, "INVALID_ARGUMENT",
      "incompatible"),
     (None, PROPERTY_ID, {"dateRanges": [{"startDate": "2026-07-02", "endDate": "2026-07-01"}]}, 400, "INVALID_ARGUMENT",
@@ -478,3 +485,53 @@ def test_generation_is_lazy_and_memory_stays_flat_as_scale_grows():
     assert world.cache_info()["cached_days"] < 30
     assert peaks[16] < 2.5 * peaks[2]  # 8x the business, not 8x the memory
     assert peaks[16] < 50_000_000
+
+
+def test_ga4_folds_a_report_above_its_row_limit_into_an_other_row_and_says_so(sandbox, world):
+    """GA4 keeps the most common rows and condenses the rest into "(other)" (support answer 13331684)."""
+    day = world.start + timedelta(days=20)
+    body = {"dateRanges": [{"startDate": str(day), "endDate": str(day + timedelta(days=6))}],
+            "dimensions": [{"name": d} for d in SESSION_DIMENSIONS], "metrics": [{"name": "sessions"}, {"name": "keyEvents"}]}
+    whole = run_report(sandbox, body).json()
+    assert "dataLossFromOtherRow" not in whole["metadata"] and whole["rowCount"] > 100
+    sandbox.sandbox.ga4_row_limit = 100
+    folded = run_report(sandbox, body).json()
+    assert folded["metadata"]["dataLossFromOtherRow"] is True
+    assert folded["rowCount"] == len(folded["rows"]) == 100
+    other = [r for r in folded["rows"] if r["dimensionValues"][0]["value"] == "(other)"]
+    assert len(other) == 1 and {v["value"] for v in other[0]["dimensionValues"]} == {"(other)"}
+    kept = {tuple(v["value"] for v in r["dimensionValues"]): int(r["metricValues"][0]["value"]) for r in folded["rows"]}
+    original = {tuple(v["value"] for v in r["dimensionValues"]): int(r["metricValues"][0]["value"]) for r in whole["rows"]}
+    # the 99 kept rows are the most common ones, exact; the rest add up in (other); nothing is lost from the totals
+    smallest_kept = min(n for key, n in kept.items() if key[0] != "(other)")
+    assert all(original[key] == n for key, n in kept.items() if key[0] != "(other)")
+    assert all(n <= smallest_kept for key, n in original.items() if key not in kept)
+    assert sum(kept.values()) == sum(original.values())
+    for i in (0, 1):
+        assert sum(int(r["metricValues"][i]["value"]) for r in folded["rows"]) == \
+            sum(int(r["metricValues"][i]["value"]) for r in whole["rows"])
+    one_day = run_report(sandbox, {**body, "dateRanges": [{"startDate": str(day), "endDate": str(day)}]}).json()
+    assert one_day["rowCount"] < 100 and "dataLossFromOtherRow" not in one_day["metadata"]
+
+
+def test_ga4_returns_the_property_quota_and_refuses_with_429_once_the_hours_tokens_are_spent(sandbox, world):
+    sandbox.sandbox.ga4_quota = {"tokensPerProjectPerHour": 3}
+    body = {"dateRanges": [{"startDate": str(world.start), "endDate": str(world.start)}], "dimensions": [{"name": "date"}],
+            "metrics": [{"name": "sessions"}], "returnPropertyQuota": True}
+    quotas = [run_report(sandbox, body).json()["propertyQuota"] for _ in range(3)]
+    assert list(quotas[0]) == ["tokensPerDay", "tokensPerHour", "concurrentRequests", "serverErrorsPerProjectPerHour",
+                               "potentiallyThresholdedRequestsPerHour", "tokensPerProjectPerHour"]
+    assert [q["tokensPerProjectPerHour"] for q in quotas] == [{"consumed": 1, "remaining": r} for r in (2, 1, 0)]
+    assert [q["tokensPerHour"]["remaining"] for q in quotas] == [39_999, 39_998, 39_997]
+    assert quotas[0]["tokensPerDay"] == {"consumed": 1, "remaining": 199_999}
+    assert quotas[0]["concurrentRequests"] == {"consumed": 1, "remaining": 9}
+    refused = run_report(sandbox, body)
+    assert refused.status_code == 429
+    assert refused.json()["error"] == {
+        "code": 429, "status": "RESOURCE_EXHAUSTED",
+        "message": "Exhausted property tokens for a project per hour. These quota tokens will return in under an hour. "
+                   "To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"}
+    assert "propertyQuota" not in run_report(sandbox, {**body, "returnPropertyQuota": False}).json().get("error", {})
+    sandbox.set_clock(sandbox.sandbox.now + timedelta(hours=1))  # the next hour's tokens
+    again = run_report(sandbox, body)
+    assert again.status_code == 200 and again.json()["propertyQuota"]["tokensPerProjectPerHour"]["remaining"] == 2

@@ -197,7 +197,7 @@ def _run(request: Request, sql: str, default_dataset: dict) -> tuple[list[tuple[
     ready = set(_days(request))
     days: dict[str, date] = {}
     for table in tree.find_all(exp.Table):
-        project = table.catalog or default_dataset.get("projectId") or ""
+        project = table.catalog or (default_dataset.get("projectId") if not table.db else None) or request.match["project"]
         dataset = table.db or default_dataset.get("datasetId") or ""
         name = table.name
         if not dataset:
