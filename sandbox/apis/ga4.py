@@ -160,10 +160,13 @@ class _PropertyQuota:
 
     def __init__(self, sandbox):
         self.sandbox = sandbox
-        self.limits = {**QUOTA_LIMITS, **(sandbox.ga4_quota or {})}
         self.used: dict[tuple[str, str], int] = {}  # (quota, period) -> tokens
         self.in_flight = 0
         self.lock = threading.Lock()
+
+    @property
+    def limits(self) -> dict[str, int]:
+        return {**QUOTA_LIMITS, **(self.sandbox.ga4_quota or {})}
 
     def _period(self, name: str) -> str:
         now = self.sandbox.now.astimezone(UTC)
