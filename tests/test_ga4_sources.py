@@ -193,3 +193,35 @@ def test_no_access_to_the_export_project_skips_the_stream_and_the_reports_load(s
     [result] = run(world, None)
     assert "does not have bigquery.jobs.create permission" in result.skipped_streams["ga4_export/420000001"]
     assert result.loaded["sessions_daily"] > 0 and result.loaded["pages_daily"] > 0
+
+
+def test_a_service_account_key_mints_the_access_token_with_a_signed_jwt(sandbox, connections, data_dir, world, requests_seen,
+                                                                       monkeypatch):
+    """Unattended runs may use a service account: each run signs a JWT with its key (jwt-bearer grant)."""
+    from sandbox.apis import google_oauth
+
+    conn = json.loads(connections["AIRFLOW_CONN_GA4"])
+    conn.pop("password")
+    conn["extra"]["service_account_key"] = json.dumps(google_oauth.service_account_key(f"{sandbox.base_url}/token"))
+    monkeypatch.setenv("AIRFLOW_CONN_GA4", json.dumps(conn))
+    [result] = run(world, ["pages_daily", "ga4_export"])
+    assert result.loaded["pages_daily"] > 0 and result.loaded["ga4_export"] > 0
+    assert [m for m, p, _, _ in requests_seen if p == "/token"] == ["POST"]  # one access token for the run
+
+
+def test_a_key_signed_by_someone_else_is_refused_as_an_auth_error(sandbox, connections, data_dir, world, monkeypatch):
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    from extractors.errors import AuthError
+    from sandbox.apis import google_oauth
+
+    key = google_oauth.service_account_key(f"{sandbox.base_url}/token")
+    key["private_key"] = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    conn = json.loads(connections["AIRFLOW_CONN_GA4"])
+    conn["extra"]["service_account_key"] = key
+    monkeypatch.setenv("AIRFLOW_CONN_GA4", json.dumps(conn))
+    with pytest.raises(AuthError, match=r"access token \(service account\).*invalid_grant: Invalid JWT Signature") as raised:
+        pipeline.extract("ga4", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    assert "PRIVATE KEY" not in str(raised.value)

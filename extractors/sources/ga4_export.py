@@ -12,10 +12,11 @@ nothing and content_performance leaves exits NULL): ``bigquery_project_id`` (the
 project that runs the query jobs and holds the export), optional ``bigquery_datasets``
 ({"<property id>": "<dataset>"}, default ``analytics_<property id>``), ``bigquery_location``
 (e.g. "EU"; default: BigQuery finds it) and ``bigquery_url`` (default
-https://bigquery.googleapis.com). Credentials are the connection's (google_oauth.py): the OAuth
-client or service account needs the scope https://www.googleapis.com/auth/bigquery.readonly besides
-analytics.readonly, and IAM roles BigQuery Job User on the project and BigQuery Data Viewer on the
-dataset. A 403 skips the stream, reported, and the reports still load.
+https://bigquery.googleapis.com). Credentials are the connection's (google_oauth.py: an access token,
+a refresh token, or a service account key whose JWT asks for both scopes): the token needs
+https://www.googleapis.com/auth/bigquery.readonly besides analytics.readonly, and the account the
+IAM roles BigQuery Job User on the project and BigQuery Data Viewer on the dataset. A 403 skips
+the stream, reported, and the reports still load.
 
 Requests: ``tables.list`` (paged by ``nextPageToken``) says which days have a table: the daily
 table appears some hours after the day ends, and GA4 keeps updating it for three days with late
