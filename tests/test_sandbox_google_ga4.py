@@ -449,7 +449,9 @@ def test_connections_point_at_the_google_ads_and_ga4_sandbox(server):
     assert google["extra"]["customer_ids"] == ["5550001", "5550002", "5550003"]
     assert google["extra"]["login_customer_id"] == "5550000"
     ga4 = json.loads(conns["AIRFLOW_CONN_GA4"])
-    assert ga4["extra"] == {"property_ids": [PROPERTY_ID]}
+    # the property's BigQuery export is linked, on the same server: the demo reads exits from it
+    assert ga4["extra"] == {"property_ids": [PROPERTY_ID], "bigquery_project_id": "funnelhouse-sandbox",
+                            "bigquery_url": server.base_url}
 
 
 def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
