@@ -186,7 +186,7 @@ def bench_sandbox(world, max_requests: int) -> list[tuple[str, str]]:
         def ga4_pages():
             body = {"dateRanges": [{"startDate": world.start.isoformat(), "endDate": world.end.isoformat()}],
                     "dimensions": [{"name": "date"}, {"name": "pagePath"}], "limit": "100000", "offset": "0",
-                    "metrics": [{"name": m} for m in ("screenPageViews", "userEngagementDuration", "sessions", "exits")]}
+                    "metrics": [{"name": m} for m in ("screenPageViews", "userEngagementDuration", "sessions")]}
             page = session.post(f"{base}/v1beta/properties/{PROPERTY_ID}:runReport", json=body,
                                 headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
             return len(page.get("rows", [])), 1

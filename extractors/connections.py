@@ -47,7 +47,7 @@ def get_connection(conn_id: str) -> PlatformConnection:
     if not conn.host:
         raise ConfigError(f"connection '{conn_id}' has no host: set it to the API base URL")
     extra_raw = conn.extra_dejson if isinstance(conn.extra_dejson, dict) else {}
-    if not conn.password and not extra_raw.get("refresh_token"):
+    if not conn.password and not extra_raw.get("refresh_token") and not extra_raw.get("service_account_key"):
         raise ConfigError(f"connection '{conn_id}' has no password: set it to the API token")
     host = conn.host if "://" in conn.host else f"https://{conn.host}"
     if conn.port and host.count(":") < 2:

@@ -61,6 +61,11 @@ class RequestTooLarge(ApiError):
     retryable = False
 
 
+class QuotaExhausted(ApiError):
+    """The platform's quota for a period (an hour, a day) is spent: retrying within seconds cannot
+    help. The unit that met it stops; it can be read once the period has passed (the next run)."""
+
+
 class PartialFailure(ExtractError):
     """Units (stream x account x window) failed; the others, if any, were landed and loaded. The failed
     units keep their cursors, so the next run (or a retry of the extract) reads exactly them."""

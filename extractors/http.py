@@ -12,7 +12,9 @@ each platform's own throttling signal:
   code 1 "Please reduce the amount of data you're asking for" (``RequestTooLarge``: the same
   request fails again, the source asks for less). A call Meta auto-upgraded to another version
   (``X-Ad-Api-Version-Warning``) is logged once.
-- Google: ``RESOURCE_EXHAUSTED`` with ``quotaErrorDetails.retryDelay`` ("30s").
+- Google: ``RESOURCE_EXHAUSTED`` with ``quotaErrorDetails.retryDelay`` ("30s"); GA4's Data API names
+  no delay, and its hourly and daily token quotas ("Exhausted property tokens for a project per
+  hour") come back within the hour or the day, so those are not retried (``QuotaExhausted``).
 - Mailchimp and everyone else: 429, and ``Retry-After`` wherever it is sent.
 
 Reacting is the fallback: where a platform documents a rate for some paths, the source
@@ -44,7 +46,8 @@ from urllib.parse import urlsplit
 
 import requests
 
-from extractors.errors import ApiError, ApiVersionError, AuthError, ForbiddenError, RefusedError, RequestTooLarge
+from extractors.errors import (ApiError, ApiVersionError, AuthError, ForbiddenError, QuotaExhausted, RefusedError,
+                               RequestTooLarge)
 
 log = logging.getLogger(__name__)
 
@@ -179,8 +182,8 @@ class HttpClient:
             except _Retry as retry:
                 reason = retry.reason
                 if retry.wait_s is not None and retry.wait_s > self.policy.max_throttle_wait_s:
-                    raise ApiError(f"{label} is rate limited for {retry.wait_s:.0f}s ({reason}); "
-                                   "run again later or raise the platform quota") from None
+                    raise QuotaExhausted(f"{label} is rate limited for {retry.wait_s:.0f}s ({reason}); "
+                                         "run again later or raise the platform quota") from None
                 # Throttled without a stated delay: back off, but never less than the floor.
                 wait = retry.wait_s if retry.wait_s is not None else self.policy.backoff(attempt)
                 if retry.throttled:
@@ -293,7 +296,7 @@ def _throttle_signal(response: requests.Response, status: int, body, error: dict
         minutes = _meta_usage_minutes(response)
         return _Throttled(minutes * 60 if minutes else None)
     if error.get("status") == "RESOURCE_EXHAUSTED":
-        return _Throttled(_google_retry_delay(error))
+        return _Throttled(_google_retry_delay(error) or _google_quota_period(error))
     if status == 429:
         if isinstance(body, dict) and body.get("policyName") == "DAILY":
             return _Throttled(float("inf"))  # the day's quota is spent: waiting seconds will not help
@@ -314,6 +317,17 @@ def _meta_usage_minutes(response: requests.Response) -> float | None:
     except (ValueError, AttributeError, TypeError):
         return None
     return max(waits, default=0) or None
+
+
+# GA4 Data API quotas that last an hour or a day (PropertyQuota): their 429 names no retry delay.
+_GOOGLE_PERIOD_QUOTAS = ((re.compile(r"per day", re.IGNORECASE), 86400.0),
+                         (re.compile(r"per hour|thresholded requests", re.IGNORECASE), 3600.0))
+
+
+def _google_quota_period(error: dict) -> float | None:
+    """Seconds until a spent hourly or daily quota returns, from the message; None for short-lived ones."""
+    message = str(error.get("message") or "")
+    return next((seconds for pattern, seconds in _GOOGLE_PERIOD_QUOTAS if pattern.search(message)), None)
 
 
 def _google_retry_delay(error: dict) -> float | None:

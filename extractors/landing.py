@@ -34,6 +34,19 @@ class UnitManifest:
     files: list[str] = field(default_factory=list)
     records: int = 0
     pages: int = 0
+    # What the platform said about this unit's data that the rows alone do not show (e.g. GA4
+    # folded rows into "(other)"). Defaults to empty so manifests written before the field still load.
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Note:
+    """Yielded by a source's ``read`` between pages: a remark the unit's manifest keeps."""
+
+    text: str
+
+    def __str__(self) -> str:
+        return self.text
 
 
 @dataclass

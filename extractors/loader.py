@@ -50,6 +50,7 @@ class LoadResult:
     skipped_streams: dict[str, str] = field(default_factory=dict)  # "stream/account" -> why the platform refused it
     failed_units: dict[str, str] = field(default_factory=dict)  # "stream/account" -> why it was not read (cursor kept)
     units: list[str] = field(default_factory=list)  # "stream/account" of every unit the batch held (cursor moved)
+    notes: dict[str, list[str]] = field(default_factory=dict)  # "stream/account" -> the source's remarks (landing.Note)
     already_loaded: bool = False
 
 
@@ -93,7 +94,8 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
     result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts,
                         skipped_streams=manifest.skipped_streams,
                         failed_units={f.key: f.reason for f in manifest.failed_units},
-                        units=[f"{u.stream}/{u.account_id}" for u in manifest.units])
+                        units=[f"{u.stream}/{u.account_id}" for u in manifest.units],
+                        notes={f"{u.stream}/{u.account_id}": u.notes for u in manifest.units if u.notes})
     with connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         try:

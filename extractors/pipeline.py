@@ -26,7 +26,7 @@ from pathlib import Path
 
 from extractors.connections import get_connection
 from extractors.errors import AuthError, ConfigError, ExtractError, ForbiddenError, PartialFailure
-from extractors.landing import FailedUnit, LandingBatch, Manifest, complete_batches, remove_interrupted
+from extractors.landing import FailedUnit, LandingBatch, Manifest, Note, complete_batches, remove_interrupted
 from extractors.loader import LoadResult, load_batch, read_state
 from extractors.sources import Source, get_source
 from extractors.streams import Stream, Window
@@ -122,6 +122,10 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
         log.info("%s %s [%s]: reading %s", source.name, unit.stream.name, unit.account, window_text)
         try:
             for records in source.read(client, conn, unit.stream, unit.account, unit.window):
+                if isinstance(records, Note):  # a remark on the unit (e.g. GA4 rows still folded), kept in the manifest
+                    log.warning("%s %s [%s]: %s", source.name, unit.stream.name, unit.account, records)
+                    writer.unit.notes.append(str(records))
+                    continue
                 writer.write_page(records)
                 # Every page at debug level; every tenth at info, so progress shows without flooding.
                 log.log(logging.INFO if writer.unit.pages % 10 == 0 else logging.DEBUG, "%s %s [%s]: page %d, %d records so far",

@@ -93,6 +93,12 @@ class Sandbox:
     # 10 requests in flight per key. Off by default: the demo and the tests run at full speed.
     platform_limits: bool = False
     limits: PlatformLimits | None = None
+    # GA4 (sandbox/apis/ga4.py): a report of more rows than this folds the rest into "(other)";
+    # quota limits that override a standard property's (e.g. {"tokensPerProjectPerHour": 10}).
+    ga4_row_limit: int = 100_000
+    ga4_quota: dict[str, int] | None = None
+    # BigQuery (sandbox/apis/bigquery.py): answers a query job gives with jobComplete false first.
+    bigquery_pending_polls: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -113,10 +119,10 @@ class Sandbox:
 
 
 def _routes():
-    from sandbox.apis import facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
+    from sandbox.apis import bigquery, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
 
-    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *google_oauth.ROUTES, *mailchimp.ROUTES,
-            *facebook.ROUTES]
+    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
+            *mailchimp.ROUTES, *facebook.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -258,6 +264,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
     from sandbox.world_email import AUDIENCES
     from sandbox.world_google_ads import MANAGER
     from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
+    from sandbox.apis.bigquery import PROJECT_ID as BIGQUERY_PROJECT_ID
     from sandbox.world_web import PROPERTY_ID
 
     tokens = {**DEFAULT_TOKENS, **(tokens or {})}
@@ -269,7 +276,9 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
         "google_ads": {"conn_type": "http", "host": base_url, "password": tokens["google_ads"],
                        "extra": {"developer_token": tokens["google_ads_developer"], "login_customer_id": MANAGER.customer_id,
                                  "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS]}},  # the default version
-        "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"], "extra": {"property_ids": [PROPERTY_ID]}},
+        # The property's BigQuery export is linked (sandbox/apis/bigquery.py): the ga4_export stream reads exits.
+        "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"],
+                "extra": {"property_ids": [PROPERTY_ID], "bigquery_project_id": BIGQUERY_PROJECT_ID, "bigquery_url": base_url}},
         # Mailchimp's base URL is https://<dc>.api.mailchimp.com; the key (its password) ends in the data center.
         "mailchimp": {"conn_type": "http", "host": base_url, "login": "funnelhouse", "password": tokens["mailchimp"],
                       "extra": {"list_ids": [a.list_id for a in AUDIENCES]}},

@@ -239,3 +239,55 @@ def _spread_exits(rng: random.Random, exits: int, views: list[int]) -> list[int]
         remaining_exits -= x
         remaining_views -= v
     return out
+
+
+# ---- GA4's BigQuery export: the same sessions as events ---------------------------------------
+
+EXPORT_SITE = "https://funnelhouse.example"
+EXPORT_STREAM_ID = "4200000011"
+EXPORT_DELAY = timedelta(hours=12)  # a day's events_YYYYMMDD table appears this long after the day ends
+SECONDS_BETWEEN_VIEWS = 15
+
+
+def export_ready(day: date, as_of: datetime) -> bool:
+    """Whether the daily export table of property date ``day`` exists at ``as_of``."""
+    return property_day_end(day) + EXPORT_DELAY <= as_of
+
+
+def session_paths(block: SessionBlock) -> Iterator[list[str]]:
+    """Each session of a block as the pages it viewed, in order: the landing page first, the exit page last.
+
+    Consistent with the block's numbers: every page's views and exits add up to the block's, so the
+    export's page views and exits per page are the Data API's page views and the world's exits.
+    """
+    pages = list(block.pages)
+    landing_path, _, _, landing_exits, _ = pages[0]
+    others = pages[1:]
+    multi_page = block.sessions - landing_exits
+    exit_pages = [path for path, _, _, exits, _ in others for _ in range(exits)]
+    middles = [path for path, views, _, exits, _ in others for _ in range(views - exits)]
+    for i in range(block.sessions):
+        if i < multi_page:
+            yield [landing_path, *middles[i::multi_page], exit_pages[i]]
+        else:
+            yield [landing_path]
+
+
+def export_sessions(blocks: list[SessionBlock], day: date) -> Iterator[dict]:
+    """The sessions of property date ``day`` as GA4's export identifies them, one dict each: user_pseudo_id,
+    ga_session_id, start_us (the session_start event's timestamp, microseconds), arrives_us (when its
+    events reach the table: late hits update it for three days), paths (the pages viewed, in order) and
+    the session's source / medium / campaign.
+
+    ``blocks`` are all of the day's blocks (late ones too), so ids do not depend on the clock.
+    """
+    start = property_day_end(day - timedelta(days=1))
+    span = int((property_day_end(day) - start).total_seconds()) - 3600  # every session ends before midnight
+    first_seen = int(start.timestamp())
+    for k, block in enumerate(blocks):
+        arrives_us = int(block.arrives_at.timestamp() * 1_000_000)
+        for i, paths in enumerate(session_paths(block)):
+            session_start = first_seen + (k * 7919 + i * 104729) % span
+            yield {"user_pseudo_id": f"{1_000_000_000 + (k * 100_003 + i) % 1_000_000_000}.{first_seen}",
+                   "ga_session_id": session_start, "start_us": session_start * 1_000_000, "arrives_us": arrives_us,
+                   "paths": paths, "source": block.source, "medium": block.medium, "campaign": block.campaign}

@@ -43,8 +43,12 @@ from extractors.sources.facebook_pages import (
     POST_COMMENT_FIELDS,
     POST_FIELDS,
 )
+from extractors.sources.ga4 import REPORTS
+from extractors.sources.ga4_export import EXITS_QUERY
 from extractors.sources.hubspot import CONTACT_PROPERTIES, DEAL_PROPERTIES
 from extractors.sources.meta_ads import ACCOUNT_FIELDS, INSIGHT_FIELDS
+from sandbox.apis.bigquery import DATASET_ID as BIGQUERY_DATASET
+from sandbox.apis.bigquery import PROJECT_ID as BIGQUERY_PROJECT
 from sandbox.apis.google_oauth import CLIENT_ID, CLIENT_SECRET
 from sandbox.server import DEFAULT_TOKENS, _routes
 from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
@@ -203,16 +207,25 @@ def replay(base_url: str) -> list[Exchange]:
          json={"query": "SELECT metrics.clickz FROM campaign"}, headers=GOOGLE_ADS)
     report = f"/v1beta/properties/{PROPERTY_ID}:runReport"
     sessions = {"dateRanges": [{"startDate": "2026-05-31", "endDate": "2026-08-30"}],
-                "dimensions": [{"name": d} for d in ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage")],
-                "metrics": [{"name": m} for m in ("sessions", "engagedSessions", "bounceRate", "averageSessionDuration",
-                                                  "screenPageViews", "conversions")]}
+                "dimensions": [{"name": d} for d in REPORTS["sessions_daily"].dimensions],
+                "metrics": [{"name": m} for m in REPORTS["sessions_daily"].metrics], "returnPropertyQuota": True}
     call("ga4 sessions (malformed fault)", FAULT, "POST", report, json={**sessions, "limit": "1000"}, headers=GA4)
     call("ga4 sessions", DATA, "POST", report, json={**sessions, "limit": "1000"}, headers=GA4)
     call("ga4 sessions page 2 (offset)", DATA, "POST", report, json={**sessions, "limit": "1000", "offset": "1000"}, headers=GA4)
     call("ga4 pages", DATA, "POST", report, headers=GA4,
-         json={**sessions, "dimensions": [{"name": "date"}, {"name": "pagePath"}],
-               "metrics": [{"name": m} for m in ("screenPageViews", "userEngagementDuration", "sessions", "exits")]})
-    call("ga4 bad metric", ERROR, "POST", report, json={**sessions, "metrics": [{"name": "sessionz"}]}, headers=GA4)
+         json={**sessions, "dimensions": [{"name": d} for d in REPORTS["pages_daily"].dimensions],
+               "metrics": [{"name": m} for m in REPORTS["pages_daily"].metrics]})
+    call("ga4 bad metric", ERROR, "POST", report, json={**sessions, "metrics": [{"name": "exits"}]}, headers=GA4)
+    bigquery = f"/bigquery/v2/projects/{BIGQUERY_PROJECT}"
+    call("bigquery tables", OTHER, "GET", f"{bigquery}/datasets/{BIGQUERY_DATASET}/tables", params={"maxResults": 40}, headers=GA4)
+    dataset = {"projectId": BIGQUERY_PROJECT, "datasetId": BIGQUERY_DATASET}
+    job = call("bigquery query", DATA, "POST", f"{bigquery}/queries", headers=GA4,
+               json={"query": EXITS_QUERY.format(table="events_20260615"), "useLegacySql": False, "defaultDataset": dataset,
+                     "maxResults": 5}).json()
+    call("bigquery query results page 2", DATA, "GET", f"{bigquery}/queries/{job['jobReference']['jobId']}", headers=GA4,
+         params={"location": "US", "pageToken": job["pageToken"], "maxResults": 5})
+    call("bigquery bad query", ERROR, "POST", f"{bigquery}/queries", headers=GA4,
+         json={"query": "SELECT FROM WHERE", "useLegacySql": False, "defaultDataset": dataset})
 
     # ---- Mailchimp ----
     call("mailchimp ping", OTHER, "GET", "/3.0/ping", auth=MAILCHIMP)

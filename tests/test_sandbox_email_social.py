@@ -87,11 +87,11 @@ def graph_all(server, path: str, **params) -> list[dict]:
 
 
 def ga4_sessions(server, medium: str) -> dict[tuple[str, str], tuple[int, int]]:
-    """(source, campaign) -> (sessions, conversions) of one medium, every property date, from GA4's runReport."""
+    """(source, campaign) -> (sessions, key events) of one medium, every property date, from GA4's runReport."""
     first, last = server.world.session_dates
     body = {"dateRanges": [{"startDate": str(first), "endDate": str(last)}],
             "dimensions": [{"name": "sessionSource"}, {"name": "sessionCampaignName"}],
-            "metrics": [{"name": "sessions"}, {"name": "conversions"}], "limit": "100000",
+            "metrics": [{"name": "sessions"}, {"name": "keyEvents"}], "limit": "100000",
             "dimensionFilter": {"filter": {"fieldName": "sessionMedium", "stringFilter": {"value": medium}}}}
     response = requests.post(f"{server.base_url}/v1beta/properties/{PROPERTY_ID}:runReport", json=body,
                              headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}, timeout=60)

@@ -29,8 +29,8 @@ AD_GROUP_QUERY = ("SELECT customer.id, customer.currency_code, customer.time_zon
                   "metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, metrics.conversions_value, "
                   "segments.date FROM ad_group WHERE segments.date BETWEEN '{start}' AND '{end}'")
 SESSION_DIMENSIONS = ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage")
-SESSION_METRICS = ("sessions", "engagedSessions", "bounceRate", "averageSessionDuration", "screenPageViews", "conversions")
-PAGE_METRICS = ("screenPageViews", "userEngagementDuration", "sessions", "exits")
+SESSION_METRICS = ("sessions", "engagedSessions", "bounceRate", "averageSessionDuration", "screenPageViews", "keyEvents")
+PAGE_METRICS = ("screenPageViews", "userEngagementDuration", "sessions")
 
 
 def search_stream(server, customer_id: str, query: str, headers: dict | None = None) -> requests.Response:
@@ -279,13 +279,13 @@ def test_full_ga4_session_report_equals_the_ground_truth(server, world):
     assert sum(int(r["sessions"]) for r in rows) == truth.session_count
     assert sum(int(r["engagedSessions"]) for r in rows) == truth.ga4_totals["engaged_sessions"]
     assert sum(int(r["screenPageViews"]) for r in rows) == truth.ga4_totals["page_views"]
-    assert sum(int(r["conversions"]) for r in rows) == truth.ga4_totals["conversions"]
+    assert sum(int(r["keyEvents"]) for r in rows) == truth.ga4_totals["conversions"]
     assert sum(float(r["averageSessionDuration"]) * int(r["sessions"]) for r in rows) == pytest.approx(truth.ga4_totals["duration_seconds"])
     by_utm: dict[tuple, int] = defaultdict(int)
     for r in rows:
         by_utm[(r["sessionSource"], r["sessionMedium"], r["sessionCampaignName"])] += int(r["sessions"])
         assert 0 <= float(r["bounceRate"]) <= 1 and len(r["date"]) == 8 and r["date"].isdigit()
-        assert int(r["conversions"]) <= int(r["engagedSessions"]) <= int(r["sessions"]) <= int(r["screenPageViews"])
+        assert int(r["keyEvents"]) <= int(r["engagedSessions"]) <= int(r["sessions"]) <= int(r["screenPageViews"])
     assert dict(by_utm) == truth.sessions_by_source_medium_campaign
     assert len(rows) == len({tuple(r[d] for d in SESSION_DIMENSIONS) for r in rows})  # one row per dimension combination
     by_day = defaultdict(int)
@@ -300,12 +300,11 @@ def test_ga4_page_report_adds_up_to_the_session_report(server, world):
     truth = world.truth()
     pages = ga4_read(server, world, ("date", "pagePath"), PAGE_METRICS)
     assert sum(int(r["screenPageViews"]) for r in pages) == truth.ga4_totals["page_views"]
-    assert sum(int(r["exits"]) for r in pages) == truth.session_count  # every session leaves from one page
     assert sum(int(r["userEngagementDuration"]) for r in pages) == truth.ga4_totals["duration_seconds"]
     views: dict[str, int] = defaultdict(int)
     for r in pages:
         views[r["pagePath"]] += int(r["screenPageViews"])
-        assert int(r["exits"]) <= int(r["sessions"]) <= int(r["screenPageViews"])
+        assert int(r["sessions"]) <= int(r["screenPageViews"])
     assert dict(views) == truth.page_views_by_page
 
 
@@ -343,9 +342,9 @@ def test_ga4_days_appear_when_they_end_and_late_hits_arrive_for_72_hours(sandbox
 
 
 def test_every_paid_click_is_a_ga4_session_and_every_contact_one_of_them(later_server, world):
-    rows = ga4_read(later_server, world, ("sessionSource", "sessionMedium", "sessionCampaignName"), ("sessions", "conversions"))
+    rows = ga4_read(later_server, world, ("sessionSource", "sessionMedium", "sessionCampaignName"), ("sessions", "keyEvents"))
     sessions = {(r["sessionSource"], r["sessionMedium"], r["sessionCampaignName"]): int(r["sessions"]) for r in rows}
-    conversions = {(r["sessionSource"], r["sessionMedium"], r["sessionCampaignName"]): int(r["conversions"]) for r in rows}
+    conversions = {(r["sessionSource"], r["sessionMedium"], r["sessionCampaignName"]): int(r["keyEvents"]) for r in rows}
     google_clicks: dict[str, int] = defaultdict(int)
     query = f"SELECT campaign.name, metrics.clicks FROM campaign WHERE segments.date BETWEEN '{world.start}' AND '{world.end}'"
     for customer in GOOGLE_ADS_CUSTOMERS:
@@ -383,6 +382,13 @@ def test_paid_search_contacts_carry_the_ad_group_that_brought_them(world):
     (None, "999", {}, 403, "PERMISSION_DENIED", "sufficient permissions for this property"),
     (None, PROPERTY_ID, {"dimensions": [{"name": "sessionPotato"}]}, 400, "INVALID_ARGUMENT", "sessionPotato is not a valid dimension"),
     (None, PROPERTY_ID, {"metrics": [{"name": "visits"}]}, 400, "INVALID_ARGUMENT", "visits is not a valid metric"),
+    # not Data API metrics (googleapis/google-cloud-java#9279, googleanalytics/ga-dev-tools#1658)
+    (None, PROPERTY_ID, {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "exits"}]}, 400, "INVALID_ARGUMENT",
+     "Field exits is not a valid metric"),
+    (None, PROPERTY_ID, {"dimensions": [{"name": "landingPage"}], "metrics": [{"name": "entrances"}]}, 400, "INVALID_ARGUMENT",
+     "Field entrances is not a valid metric"),
+    # renamed keyEvents in 2024
+    (None, PROPERTY_ID, {"metrics": [{"name": "conversions"}]}, 400, "INVALID_ARGUMENT", "Field conversions is not a valid metric"),
     (None, PROPERTY_ID, {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "bounceRate"}]}, 400, "INVALID_ARGUMENT",
      "incompatible"),
     (None, PROPERTY_ID, {"dateRanges": [{"startDate": "2026-07-02", "endDate": "2026-07-01"}]}, 400, "INVALID_ARGUMENT",
@@ -443,7 +449,9 @@ def test_connections_point_at_the_google_ads_and_ga4_sandbox(server):
     assert google["extra"]["customer_ids"] == ["5550001", "5550002", "5550003"]
     assert google["extra"]["login_customer_id"] == "5550000"
     ga4 = json.loads(conns["AIRFLOW_CONN_GA4"])
-    assert ga4["extra"] == {"property_ids": [PROPERTY_ID]}
+    # the property's BigQuery export is linked, on the same server: the demo reads exits from it
+    assert ga4["extra"] == {"property_ids": [PROPERTY_ID], "bigquery_project_id": "funnelhouse-sandbox",
+                            "bigquery_url": server.base_url}
 
 
 def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
@@ -479,3 +487,53 @@ def test_generation_is_lazy_and_memory_stays_flat_as_scale_grows():
     assert world.cache_info()["cached_days"] < 30
     assert peaks[16] < 2.5 * peaks[2]  # 8x the business, not 8x the memory
     assert peaks[16] < 50_000_000
+
+
+def test_ga4_folds_a_report_above_its_row_limit_into_an_other_row_and_says_so(sandbox, world):
+    """GA4 keeps the most common rows and condenses the rest into "(other)" (support answer 13331684)."""
+    day = world.start + timedelta(days=20)
+    body = {"dateRanges": [{"startDate": str(day), "endDate": str(day + timedelta(days=6))}],
+            "dimensions": [{"name": d} for d in SESSION_DIMENSIONS], "metrics": [{"name": "sessions"}, {"name": "keyEvents"}]}
+    whole = run_report(sandbox, body).json()
+    assert "dataLossFromOtherRow" not in whole["metadata"] and whole["rowCount"] > 100
+    sandbox.sandbox.ga4_row_limit = 100
+    folded = run_report(sandbox, body).json()
+    assert folded["metadata"]["dataLossFromOtherRow"] is True
+    assert folded["rowCount"] == len(folded["rows"]) == 100
+    other = [r for r in folded["rows"] if r["dimensionValues"][0]["value"] == "(other)"]
+    assert len(other) == 1 and {v["value"] for v in other[0]["dimensionValues"]} == {"(other)"}
+    kept = {tuple(v["value"] for v in r["dimensionValues"]): int(r["metricValues"][0]["value"]) for r in folded["rows"]}
+    original = {tuple(v["value"] for v in r["dimensionValues"]): int(r["metricValues"][0]["value"]) for r in whole["rows"]}
+    # the 99 kept rows are the most common ones, exact; the rest add up in (other); nothing is lost from the totals
+    smallest_kept = min(n for key, n in kept.items() if key[0] != "(other)")
+    assert all(original[key] == n for key, n in kept.items() if key[0] != "(other)")
+    assert all(n <= smallest_kept for key, n in original.items() if key not in kept)
+    assert sum(kept.values()) == sum(original.values())
+    for i in (0, 1):
+        assert sum(int(r["metricValues"][i]["value"]) for r in folded["rows"]) == \
+            sum(int(r["metricValues"][i]["value"]) for r in whole["rows"])
+    one_day = run_report(sandbox, {**body, "dateRanges": [{"startDate": str(day), "endDate": str(day)}]}).json()
+    assert one_day["rowCount"] < 100 and "dataLossFromOtherRow" not in one_day["metadata"]
+
+
+def test_ga4_returns_the_property_quota_and_refuses_with_429_once_the_hours_tokens_are_spent(sandbox, world):
+    sandbox.sandbox.ga4_quota = {"tokensPerProjectPerHour": 3}
+    body = {"dateRanges": [{"startDate": str(world.start), "endDate": str(world.start)}], "dimensions": [{"name": "date"}],
+            "metrics": [{"name": "sessions"}], "returnPropertyQuota": True}
+    quotas = [run_report(sandbox, body).json()["propertyQuota"] for _ in range(3)]
+    assert list(quotas[0]) == ["tokensPerDay", "tokensPerHour", "concurrentRequests", "serverErrorsPerProjectPerHour",
+                               "potentiallyThresholdedRequestsPerHour", "tokensPerProjectPerHour"]
+    assert [q["tokensPerProjectPerHour"] for q in quotas] == [{"consumed": 1, "remaining": r} for r in (2, 1, 0)]
+    assert [q["tokensPerHour"]["remaining"] for q in quotas] == [39_999, 39_998, 39_997]
+    assert quotas[0]["tokensPerDay"] == {"consumed": 1, "remaining": 199_999}
+    assert quotas[0]["concurrentRequests"] == {"consumed": 1, "remaining": 9}
+    refused = run_report(sandbox, body)
+    assert refused.status_code == 429
+    assert refused.json()["error"] == {
+        "code": 429, "status": "RESOURCE_EXHAUSTED",
+        "message": "Exhausted property tokens for a project per hour. These quota tokens will return in under an hour. "
+                   "To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"}
+    assert "propertyQuota" not in run_report(sandbox, {**body, "returnPropertyQuota": False}).json().get("error", {})
+    sandbox.set_clock(sandbox.sandbox.now + timedelta(hours=1))  # the next hour's tokens
+    again = run_report(sandbox, body)
+    assert again.status_code == 200 and again.json()["propertyQuota"]["tokensPerProjectPerHour"]["remaining"] == 2

@@ -60,6 +60,7 @@ class Source:
 
     def read(self, client: HttpClient, conn: PlatformConnection, stream: Stream, account: str,
              window: Window) -> Iterator[list[dict]]:
+        """The unit's pages of records; a ``landing.Note`` between them is a remark its manifest keeps."""
         raise NotImplementedError
 
     def stream(self, name: str) -> Stream:

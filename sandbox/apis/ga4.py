@@ -19,11 +19,33 @@ Two report shapes over the same sessions:
 - session scope: any of date, sessionSource, sessionMedium, sessionSourceMedium,
   sessionCampaignName, sessionDefaultChannelGroup, landingPage with sessions,
   engagedSessions, bounceRate, engagementRate, averageSessionDuration,
-  screenPageViews, screenPageViewsPerSession, conversions, userEngagementDuration;
+  screenPageViews, screenPageViewsPerSession, keyEvents, userEngagementDuration;
 - page scope (``pagePath`` among the dimensions): screenPageViews, sessions
-  (sessions that viewed the page), userEngagementDuration and ``exits`` (sessions
-  whose last page it was; GA4 shows exits in its explorations, the sandbox serves
-  it here so that exit pages need no second report).
+  (sessions that viewed the page) and userEngagementDuration.
+Any other name answers 400 INVALID_ARGUMENT "Field <name> is not a valid metric" as the Data API
+does: ``exits`` and ``entrances`` exist only in GA4's explorations, not in the API
+(googleapis/google-cloud-java#9279, googleanalytics/ga-dev-tools#1658; exits per page come from the
+BigQuery export, sandbox/apis/bigquery.py), and ``conversions`` was renamed ``keyEvents`` in 2024
+(Data API changelog; under Google's data deprecation policy a renamed field stops working after six
+months, so the sandbox refuses the old name).
+
+The (other) row: when a report holds more rows than its table's row limit, GA4 keeps the most
+common dimension values and condenses the rest into one row whose dimension values are
+"(other)", and says so in ``metadata.dataLossFromOtherRow`` (support.google.com/analytics/answer/
+13331684; the limit varies by property and table, the article's example is 100,000 rows). The
+sandbox folds a report of more than ``Sandbox.ga4_row_limit`` rows (default 100,000; a test sets
+it low to fold at demo scale): rows ranked by their first metric, the top ``limit - 1`` kept.
+
+Quotas (developers.google.com/analytics/devguides/reporting/data/v1/quotas, PropertyQuota):
+``returnPropertyQuota: true`` adds ``propertyQuota`` with tokensPerDay, tokensPerHour,
+concurrentRequests, serverErrorsPerProjectPerHour, potentiallyThresholdedRequestsPerHour and
+tokensPerProjectPerHour, each {consumed, remaining}, at a standard property's limits (200,000 a
+day, 40,000 an hour, 14,000 per project an hour, 10 concurrent, 10 server errors an hour, 120
+thresholded requests an hour; ``Sandbox.ga4_quota`` overrides them). Hours and days are the
+sandbox clock's UTC hour and day. A request that finds a token quota spent answers 429
+RESOURCE_EXHAUSTED "Exhausted property tokens for a project per hour. These quota tokens will
+return in under an hour. ..." (a user's recorded body) or the hourly / daily equivalent. Google does
+not publish the token cost; the sandbox charges 1 token plus 1 per 1,000 rows of the report.
 
 A date shows once it has ended in the property's time zone; late hits keep
 adding to it for up to 72 hours. ``dimensionFilter`` supports stringFilter,
@@ -34,8 +56,10 @@ refused with INVALID_ARGUMENT rather than answered wrongly.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable
-from datetime import date, timedelta
+from contextlib import contextmanager
+from datetime import UTC, date, timedelta
 
 from sandbox.server import Request, Response
 from sandbox.world_web import PROFILES, PROPERTY_CURRENCY, PROPERTY_ID, PROPERTY_TIME_ZONE, PROPERTY_TZ, SessionBlock
@@ -67,12 +91,24 @@ METRICS: dict[str, tuple[str, Callable[[dict], float]]] = {
     "averageSessionDuration": ("TYPE_SECONDS", lambda s: s["duration"] / s["sessions"] if s["sessions"] else 0.0),
     "screenPageViews": ("TYPE_INTEGER", lambda s: s["views"]),
     "screenPageViewsPerSession": ("TYPE_FLOAT", lambda s: s["views"] / s["sessions"] if s["sessions"] else 0.0),
-    "conversions": ("TYPE_INTEGER", lambda s: s["conversions"]),
+    "keyEvents": ("TYPE_INTEGER", lambda s: s["key_events"]),
     "userEngagementDuration": ("TYPE_SECONDS", lambda s: s["duration"]),
-    "exits": ("TYPE_INTEGER", lambda s: s["exits"]),
 }
-PAGE_METRICS = ("screenPageViews", "sessions", "userEngagementDuration", "exits")
-COUNTERS = ("sessions", "engaged", "duration", "views", "conversions", "exits")
+PAGE_METRICS = ("screenPageViews", "sessions", "userEngagementDuration")
+COUNTERS = ("sessions", "engaged", "duration", "views", "key_events")
+OTHER = "(other)"
+DEFAULT_ROW_LIMIT = 100_000
+QUOTA_HELP = "To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"
+# A standard property's limits (PropertyQuota); Sandbox.ga4_quota overrides any of them.
+QUOTA_LIMITS = {"tokensPerDay": 200_000, "tokensPerHour": 40_000, "concurrentRequests": 10,
+                "serverErrorsPerProjectPerHour": 10, "potentiallyThresholdedRequestsPerHour": 120,
+                "tokensPerProjectPerHour": 14_000}
+# The token quotas a request checks first, with Google's 429 message for each (the per-project one as recorded).
+TOKEN_QUOTAS = {
+    "tokensPerProjectPerHour": "Exhausted property tokens for a project per hour. These quota tokens will return in under an hour.",
+    "tokensPerHour": "Exhausted property tokens per hour. These quota tokens will return in under an hour.",
+    "tokensPerDay": "Exhausted property tokens per day. These quota tokens will return in under 24 hours.",
+}
 
 
 class _BadRequest(Exception):
@@ -105,10 +141,75 @@ def run_report(request: Request) -> Response:
             raise ValueError(body)
     except ValueError:
         return _error(400, "INVALID_ARGUMENT", "Invalid JSON payload received. The body must be a JSON object.")
-    try:
-        return Response(200, _report(request, body))
-    except _BadRequest as exc:
-        return _error(400, "INVALID_ARGUMENT", str(exc))
+    quota = _quota(request)
+    with quota.request() as refused:
+        if refused:
+            return _error(429, "RESOURCE_EXHAUSTED", f"{refused} {QUOTA_HELP}")
+        try:
+            out = _report(request, body)
+        except _BadRequest as exc:
+            return _error(400, "INVALID_ARGUMENT", str(exc))
+        status = quota.charge(1 + out.pop("_rows") // 1000)
+        if body.get("returnPropertyQuota"):
+            out["propertyQuota"] = status
+        return Response(200, out)
+
+
+class _PropertyQuota:
+    """One property's quota buckets, on the sandbox clock (hours and days in UTC)."""
+
+    def __init__(self, sandbox):
+        self.sandbox = sandbox
+        self.used: dict[tuple[str, str], int] = {}  # (quota, period) -> tokens
+        self.in_flight = 0
+        self.lock = threading.Lock()
+
+    @property
+    def limits(self) -> dict[str, int]:
+        return {**QUOTA_LIMITS, **(self.sandbox.ga4_quota or {})}
+
+    def _period(self, name: str) -> str:
+        now = self.sandbox.now.astimezone(UTC)
+        return f"{now:%Y-%m-%d}" if name == "tokensPerDay" else f"{now:%Y-%m-%dT%H}"
+
+    def _remaining(self, name: str) -> int:
+        return max(0, self.limits[name] - self.used.get((name, self._period(name)), 0))
+
+    @contextmanager
+    def request(self):
+        """Admit one request (yields None) or refuse it (yields the 429 message)."""
+        with self.lock:
+            spent = next((message for name, message in TOKEN_QUOTAS.items() if self._remaining(name) <= 0), None)
+            if spent is None and self.in_flight >= self.limits["concurrentRequests"]:
+                spent = "Exhausted concurrent requests quota."
+            if spent is None:
+                self.in_flight += 1
+        if spent is not None:
+            yield spent
+            return
+        try:
+            yield None
+        finally:
+            with self.lock:
+                self.in_flight -= 1
+
+    def charge(self, tokens: int) -> dict:
+        """Take the request's tokens from every token quota; the PropertyQuota answer after it."""
+        with self.lock:
+            for name in TOKEN_QUOTAS:
+                key = (name, self._period(name))
+                self.used[key] = self.used.get(key, 0) + tokens
+            status = {name: {"consumed": tokens, "remaining": self._remaining(name)} for name in TOKEN_QUOTAS}
+            status["concurrentRequests"] = {"consumed": 1, "remaining": max(0, self.limits["concurrentRequests"] - self.in_flight)}
+            for name in ("serverErrorsPerProjectPerHour", "potentiallyThresholdedRequestsPerHour"):
+                status[name] = {"consumed": 0, "remaining": self.limits[name]}  # no errors, no thresholded dimensions
+        return {name: status[name] for name in QUOTA_LIMITS}
+
+
+def _quota(request: Request) -> _PropertyQuota:
+    with request.sandbox._lock:
+        quotas = request.sandbox.cache.setdefault("ga4_quota", {})
+        return quotas.setdefault(request.match["property"], _PropertyQuota(request.sandbox))
 
 
 def _names(body: dict, key: str) -> list[str]:
@@ -148,14 +249,17 @@ def _report(request: Request, body: dict) -> dict:
     for block in request.sandbox.world.iter_session_blocks(start, end, request.sandbox.now):
         values = {name: get(block) for name, get in getters}
         if page_scope:
-            for path, views, sessions, exits, engagement in block.pages:
+            for path, views, sessions, _, engagement in block.pages:
                 values[PAGE_DIMENSION] = path
                 if keep(values):
-                    _add(totals, tuple([values[d] for d in dimensions]), sessions, 0, engagement, views, 0, exits)
+                    _add(totals, tuple([values[d] for d in dimensions]), sessions, 0, engagement, views, 0)
         elif keep(values):
             _add(totals, tuple([values[d] for d in dimensions]), block.sessions, block.engaged_sessions, block.duration_seconds,
-                 block.page_views, block.conversions, block.sessions)
+                 block.page_views, block.conversions)
 
+    folded = len(totals) > request.sandbox.ga4_row_limit
+    if folded:
+        totals = _fold(totals, metrics, request.sandbox.ga4_row_limit, len(dimensions))
     rows = [(key, {m: METRICS[m][1](dict(zip(COUNTERS, sums))) for m in metrics}) for key, sums in totals.items()]
     rows.sort(key=lambda r: r[0])
     for order in reversed(body.get("orderBys") or []):
@@ -169,22 +273,34 @@ def _report(request: Request, body: dict) -> dict:
     if rows:
         out["rowCount"] = len(rows)
     out["metadata"] = {"currencyCode": PROPERTY_CURRENCY, "timeZone": PROPERTY_TIME_ZONE}
+    if folded:
+        out["metadata"]["dataLossFromOtherRow"] = True
     out["kind"] = "analyticsData#runReport"
+    out["_rows"] = len(rows)  # for the token charge; not sent
     return out
 
 
-def _add(totals: dict, key: tuple, sessions: int, engaged: int, duration: int, views: int, conversions: int, exits: int) -> None:
+def _add(totals: dict, key: tuple, sessions: int, engaged: int, duration: int, views: int, key_events: int) -> None:
     """Add one block's (or page's) counters to its row's sums (a list in COUNTERS order)."""
     sums = totals.get(key)
     if sums is None:
-        totals[key] = [sessions, engaged, duration, views, conversions, exits]
+        totals[key] = [sessions, engaged, duration, views, key_events]
         return
     sums[0] += sessions
     sums[1] += engaged
     sums[2] += duration
     sums[3] += views
-    sums[4] += conversions
-    sums[5] += exits
+    sums[4] += key_events
+
+
+def _fold(totals: dict, metrics: list[str], limit: int, width: int) -> dict:
+    """Keep the ``limit - 1`` most common rows (by the first metric) and sum the rest into one (other) row."""
+    first = METRICS[metrics[0]][1] if metrics else (lambda counters: 0)
+    ranked = sorted(totals.items(), key=lambda kv: (-first(dict(zip(COUNTERS, kv[1]))), kv[0]))
+    kept = dict(ranked[:max(limit - 1, 0)])
+    other = [sum(column) for column in zip(*(sums for _, sums in ranked[max(limit - 1, 0):]), strict=True)]
+    kept[(OTHER,) * width] = other
+    return kept
 
 
 def _value(metric_type: str, value: float) -> str:

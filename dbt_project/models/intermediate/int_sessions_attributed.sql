@@ -33,7 +33,8 @@ normalised as (
         engaged_sessions,
         session_duration_s,
         page_views,
-        conversions
+        -- GA4's key events; the column keeps its name, so the incremental table needs no full refresh
+        key_events as conversions
     from sessions
 
 ),

@@ -5,12 +5,19 @@
 -- Website content per page and week (Monday to Sunday, the property's days): page views,
 -- entrances, exits, engagement, the week-over-week change, and flags for the week's top
 -- pages and for pages whose traffic is falling or rising over several weeks. Formulas are
--- in the model docs (_marts__models.yml); thresholds are vars in dbt_project.yml.
+-- in the model docs (_marts__models.yml); thresholds are vars in dbt_project.yml. Exits come
+-- from GA4's BigQuery export (the Data API has none): NULL for a week the export does not cover.
 with
 
 pages as (
 
     select * from {{ ref('stg_ga4__pages_daily') }}
+
+),
+
+export_pages as (
+
+    select * from {{ ref('stg_ga4__export_pages_daily') }}
 
 ),
 
@@ -28,10 +35,36 @@ page_weeks as (
         cast(date_trunc('week', date_day) as date) as week_start_date,
         sum(page_views) as page_views,
         sum(sessions) as unique_page_views,
-        sum(exits) as exits,
         sum(engagement_duration_s) as engagement_duration_s
     from pages
     group by property_id, page_path, cast(date_trunc('week', date_day) as date)
+
+),
+
+-- exits and the page views they are a share of, both counted from the export's events
+export_weeks as (
+
+    select
+        property_id,
+        page_path,
+        cast(date_trunc('week', date_day) as date) as week_start_date,
+        sum(exits) as exits,
+        sum(page_views) as export_page_views
+    from export_pages
+    group by property_id, page_path, cast(date_trunc('week', date_day) as date)
+
+),
+
+-- the days of each week the export has rows for: a week's exits are only whole when the export
+-- covers every day the reports have (its daily table comes some hours after the reports' day)
+export_coverage as (
+
+    select
+        property_id,
+        cast(date_trunc('week', date_day) as date) as week_start_date,
+        count(distinct date_day) as export_days
+    from export_pages
+    group by property_id, cast(date_trunc('week', date_day) as date)
 
 ),
 
@@ -99,7 +132,6 @@ page_week_numbers as (
         coalesce(page_weeks.unique_page_views, 0) as unique_page_views,
         coalesce(landing_weeks.entrances, 0) as entrances,
         coalesce(landing_weeks.engaged_entrances, 0) as engaged_entrances,
-        page_weeks.exits,
         coalesce(page_weeks.engagement_duration_s, 0) as engagement_duration_s
     from page_weeks
     full outer join landing_weeks
@@ -109,10 +141,31 @@ page_week_numbers as (
 
 ),
 
+page_week_exits as (
+
+    select
+        numbers.*,
+        case when coverage.export_days = weeks.days_with_data then coalesce(export_weeks.exits, 0) end as exits,
+        case when coverage.export_days = weeks.days_with_data then coalesce(export_weeks.export_page_views, 0) end
+            as export_page_views
+    from page_week_numbers as numbers
+    inner join property_weeks as weeks
+        on numbers.property_id = weeks.property_id
+        and numbers.week_start_date = weeks.week_start_date
+    left join export_coverage as coverage
+        on numbers.property_id = coverage.property_id
+        and numbers.week_start_date = coverage.week_start_date
+    left join export_weeks
+        on numbers.property_id = export_weeks.property_id
+        and numbers.page_path = export_weeks.page_path
+        and numbers.week_start_date = export_weeks.week_start_date
+
+),
+
 page_week_history as (
 
     select
-        page_week_numbers.*,
+        page_week_exits.*,
         -- a week without a row for the page had no views of it: sums over missing weeks are 0
         coalesce(sum(page_views) over (
             partition by property_id, page_path order by week_start_date
@@ -125,7 +178,7 @@ page_week_history as (
             partition by property_id, page_path order by week_start_date {{ previous_trend_window }}
         ), 0) as previous_trend_page_views_any,
         rank() over (partition by property_id, week_start_date order by page_views desc) as page_views_rank
-    from page_week_numbers
+    from page_week_exits
 
 ),
 
@@ -141,7 +194,7 @@ final as (
         cast(history.unique_page_views as bigint) as unique_page_views,
         cast(history.entrances as bigint) as entrances,
         cast(history.exits as bigint) as exits,
-        {{ safe_divide('history.exits', 'history.page_views') }} as exit_rate,
+        {{ safe_divide('history.exits', 'history.export_page_views') }} as exit_rate,
         1 - {{ safe_divide('history.engaged_entrances', 'history.entrances') }} as bounce_rate,
         {{ safe_divide('history.engagement_duration_s', 'history.page_views') }} as avg_time_on_page_s,
         case when weeks.has_previous_complete_week then cast(history.previous_week_page_views_any as bigint) end

@@ -18,8 +18,6 @@ renamed as (
         -- sessions in which the page was viewed (unique page views)
         cast(_record->>'$.sessions' as bigint) as sessions,
         cast(_record->>'$.userEngagementDuration' as double) as engagement_duration_s,
-        -- sessions whose last page this was; NULL for rows loaded without the exits metric
-        cast(_record->>'$.exits' as bigint) as exits,
 
         _record as record_json,
 

@@ -27,7 +27,8 @@ renamed as (
         cast(_record->>'$.bounceRate' as double) as bounce_rate,
         cast(_record->>'$.averageSessionDuration' as double) as avg_session_duration_s,
         cast(_record->>'$.screenPageViews' as bigint) as page_views,
-        cast(_record->>'$.conversions' as double) as conversions,
+        -- key events (GA4's keyEvents, called conversions until 2024: rows loaded before carry that name)
+        cast(coalesce(_record->>'$.keyEvents', _record->>'$.conversions') as double) as key_events,
 
         -- every field GA4 sent, including metrics added to the report later
         _record as record_json,
