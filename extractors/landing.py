@@ -1,9 +1,25 @@
 """Landing files: each API page is written as NDJSON before anything touches DuckDB.
 
 A batch is a folder ``landing/<source>/<batch_id>/`` with one sub-folder per
-(stream, account) unit and a ``manifest.json`` written last, by atomic rename.
-A batch without a manifest is an interrupted extraction: the loader ignores it
-and the next run deletes it. Records are written exactly as the API sent them.
+(stream, account) unit and a ``manifest.json`` written last. A batch without a
+manifest is an interrupted extraction: the loader ignores it and a later run
+deletes it. Records are written exactly as the API sent them.
+
+The landing root (settings.landing_dir()) is a local Path or, for a URL in
+FUNNELHOUSE_LANDING_URL, an Airflow ObjectStoragePath, so that extract tasks on
+any worker and the load on the warehouse worker see the same batches. Crash
+safety on each kind:
+
+- local or shared directory: every page is fsynced before the manifest, and the
+  manifest is written to a temporary name, fsynced and renamed into place;
+- object store: every object is written whole by one PUT (a killed writer leaves
+  no partial object), pages before the manifest, and stores such as S3 and GCS
+  list and read an object strongly consistently after its PUT.
+
+Either way the manifest vouches for pages that are complete, and the loader
+still checks each unit's record count against it. ``landing/_state/<source>.json``
+holds a copy of the source's cursors, written after each load commits, so that
+extract tasks plan their windows without opening the warehouse.
 """
 
 from __future__ import annotations
@@ -11,14 +27,59 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 MANIFEST = "manifest.json"
+STATE_FOLDER = "_state"
+
+
+def is_local(path: Any) -> bool:
+    return isinstance(path, Path)
+
+
+def _write_page(path: Any, text: str) -> None:
+    """A page the manifest will vouch for: on disk (fsynced) or stored whole before the manifest is written."""
+    if not is_local(path):
+        path.write_text(text)  # one PUT: the object appears complete, or not at all
+        return
+    with open(path, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_whole(path: Any, text: str) -> None:
+    """Write a file that readers must see whole or not at all (manifests, cursor copies)."""
+    if not is_local(path):
+        path.write_text(text)  # one PUT: the object appears complete, or not at all
+        return
+    tmp = path.with_name(f"{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _remove_tree(path: Any) -> None:
+    if is_local(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.fs.rm(path.path, recursive=True)
 
 
 @dataclass
@@ -59,19 +120,16 @@ class UnitWriter:
         self.unit.pages += 1
         if not records:
             return
-        path = self.dir / f"page-{self.unit.pages:06d}.ndjson"
-        with open(path, "w") as fh:
-            for record in records:
-                fh.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
-                fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())  # the manifest vouches for this page: it must be on disk first
-        self.unit.files.append(str(path.relative_to(self.dir.parent.parent)))
+        name = f"page-{self.unit.pages:06d}.ndjson"
+        # The manifest vouches for this page: it must be complete (fsynced, or PUT) before the manifest.
+        _write_page(self.dir / name, "".join(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+                                              for record in records))
+        self.unit.files.append(f"{self.unit.stream}/{self.unit.account_id}/{name}")
         self.unit.records += len(records)
 
 
 class LandingBatch:
-    def __init__(self, root: Path, source: str):
+    def __init__(self, root: Any, source: str):
         now = datetime.now(UTC)
         self.batch_id = f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.source = source
@@ -90,37 +148,80 @@ class LandingBatch:
     def commit(self, failed_accounts: dict[str, str], skipped_streams: dict[str, str] | None = None) -> Path:
         manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)),
                             failed_accounts, skipped_streams or {})
-        tmp = self.dir / f"{MANIFEST}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(asdict(manifest), fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.dir / MANIFEST)
-        dir_fd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        _write_whole(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=1))
         return self.dir
 
     def discard(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        _remove_tree(self.dir)
 
 
-def complete_batches(root: Path, source: str) -> list[Path]:
-    """Batches of a source whose extraction finished, oldest first."""
+def complete_batches(root: Any, source: str) -> list[Any]:
+    """Batches of a source whose extraction finished, oldest first (batch ids start with their time)."""
     folder = root / source
-    return sorted(p for p in folder.iterdir() if (p / MANIFEST).exists()) if folder.exists() else []
+    return sorted((p for p in folder.iterdir() if (p / MANIFEST).exists()), key=lambda p: p.name) if folder.exists() else []
 
 
-def remove_interrupted(root: Path, source: str, older_than_s: float = 6 * 3600) -> None:
+def remove_interrupted(root: Any, source: str, older_than_s: float = 6 * 3600) -> None:
     """Delete batches an earlier, killed extraction left without a manifest.
 
-    Only old ones: a batch without a manifest may also be one being written right now.
+    Only old ones: a batch without a manifest may also be one being written right now. Age comes
+    from the batch id (its UTC start), which every kind of storage keeps; object stores have no
+    folder times.
     """
     folder = root / source
     if folder.exists():
         cutoff = time.time() - older_than_s
         for p in folder.iterdir():
-            if p.is_dir() and not (p / MANIFEST).exists() and p.stat().st_mtime < cutoff:
-                shutil.rmtree(p, ignore_errors=True)
+            started = _batch_started(p.name)
+            if started is not None and started < cutoff and not (p / MANIFEST).exists():
+                _remove_tree(p)
+
+
+def _batch_started(batch_id: str) -> float | None:
+    try:
+        return datetime.strptime(batch_id.rsplit("-", 2)[-2], "%Y%m%dT%H%M%S").replace(tzinfo=UTC).timestamp()
+    except (IndexError, ValueError):
+        return None  # not a batch folder
+
+
+def remove_batch(batch_dir: Any) -> None:
+    """Drop a batch once it is loaded: the landing copy has done its job."""
+    _remove_tree(batch_dir)
+
+
+@contextmanager
+def local_copy(batch_dir: Any) -> Iterator[Path]:
+    """The batch as a local folder DuckDB can bulk-read: itself when local, else a downloaded copy.
+
+    DuckDB reads local files (object stores would need its httpfs extension, downloaded at run time);
+    the download is removed afterwards. The loader checks the copy against the manifest.
+    """
+    if is_local(batch_dir):
+        yield batch_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="funnelhouse-batch-") as tmp:
+        batch_dir.fs.get(batch_dir.path.rstrip("/") + "/", tmp + "/", recursive=True)
+        yield Path(tmp)
+
+
+def write_cursors(root: Any, source: str, cursors: dict[tuple[str, str], datetime], batch_id: str) -> None:
+    """Save a copy of the source's cursors next to its batches (after the load that set them commits).
+
+    A copy may only lag the warehouse (written after the commit), never lead it: a stale copy makes
+    the next extract re-read a little more, which the loader's merge and window replace absorb.
+    """
+    folder = root / STATE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {"source": source, "after_batch": batch_id,
+               "cursors": [{"stream": stream, "account_id": account, "cursor": value.isoformat()}
+                           for (stream, account), value in sorted(cursors.items())]}
+    _write_whole(folder / f"{source}.json", json.dumps(payload, indent=1))
+
+
+def read_cursors(root: Any, source: str) -> dict[tuple[str, str], datetime] | None:
+    """The cursor copy written by the last load of the source; None when there is none yet."""
+    path = root / STATE_FOLDER / f"{source}.json"
+    if not path.exists():
+        return None
+    payload = json.loads(path.read_text())
+    return {(c["stream"], c["account_id"]): datetime.fromisoformat(c["cursor"]) for c in payload["cursors"]}

@@ -11,20 +11,21 @@ and the payload, duplicates inside the batch keep the latest page's copy, and:
 
 The stream cursors are written in the same transaction, and the batch id is
 recorded so a batch loads once: a crash leaves either the old state or the new
-one, never half.
+one, never half. After the commit a copy of the source's cursors goes to the
+landing storage (``landing.write_cursors``), where extract tasks on any worker
+read them without opening, or waiting for, the warehouse.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from extractors.errors import ExtractError
-from extractors.landing import Manifest
+from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, write_cursors
 from extractors.sources import get_source
 from extractors.streams import Stream
 from extractors.warehouse import connect, table_row_counts
@@ -83,13 +84,14 @@ def _ensure_raw_tables(con, schema: str, stream: Stream) -> str:
     return table
 
 
-def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
+def load_batch(batch_dir, warehouse: Path) -> LoadResult:
+    """Load one complete batch (a local folder or an object-store prefix, see extractors.landing)."""
     manifest = Manifest.read(batch_dir)
     source = get_source(manifest.source)
     schema = f"raw_{source.name}"
     result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts,
                         skipped_streams=manifest.skipped_streams)
-    with connect(warehouse) as con:
+    with local_copy(batch_dir) as local_dir, connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             ensure_meta_tables(con)
@@ -99,7 +101,7 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
                 for unit in manifest.units:
                     stream = source.stream(unit.stream)
                     table = _ensure_raw_tables(con, schema, stream)
-                    files = [str(batch_dir / f) for f in unit.files]
+                    files = [str(local_dir / f) for f in unit.files]
                     loaded, quarantined = _load_unit(con, schema, table, stream, unit, files, manifest.batch_id)
                     result.loaded[stream.name] = result.loaded.get(stream.name, 0) + loaded
                     result.quarantined[stream.name] = result.quarantined.get(stream.name, 0) + quarantined
@@ -112,11 +114,13 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
                 con.execute(f"INSERT INTO {META_SCHEMA}.loaded_batches VALUES (?, ?, current_timestamp, ?, ?)",
                             [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())])
             result.table_rows = table_row_counts(con, schema)
+            cursors = _cursors(con, source.name)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    shutil.rmtree(batch_dir, ignore_errors=True)  # loaded (or loaded before): the landing copy has done its job
+    write_cursors(batch_dir.parent.parent, source.name, cursors, manifest.batch_id)
+    remove_batch(batch_dir)  # loaded (or loaded before): the landing copy has done its job
     log.info("loaded batch %s: %s (quarantined %s)", manifest.batch_id, result.loaded, result.quarantined)
     return result
 
@@ -162,6 +166,19 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
     loaded = con.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)
         SELECT _account_id, {key_cols}, _record, current_timestamp, ? FROM fresh""", [batch_id]).fetchone()[0]
     return loaded, quarantined
+
+
+def _cursors(con, source: str) -> dict[tuple[str, str], object]:
+    rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = ?", [source]).fetchall()
+    return {(stream, account): cursor for stream, account, cursor in rows}
+
+
+def saved_cursors(landing_root, warehouse: Path, source: str) -> dict[tuple[str, str], object]:
+    """The cursors extraction plans from: the copy in the landing storage, which every worker reaches
+    and no writer holds. Only before any load has written one (a warehouse from before the copy
+    existed) is the warehouse itself read, when this host has it."""
+    cursors = read_cursors(landing_root, source)
+    return cursors if cursors is not None else read_state(warehouse, source)
 
 
 def read_state(warehouse: Path, source: str) -> dict[tuple[str, str], object]:

@@ -1,8 +1,9 @@
 """Extract and load one source: the steps the CLI and the Airflow DAG share.
 
 ``extract`` does the HTTP work (parallel across streams and accounts, bounded
-by the platform's concurrency limit) into a landing batch and opens the
-warehouse only to read the saved cursors. ``load`` is the single writer.
+by the platform's concurrency limit) into a landing batch, planning from the
+cursor copy in the landing storage (never waiting for the warehouse). ``load``
+is the single writer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from extractors.connections import get_connection
 from extractors.errors import ExtractError, ForbiddenError, PartialFailure
 from extractors.landing import LandingBatch, complete_batches, remove_interrupted
-from extractors.loader import LoadResult, load_batch, read_state
+from extractors.loader import LoadResult, load_batch, saved_cursors
 from extractors.sources import Source, get_source
 from extractors.streams import Stream, Window
 
@@ -53,7 +54,7 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     source = get_source(source_name)
     streams = [source.stream(n) for n in stream_names] if stream_names else list(source.streams)
     conn = get_connection(source.conn_id)
-    units = plan(source, streams, read_state(warehouse, source.name), conn, start=start, end=end)
+    units = plan(source, streams, saved_cursors(landing_root, warehouse, source.name), conn, start=start, end=end)
     accounts = {unit.account for unit in units}
     remove_interrupted(landing_root, source.name)
     client = source.client(conn)
