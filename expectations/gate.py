@@ -1,9 +1,10 @@
 """The Great Expectations gate: validate the marts of a DuckDB build database before publish.
 
 Runs the ``marts_gate`` checkpoint of the file-based GX project in ``expectations/gx``
-(one expectation suite per mart table) against the DuckDB file given, builds the
-Data Docs into ``expectations/gx/uncommitted/data_docs/local_site``, and returns a
-GateResult. The database is opened read-only and every connection is closed
+(one expectation suite per mart table) against the DuckDB file given, writes the
+validation results and Data Docs into a folder of its own under ``results_dir``
+(default ``<data dir>/gate/<UTC time>/``, never the source tree), keeps the newest
+``keep`` such folders, and returns a GateResult. The database is opened read-only and every connection is closed
 before run_gate() returns, so the file can be published right after.
 
     python -m expectations.gate build.duckdb    # one line per suite; exit 1 on failure
@@ -28,6 +29,7 @@ CHECKPOINT_NAME = "marts_gate"
 # great_expectations.yml reads the database path from this config variable, which
 # run_gate() supplies as GX runtime_environment (no process environment is touched).
 DATABASE_VARIABLE = "FUNNELHOUSE_GATE_DATABASE"
+RESULTS_VARIABLE = "FUNNELHOUSE_GATE_RESULTS"  # this run's folder for validation results and Data Docs
 MAX_FAILURES_PER_LINE = 5  # the full list is in GateResult and in the Data Docs
 
 
@@ -78,12 +80,17 @@ class GateResult:
         return [f"{s.suite}: {f.expectation}" for s in self.suites for f in s.failures]
 
 
-def run_gate(database_path: str, gx_dir: str | Path = GX_DIR) -> GateResult:
+def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, results_dir: str | Path | None = None,
+             keep: int | None = None) -> GateResult:
     """Validate the ``marts`` tables of the DuckDB file at ``database_path``."""
+    from extractors import settings
+
     database = Path(database_path).resolve()
     if not database.is_file():
         # Checked here because GX would turn it into one failed expectation per metric.
         raise FileNotFoundError(f"no DuckDB database at {database}")
+    results_root = Path(results_dir or settings.gate_results_dir()).resolve()
+    run_dir = _new_run_dir(results_root)
 
     _quiet_great_expectations_logging()
     import great_expectations as gx
@@ -95,7 +102,7 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR) -> GateResult:
     context = gx.get_context(
         mode="file",
         context_root_dir=str(gx_dir),
-        runtime_environment={DATABASE_VARIABLE: str(database)},
+        runtime_environment={DATABASE_VARIABLE: str(database), RESULTS_VARIABLE: str(run_dir)},
     )
     checkpoint = context.checkpoints.get(CHECKPOINT_NAME)
     logger.info("running checkpoint %s on %s", CHECKPOINT_NAME, database)
@@ -119,7 +126,25 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR) -> GateResult:
         for failure in suite.failures:
             logger.info("  %s %s: %s", suite.suite, failure.expectation, failure.detail)
     logger.info("data docs: %s", result.data_docs_url)
+    _keep_newest(results_root, keep or settings.gate_results_kept())
     return result
+
+
+def _new_run_dir(root: Path) -> Path:
+    from datetime import UTC, datetime
+
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")  # sorts by time; one folder per run
+    run_dir = root / stamp
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _keep_newest(root: Path, keep: int) -> None:
+    import shutil
+
+    runs = sorted(p for p in root.iterdir() if p.is_dir())
+    for old in runs[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _quiet_great_expectations_logging() -> None:
