@@ -3,6 +3,7 @@
     python -m funnelhouse demo      start the sandbox, run the DAG end to end against it, print the summary
     python -m funnelhouse run       run the DAG against the Connections set in the environment
     python -m funnelhouse summary   print the last run's summary
+    python -m funnelhouse pools     print the DAG's pools as JSON for `airflow pools import`
 
 ``demo`` and ``run`` execute the real DAG with ``airflow dags test`` (SQLite
 metadata under the data dir, no scheduler or webserver needed). The last line
@@ -22,7 +23,6 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAG_ID = "funnelhouse"
-WRITER_POOL = "duckdb_writer"
 # Lines of the Airflow log worth showing while the DAG runs: our own loggers and task boundaries.
 PROGRESS = re.compile(r"\[(extractors|funnelhouse|expectations)[.\w]*\]|\[DAG TEST\] (starting|end) task|DagRun Finished|ERROR|Traceback|error:")
 
@@ -65,7 +65,13 @@ def run_dag(logical_date: date, data_dir: Path, full_refresh: bool = False) -> i
     if _airflow(["db", "migrate"], env, log_file) != 0:
         print(f"error: `airflow db migrate` failed; see {log_file}", file=sys.stderr)
         return 1
-    _airflow(["pools", "set", WRITER_POOL, "1", "DuckDB allows one writer per file"], env, log_file)
+    from funnelhouse.topology import pools_json
+
+    pools_file = Path(env["AIRFLOW_HOME"]) / "pools.json"
+    pools_file.write_text(pools_json())
+    if _airflow(["pools", "import", str(pools_file)], env, log_file) != 0:
+        print(f"error: `airflow pools import` failed; see {log_file}", file=sys.stderr)
+        return 1
     print(f"== running DAG {DAG_ID} for {logical_date} (airflow dags test)", flush=True)
     conf = ["--conf", '{"full_refresh": true}'] if full_refresh else []
     code = _airflow(["dags", "test", DAG_ID, logical_date.isoformat(), *conf], env, log_file, show_progress=True)
@@ -98,9 +104,15 @@ def main(argv: list[str] | None = None) -> int:
                      help="logical date (the run reads days before it); default today, UTC")
     run.add_argument("--full-refresh", action="store_true", help="rebuild the incremental dbt models from scratch")
     sub.add_parser("summary", help="print the last run's summary")
+    sub.add_parser("pools", help="print the DAG's pools (writer and per-platform) as JSON for `airflow pools import`")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    if args.command == "pools":
+        from funnelhouse.topology import pools_json
+
+        print(pools_json())
+        return 0
     from extractors import settings
 
     data_dir = settings.data_dir()

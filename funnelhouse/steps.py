@@ -109,6 +109,42 @@ def publish() -> dict:
     return {"published": str(published), "tables": result.row_counts}
 
 
+def later_run_pending(context) -> str | None:
+    """The logical date of this DAG's next interval when that run is already queued or running (a
+    backfill or catch-up in progress): it will build the marts from everything loaded by then."""
+    dag_run = context["dag_run"]
+    start, end = context.get("data_interval_start"), context.get("data_interval_end")
+    if dag_run.logical_date is None or start is None or end is None:
+        return None
+    following = dag_run.logical_date + (end - start)
+    try:
+        pending = context["ti"].get_dr_count(dag_id=dag_run.dag_id, logical_dates=[following], states=["queued", "running"])
+    except Exception as exc:  # an executor without the call: build, as a single run would
+        log.warning("could not ask Airflow for the next run (%s): building the marts", exc)
+        return None
+    return following.isoformat() if pending else None
+
+
+def freshness(sources: tuple[str, ...], interval_end: datetime) -> dict:
+    """Which sources the warehouse holds up to this run's interval end, and which are stale."""
+    from extractors.loader import META_SCHEMA
+
+    with connect(settings.warehouse_path(), read_only=True) as con:
+        has_state = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'stream_state'",
+                                [META_SCHEMA]).fetchone()[0]
+        reached = dict(con.execute(f"SELECT source, max(cursor_value) FROM {META_SCHEMA}.stream_state GROUP BY 1").fetchall()) if has_state else {}
+    sources_report = {s: {"loaded_up_to": reached[s].isoformat() if s in reached else None,
+                          "fresh": s in reached and reached[s] >= interval_end} for s in sources}
+    stale = sorted(s for s, r in sources_report.items() if not r["fresh"])
+    message = (f"stale sources (not loaded up to {interval_end:%Y-%m-%d %H:%M} UTC): "
+               + ", ".join(f"{s} (loaded up to {sources_report[s]['loaded_up_to'] or 'never'})" for s in stale)
+               + "; the marts were built from the others") if stale else f"every source is loaded up to {interval_end:%Y-%m-%d %H:%M} UTC"
+    (log.error if stale else log.info)("%s", message)
+    report = {"interval_end": interval_end.isoformat(), "sources": sources_report, "stale": stale, "message": message}
+    _write_run_file("freshness.json", report)
+    return report
+
+
 def summary() -> str:
     """The demo's closing report: rows per raw table and mart, the gate result, the published path last."""
     import duckdb
@@ -126,6 +162,9 @@ def summary() -> str:
         g = json.loads(gate_file.read_text())
         lines.append(f"quality gate: {'PASSED' if g.get('success') else 'FAILED'}"
                      + (f" ({g.get('evaluated')} expectations, {g.get('failed')} failed)" if "evaluated" in g else ""))
+    freshness_file = settings.data_dir() / "run" / "freshness.json"
+    if freshness_file.exists():
+        lines.append(f"freshness: {json.loads(freshness_file.read_text())['message']}")
     lines.append(str(published))
     return "\n".join(lines)
 
