@@ -111,10 +111,12 @@ def publish() -> dict:
 
 def later_run_pending(context) -> str | None:
     """The logical date of this DAG's next interval when that run is already queued or running (a
-    backfill or catch-up in progress): it will build the marts from everything loaded by then."""
+    backfill or catch-up in progress): it will build the marts from everything loaded by then.
+    Manual runs always build: they are asked for now."""
     dag_run = context["dag_run"]
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if dag_run.logical_date is None or start is None or end is None:
+    if str(dag_run.run_type) not in ("backfill", "scheduled") \
+            or dag_run.logical_date is None or start is None or end is None or end <= start:
         return None
     following = dag_run.logical_date + (end - start)
     try:
