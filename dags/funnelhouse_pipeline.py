@@ -18,9 +18,9 @@ that BI tools read.
   Asset `funnelhouse_raw_<source>`; publish updates `funnelhouse_published_marts`.
 - A source that fails does not hold back the others: **transform** runs once every
   load has finished and at least one succeeded, over what is fresh; **freshness**
-  then names every stale source (its cursor short of this run's interval) and
-  fails the run, so the failure is seen and alerted on while BI already has the
-  other sources' numbers.
+  (once every load has finished) names every stale source (its cursor short of
+  what this run reads up to) and fails the run, so the failure is seen and alerted
+  on while BI gets the other sources' numbers.
 - Nothing is published unless the gate passes; BI keeps the last good version.
 - Backfill (`airflow backfill create --dag-id funnelhouse --from-date ... --to-date ...
   --max-active-runs 1`): each run loads its day as a daily run would; a run whose next
@@ -60,9 +60,15 @@ def raw_tables(source: str) -> Asset:
 
 
 def _interval_end(context):
-    # Work is keyed on the data interval, never on now(). Runs triggered without a
-    # logical date have no interval: they read up to the moment they were asked to run.
-    return context.get("data_interval_end") or context["dag_run"].run_after
+    """Where this run reads up to. Work is keyed on the data interval, never on now(): scheduled and
+    backfill runs read up to their interval's end. A manual run reads up to the logical date it was
+    triggered with (`airflow dags trigger funnelhouse --logical-date 2026-08-30`, as `airflow dags test`
+    and `make run DATE=` do): Airflow 3.3 infers a manual run's interval from when it was triggered,
+    not from its logical date. Without a logical date, up to the moment it was asked to run."""
+    dag_run = context["dag_run"]
+    if dag_run.run_type == "manual":  # a str enum: compare by value
+        return dag_run.logical_date or dag_run.run_after
+    return context.get("data_interval_end") or dag_run.run_after
 
 
 def _fail_fast_on_bad_input(fn):
@@ -158,8 +164,9 @@ def funnelhouse():
     ]
     built = transform()
     loads >> built
-    published = publish(quality_gate(built))
-    [*loads, published] >> freshness()
+    publish(quality_gate(built))
+    # Beside publish, not after it: both are leaves, so a failed gate still fails the run.
+    loads >> freshness()
 
 
 funnelhouse()

@@ -115,7 +115,7 @@ def later_run_pending(context) -> str | None:
     Manual runs always build: they are asked for now."""
     dag_run = context["dag_run"]
     start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if str(dag_run.run_type) not in ("backfill", "scheduled") \
+    if dag_run.run_type not in ("backfill", "scheduled") \
             or dag_run.logical_date is None or start is None or end is None or end <= start:
         return None
     following = dag_run.logical_date + (end - start)

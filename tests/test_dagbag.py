@@ -40,14 +40,15 @@ def test_every_dag_follows_policy(dagbag):
 
 
 def test_every_dag_file_parses_within_the_budget():
-    """The dag-processor parses every file again and again: each stays under 1 s (Airflow itself imported
-    first, as it is in the dag-processor), with no import errors."""
+    """The dag-processor parses every file again and again: each stays under 1 s of CPU (Airflow itself
+    imported first, as it is in the dag-processor; CPU time, so a busy machine does not count), with no
+    import errors."""
     import subprocess
     import sys
 
     for path in sorted(DAGS.glob("*.py")):
-        code = ("import time, runpy, sys; import airflow.sdk; t = time.perf_counter(); runpy.run_path(sys.argv[1]); "
-                "print(round(time.perf_counter() - t, 3))")
+        code = ("import time, runpy, sys; import airflow.sdk; t = time.process_time(); runpy.run_path(sys.argv[1]); "
+                "print(round(time.process_time() - t, 3))")
         # Three tries, the best counts: the machine may be busy with other work for one of them.
         times = []
         for _ in range(3):
@@ -83,7 +84,9 @@ def test_a_failed_source_does_not_hold_back_the_others(dagbag):
     transform, freshness = dag.get_task("transform"), dag.get_task("freshness")
     assert transform.upstream_task_ids == {f"load_{s}" for s in SOURCES}
     assert transform.trigger_rule == "all_done_min_one_success"
-    assert freshness.upstream_task_ids == {f"load_{s}" for s in SOURCES} | {"publish"}
+    assert freshness.upstream_task_ids == {f"load_{s}" for s in SOURCES}
+    # publish and freshness are the leaves: a failed gate, or a stale source, fails the run
+    assert {t.task_id for t in dag.tasks if not t.downstream_task_ids} == {"publish", "freshness"}
     assert freshness.trigger_rule == "all_done"
 
 
