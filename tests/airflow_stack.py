@@ -145,7 +145,7 @@ class CeleryStack:
     def start(self) -> None:
         ensure_services()
         self.fernet_key = _fernet_key()
-        self.jwt_secret = secrets.token_urlsafe(32)
+        self.jwt_secret = secrets.token_urlsafe(64)  # HS512 wants 64 bytes or more
         _psql(f"CREATE DATABASE {self.database}")
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "-n", str(self.redis_db), "flushdb"], check=True, capture_output=True)
         self.run(["db", "migrate"])
