@@ -51,6 +51,8 @@ from funnelhouse.notify import ChatWebhookNotifier
 from funnelhouse.topology import WRITER_POOL, api_pool, warehouse_queue
 
 WAREHOUSE_QUEUE = warehouse_queue()
+# "@daily" is a cron trigger in Airflow 3: a run at midnight D reads up to D, and the next run is a day later.
+SCHEDULE, EVERY = "@daily", pendulum.duration(days=1)
 PUBLISHED_MARTS = Asset(name="funnelhouse_published_marts", uri="file:///funnelhouse/published/marts")
 
 
@@ -95,7 +97,7 @@ def _fail_fast_on_bad_input(fn):
 
 @dag(
     dag_id="funnelhouse",
-    schedule="@daily",
+    schedule=SCHEDULE,
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,
@@ -129,7 +131,7 @@ def funnelhouse():
 
         from funnelhouse import steps
 
-        later = steps.later_run_pending(context)
+        later = steps.later_run_pending(context, EVERY)
         if later:
             raise AirflowSkipException(f"the run of {later} is queued and builds the marts from everything loaded by then")
         return steps.transform(full_refresh=bool(context["params"].get("full_refresh")))

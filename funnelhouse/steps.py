@@ -13,7 +13,7 @@ import os
 import re
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from extractors import pipeline, settings
@@ -109,16 +109,14 @@ def publish() -> dict:
     return {"published": str(published), "tables": result.row_counts}
 
 
-def later_run_pending(context) -> str | None:
-    """The logical date of this DAG's next interval when that run is already queued or running (a
-    backfill or catch-up in progress): it will build the marts from everything loaded by then.
-    Manual runs always build: they are asked for now."""
+def later_run_pending(context, every: timedelta) -> str | None:
+    """The logical date of the DAG's next run (``every`` after this one) when that run is already
+    queued or running (a backfill or catch-up in progress): it will build the marts from everything
+    loaded by then. Manual runs always build: they are asked for now."""
     dag_run = context["dag_run"]
-    start, end = context.get("data_interval_start"), context.get("data_interval_end")
-    if dag_run.run_type not in ("backfill", "scheduled") \
-            or dag_run.logical_date is None or start is None or end is None or end <= start:
+    if dag_run.run_type not in ("backfill", "scheduled") or dag_run.logical_date is None:
         return None
-    following = dag_run.logical_date + (end - start)
+    following = dag_run.logical_date + every
     try:
         pending = context["ti"].get_dr_count(dag_id=dag_run.dag_id, logical_dates=[following], states=["queued", "running"])
     except Exception as exc:  # an executor without the call: build, as a single run would

@@ -135,6 +135,8 @@ class CeleryStack:
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": "20",
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
             "AIRFLOW__CORE__DEFAULT_TASK_RETRY_DELAY": "2",
+            # A task a killed worker had reserved but not started is failed (and retried) after this.
+            "AIRFLOW__SCHEDULER__TASK_QUEUED_TIMEOUT": "180",
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
             "AIRFLOW__CORE__PARALLELISM": "8",
             "FUNNELHOUSE_LANDING_URL": str(self.landing),
