@@ -103,6 +103,9 @@ class Manifest:
     # "stream/account" -> the platform's refusal, for optional streams skipped this run.
     # Defaults to empty so manifests written before the field still load.
     skipped_streams: dict[str, str] = field(default_factory=dict)
+    # The warehouse whose cursor copy planned this batch (None: no copy, planned from the start or the
+    # warehouse itself). The loader refuses a batch planned from another warehouse's cursors.
+    planned_from: str | None = None
 
     @classmethod
     def read(cls, batch_dir: Path) -> Manifest:
@@ -129,7 +132,7 @@ class UnitWriter:
 
 
 class LandingBatch:
-    def __init__(self, root: Any, source: str):
+    def __init__(self, root: Any, source: str, planned_from: str | None = None):
         now = datetime.now(UTC)
         self.batch_id = f"{source}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
         self.source = source
@@ -137,6 +140,7 @@ class LandingBatch:
         self.dir = root / source / self.batch_id
         self.dir.mkdir(parents=True)
         self.units: list[UnitManifest] = []
+        self.planned_from = planned_from
         self._lock = threading.Lock()
 
     def unit(self, stream: str, account_id: str, window_start: datetime | None, window_end: datetime) -> UnitWriter:
@@ -147,7 +151,7 @@ class LandingBatch:
 
     def commit(self, failed_accounts: dict[str, str], skipped_streams: dict[str, str] | None = None) -> Path:
         manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)),
-                            failed_accounts, skipped_streams or {})
+                            failed_accounts, skipped_streams or {}, self.planned_from)
         _write_whole(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=1))
         return self.dir
 
@@ -204,7 +208,7 @@ def local_copy(batch_dir: Any) -> Iterator[Path]:
         yield Path(tmp)
 
 
-def write_cursors(root: Any, source: str, cursors: dict[tuple[str, str], datetime], batch_id: str) -> None:
+def write_cursors(root: Any, source: str, cursors: dict[tuple[str, str], datetime], batch_id: str, warehouse_id: str) -> None:
     """Save a copy of the source's cursors next to its batches (after the load that set them commits).
 
     A copy may only lag the warehouse (written after the commit), never lead it: a stale copy makes
@@ -212,16 +216,24 @@ def write_cursors(root: Any, source: str, cursors: dict[tuple[str, str], datetim
     """
     folder = root / STATE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    payload = {"source": source, "after_batch": batch_id,
+    payload = {"source": source, "warehouse_id": warehouse_id, "after_batch": batch_id,
                "cursors": [{"stream": stream, "account_id": account, "cursor": value.isoformat()}
                            for (stream, account), value in sorted(cursors.items())]}
     _write_whole(folder / f"{source}.json", json.dumps(payload, indent=1))
 
 
-def read_cursors(root: Any, source: str) -> dict[tuple[str, str], datetime] | None:
-    """The cursor copy written by the last load of the source; None when there is none yet."""
+def read_cursors(root: Any, source: str) -> tuple[dict[tuple[str, str], datetime], str | None] | None:
+    """The cursor copy written by the last load of the source and the id of the warehouse it copies;
+    None when there is none yet."""
     path = root / STATE_FOLDER / f"{source}.json"
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    return {(c["stream"], c["account_id"]): datetime.fromisoformat(c["cursor"]) for c in payload["cursors"]}
+    return ({(c["stream"], c["account_id"]): datetime.fromisoformat(c["cursor"]) for c in payload["cursors"]},
+            payload.get("warehouse_id"))
+
+
+def remove_cursors(root: Any, source: str) -> None:
+    path = root / STATE_FOLDER / f"{source}.json"
+    if path.exists():
+        path.unlink()

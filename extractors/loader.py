@@ -25,7 +25,7 @@ from pathlib import Path
 import duckdb
 
 from extractors.errors import ExtractError
-from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, write_cursors
+from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, remove_cursors, write_cursors
 from extractors.sources import get_source
 from extractors.streams import Stream
 from extractors.warehouse import connect, table_row_counts
@@ -61,6 +61,11 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
         cursor_value TIMESTAMPTZ NOT NULL, batch_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (source, stream, account_id))""")
+    # Which warehouse this is: cursor copies in the landing storage name it, so a batch planned from
+    # another (e.g. deleted and rebuilt) warehouse's cursors is refused instead of leaving a gap.
+    con.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.warehouse_info (warehouse_id VARCHAR NOT NULL)")
+    con.execute(f"""INSERT INTO {META_SCHEMA}.warehouse_info SELECT uuid()::VARCHAR
+        WHERE NOT EXISTS (SELECT 1 FROM {META_SCHEMA}.warehouse_info)""")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_batches (
         batch_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
         records BIGINT NOT NULL, quarantined BIGINT NOT NULL)""")
@@ -91,10 +96,29 @@ def load_batch(batch_dir, warehouse: Path) -> LoadResult:
     schema = f"raw_{source.name}"
     result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts,
                         skipped_streams=manifest.skipped_streams)
+    try:
+        return _load(batch_dir, warehouse, manifest, source, schema, result)
+    except _PlannedElsewhere as exc:
+        remove_cursors(batch_dir.parent.parent, source.name)
+        remove_batch(batch_dir)
+        raise LandingMismatch(str(exc)) from None
+
+
+class _PlannedElsewhere(Exception):
+    pass
+
+
+def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, result: LoadResult) -> LoadResult:
     with local_copy(batch_dir) as local_dir, connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             ensure_meta_tables(con)
+            warehouse_id = con.execute(f"SELECT warehouse_id FROM {META_SCHEMA}.warehouse_info").fetchone()[0]
+            if manifest.planned_from not in (None, warehouse_id):
+                raise _PlannedElsewhere(f"{manifest.batch_id} was planned from the cursors of another warehouse "
+                                        f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
+                                        "what this warehouse holds: dropped, with the stale cursor copy; the next run "
+                                        "extracts from this warehouse's own state")
             if con.execute(f"SELECT 1 FROM {META_SCHEMA}.loaded_batches WHERE batch_id = ?", [manifest.batch_id]).fetchone():
                 result.already_loaded = True
             else:
@@ -119,7 +143,7 @@ def load_batch(batch_dir, warehouse: Path) -> LoadResult:
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    write_cursors(batch_dir.parent.parent, source.name, cursors, manifest.batch_id)
+    write_cursors(batch_dir.parent.parent, source.name, cursors, manifest.batch_id, warehouse_id)
     remove_batch(batch_dir)  # loaded (or loaded before): the landing copy has done its job
     log.info("loaded batch %s: %s (quarantined %s)", manifest.batch_id, result.loaded, result.quarantined)
     return result
@@ -173,12 +197,12 @@ def _cursors(con, source: str) -> dict[tuple[str, str], object]:
     return {(stream, account): cursor for stream, account, cursor in rows}
 
 
-def saved_cursors(landing_root, warehouse: Path, source: str) -> dict[tuple[str, str], object]:
-    """The cursors extraction plans from: the copy in the landing storage, which every worker reaches
-    and no writer holds. Only before any load has written one (a warehouse from before the copy
-    existed) is the warehouse itself read, when this host has it."""
-    cursors = read_cursors(landing_root, source)
-    return cursors if cursors is not None else read_state(warehouse, source)
+def saved_cursors(landing_root, warehouse: Path, source: str) -> tuple[dict[tuple[str, str], object], str | None]:
+    """The cursors extraction plans from, and the id of the warehouse they belong to: the copy in the
+    landing storage, which every worker reaches and no writer holds. Only before any load has written
+    one (a warehouse from before the copy existed) is the warehouse itself read, when this host has it."""
+    copy = read_cursors(landing_root, source)
+    return copy if copy is not None else (read_state(warehouse, source), None)
 
 
 def read_state(warehouse: Path, source: str) -> dict[tuple[str, str], object]:

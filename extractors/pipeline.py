@@ -54,11 +54,12 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     source = get_source(source_name)
     streams = [source.stream(n) for n in stream_names] if stream_names else list(source.streams)
     conn = get_connection(source.conn_id)
-    units = plan(source, streams, saved_cursors(landing_root, warehouse, source.name), conn, start=start, end=end)
+    cursors, planned_from = saved_cursors(landing_root, warehouse, source.name)
+    units = plan(source, streams, cursors, conn, start=start, end=end)
     accounts = {unit.account for unit in units}
     remove_interrupted(landing_root, source.name)
     client = source.client(conn)
-    batch = LandingBatch(landing_root, source.name)
+    batch = LandingBatch(landing_root, source.name, planned_from=planned_from)
     failed: dict[str, str] = {}  # account -> reason
     skipped: dict[str, str] = {}  # "stream/account" -> reason, for optional streams the platform refused
 

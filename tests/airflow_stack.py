@@ -109,7 +109,7 @@ class CeleryStack:
         self.api_port = free_port()
         self.home = self.root / "airflow"
         self.logs = self.root / "logs"
-        self.landing = self.root / "landing"  # the storage every worker reaches
+        self.landing = self.root / "landing"  # the storage every worker reaches (start_workers may change it)
         for d in (self.home, self.logs, self.landing):
             d.mkdir(parents=True, exist_ok=True)
         # A Redis database of its own, emptied first, so leftovers of another run cannot reach these workers.
@@ -163,13 +163,17 @@ class CeleryStack:
         self.wait_for(self._api_up, 120, "the API server")
         self.run(["dags", "unpause", "funnelhouse"])
 
-    def start_workers(self, data_dirs: dict[str, Path]) -> None:
+    def start_workers(self, data_dirs: dict[str, Path], landing: Path | None = None) -> None:
         """One worker per entry of WORKER_QUEUES, each with its own data dir (only the warehouse worker's
-        holds a warehouse) and the shared landing storage."""
+        holds a warehouse) and the landing storage both share."""
+        if landing is not None:
+            self.landing = landing
+            landing.mkdir(parents=True, exist_ok=True)
         for name, queues in WORKER_QUEUES.items():
             data = data_dirs[name]
             data.mkdir(parents=True, exist_ok=True)
-            env = {"FUNNELHOUSE_DATA_DIR": str(data), HOSTNAME_VARIABLE: f"{name}-worker"}
+            env = {"FUNNELHOUSE_DATA_DIR": str(data), HOSTNAME_VARIABLE: f"{name}-worker",
+                   "FUNNELHOUSE_LANDING_URL": str(self.landing)}
             proc = self._spawn(f"worker-{name}", ["celery", "worker", "--celery-hostname", f"{name}@%h", "--queues", queues,
                                                   "--skip-serve-logs", "--without-gossip", "--without-mingle"], env)
             self.workers[name] = Worker(f"{name}-worker", proc, data)

@@ -92,9 +92,10 @@ def _logical_date(world: World, days_after_the_worlds_now: int = 0) -> str:
 
 
 def _run(stack: CeleryStack, name: str, start) -> dict:
-    """Fresh data dirs for both workers, start them, run ``start()`` (trigger or backfill), wait, stop them."""
+    """Fresh data dirs and landing storage for both workers, start them, run ``start()`` (trigger or
+    backfill), wait, stop them."""
     data = {"warehouse": stack.root / name / "warehouse-data", "extract": stack.root / name / "extract-data"}
-    stack.start_workers(data)
+    stack.start_workers(data, landing=stack.root / name / "landing")
     started = time.monotonic()
     try:
         states = start()
@@ -140,14 +141,13 @@ def killed_run(stack, sandbox, small_world, clean_run):
     """The same run on fresh data dirs; the extract worker is SIGKILLed while one of its extract tasks
     is half way through (its batch has pages but no manifest)."""
     killed = {}
-    landing = stack.landing
 
     def mid_extraction() -> str | None:
         running = stack.query("""SELECT task_id FROM task_instance WHERE run_id = 'killed' AND state = 'running'
                                  AND task_id LIKE 'extract_%%' AND hostname = 'extract-worker'""")
         for (task_id,) in running:
             source = task_id.removeprefix("extract_")
-            folder = landing / source
+            folder = stack.landing / source
             if folder.exists() and any(not (b / "manifest.json").exists() and any(b.rglob("page-*.ndjson"))
                                        for b in folder.iterdir() if b.is_dir()):
                 return task_id

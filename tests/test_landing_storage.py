@@ -140,3 +140,26 @@ def test_a_load_facing_a_reader_that_stays_fails_naming_it_and_the_published_fil
     assert f"PID {bi_reader.pid}" in str(raised.value) and str(settings.published_path()) in str(raised.value)
     # nothing half-done: the batch is still landed for the next try
     assert len(complete_batches(settings.landing_dir(), "meta_ads")) == 1
+
+
+def test_a_batch_planned_from_another_warehouses_cursors_is_refused_not_loaded_with_a_gap(connections, data_dir, tmp_path,
+                                                                                           monkeypatch):
+    from extractors.loader import LandingMismatch
+
+    # GIVEN a shared landing storage holding the cursor copy of a warehouse that was then deleted
+    monkeypatch.setenv("FUNNELHOUSE_LANDING_URL", str(tmp_path / "shared-landing"))
+    run("meta_ads", END)
+    settings.warehouse_path().unlink()
+    # WHEN the next extraction plans from that copy and its batch is loaded into the new warehouse
+    pipeline.extract("meta_ads", end=END, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    with pytest.raises(LandingMismatch, match="planned from the cursors of another warehouse"):
+        pipeline.load("meta_ads", warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    # THEN nothing was loaded, the batch and the stale copy are gone, and the next run reads from the start
+    assert complete_batches(settings.landing_dir(), "meta_ads") == []
+    assert not (settings.landing_dir() / "_state" / "meta_ads.json").exists()
+    run("meta_ads", END)
+    fresh = _raw("meta_ads")
+    monkeypatch.setenv("FUNNELHOUSE_DATA_DIR", str(tmp_path / "clean"))
+    monkeypatch.setenv("FUNNELHOUSE_LANDING_URL", str(tmp_path / "clean-landing"))
+    run("meta_ads", END)
+    assert fresh == _raw("meta_ads")
