@@ -17,7 +17,8 @@ An expectation's severity decides: ``critical`` fails the gate (nothing is built
 ``warning`` is reported with its failing values and lets the run go on. A suite whose tables
 are absent (a source not extracted) is skipped and listed. Every run's verdict and findings are
 stored in ``_funnelhouse.gate_runs`` and ``_funnelhouse.gate_findings`` of the database, its GX
-validation results under the run id in ``gx/uncommitted/validations``, and the Data Docs rebuilt.
+validation results and the Data Docs in a folder of the run under ``<data dir>/gate/`` (never the
+source tree; the newest ``FUNNELHOUSE_GATE_RUNS_KEPT`` stay).
 
     python -m expectations.gate build.duckdb [--phase raw]   # one line per suite; exit 1 on failure
 
@@ -46,6 +47,7 @@ PHASES = {"raw": ("raw_", "gate."), "marts": ("marts.", "reconcile.")}  # suite 
 # great_expectations.yml reads the database path from this config variable, which
 # run_gate() supplies as GX runtime_environment (no process environment is touched).
 DATABASE_VARIABLE = "FUNNELHOUSE_GATE_DATABASE"
+RESULTS_VARIABLE = "FUNNELHOUSE_GATE_RESULTS"  # this run's folder for validation results, checkpoints and Data Docs
 MAX_FAILURES_PER_LINE = 5  # the full list is in GateResult and in the Data Docs
 VALUES_PER_FAILURE = 3  # failing values quoted per expectation in logs and the run summary
 META = "_funnelhouse"
@@ -129,12 +131,17 @@ class GateResult:
         return sum(s.evaluated for s in self.suites)
 
 
-def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "marts", run_id: str | None = None) -> GateResult:
+def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "marts", run_id: str | None = None,
+             results_dir: str | Path | None = None, keep: int | None = None) -> GateResult:
     """Validate the DuckDB file at ``database_path``: its raw tables (phase ``raw``) or its marts.
 
     Needs write access to the file (the volume and freshness inputs and the run's results are
-    stored in it); the caller holds the warehouse lock. GX itself opens it read-only.
+    stored in it); the caller holds the warehouse lock. GX itself opens it read-only. Validation
+    results and Data Docs go to a folder of this run under ``results_dir`` (default
+    ``<data dir>/gate/``, never the source tree); the newest ``keep`` folders stay.
     """
+    from extractors import settings
+
     if phase not in PHASES:
         raise ValueError(f"unknown gate phase {phase!r}: choose from {', '.join(PHASES)}")
     database = Path(database_path).resolve()
@@ -143,6 +150,8 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
         raise FileNotFoundError(f"no DuckDB database at {database}")
     run_id = run_id or f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"
     checked_at = datetime.now(UTC)
+    results_root = Path(results_dir or settings.gate_results_dir()).resolve()
+    run_dir = _new_run_dir(results_root, phase, checked_at)
     with duckdb.connect(str(database)) as connection:
         if phase == "raw":
             _write_volume_check(connection, run_id, checked_at)
@@ -161,7 +170,7 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
     context = gx.get_context(
         mode="file",
         context_root_dir=str(gx_dir),
-        runtime_environment={DATABASE_VARIABLE: str(database)},
+        runtime_environment={DATABASE_VARIABLE: str(database), RESULTS_VARIABLE: str(run_dir)},
     )
     selected, skipped = [], []
     for definition in sorted(context.validation_definitions.all(), key=_suite_order):
@@ -175,7 +184,7 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
         actions=[UpdateDataDocsAction(name="update_data_docs")],
         # COMPLETE: unexpected-rows expectations return their first rows (the failing values)
         result_format={"result_format": "COMPLETE", "partial_unexpected_count": VALUES_PER_FAILURE + 2},
-    ))  # stored under uncommitted/checkpoints: the suites to run depend on the tables present
+    ))  # stored in this run's results folder: the suites to run depend on the tables present
     logger.info("running the %s gate (%d suites, %d skipped) on %s", phase, len(selected), len(skipped), database)
     try:
         checkpoint_result = checkpoint.run(run_id=RunIdentifier(run_name=run_id, run_time=checked_at))
@@ -206,7 +215,22 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
     if skipped:
         logger.info("skipped (tables absent): %s", ", ".join(skipped))
     logger.info("data docs: %s", result.data_docs_url)
+    _keep_newest(results_root, keep or settings.gate_results_kept())
     return result
+
+
+def _new_run_dir(root: Path, phase: str, checked_at: datetime) -> Path:
+    run_dir = root / f"{checked_at:%Y%m%dT%H%M%S%fZ}-{phase}"  # sorts by time; one folder per gate run
+    run_dir.mkdir(parents=True)
+    return run_dir
+
+
+def _keep_newest(root: Path, keep: int) -> None:
+    import shutil
+
+    runs = sorted(p for p in root.iterdir() if p.is_dir())
+    for old in runs[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def _suite_order(definition: Any) -> tuple[int, str]:

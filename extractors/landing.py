@@ -1,13 +1,29 @@
 """Landing files: each API page is written as NDJSON before anything touches DuckDB.
 
 A batch is a folder ``landing/<source>/<batch_id>/`` with one sub-folder per
-(stream, account) unit and a ``manifest.json`` written last, by atomic rename.
-A batch without a manifest is an interrupted extraction: the loader ignores it
-and the next run deletes it. Records are written exactly as the API sent them.
+(stream, account) unit and a ``manifest.json`` written last. A batch without a
+manifest is an interrupted extraction: the loader ignores it and a later run
+deletes it. Records are written exactly as the API sent them.
+
+The landing root (settings.landing_dir()) is a local Path or, for a URL in
+FUNNELHOUSE_LANDING_URL, an Airflow ObjectStoragePath, so that extract tasks on
+any worker and the load on the warehouse worker see the same batches. Crash
+safety on each kind:
+
+- local or shared directory: every page is fsynced before the manifest, and the
+  manifest is written to a temporary name, fsynced and renamed into place;
+- object store: every object is written whole by one PUT (a killed writer leaves
+  no partial object), pages before the manifest, and stores such as S3 and GCS
+  list and read an object strongly consistently after its PUT.
+
+Either way the manifest vouches for pages that are complete, and the loader
+still checks each unit's record count against it.
 
 The manifest lists the units that were read whole (only those load, and only their
 cursors move) and the units that failed, with the platform's reason: a failed unit's
-pages are never in the batch, so it cannot half-load.
+pages are never in the batch, so it cannot half-load. ``landing/_state/<source>.json``
+holds a copy of the source's cursors, written after each load commits, so that
+extract tasks plan their windows without opening the warehouse.
 """
 
 from __future__ import annotations
@@ -15,14 +31,59 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 MANIFEST = "manifest.json"
+STATE_FOLDER = "_state"
+
+
+def is_local(path: Any) -> bool:
+    return isinstance(path, Path)
+
+
+def _write_page(path: Any, text: str) -> None:
+    """A page the manifest will vouch for: on disk (fsynced) or stored whole before the manifest is written."""
+    if not is_local(path):
+        path.write_text(text)  # one PUT: the object appears complete, or not at all
+        return
+    with open(path, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def _write_whole(path: Any, text: str) -> None:
+    """Write a file that readers must see whole or not at all (manifests, cursor copies)."""
+    if not is_local(path):
+        path.write_text(text)  # one PUT: the object appears complete, or not at all
+        return
+    tmp = path.with_name(f"{path.name}.tmp")
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
+def _remove_tree(path: Any) -> None:
+    if is_local(path):
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.fs.rm(path.path, recursive=True)
 
 
 @dataclass
@@ -76,6 +137,9 @@ class Manifest:
     # Defaults to empty so manifests written before the field still load.
     skipped_streams: dict[str, str] = field(default_factory=dict)
     failed_units: list[FailedUnit] = field(default_factory=list)  # empty in manifests written before it
+    # The warehouse whose cursor copy planned this batch (None: no copy, planned from the start or the
+    # warehouse itself). The loader refuses a batch planned from another warehouse's cursors.
+    planned_from: str | None = None
 
     @classmethod
     def read(cls, batch_dir: Path) -> Manifest:
@@ -94,19 +158,16 @@ class UnitWriter:
         self.unit.pages += 1
         if not records:
             return
-        path = self.dir / f"page-{self.unit.pages:06d}.ndjson"
-        with open(path, "w") as fh:
-            for record in records:
-                fh.write(json.dumps(record, separators=(",", ":"), ensure_ascii=False))
-                fh.write("\n")
-            fh.flush()
-            os.fsync(fh.fileno())  # the manifest vouches for this page: it must be on disk first
-        self.unit.files.append(str(path.relative_to(self.dir.parent.parent)))
+        name = f"page-{self.unit.pages:06d}.ndjson"
+        # The manifest vouches for this page: it must be complete (fsynced, or PUT) before the manifest.
+        _write_page(self.dir / name, "".join(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
+                                              for record in records))
+        self.unit.files.append(f"{self.unit.stream}/{self.unit.account_id}/{name}")
         self.unit.records += len(records)
 
 
 class LandingBatch:
-    def __init__(self, root: Path, source: str):
+    def __init__(self, root: Any, source: str, planned_from: str | None = None):
         now = datetime.now(UTC)
         # Microseconds in the name, so that name order is creation order even for batches of one second
         # (a retry's batch must load after the batch it completes).
@@ -116,6 +177,7 @@ class LandingBatch:
         self.dir = root / source / self.batch_id
         self.dir.mkdir(parents=True)
         self.units: list[UnitManifest] = []
+        self.planned_from = planned_from
         self._lock = threading.Lock()
 
     def unit(self, stream: str, account_id: str, window_start: datetime | None, window_end: datetime) -> UnitWriter:
@@ -132,38 +194,92 @@ class LandingBatch:
 
     def commit(self, failed_units: list[FailedUnit] | None = None, skipped_streams: dict[str, str] | None = None) -> Path:
         manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)),
-                            {}, skipped_streams or {}, sorted(failed_units or [], key=lambda f: (f.stream, f.account_id)))
-        tmp = self.dir / f"{MANIFEST}.tmp"
-        with open(tmp, "w") as fh:
-            json.dump(asdict(manifest), fh, indent=1)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, self.dir / MANIFEST)
-        dir_fd = os.open(self.dir, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+                            {}, skipped_streams or {}, sorted(failed_units or [], key=lambda f: (f.stream, f.account_id)),
+                            self.planned_from)
+        _write_whole(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=1))
         return self.dir
 
     def discard(self) -> None:
-        shutil.rmtree(self.dir, ignore_errors=True)
+        _remove_tree(self.dir)
 
 
-def complete_batches(root: Path, source: str) -> list[Path]:
-    """Batches of a source whose extraction finished, oldest first."""
+def complete_batches(root: Any, source: str) -> list[Any]:
+    """Batches of a source whose extraction finished, oldest first (batch ids start with their time)."""
     folder = root / source
-    return sorted(p for p in folder.iterdir() if (p / MANIFEST).exists()) if folder.exists() else []
+    return sorted((p for p in folder.iterdir() if (p / MANIFEST).exists()), key=lambda p: p.name) if folder.exists() else []
 
 
-def remove_interrupted(root: Path, source: str, older_than_s: float = 6 * 3600) -> None:
+def remove_interrupted(root: Any, source: str, older_than_s: float = 6 * 3600) -> None:
     """Delete batches an earlier, killed extraction left without a manifest.
 
-    Only old ones: a batch without a manifest may also be one being written right now.
+    Only old ones: a batch without a manifest may also be one being written right now. Age comes
+    from the batch id (its UTC start), which every kind of storage keeps; object stores have no
+    folder times.
     """
     folder = root / source
     if folder.exists():
         cutoff = time.time() - older_than_s
         for p in folder.iterdir():
-            if p.is_dir() and not (p / MANIFEST).exists() and p.stat().st_mtime < cutoff:
-                shutil.rmtree(p, ignore_errors=True)
+            started = _batch_started(p.name)
+            if started is not None and started < cutoff and not (p / MANIFEST).exists():
+                _remove_tree(p)
+
+
+def _batch_started(batch_id: str) -> float | None:
+    try:
+        stamp = batch_id.rsplit("-", 2)[-2]
+        # Ids since failed units carry microseconds (%f); older ones end at the second.
+        return datetime.strptime(stamp, "%Y%m%dT%H%M%S%f" if len(stamp) > 15 else "%Y%m%dT%H%M%S").replace(tzinfo=UTC).timestamp()
+    except (IndexError, ValueError):
+        return None  # not a batch folder
+
+
+def remove_batch(batch_dir: Any) -> None:
+    """Drop a batch once it is loaded: the landing copy has done its job."""
+    _remove_tree(batch_dir)
+
+
+@contextmanager
+def local_copy(batch_dir: Any) -> Iterator[Path]:
+    """The batch as a local folder DuckDB can bulk-read: itself when local, else a downloaded copy.
+
+    DuckDB reads local files (object stores would need its httpfs extension, downloaded at run time);
+    the download is removed afterwards. The loader checks the copy against the manifest.
+    """
+    if is_local(batch_dir):
+        yield batch_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="funnelhouse-batch-") as tmp:
+        batch_dir.fs.get(batch_dir.path.rstrip("/") + "/", tmp + "/", recursive=True)
+        yield Path(tmp)
+
+
+def write_cursors(root: Any, source: str, cursors: dict[tuple[str, str], datetime], batch_id: str, warehouse_id: str) -> None:
+    """Save a copy of the source's cursors next to its batches (after the load that set them commits).
+
+    A copy may only lag the warehouse (written after the commit), never lead it: a stale copy makes
+    the next extract re-read a little more, which the loader's merge and window replace absorb.
+    """
+    folder = root / STATE_FOLDER
+    folder.mkdir(parents=True, exist_ok=True)
+    payload = {"source": source, "warehouse_id": warehouse_id, "after_batch": batch_id,
+               "cursors": [{"stream": stream, "account_id": account, "cursor": value.isoformat()}
+                           for (stream, account), value in sorted(cursors.items())]}
+    _write_whole(folder / f"{source}.json", json.dumps(payload, indent=1))
+
+
+def read_cursors(root: Any, source: str) -> tuple[dict[tuple[str, str], datetime], str | None] | None:
+    """The cursor copy written by the last load of the source and the id of the warehouse it copies;
+    None when there is none yet."""
+    path = root / STATE_FOLDER / f"{source}.json"
+    if not path.exists():
+        return None
+    payload = json.loads(path.read_text())
+    return ({(c["stream"], c["account_id"]): datetime.fromisoformat(c["cursor"]) for c in payload["cursors"]},
+            payload.get("warehouse_id"))
+
+
+def remove_cursors(root: Any, source: str) -> None:
+    path = root / STATE_FOLDER / f"{source}.json"
+    if path.exists():
+        path.unlink()

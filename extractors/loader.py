@@ -12,20 +12,21 @@ and the payload, duplicates inside the batch keep the latest page's copy, and:
 The stream cursors are written in the same transaction, and the batch id is
 recorded so a batch loads once: a crash leaves either the old state or the new
 one, never half. Only the units the manifest lists move their cursors; the units
-it names as failed are not in the batch and keep theirs.
+it names as failed are not in the batch and keep theirs. After the commit a copy of the source's cursors goes to the
+landing storage (``landing.write_cursors``), where extract tasks on any worker
+read them without opening, or waiting for, the warehouse.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from extractors.errors import ExtractError
-from extractors.landing import Manifest
+from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, remove_cursors, write_cursors
 from extractors.sources import get_source
 from extractors.streams import Stream
 from extractors.warehouse import connect, table_row_counts
@@ -64,6 +65,11 @@ def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
         source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
         cursor_value TIMESTAMPTZ NOT NULL, batch_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (source, stream, account_id))""")
+    # Which warehouse this is: cursor copies in the landing storage name it, so a batch planned from
+    # another (e.g. deleted and rebuilt) warehouse's cursors is refused instead of leaving a gap.
+    con.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.warehouse_info (warehouse_id VARCHAR NOT NULL)")
+    con.execute(f"""INSERT INTO {META_SCHEMA}.warehouse_info SELECT uuid()::VARCHAR
+        WHERE NOT EXISTS (SELECT 1 FROM {META_SCHEMA}.warehouse_info)""")
     con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_batches (
         batch_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
         records BIGINT NOT NULL, quarantined BIGINT NOT NULL)""")
@@ -87,7 +93,8 @@ def _ensure_raw_tables(con, schema: str, stream: Stream) -> str:
     return table
 
 
-def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
+def load_batch(batch_dir, warehouse: Path) -> LoadResult:
+    """Load one complete batch (a local folder or an object-store prefix, see extractors.landing)."""
     manifest = Manifest.read(batch_dir)
     source = get_source(manifest.source)
     schema = f"raw_{source.name}"
@@ -96,17 +103,36 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
                         failed_units={f.key: f.reason for f in manifest.failed_units},
                         units=[f"{u.stream}/{u.account_id}" for u in manifest.units],
                         notes={f"{u.stream}/{u.account_id}": u.notes for u in manifest.units if u.notes})
-    with connect(warehouse) as con:
+    try:
+        return _load(batch_dir, warehouse, manifest, source, schema, result)
+    except _PlannedElsewhere as exc:
+        remove_cursors(batch_dir.parent.parent, source.name)
+        remove_batch(batch_dir)
+        raise LandingMismatch(str(exc)) from None
+
+
+class _PlannedElsewhere(Exception):
+    pass
+
+
+def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, result: LoadResult) -> LoadResult:
+    with local_copy(batch_dir) as local_dir, connect(warehouse) as con:
         con.execute("BEGIN TRANSACTION")
         try:
             ensure_meta_tables(con)
+            warehouse_id = con.execute(f"SELECT warehouse_id FROM {META_SCHEMA}.warehouse_info").fetchone()[0]
+            if manifest.planned_from not in (None, warehouse_id):
+                raise _PlannedElsewhere(f"{manifest.batch_id} was planned from the cursors of another warehouse "
+                                        f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
+                                        "what this warehouse holds: dropped, with the stale cursor copy; the next run "
+                                        "extracts from this warehouse's own state")
             if con.execute(f"SELECT 1 FROM {META_SCHEMA}.loaded_batches WHERE batch_id = ?", [manifest.batch_id]).fetchone():
                 result.already_loaded = True
             else:
                 for unit in manifest.units:
                     stream = source.stream(unit.stream)
                     table = _ensure_raw_tables(con, schema, stream)
-                    files = [str(batch_dir / f) for f in unit.files]
+                    files = [str(local_dir / f) for f in unit.files]
                     loaded, quarantined = _load_unit(con, schema, table, stream, unit, files, manifest.batch_id)
                     result.loaded[stream.name] = result.loaded.get(stream.name, 0) + loaded
                     result.quarantined[stream.name] = result.quarantined.get(stream.name, 0) + quarantined
@@ -119,11 +145,13 @@ def load_batch(batch_dir: Path, warehouse: Path) -> LoadResult:
                 con.execute(f"INSERT INTO {META_SCHEMA}.loaded_batches VALUES (?, ?, current_timestamp, ?, ?)",
                             [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())])
             result.table_rows = table_row_counts(con, schema)
+            cursors = _cursors(con, source.name)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
-    shutil.rmtree(batch_dir, ignore_errors=True)  # loaded (or loaded before): the landing copy has done its job
+    write_cursors(batch_dir.parent.parent, source.name, cursors, manifest.batch_id, warehouse_id)
+    remove_batch(batch_dir)  # loaded (or loaded before): the landing copy has done its job
     log.info("loaded batch %s: %s (quarantined %s)", manifest.batch_id, result.loaded, result.quarantined)
     return result
 
@@ -169,6 +197,19 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
     loaded = con.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)
         SELECT _account_id, {key_cols}, _record, current_timestamp, ? FROM fresh""", [batch_id]).fetchone()[0]
     return loaded, quarantined
+
+
+def _cursors(con, source: str) -> dict[tuple[str, str], object]:
+    rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = ?", [source]).fetchall()
+    return {(stream, account): cursor for stream, account, cursor in rows}
+
+
+def saved_cursors(landing_root, warehouse: Path, source: str) -> tuple[dict[tuple[str, str], object], str | None]:
+    """The cursors extraction plans from, and the id of the warehouse they belong to: the copy in the
+    landing storage, which every worker reaches and no writer holds. Only before any load has written
+    one (a warehouse from before the copy existed) is the warehouse itself read, when this host has it."""
+    copy = read_cursors(landing_root, source)
+    return copy if copy is not None else (read_state(warehouse, source), None)
 
 
 def read_state(warehouse: Path, source: str) -> dict[tuple[str, str], object]:

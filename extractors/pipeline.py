@@ -1,8 +1,9 @@
 """Extract and load one source: the steps the CLI and the Airflow DAG share.
 
 ``extract`` does the HTTP work (parallel across streams and accounts, bounded
-by the platform's concurrency limit) into a landing batch and opens the
-warehouse only to read the saved cursors. ``load`` is the single writer.
+by the platform's concurrency limit) into a landing batch, planning from the
+cursor copy in the landing storage (never waiting for the warehouse). ``load``
+is the single writer.
 
 A unit (one stream of one account over one window) is what fails alone. A unit the
 platform refuses, or that keeps failing after the client's retries, is left out of the
@@ -27,7 +28,7 @@ from pathlib import Path
 from extractors.connections import get_connection
 from extractors.errors import AuthError, ConfigError, ExtractError, ForbiddenError, PartialFailure
 from extractors.landing import FailedUnit, LandingBatch, Manifest, Note, complete_batches, remove_interrupted
-from extractors.loader import LoadResult, load_batch, read_state
+from extractors.loader import LoadResult, load_batch, saved_cursors
 from extractors.sources import Source, get_source
 from extractors.streams import Stream, Window
 
@@ -94,7 +95,8 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     source = get_source(source_name)
     streams = [source.stream(n) for n in stream_names] if stream_names else list(source.streams)
     conn = get_connection(source.conn_id)
-    units = plan(source, streams, read_state(warehouse, source.name), conn, start=start, end=end)
+    cursors, planned_from = saved_cursors(landing_root, warehouse, source.name)
+    units = plan(source, streams, cursors, conn, start=start, end=end)
     remove_interrupted(landing_root, source.name)
     if start is None:  # an explicit start is a request to read that window again, landed or not
         landed = _awaiting_load(landing_root, source.name)
@@ -106,7 +108,7 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
             else:
                 units.append(unit)
     client = source.client(conn)
-    batch = LandingBatch(landing_root, source.name)
+    batch = LandingBatch(landing_root, source.name, planned_from=planned_from)
     failed: dict[str, tuple[Unit, ExtractError]] = {}  # unit key -> the unit and why it failed
     skipped: dict[str, str] = {}  # "stream/account" -> reason, for optional streams the platform refused
     forbidden: dict[str, str] = {}  # account -> the refusal that showed the token may not read it

@@ -1,14 +1,23 @@
 """Where funnelhouse keeps its files. Everything generated lives under one data dir.
 
-FUNNELHOUSE_DATA_DIR (default ./data) holds the build warehouse, landing files
-and the published database; FUNNELHOUSE_WAREHOUSE and
-FUNNELHOUSE_PUBLISHED override the two database paths.
+FUNNELHOUSE_DATA_DIR (default ./data) holds the build warehouse, landing files,
+the published database, dbt's target and the gate's Data Docs;
+FUNNELHOUSE_WAREHOUSE and FUNNELHOUSE_PUBLISHED override the two database paths.
+
+FUNNELHOUSE_LANDING_URL puts the landing batches where every worker can reach
+them: a local or shared directory (a plain path: pages fsynced, manifests
+renamed into place), or a URL (``s3://bucket/prefix``, ``gs://...``, ``file://``)
+through Airflow's ObjectStoragePath, with the Airflow Connection named by
+FUNNELHOUSE_LANDING_CONN_ID for its credentials (each object is written whole by
+one PUT; the manifest last). Extract tasks write there from any worker; the warehouse worker
+loads from there.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 
 def data_dir() -> Path:
@@ -25,5 +34,28 @@ def published_path() -> Path:
     return Path(os.environ.get("FUNNELHOUSE_PUBLISHED") or data_dir() / "published" / "funnelhouse.duckdb").absolute()
 
 
-def landing_dir() -> Path:
-    return data_dir() / "landing"
+def landing_dir() -> Any:
+    """The landing root: a local Path, or an ObjectStoragePath for an object-store URL."""
+    url = os.environ.get("FUNNELHOUSE_LANDING_URL", "").strip()
+    if not url:
+        return data_dir() / "landing"
+    if "://" not in url:
+        return Path(url).absolute()
+    from airflow.sdk import ObjectStoragePath
+
+    return ObjectStoragePath(url, conn_id=os.environ.get("FUNNELHOUSE_LANDING_CONN_ID") or None)
+
+
+def gate_results_dir() -> Path:
+    """Where each gate run writes its validation results and Data Docs (the last few are kept)."""
+    return data_dir() / "gate"
+
+
+def gate_results_kept() -> int:
+    """How many gate runs' Data Docs to keep (FUNNELHOUSE_GATE_RUNS_KEPT, default 20)."""
+    return max(1, int(os.environ.get("FUNNELHOUSE_GATE_RUNS_KEPT", "20")))
+
+
+def warehouse_lock_wait_s() -> float:
+    """How long a writer waits for another process (e.g. a BI tool) to release the build file."""
+    return float(os.environ.get("FUNNELHOUSE_WAREHOUSE_LOCK_WAIT_S", "120"))

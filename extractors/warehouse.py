@@ -6,12 +6,18 @@ reads, dbt, the gate, publish) takes this lock first, so steps queue instead
 of failing with "Could not set lock on file". The Airflow pool
 ``duckdb_writer`` (one slot) keeps the scheduler from even starting them
 together; the lock also covers the CLI and anything run by hand.
+
+A process outside funnelhouse (a BI tool, a notebook) that opens the build file
+holds DuckDB's own lock, which this lock cannot see: a writer then waits up to
+FUNNELHOUSE_WAREHOUSE_LOCK_WAIT_S for it, saying who holds it, and fails with
+that name. BI tools must read the published file, never the build file.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import re
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,11 +45,43 @@ def warehouse_lock(path: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+class WarehouseBusy(RuntimeError):
+    """Another process holds DuckDB's lock on the build file for longer than we wait."""
+
+
+def _holder(error: duckdb.Error) -> str:
+    held = re.search(r"Conflicting lock is held in (.+?) \(PID (\d+)\)", str(error))
+    return f"PID {held[2]} ({held[1]})" if held else "another process"
+
+
+def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
+    from extractors import settings
+
+    deadline = time.monotonic() + settings.warehouse_lock_wait_s()
+    pause = 0.5
+    while True:
+        try:
+            return duckdb.connect(str(path), read_only=read_only)
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            holder = _holder(exc)
+            if time.monotonic() >= deadline:
+                raise WarehouseBusy(
+                    f"{path} is held by {holder}, outside funnelhouse's writers: close it. BI tools and ad-hoc "
+                    f"queries must open the published file ({settings.published_path()}), never the build file"
+                ) from None
+            log.warning("%s is held by %s (a BI tool or query on the build file?); retrying for up to %.0fs more",
+                        path.name, holder, deadline - time.monotonic())
+            time.sleep(pause)
+            pause = min(pause * 2, 10.0)
+
+
 @contextmanager
 def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
     """Open the warehouse under the lock; closed (and the lock released) on exit."""
     with warehouse_lock(path):
-        con = duckdb.connect(str(path), read_only=read_only)
+        con = _open(path, read_only)
         try:
             con.execute("SET TimeZone = 'UTC'")  # dates derived from timestamps must not follow the host's zone
             yield con

@@ -5,6 +5,7 @@
     python -m funnelhouse summary   print the last run's summary
     python -m funnelhouse rollback [--to RUN_ID] [--list]
                                     make an earlier published version current (default: the one before)
+    python -m funnelhouse pools     print the DAG's pools as JSON for `airflow pools import`
 
 ``demo`` and ``run`` execute the real DAG with ``airflow dags test`` (SQLite
 metadata under the data dir, no scheduler or webserver needed). The last line
@@ -24,7 +25,6 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DAG_ID = "funnelhouse"
-WRITER_POOL = "duckdb_writer"
 # Lines of the Airflow log worth showing while the DAG runs: our own loggers and task boundaries.
 PROGRESS = re.compile(r"\[(extractors|funnelhouse|expectations)[.\w]*\]|\[DAG TEST\] (starting|end) task|DagRun Finished|ERROR|Traceback|error:")
 
@@ -67,7 +67,13 @@ def run_dag(logical_date: date, data_dir: Path, full_refresh: bool = False) -> i
     if _airflow(["db", "migrate"], env, log_file) != 0:
         print(f"error: `airflow db migrate` failed; see {log_file}", file=sys.stderr)
         return 1
-    _airflow(["pools", "set", WRITER_POOL, "1", "DuckDB allows one writer per file"], env, log_file)
+    from funnelhouse.topology import pools_json
+
+    pools_file = Path(env["AIRFLOW_HOME"]) / "pools.json"
+    pools_file.write_text(pools_json())
+    if _airflow(["pools", "import", str(pools_file)], env, log_file) != 0:
+        print(f"error: `airflow pools import` failed; see {log_file}", file=sys.stderr)
+        return 1
     print(f"== running DAG {DAG_ID} for {logical_date} (airflow dags test)", flush=True)
     conf = ["--conf", '{"full_refresh": true}'] if full_refresh else []
     code = _airflow(["dags", "test", DAG_ID, logical_date.isoformat(), *conf], env, log_file, show_progress=True)
@@ -123,9 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     rollback = sub.add_parser("rollback", help="make an earlier published version current, atomically")
     rollback.add_argument("--to", metavar="RUN_ID", help="the run whose version to publish again (default: the one before the current)")
     rollback.add_argument("--list", action="store_true", help="list the kept versions and exit")
+    sub.add_parser("pools", help="print the DAG's pools (writer and per-platform) as JSON for `airflow pools import`")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
 
+    if args.command == "pools":
+        from funnelhouse.topology import pools_json
+
+        print(pools_json())
+        return 0
     from extractors import settings
 
     data_dir = settings.data_dir()

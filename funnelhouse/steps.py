@@ -14,7 +14,7 @@ import re
 import shutil
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from extractors import pipeline, settings
@@ -79,6 +79,12 @@ def transform(full_refresh: bool = False) -> dict:
            "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors"]
     if full_refresh:
         cmd.append("--full-refresh")
+    never_loaded = _never_loaded_sources(warehouse)
+    if never_loaded:
+        # A source that has never loaded (its first extraction failed, or it is not extracted) has no
+        # raw tables: its source tests would error; its staging models read empty (source_or_empty).
+        log.warning("no raw tables yet for %s: building without their source tests", ", ".join(never_loaded))
+        cmd += ["--exclude", *(f"source:{s}" for s in never_loaded)]
     # dbt needs no platform credentials: keep the Connections out of its environment.
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
     env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
@@ -98,6 +104,16 @@ def transform(full_refresh: bool = False) -> dict:
         failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
         raise RuntimeError(f"dbt build failed ({counts}); failing nodes: {', '.join(failed) or 'see the dbt log above'}")
     return {"dbt": counts}
+
+
+def _never_loaded_sources(warehouse: Path) -> list[str]:
+    from funnelhouse import DEFAULT_SOURCES
+
+    if not warehouse.exists():
+        return list(DEFAULT_SOURCES)
+    with connect(warehouse, read_only=True) as con:
+        schemas = {s for (s,) in con.execute("SELECT DISTINCT schema_name FROM information_schema.schemata").fetchall()}
+    return [s for s in DEFAULT_SOURCES if f"raw_{s}" not in schemas]
 
 
 def raw_gate(run_id: str | None = None) -> dict:
@@ -214,6 +230,42 @@ def _dbt_docs(target_file: Path) -> Path | None:
     return target_file
 
 
+def later_run_pending(context, every: timedelta) -> str | None:
+    """The logical date of the DAG's next run (``every`` after this one) when that run is already
+    queued or running (a backfill or catch-up in progress): it will build the marts from everything
+    loaded by then. Manual runs always build: they are asked for now."""
+    dag_run = context["dag_run"]
+    if dag_run.run_type not in ("backfill", "scheduled") or dag_run.logical_date is None:
+        return None
+    following = dag_run.logical_date + every
+    try:
+        pending = context["ti"].get_dr_count(dag_id=dag_run.dag_id, logical_dates=[following], states=["queued", "running"])
+    except Exception as exc:  # an executor without the call: build, as a single run would
+        log.warning("could not ask Airflow for the next run (%s): building the marts", exc)
+        return None
+    return following.isoformat() if pending else None
+
+
+def freshness(sources: tuple[str, ...], interval_end: datetime) -> dict:
+    """Which sources the warehouse holds up to this run's interval end, and which are stale."""
+    from extractors.loader import META_SCHEMA
+
+    with connect(settings.warehouse_path(), read_only=True) as con:
+        has_state = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'stream_state'",
+                                [META_SCHEMA]).fetchone()[0]
+        reached = dict(con.execute(f"SELECT source, max(cursor_value) FROM {META_SCHEMA}.stream_state GROUP BY 1").fetchall()) if has_state else {}
+    sources_report = {s: {"loaded_up_to": reached[s].isoformat() if s in reached else None,
+                          "fresh": s in reached and reached[s] >= interval_end} for s in sources}
+    stale = sorted(s for s, r in sources_report.items() if not r["fresh"])
+    message = (f"stale sources (not loaded up to {interval_end:%Y-%m-%d %H:%M} UTC): "
+               + ", ".join(f"{s} (loaded up to {sources_report[s]['loaded_up_to'] or 'never'})" for s in stale)
+               + "; the marts were built from the others") if stale else f"every source is loaded up to {interval_end:%Y-%m-%d %H:%M} UTC"
+    (log.error if stale else log.info)("%s", message)
+    report = {"interval_end": interval_end.isoformat(), "sources": sources_report, "stale": stale, "message": message}
+    _write_run_file("freshness.json", report)
+    return report
+
+
 def summary() -> str:
     """The demo's closing report: rows per raw table and mart, the gates (with warnings), where the
     Data Docs, the report and the docs are, and the published path last."""
@@ -245,6 +297,9 @@ def summary() -> str:
     for name, label in (("report.html", "report"), ("dbt-docs.html", "dbt docs")):
         if (published.parent / name).exists():
             lines.append(f"{label}: {published.parent / name}")
+    freshness_file = settings.data_dir() / "run" / "freshness.json"
+    if freshness_file.exists():
+        lines.append(f"freshness: {json.loads(freshness_file.read_text())['message']}")
     lines.append(str(published))
     return "\n".join(lines)
 

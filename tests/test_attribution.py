@@ -209,7 +209,7 @@ def test_gate_names_defects_in_the_attribution_marts(tmp_path, gx_dir):  # noqa:
         f"UPDATE {ABC} SET attributed_revenue = -200.0 WHERE attribution_model = 'linear'",
     )
     # WHEN the gate runs  THEN it fails on exactly those
-    result = run_gate(str(database), gx_dir=gx_dir)
+    result = run_gate(str(database), gx_dir=gx_dir, results_dir=tmp_path / "gate")
     assert result.success is False
     assert sorted(result.failing_expectations) == [
         f"{ABC}: expect_column_values_to_be_between(column=attributed_revenue)",

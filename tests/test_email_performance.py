@@ -152,7 +152,7 @@ def test_gate_names_defects_in_email_performance(tmp_path, gx_dir):
     )
 
     # WHEN the gate runs
-    result = run_gate(str(database), gx_dir=gx_dir)
+    result = run_gate(str(database), gx_dir=gx_dir, results_dir=tmp_path / "gate")
 
     # THEN it fails on exactly those, and every other suite passes
     assert result.success is False

@@ -9,6 +9,7 @@ the fixtures below build each database once per module.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -230,6 +231,15 @@ def build_marts(path: Path, *defects: str) -> Path:
     return path
 
 
+@pytest.fixture(scope="module", autouse=True)
+def gate_results(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every gate run of this module writes its results under a temp data dir."""
+    with pytest.MonkeyPatch.context() as mp:
+        data = tmp_path_factory.mktemp("gate-data")
+        mp.setenv("FUNNELHOUSE_DATA_DIR", str(data))
+        yield data / "gate"
+
+
 @pytest.fixture(scope="module")
 def gx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The project's GX config, copied so validation results and Data Docs stay out of the repo."""
@@ -256,14 +266,30 @@ def test_gate_passes_good_marts_and_records_the_run(good_run, gx_dir):
     assert all(s.evaluated > 0 and s.failed == 0 for s in result.suites)
     assert {s.table: s.row_count for s in result.suites if s.suite.startswith("marts.")} == ROWS_PER_TABLE
     assert sorted(result.skipped) == NEEDS_RAW
-    # AND Data Docs were built into the project's uncommitted/ site
-    assert result.data_docs_url == (gx_dir / "uncommitted/data_docs/local_site/index.html").as_uri()
-    assert (gx_dir / "uncommitted/data_docs/local_site/index.html").is_file()
+    # AND Data Docs were built into the run's own folder under the data dir, none into the GX project
+    run_dirs = sorted(p for p in (Path(os.environ["FUNNELHOUSE_DATA_DIR"]) / "gate").iterdir())
+    assert result.data_docs_url in [(d / "data_docs/index.html").as_uri() for d in run_dirs]
+    assert Path(result.data_docs_url.removeprefix("file://")).is_file()
+    assert not (gx_dir / "uncommitted").exists() and not (gate.GX_DIR / "uncommitted").exists()
     # AND the run is stored, in the database and as GX validation results under its run id
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.execute("SELECT run_id, phase, success, errors, warnings, skipped FROM _funnelhouse.gate_runs").fetchall() == [
             ("good-run", "marts", True, 0, 0, NEEDS_RAW)]
-    assert list((gx_dir / "uncommitted/validations").rglob("good-run"))
+    assert any(list((d / "validations").rglob("good-run")) for d in run_dirs)
+
+
+def test_gate_keeps_the_newest_runs_data_docs_only(tmp_path, gx_dir):
+    # GIVEN good marts and a results folder that keeps two runs
+    database = build_marts(tmp_path / "build.duckdb")
+    results = tmp_path / "gate"
+
+    # WHEN the gate runs three times
+    urls = [run_gate(str(database), gx_dir=gx_dir, results_dir=results, keep=2).data_docs_url for _ in range(3)]
+
+    # THEN only the last two runs' folders remain, each with its Data Docs and validation results
+    runs = sorted(p for p in results.iterdir())
+    assert [(d / "data_docs/index.html").as_uri() for d in runs] == urls[1:]
+    assert all(any((d / "validations").rglob("*.json")) for d in runs)
 
 
 def test_gate_leaves_database_free_for_a_writer_in_another_process(good_run):
