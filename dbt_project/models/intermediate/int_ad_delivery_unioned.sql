@@ -27,7 +27,8 @@ meta_ads as (
         insights.clicks,
         -- Meta omits actions and action_values when there are none
         cast(insights.lead_actions as double) as conversions,
-        cast(insights.lead_action_value as double) as conversion_value_in_account_currency,
+        cast(insights.lead_action_value as {{ amount_type() }}) as conversion_value_in_account_currency,
+        insights.lead_action_value_in_reporting_currency as conversion_value_in_reporting_currency,
         insights.record_json
     from {{ ref('stg_meta_ads__insights') }} as insights
     left join {{ ref('stg_meta_ads__ad_accounts') }} as accounts
@@ -57,6 +58,7 @@ google_ads as (
         performance.clicks,
         performance.conversions,
         performance.conversions_value as conversion_value_in_account_currency,
+        performance.conversions_value_in_reporting_currency as conversion_value_in_reporting_currency,
         performance.record_json
     from {{ ref('stg_google_ads__ad_group_performance') }} as performance
     left join {{ ref('stg_google_ads__customers') }} as customers
