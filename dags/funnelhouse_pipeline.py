@@ -7,7 +7,8 @@ that BI tools read.
 
 - **extract_<source>** (parallel, HTTP only) reads each source's streams for
   the run's data interval into a landing batch; credentials come from the
-  source's Airflow Connection (`hubspot`, `meta_ads`, `google_ads`, `ga4`, `mailchimp`).
+  source's Airflow Connection (`hubspot`, `meta_ads`, `google_ads`, `ga4`, `mailchimp`,
+  `facebook_pages`, `cbr`: the Bank of Russia's exchange rates).
 - **load_<source>**, **transform**, **quality_gate**, **publish** open the
   DuckDB warehouse, which allows one writer: they run in the one-slot pool
   `duckdb_writer`.

@@ -52,7 +52,7 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     """Read the source's APIs into a landing batch; returns the batch folder (with its manifest)."""
     source = get_source(source_name)
     streams = [source.stream(n) for n in stream_names] if stream_names else list(source.streams)
-    conn = get_connection(source.conn_id)
+    conn = get_connection(source.conn_id, needs_password=source.needs_password)
     units = plan(source, streams, read_state(warehouse, source.name), conn, start=start, end=end)
     accounts = {unit.account for unit in units}
     remove_interrupted(landing_root, source.name)

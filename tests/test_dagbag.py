@@ -35,11 +35,11 @@ def test_tasks_that_open_the_warehouse_share_the_one_writer_pool(dagbag):
     dag = dagbag.dags["funnelhouse"]
     writers = {t.task_id for t in dag.tasks if t.pool == "duckdb_writer"}
     assert writers == {"load_hubspot", "load_meta_ads", "load_google_ads", "load_ga4", "load_mailchimp", "load_facebook_pages",
-                       "transform", "quality_gate",
+                       "load_cbr", "transform", "quality_gate",
                        "publish"}
     extractors = {t.task_id for t in dag.tasks if t.task_id.startswith("extract_")}
     assert extractors == {"extract_hubspot", "extract_meta_ads", "extract_google_ads", "extract_ga4", "extract_mailchimp",
-                          "extract_facebook_pages"}
+                          "extract_facebook_pages", "extract_cbr"}
     assert dag.get_task("publish").upstream_task_ids == {"quality_gate"}
     assert [o.name for o in dag.get_task("publish").outlets] == ["funnelhouse_published_marts"]
 
@@ -48,7 +48,7 @@ def test_platform_errors_retry_but_findings_do_not(dagbag):
     dag = dagbag.dags["funnelhouse"]
     retries = {t.task_id: t.retries for t in dag.tasks}
     assert retries == {**{f"{step}_{source}": 2 for step in ("extract", "load") for source in ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp",
-                                                                                         "facebook_pages")},
+                                                                                         "facebook_pages", "cbr")},
                        "transform": 0, "quality_gate": 0, "publish": 2}
 
 

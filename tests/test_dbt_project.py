@@ -338,12 +338,12 @@ def write_raw_warehouse(path: Path, with_google_and_ga4: bool = True, rates: dic
     con.close()
 
 
-def run_dbt(*args: str, workdir: Path, warehouse: Path) -> None:
+def run_dbt(*args: str, workdir: Path, warehouse: Path, project_dir: Path = PROJECT_DIR) -> None:
     completed = subprocess.run(
         [
             str(DBT), *args,
-            "--project-dir", str(PROJECT_DIR),
-            "--profiles-dir", str(PROJECT_DIR),
+            "--project-dir", str(project_dir),
+            "--profiles-dir", str(project_dir),
             "--target-path", str(workdir / "target"),
             "--log-path", str(workdir / "logs"),
         ],
@@ -1002,3 +1002,120 @@ def test_every_mart_and_column_is_documented_and_every_mart_has_a_dashboard(ware
     exposed = {node.removeprefix("model.funnelhouse.")
                for exposure in manifest["exposures"].values() for node in exposure["depends_on"]["nodes"]}
     assert exposed == set(marts)
+
+
+# ---- exchange rates by day ---------------------------------------------------------------
+
+
+def test_each_amount_is_converted_at_the_rate_of_its_own_day(warehouse):
+    """GIVEN 100 EUR of Meta spend on Monday June 1st and 80 EUR on Tuesday June 2nd, and the Bank's
+    EUR and USD rates of Saturday May 30th (97.20 and 90.00 RUB) and Tuesday June 2nd (88.00 and 80.00),
+    THEN June 1st takes Saturday's rates (none is set for Sundays and Mondays), 1.08 USD per EUR, and
+    June 2nd its own, 1.10: 108.00 and 88.00 USD, each beside the original amount and currency."""
+    rates = query(warehouse, """
+        select date_day, rate_date, reporting_rate_date, rate_in_base, reporting_rate_in_base
+        from staging.stg_fx__rates_daily where currency_code = 'EUR' and date_day between '2026-05-31' and '2026-06-02'
+        order by 1
+    """)
+    assert rates == [(D(2026, 5, 31), D(2026, 5, 30), D(2026, 5, 30), M("97.2"), M("90")),
+                     (D(2026, 6, 1), D(2026, 5, 30), D(2026, 5, 30), M("97.2"), M("90")),
+                     (D(2026, 6, 2), D(2026, 6, 2), D(2026, 6, 2), M("88"), M("80"))]
+    spend = query(warehouse, """
+        select date_day, spend, account_currency, spend_in_reporting_currency
+        from staging.stg_meta_ads__insights where ad_id = 'a1' order by 1
+    """)
+    assert spend == [(D(2026, 6, 1), M("100"), "EUR", M("108.00")), (D(2026, 6, 2), M("80"), "EUR", M("88.00"))]
+    # a won deal at the rate of its close date: 1000 EUR on June 10th (the rate dated June 9th)
+    deals = dict(query(warehouse, "select deal_id, amount_in_reporting_currency from staging.stg_hubspot__deals"))
+    assert deals["2000001"] == M("1100.00") and deals["2000002"] == M("625.00")
+
+
+@pytest.fixture(scope="module")
+def rub_warehouse(tmp_path_factory):
+    """The same raw tables, built with the reporting currency RUB."""
+    workdir = tmp_path_factory.mktemp("dbt_rub")
+    path = workdir / "warehouse.duckdb"
+    write_raw_warehouse(path)
+    run_dbt("build", "--vars", "{reporting_currency: RUB}", workdir=workdir, warehouse=path)
+    return {"path": path}
+
+
+def test_the_rouble_goal_works_with_reporting_currency_rub_as_with_usd(warehouse, rub_warehouse):
+    """GIVEN the shipped goal "1000 subscribers in 2026-Q2 at no more than 300 RUB each",
+    WHEN the marts report in RUB instead of USD,
+    THEN the cap is 300 RUB as written, every platform's spend is converted to roubles at its own
+    day's rates (EUR 97.20 on June 1st, 88.00 after; USD 80.00; GBP 100.00; RUB as spent), and the
+    goal is judged the same way in both currencies."""
+    goal = "select spend, cost_per_unit, max_cost_per_unit, is_within_cost_cap, goal_currency_code, reporting_currency " \
+           "from marts.kpi_attainment where goal_id = 'q2_new_subscribers'"
+    # 150 EUR x 97.20 + 80 EUR x 88.00 + 30.50 USD x 80.00 + 1750 RUB + 40 GBP x 100.00 = 29810.00 RUB, 2 subscribers
+    assert query(rub_warehouse, goal) == [(M("29810.00"), M("14905.0000"), M("300.0000"), False, "RUB", "RUB")]
+    # in USD: 352.38 USD and the same 300 RUB at June 20th's rate, 3.75 USD
+    assert query(warehouse, goal) == [(M("352.38"), M("176.1900"), M("3.7500"), False, "RUB", "USD")]
+    # every goal stated in a currency (or in counts) gets the same verdicts; summer_paid_social_revenue
+    # names none, so its 200,000 are in whichever currency the marts report in
+    verdicts = """select goal_id, is_within_cost_cap, is_on_track from marts.kpi_attainment
+                  where goal_id != 'summer_paid_social_revenue' order by 1"""
+    assert query(rub_warehouse, verdicts) == query(warehouse, verdicts) and len(query(warehouse, verdicts)) == 7
+    rows = query(rub_warehouse, """
+        select platform, date_day, account_currency, spend_in_account_currency, spend_in_reporting_currency, reporting_currency
+        from marts.ad_performance_daily order by platform, date_day, spend_in_account_currency
+    """)
+    assert [(p, d, c, s, r) for p, d, c, s, r, _ in rows] == [
+        ("google_ads", D(2026, 6, 2), "RUB", M("250"), M("250.00")),
+        ("google_ads", D(2026, 6, 2), "RUB", M("1500"), M("1500.00")),
+        ("google_ads", D(2026, 6, 3), "GBP", M("40"), M("4000.00")),
+        ("meta_ads", D(2026, 6, 1), "EUR", M("50"), M("4860.00")),
+        ("meta_ads", D(2026, 6, 1), "EUR", M("100"), M("9720.00")),
+        ("meta_ads", D(2026, 6, 2), "EUR", M("80"), M("7040.00")),
+        ("meta_ads", D(2026, 6, 3), "USD", M("30.5"), M("2440.00")),
+    ]
+    assert {r[-1] for r in rows} == {"RUB"}
+
+
+@pytest.mark.parametrize("case, expected", [
+    # a deal in a currency the rate source does not quote
+    ("unknown currency", "no exchange rate from CHF to USD for 2026-06-11"),
+    # the Bank's rates stop after May 30th: 14 days later (var fx_rate_max_age_days) they no longer count
+    ("stale rates", "no exchange rate from GBP to USD for 2026-06-20"),
+])
+def test_a_currency_without_a_rate_for_the_day_fails_the_build_naming_it(data_dir, monkeypatch, case, expected):
+    """GIVEN an amount whose currency has no rate on or before its day (within the age limit),
+    WHEN the pipeline's transform step runs dbt,
+    THEN it fails and its error names the currency and the day; no mart gets a NULL or 0 amount."""
+    from extractors import settings
+    from funnelhouse import steps
+
+    if case == "unknown currency":
+        monkeypatch.setattr(sys.modules[__name__], "DEALS",
+                            [*DEALS, deal("2000009", "closedwon", "250", "CHF", "2026-06-11T00:00:00.000Z", ["1000001"])])
+        rates = None
+    else:
+        rates = {"raw_cbr.daily_rates": ({"date": "date"}, [(c, "2026-05-30", cbr_record(CBR_IDS[c], "2026-05-30", v))
+                                                            for c, v in CBR_RATES["2026-05-30"].items()])}
+    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    write_raw_warehouse(settings.warehouse_path(), rates=rates)
+    with pytest.raises(RuntimeError, match=expected):
+        steps.transform()
+
+
+def test_rates_from_a_seed_give_the_same_marts_as_the_banks(warehouse, tmp_path):
+    """GIVEN no cbr extraction (no raw_cbr tables) and the same rates typed into seeds/fx_rates.csv,
+    WHEN dbt builds with var fx_rates_source: seed,
+    THEN every money column of the marts is what the Bank's rates gave."""
+    import shutil
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    lines = ["rate_date,currency_code,base_currency_code,rate"]
+    lines += [f"{day},{currency},RUB,{value.replace(',', '.')}" for day, rates in CBR_RATES.items() for currency, value in rates.items()]
+    (project / "seeds" / "fx_rates.csv").write_text("\n".join(lines) + "\n")
+    path = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(path, rates={})
+    run_dbt("build", "--vars", "{fx_rates_source: seed}", workdir=tmp_path, warehouse=path, project_dir=project)
+    seeded = {"path": path}
+    for sql in ("select * exclude (record_json) from marts.ad_performance_daily order by all",
+                "select * from marts.channel_performance_daily order by all",
+                "select * from marts.kpi_attainment order by all",
+                "select * from marts.attribution_by_channel order by all"):
+        assert query(seeded, sql) == query(warehouse, sql), sql

@@ -95,9 +95,13 @@
             error(
                 'no exchange rate from ' || coalesce(upper({{ currency_code }}), '(no currency)')
                 || ' to {{ reporting }} for ' || coalesce(cast({{ day }} as varchar), '(no date)')
-                || ': add ' || coalesce(upper({{ currency_code }}), 'the currency') || ' (and {{ reporting }}) rates published on or before that day '
-                || '(at most {{ var("fx_rate_max_age_days") }} days before it) to the rate source '
-                || '(var fx_rates_source = {{ var("fx_rates_source") }}: the cbr extractor''s currencies extra, or seeds/fx_rates.csv)'
+                || ': both need a rate published on or before that day, at most {{ var("fx_rate_max_age_days") }} days before it; '
+                {%- if var('fx_rates_source') == 'seed' %}
+                || 'add it to seeds/fx_rates.csv (var fx_rates_source: seed)'
+                {%- else %}
+                || 'add the currency to the cbr connection''s currencies extra and extract cbr again (var fx_rates_source: cbr), '
+                || 'or keep your own rates in seeds/fx_rates.csv (var fx_rates_source: seed)'
+                {%- endif %}
             )
         )
     end)
