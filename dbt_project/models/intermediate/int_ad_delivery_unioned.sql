@@ -2,8 +2,9 @@
 -- UTM source/medium its ads carry and that pair's channel (macros/ad_platforms.sql). A
 -- row is a platform's finest daily grain: Meta an ad, Google Ads an ad group (the project
 -- reads no Google ads, so ad_id is '(none)' there). Money is in the account's currency,
--- with spend also in the reporting currency. Adding a platform is one more CTE selecting
--- the same columns from its staging models, plus its entry in macros/ad_platforms.sql.
+-- with spend and conversion value also in the reporting currency (converted in staging).
+-- Adding a platform is one more CTE selecting the same columns from its staging models,
+-- plus its entry in macros/ad_platforms.sql.
 with
 
 meta_ads as (
