@@ -137,3 +137,18 @@ def test_a_currency_the_bank_does_not_quote_stops_with_its_name_and_loads_nothin
         run("cbr", end=world.default_now)
     assert not data_dir.joinpath("warehouse.duckdb").exists() or not rows(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = 'raw_cbr'")
+
+
+def test_a_truncated_xml_answer_is_retried_like_a_truncated_json_one():
+    """GIVEN a 200 whose XML body was cut off, WHEN the client reads it with the source's decoder,
+    THEN it retries the request and returns the parsed answer of the next try."""
+    from extractors.http import HttpClient, RetryPolicy
+    from extractors.sources.cbr import _xml
+    from tests.scripted_server import ScriptedServer
+
+    waits: list[float] = []
+    with ScriptedServer([(200, {}, BANK_XML[:150]), (200, {}, BANK_XML)]) as server:
+        client = HttpClient("cbr", server.url, policy=RetryPolicy(max_attempts=3, base_delay_s=0.01, sleep=waits.append))
+        root = client.request("GET", "/scripts/XML_dynamic.asp", what="daily_rates [EUR]", decode=_xml)
+    assert len(server.requests) == 2 and len(waits) == 1
+    assert [r["Date"] for r in _records(root)] == ["06.04.2024", "09.04.2024"]
