@@ -9,7 +9,7 @@ that BI tools read.
   the run's data interval into a landing batch in the landing storage
   (`FUNNELHOUSE_LANDING_URL`); credentials come from the source's Airflow
   Connection (`hubspot`, `meta_ads`, `google_ads`, `ga4`, `mailchimp`,
-  `facebook_pages`). Each runs in its platform's pool (`api_<platform>`, one slot):
+  `facebook_pages`, `cbr`: the Bank of Russia's exchange rates). Each runs in its platform's pool (`api_<platform>`, one slot):
   one task per API token at a time across every run and backfill.
 - **load_<source>**, **raw_quality_gate**, **transform**, **quality_gate**,
   **publish**, **report**, **freshness** open the DuckDB warehouse: they go to the Celery queue `warehouse`
@@ -29,6 +29,7 @@ that BI tools read.
   --max-active-runs 1`): each run loads its day as a daily run would; a run whose next
   day's run is already queued skips the raw gate, transform, gate, publish and report, because that run
   builds the marts from everything loaded by then (one build instead of one per day).
+- Nothing is published unless the gate passes; BI keeps the last good version.
 
 Why one DAG with per-source Assets rather than a transform DAG scheduled on the
 six raw Assets: an Asset schedule fires a transform per source update (up to six

@@ -35,7 +35,8 @@ class PlatformConnection:
         return [str(v).strip() for v in items if str(v).strip()]
 
 
-def get_connection(conn_id: str) -> PlatformConnection:
+def get_connection(conn_id: str, needs_password: bool = True) -> PlatformConnection:
+    """The connection ``conn_id``; ``needs_password`` False for a public API that takes no token."""
     from airflow.sdk import Connection  # heavy import: only when a run needs credentials
     from airflow.sdk.exceptions import AirflowNotFoundException
 
@@ -47,7 +48,7 @@ def get_connection(conn_id: str) -> PlatformConnection:
     if not conn.host:
         raise ConfigError(f"connection '{conn_id}' has no host: set it to the API base URL")
     extra_raw = conn.extra_dejson if isinstance(conn.extra_dejson, dict) else {}
-    if not conn.password and not extra_raw.get("refresh_token") and not extra_raw.get("service_account_key"):
+    if needs_password and not conn.password and not extra_raw.get("refresh_token") and not extra_raw.get("service_account_key"):
         raise ConfigError(f"connection '{conn_id}' has no password: set it to the API token")
     host = conn.host if "://" in conn.host else f"https://{conn.host}"
     if conn.port and host.count(":") < 2:

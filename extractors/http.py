@@ -159,10 +159,13 @@ class HttpClient:
         return path_or_url if "://" in path_or_url else f"{self.base_url}/{path_or_url.lstrip('/')}"
 
     def request(self, method: str, path_or_url: str, *, what: str, params: dict | None = None,
-                json_body: dict | None = None, form: dict | None = None) -> dict | list:
+                json_body: dict | None = None, form: dict | None = None,
+                decode: Callable[[bytes], object] | None = None) -> dict | list:
         """Send one request and return its parsed JSON body, retrying what can be retried.
 
-        ``what`` names the stream and account for error messages ("hubspot contacts").
+        ``what`` names the stream and account for error messages ("hubspot contacts"). ``decode``
+        reads a 2xx body that is not JSON (e.g. XML) and raises ValueError for a damaged one,
+        which is retried like a truncated JSON body.
         """
         url = self.url(path_or_url)
         label = f"{self.source} {what}: {method} {self.redact(url.split('?')[0])}"
@@ -178,7 +181,7 @@ class HttpClient:
                     held.enter_context(self._slots)
                     response = self.session.request(method, url, params=params, json=json_body, data=form,
                                                     timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
-                return self._parse(response, label)
+                return self._parse(response, label, decode)
             except _Retry as retry:
                 reason = retry.reason
                 if retry.wait_s is not None and retry.wait_s > self.policy.max_throttle_wait_s:
@@ -199,8 +202,13 @@ class HttpClient:
                 self.policy.sleep(wait)
         raise ApiError(f"{label} failed after {self.policy.max_attempts} attempts: {reason}")
 
-    def _parse(self, response: requests.Response, label: str) -> dict | list:
+    def _parse(self, response: requests.Response, label: str, decode: Callable[[bytes], object] | None = None) -> dict | list:
         status = response.status_code
+        if decode is not None and 200 <= status < 300:
+            try:
+                return decode(response.content)
+            except ValueError as exc:  # truncated or malformed: the request is safe to repeat
+                raise _Retry(f"HTTP {status} with a body that could not be read ({exc}; {len(response.content)} bytes)") from None
         try:
             body = response.json()
         except ValueError:

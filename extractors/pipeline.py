@@ -94,7 +94,7 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
     """
     source = get_source(source_name)
     streams = [source.stream(n) for n in stream_names] if stream_names else list(source.streams)
-    conn = get_connection(source.conn_id)
+    conn = get_connection(source.conn_id, needs_password=source.needs_password)
     cursors, planned_from = saved_cursors(landing_root, warehouse, source.name)
     units = plan(source, streams, cursors, conn, start=start, end=end)
     remove_interrupted(landing_root, source.name)

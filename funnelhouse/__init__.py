@@ -9,6 +9,8 @@ import os
 # The sources the DAG extracts: FUNNELHOUSE_SOURCES (comma-separated) picks them,
 # e.g. "hubspot,meta_ads,google_ads,ga4,mailchimp,facebook_pages". The default is
 # every source the marts are built from (Mailchimp feeds email_performance, facebook_pages the
-# social_* marts). Read from the environment, not from files, so parsing the DAG file stays cheap.
-DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages")
+# social_* marts, cbr the Bank of Russia's exchange rates every amount is converted at; with dbt var
+# fx_rates_source: seed it may be left out). Read from the environment, not from files, so parsing
+# the DAG file stays cheap.
+DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr")
 SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

@@ -101,9 +101,18 @@ def transform(full_refresh: bool = False) -> dict:
     for r in results:
         counts[r["status"]] = counts.get(r["status"], 0) + 1
     if code != 0:
-        failed = [r["unique_id"] for r in results if r["status"] in ("error", "fail")]
-        raise RuntimeError(f"dbt build failed ({counts}); failing nodes: {', '.join(failed) or 'see the dbt log above'}")
+        failed = [r for r in results if r["status"] in ("error", "fail")]
+        # the database's own words (e.g. "no exchange rate from CHF to USD for 2026-06-10: ..."), once each
+        reasons = dict.fromkeys(_dbt_reason(r.get("message")) for r in failed if r["status"] == "error")
+        raise RuntimeError(f"dbt build failed ({counts}); failing nodes: {', '.join(r['unique_id'] for r in failed) or 'see the dbt log above'}"
+                           + "".join(f"; {reason}" for reason in reasons if reason))
     return {"dbt": counts}
+
+
+def _dbt_reason(message: str | None) -> str:
+    """The last line of a failed node's message: the database error, without dbt's preamble."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    return lines[-1][:500] if lines else ""
 
 
 def _never_loaded_sources(warehouse: Path) -> list[str]:

@@ -43,6 +43,7 @@ API_POOLS: dict[str, ApiPool] = {
     "mailchimp": ApiPool("api_mailchimp", 1, "Mailchimp Marketing API: 10 simultaneous connections per API key"),
     "facebook_pages": ApiPool("api_graph_pages", 1, "Graph API Pages and Instagram: platform and Page rate limits "
                                                     "(X-App-Usage, X-Page-Usage)"),
+    "cbr": ApiPool("api_cbr", 1, "Bank of Russia XML services: public, no published rate limit (one series per request)"),
 }
 
 

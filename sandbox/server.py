@@ -119,10 +119,10 @@ class Sandbox:
 
 
 def _routes():
-    from sandbox.apis import bigquery, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
+    from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
 
     return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
-            *mailchimp.ROUTES, *facebook.ROUTES]
+            *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -262,6 +262,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
     """Airflow Connections (JSON form of AIRFLOW_CONN_<ID>) for every sandbox platform."""
     from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
     from sandbox.world_email import AUDIENCES
+    from sandbox.world_fx import CURRENCIES
     from sandbox.world_google_ads import MANAGER
     from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
     from sandbox.apis.bigquery import PROJECT_ID as BIGQUERY_PROJECT_ID
@@ -284,5 +285,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
                       "extra": {"list_ids": [a.list_id for a in AUDIENCES]}},
         "facebook_pages": {"conn_type": "http", "host": base_url, "password": tokens["facebook"],
                            "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id]}},
+        # The Bank of Russia's rates need no token (its base URL is https://www.cbr.ru).
+        "cbr": {"conn_type": "http", "host": base_url, "extra": {"currencies": [c.code for c in CURRENCIES]}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

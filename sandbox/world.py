@@ -45,6 +45,7 @@ from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from decimal import Decimal
 from functools import cached_property
 
 from sandbox.draws import binomial as _binomial
@@ -53,6 +54,7 @@ from sandbox.draws import multinomial as _multinomial
 from sandbox.draws import poisson as _poisson
 from sandbox.instants import NOT_REACHED, at_epoch_us, epoch_us
 from sandbox.world_email import EmailWorld
+from sandbox.world_fx import FxRates
 from sandbox.world_google_ads import (
     ALL_GOOGLE_ADS_CUSTOMERS,
     GOOGLE_ADS_CUSTOMERS,
@@ -64,7 +66,7 @@ from sandbox.world_google_ads import (
 from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
-from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, floor_ms, model_weights
+from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, allocate_units, floor_ms, model_weights
 from sandbox.world_touches import touches as contact_touches
 from sandbox.world_web import (
     ORGANIC_TRAFFIC,
@@ -76,13 +78,10 @@ from sandbox.world_web import (
 )
 
 __all__ = [
-    "AD_ACCOUNTS", "AD_STATUS_AT_FLIGHT_END", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "FX_TO_USD", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
+    "AD_ACCOUNTS", "AD_STATUS_AT_FLIGHT_END", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
     "SEARCH_CAMPAIGNS", "AdAccount", "AdDay", "AdGroupDay", "Campaign", "ContactFacts", "DealFacts", "GoogleAdsCustomer",
     "GroundTruth", "OrganicSource", "SearchCampaign", "SessionBlock", "World",
 ]
-
-# Exchange rates the business books with; the dbt seed fx_rates.csv holds the same.
-FX_TO_USD = {"USD": 1.0, "EUR": 1.08, "RUB": 0.011, "GBP": 1.27}
 
 STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
 ALL_HUBSPOT_STAGES = STAGES + ("evangelist", "other")
@@ -396,6 +395,9 @@ class World:
     _day_cache: _DayCache = field(init=False, repr=False, compare=False)
     mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
     social: SocialWorld = field(init=False, repr=False, compare=False)
+    # The Bank of Russia's daily rates of USD, EUR and GBP (sandbox/world_fx.py): the cbr API
+    # serves them and the ground truth converts money with them.
+    fx: FxRates = field(init=False, repr=False, compare=False)
     _report_days: dict[date, DayFacts] = field(init=False, repr=False, compare=False, default_factory=dict)
     _contact_days: dict[date, ContactColumns] = field(init=False, repr=False, compare=False, default_factory=dict)
     _profiles: dict = field(init=False, repr=False, compare=False, default_factory=dict)
@@ -404,6 +406,7 @@ class World:
         self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
         self.mailchimp = EmailWorld(self)
         self.social = SocialWorld(self)
+        self.fx = FxRates.for_world(self.seed, self.start, self.end)
 
     @property
     def end(self) -> date:
@@ -911,8 +914,8 @@ class World:
 PLATFORM_CHANNEL = {"meta_ads": "paid_social", "google_ads": "paid_search"}
 
 
-def _nested_round(values: dict[str, dict[str, float]], digits: int = 2) -> dict[str, dict[str, float]]:
-    return {k: {kk: round(vv, digits) for kk, vv in v.items()} for k, v in values.items()}
+def _nested(values: dict[str, dict]) -> dict[str, dict]:
+    return {k: dict(v) for k, v in values.items()}
 
 
 @dataclass
@@ -922,6 +925,9 @@ class GroundTruth:
     Spend counts the days each platform reports at ``as_of`` (an account's day must
     have ended); GA4 numbers are those GA4 shows at ``as_of`` (late hits included
     once they have arrived); CRM numbers count contacts and deals visible at ``as_of``.
+    Money is Decimal: amounts in their own currency as the platforms send them, and amounts in
+    USD converted row by row at the day's rate of the Bank of Russia series (world.fx), rounded
+    half away from zero to the cent, as the marts convert them; so the marts must equal them exactly.
     """
 
     world: World
@@ -934,71 +940,85 @@ class GroundTruth:
     # ---- paid media ---------------------------------------------------------
 
     @cached_property
-    def _ad_spend(self) -> list[tuple[str, str, str, str, float]]:
-        """(platform, account id, currency, campaign, spend in account currency) per reported ad day."""
+    def _ad_spend(self) -> list[tuple[str, str, str, str, Decimal, date]]:
+        """(platform, account id, currency, campaign, spend in account currency, the account's day) per reported ad day."""
         rows = []
         for account in AD_ACCOUNTS:
             for row in self.world.insights_rows(account.account_id, self.world.start, self.world.end, self.as_of):
-                rows.append(("meta_ads", account.account_id, account.currency, row["campaign_name"], float(row["spend"])))
+                rows.append(("meta_ads", account.account_id, account.currency, row["campaign_name"], Decimal(row["spend"]),
+                             date.fromisoformat(row["date_start"])))
         for agd in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of):
-            rows.append(("google_ads", agd.customer.customer_id, agd.customer.currency, agd.campaign.name, agd.cost_micros / 1e6))
+            rows.append(("google_ads", agd.customer.customer_id, agd.customer.currency, agd.campaign.name,
+                         Decimal(agd.cost_micros) / 1_000_000, agd.day))
         return rows
 
+    def to_usd(self, amount: Decimal, currency: str, day: date) -> Decimal:
+        """One amount of a day in USD, at that day's rate, rounded to the cent (the marts' rule)."""
+        return self.world.fx.convert(amount, currency, day, "USD")
+
+    def _deal_usd(self, d: DealFacts) -> Decimal:
+        """A won deal's amount in USD at the rate of its close date (UTC), the day its revenue is booked on."""
+        return self.to_usd(Decimal(f"{d.amount:.2f}"), d.currency, d.closed_at.astimezone(UTC).date())
+
     @cached_property
-    def spend_by_account(self) -> dict[str, float]:
+    def spend_by_account(self) -> dict[str, Decimal]:
         """Spend in each ad account's own currency (Meta ad accounts and Google Ads customers)."""
-        out: dict[str, float] = defaultdict(float)
-        for _, account_id, _, _, spend in self._ad_spend:
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for _, account_id, _, _, spend, _ in self._ad_spend:
             out[account_id] += spend
-        return {k: round(v, 2) for k, v in out.items()}
+        return dict(out)
 
     @cached_property
-    def spend_by_platform_currency(self) -> dict[str, dict[str, float]]:
+    def spend_by_platform_currency(self) -> dict[str, dict[str, Decimal]]:
         """{platform: {currency: spend in that currency}}, e.g. {"google_ads": {"RUB": ...}}."""
-        out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for platform, _, currency, _, spend in self._ad_spend:
+        out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        for platform, _, currency, _, spend, _ in self._ad_spend:
             out[platform][currency] += spend
-        return _nested_round(out)
+        return _nested(out)
 
     @cached_property
-    def spend_usd_by_platform_campaign(self) -> dict[str, dict[str, float]]:
-        """{platform: {campaign: spend in USD}} (FX_TO_USD, the rates of the dbt seed)."""
-        out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for platform, _, currency, campaign, spend in self._ad_spend:
-            out[platform][campaign] += spend * FX_TO_USD[currency]
-        return {k: dict(v) for k, v in out.items()}
+    def spend_usd_by_platform_campaign(self) -> dict[str, dict[str, Decimal]]:
+        """{platform: {campaign: spend in USD}}, each ad day converted at its own day's rate."""
+        out: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+        for platform, _, currency, campaign, spend, day in self._ad_spend:
+            out[platform][campaign] += self.to_usd(spend, currency, day)
+        return _nested(out)
 
     @cached_property
-    def spend_by_campaign_usd(self) -> dict[str, float]:
+    def spend_by_campaign_usd(self) -> dict[str, Decimal]:
         """Spend in USD per campaign, every platform (campaign names are unique across platforms)."""
         return {c: v for per_campaign in self.spend_usd_by_platform_campaign.values() for c, v in per_campaign.items()}
 
     @cached_property
-    def spend_usd_by_platform(self) -> dict[str, float]:
+    def spend_usd_by_platform(self) -> dict[str, Decimal]:
         return {p: sum(v.values()) for p, v in self.spend_usd_by_platform_campaign.items()}
 
     @cached_property
-    def spend_usd_by_channel(self) -> dict[str, float]:
+    def spend_usd_by_channel(self) -> dict[str, Decimal]:
         return {PLATFORM_CHANNEL[p]: v for p, v in self.spend_usd_by_platform.items()}
 
     @property
-    def total_spend_usd(self) -> float:
+    def total_spend_usd(self) -> Decimal:
         """Every platform's spend in USD."""
-        return sum(self.spend_by_campaign_usd.values())
+        return sum(self.spend_by_campaign_usd.values(), Decimal(0))
 
     @cached_property
     def google_ads_by_campaign(self) -> dict[str, dict[str, float]]:
         """Per Google Ads campaign, all reported days: impressions, clicks, cost_micros (account currency),
-        conversions and conversions_value as Google reports them at ``as_of`` (restated for 30 days)."""
-        out: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+        conversions and conversions_value as Google reports them at ``as_of`` (restated for 30 days); the
+        value in the account currency (Decimal, each row's value as sent) and in USD (``conversions_value_usd``,
+        each row at its day's rate)."""
+        out: dict[str, dict] = defaultdict(lambda: defaultdict(int))
         for agd in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of):
             m = out[agd.campaign.name]
             m["impressions"] += agd.impressions
             m["clicks"] += agd.clicks
             m["cost_micros"] += agd.cost_micros
             m["conversions"] += agd.conversions_at(self.as_of)
-            m["conversions_value"] += agd.conversions_value_at(self.as_of)
-        return {c: {k: (round(v, 6) if k.startswith("conversions") else int(v)) for k, v in m.items()} for c, m in out.items()}
+            value = Decimal(repr(agd.conversions_value_at(self.as_of)))
+            m["conversions_value"] += value
+            m["conversions_value_usd"] += self.to_usd(value, agd.customer.currency, agd.day)
+        return {c: {k: (round(v, 6) if k == "conversions" else v) for k, v in m.items()} for c, m in out.items()}
 
     @cached_property
     def google_ads_conversions_by_campaign(self) -> dict[str, float]:
@@ -1112,21 +1132,21 @@ class GroundTruth:
         return self._count_stage("customer")
 
     @cached_property
-    def revenue_by_channel_usd(self) -> dict[str, float]:
-        out: dict[str, float] = defaultdict(float)
+    def revenue_by_channel_usd(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(Decimal)
         for c in self._live_contacts:
             d = c.deal
             if d and d.is_won and d.closed_at <= self.as_of:
-                out[c.channel] += d.amount * FX_TO_USD[d.currency]
+                out[c.channel] += self._deal_usd(d)
         return dict(out)
 
     @cached_property
-    def revenue_by_campaign_usd(self) -> dict[str, float]:
-        out: dict[str, float] = defaultdict(float)
+    def revenue_by_campaign_usd(self) -> dict[str, Decimal]:
+        out: dict[str, Decimal] = defaultdict(Decimal)
         for c in self._live_contacts:
             d = c.deal
             if d and d.is_won and d.closed_at <= self.as_of and c.utm_campaign:
-                out[c.utm_campaign] += d.amount * FX_TO_USD[d.currency]
+                out[c.utm_campaign] += self._deal_usd(d)
         return dict(out)
 
     @cached_property
@@ -1174,17 +1194,17 @@ class GroundTruth:
     def meta_conversion_value_by_campaign(self) -> dict[str, dict[str, float]]:
         """Per Meta campaign, all reported days: the value of the leads Meta claims at ``as_of`` (its
         action_values 'lead' entry: claimed leads x the campaign's value_per_lead, restated as
-        view-through leads arrive), as {"account_currency": ..., "usd": ...} (FX_TO_USD, the dbt seed's rates)."""
-        campaigns = {c.name: c for c in CAMPAIGNS}
-        out: dict[str, dict[str, float]] = defaultdict(lambda: {"account_currency": 0.0, "usd": 0.0})
+        view-through leads arrive), as {"account_currency": ..., "usd": ...}: each row's value as Meta sends
+        it (2 decimals), and in USD at the rate of the row's day."""
+        out: dict[str, dict[str, Decimal]] = defaultdict(lambda: {"account_currency": Decimal(0), "usd": Decimal(0)})
         for account in AD_ACCOUNTS:
             for row in self.world.insights_rows(account.account_id, self.world.start, self.world.end, self.as_of):
-                leads = sum(int(a["value"]) for a in row["actions"] if a["action_type"] == "lead")
-                value = round(leads * campaigns[row["campaign_name"]].value_per_lead, 2)  # Meta sends 2 decimals
                 m = out[row["campaign_name"]]
-                m["account_currency"] += value
-                m["usd"] += value * FX_TO_USD[account.currency]
-        return _nested_round(out)
+                for a in row.get("action_values", []):
+                    if a["action_type"] == "lead":
+                        m["account_currency"] += Decimal(a["value"])
+                        m["usd"] += self.to_usd(Decimal(a["value"]), account.currency, date.fromisoformat(row["date_start"]))
+        return _nested(out)
 
     @cached_property
     def meta_true_leads_by_account_day(self) -> dict[tuple[str, date], int]:
@@ -1320,7 +1340,7 @@ class GroundTruth:
             funnel["leads"] += c.stage_dates.get("lead", self.as_of + timedelta(days=1)) <= self.as_of
             funnel["customers"] += c.stage_dates.get("customer", self.as_of + timedelta(days=1)) <= self.as_of
             if c.deal and c.deal.is_won and c.deal.closed_at <= self.as_of:
-                funnel["revenue_usd"] += c.deal.amount * FX_TO_USD[c.deal.currency]
+                funnel["revenue_usd"] += self._deal_usd(c.deal)
         return dict(out)
 
 
@@ -1334,9 +1354,10 @@ class GroundTruth:
     def attribution(self, lookback_days: int = 90, half_life_days: float = 7.0) -> dict[tuple[str, str, date], dict[str, float]]:
         """{(model, channel, month of close): {"customers": sum of weights, "revenue_usd": ...}} over live won deals
         closed by ``as_of``: every touch in the ``lookback_days`` before the close (close included) shares the
-        deal's revenue by the model's weights; a deal without one goes to channel 'unattributed'. Times are the
-        APIs' (milliseconds), so window edges fall where the marts put them."""
-        out: dict[tuple[str, str, date], dict[str, float]] = defaultdict(lambda: {"customers": 0.0, "revenue_usd": 0.0})
+        deal's revenue by the model's weights, in whole cents that add up to it (allocate_units); a deal without
+        one goes to channel 'unattributed'. Times are the APIs' (milliseconds), so window edges fall where the
+        marts put them, and days before the close are computed as they do (milliseconds / 86,400,000)."""
+        out: dict[tuple[str, str, date], dict] = defaultdict(lambda: {"customers": 0.0, "revenue_usd": Decimal(0)})
         for c in self._live_contacts:
             d = c.deal
             if not (d and d.is_won and d.closed_at <= self.as_of):
@@ -1344,31 +1365,33 @@ class GroundTruth:
             closed = floor_ms(d.closed_at)
             window = [t for t in self.touches(c.contact_id)
                       if closed - timedelta(days=lookback_days) <= t.occurred_at <= closed]
-            revenue = d.amount * FX_TO_USD[d.currency]
+            revenue = self._deal_usd(d)
             month = closed.date().replace(day=1)
             if not window:
                 for model in MODELS:
                     out[(model, UNATTRIBUTED, month)]["customers"] += 1.0
                     out[(model, UNATTRIBUTED, month)]["revenue_usd"] += revenue
                 continue
-            weights = model_weights([(closed - t.occurred_at).total_seconds() / 86400 for t in window], half_life_days)
+            ms_before = [(closed - floor_ms(t.occurred_at)) // timedelta(milliseconds=1) for t in window]
+            weights = model_weights([ms / 86400000.0 for ms in ms_before], half_life_days)
             for model in MODELS:
-                for t, w in zip(window, weights[model], strict=True):
+                cents = allocate_units(int(revenue * 100), weights[model])
+                for t, w, c in zip(window, weights[model], cents, strict=True):
                     out[(model, t.channel, month)]["customers"] += w
-                    out[(model, t.channel, month)]["revenue_usd"] += revenue * w
+                    out[(model, t.channel, month)]["revenue_usd"] += Decimal(c) / 100
         return dict(out)
 
-    def attribution_by_channel(self, model: str, **kwargs) -> dict[str, float]:
+    def attribution_by_channel(self, model: str, **kwargs) -> dict[str, Decimal]:
         """Attributed revenue in USD per channel for one model, all months."""
-        out: dict[str, float] = defaultdict(float)
+        out: dict[str, Decimal] = defaultdict(Decimal)
         for (m, channel, _), values in self.attribution(**kwargs).items():
             if m == model:
                 out[channel] += values["revenue_usd"]
         return dict(out)
 
     @cached_property
-    def won_revenue_usd(self) -> float:
-        return sum(self.revenue_by_channel_usd.values())
+    def won_revenue_usd(self) -> Decimal:
+        return sum(self.revenue_by_channel_usd.values(), Decimal(0))
 
 
-_EMPTY_FUNNEL = {"sessions": 0, "contacts": 0, "leads": 0, "customers": 0, "revenue_usd": 0.0}
+_EMPTY_FUNNEL = {"sessions": 0, "contacts": 0, "leads": 0, "customers": 0, "revenue_usd": Decimal(0)}

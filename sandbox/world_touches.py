@@ -21,6 +21,7 @@ on demand and never cached, so memory stays flat whatever the scale.
 
 from __future__ import annotations
 
+import math
 import random
 import uuid
 from collections import defaultdict
@@ -216,6 +217,22 @@ def identified_visits_by_cell(world: World, contacts: Iterable[ContactFacts]) ->
 
 MODELS = ("first_touch", "last_touch", "linear", "position_based", "time_decay")
 UNATTRIBUTED = "unattributed"
+
+
+def allocate_units(total: int, weights: list[float]) -> list[int]:
+    """``total`` (e.g. a deal's cents) shared out by ``weights`` in whole units that add up to it: each
+    gets floor(total x weight), the units left over go one each to the largest remainders (ties: the
+    earlier touch), as the marts share revenue out (dbt_project/macros/currency.sql, allocate_units)."""
+    raw = [float(total) * w for w in weights]
+    units = [math.floor(r) for r in raw]
+    left = total - sum(units)
+    if left >= 0:
+        for i in sorted(range(len(raw)), key=lambda i: (-(raw[i] - units[i]), i))[:left]:
+            units[i] += 1
+    else:
+        for i in sorted(range(len(raw)), key=lambda i: (raw[i] - units[i], -i))[:-left]:
+            units[i] -= 1
+    return units
 
 
 def model_weights(days_before_close: list[float], half_life_days: float) -> dict[str, list[float]]:

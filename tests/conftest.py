@@ -53,7 +53,7 @@ def pipeline_runs(tmp_path_factory, world):
     nothing behind for other tests; they read the files whose paths it returns."""
     from extractors import settings
     from funnelhouse.__main__ import run_dag
-    from tests.pipeline_helpers import table_checksums
+    from tests.pipeline_helpers import column_hashes, table_checksums
 
     data = tmp_path_factory.mktemp("e2e") / "data"
     saved = dict(os.environ)
@@ -64,10 +64,12 @@ def pipeline_runs(tmp_path_factory, world):
             logical_date = world.end + timedelta(days=1)
             first_code = run_dag(logical_date, data)
             first = {"raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
-                     "marts": table_checksums(settings.published_path(), "marts")}
+                     "marts": table_checksums(settings.published_path(), "marts"),
+                     "mart_columns": column_hashes(settings.published_path(), "marts")}
             second_code = run_dag(logical_date, data)
             second = {"raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
-                      "marts": table_checksums(settings.published_path(), "marts")}
+                      "marts": table_checksums(settings.published_path(), "marts"),
+                      "mart_columns": column_hashes(settings.published_path(), "marts")}
             runs = {"codes": (first_code, second_code), "first": first, "second": second,
                     "published": settings.published_path(), "warehouse": settings.warehouse_path(), "data_dir": data}
         finally:

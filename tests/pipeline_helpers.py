@@ -39,3 +39,22 @@ def table_checksums(path: Path, schema_like: str) -> dict[str, tuple[int, str]]:
             rows = con.execute(f"SELECT {', '.join(columns)} FROM {table} ORDER BY ALL").fetchall()
             out[table] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
         return out
+
+
+def column_hashes(path: Path, schema: str) -> dict[str, dict[str, object]]:
+    """{schema.table: {"rows": n, column: (type, hash)}} for the base tables of ``schema``: each column's
+    hash is the sum of DuckDB's hash() of its values, so it does not depend on the order of the rows,
+    and it sees every bit of a value (no rounding): equal hashes mean byte-identical columns."""
+    out: dict[str, dict[str, object]] = {}
+    with duckdb.connect(str(path), read_only=True) as con:
+        tables = [t for (t,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? AND table_type = 'BASE TABLE' ORDER BY 1",
+            [schema]).fetchall()]
+        for table in tables:
+            columns = con.execute("SELECT column_name, data_type FROM information_schema.columns "
+                                  "WHERE table_schema = ? AND table_name = ? ORDER BY ordinal_position", [schema, table]).fetchall()
+            sums = ", ".join(f'sum(hash("{c}")::HUGEINT)' for c, _ in columns)
+            values = con.execute(f'SELECT count(*), {sums} FROM "{schema}"."{table}"').fetchone()
+            out[f"{schema}.{table}"] = {"rows": values[0], **{c: (t, h) for (c, t), h in zip(columns, values[1:], strict=True)}}
+    return out
+

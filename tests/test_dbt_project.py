@@ -19,6 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from decimal import Decimal as M
+
 PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
 # In a subprocess, as Airflow runs it: dbt-duckdb keeps the warehouse open in its process.
 DBT = Path(sys.executable).with_name("dbt")
@@ -289,7 +291,30 @@ GOOGLE_AND_GA4_TABLES = {
 }
 
 
-def write_raw_warehouse(path: Path, with_google_and_ga4: bool = True) -> None:
+def cbr_record(currency_id: str, day: str, value: str, nominal: int = 1) -> dict:
+    """A Record of the Bank of Russia's XML_dynamic.asp as the extractor lands it: attributes and
+    elements as strings, a decimal comma, the date DD.MM.YYYY."""
+    y, m, d = day.split("-")
+    return {"Date": f"{d}.{m}.{y}", "Id": currency_id, "Nominal": str(nominal), "Value": value,
+            "VunitRate": value.rstrip("0").rstrip(",")}
+
+
+CBR_IDS = {"USD": "R01235", "EUR": "R01239", "GBP": "R01035"}
+# Roubles per unit. Saturday May 30th's rates hold for Monday June 1st (the Bank sets no rate for
+# Sundays and Mondays); from Tuesday June 2nd every rate moves: EUR 1.08 -> 1.10 USD,
+# GBP 1.27 -> 1.25 USD, RUB 1/90 -> 1/80 USD. Weekly dates keep each rate under 14 days old.
+CBR_RATES = {
+    "2026-05-30": {"USD": "90,0000", "EUR": "97,2000", "GBP": "114,3000"},
+    **{day: {"USD": "80,0000", "EUR": "88,0000", "GBP": "100,0000"} for day in ("2026-06-02", "2026-06-09", "2026-06-16")},
+}
+CBR_TABLES = {
+    "raw_cbr.daily_rates": ({"date": "date"}, [(currency, day, cbr_record(CBR_IDS[currency], day, value))
+                                               for day, rates in CBR_RATES.items() for currency, value in rates.items()]),
+}
+
+
+def write_raw_warehouse(path: Path, with_google_and_ga4: bool = True, rates: dict | None = None) -> None:
+    """The fixture's raw tables; ``rates`` replaces CBR_TABLES (e.g. {} for a warehouse without raw_cbr)."""
     loaded_at = dt.datetime.now(dt.timezone.utc)
     con = duckdb.connect(str(path))
     con.execute("create schema raw_hubspot")
@@ -317,24 +342,24 @@ def write_raw_warehouse(path: Path, with_google_and_ga4: bool = True) -> None:
     for r in INSIGHTS:
         con.execute("insert into raw_meta_ads.insights values (?, ?, ?, ?, ?, 'batch-1')",
                     [f"act_{r['account_id']}", r["ad_id"], r["date_start"], json.dumps(r), loaded_at])
-    if with_google_and_ga4:
-        for table, (keys, rows) in GOOGLE_AND_GA4_TABLES.items():
-            con.execute(f"create schema if not exists {table.split('.')[0]}")
-            key_sql = ", ".join(f'"{k}" {t} not null' for k, t in keys.items())
-            con.execute(f"create table {table} (_account_id varchar not null, {key_sql}, _record json not null,"
-                        " _loaded_at timestamptz not null, _batch_id varchar not null)")
-            for *values, record in rows:  # (_account_id, *keys, record)
-                con.execute(f"insert into {table} values ({', '.join('?' * (len(values) + 1))}, ?, 'batch-1')",
-                            [*values, json.dumps(record), loaded_at])
+    tables = {**(GOOGLE_AND_GA4_TABLES if with_google_and_ga4 else {}), **(CBR_TABLES if rates is None else rates)}
+    for table, (keys, rows) in tables.items():
+        con.execute(f"create schema if not exists {table.split('.')[0]}")
+        key_sql = ", ".join(f'"{k}" {t} not null' for k, t in keys.items())
+        con.execute(f"create table {table} (_account_id varchar not null, {key_sql}, _record json not null,"
+                    " _loaded_at timestamptz not null, _batch_id varchar not null)")
+        for *values, record in rows:  # (_account_id, *keys, record)
+            con.execute(f"insert into {table} values ({', '.join('?' * (len(values) + 1))}, ?, 'batch-1')",
+                        [*values, json.dumps(record), loaded_at])
     con.close()
 
 
-def run_dbt(*args: str, workdir: Path, warehouse: Path) -> None:
+def run_dbt(*args: str, workdir: Path, warehouse: Path, project_dir: Path = PROJECT_DIR) -> None:
     completed = subprocess.run(
         [
             str(DBT), *args,
-            "--project-dir", str(PROJECT_DIR),
-            "--profiles-dir", str(PROJECT_DIR),
+            "--project-dir", str(project_dir),
+            "--profiles-dir", str(project_dir),
             "--target-path", str(workdir / "target"),
             "--log-path", str(workdir / "logs"),
         ],
@@ -369,29 +394,31 @@ D = dt.date
 
 def test_channel_performance_daily_matches_hand_worked_numbers(warehouse):
     rows = query(warehouse, """
-        select date_day, channel, source, medium, campaign, round(spend, 6), impressions, clicks,
-               leads, mqls, sqls, customers, round(revenue, 6),
-               round(cost_per_lead, 6), round(cac, 6), round(roas, 6)
+        select date_day, channel, source, medium, campaign, spend, impressions, clicks,
+               leads, mqls, sqls, customers, revenue, cost_per_lead, cac, round(roas, 6)
         from marts.channel_performance_daily
         order by date_day, channel, source, campaign
     """)
     fb = ("paid_social", "facebook", "paid_social")
     assert rows == [
-        # spend 100 + 50 EUR at 1.08; the archived contact's lead is not counted
-        (D(2026, 6, 1), *fb, "Summer Sale", 162.0, 1500, 70, 2, 0, 0, 0, 0.0, 81.0, None, 0.0),
+        # spend 100 + 50 EUR on Monday June 1st at Saturday's 1.08 (no rate is set for Mondays);
+        # the archived contact's lead is not counted
+        (D(2026, 6, 1), *fb, "Summer Sale", M("162.00"), 1500, 70, 2, 0, 0, 0, 0, M("81.0000"), None, 0.0),
         # GA4 sessions only: direct traffic and organic search as GA4 names them
         (D(2026, 6, 2), "direct", "(direct)", "(none)", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
         (D(2026, 6, 2), "organic_search", "google", "organic", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
         (D(2026, 6, 2), "organic_search", "organic_search", "(none)", "(none)", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
         (D(2026, 6, 2), "paid_search", "bing", "cpc", "(none)", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
-        # Google Ads spend (1500 + 250 RUB = 19.25 USD, two ad groups) on the row of the lead its ad brought
-        (D(2026, 6, 2), "paid_search", "google", "cpc", "Brand", 19.25, 500, 35, 1, 0, 0, 0, 0.0, 19.25, None, 0.0),
-        # spend and an MQL but no lead that day: cost per lead is NULL, not infinite
-        (D(2026, 6, 2), *fb, "Summer Sale", 86.4, 800, 40, 0, 1, 0, 0, 0.0, None, None, 0.0),
+        # Google Ads spend, two ad groups at June 2nd's 1/80 USD per RUB: 1500 RUB = 18.75 and
+        # 250 RUB = 3.125, rounded half away from zero to 3.13 (each row rounded once, to the cent),
+        # on the row of the lead its ad brought
+        (D(2026, 6, 2), "paid_search", "google", "cpc", "Brand", M("21.88"), 500, 35, 1, 0, 0, 0, 0, M("21.8800"), None, 0.0),
+        # 80 EUR at June 2nd's 1.10; spend and an MQL but no lead that day: cost per lead is NULL, not infinite
+        (D(2026, 6, 2), *fb, "Summer Sale", M("88.00"), 800, 40, 0, 1, 0, 0, 0, None, None, 0.0),
         (D(2026, 6, 3), "other", "tiktok", "video", "Launch", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
-        # 40 GBP in the UK account's day
-        (D(2026, 6, 3), "paid_search", "google", "cpc", "Competitors", 50.8, 200, 10, 0, 0, 0, 0, 0.0, None, None, 0.0),
-        (D(2026, 6, 3), *fb, "Retargeting", 30.5, 300, 3, 0, 0, 0, 0, 0.0, None, None, 0.0),
+        # 40 GBP in the UK account's day, at 1.25
+        (D(2026, 6, 3), "paid_search", "google", "cpc", "Competitors", M("50.00"), 200, 10, 0, 0, 0, 0, 0, None, None, 0.0),
+        (D(2026, 6, 3), *fb, "Retargeting", M("30.50"), 300, 3, 0, 0, 0, 0, 0, None, None, 0.0),
         (D(2026, 6, 3), *fb, "Summer Sale", 0.0, 0, 0, 0, 1, 0, 0, 0.0, None, None, None),
         (D(2026, 6, 4), "organic_social", "instagram", "social", "Insta organic", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
         (D(2026, 6, 5), "direct", "direct_traffic", "(none)", "(none)", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
@@ -399,14 +426,14 @@ def test_channel_performance_daily_matches_hand_worked_numbers(warehouse):
         (D(2026, 6, 5), *fb, "Summer Sale", 0.0, 0, 0, 0, 0, 1, 0, 0.0, None, None, None),
         (D(2026, 6, 9), "organic_search", "google", "organic", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
         (D(2026, 6, 10), "email", "newsletter", "email", "newsletter_weekly", 0.0, 0, 0, 0, 0, 0, 0, 0.0, None, None, None),
-        # 1000 EUR won deal
-        (D(2026, 6, 10), *fb, "Summer Sale", 0.0, 0, 0, 0, 0, 0, 1, 1080.0, None, 0.0, None),
+        # 1000 EUR won deal, at the rate of its close date (1.10)
+        (D(2026, 6, 10), *fb, "Summer Sale", 0, 0, 0, 0, 0, 0, 1, M("1100.00"), None, 0, None),
         # 100 in the company currency, credited past the archived contact
         (D(2026, 6, 12), "email", "(none)", "email", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 100.0, None, None, None),
         # won deal with no contact
         (D(2026, 6, 15), "other", "(none)", "(none)", "(none)", 0.0, 0, 0, 0, 0, 0, 0, 200.0, None, None, None),
-        # 500 GBP credited to contact 999, the lowest id
-        (D(2026, 6, 20), "organic_social", "instagram", "social", "Insta organic", 0.0, 0, 0, 0, 0, 0, 1, 635.0, None, 0.0, None),
+        # 500 GBP (at 1.25) credited to contact 999, the lowest id
+        (D(2026, 6, 20), "organic_social", "instagram", "social", "Insta organic", 0, 0, 0, 0, 0, 0, 1, M("625.00"), None, 0, None),
     ]
 
 
@@ -414,7 +441,7 @@ def test_channel_performance_daily_adds_ga4_sessions_and_delivery_ratios(warehou
     rows = query(warehouse, """
         select date_day, channel, source, campaign, sessions, engaged_sessions, round(bounce_rate, 6),
                round(avg_session_duration_s, 6), page_views, round(session_to_lead_rate, 6),
-               round(ctr, 6), round(cpc, 6), round(cpm, 6), round(roi, 6)
+               round(ctr, 6), cpc, cpm, round(roi, 6)
         from marts.channel_performance_daily
         where sessions > 0 or spend > 0
         order by date_day, channel, source, campaign
@@ -422,16 +449,19 @@ def test_channel_performance_daily_adds_ga4_sessions_and_delivery_ratios(warehou
     assert rows == [
         # 'facebook' and 'Facebook' sessions: 60 + 10, 24 + 6 engaged, (60 x 50 s + 10 x 80 s) / 70; 2 leads
         (D(2026, 6, 1), "paid_social", "facebook", "Summer Sale", 70, 30, round(1 - 30 / 70, 6), round(3800 / 70, 6), 110,
-         round(2 / 70, 6), round(70 / 1500, 6), round(162 / 70, 6), 108.0, -1.0),
+         round(2 / 70, 6), round(70 / 1500, 6), M("2.3143"), M("108.0000"), -1.0),
         # no spend: no delivery ratios, no ROI
         (D(2026, 6, 2), "direct", "(direct)", "(none)", 20, 10, 0.5, 60.0, 30, 0.0, None, None, None, None),
         (D(2026, 6, 2), "organic_search", "google", "(none)", 50, 30, 0.4, 120.0, 100, 0.0, None, None, None, None),
-        (D(2026, 6, 2), "paid_search", "google", "Brand", 35, 21, 0.4, 100.0, 70, round(1 / 35, 6), 0.07, 0.55, 38.5, -1.0),
+        # cost per click and per 1000 impressions: DECIMAL(38, 4), 21.88 / 35 = 0.62514... -> 0.6251
+        (D(2026, 6, 2), "paid_search", "google", "Brand", 35, 21, 0.4, 100.0, 70, round(1 / 35, 6), 0.07, M("0.6251"),
+         M("43.7600"), -1.0),
         # spend without sessions: no session ratios
-        (D(2026, 6, 2), "paid_social", "facebook", "Summer Sale", 0, 0, None, None, 0, None, 0.05, 2.16, 108.0, -1.0),
-        (D(2026, 6, 3), "paid_search", "google", "Competitors", 0, 0, None, None, 0, None, 0.05, 5.08, 254.0, -1.0),
-        (D(2026, 6, 3), "paid_social", "facebook", "Retargeting", 0, 0, None, None, 0, None, 0.01, round(30.5 / 3, 6),
-         round(30500 / 300, 6), -1.0),
+        (D(2026, 6, 2), "paid_social", "facebook", "Summer Sale", 0, 0, None, None, 0, None, 0.05, M("2.2000"), M("110.0000"), -1.0),
+        (D(2026, 6, 3), "paid_search", "google", "Competitors", 0, 0, None, None, 0, None, 0.05, M("5.0000"), M("250.0000"), -1.0),
+        # 30.50 / 3 = 10.1666... rounds half away from zero to 10.1667
+        (D(2026, 6, 3), "paid_social", "facebook", "Retargeting", 0, 0, None, None, 0, None, 0.01, M("10.1667"),
+         M("101.6667"), -1.0),
         (D(2026, 6, 9), "organic_search", "google", "(none)", 40, 20, 0.5, 90.0, 60, 0.0, None, None, None, None),
         (D(2026, 6, 10), "email", "newsletter", "newsletter_weekly", 12, 9, 0.25, 150.0, 30, 0.0, None, None, None, None),
     ]
@@ -445,9 +475,9 @@ def test_channel_performance_daily_adds_ga4_sessions_and_delivery_ratios(warehou
 MART_COLUMNS = {
     "channel_performance_daily": [
         ("date_day", "DATE"), ("channel", "VARCHAR"), ("source", "VARCHAR"), ("medium", "VARCHAR"),
-        ("campaign", "VARCHAR"), ("spend", "DOUBLE"), ("impressions", "BIGINT"), ("clicks", "BIGINT"),
+        ("campaign", "VARCHAR"), ("spend", "DECIMAL(38,2)"), ("impressions", "BIGINT"), ("clicks", "BIGINT"),
         ("leads", "BIGINT"), ("mqls", "BIGINT"), ("sqls", "BIGINT"), ("customers", "BIGINT"),
-        ("revenue", "DOUBLE"), ("cost_per_lead", "DOUBLE"), ("cac", "DOUBLE"), ("roas", "DOUBLE"),
+        ("revenue", "DECIMAL(38,2)"), ("cost_per_lead", "DECIMAL(38,4)"), ("cac", "DECIMAL(38,4)"), ("roas", "DOUBLE"),
     ],
     "funnel_by_channel": [
         ("channel", "VARCHAR"), ("cohort_month", "DATE"), ("leads", "BIGINT"), ("mqls", "BIGINT"),
@@ -468,7 +498,7 @@ MART_COLUMNS["funnel_by_channel"] += [
 MART_COLUMNS["lead_stage_history"] += [("channel", "VARCHAR"), ("next_stage", "VARCHAR")]
 # Added with Google Ads and GA4
 MART_COLUMNS["channel_performance_daily"] += [
-    ("ctr", "DOUBLE"), ("cpc", "DOUBLE"), ("cpm", "DOUBLE"), ("sessions", "BIGINT"), ("engaged_sessions", "BIGINT"),
+    ("ctr", "DOUBLE"), ("cpc", "DECIMAL(38,4)"), ("cpm", "DECIMAL(38,4)"), ("sessions", "BIGINT"), ("engaged_sessions", "BIGINT"),
     ("bounce_rate", "DOUBLE"), ("avg_session_duration_s", "DOUBLE"), ("page_views", "BIGINT"),
     ("session_to_lead_rate", "DOUBLE"), ("roi", "DOUBLE"),
 ]
@@ -479,7 +509,7 @@ MART_COLUMNS.update({
         ("campaign", "VARCHAR"), ("current_stage", "VARCHAR"), ("created_at", "TIMESTAMP"),
         ("became_subscriber_at", "TIMESTAMP"), ("became_lead_at", "TIMESTAMP"), ("became_mql_at", "TIMESTAMP"),
         ("became_sql_at", "TIMESTAMP"), ("became_customer_at", "TIMESTAMP"), ("is_customer", "BOOLEAN"),
-        ("won_deals", "BIGINT"), ("won_revenue", "DOUBLE"), ("hubspot_lifecycle_stage", "VARCHAR"),
+        ("won_deals", "BIGINT"), ("won_revenue", "DECIMAL(38,2)"), ("hubspot_lifecycle_stage", "VARCHAR"),
         ("properties_json", "JSON"),
     ],
     "ad_performance_daily": [
@@ -487,9 +517,9 @@ MART_COLUMNS.update({
         ("account_timezone", "VARCHAR"), ("campaign_id", "VARCHAR"), ("campaign_name", "VARCHAR"),
         ("ad_group_id", "VARCHAR"), ("ad_group_name", "VARCHAR"), ("ad_id", "VARCHAR"), ("ad_name", "VARCHAR"),
         ("date_day", "DATE"), ("account_currency", "VARCHAR"), ("reporting_currency", "VARCHAR"),
-        ("spend_in_account_currency", "DOUBLE"), ("spend_in_reporting_currency", "DOUBLE"),
+        ("spend_in_account_currency", "DECIMAL(38,6)"), ("spend_in_reporting_currency", "DECIMAL(38,2)"),
         ("impressions", "BIGINT"), ("clicks", "BIGINT"), ("conversions", "DOUBLE"),
-        ("conversion_value_in_account_currency", "DOUBLE"), ("conversion_value_in_reporting_currency", "DOUBLE"),
+        ("conversion_value_in_account_currency", "DECIMAL(38,6)"), ("conversion_value_in_reporting_currency", "DECIMAL(38,2)"),
         ("record_json", "JSON"),
     ],
     "conversion_reconciliation": [
@@ -500,24 +530,24 @@ MART_COLUMNS.update({
     "kpi_attainment": [
         ("goal_id", "VARCHAR"), ("metric", "VARCHAR"), ("channel", "VARCHAR"), ("period_start", "DATE"),
         ("period_end", "DATE"), ("as_of_date", "DATE"), ("period_status", "VARCHAR"), ("period_days", "INTEGER"),
-        ("elapsed_days", "INTEGER"), ("target", "DOUBLE"), ("target_to_date", "DOUBLE"), ("actual", "DOUBLE"),
-        ("pace", "DOUBLE"), ("is_on_track", "BOOLEAN"), ("projected_actual", "DOUBLE"), ("spend", "DOUBLE"),
-        ("cost_per_unit", "DOUBLE"), ("max_cost_per_unit", "DOUBLE"), ("is_within_cost_cap", "BOOLEAN"),
+        ("elapsed_days", "INTEGER"), ("target", "DECIMAL(38,2)"), ("target_to_date", "DECIMAL(38,2)"), ("actual", "DECIMAL(38,2)"),
+        ("pace", "DOUBLE"), ("is_on_track", "BOOLEAN"), ("projected_actual", "DECIMAL(38,2)"), ("spend", "DECIMAL(38,2)"),
+        ("cost_per_unit", "DECIMAL(38,4)"), ("max_cost_per_unit", "DECIMAL(38,4)"), ("is_within_cost_cap", "BOOLEAN"),
         ("goal_currency_code", "VARCHAR"), ("reporting_currency", "VARCHAR"),
     ],
     "channel_budget_recommendation": [
-        ("budget_month", "DATE"), ("channel", "VARCHAR"), ("spend", "DOUBLE"), ("revenue", "DOUBLE"),
-        ("customers", "BIGINT"), ("roi", "DOUBLE"), ("cac", "DOUBLE"), ("target_cac", "DOUBLE"),
+        ("budget_month", "DATE"), ("channel", "VARCHAR"), ("spend", "DECIMAL(38,2)"), ("revenue", "DECIMAL(38,2)"),
+        ("customers", "BIGINT"), ("roi", "DOUBLE"), ("cac", "DECIMAL(38,4)"), ("target_cac", "DECIMAL(38,4)"),
         ("is_above_target_cac", "BOOLEAN"), ("is_loss_making", "BOOLEAN"), ("return_rank", "INTEGER"),
         ("current_budget_share", "DOUBLE"), ("recommended_budget_share", "DOUBLE"),
-        ("budget_share_change", "DOUBLE"), ("recommended_spend", "DOUBLE"),
+        ("budget_share_change", "DOUBLE"), ("recommended_spend", "DECIMAL(38,2)"),
     ],
     "campaign_budget_recommendation": [
-        ("budget_month", "DATE"), ("channel", "VARCHAR"), ("campaign", "VARCHAR"), ("spend", "DOUBLE"),
-        ("revenue", "DOUBLE"), ("customers", "BIGINT"), ("roi", "DOUBLE"), ("cac", "DOUBLE"),
-        ("target_cac", "DOUBLE"), ("is_above_target_cac", "BOOLEAN"), ("is_loss_making", "BOOLEAN"),
+        ("budget_month", "DATE"), ("channel", "VARCHAR"), ("campaign", "VARCHAR"), ("spend", "DECIMAL(38,2)"),
+        ("revenue", "DECIMAL(38,2)"), ("customers", "BIGINT"), ("roi", "DOUBLE"), ("cac", "DECIMAL(38,4)"),
+        ("target_cac", "DECIMAL(38,4)"), ("is_above_target_cac", "BOOLEAN"), ("is_loss_making", "BOOLEAN"),
         ("return_rank", "INTEGER"), ("current_budget_share", "DOUBLE"), ("recommended_budget_share", "DOUBLE"),
-        ("budget_share_change", "DOUBLE"), ("recommended_spend", "DOUBLE"),
+        ("budget_share_change", "DOUBLE"), ("recommended_spend", "DECIMAL(38,2)"),
     ],
     "content_performance": [
         ("property_id", "VARCHAR"), ("page_path", "VARCHAR"), ("week_start_date", "DATE"), ("days_with_data", "INTEGER"),
@@ -538,21 +568,21 @@ MART_COLUMNS.update({
         ("text", "VARCHAR"), ("published_at", "TIMESTAMP"), ("published_date", "DATE"), ("views", "BIGINT"), ("reach", "BIGINT"),
         ("likes", "BIGINT"), ("comments", "BIGINT"), ("shares", "BIGINT"), ("saves", "BIGINT"), ("engagements", "BIGINT"),
         ("engagement_rate", "DOUBLE"), ("comments_extracted", "BIGINT"), ("sessions", "BIGINT"), ("leads", "BIGINT"),
-        ("customers", "BIGINT"), ("won_revenue", "DOUBLE"), ("session_to_lead_rate", "DOUBLE"),
+        ("customers", "BIGINT"), ("won_revenue", "DECIMAL(38,2)"), ("session_to_lead_rate", "DOUBLE"),
     ],
     "attribution_touches": [
         ("attribution_touch_id", "VARCHAR"), ("deal_id", "VARCHAR"), ("contact_id", "VARCHAR"), ("touch_id", "VARCHAR"),
         ("touch_number", "BIGINT"), ("touches_in_window", "BIGINT"), ("touched_at", "TIMESTAMP"),
         ("closed_at", "TIMESTAMP"), ("close_month", "DATE"), ("days_before_close", "DOUBLE"), ("channel", "VARCHAR"),
-        ("source", "VARCHAR"), ("medium", "VARCHAR"), ("campaign", "VARCHAR"), ("deal_revenue", "DOUBLE"),
+        ("source", "VARCHAR"), ("medium", "VARCHAR"), ("campaign", "VARCHAR"), ("deal_revenue", "DECIMAL(38,2)"),
         ("first_touch_weight", "DOUBLE"), ("last_touch_weight", "DOUBLE"), ("linear_weight", "DOUBLE"),
-        ("position_based_weight", "DOUBLE"), ("time_decay_weight", "DOUBLE"), ("first_touch_revenue", "DOUBLE"),
-        ("last_touch_revenue", "DOUBLE"), ("linear_revenue", "DOUBLE"), ("position_based_revenue", "DOUBLE"),
-        ("time_decay_revenue", "DOUBLE"),
+        ("position_based_weight", "DOUBLE"), ("time_decay_weight", "DOUBLE"), ("first_touch_revenue", "DECIMAL(38,2)"),
+        ("last_touch_revenue", "DECIMAL(38,2)"), ("linear_revenue", "DECIMAL(38,2)"), ("position_based_revenue", "DECIMAL(38,2)"),
+        ("time_decay_revenue", "DECIMAL(38,2)"),
     ],
     "attribution_by_channel": [
         ("attribution_by_channel_id", "VARCHAR"), ("attribution_model", "VARCHAR"), ("channel", "VARCHAR"),
-        ("close_month", "DATE"), ("attributed_customers", "DOUBLE"), ("attributed_revenue", "DOUBLE"),
+        ("close_month", "DATE"), ("attributed_customers", "DOUBLE"), ("attributed_revenue", "DECIMAL(38,2)"),
         ("deals_touched", "BIGINT"),
     ],
 })
@@ -564,7 +594,7 @@ MART_COLUMNS["email_performance"] = [
     ("unique_clicks", "BIGINT"), ("unique_subscriber_clicks", "BIGINT"), ("unsubscribes", "BIGINT"),
     ("open_rate", "DOUBLE"), ("click_rate", "DOUBLE"), ("click_to_open_rate", "DOUBLE"), ("unsubscribe_rate", "DOUBLE"),
     ("bounce_rate", "DOUBLE"), ("sessions", "BIGINT"), ("engaged_sessions", "BIGINT"), ("contacts", "BIGINT"),
-    ("leads", "BIGINT"), ("mqls", "BIGINT"), ("customers", "BIGINT"), ("won_revenue", "DOUBLE"),
+    ("leads", "BIGINT"), ("mqls", "BIGINT"), ("customers", "BIGINT"), ("won_revenue", "DECIMAL(38,2)"),
     ("session_to_lead_rate", "DOUBLE"), ("has_report", "BOOLEAN"),
 ]
 
@@ -707,7 +737,7 @@ def test_leads_has_one_row_per_live_contact_with_stage_and_credited_revenue(ware
     assert rows == [
         # 1000 EUR; the archived 700 USD deal is not counted
         ("1000001", "paid_social", "facebook", "Summer Sale", "customer", t(2026, 6, 1, 10, 15), t(2026, 6, 1, 10, 15),
-         t(2026, 6, 10, 8), True, 1, 1080.0, "customer", "1000001@example.com"),
+         t(2026, 6, 10, 8), True, 1, 1100.0, "customer", "1000001@example.com"),
         ("1000002", "paid_social", "facebook", "Summer Sale", "mql", t(2026, 6, 1, 15), t(2026, 6, 1, 15),
          None, False, 0, 0.0, "marketingqualifiedlead", "1000002@example.com"),
         # its deal is credited to 999, the lowest id
@@ -729,7 +759,7 @@ def test_leads_has_one_row_per_live_contact_with_stage_and_credited_revenue(ware
         ("1000011", "direct", "direct_traffic", "(none)", "lead", t(2026, 6, 5, 11), t(2026, 6, 5, 11),
          None, False, 0, 0.0, "lead", "1000011@example.com"),
         ("999", "organic_social", "instagram", "Insta organic", "customer", t(2026, 6, 4, 12), t(2026, 6, 4, 12),
-         t(2026, 6, 20, 12), True, 1, 635.0, "customer", "999@example.com"),
+         t(2026, 6, 20, 12), True, 1, 625.0, "customer", "999@example.com"),
     ]
 
 
@@ -737,22 +767,25 @@ def test_ad_performance_daily_keeps_both_currencies_and_the_account_time_zone(wa
     rows = query(warehouse, """
         select platform, channel, ad_account_id, account_name, account_timezone, campaign_id, campaign_name,
                ad_group_id, ad_id, date_day, account_currency, reporting_currency,
-               round(spend_in_account_currency, 6), round(spend_in_reporting_currency, 6), impressions, clicks,
-               conversions, round(conversion_value_in_account_currency, 6),
-               round(conversion_value_in_reporting_currency, 6), record_json->>'$.date_stop'
+               spend_in_account_currency, spend_in_reporting_currency, impressions, clicks,
+               conversions, conversion_value_in_account_currency,
+               conversion_value_in_reporting_currency, record_json->>'$.date_stop'
         from marts.ad_performance_daily
         where platform = 'meta_ads'
         order by date_day, ad_id
     """)
     eu = ("meta_ads", "paid_social", "1001", "EU", "Europe/Berlin", "c-Summer Sale", "Summer Sale")
     assert rows == [
-        # 2 leads worth 30 EUR as Meta counts them
-        (*eu, "as-a1", "a1", D(2026, 6, 1), "EUR", "USD", 100.0, 108.0, 1000, 50, 2.0, 30.0, 32.4, "2026-06-01"),
+        # 2 leads worth 30 EUR as Meta counts them; both amounts at the rate of the row's day (Monday
+        # June 1st: Saturday's 1.08), each kept beside its original and its currency
+        (*eu, "as-a1", "a1", D(2026, 6, 1), "EUR", "USD", M("100.000000"), M("108.00"), 1000, 50, 2.0, M("30.000000"),
+         M("32.40"), "2026-06-01"),
         # no actions sent: 0 conversions, not NULL
-        (*eu, "as-a2", "a2", D(2026, 6, 1), "EUR", "USD", 50.0, 54.0, 500, 20, 0.0, 0.0, 0.0, "2026-06-01"),
-        (*eu, "as-a1", "a1", D(2026, 6, 2), "EUR", "USD", 80.0, 86.4, 800, 40, 0.0, 0.0, 0.0, "2026-06-02"),
+        (*eu, "as-a2", "a2", D(2026, 6, 1), "EUR", "USD", M("50.000000"), M("54.00"), 500, 20, 0.0, 0, 0, "2026-06-01"),
+        # June 2nd: 1.10
+        (*eu, "as-a1", "a1", D(2026, 6, 2), "EUR", "USD", M("80.000000"), M("88.00"), 800, 40, 0.0, 0, 0, "2026-06-02"),
         ("meta_ads", "paid_social", "2002", "US", "America/New_York", "c-Retargeting", "Retargeting",
-         "as-b1", "b1", D(2026, 6, 3), "USD", "USD", 30.5, 30.5, 300, 3, 0.0, 0.0, 0.0, "2026-06-03"),
+         "as-b1", "b1", D(2026, 6, 3), "USD", "USD", M("30.500000"), M("30.50"), 300, 3, 0.0, 0, 0, "2026-06-03"),
     ]
 
 
@@ -760,22 +793,23 @@ def test_ad_performance_daily_reads_google_ads_per_ad_group_in_both_currencies(w
     rows = query(warehouse, """
         select platform, channel, ad_account_id, account_name, account_timezone, campaign_id, campaign_name,
                ad_group_id, ad_group_name, ad_id, ad_name, date_day, account_currency, reporting_currency,
-               round(spend_in_account_currency, 6), round(spend_in_reporting_currency, 6), impressions, clicks,
-               conversions, round(conversion_value_in_account_currency, 6),
-               round(conversion_value_in_reporting_currency, 6), record_json->>'$.metrics.costMicros'
+               spend_in_account_currency, spend_in_reporting_currency, impressions, clicks,
+               conversions, conversion_value_in_account_currency,
+               conversion_value_in_reporting_currency, record_json->>'$.metrics.costMicros'
         from marts.ad_performance_daily
         where platform = 'google_ads'
         order by date_day, ad_group_id
     """)
     ru = ("google_ads", "paid_search", "5550001", "RU Search", "Europe/Moscow", "21", "Brand")
     assert rows == [
-        # cost in micros -> RUB -> USD at 0.011; no ad level: ad_id '(none)'
-        (*ru, "g211", "brand exact", "(none)", None, D(2026, 6, 2), "RUB", "USD", 1500.0, 16.5, 400, 30, 2.0, 5000.0, 55.0,
-         "1500000000"),
-        (*ru, "g212", "brand misspellings", "(none)", None, D(2026, 6, 2), "RUB", "USD", 250.0, 2.75, 100, 5, 0.5, 1250.0,
-         13.75, "250000000"),
+        # cost in micros -> RUB exactly -> USD at June 2nd's 1/80; no ad level: ad_id '(none)'
+        (*ru, "g211", "brand exact", "(none)", None, D(2026, 6, 2), "RUB", "USD", M("1500.000000"), M("18.75"), 400, 30, 2.0,
+         M("5000.000000"), M("62.50"), "1500000000"),
+        # 250 RUB = 3.125 and 1250 RUB = 15.625 USD: half a cent, rounded away from zero
+        (*ru, "g212", "brand misspellings", "(none)", None, D(2026, 6, 2), "RUB", "USD", M("250.000000"), M("3.13"), 100, 5,
+         0.5, M("1250.000000"), M("15.63"), "250000000"),
         ("google_ads", "paid_search", "5550003", "UK Search", "Europe/London", "31", "Competitors", "g311", "competitor vs",
-         "(none)", None, D(2026, 6, 3), "GBP", "USD", 40.0, 50.8, 200, 10, 0.0, 0.0, 0.0, "40000000"),
+         "(none)", None, D(2026, 6, 3), "GBP", "USD", M("40.000000"), M("50.00"), 200, 10, 0.0, 0, 0, "40000000"),
     ]
 
 
@@ -802,32 +836,32 @@ def test_conversion_reconciliation_puts_crm_leads_on_the_ad_accounts_day(warehou
 def test_kpi_attainment_measures_the_shipped_goals_up_to_the_latest_data_day(warehouse):
     """Reads seeds/kpi_goals.csv as shipped; the rules themselves are unit-tested in _marts__models.yml."""
     rows = {r[0]: r[1:] for r in query(warehouse, """
-        select goal_id, as_of_date, period_status, elapsed_days, round(target_to_date, 6), actual,
-               round(pace, 6), is_on_track, round(spend, 6), round(cost_per_unit, 6),
-               round(max_cost_per_unit, 6), is_within_cost_cap
+        select goal_id, as_of_date, period_status, elapsed_days, target_to_date, actual,
+               round(pace, 6), is_on_track, spend, cost_per_unit, max_cost_per_unit, is_within_cost_cap
         from marts.kpi_attainment
     """)}
-    # the latest data is the 500 GBP deal closed on June 20th: 20 of the summer's 92 days;
-    # spend is every platform's: Meta 278.90 + Google Ads 70.05
+    # the latest data is the 500 GBP deal closed on June 20th: 20 of the summer's 92 days (the
+    # target to date 4500 x 20 / 92 = 978.26...); spend is every platform's: Meta 280.50 + Google Ads 71.88
     assert rows["summer_leads_all"] == (
-        D(2026, 6, 20), "in_progress", 20, round(4500 * 20 / 92, 6), 9.0, round(9 / (4500 * 20 / 92), 6), False,
-        348.95, round(348.95 / 9, 6), None, None)
-    # subscribers 1000005 (May 20th) and 1000007; every channel's spend; 300 RUB = 3.30 USD
+        D(2026, 6, 20), "in_progress", 20, M("978.26"), 9, round(9 / 978.26, 6), False, M("352.38"), M("39.1533"),
+        None, None)
+    # subscribers 1000005 (May 20th) and 1000007; every channel's spend; the cap of 300 RUB at the
+    # rate of June 20th, the last day measured: 300 / 80 = 3.75 USD
     assert rows["q2_new_subscribers"] == (
-        D(2026, 6, 20), "in_progress", 81, round(1000 * 81 / 91, 6), 2.0, round(2 / (1000 * 81 / 91), 6), False,
-        348.95, 174.475, 3.3, False)
+        D(2026, 6, 20), "in_progress", 81, M("890.11"), 2, round(2 / 890.11, 6), False, M("352.38"), M("176.1900"),
+        M("3.7500"), False)
     # the 1000 EUR deal
     assert rows["summer_paid_social_revenue"] == (
-        D(2026, 6, 20), "in_progress", 20, round(200000 * 20 / 92, 6), 1080.0, round(1080 / (200000 * 20 / 92), 6),
-        False, 278.9, round(278.9 / 1080, 6), None, None)
+        D(2026, 6, 20), "in_progress", 20, M("43478.26"), M("1100.00"), round(1100 / 43478.26, 6), False, M("280.50"),
+        M("0.2550"), None, None)
     # not started: nothing due, on track, no pace; the 450 USD cap is met with nothing spent
     assert rows["q3_paid_social_customers"] == (
-        D(2026, 6, 20), "upcoming", 0, 0.0, 0.0, None, True, 0.0, None, 450.0, True)
+        D(2026, 6, 20), "upcoming", 0, 0, 0, None, True, 0, None, 450, True)
 
 
 def test_budget_recommendations_cut_the_loss_making_campaign_and_give_organic_nothing(warehouse):
     channels = query(warehouse, """
-        select budget_month, channel, round(spend, 6), round(revenue, 6), customers, round(roi, 6),
+        select budget_month, channel, spend, revenue, customers, round(roi, 6),
                is_loss_making, return_rank, round(current_budget_share, 9), round(recommended_budget_share, 9)
         from marts.channel_budget_recommendation
         order by channel
@@ -838,30 +872,36 @@ def test_budget_recommendations_cut_the_loss_making_campaign_and_give_organic_no
         (june, "email", 0.0, 100.0, 0, None, False, None, 0.0, 0.0),
         (june, "organic_search", 0.0, 0.0, 0, None, False, None, 0.0, 0.0),
         # revenue but no spend: reported, no paid budget
-        (june, "organic_social", 0.0, 635.0, 1, None, False, None, 0.0, 0.0),
+        (june, "organic_social", 0, M("625.00"), 1, None, False, None, 0.0, 0.0),
         (june, "other", 0.0, 200.0, 0, None, False, None, 0.0, 0.0),
-        # Google Ads: 70.05 spent, nothing won yet: loss-making, keeps half its share
-        (june, "paid_search", 70.05, 0.0, 0, -1.0, True, 2, round(70.05 / 348.95, 9), round(70.05 / 348.95 / 2, 9)),
+        # Google Ads: 71.88 spent, nothing won yet: loss-making, keeps half its share
+        (june, "paid_search", M("71.88"), 0, 0, -1.0, True, 2, round(71.88 / 352.38, 9), round(71.88 / 352.38 / 2, 9)),
         # ... which goes to paid social, the only line with a positive return
-        (june, "paid_social", 278.9, 1080.0, 1, round((1080 - 278.9) / 278.9, 6), False, 1, round(278.9 / 348.95, 9),
-         round((278.9 + 70.05 / 2) / 348.95, 9)),
+        (june, "paid_social", M("280.50"), M("1100.00"), 1, round((1100 - 280.5) / 280.5, 6), False, 1,
+         round(280.5 / 352.38, 9), round((280.5 + 71.88 / 2) / 352.38, 9)),
     ]
     campaigns = query(warehouse, """
-        select channel, campaign, round(spend, 6), round(revenue, 6), is_loss_making, is_above_target_cac, return_rank,
-               round(current_budget_share, 6), round(recommended_budget_share, 6), round(recommended_spend, 6)
+        select channel, campaign, spend, revenue, is_loss_making, is_above_target_cac, return_rank,
+               round(current_budget_share, 6), round(recommended_budget_share, 6), recommended_spend
         from marts.campaign_budget_recommendation
         where spend > 0
         order by channel, campaign
     """)
     assert campaigns == [
-        # every campaign without revenue loses half its share of the month's 348.95 (var
-        # budget_loss_making_cut); Summer Sale, the only profitable one, gets what they lose
-        ("paid_search", "Brand", 19.25, 0.0, True, True, 2, round(19.25 / 348.95, 6), round(19.25 / 348.95 / 2, 6), 9.625),
-        ("paid_search", "Competitors", 50.8, 0.0, True, True, 2, round(50.8 / 348.95, 6), round(50.8 / 348.95 / 2, 6), 25.4),
-        ("paid_social", "Retargeting", 30.5, 0.0, True, True, 2, round(30.5 / 348.95, 6), round(30.5 / 348.95 / 2, 6), 15.25),
-        ("paid_social", "Summer Sale", 248.4, 1080.0, False, False, 1, round(248.4 / 348.95, 6),
-         round((248.4 + 9.625 + 25.4 + 15.25) / 348.95, 6), 298.675),
+        # every campaign without revenue loses half its share of the month's 352.38 (var
+        # budget_loss_making_cut); Summer Sale, the only profitable one, gets what they lose. The
+        # recommended spends are whole cents adding up to the month's spend exactly (half of
+        # Brand's 21.88 is 10.94, and Summer Sale gets 250.00 + 10.94 + 25.00 + 15.25)
+        ("paid_search", "Brand", M("21.88"), 0, True, True, 2, round(21.88 / 352.38, 6), round(21.88 / 352.38 / 2, 6),
+         M("10.94")),
+        ("paid_search", "Competitors", M("50.00"), 0, True, True, 2, round(50 / 352.38, 6), round(50 / 352.38 / 2, 6),
+         M("25.00")),
+        ("paid_social", "Retargeting", M("30.50"), 0, True, True, 2, round(30.5 / 352.38, 6), round(30.5 / 352.38 / 2, 6),
+         M("15.25")),
+        ("paid_social", "Summer Sale", M("250.00"), M("1100.00"), False, False, 1, round(250 / 352.38, 6),
+         round(301.19 / 352.38, 6), M("301.19")),
     ]
+    assert sum(row[-1] for row in campaigns) == M("352.38")
 
 
 def test_content_performance_measures_pages_per_week(warehouse):
@@ -906,7 +946,7 @@ def test_build_succeeds_without_google_ads_and_ga4_tables(tmp_path):
         """).fetchone()
     finally:
         con.close()
-    assert counts == (0, 0, 0, 278.9)
+    assert counts == (0, 0, 0, M("280.50"))
 
 
 def test_staging_carries_every_field_the_platform_sent(warehouse):
@@ -943,7 +983,8 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        assert len(views) == 46  # 31 staging and intermediate (int_sessions_attributed is an incremental table), 15 bi
+        # 32 staging and intermediate (int_sessions_attributed is an incremental table, stg_fx__rates_daily a table), 15 bi
+        assert len(views) == 47
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:
@@ -978,3 +1019,120 @@ def test_every_mart_and_column_is_documented_and_every_mart_has_a_dashboard(ware
     exposed = {node.removeprefix("model.funnelhouse.")
                for exposure in manifest["exposures"].values() for node in exposure["depends_on"]["nodes"]}
     assert exposed == set(marts)
+
+
+# ---- exchange rates by day ---------------------------------------------------------------
+
+
+def test_each_amount_is_converted_at_the_rate_of_its_own_day(warehouse):
+    """GIVEN 100 EUR of Meta spend on Monday June 1st and 80 EUR on Tuesday June 2nd, and the Bank's
+    EUR and USD rates of Saturday May 30th (97.20 and 90.00 RUB) and Tuesday June 2nd (88.00 and 80.00),
+    THEN June 1st takes Saturday's rates (none is set for Sundays and Mondays), 1.08 USD per EUR, and
+    June 2nd its own, 1.10: 108.00 and 88.00 USD, each beside the original amount and currency."""
+    rates = query(warehouse, """
+        select date_day, rate_date, reporting_rate_date, rate_in_base, reporting_rate_in_base
+        from staging.stg_fx__rates_daily where currency_code = 'EUR' and date_day between '2026-05-31' and '2026-06-02'
+        order by 1
+    """)
+    assert rates == [(D(2026, 5, 31), D(2026, 5, 30), D(2026, 5, 30), M("97.2"), M("90")),
+                     (D(2026, 6, 1), D(2026, 5, 30), D(2026, 5, 30), M("97.2"), M("90")),
+                     (D(2026, 6, 2), D(2026, 6, 2), D(2026, 6, 2), M("88"), M("80"))]
+    spend = query(warehouse, """
+        select date_day, spend, account_currency, spend_in_reporting_currency
+        from staging.stg_meta_ads__insights where ad_id = 'a1' order by 1
+    """)
+    assert spend == [(D(2026, 6, 1), M("100"), "EUR", M("108.00")), (D(2026, 6, 2), M("80"), "EUR", M("88.00"))]
+    # a won deal at the rate of its close date: 1000 EUR on June 10th (the rate dated June 9th)
+    deals = dict(query(warehouse, "select deal_id, amount_in_reporting_currency from staging.stg_hubspot__deals"))
+    assert deals["2000001"] == M("1100.00") and deals["2000002"] == M("625.00")
+
+
+@pytest.fixture(scope="module")
+def rub_warehouse(tmp_path_factory):
+    """The same raw tables, built with the reporting currency RUB."""
+    workdir = tmp_path_factory.mktemp("dbt_rub")
+    path = workdir / "warehouse.duckdb"
+    write_raw_warehouse(path)
+    run_dbt("build", "--vars", "{reporting_currency: RUB}", workdir=workdir, warehouse=path)
+    return {"path": path}
+
+
+def test_the_rouble_goal_works_with_reporting_currency_rub_as_with_usd(warehouse, rub_warehouse):
+    """GIVEN the shipped goal "1000 subscribers in 2026-Q2 at no more than 300 RUB each",
+    WHEN the marts report in RUB instead of USD,
+    THEN the cap is 300 RUB as written, every platform's spend is converted to roubles at its own
+    day's rates (EUR 97.20 on June 1st, 88.00 after; USD 80.00; GBP 100.00; RUB as spent), and the
+    goal is judged the same way in both currencies."""
+    goal = "select spend, cost_per_unit, max_cost_per_unit, is_within_cost_cap, goal_currency_code, reporting_currency " \
+           "from marts.kpi_attainment where goal_id = 'q2_new_subscribers'"
+    # 150 EUR x 97.20 + 80 EUR x 88.00 + 30.50 USD x 80.00 + 1750 RUB + 40 GBP x 100.00 = 29810.00 RUB, 2 subscribers
+    assert query(rub_warehouse, goal) == [(M("29810.00"), M("14905.0000"), M("300.0000"), False, "RUB", "RUB")]
+    # in USD: 352.38 USD and the same 300 RUB at June 20th's rate, 3.75 USD
+    assert query(warehouse, goal) == [(M("352.38"), M("176.1900"), M("3.7500"), False, "RUB", "USD")]
+    # every goal stated in a currency (or in counts) gets the same verdicts; summer_paid_social_revenue
+    # names none, so its 200,000 are in whichever currency the marts report in
+    verdicts = """select goal_id, is_within_cost_cap, is_on_track from marts.kpi_attainment
+                  where goal_id != 'summer_paid_social_revenue' order by 1"""
+    assert query(rub_warehouse, verdicts) == query(warehouse, verdicts) and len(query(warehouse, verdicts)) == 7
+    rows = query(rub_warehouse, """
+        select platform, date_day, account_currency, spend_in_account_currency, spend_in_reporting_currency, reporting_currency
+        from marts.ad_performance_daily order by platform, date_day, spend_in_account_currency
+    """)
+    assert [(p, d, c, s, r) for p, d, c, s, r, _ in rows] == [
+        ("google_ads", D(2026, 6, 2), "RUB", M("250"), M("250.00")),
+        ("google_ads", D(2026, 6, 2), "RUB", M("1500"), M("1500.00")),
+        ("google_ads", D(2026, 6, 3), "GBP", M("40"), M("4000.00")),
+        ("meta_ads", D(2026, 6, 1), "EUR", M("50"), M("4860.00")),
+        ("meta_ads", D(2026, 6, 1), "EUR", M("100"), M("9720.00")),
+        ("meta_ads", D(2026, 6, 2), "EUR", M("80"), M("7040.00")),
+        ("meta_ads", D(2026, 6, 3), "USD", M("30.5"), M("2440.00")),
+    ]
+    assert {r[-1] for r in rows} == {"RUB"}
+
+
+@pytest.mark.parametrize("case, expected", [
+    # a deal in a currency the rate source does not quote
+    ("unknown currency", "no exchange rate from CHF to USD for 2026-06-11"),
+    # the Bank's rates stop after May 30th: 14 days later (var fx_rate_max_age_days) they no longer count
+    ("stale rates", "no exchange rate from GBP to USD for 2026-06-20"),
+])
+def test_a_currency_without_a_rate_for_the_day_fails_the_build_naming_it(data_dir, monkeypatch, case, expected):
+    """GIVEN an amount whose currency has no rate on or before its day (within the age limit),
+    WHEN the pipeline's transform step runs dbt,
+    THEN it fails and its error names the currency and the day; no mart gets a NULL or 0 amount."""
+    from extractors import settings
+    from funnelhouse import steps
+
+    if case == "unknown currency":
+        monkeypatch.setattr(sys.modules[__name__], "DEALS",
+                            [*DEALS, deal("2000009", "closedwon", "250", "CHF", "2026-06-11T00:00:00.000Z", ["1000001"])])
+        rates = None
+    else:
+        rates = {"raw_cbr.daily_rates": ({"date": "date"}, [(c, "2026-05-30", cbr_record(CBR_IDS[c], "2026-05-30", v))
+                                                            for c, v in CBR_RATES["2026-05-30"].items()])}
+    settings.warehouse_path().parent.mkdir(parents=True, exist_ok=True)
+    write_raw_warehouse(settings.warehouse_path(), rates=rates)
+    with pytest.raises(RuntimeError, match=expected):
+        steps.transform()
+
+
+def test_rates_from_a_seed_give_the_same_marts_as_the_banks(warehouse, tmp_path):
+    """GIVEN no cbr extraction (no raw_cbr tables) and the same rates typed into seeds/fx_rates.csv,
+    WHEN dbt builds with var fx_rates_source: seed,
+    THEN every money column of the marts is what the Bank's rates gave."""
+    import shutil
+
+    project = tmp_path / "dbt_project"
+    shutil.copytree(PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs", "dbt_packages"))
+    lines = ["rate_date,currency_code,base_currency_code,rate"]
+    lines += [f"{day},{currency},RUB,{value.replace(',', '.')}" for day, rates in CBR_RATES.items() for currency, value in rates.items()]
+    (project / "seeds" / "fx_rates.csv").write_text("\n".join(lines) + "\n")
+    path = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(path, rates={})
+    run_dbt("build", "--vars", "{fx_rates_source: seed}", workdir=tmp_path, warehouse=path, project_dir=project)
+    seeded = {"path": path}
+    for sql in ("select * exclude (record_json) from marts.ad_performance_daily order by all",
+                "select * from marts.channel_performance_daily order by all",
+                "select * from marts.kpi_attainment order by all",
+                "select * from marts.attribution_by_channel order by all"):
+        assert query(seeded, sql) == query(warehouse, sql), sql

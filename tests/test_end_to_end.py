@@ -11,14 +11,21 @@ second run changes nothing. The two runs are the session fixture `pipeline_runs`
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from collections import defaultdict
 from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
 from sandbox.world import AD_ACCOUNTS, CAMPAIGNS, GOOGLE_ADS_CUSTOMERS, SEARCH_CAMPAIGNS
 from sandbox.world_web import ORGANIC_TRAFFIC, PROPERTY_ID
+from tests.pipeline_helpers import column_hashes
 
 pytestmark = pytest.mark.timeout(1200)
 
@@ -72,6 +79,48 @@ def test_second_run_over_the_same_interval_changes_nothing(pipeline_runs):
     assert pipeline_runs["second"] == pipeline_runs["first"]
 
 
+def test_a_rerun_gives_byte_identical_marts(pipeline_runs):
+    """Every column of every published mart hashes the same after the second DAG run (a sum of each
+    value's hash: order-independent, no rounding), so a checksum proves that nothing changed."""
+    first, second = pipeline_runs["first"]["mart_columns"], pipeline_runs["second"]["mart_columns"]
+    assert {f"marts.{t}" for t in MART_TABLES} <= set(first)
+    assert second == first
+
+
+@pytest.fixture(scope="module")
+def single_thread_build(pipeline_runs, tmp_path_factory):
+    """The run's warehouse rebuilt from scratch (`dbt run --full-refresh`) with DuckDB on one thread
+    (dbt-duckdb's `settings: {threads: 1}`) and one dbt thread: the column hashes of its marts, and the
+    threads setting its connections had."""
+    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    work = tmp_path_factory.mktemp("one_thread")
+    warehouse = work / "warehouse.duckdb"
+    shutil.copyfile(pipeline_runs["warehouse"], warehouse)
+    profile = yaml.safe_load((project / "profiles.yml").read_text())
+    profile["funnelhouse"]["outputs"]["dev"].update({"threads": 1, "settings": {"threads": 1}})
+    (work / "profiles.yml").write_text(yaml.safe_dump(profile))
+    dbt = Path(sys.executable).with_name("dbt")
+    common = ["--project-dir", str(project), "--profiles-dir", str(work), "--target-path", str(work / "target"),
+              "--log-path", str(work / "logs")]
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
+    build = subprocess.run([str(dbt), "run", "--full-refresh", *common], env=env, capture_output=True, text=True, timeout=900)
+    assert build.returncode == 0, build.stdout[-3000:]
+    shown = subprocess.run([str(dbt), "show", "--inline", "select current_setting('threads') as duckdb_threads",
+                            "--output", "json", *common], env=env, capture_output=True, text=True, timeout=300)
+    assert shown.returncode == 0, shown.stdout[-3000:]
+    return {"marts": column_hashes(warehouse, "marts"), "show": shown.stdout}
+
+
+def test_marts_are_byte_identical_with_one_duckdb_thread(single_thread_build, pipeline_runs):
+    """DuckDB adds rows in parallel in whatever order its threads finish: a DOUBLE sum may differ in its
+    last bits. Money is DECIMAL and every ratio one division of exact sums, so one thread and the
+    default give the same bytes in every column of every mart (and a full rebuild the same as the
+    incremental runs)."""
+    assert '"duckdb_threads": 1' in single_thread_build["show"]
+    assert single_thread_build["marts"] == pipeline_runs["second"]["mart_columns"]
+
+
 def test_published_file_holds_only_the_marts(marts):
     schemas = {s for (s,) in marts.execute("SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
     assert "marts" in schemas and not any(s.startswith("raw_") for s in schemas)
@@ -82,14 +131,15 @@ def test_published_file_holds_only_the_marts(marts):
 def test_spend_in_reporting_currency_matches_the_world(marts, world):
     truth = world.truth()
     # Meta (USD and EUR accounts) and Google Ads (RUB, USD, GBP accounts), all in USD
+    # each ad day converted at its own day's rate (Bank of Russia), rounded to the cent once: exact
     total = marts.execute("SELECT sum(spend) FROM marts.channel_performance_daily").fetchone()[0]
     meta, google = truth.spend_usd_by_platform["meta_ads"], truth.spend_usd_by_platform["google_ads"]
-    assert total == pytest.approx(meta + google, abs=0.01)
-    assert (meta, google) == pytest.approx((56072.59, 35793.87), abs=0.01)
+    assert total == meta + google == Decimal("92368.39")
+    assert (meta, google) == (Decimal("55880.31"), Decimal("36488.08"))
     by_channel = dict(marts.execute("SELECT channel, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall())
-    assert by_channel == pytest.approx({"paid_social": meta, "paid_search": google}, abs=0.01)
+    assert by_channel == {"paid_social": meta, "paid_search": google}
     by_campaign = dict(marts.execute("SELECT campaign, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall())
-    assert by_campaign == pytest.approx(truth.spend_by_campaign_usd, abs=0.01)
+    assert by_campaign == truth.spend_by_campaign_usd
     assert set(by_campaign) == ALL_CAMPAIGNS
 
 
@@ -97,20 +147,21 @@ def test_google_ads_spend_per_currency_and_campaign_matches_the_world(marts, wor
     truth = world.truth()
     google = "FROM marts.ad_performance_daily WHERE platform = 'google_ads'"
     per_currency = dict(marts.execute(f"SELECT account_currency, sum(spend_in_account_currency) {google} GROUP BY 1").fetchall())
-    assert per_currency == pytest.approx(truth.spend_by_platform_currency["google_ads"], abs=0.01)
-    assert per_currency == pytest.approx({"RUB": 738453.24, "USD": 18724.95, "GBP": 7044.04}, abs=0.01)
+    assert per_currency == truth.spend_by_platform_currency["google_ads"]
+    assert per_currency == {"RUB": Decimal("738453.24"), "USD": Decimal("18724.95"), "GBP": Decimal("7044.04")}
     usd_per_campaign = dict(marts.execute(f"SELECT campaign_name, sum(spend_in_reporting_currency) {google} GROUP BY 1").fetchall())
-    assert usd_per_campaign == pytest.approx(truth.spend_usd_by_platform_campaign["google_ads"], abs=0.01)
+    assert usd_per_campaign == truth.spend_usd_by_platform_campaign["google_ads"]
     delivery = {c: rest for c, *rest in marts.execute(
         f"""SELECT campaign_name, sum(impressions), sum(clicks), sum(spend_in_account_currency), sum(conversions),
-                   sum(conversion_value_in_account_currency) {google} GROUP BY 1""").fetchall()}
+                   sum(conversion_value_in_account_currency), sum(conversion_value_in_reporting_currency)
+            {google} GROUP BY 1""").fetchall()}
     for campaign, m in truth.google_ads_by_campaign.items():
-        impressions, clicks, spend, conversions, conversions_value = delivery[campaign]
+        impressions, clicks, spend, conversions, conversions_value, conversions_value_usd = delivery[campaign]
         assert (impressions, clicks) == (m["impressions"], m["clicks"]), campaign
-        assert spend == pytest.approx(m["cost_micros"] / 1e6, abs=0.005), campaign
-        # restated for 30 days: what Google reports at the clock
+        assert spend == Decimal(m["cost_micros"]) / 1_000_000, campaign  # micros, exactly
+        # restated for 30 days: what Google reports at the clock (conversions are fractional counts, DOUBLE)
         assert conversions == pytest.approx(m["conversions"], abs=1e-6), campaign
-        assert conversions_value == pytest.approx(m["conversions_value"], abs=1e-4), campaign
+        assert (conversions_value, conversions_value_usd) == (m["conversions_value"], m["conversions_value_usd"]), campaign
     accounts = {a: (tz, cur) for a, tz, cur in marts.execute(
         f"SELECT ad_account_id, any_value(account_timezone), any_value(account_currency) {google} GROUP BY 1").fetchall()}
     assert accounts == {c.customer_id: (c.time_zone, c.currency) for c in GOOGLE_ADS_CUSTOMERS}
@@ -128,7 +179,7 @@ def test_funnel_counts_per_channel_match_the_world(marts, world):
         assert got[channel][1] == truth.mqls_by_channel.get(channel, 0), channel
         assert got[channel][2] == truth.sqls_by_channel.get(channel, 0), channel
         assert got[channel][3] == truth.customers_by_channel.get(channel, 0), channel
-        assert got[channel][4] == pytest.approx(truth.revenue_by_channel_usd.get(channel, 0.0), abs=0.01), channel
+        assert got[channel][4] == truth.revenue_by_channel_usd.get(channel, 0), channel
     assert sum(truth.customers_by_channel.values()) == sum(r[4] for r in rows) == 246
 
 
@@ -160,7 +211,7 @@ def test_leads_has_every_live_contact_with_the_worlds_funnel_and_revenue(marts, 
     assert sum(r[1] for r in rows) == truth.contact_count
     assert {r[0]: r[2] for r in rows if r[2]} == truth.leads_by_channel
     assert {r[0]: r[3] for r in rows if r[3]} == truth.customers_by_channel
-    assert {r[0]: r[4] for r in rows if r[4]} == pytest.approx(truth.revenue_by_channel_usd, abs=0.01)
+    assert {r[0]: r[4] for r in rows if r[4]} == truth.revenue_by_channel_usd
     current = dict(marts.execute("SELECT current_stage, count(*) FROM marts.leads GROUP BY 1").fetchall())
     assert current["customer"] == sum(truth.customers_by_channel.values())
 
@@ -179,13 +230,11 @@ def test_ad_performance_daily_matches_meta_delivery_per_account(marts, world):
     per_account = {a: (tz, cur, spend) for a, tz, cur, spend in marts.execute(
         """SELECT ad_account_id, any_value(account_timezone), any_value(account_currency), sum(spend_in_account_currency)
            FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1""").fetchall()}
-    assert {a: v[2] for a, v in per_account.items()} == pytest.approx(
-        {a: v for a, v in truth.spend_by_account.items() if a in META_ACCOUNT_IDS}, abs=0.01)
+    assert {a: v[2] for a, v in per_account.items()} == {a: v for a, v in truth.spend_by_account.items() if a in META_ACCOUNT_IDS}
     assert {a: v[:2] for a, v in per_account.items()} == {a.account_id: (a.timezone_name, a.currency) for a in AD_ACCOUNTS}
     by_campaign = dict(marts.execute(
         "SELECT campaign_name, sum(spend_in_reporting_currency) FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1").fetchall())
-    assert by_campaign == pytest.approx(
-        {c: v for c, v in truth.spend_by_campaign_usd.items() if c in META_CAMPAIGNS}, abs=0.01)
+    assert by_campaign == {c: v for c, v in truth.spend_by_campaign_usd.items() if c in META_CAMPAIGNS}
     conversions = marts.execute("SELECT sum(conversions) FROM marts.ad_performance_daily WHERE platform = 'meta_ads'").fetchone()[0]
     assert conversions == sum(truth.meta_claimed_leads_by_account_day.values())
     # the value Meta puts on those leads (action_values 'lead'), restated as view-through leads arrive
@@ -193,9 +242,9 @@ def test_ad_performance_daily_matches_meta_delivery_per_account(marts, world):
         """SELECT campaign_name, sum(conversion_value_in_account_currency), sum(conversion_value_in_reporting_currency)
            FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1""").fetchall()}
     expected = truth.meta_conversion_value_by_campaign
-    assert {c: v[0] for c, v in values.items()} == pytest.approx({c: m["account_currency"] for c, m in expected.items()}, abs=0.01)
-    assert {c: v[1] for c, v in values.items()} == pytest.approx({c: m["usd"] for c, m in expected.items()}, abs=0.01)
-    assert sum(v[1] for v in values.values()) == pytest.approx(223611.0, abs=0.01)
+    assert {c: v[0] for c, v in values.items()} == {c: m["account_currency"] for c, m in expected.items()}
+    assert {c: v[1] for c, v in values.items()} == {c: m["usd"] for c, m in expected.items()}
+    assert sum(v[1] for v in values.values()) == Decimal("223352.63")
 
 
 def test_conversion_reconciliation_shows_meta_over_claiming_against_the_crm(marts, world):
@@ -306,9 +355,13 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
     channels = marts.execute("""SELECT channel, sum(spend), sum(revenue), bool_or(is_loss_making)
                                 FROM marts.channel_budget_recommendation GROUP BY 1""").fetchall()
     # two paid channels now: Meta's paid social and Google's paid search
-    assert {c: spend for c, spend, _, _ in channels if spend} == pytest.approx(truth.spend_usd_by_channel, abs=0.01)
+    assert {c: spend for c, spend, _, _ in channels if spend} == truth.spend_usd_by_channel
     assert set(truth.spend_usd_by_channel) == {"paid_social", "paid_search"}
-    assert {c: revenue for c, _, revenue, _ in channels if revenue} == pytest.approx(truth.revenue_by_channel_usd, abs=0.01)
+    assert {c: revenue for c, _, revenue, _ in channels if revenue} == truth.revenue_by_channel_usd
+    # recommended spends are whole cents that add up to each month's spend exactly
+    months = marts.execute("""SELECT count(*) FROM (SELECT budget_month, sum(spend) - sum(recommended_spend) AS gap
+                              FROM marts.channel_budget_recommendation GROUP BY 1) WHERE gap != 0""").fetchone()[0]
+    assert months == 0
     # over the summer both earn more than they cost ...
     assert all(truth.revenue_by_channel_usd[c] > spend for c, spend in truth.spend_usd_by_channel.items())
     # ... and paid social does every month; paid search's June is a loss on the books, because
@@ -326,7 +379,7 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
     # the planted loss-makers lose money over the summer and are flagged and cut every month
     planted = {"eu_brand_awareness_video", "uk_search_competitors"}
     losing_in_the_world = {c for c in ALL_CAMPAIGNS
-                           if truth.revenue_by_campaign_usd.get(c, 0.0) < truth.spend_by_campaign_usd[c]}
+                           if truth.revenue_by_campaign_usd.get(c, 0) < truth.spend_by_campaign_usd[c]}
     # generic search roughly breaks even: in the RU account a little below
     assert losing_in_the_world == planted | {"ru_search_generic"}
     campaigns = marts.execute("""SELECT campaign, count(*) FILTER (WHERE is_loss_making),
@@ -344,7 +397,7 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
                                AND roi = (SELECT min(roi) FROM marts.campaign_budget_recommendation AS m
                                           WHERE m.budget_month = campaign_budget_recommendation.budget_month AND m.spend > 0)""").fetchone()[0]
     assert worst == 3
-    best = max(ALL_CAMPAIGNS, key=lambda c: truth.revenue_by_campaign_usd.get(c, 0.0) / truth.spend_by_campaign_usd[c])
+    best = max(ALL_CAMPAIGNS, key=lambda c: truth.revenue_by_campaign_usd.get(c, 0) / truth.spend_by_campaign_usd[c])
     assert best == "us_retargeting_site_visitors"
     assert {c for c, *_, best_rank in campaigns if best_rank == 1} >= {best}
 
@@ -355,7 +408,15 @@ def test_kpi_attainment_counts_the_worlds_leads_and_revenue(marts, world):
         "SELECT goal_id, as_of_date, actual FROM marts.kpi_attainment").fetchall()}
     # both goals of seeds/kpi_goals.csv span the whole simulated summer
     assert goals["summer_leads_all"] == (world.end, sum(truth.leads_by_channel.values()))
-    assert goals["summer_paid_social_revenue"][1] == pytest.approx(truth.revenue_by_channel_usd["paid_social"], abs=0.01)
+    assert goals["summer_paid_social_revenue"][1] == truth.revenue_by_channel_usd["paid_social"]
+    # "1,000 subscribers at <= 300 RUB": the cap in USD at the rate of June 30th, the period's last day
+    # (DECIMAL(38, 4): per-unit money), and spend per subscriber against it
+    cap, cost, spend, within = marts.execute("""SELECT max_cost_per_unit, cost_per_unit, spend, is_within_cost_cap
+                                                FROM marts.kpi_attainment WHERE goal_id = 'q2_new_subscribers'""").fetchone()
+    rate = world.fx.rate("USD", date(2026, 6, 30))  # roubles per dollar
+    assert cap == (Decimal(300) * rate.denominator / rate.numerator).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+    june_spend = sum(v for (_, d), v in _spend_by_day(truth).items() if d <= date(2026, 6, 30))
+    assert spend == june_spend and within == (cost <= cap)
 
 
 # ---- multi-touch attribution (HubSpot page visits) ---------------------------------------
@@ -377,21 +438,30 @@ def test_attribution_per_model_channel_and_month_matches_the_world(marts, world)
         "SELECT attribution_model, channel, close_month, attributed_customers, attributed_revenue FROM marts.attribution_by_channel").fetchall()}
     assert set(got) == set(expected) and len(got) == 95
     for key, values in expected.items():
-        assert got[key][1] == pytest.approx(values["revenue_usd"], abs=0.01), key
+        assert got[key][1] == values["revenue_usd"], key  # whole cents, shared out as the world does
         assert got[key][0] == pytest.approx(values["customers"], abs=1e-9), key
 
 
 def test_attribution_models_each_sum_to_won_revenue_and_first_touch_is_the_original_channel(marts, world):
     truth = world.truth()
     totals = dict(marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall())
-    assert totals == pytest.approx(dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"),
-                                                 truth.won_revenue_usd), abs=0.01)
+    # exactly, no tolerance: each deal's revenue is shared out in whole cents
+    assert totals == dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"),
+                                   truth.won_revenue_usd) == dict.fromkeys(totals, Decimal("366469.27"))
     first = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
         WHERE attribution_model = 'first_touch' GROUP BY 1 HAVING sum(attributed_revenue) > 0""").fetchall())
-    assert first == pytest.approx(truth.revenue_by_channel_usd, abs=0.01)
+    assert first == truth.revenue_by_channel_usd
     last = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
         WHERE attribution_model = 'last_touch' GROUP BY 1""").fetchall())
     assert max(last, key=last.get) == "organic_search" and max(first, key=first.get) == "paid_social"
     deals = marts.execute("SELECT count(DISTINCT deal_id), count(*) FROM marts.attribution_touches").fetchone()
     assert deals == (246, 950)
 
+
+
+def _spend_by_day(truth) -> dict[tuple[str, date], Decimal]:
+    """USD spend per (campaign, account day), each ad day at its own day's rate."""
+    out: dict[tuple[str, date], Decimal] = defaultdict(Decimal)
+    for _, _, currency, campaign, spend, day in truth._ad_spend:
+        out[(campaign, day)] += truth.to_usd(spend, currency, day)
+    return out

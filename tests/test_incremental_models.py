@@ -15,6 +15,7 @@ import json
 import os
 import shutil
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import duckdb
 import pytest
@@ -39,7 +40,8 @@ def _run_day(server, now) -> dict:
     steps.transform()
     run_results = json.loads((settings.data_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        models = {"crm_outcomes": set(con.execute("SELECT * FROM intermediate.int_crm_outcomes_aggregated").fetchall())}
+        models = {"crm_outcomes": set(con.execute("SELECT * FROM intermediate.int_crm_outcomes_aggregated").fetchall()),
+                  "fx_rates": set(con.execute("SELECT * FROM staging.stg_fx__rates_daily").fetchall()), "today": now.date()}
         for model in INCREMENTAL_MODELS:
             days = [d for (d,) in con.execute(
                 "SELECT date_day FROM _funnelhouse.incremental_changed_days WHERE model = ? ORDER BY 1", [model]).fetchall()]
@@ -108,19 +110,25 @@ def test_daily_builds_were_incremental_and_rebuilt_only_changed_days(runs):
         # GA4 re-reads its last 4 days (plus the new one); late hits land in them
         sessions_days = models["intermediate.int_sessions_attributed"]["changed_days"]
         assert len(sessions_days) == 5, sessions_days
+        # the days whose exchange rates changed (worked out here from the two runs' stg_fx__rates_daily):
+        # the run read the Bank's rate dated yesterday, which holds from then for up to 14 days
+        previous = runs["daily"][day - 2] if day > 1 else runs["first"]
+        fx_days = {row[0] for row in previous["fx_rates"] ^ models["fx_rates"]}
+        assert fx_days and min(fx_days) == models["today"] - timedelta(days=1), sorted(fx_days)
         # Meta restates 28 days, Google Ads 30: the ad delivery of a month is rebuilt, not 90 days
-        assert 28 <= len(models["marts.ad_performance_daily"]["changed_days"]) <= 32
+        # (and the days ahead whose rates changed, which hold no delivery yet)
+        ad_days = set(models["marts.ad_performance_daily"]["changed_days"])
+        assert 28 <= len({d for d in ad_days if d < models["today"]}) <= 32 and ad_days >= fx_days
         # channel_performance_daily: those days, plus the days whose CRM outcomes changed since the
         # previous run (worked out here from the two runs' int_crm_outcomes_aggregated), and nothing else
-        before = (runs["daily"][day - 2] if day > 1 else runs["first"])["crm_outcomes"]
-        crm_days = {row[0] for row in before ^ models["crm_outcomes"]}
+        crm_days = {row[0] for row in previous["crm_outcomes"] ^ models["crm_outcomes"]}
         crm_changes.append(crm_days)
         assert set(models["marts.channel_performance_daily"]["changed_days"]) == (
-            set(sessions_days) | set(models["marts.ad_performance_daily"]["changed_days"]) | crm_days)
+            set(sessions_days) | ad_days | crm_days)
     # HubSpot changed contacts or deals between every two runs: the CRM side was exercised
     assert all(crm_changes), crm_changes
     first = runs["first"]
-    assert not any(run["incremental_build"] for name, run in first.items() if name != "crm_outcomes")
+    assert not any(run["incremental_build"] for name, run in first.items() if name not in ("crm_outcomes", "fx_rates", "today"))
 
 
 def test_incrementally_built_marts_hold_the_worlds_numbers(runs, world):
@@ -135,7 +143,7 @@ def test_incrementally_built_marts_hold_the_worlds_numbers(runs, world):
         last_read = dict(con.execute("""SELECT day, max(window_end) FROM (
                 SELECT unnest(generate_series(first_day, last_day, INTERVAL 1 DAY))::DATE AS day, window_end
                 FROM _funnelhouse.loaded_windows WHERE source = 'ga4' AND stream = 'sessions_daily') GROUP BY day""").fetchall())
-    assert spend == pytest.approx(sum(truth.spend_usd_by_platform.values()), abs=0.01) == pytest.approx(91866.46, abs=0.01)
+    assert spend == sum(truth.spend_usd_by_platform.values()) == Decimal("92368.39")  # exact: DECIMAL money
     assert customers == sum(truth.customers_by_channel.values()) == 246
     assert leads == truth.leads_by_channel
     # conversions restated over 30 days: the last read's numbers, not the first one's

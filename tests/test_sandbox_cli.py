@@ -76,7 +76,7 @@ def test_scale_2_is_about_twice_the_business_of_scale_1():
     assert not off, off
     # Spend is budget x scale x noise drawn per day from the same seeded streams: twice, to the cent's rounding.
     spend1, spend2 = World(seed=7, scale=1).truth().total_spend_usd, World(seed=7, scale=2).truth().total_spend_usd
-    assert spend2 / spend1 == pytest.approx(2, rel=0.01)
+    assert float(spend2 / spend1) == pytest.approx(2, rel=0.01)
 
 
 def test_scale_flag_changes_the_counts_served_over_http():

@@ -31,6 +31,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
+from xml.etree import ElementTree
 
 import pytest
 import requests
@@ -283,6 +284,11 @@ def replay(base_url: str) -> list[Exchange]:
                  "until": int(datetime(2026, 8, 30, tzinfo=UTC).timestamp())}, headers=GRAPH)
     call("graph unknown node", ERROR, "GET", "/v21.0/999999/posts", headers=GRAPH)
     call("graph removed metric", ERROR, "GET", f"/v21.0/{PAGE}/insights", params={"metric": "page_fans"}, headers=GRAPH)
+
+    # ---- Bank of Russia: currency list, a currency's daily rates ----
+    call("cbr currency list", OTHER, "GET", "/scripts/XML_valFull.asp")
+    call("cbr daily rates", DATA, "GET", "/scripts/XML_dynamic.asp",
+         params={"date_req1": "01/06/2026", "date_req2": "30/06/2026", "VAL_NM_RQ": "R01239"})
     return out
 
 
@@ -315,12 +321,16 @@ def test_the_same_seed_gives_identical_bytes_per_request_under_another_hash_seed
 
 
 def test_every_answer_is_what_the_script_asked_for(replays):
-    """The replay compares real answers: data is 200 JSON, errors are errors, every planned fault fired."""
+    """The replay compares real answers: data is 200 JSON (the Bank of Russia's XML), errors are errors,
+    every planned fault fired."""
     answers = {ex.label: ex for ex in replays["seed 7, hash 1"]}
     for ex in answers.values():
         if ex.kind in (DATA, OTHER):
             assert ex.status == 200, (ex.label, ex.body[:300])
-            json.loads(ex.body)
+            if ex.path.startswith("/scripts/XML_"):
+                assert ElementTree.fromstring(ex.body) is not None
+            else:
+                json.loads(ex.body)
         elif ex.kind == ERROR:
             assert 400 <= ex.status < 500, (ex.label, ex.status)
         elif ex.kind == DATA_207:

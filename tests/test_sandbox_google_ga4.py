@@ -12,6 +12,7 @@ from __future__ import annotations
 import tracemalloc
 from collections import defaultdict
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 import requests
@@ -109,20 +110,24 @@ def test_full_google_ads_read_equals_the_worlds_ad_group_days(server, world):
 
 def test_google_ads_sums_equal_the_ground_truth(server, world):
     truth = world.truth()
-    by_campaign: dict[str, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    by_currency: dict[str, float] = defaultdict(float)
+    by_campaign: dict[str, dict] = defaultdict(lambda: defaultdict(int))
+    by_currency: dict[str, Decimal] = defaultdict(Decimal)
     for row in full_ad_group_read(server, world):
         m = by_campaign[row["campaign"]["name"]]
-        for field, name in (("impressions", "impressions"), ("clicks", "clicks"), ("cost_micros", "costMicros"),
-                            ("conversions", "conversions"), ("conversions_value", "conversionsValue")):
-            m[field] += float(row["metrics"][name])
-        by_currency[row["customer"]["currencyCode"]] += int(row["metrics"]["costMicros"]) / 1e6
+        for field, name in (("impressions", "impressions"), ("clicks", "clicks"), ("cost_micros", "costMicros")):
+            m[field] += int(row["metrics"][name])
+        m["conversions"] += row["metrics"]["conversions"]
+        m["conversions_value"] += Decimal(repr(row["metrics"]["conversionsValue"]))  # each row's value as sent
+        by_currency[row["customer"]["currencyCode"]] += Decimal(row["metrics"]["costMicros"]) / 1_000_000
     assert by_campaign.keys() == truth.google_ads_by_campaign.keys()
     for campaign, metrics in truth.google_ads_by_campaign.items():
-        assert dict(by_campaign[campaign]) == pytest.approx(metrics), campaign
-    assert dict(by_currency) == pytest.approx(truth.spend_by_platform_currency["google_ads"], abs=0.005)
+        got = dict(by_campaign[campaign])
+        assert got["conversions"] == pytest.approx(metrics["conversions"]), campaign
+        assert {k: v for k, v in got.items() if k != "conversions"} == {
+            k: v for k, v in metrics.items() if k not in ("conversions", "conversions_value_usd")}, campaign
+    assert dict(by_currency) == truth.spend_by_platform_currency["google_ads"]
     assert set(by_currency) == {"RUB", "USD", "GBP"}
-    assert truth.spend_by_platform_currency["google_ads"]["RUB"] == pytest.approx(738_453.24, abs=0.01)
+    assert truth.spend_by_platform_currency["google_ads"]["RUB"] == Decimal("738453.24")
 
 
 def test_campaign_and_customer_reports_aggregate_the_ad_group_days(server, world):
@@ -428,16 +433,21 @@ def test_ga4_relative_dates_filters_and_order(sandbox, world):
 
 def test_one_paid_campaign_is_clearly_best_and_one_plainly_loses_money(world):
     truth = world.truth()
-    roas = {c: truth.revenue_by_campaign_usd.get(c, 0.0) / spend for c, spend in truth.spend_by_campaign_usd.items()}
+    roas = {c: truth.revenue_by_campaign_usd.get(c, Decimal(0)) / spend for c, spend in truth.spend_by_campaign_usd.items()}
     assert set(truth.spend_usd_by_platform) == {"meta_ads", "google_ads"}
     assert max(roas, key=roas.get) == "us_retargeting_site_visitors"
-    assert roas["us_retargeting_site_visitors"] > 1.5 * max(v for c, v in roas.items() if c != "us_retargeting_site_visitors")
+    assert roas["us_retargeting_site_visitors"] > Decimal("1.5") * max(v for c, v in roas.items() if c != "us_retargeting_site_visitors")
     assert roas["eu_brand_awareness_video"] == 0
     assert roas["uk_search_competitors"] < 1  # paid search has a loser too
-    assert truth.total_spend_usd == pytest.approx(sum(truth.spend_usd_by_platform.values()))
-    assert truth.spend_usd_by_channel["paid_social"] == pytest.approx(56072.59, abs=0.01)
-    assert truth.spend_usd_by_platform["google_ads"] == pytest.approx(
-        sum(v * {"RUB": 0.011, "USD": 1.0, "GBP": 1.27}[c] for c, v in truth.spend_by_platform_currency["google_ads"].items()), abs=0.05)
+    assert truth.total_spend_usd == sum(truth.spend_usd_by_platform.values()) == Decimal("92368.39")
+    assert truth.spend_usd_by_channel["paid_social"] == Decimal("55880.31")
+    # each ad group day converted at its own day's rate (the last the Bank set on or before it) ...
+    days = list(world.iter_ad_group_days(None, world.start, world.end, truth.as_of))
+    daily = sum(world.fx.convert(Decimal(d.cost_micros) / 1_000_000, d.customer.currency, d.day) for d in days)
+    assert truth.spend_usd_by_platform["google_ads"] == daily == Decimal("36488.08")
+    # ... which is not what one rate for the whole summer gives: the rates move
+    first = sum(world.fx.convert(Decimal(d.cost_micros) / 1_000_000, d.customer.currency, world.start) for d in days)
+    assert abs(first - daily) > 10
 
 
 def test_connections_point_at_the_google_ads_and_ga4_sandbox(server):

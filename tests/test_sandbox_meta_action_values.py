@@ -10,14 +10,15 @@ view-through leads are claimed, and they add up to the world's ground truth.
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
+from decimal import Decimal
 
 import pytest
 import requests
 
 from extractors.sources.meta_ads import AD_EFFECTIVE_STATUSES, INSIGHT_FIELDS
 from sandbox.server import DEFAULT_TOKENS
-from sandbox.world import AD_ACCOUNTS, CAMPAIGNS, FX_TO_USD
+from sandbox.world import AD_ACCOUNTS, CAMPAIGNS
 
 META_AUTH = {"Authorization": f"Bearer {DEFAULT_TOKENS['meta']}"}
 LEAD_ACTIONS = ("lead", "offsite_conversion.fb_pixel_lead")
@@ -61,14 +62,17 @@ def test_meta_action_values_are_claimed_leads_times_the_campaigns_value_at_two_c
                 assert "action_values" not in row, row  # Meta omits an empty action list
             read[(row["ad_id"], row["date_start"])] = value
         assert sum(1 for v in read.values() if v) > 100
-        per_campaign = {c.name: 0.0 for c in CAMPAIGNS}
-        for row in rows:
-            per_campaign[row["campaign_name"]] += float(lead_values(row).get("lead", 0))
-        truth = world.truth(clock).meta_conversion_value_by_campaign
-        assert per_campaign == pytest.approx({c: m["account_currency"] for c, m in truth.items()}, abs=0.005)
+        per_campaign = {c.name: Decimal(0) for c in CAMPAIGNS}
+        usd = {c.name: Decimal(0) for c in CAMPAIGNS}
         currency = {c.name: c.account.currency for c in CAMPAIGNS}
-        assert {c: m["usd"] for c, m in truth.items()} == pytest.approx(
-            {c: v * FX_TO_USD[currency[c]] for c, v in per_campaign.items()}, abs=0.01)
+        for row in rows:
+            value = Decimal(lead_values(row).get("lead", 0))
+            per_campaign[row["campaign_name"]] += value
+            # each row at the rate of its own day, rounded to the cent, as the marts convert it
+            usd[row["campaign_name"]] += world.fx.convert(value, currency[row["campaign_name"]], date.fromisoformat(row["date_start"]))
+        truth = world.truth(clock).meta_conversion_value_by_campaign
+        assert per_campaign == {c: m["account_currency"] for c, m in truth.items()}
+        assert usd == {c: m["usd"] for c, m in truth.items()}
         reads[clock] = read
 
     before, after = reads[earlier], reads[later]
@@ -85,21 +89,22 @@ def test_meta_action_values_come_only_when_asked_for(sandbox, world):
     only = insights(sandbox, world, account.account_id, ["ad_id", "action_values"])
     world_rows = world.insights_rows(account.account_id, world.start, world.end, sandbox.sandbox.now)
     assert only == [{k: v for k, v in r.items() if k in ("ad_id", "action_values", "date_start", "date_stop")} for r in world_rows]
-    total = sum(float(lead_values(r).get("lead", 0)) for r in only)
+    total = sum(Decimal(lead_values(r).get("lead", 0)) for r in only)
     truth = world.truth(sandbox.sandbox.now).meta_conversion_value_by_campaign
     its_campaigns = {c.name for c in CAMPAIGNS if c.account == account}
-    assert total == pytest.approx(sum(truth[c]["account_currency"] for c in its_campaigns), abs=0.005) and total > 0
+    assert total == sum(truth[c]["account_currency"] for c in its_campaigns) and total > 0
 
 
 def test_meta_conversion_value_truth_at_seed_7(world):
     """The numbers the marts must show at the default clock (seed 7, scale 1)."""
     truth = world.truth().meta_conversion_value_by_campaign
     assert truth == {
-        "us_prospecting_lookalike": {"account_currency": 58380.0, "usd": 58380.0},
-        "us_retargeting_site_visitors": {"account_currency": 117090.0, "usd": 117090.0},
-        "eu_brand_awareness_video": {"account_currency": 10600.0, "usd": 11448.0},
-        "eu_lead_gen_forms": {"account_currency": 33975.0, "usd": 36693.0},
+        "us_prospecting_lookalike": {"account_currency": Decimal("58380.00"), "usd": Decimal("58380.00")},
+        "us_retargeting_site_visitors": {"account_currency": Decimal("117090.00"), "usd": Decimal("117090.00")},
+        # EUR at each day's rate of the Bank of Russia series (world.fx)
+        "eu_brand_awareness_video": {"account_currency": Decimal("10600.00"), "usd": Decimal("11384.83")},
+        "eu_lead_gen_forms": {"account_currency": Decimal("33975.00"), "usd": Decimal("36497.80")},
     }
     # the 'lead' values are the claimed leads x each campaign's value per lead
     leads = sum(world.truth().meta_claimed_leads_by_account_day.values())
-    assert sum(m["usd"] for m in truth.values()) == 223611.0 and leads == 3453
+    assert sum(m["usd"] for m in truth.values()) == Decimal("223352.63") and leads == 3453

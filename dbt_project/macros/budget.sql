@@ -18,11 +18,14 @@ scored_lines as (
 
     select
         budget_lines.*,
+        -- ratios: DOUBLE, one division of exact DECIMAL sums, so the same bytes on every run
         {{ safe_divide('revenue - spend', 'spend') }} as roi,
-        {{ safe_divide('spend', 'customers') }} as cac,
+        {{ divide_money('spend', 'customers') }} as cac,
         spend > 0 and revenue < spend as is_loss_making,
-        spend > 0 and (customers = 0 or spend / customers > {{ var('target_cac') }}) as is_above_target_cac,
-        {{ safe_divide('spend', 'sum(spend) over (partition by budget_month)') }} as current_budget_share
+        spend > 0 and (customers = 0 or spend > cast({{ var('target_cac') }} as {{ unit_money_type() }}) * customers)
+            as is_above_target_cac,
+        {{ safe_divide('spend', 'sum(spend) over (partition by budget_month)') }} as current_budget_share,
+        sum(spend) over (partition by budget_month) as month_spend
     from budget_lines
 
 ),
@@ -31,9 +34,10 @@ monthly_pool as (
 
     select
         budget_month,
-        coalesce(sum(case when is_loss_making then current_budget_share * {{ var('budget_loss_making_cut') }} end), 0)
-            as share_to_move,
-        sum(case when roi > 0 then roi end) as total_positive_roi
+        -- the share cut away: one division of exact sums
+        coalesce({{ safe_divide('sum(case when is_loss_making then spend end)', 'sum(spend)') }}, 0)
+            * {{ var('budget_loss_making_cut') }} as share_to_move,
+        {{ sum_exactly('case when roi > 0 then roi end') }} as total_positive_roi
     from scored_lines
     group by budget_month
 
@@ -62,26 +66,38 @@ recommended_lines as (
 
 ),
 
+recommended_cents as (
+
+    -- the month's spend shared out by recommended_budget_share in whole cents that add up
+    -- to it exactly (largest remainder; ties go to the line named first)
+    select
+        recommended_lines.*,
+        {{ allocate_units(decimal_units('month_spend', 2), 'recommended_budget_share', ['budget_month'],
+                          line_columns) }} as recommended_spend_cents
+    from recommended_lines
+
+),
+
 final as (
 
     select
         budget_month,
         {% for column in line_columns %}{{ column }},
         {% endfor -%}
-        cast(spend as double) as spend,
-        cast(revenue as double) as revenue,
+        cast(spend as {{ money_type() }}) as spend,
+        cast(revenue as {{ money_type() }}) as revenue,
         cast(customers as bigint) as customers,
         roi,
         cac,
-        cast({{ var('target_cac') }} as double) as target_cac,
+        cast({{ var('target_cac') }} as {{ unit_money_type() }}) as target_cac,
         is_above_target_cac,
         is_loss_making,
         cast(return_rank as integer) as return_rank,
         coalesce(current_budget_share, 0) as current_budget_share,
         recommended_budget_share,
         recommended_budget_share - coalesce(current_budget_share, 0) as budget_share_change,
-        recommended_budget_share * sum(spend) over (partition by budget_month) as recommended_spend
-    from recommended_lines
+        {{ units_to_decimal('recommended_spend_cents', 2) }} as recommended_spend
+    from recommended_cents
 
 )
 

@@ -1,6 +1,7 @@
 -- Every attribution model credits exactly the won revenue and the won deals: per model,
--- attribution_by_channel sums to the revenue (to the cent) and the count of the live won
--- deals in int_deals_attributed. Returns the models that do not.
+-- attribution_by_channel sums to the revenue exactly (DECIMAL, no tolerance) and to the count
+-- of the live won deals in int_deals_attributed (the weights are DOUBLE: to 1e-6). Returns the
+-- models that do not.
 with
 
 won as (
@@ -40,5 +41,5 @@ select
     won.customers as won_customers
 from attributed
 cross join won
-where abs(attributed.revenue - won.revenue) >= 0.005
+where attributed.revenue != won.revenue
     or abs(attributed.customers - won.customers) > 0.000001

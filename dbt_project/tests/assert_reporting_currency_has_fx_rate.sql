@@ -1,9 +1,11 @@
--- var('reporting_currency') must have exactly one rate in seeds/fx_rates.csv,
--- or every converted amount would be NULL. Returns a row when it does not.
-select '{{ var("reporting_currency") }}' as reporting_currency
+-- var('reporting_currency') must be the base currency of the rate source or have rates in it
+-- (var fx_rates_source), or no amount in another currency can be converted. Returns a row
+-- naming it when it has none. (A currency in the data without a rate for its day stops the
+-- conversion itself, naming the currency and the day: macros/currency.sql.)
+select '{{ var("reporting_currency") | upper }}' as reporting_currency
 from (select 1) as one_row
-where (
-    select count(*)
-    from {{ ref('fx_rates') }}
-    where currency_code = '{{ var("reporting_currency") }}'
-) != 1
+where not exists (
+    select 1
+    from {{ ref('stg_fx__rates_daily') }}
+    where currency_code = '{{ var("reporting_currency") | upper }}'
+)

@@ -22,6 +22,7 @@ class Source:
     streams: tuple[Stream, ...]
     max_concurrency: int = 4  # parallel requests this platform tolerates per token
     rate_limits: tuple[RateLimit, ...] = ()  # documented request rates the client paces itself under
+    needs_password: bool = True  # False for a public API that takes no token
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
         """The accounts (ad accounts, portals, properties, pages...) this stream is read for."""
@@ -71,6 +72,7 @@ class Source:
 
 
 def registry() -> dict[str, Source]:
+    from extractors.sources.cbr import CentralBankOfRussia
     from extractors.sources.facebook_pages import FacebookPages
     from extractors.sources.ga4 import GA4
     from extractors.sources.google_ads import GoogleAds
@@ -78,7 +80,8 @@ def registry() -> dict[str, Source]:
     from extractors.sources.mailchimp import Mailchimp
     from extractors.sources.meta_ads import MetaAds
 
-    return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages())}
+    return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages(),
+                                CentralBankOfRussia())}
 
 
 def get_source(name: str) -> Source:

@@ -2,8 +2,9 @@
 -- UTM source/medium its ads carry and that pair's channel (macros/ad_platforms.sql). A
 -- row is a platform's finest daily grain: Meta an ad, Google Ads an ad group (the project
 -- reads no Google ads, so ad_id is '(none)' there). Money is in the account's currency,
--- with spend also in the reporting currency. Adding a platform is one more CTE selecting
--- the same columns from its staging models, plus its entry in macros/ad_platforms.sql.
+-- with spend and conversion value also in the reporting currency (converted in staging).
+-- Adding a platform is one more CTE selecting the same columns from its staging models,
+-- plus its entry in macros/ad_platforms.sql.
 with
 
 meta_ads as (
@@ -27,7 +28,8 @@ meta_ads as (
         insights.clicks,
         -- Meta omits actions and action_values when there are none
         cast(insights.lead_actions as double) as conversions,
-        cast(insights.lead_action_value as double) as conversion_value_in_account_currency,
+        cast(insights.lead_action_value as {{ amount_type() }}) as conversion_value_in_account_currency,
+        insights.lead_action_value_in_reporting_currency as conversion_value_in_reporting_currency,
         insights.record_json
     from {{ ref('stg_meta_ads__insights') }} as insights
     left join {{ ref('stg_meta_ads__ad_accounts') }} as accounts
@@ -57,6 +59,7 @@ google_ads as (
         performance.clicks,
         performance.conversions,
         performance.conversions_value as conversion_value_in_account_currency,
+        performance.conversions_value_in_reporting_currency as conversion_value_in_reporting_currency,
         performance.record_json
     from {{ ref('stg_google_ads__ad_group_performance') }} as performance
     left join {{ ref('stg_google_ads__customers') }} as customers

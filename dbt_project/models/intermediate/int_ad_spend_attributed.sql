@@ -21,7 +21,7 @@ daily_campaign_delivery as (
         delivery.channel,
         delivery.utm_source as source,
         delivery.utm_medium as medium,
-        cast(coalesce(sum(delivery.spend_in_reporting_currency), 0) as double) as spend,
+        cast(coalesce(sum(delivery.spend_in_reporting_currency), 0) as {{ money_type() }}) as spend,
         cast(coalesce(sum(delivery.impressions), 0) as bigint) as impressions,
         cast(coalesce(sum(delivery.clicks), 0) as bigint) as clicks
     from delivery

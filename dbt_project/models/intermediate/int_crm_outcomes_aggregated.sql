@@ -37,7 +37,7 @@ daily_stage_entries as (
         count(*) filter (where lifecycle_stage = 'mql') as mqls,
         count(*) filter (where lifecycle_stage = 'sql') as sqls,
         count(*) filter (where lifecycle_stage = 'customer') as customers,
-        cast(0 as decimal(38, 6)) as revenue
+        cast(0 as {{ money_type() }}) as revenue
     from stage_entries
     group by cast(entered_at as date), channel, source, medium, campaign
 
@@ -55,7 +55,7 @@ daily_revenue as (
         0 as mqls,
         0 as sqls,
         0 as customers,
-        cast(coalesce(amount_in_reporting_currency, 0) as decimal(38, 6)) as revenue
+        cast(coalesce(amount_in_reporting_currency, 0) as {{ money_type() }}) as revenue
     from won_deals
 
 ),
@@ -72,7 +72,7 @@ daily_outcomes as (
         cast(sum(mqls) as bigint) as mqls,
         cast(sum(sqls) as bigint) as sqls,
         cast(sum(customers) as bigint) as customers,
-        cast(sum(revenue) as decimal(38, 6)) as revenue
+        cast(sum(revenue) as {{ money_type() }}) as revenue
     from (
         select * from daily_stage_entries
         union all

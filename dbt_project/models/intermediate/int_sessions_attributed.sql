@@ -60,9 +60,10 @@ daily_sessions as (
         normalised.campaign,
         cast(coalesce(sum(normalised.sessions), 0) as bigint) as sessions,
         cast(coalesce(sum(normalised.engaged_sessions), 0) as bigint) as engaged_sessions,
-        cast(coalesce(sum(normalised.session_duration_s), 0) as double) as session_duration_s,
+        -- DECIMAL sums: the same total whatever order the rows are added in
+        cast(coalesce(sum(normalised.session_duration_s), 0) as decimal(38, 6)) as session_duration_s,
         cast(coalesce(sum(normalised.page_views), 0) as bigint) as page_views,
-        cast(coalesce(sum(normalised.conversions), 0) as double) as conversions
+        coalesce({{ sum_exactly('normalised.conversions') }}, 0) as conversions
     from normalised
     inner join source_medium_channels
         on normalised.source = source_medium_channels.source

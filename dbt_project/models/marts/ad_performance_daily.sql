@@ -3,18 +3,19 @@
         {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
         {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
     ],
+    compared_inputs=['stg_fx__rates_daily'],
     fingerprint_inputs=[
-        {'ref': 'fx_rates'},
         {'ref': 'utm_channel_mapping'},
         {'ref': 'stg_meta_ads__ad_accounts', 'columns': ['ad_account_id', 'account_name', 'timezone_name']},
         {'ref': 'stg_google_ads__customers', 'columns': ['customer_id', 'account_name', 'time_zone', 'currency']},
     ],
-    vars=['reporting_currency', 'meta_ads_utm_source', 'meta_ads_utm_medium',
+    vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days', 'meta_ads_utm_source', 'meta_ads_utm_medium',
          'google_ads_utm_source', 'google_ads_utm_medium'],
 )) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
 -- depends_on: {{ ref('utm_channel_mapping') }}
+-- depends_on: {{ ref('stg_fx__rates_daily') }}
 -- depends_on: {{ ref('stg_meta_ads__ad_accounts') }}
 -- depends_on: {{ ref('stg_google_ads__customers') }}
 -- Ad delivery per platform, account, campaign, ad group (Meta: ad set), ad and day, in
@@ -46,17 +47,15 @@ final as (
         delivery.date_day,
         delivery.account_currency,
         '{{ var("reporting_currency") }}' as reporting_currency,
-        cast(coalesce(delivery.spend_in_account_currency, 0) as double) as spend_in_account_currency,
-        cast(coalesce(delivery.spend_in_reporting_currency, 0) as double) as spend_in_reporting_currency,
+        cast(coalesce(delivery.spend_in_account_currency, 0) as {{ amount_type() }}) as spend_in_account_currency,
+        cast(coalesce(delivery.spend_in_reporting_currency, 0) as {{ money_type() }}) as spend_in_reporting_currency,
         cast(coalesce(delivery.impressions, 0) as bigint) as impressions,
         cast(coalesce(delivery.clicks, 0) as bigint) as clicks,
         cast(coalesce(delivery.conversions, 0) as double) as conversions,
-        cast(coalesce(delivery.conversion_value_in_account_currency, 0) as double)
+        cast(coalesce(delivery.conversion_value_in_account_currency, 0) as {{ amount_type() }})
             as conversion_value_in_account_currency,
-        cast(coalesce(
-            {{ to_reporting_currency('delivery.conversion_value_in_account_currency', 'delivery.account_currency') }},
-            0
-        ) as double) as conversion_value_in_reporting_currency,
+        cast(coalesce(delivery.conversion_value_in_reporting_currency, 0) as {{ money_type() }})
+            as conversion_value_in_reporting_currency,
         delivery.record_json
     from delivery
 

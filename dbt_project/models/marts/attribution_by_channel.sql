@@ -35,8 +35,9 @@ aggregated as (
         attribution_model,
         channel,
         close_month,
-        cast(sum(weight) as double) as attributed_customers,
-        cast(sum(revenue) as double) as attributed_revenue,
+        -- weights added through DECIMAL and revenue as a DECIMAL: the same on every run
+        {{ sum_exactly('weight') }} as attributed_customers,
+        cast(sum(revenue) as {{ money_type() }}) as attributed_revenue,
         cast(count(distinct case when weight > 0 then deal_id end) as bigint) as deals_touched
     from per_model
     group by attribution_model, channel, close_month

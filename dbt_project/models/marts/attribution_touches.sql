@@ -3,6 +3,9 @@
 -- and the revenue it credits to the touch. A won deal without such a touch gets one row
 -- with channel 'unattributed' and every weight 1, so each model's revenue sums to the
 -- total won revenue. Touches are ordered by time (then touch id, so ties stay stable).
+-- Weights are DOUBLE; the revenue a touch is credited with is a DECIMAL: the deal's revenue
+-- shared out by the model's weights in whole cents that add up to the deal's revenue exactly
+-- (macros/currency.sql, allocate_units), so every model sums to the won revenue to the cent.
 {%- set lookback_days = var('attribution_lookback_days', 90) %}
 {%- set half_life_days = var('attribution_half_life_days', 7) %}
 with
@@ -60,10 +63,20 @@ numbered as (
 
 ),
 
+decay_totals as (
+
+    -- added in touch order (list_sum over the ordered list), so the total, and each weight,
+    -- is the same on every run; a window sum may add a deal's touches in any order
+    select deal_id, list_sum(list(decay order by touch_number)) as total_decay
+    from numbered
+    group by deal_id
+
+),
+
 weighted as (
 
     select
-        deal_id,
+        numbered.deal_id,
         contact_id,
         closed_at,
         deal_revenue,
@@ -85,8 +98,10 @@ weighted as (
             when touch_number = 1 or touch_number = touches_in_window then 0.4
             else cast(0.2 as double) / (touches_in_window - 2)
         end as position_based_weight,
-        decay / sum(decay) over (partition by deal_id) as time_decay_weight
+        numbered.decay / decay_totals.total_decay as time_decay_weight
     from numbered
+    inner join decay_totals
+        on numbered.deal_id = decay_totals.deal_id
 
 ),
 
@@ -122,6 +137,18 @@ unioned as (
     union all
     select * from unattributed
 
+),
+
+credited as (
+
+    select
+        *,
+        {%- for model in ['first_touch', 'last_touch', 'linear', 'position_based', 'time_decay'] %}
+        {{ allocate_units(decimal_units('deal_revenue', 2), model ~ '_weight', ['deal_id'], ['touch_number']) }}
+            as {{ model }}_cents{{ ',' if not loop.last }}
+        {%- endfor %}
+    from unioned
+
 )
 
 select
@@ -139,15 +166,15 @@ select
     source,
     medium,
     campaign,
-    cast(deal_revenue as double) as deal_revenue,
+    cast(deal_revenue as {{ money_type() }}) as deal_revenue,
     cast(first_touch_weight as double) as first_touch_weight,
     cast(last_touch_weight as double) as last_touch_weight,
     cast(linear_weight as double) as linear_weight,
     cast(position_based_weight as double) as position_based_weight,
     cast(time_decay_weight as double) as time_decay_weight,
-    cast(deal_revenue * first_touch_weight as double) as first_touch_revenue,
-    cast(deal_revenue * last_touch_weight as double) as last_touch_revenue,
-    cast(deal_revenue * linear_weight as double) as linear_revenue,
-    cast(deal_revenue * position_based_weight as double) as position_based_revenue,
-    cast(deal_revenue * time_decay_weight as double) as time_decay_revenue
-from unioned
+    {{ units_to_decimal('first_touch_cents', 2) }} as first_touch_revenue,
+    {{ units_to_decimal('last_touch_cents', 2) }} as last_touch_revenue,
+    {{ units_to_decimal('linear_cents', 2) }} as linear_revenue,
+    {{ units_to_decimal('position_based_cents', 2) }} as position_based_revenue,
+    {{ units_to_decimal('time_decay_cents', 2) }} as time_decay_revenue
+from credited

@@ -4,15 +4,15 @@
         {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
         {'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'},
     ],
-    compared_inputs=['int_crm_outcomes_aggregated'],
-    fingerprint_inputs=[{'ref': 'fx_rates'}, {'ref': 'utm_channel_mapping'}],
-    vars=['reporting_currency', 'meta_ads_utm_source', 'meta_ads_utm_medium',
+    compared_inputs=['int_crm_outcomes_aggregated', 'stg_fx__rates_daily'],
+    fingerprint_inputs=[{'ref': 'utm_channel_mapping'}],
+    vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days', 'meta_ads_utm_source', 'meta_ads_utm_medium',
          'google_ads_utm_source', 'google_ads_utm_medium'],
 )) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
 -- depends_on: {{ ref('stg_ga4__sessions_daily') }}
--- depends_on: {{ ref('fx_rates') }}
+-- depends_on: {{ ref('stg_fx__rates_daily') }}
 -- depends_on: {{ ref('utm_channel_mapping') }}
 -- One row per day, channel, source, medium and campaign: ad delivery (every ad platform),
 -- website sessions (GA4), lifecycle stages reached and won revenue (CRM). The four sides
@@ -54,13 +54,13 @@ daily_ad_spend as (
         clicks,
         0 as sessions,
         0 as engaged_sessions,
-        0.0 as session_duration_s,
+        cast(0 as decimal(38, 6)) as session_duration_s,
         0 as page_views,
         0 as leads,
         0 as mqls,
         0 as sqls,
         0 as customers,
-        0.0 as revenue
+        cast(0 as {{ money_type() }}) as revenue
     from ad_spend
 
 ),
@@ -73,7 +73,7 @@ daily_sessions as (
         source,
         medium,
         campaign,
-        0.0 as spend,
+        cast(0 as {{ money_type() }}) as spend,
         0 as impressions,
         0 as clicks,
         sessions,
@@ -84,7 +84,7 @@ daily_sessions as (
         0 as mqls,
         0 as sqls,
         0 as customers,
-        0.0 as revenue
+        cast(0 as {{ money_type() }}) as revenue
     from sessions
 
 ),
@@ -97,18 +97,18 @@ daily_crm_outcomes as (
         source,
         medium,
         campaign,
-        0.0 as spend,
+        cast(0 as {{ money_type() }}) as spend,
         0 as impressions,
         0 as clicks,
         0 as sessions,
         0 as engaged_sessions,
-        0.0 as session_duration_s,
+        cast(0 as decimal(38, 6)) as session_duration_s,
         0 as page_views,
         leads,
         mqls,
         sqls,
         customers,
-        cast(revenue as double) as revenue
+        revenue
     from crm_outcomes
 
 ),
@@ -131,18 +131,19 @@ daily_totals as (
         source,
         medium,
         campaign,
-        cast(sum(spend) as double) as spend,
+        -- DECIMAL sums: exact, and the same bytes whatever order the rows are added in
+        cast(sum(spend) as {{ money_type() }}) as spend,
         cast(sum(impressions) as bigint) as impressions,
         cast(sum(clicks) as bigint) as clicks,
         cast(sum(sessions) as bigint) as sessions,
         cast(sum(engaged_sessions) as bigint) as engaged_sessions,
-        cast(sum(session_duration_s) as double) as session_duration_s,
+        cast(sum(session_duration_s) as decimal(38, 6)) as session_duration_s,
         cast(sum(page_views) as bigint) as page_views,
         cast(sum(leads) as bigint) as leads,
         cast(sum(mqls) as bigint) as mqls,
         cast(sum(sqls) as bigint) as sqls,
         cast(sum(customers) as bigint) as customers,
-        cast(sum(revenue) as double) as revenue
+        cast(sum(revenue) as {{ money_type() }}) as revenue
     from all_sides
     group by date_day, channel, source, medium, campaign
 
@@ -164,13 +165,15 @@ final as (
         sqls,
         customers,
         revenue,
-        {{ safe_divide('spend', 'leads') }} as cost_per_lead,
-        {{ safe_divide('spend', 'customers') }} as cac,
+        -- per-unit money: DECIMAL(38, 4), exact quotients rounded half away from zero;
+        -- ratios: DOUBLE, one division of exact sums
+        {{ divide_money('spend', 'leads') }} as cost_per_lead,
+        {{ divide_money('spend', 'customers') }} as cac,
         {{ safe_divide('revenue', 'spend') }} as roas,
         -- added with Google Ads and GA4: new columns go last
         {{ safe_divide('clicks', 'impressions') }} as ctr,
-        {{ safe_divide('spend', 'clicks') }} as cpc,
-        {{ safe_divide('spend * 1000', 'impressions') }} as cpm,
+        {{ divide_money('spend', 'clicks') }} as cpc,
+        {{ divide_money('spend * 1000', 'impressions') }} as cpm,
         sessions,
         engaged_sessions,
         -- GA4's definitions: a bounce is a session that was not engaged

@@ -33,7 +33,8 @@ platform_daily as (
         platform,
         ad_account_id,
         date_day,
-        sum(conversions) as platform_conversions
+        -- added through DECIMAL (Google's are fractional): the same on every run
+        {{ sum_exactly('conversions') }} as platform_conversions
     from ad_delivery
     group by platform, ad_account_id, date_day
 

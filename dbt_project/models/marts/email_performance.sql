@@ -128,7 +128,7 @@ final as (
         cast(coalesce(email_contacts.leads, 0) as bigint) as leads,
         cast(coalesce(email_contacts.mqls, 0) as bigint) as mqls,
         cast(coalesce(email_contacts.customers, 0) as bigint) as customers,
-        cast(coalesce(email_won_deals.won_revenue, 0) as double) as won_revenue,
+        cast(coalesce(email_won_deals.won_revenue, 0) as {{ money_type() }}) as won_revenue,
         {{ safe_divide('coalesce(email_contacts.leads, 0)', 'coalesce(email_sessions.sessions, 0)') }} as session_to_lead_rate,
         with_delivery.has_report
     from with_delivery

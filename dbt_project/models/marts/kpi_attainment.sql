@@ -1,6 +1,11 @@
 -- Every goal of seeds/kpi_goals.csv against its actuals up to the latest data date:
 -- pace against a target prorated by elapsed days, a projection to the period's end,
--- and the cost per unit against the goal's cap. Money is in the reporting currency.
+-- and the cost per unit against the goal's cap. Money is in the reporting currency: a goal's
+-- target and cap in another currency are converted at the rate of the last day measured (the
+-- period's end, or the as-of date while the period runs), like any amount of that day.
+{%- set goal_currency = "coalesce(goals.currency_code, '" ~ var('reporting_currency') ~ "')" %}
+{#- the day whose rate converts a goal's amounts: the last day measured (before any data: none, so no amount) #}
+{%- set measured_day = "least(as_of.as_of_date, goals.period_end)" %}
 with
 
 goals as (
@@ -30,7 +35,7 @@ daily as (
     union all
 
     -- channel_performance_daily has no subscriber count: take the stage entries (UTC days)
-    select cast(entered_at as date), channel, 0, 0, 0, 0, 0.0, 0.0, 1
+    select cast(entered_at as date), channel, 0, 0, 0, 0, cast(0 as {{ money_type() }}), cast(0 as {{ money_type() }}), 1
     from subscriber_entries
 
 ),
@@ -45,20 +50,21 @@ as_of as (
 goals_converted as (
 
     select
-        goal_id,
-        metric,
-        channel,
-        period_start,
-        period_end,
-        coalesce(upper(currency_code), '{{ var("reporting_currency") }}') as goal_currency_code,
+        goals.goal_id,
+        goals.metric,
+        goals.channel,
+        goals.period_start,
+        goals.period_end,
+        coalesce(upper(goals.currency_code), '{{ var("reporting_currency") }}') as goal_currency_code,
         case
-            when metric in ('revenue', 'spend')
-                then {{ to_reporting_currency('target', "coalesce(currency_code, '" ~ var('reporting_currency') ~ "')") }}
-            else target
+            when goals.metric not in ('revenue', 'spend') then cast(goals.target as {{ money_type() }})
+            when as_of.as_of_date is not null then {{ to_reporting_currency('goals.target', goal_currency, measured_day) }}
         end as target,
-        {{ to_reporting_currency('max_cost_per_unit', "coalesce(currency_code, '" ~ var('reporting_currency') ~ "')") }}
+        case when as_of.as_of_date is not null
+            then {{ to_reporting_currency('goals.max_cost_per_unit', goal_currency, measured_day, scale=4) }} end
             as max_cost_per_unit
     from goals
+    cross join as_of
 
 ),
 
@@ -81,6 +87,7 @@ goal_actuals as (
 
     select
         goals_timed.goal_id,
+        -- DECIMAL sums: a count, or money for revenue and spend goals
         cast(coalesce(sum(
             case goals_timed.metric
                 when 'leads' then daily.leads
@@ -91,8 +98,8 @@ goal_actuals as (
                 when 'revenue' then daily.revenue
                 when 'spend' then daily.spend
             end
-        ), 0) as double) as actual,
-        cast(coalesce(sum(daily.spend), 0) as double) as spend
+        ), 0) as {{ money_type() }}) as actual,
+        cast(coalesce(sum(daily.spend), 0) as {{ money_type() }}) as spend
     from goals_timed
     left join daily
         on (goals_timed.channel = 'all' or daily.channel = goals_timed.channel)
@@ -108,8 +115,10 @@ measured as (
         goals_timed.*,
         goal_actuals.actual,
         goal_actuals.spend,
-        cast(goals_timed.target * goals_timed.elapsed_days / goals_timed.period_days as double) as target_to_date,
-        case when goals_timed.metric != 'spend' then {{ safe_divide('goal_actuals.spend', 'goal_actuals.actual') }} end
+        {{ divide_money('goals_timed.target * goals_timed.elapsed_days', 'goals_timed.period_days', scale=2) }}
+            as target_to_date,
+        case when goals_timed.metric != 'spend'
+            then {{ divide_money('goal_actuals.spend', 'goal_actuals.actual', denominator_scale=2) }} end
             as cost_per_unit
     from goals_timed
     inner join goal_actuals
@@ -133,15 +142,15 @@ final as (
         end as period_status,
         cast(period_days as integer) as period_days,
         cast(elapsed_days as integer) as elapsed_days,
-        cast(target as double) as target,
+        cast(target as {{ money_type() }}) as target,
         target_to_date,
         actual,
         {{ safe_divide('actual', 'target_to_date') }} as pace,
         actual >= target_to_date as is_on_track,
-        {{ safe_divide('actual * period_days', 'elapsed_days') }} as projected_actual,
+        {{ divide_money('actual * period_days', 'elapsed_days', scale=2) }} as projected_actual,
         spend,
         cost_per_unit,
-        cast(max_cost_per_unit as double) as max_cost_per_unit,
+        cast(max_cost_per_unit as {{ unit_money_type() }}) as max_cost_per_unit,
         case
             when max_cost_per_unit is null or metric = 'spend' then null
             when actual > 0 then cost_per_unit <= max_cost_per_unit

@@ -61,7 +61,7 @@ final as (
         contacts.became_customer_at,
         contacts.became_customer_at is not null as is_customer,
         cast(coalesce(revenue_per_contact.won_deals, 0) as bigint) as won_deals,
-        cast(coalesce(revenue_per_contact.won_revenue, 0) as double) as won_revenue,
+        cast(coalesce(revenue_per_contact.won_revenue, 0) as {{ money_type() }}) as won_revenue,
         contacts.lifecycle_stage as hubspot_lifecycle_stage,
         contacts.properties_json
     from contacts

@@ -62,7 +62,7 @@ select
     cast(coalesce(sessions.sessions, 0) as bigint) as sessions,
     cast(coalesce(contacts.leads, 0) as bigint) as leads,
     cast(coalesce(contacts.customers, 0) as bigint) as customers,
-    cast(coalesce(revenue.won_revenue, 0) as double) as won_revenue,
+    cast(coalesce(revenue.won_revenue, 0) as {{ money_type() }}) as won_revenue,
     {{ safe_divide('coalesce(contacts.leads, 0)', 'sessions.sessions') }} as session_to_lead_rate
 from posts
 left join sessions on sessions.source = posts.platform and sessions.campaign = posts.post_id

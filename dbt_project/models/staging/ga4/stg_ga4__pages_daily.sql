@@ -17,7 +17,8 @@ renamed as (
         cast(_record->>'$.screenPageViews' as bigint) as page_views,
         -- sessions in which the page was viewed (unique page views)
         cast(_record->>'$.sessions' as bigint) as sessions,
-        cast(_record->>'$.userEngagementDuration' as double) as engagement_duration_s,
+        -- a DECIMAL, so sums of it do not depend on the order rows are added in
+        cast(_record->>'$.userEngagementDuration' as decimal(38, 6)) as engagement_duration_s,
 
         _record as record_json,
 

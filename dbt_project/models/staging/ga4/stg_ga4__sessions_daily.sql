@@ -44,8 +44,9 @@ with_totals as (
 
     select
         *,
-        -- the row's total session time, so that durations add up across rows
-        avg_session_duration_s * sessions as session_duration_s
+        -- the row's total session time, so that durations add up across rows: a DECIMAL
+        -- (microseconds), so sums of it do not depend on the order rows are added in
+        cast(avg_session_duration_s as decimal(38, 6)) * sessions as session_duration_s
     from renamed
 
 )

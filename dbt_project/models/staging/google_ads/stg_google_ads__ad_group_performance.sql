@@ -30,7 +30,8 @@ renamed as (
         -- every conversion action counted in "Conversions", by Google's attribution; fractional
         -- under data-driven attribution, restated for up to the conversion window
         cast(nullif(_record->>'$.metrics.conversions', '') as double) as conversions,
-        cast(nullif(_record->>'$.metrics.conversionsValue', '') as double) as conversions_value,
+        -- a DECIMAL: money in the account currency (Google sends a double; 6 decimals hold its cents)
+        cast(nullif(_record->>'$.metrics.conversionsValue', '') as {{ amount_type() }}) as conversions_value,
 
         -- every field Google sent, including ones added later (new metrics, segments)
         _record as record_json,
@@ -46,10 +47,13 @@ converted as (
 
     select
         *,
-        -- micros -> account currency; 6 decimals hold every micro exactly
-        cast(cost_micros / 1000000 as decimal(38, 6)) as spend,
-        {{ to_reporting_currency('cast(cost_micros / 1000000 as decimal(38, 6))', 'account_currency') }}
-            as spend_in_reporting_currency
+        -- micros -> account currency, exactly (6 decimals hold every micro)
+        {{ units_to_decimal('cost_micros', 6) }} as spend,
+        -- converted at the rate of the row's own day (the account's day), rounded to the cent
+        {{ to_reporting_currency(units_to_decimal('cost_micros', 6), 'account_currency', 'date_day') }}
+            as spend_in_reporting_currency,
+        {{ to_reporting_currency('conversions_value', 'account_currency', 'date_day') }}
+            as conversions_value_in_reporting_currency
     from renamed
 
 )

@@ -17,7 +17,7 @@ renamed as (
         {{ hubspot_property('dealstage') }} as deal_stage,
         coalesce(lower({{ hubspot_property('hs_is_closed_won') }}) = 'true', false) as is_closed_won,
 
-        cast({{ hubspot_property('amount') }} as decimal(38, 6)) as amount,
+        cast({{ hubspot_property('amount') }} as {{ amount_type() }}) as amount,
         upper(coalesce(
             {{ hubspot_property('deal_currency_code') }},
             '{{ var("hubspot_company_currency") }}'
@@ -46,7 +46,15 @@ converted as (
 
     select
         *,
-        {{ to_reporting_currency('amount', 'deal_currency_code') }} as amount_in_reporting_currency
+        -- the day whose rate converts the amount: a won deal's close date (UTC), the day its
+        -- revenue is booked on; any other deal's create date (an open deal's close date is
+        -- only expected, and may lie ahead of every published rate)
+        cast(case when is_closed_won and closed_at is not null then closed_at else created_at end as date)
+            as fx_rate_day,
+        -- converted at that day's rate, rounded to the cent
+        {{ to_reporting_currency('amount', 'deal_currency_code',
+            'cast(case when is_closed_won and closed_at is not null then closed_at else created_at end as date)') }}
+            as amount_in_reporting_currency
     from renamed
 
 )

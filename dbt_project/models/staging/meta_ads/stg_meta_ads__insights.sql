@@ -23,7 +23,7 @@ renamed as (
         cast(date_start as date) as date_day,
 
         upper(_record->>'$.account_currency') as account_currency,
-        cast(nullif(_record->>'$.spend', '') as decimal(38, 6)) as spend,
+        cast(nullif(_record->>'$.spend', '') as {{ amount_type() }}) as spend,
         cast(nullif(_record->>'$.impressions', '') as bigint) as impressions,
         cast(nullif(_record->>'$.clicks', '') as bigint) as clicks,
         -- leads Meta itself counted (its attribution window), to compare with CRM leads
@@ -40,7 +40,7 @@ renamed as (
                 cast(_record->'$.action_values' as json[]),
                 lambda action: action->>'$.action_type' = 'lead'
             ),
-            lambda action: cast(action->>'$.value' as decimal(38, 6))
+            lambda action: cast(action->>'$.value' as {{ amount_type() }})
         )) as lead_action_value,
 
         -- every field Meta sent, including ones added later (new metrics, breakdowns)
@@ -57,7 +57,9 @@ converted as (
 
     select
         *,
-        {{ to_reporting_currency('spend', 'account_currency') }} as spend_in_reporting_currency
+        -- converted at the rate of the row's own day (the account's day), rounded to the cent
+        {{ to_reporting_currency('spend', 'account_currency', 'date_day') }} as spend_in_reporting_currency,
+        {{ to_reporting_currency('lead_action_value', 'account_currency', 'date_day') }} as lead_action_value_in_reporting_currency
     from renamed
 
 )
