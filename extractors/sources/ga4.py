@@ -32,7 +32,9 @@ YYYYMMDD = "try_strptime({}, '%Y%m%d')::{type}"
 
 REPORTS = {
     "sessions_daily": {
-        "dimensions": ["date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage"],
+        # auto-tagged Google Ads clicks (gclid, no UTM): GA4 names their Google Ads campaign ('(not set)' for others)
+        "dimensions": ["date", "sessionSource", "sessionMedium", "sessionCampaignName", "sessionGoogleAdsCampaignId",
+                       "sessionGoogleAdsCampaignName", "landingPage"],
         "metrics": ["sessions", "engagedSessions", "bounceRate", "averageSessionDuration", "screenPageViews", "conversions"],
     },
     "pages_daily": {
