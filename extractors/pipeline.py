@@ -48,7 +48,8 @@ class Unit:
 
 def plan(source: Source, streams: list[Stream], state: dict, conn, *, start: datetime | None, end: datetime) -> list[Unit]:
     """Each unit's window: an explicit start wins; else the saved cursor minus the
-    stream's lookback; else the source's first-run start (None = read everything)."""
+    stream's lookback; else the source's first-run start (None = read everything); never
+    further back than the platform serves the stream (its max_history)."""
     units = []
     for stream in streams:
         for account in source.accounts(conn, stream):
@@ -59,6 +60,8 @@ def plan(source: Source, streams: list[Stream], state: dict, conn, *, start: dat
                 unit_start = min(state[(stream.name, account)], end) - stream.lookback
             else:
                 unit_start = source.initial_start(conn, stream, end)
+            if stream.max_history is not None:
+                unit_start = max(unit_start or end - stream.max_history, end - stream.max_history)
             units.append(Unit(stream, account, Window(unit_start, end)))
     return units
 

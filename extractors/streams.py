@@ -32,6 +32,9 @@ class Stream:
     load: Literal["merge", "window"] = "merge"
     window_key: str | None = None  # the date key column for window streams
     lookback: timedelta = field(default=timedelta(0))  # re-read before the saved cursor (restatements, search lag)
+    # How far back the platform serves the stream (Google Ads click_view: 90 days): a window never
+    # starts earlier, so a load never replaces days it could not read with nothing.
+    max_history: timedelta | None = None
     # The platform may refuse it by plan or permission (403) while the account's other streams
     # are readable: such a refusal skips this stream, reported, instead of failing the account.
     optional: bool = False

@@ -30,7 +30,18 @@ import duckdb
 
 log = logging.getLogger(__name__)
 
-CHANNEL_ORDER = ["paid_search", "paid_social", "organic_search", "organic_social", "email", "referral", "direct", "other", "unattributed"]
+
+def _channel_order() -> list[str]:
+    """The channels as dbt defines them, once (dbt_project/seeds/channels.csv), paid ones first, then
+    attribution's 'unattributed'."""
+    import csv
+
+    with open(Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "channels.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    return [r["channel"] for r in rows if r["is_paid"] == "true"] + [r["channel"] for r in rows if r["is_paid"] != "true"] + ["unattributed"]
+
+
+CHANNEL_ORDER = _channel_order()
 MODEL_ORDER = ["first_touch", "last_touch", "linear", "position_based", "time_decay"]
 STAGES = ["touches", "sessions", "leads", "mqls", "sqls", "customers"]
 PALETTE = ["#4c78a8", "#f58518", "#54a24b", "#e45756", "#72b7b2", "#b279a2", "#eeca3b", "#9d755d", "#bab0ac"]
@@ -138,7 +149,7 @@ def _channel_color(values: Sequence[dict], field: str = "channel") -> dict:
     """The same colour for a channel in every chart; the legend lists only the channels shown."""
     present = [c for c in CHANNEL_ORDER if any(v[field] == c for v in values)]
     return {"field": field, "type": "nominal", "title": "channel", "sort": CHANNEL_ORDER,
-            "scale": {"domain": CHANNEL_ORDER, "range": PALETTE}, "legend": {"values": present}}
+            "scale": {"domain": CHANNEL_ORDER, "scheme": "category20"}, "legend": {"values": present}}
 
 
 # ---- sections -----------------------------------------------------------------------------------

@@ -8,9 +8,12 @@ create a HubSpot contact whose UTM tags name the campaign and the ad; contacts
 move through lifecycle stages with dates; some win deals with amounts in their
 market's currency.
 
-- Paid social: two Meta ad accounts (USD, EUR), ad-level daily delivery.
+- Paid social: two Meta ad accounts (USD, EUR), ad-level daily delivery. They tag
+  their links two common ways: the US account utm_source=facebook&utm_medium=paid_social,
+  the EU account utm_source=facebook&utm_medium=cpc (GA4 calls both Paid Social).
 - Paid search: three Google Ads accounts (RUB, USD, GBP) under one manager,
-  ad-group daily delivery (``sandbox/world_google_ads.py``).
+  ad-group daily delivery (``sandbox/world_google_ads.py``); the US and UK accounts tag
+  their links google / cpc, the RU account is auto-tagged (gclid, no UTM tags).
 - The website: one GA4 property in America/New_York whose sessions come from
   every paid click and from organic search, direct, referral, email and
   organic social traffic (``sandbox/world_web.py``).
@@ -63,6 +66,7 @@ from sandbox.world_google_ads import (
     GoogleAdsCustomer,
     SearchCampaign,
 )
+from sandbox.world_google_ads import gclid as gclid_of
 from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
@@ -104,6 +108,7 @@ class AdAccount:
     currency: str
     timezone_name: str
     timezone_offset_hours_utc: float
+    utm_medium: str = "paid_social"  # its ads' links carry utm_source=facebook&utm_medium=<this>
 
     @property
     def tz(self) -> tzinfo:
@@ -166,7 +171,7 @@ class OrganicSource:
 
 
 US = AdAccount("1001", "Funnelhouse Demo US", "USD", "America/New_York", -4.0)
-EU = AdAccount("1002", "Funnelhouse Demo EU", "EUR", "Europe/Berlin", 2.0)
+EU = AdAccount("1002", "Funnelhouse Demo EU", "EUR", "Europe/Berlin", 2.0, utm_medium="cpc")
 AD_ACCOUNTS = (US, EU)
 
 # Economics chosen so the marts have something true to find: retargeting is
@@ -227,6 +232,15 @@ class ContactFacts:
     deal: DealFacts | None
     utm_term: str | None = None
     email: str | None = None  # the address the contact signed up with (an email subscriber's); else made from the id
+    ad_campaign: str | None = None  # the ad campaign (Meta or Google Ads) whose click created it, however tagged
+    ad_group_id: str | None = None  # and its Google Ads ad group (an auto-tagged click's is in click_view only)
+
+    @property
+    def gclid(self) -> str | None:
+        """The Google Click ID of an auto-tagged ad click (an ad click without UTM tags); HubSpot keeps it."""
+        if self.ad_campaign is None or self.utm_source is not None or self.utm_medium is not None:
+            return None
+        return gclid_of(self.contact_id)
 
 
 @dataclass(frozen=True)
@@ -316,7 +330,7 @@ class ContactColumns:
             cols.archived.append(NOT_REACHED if c.archived_at is None else epoch_us(c.archived_at))
             cols.stages.extend(epoch_us(c.stage_dates[s]) if s in c.stage_dates else NOT_REACHED for s in STAGES)
             profile = (c.channel, c.hs_analytics_source, c.source_data_1, c.source_data_2, c.utm_source, c.utm_medium,
-                       c.utm_campaign, c.utm_content, c.utm_term)
+                       c.utm_campaign, c.utm_content, c.utm_term, c.ad_campaign, c.ad_group_id)
             cols.profiles.append(interned.setdefault(profile, profile))
             if c.email is not None:
                 cols.emails[i] = c.email
@@ -340,13 +354,15 @@ class ContactColumns:
 
     def contact(self, i: int) -> ContactFacts:
         """The contact at position i, equal to the generated one (stages in the same order)."""
-        channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, utm_term = self.profiles[i]
+        (channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, utm_term, ad_campaign,
+         ad_group_id) = self.profiles[i]
         n = len(STAGES)
         stage_dates = {s: at_epoch_us(t) for s, t in zip(STAGES, self.stages[i * n:(i + 1) * n]) if t != NOT_REACHED}
         archived = self.archived[i]
         return ContactFacts(str(CONTACT_ID_BASE + self.day_index * CONTACT_IDS_PER_DAY + self.seq[i]), at_epoch_us(self.created[i]),
                             channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, stage_dates,
-                            None if archived == NOT_REACHED else at_epoch_us(archived), self.deal(i), utm_term, self.emails.get(i))
+                            None if archived == NOT_REACHED else at_epoch_us(archived), self.deal(i), utm_term, self.emails.get(i),
+                            ad_campaign, ad_group_id)
 
     def position(self, contact_id: int) -> int | None:
         seq = contact_id - CONTACT_ID_BASE - self.day_index * CONTACT_IDS_PER_DAY
@@ -507,8 +523,9 @@ class World:
                     local_seconds = rng.uniform(AD_CLICK_HOURS[0] * 3600, AD_CLICK_HOURS[1] * 3600)
                     created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=local_seconds - account.timezone_offset_hours_utc * 3600)
                     contacts.append(self._contact(rng, cid, created, "paid_social", "PAID_SOCIAL", "facebook", campaign.name,
-                                                  "facebook", "paid_social", campaign.name, ad_id,
-                                                  campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size, account.currency, False))
+                                                  "facebook", account.utm_medium, campaign.name, ad_id,
+                                                  campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size, account.currency, False,
+                                                  ad_campaign=campaign.name))
                     created_times.append(created)
                     claimed.append(created + timedelta(minutes=rng.uniform(1, 90)))
                 # The platform also claims view-through leads, reported days later (restatement).
@@ -518,7 +535,7 @@ class World:
                 ad_days.append(AdDay(account, campaign, adset_id, adset_name, ad_id, ad_name, day,
                                      impressions, clicks, spend, array("q", sorted(map(epoch_us, claimed)))))
                 blocks += self._click_sessions(self._rng("ga4", day, f"meta:{ad_id}"), day, account.tz, clicks, created_times,
-                                               "paid_social", "facebook", "paid_social", campaign.name, campaign.landing_page)
+                                               "paid_social", "facebook", account.utm_medium, campaign.name, campaign.landing_page)
         return ad_days
 
     def _google_ads_day(self, day, weekday_factor, contact_id, contacts, blocks) -> list[AdGroupDay]:
@@ -535,14 +552,23 @@ class World:
                 clicks = _fast_binomial(rng, impressions, campaign.ctr)
                 cost_cents = int(round(clicks * campaign.cpc * rng.uniform(0.85, 1.15) * 100))
                 n_leads = _fast_binomial(rng, clicks, campaign.lead_rate)
-                created_times, conversions = [], []
+                created_times, conversions, contact_ids = [], [], []
                 for _ in range(n_leads):
                     cid = contact_id()
                     created = click_start + timedelta(seconds=rng.uniform(0, click_seconds))
-                    contacts.append(self._contact(rng, cid, created, "paid_search", "PAID_SEARCH", "google", campaign.name,
-                                                  "google", "cpc", campaign.name, group.ad_group_id,
+                    if customer.auto_tagged:
+                        # no UTM tags: HubSpot has no utm_campaign for the drill-downs, and keeps the gclid
+                        tags = ("", "", None, None, None, None, None)
+                        contact_ids.append(cid)
+                    else:
+                        # drill-down 1: the campaign from utm_campaign; 2: the search term (utm_term)
+                        tags = (campaign.name, group.keyword, "google", "cpc", campaign.name, group.ad_group_id, group.keyword)
+                    data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, utm_term = tags
+                    contacts.append(self._contact(rng, cid, created, "paid_search", "PAID_SEARCH", data_1, data_2,
+                                                  utm_source, utm_medium, utm_campaign, utm_content,
                                                   campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size,
-                                                  customer.currency, False, utm_term=group.keyword))
+                                                  customer.currency, False, utm_term=utm_term, ad_campaign=campaign.name,
+                                                  ad_group_id=group.ad_group_id))
                     created_times.append(created)
                     conversions.append((created + timedelta(hours=rng.uniform(1, 48)), 1.0))
                 # Imported and modelled conversions: credited to the click's day, learnt up to 30 days later.
@@ -550,7 +576,8 @@ class World:
                     conversions.append((day_start + timedelta(days=rng.uniform(1, 30)), rng.choice((0.5, 1.0))))
                 conversions.sort()
                 out.append(AdGroupDay(campaign, group, day, impressions, clicks, cost_cents * 10_000,
-                                      array("q", [epoch_us(at) for at, _ in conversions]), array("d", [c for _, c in conversions])))
+                                      array("q", [epoch_us(at) for at, _ in conversions]), array("d", [c for _, c in conversions]),
+                                      tuple(contact_ids)))
                 blocks += self._click_sessions(self._rng("ga4", day, f"gads:{group.ad_group_id}"), day, customer.tz, clicks,
                                                created_times, "paid_search", "google", "cpc", campaign.name, group.landing_page)
         return out
@@ -662,7 +689,8 @@ class World:
                                             post.landing_page)
 
     def _contact(self, rng, cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                 mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None, email=None) -> ContactFacts:
+                 mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None, email=None,
+                 ad_campaign=None, ad_group_id=None) -> ContactFacts:
         stage_dates: dict[str, datetime] = {}
         at = created
         if starts_as_subscriber:
@@ -688,7 +716,7 @@ class World:
                     stage_dates["customer"] = closed
                 deal = DealFacts(f"9{cid}", cid, opened, closed, won, amount, currency)
         return ContactFacts(cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                            stage_dates, archived_at, deal, utm_term, email)
+                            stage_dates, archived_at, deal, utm_term, email, ad_campaign, ad_group_id)
 
     # ---- views used by the API server -------------------------------------
 
@@ -805,6 +833,7 @@ class World:
             "utm_campaign": c.utm_campaign,
             "utm_content": c.utm_content,
             "utm_term": c.utm_term,
+            "hs_google_click_id": c.gclid,
         }
         for stage in ALL_HUBSPOT_STAGES:
             props[f"hs_lifecyclestage_{stage}_date"] = _iso(visible[stage]) if stage in visible else None
@@ -1142,12 +1171,31 @@ class GroundTruth:
 
     @cached_property
     def revenue_by_campaign_usd(self) -> dict[str, Decimal]:
+        """Won revenue in USD per campaign: the ad campaign that bought the contact (tagged or auto-tagged),
+        else its utm_campaign (an email's tracking name, a post's id)."""
         out: dict[str, Decimal] = defaultdict(Decimal)
         for c in self._live_contacts:
             d = c.deal
-            if d and d.is_won and d.closed_at <= self.as_of and c.utm_campaign:
-                out[c.utm_campaign] += self._deal_usd(d)
+            campaign = c.ad_campaign or c.utm_campaign
+            if d and d.is_won and d.closed_at <= self.as_of and campaign:
+                out[campaign] += self._deal_usd(d)
         return dict(out)
+
+    @cached_property
+    def funnel_by_ad_campaign(self) -> dict[str, dict[str, int | Decimal]]:
+        """Per ad campaign (Meta and Google Ads, whatever their links' tags): leads and customers among live
+        contacts it created (by ``as_of``), their won revenue in USD, and the campaign's spend in USD."""
+        out: dict[str, dict[str, int | Decimal]] = {c: {"leads": 0, "customers": 0, "revenue_usd": Decimal(0), "spend_usd": spend}
+                                            for c, spend in self.spend_by_campaign_usd.items()}
+        for c in self._live_contacts:
+            if c.ad_campaign is None:
+                continue
+            funnel = out[c.ad_campaign]
+            funnel["leads"] += c.stage_dates.get("lead", self.as_of + timedelta(days=1)) <= self.as_of
+            funnel["customers"] += c.stage_dates.get("customer", self.as_of + timedelta(days=1)) <= self.as_of
+            if c.deal and c.deal.is_won and c.deal.closed_at <= self.as_of:
+                funnel["revenue_usd"] += self._deal_usd(c.deal)
+        return out
 
     @cached_property
     def contacts_created_by_utm(self) -> dict[tuple[str | None, str | None, str | None], int]:
@@ -1216,7 +1264,7 @@ class GroundTruth:
             lead_at = c.stage_dates.get("lead")
             if c.channel != "paid_social" or lead_at is None or lead_at > self.as_of:
                 continue
-            account = campaigns[c.utm_campaign].account
+            account = campaigns[c.ad_campaign].account
             out[(account.account_id, (lead_at + timedelta(hours=account.timezone_offset_hours_utc)).date())] += 1
         return dict(out)
 

@@ -6,9 +6,16 @@ conversion and time-zone handling downstream have something real to do. An ad
 group's day is a day of its account's time zone; its cost is in micros of the
 account currency.
 
-Every click is a GA4 session tagged utm_source=google, utm_medium=cpc,
-utm_campaign=<campaign name>, utm_content=<ad group id>, utm_term=<keyword>;
-some clicks become HubSpot contacts with those tags. Google reports
+Two tagging conventions, as advertisers run them. The US and UK accounts turn
+auto-tagging off and tag their links utm_source=google, utm_medium=cpc,
+utm_campaign=<campaign name>, utm_content=<ad group id>, utm_term=<keyword>. The RU
+account keeps Google's default, auto-tagging: its clicks carry a gclid and no UTM
+tags; GA4 (linked to Google Ads) still reports them as google / cpc, with the campaign
+in sessionCampaignName and in sessionGoogleAdsCampaignId / Name; HubSpot records the
+contact's original source as PAID_SEARCH with no utm_* and keeps the gclid
+(hs_google_click_id); Google Ads' click_view lists every click's gclid with its
+campaign and ad group. Every click is a GA4 session, and some clicks become HubSpot
+contacts. Google reports
 conversions for the click's day but learns about them later (true leads within
 two days, imported and modelled conversions up to 30 days later), so the
 conversions of past days are restated as the clock moves.
@@ -16,7 +23,9 @@ conversions of past days are restated as the clock moves.
 
 from __future__ import annotations
 
+import base64
 import bisect
+import hashlib
 from array import array
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
@@ -35,6 +44,7 @@ class GoogleAdsCustomer:
     currency: str
     time_zone: str
     manager: bool = False
+    auto_tagged: bool = False  # Google's default: clicks carry a gclid, no UTM tags
 
     @cached_property
     def tz(self) -> tzinfo:
@@ -78,7 +88,7 @@ class SearchCampaign:
 
 
 MANAGER = GoogleAdsCustomer("5550000", "Funnelhouse MCC", "USD", "America/New_York", manager=True)
-RU = GoogleAdsCustomer("5550001", "Funnelhouse RU Search", "RUB", "Europe/Moscow")
+RU = GoogleAdsCustomer("5550001", "Funnelhouse RU Search", "RUB", "Europe/Moscow", auto_tagged=True)
 US_SEARCH = GoogleAdsCustomer("5550002", "Funnelhouse US Search", "USD", "America/Los_Angeles")
 UK = GoogleAdsCustomer("5550003", "Funnelhouse UK Search", "GBP", "Europe/London")
 GOOGLE_ADS_CUSTOMERS = (RU, US_SEARCH, UK)  # the client accounts that serve ads
@@ -108,6 +118,11 @@ SEARCH_CAMPAIGNS = (
 )
 
 
+def gclid(key: str) -> str:
+    """A Google Click ID: opaque base64url text (Google's start with 'Cj0KCQ'), a pure function of ``key``."""
+    return "Cj0KCQjw" + base64.urlsafe_b64encode(hashlib.sha256(f"gclid:{key}".encode()).digest()).decode().rstrip("=")
+
+
 @dataclass(frozen=True)
 class AdGroupDay:
     """One ad group's delivery on one day of its account's time zone."""
@@ -121,6 +136,8 @@ class AdGroupDay:
     # Each conversion: when Google reports it (epoch microseconds) and its credit, sorted by (time, credit).
     conversion_times: array
     conversion_credits: array
+    # the contacts its clicks created, in click order (their gclid is theirs); auto-tagged accounts only
+    contact_ids: tuple[str, ...] = ()
 
     @property
     def customer(self) -> GoogleAdsCustomer:
@@ -132,6 +149,11 @@ class AdGroupDay:
 
     def conversions_at(self, as_of: datetime) -> float:
         return round(sum(self.conversion_credits[:bisect.bisect_right(self.conversion_times, epoch_us(as_of))]), 6)
+
+    def gclids(self) -> list[str]:
+        """Every click's gclid (click_view): the converting clicks' are their contacts', then the others."""
+        others = self.clicks - len(self.contact_ids)
+        return [gclid(c) for c in self.contact_ids] + [gclid(f"{self.ad_group.ad_group_id}:{self.day}:{i}") for i in range(others)]
 
     def conversions_value_at(self, as_of: datetime) -> float:
         return round(self.conversions_at(as_of) * self.campaign.value_per_conversion, 6)

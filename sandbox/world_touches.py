@@ -79,6 +79,7 @@ class Touch:
     landing_page: str
     referrer: str
     is_creating_visit: bool
+    gclid: str | None = None  # an auto-tagged Google Ads click: in the page URL, no UTM tags
 
     @property
     def ga4_cell(self) -> tuple[date, str, str, str]:
@@ -93,6 +94,8 @@ class Touch:
         query = "&".join(f"utm_{k}={v}" for k, v in (("source", self.utm_source), ("medium", self.utm_medium),
                                                       ("campaign", self.utm_campaign), ("content", self.utm_content),
                                                       ("term", self.utm_term)) if v)
+        if self.gclid:
+            query = f"gclid={self.gclid}"
         properties = {
             "hs_url": f"{SITE}{self.landing_page}" + (f"?{query}" if query else ""),
             "hs_page_path": self.landing_page,
@@ -158,7 +161,7 @@ def _creating_visit(c: ContactFacts) -> Touch:
         landing = _campaign_landing_page(c)
     referrer = SOCIAL_REFERRERS.get(c.utm_source or "", "") if c.channel == "organic_social" else REFERRERS.get(c.channel, "")
     return Touch(_event_id(c.contact_id, 0), c.contact_id, floor_ms(c.created_at), c.channel, c.utm_source, c.utm_medium,
-                 c.utm_campaign, c.utm_content, c.utm_term, landing, referrer, True)
+                 c.utm_campaign, c.utm_content, c.utm_term, landing, referrer, True, c.gclid)
 
 
 def _campaign_landing_page(c: ContactFacts) -> str:
@@ -169,7 +172,7 @@ def _campaign_landing_page(c: ContactFacts) -> str:
             return campaign.landing_page
     for campaign in SEARCH_CAMPAIGNS:
         for group in campaign.ad_groups:
-            if group.ad_group_id == c.utm_content:
+            if group.ad_group_id in (c.utm_content, c.ad_group_id):
                 return group.landing_page
     return "/"  # email and social links land on pages the contact facts do not keep
 

@@ -9,9 +9,12 @@ THEN the marts hold the numbers worked out by hand in each test.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +41,8 @@ LIFECYCLE_DATE_PROPERTIES = {
 HUBSPOT_STAGE_VALUES = {"mql": "marketingqualifiedlead", "sql": "salesqualifiedlead"}
 
 
-def contact(contact_id, created, stages, utm=(None, None, None), hs_source=None, archived=False, utm_content=None):
+def contact(contact_id, created, stages, utm=(None, None, None), hs_source=None, archived=False, utm_content=None,
+            gclid=None):
     """A HubSpot CRM v3 contact record; stages maps friendly stage -> ISO timestamp."""
     utm_source, utm_medium, utm_campaign = utm
     current_stage = max(stages, key=lambda s: list(LIFECYCLE_DATE_PROPERTIES).index(s))
@@ -57,6 +61,7 @@ def contact(contact_id, created, stages, utm=(None, None, None), hs_source=None,
         "utm_medium": utm_medium,
         "utm_campaign": utm_campaign,
         "utm_content": utm_content,
+        "hs_google_click_id": gclid,
         "hs_object_id": contact_id,
     }
     record = {
@@ -158,6 +163,9 @@ CONTACTS = [
         "lead": "2026-06-05T10:00:00.000Z", "mql": "2026-06-05T10:00:00.000Z"}),
     contact("1000011", "2026-06-05T11:00:00.000Z", hs_source="DIRECT_TRAFFIC",
             stages={"lead": "2026-06-05T11:00:00.000Z"}),
+    # an auto-tagged Google Ads click: no UTM tags, HubSpot's PAID_SEARCH and the click's gclid
+    contact("1000012", "2026-06-03T12:00:00.000Z", hs_source="PAID_SEARCH", gclid="gclid-uk-1",
+            stages={"lead": "2026-06-03T12:00:00.000Z"}),
 ]
 DEALS = [
     deal("2000001", "closedwon", "1000.00", "EUR", "2026-06-10T08:00:00.000Z", ["1000001"]),
@@ -196,9 +204,12 @@ def google_ads_row(customer, currency, time_zone, campaign_id, campaign, ad_grou
     }
 
 
-def ga4_session_row(day, source, medium, campaign, landing_page, sessions, engaged, avg_duration, page_views, conversions):
-    """A GA4 sessions report row as the extractor stores it: header name -> string value."""
+def ga4_session_row(day, source, medium, campaign, landing_page, sessions, engaged, avg_duration, page_views, conversions,
+                    google_ads_campaign=("(not set)", "(not set)")):
+    """A GA4 sessions report row as the extractor stores it: header name -> string value. GA4 names the
+    Google Ads campaign (id, name) of auto-tagged clicks and '(not set)' for every other session."""
     return {"date": day, "sessionSource": source, "sessionMedium": medium, "sessionCampaignName": campaign,
+            "sessionGoogleAdsCampaignId": google_ads_campaign[0], "sessionGoogleAdsCampaignName": google_ads_campaign[1],
             "landingPage": landing_page, "sessions": str(sessions), "engagedSessions": str(engaged),
             "bounceRate": repr(1 - engaged / sessions), "averageSessionDuration": avg_duration,
             "screenPageViews": str(page_views), "keyEvents": str(conversions)}
@@ -248,6 +259,18 @@ GA4_SESSIONS = [
     ga4_session_row("20260602", "(direct)", "(none)", "(direct)", "/", 20, 10, "60", 30, 0),
     ga4_session_row("20260609", "google", "organic", "(organic)", "/blog/a", 40, 20, "90", 60, 0),
     ga4_session_row("20260610", "newsletter", "email", "newsletter_weekly", "/blog/a", 12, 9, "150", 30, 1),
+    # a Meta account tagged facebook / cpc: paid social all the same
+    ga4_session_row("20260603", "facebook", "cpc", "Retargeting", "/pricing", 3, 3, "40", 3, 0),
+    # auto-tagged Google Ads clicks: google / cpc, the campaign named by GA4's Google Ads dimensions
+    ga4_session_row("20260603", "google", "cpc", "Competitors", "/lp/switch", 10, 5, "30", 12, 1,
+                    google_ads_campaign=("31", "Competitors")),
+]
+# Google Ads clicks (FROM click_view, one day): the gclid contact 1000012 kept
+GOOGLE_ADS_CLICKS = [
+    {"clickView": {"resourceName": "customers/5550003/clickViews/2026-06-03~gclid-uk-1", "gclid": "gclid-uk-1"},
+     "customer": {"resourceName": "customers/5550003", "id": "5550003"},
+     "campaign": {"resourceName": "customers/5550003/campaigns/31", "id": "31", "name": "Competitors"},
+     "adGroup": {"resourceName": "customers/5550003/adGroups/g311", "id": "g311"}, "segments": {"date": "2026-06-03"}},
 ]
 GA4_PAGES = [
     # the home page every day from June 1st to 20th: two whole weeks (from Monday June 1st) and six days of a third
@@ -277,11 +300,15 @@ GOOGLE_AND_GA4_TABLES = {
     "raw_google_ads.ad_group_performance": (
         {"ad_group_id": "varchar", "date": "date"},
         [(r["customer"]["id"], r["adGroup"]["id"], r["segments"]["date"], r) for r in GOOGLE_ADS_PERFORMANCE]),
+    "raw_google_ads.click_views": (
+        {"gclid": "varchar", "date": "date"},
+        [(r["customer"]["id"], r["clickView"]["gclid"], r["segments"]["date"], r) for r in GOOGLE_ADS_CLICKS]),
     "raw_ga4.sessions_daily": (
         {"date": "date", "sessionSource": "varchar", "sessionMedium": "varchar", "sessionCampaignName": "varchar",
-         "landingPage": "varchar"},
+         "sessionGoogleAdsCampaignId": "varchar", "sessionGoogleAdsCampaignName": "varchar", "landingPage": "varchar"},
         [(GA4_PROPERTY, dt.datetime.strptime(r["date"], "%Y%m%d").date(), r["sessionSource"], r["sessionMedium"],
-          r["sessionCampaignName"], r["landingPage"], r) for r in GA4_SESSIONS]),
+          r["sessionCampaignName"], r["sessionGoogleAdsCampaignId"], r["sessionGoogleAdsCampaignName"], r["landingPage"], r)
+         for r in GA4_SESSIONS]),
     "raw_ga4.pages_daily": (
         {"date": "date", "pagePath": "varchar"},
         [(GA4_PROPERTY, dt.datetime.strptime(r["date"], "%Y%m%d").date(), r["pagePath"], r) for r in GA4_PAGES]),
@@ -415,10 +442,12 @@ def test_channel_performance_daily_matches_hand_worked_numbers(warehouse):
         (D(2026, 6, 2), "paid_search", "google", "cpc", "Brand", M("21.88"), 500, 35, 1, 0, 0, 0, 0, M("21.8800"), None, 0.0),
         # 80 EUR at June 2nd's 1.10; spend and an MQL but no lead that day: cost per lead is NULL, not infinite
         (D(2026, 6, 2), *fb, "Summer Sale", M("88.00"), 800, 40, 0, 1, 0, 0, 0, None, None, 0.0),
-        (D(2026, 6, 3), "other", "tiktok", "video", "Launch", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
-        # 40 GBP in the UK account's day, at 1.25
-        (D(2026, 6, 3), "paid_search", "google", "cpc", "Competitors", M("50.00"), 200, 10, 0, 0, 0, 0, 0, None, None, 0.0),
-        (D(2026, 6, 3), *fb, "Retargeting", M("30.50"), 300, 3, 0, 0, 0, 0, 0, None, None, 0.0),
+        # tiktok is a social site (Google's list), video a medium of no paid rule: GA4's organic social
+        (D(2026, 6, 3), "organic_social", "tiktok", "video", "Launch", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
+        # 40 GBP in the UK account's day, at 1.25, on the row of the lead its auto-tagged click (gclid, no UTM) brought
+        (D(2026, 6, 3), "paid_search", "google", "cpc", "Competitors", M("50.00"), 200, 10, 1, 0, 0, 0, 0, M("50.0000"), None, 0.0),
+        # a Meta campaign tagged facebook / cpc: paid social, its spend on the row of its sessions
+        (D(2026, 6, 3), "paid_social", "facebook", "cpc", "Retargeting", M("30.50"), 300, 3, 0, 0, 0, 0, 0, None, None, 0.0),
         (D(2026, 6, 3), *fb, "Summer Sale", 0.0, 0, 0, 0, 1, 0, 0, 0.0, None, None, None),
         (D(2026, 6, 4), "organic_social", "instagram", "social", "Insta organic", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
         (D(2026, 6, 5), "direct", "direct_traffic", "(none)", "(none)", 0.0, 0, 0, 1, 0, 0, 0, 0.0, 0.0, None, None),
@@ -458,18 +487,19 @@ def test_channel_performance_daily_adds_ga4_sessions_and_delivery_ratios(warehou
          M("43.7600"), -1.0),
         # spend without sessions: no session ratios
         (D(2026, 6, 2), "paid_social", "facebook", "Summer Sale", 0, 0, None, None, 0, None, 0.05, M("2.2000"), M("110.0000"), -1.0),
-        (D(2026, 6, 3), "paid_search", "google", "Competitors", 0, 0, None, None, 0, None, 0.05, M("5.0000"), M("250.0000"), -1.0),
+        # auto-tagged: GA4's sessionGoogleAdsCampaignId put the sessions on the campaign of the spend
+        (D(2026, 6, 3), "paid_search", "google", "Competitors", 10, 5, 0.5, 30.0, 12, 0.1, 0.05, M("5.0000"), M("250.0000"), -1.0),
         # 30.50 / 3 = 10.1666... rounds half away from zero to 10.1667
-        (D(2026, 6, 3), "paid_social", "facebook", "Retargeting", 0, 0, None, None, 0, None, 0.01, M("10.1667"),
+        (D(2026, 6, 3), "paid_social", "facebook", "Retargeting", 3, 3, 0.0, 40.0, 3, 0.0, 0.01, M("10.1667"),
          M("101.6667"), -1.0),
         (D(2026, 6, 9), "organic_search", "google", "(none)", 40, 20, 0.5, 90.0, 60, 0.0, None, None, None, None),
         (D(2026, 6, 10), "email", "newsletter", "newsletter_weekly", 12, 9, 0.25, 150.0, 30, 0.0, None, None, None, None),
     ]
-    # all 227 sessions the report holds landed on their channel, none on 'other'
+    # all 240 sessions the report holds landed on their channel, none on 'other'
     per_channel = query(warehouse, """
         select channel, sum(sessions) from marts.channel_performance_daily group by 1 having sum(sessions) > 0
     """)
-    assert dict(per_channel) == {"paid_social": 70, "paid_search": 35, "organic_search": 90, "direct": 20, "email": 12}
+    assert dict(per_channel) == {"paid_social": 73, "paid_search": 45, "organic_search": 90, "direct": 20, "email": 12}
 
 
 MART_COLUMNS = {
@@ -523,8 +553,8 @@ MART_COLUMNS.update({
         ("record_json", "JSON"),
     ],
     "conversion_reconciliation": [
-        ("platform", "VARCHAR"), ("ad_account_id", "VARCHAR"), ("date_day", "DATE"), ("utm_source", "VARCHAR"),
-        ("utm_medium", "VARCHAR"), ("platform_conversions", "DOUBLE"), ("crm_leads", "BIGINT"),
+        ("platform", "VARCHAR"), ("ad_account_id", "VARCHAR"), ("date_day", "DATE"),
+        ("platform_conversions", "DOUBLE"), ("crm_leads", "BIGINT"),
         ("conversion_gap", "DOUBLE"), ("gap_ratio", "DOUBLE"), ("has_platform_data", "BOOLEAN"),
     ],
     "kpi_attainment": [
@@ -623,10 +653,12 @@ def test_funnel_by_channel_counts_each_cohorts_stages(warehouse):
         ("organic_search", D(2026, 5, 1), 1, 0, 0, 0, 0.0, None, None, 0.0),
         # GA4 sessions and no contact created in June: a row, its funnel empty
         ("organic_search", D(2026, 6, 1), 0, 0, 0, 0, None, None, None, None),
-        ("organic_social", D(2026, 6, 1), 1, 0, 0, 1, 0.0, None, None, 1.0),
-        # tiktok lead and the subscriber with no source at all
-        ("other", D(2026, 6, 1), 1, 0, 0, 0, 0.0, None, None, 0.0),
-        ("paid_search", D(2026, 6, 1), 2, 0, 0, 0, 0.0, None, None, 0.0),
+        # the instagram customer and the tiktok lead (a social site)
+        ("organic_social", D(2026, 6, 1), 2, 0, 0, 1, 0.0, None, None, 0.5),
+        # the subscriber with no source at all: no lead
+        ("other", D(2026, 6, 1), 0, 0, 0, 0, None, None, None, None),
+        # google / cpc, bing / cpc and the auto-tagged click (gclid)
+        ("paid_search", D(2026, 6, 1), 3, 0, 0, 0, 0.0, None, None, 0.0),
         ("paid_social", D(2026, 6, 1), 2, 2, 1, 1, 1.0, 0.5, 1.0, 0.5),
     ]
 
@@ -655,8 +687,8 @@ def test_lead_stage_history_sequences_stages_and_durations(warehouse):
         select count(*), count(distinct contact_id), count(*) filter (where is_current)
         from marts.lead_stage_history
     """)
-    # 17 stage entries of the 10 live contacts; the archived one is absent
-    assert totals == [(17, 10, 10)]
+    # 18 stage entries of the 11 live contacts; the archived one is absent
+    assert totals == [(18, 11, 11)]
 
 
 def test_lead_stage_history_names_the_next_stage(warehouse):
@@ -696,10 +728,10 @@ def test_funnel_by_channel_counts_touches_and_median_days_between_stages(warehou
         ("organic_search", D(2026, 5, 1), 1, 1, None, None, None),
         ("organic_search", D(2026, 6, 1), 0, 0, None, None, None),
         # straight from lead to customer: no step with both dates
-        ("organic_social", D(2026, 6, 1), 1, 1, None, None, None),
+        ("organic_social", D(2026, 6, 1), 2, 2, None, None, None),
         # the subscriber with no source is a touch, not a lead
-        ("other", D(2026, 6, 1), 1, 2, None, None, None),
-        ("paid_search", D(2026, 6, 1), 2, 2, None, None, None),
+        ("other", D(2026, 6, 1), 0, 1, None, None, None),
+        ("paid_search", D(2026, 6, 1), 3, 3, None, None, None),
         # lead -> MQL took 1d 22h45m (1000001) and 1d (1000002): the median is their mean
         ("paid_social", D(2026, 6, 1), 2, 2, round((1 + 22.75 / 24 + 1) / 2, 6), 2.125, round(4 + 20 / 24, 6)),
     ]
@@ -718,10 +750,10 @@ def test_funnel_by_channel_starts_with_the_channels_ga4_sessions(warehouse):
         ("organic_search", D(2026, 5, 1), 0, 1, None),
         # 50 + 40 organic sessions in June (google / organic), no contact created
         ("organic_search", D(2026, 6, 1), 90, 0, 0.0),
-        ("organic_social", D(2026, 6, 1), 0, 1, None),
-        ("other", D(2026, 6, 1), 0, 1, None),
-        ("paid_search", D(2026, 6, 1), 35, 2, round(2 / 35, 6)),
-        ("paid_social", D(2026, 6, 1), 70, 2, round(2 / 70, 6)),
+        ("organic_social", D(2026, 6, 1), 0, 2, None),
+        ("other", D(2026, 6, 1), 0, 0, None),
+        ("paid_search", D(2026, 6, 1), 45, 3, round(3 / 45, 6)),
+        ("paid_social", D(2026, 6, 1), 73, 2, round(2 / 73, 6)),
     ]
 
 
@@ -748,7 +780,7 @@ def test_leads_has_one_row_per_live_contact_with_stage_and_credited_revenue(ware
          None, False, 0, 0.0, "lead", "1000004@example.com"),
         ("1000005", "organic_search", "organic_search", "(none)", "lead", t(2026, 5, 20, 10), t(2026, 6, 2, 11),
          None, False, 0, 0.0, "lead", "1000005@example.com"),
-        ("1000006", "other", "tiktok", "Launch", "lead", t(2026, 6, 3, 10), t(2026, 6, 3, 10),
+        ("1000006", "organic_social", "tiktok", "Launch", "lead", t(2026, 6, 3, 10), t(2026, 6, 3, 10),
          None, False, 0, 0.0, "lead", "1000006@example.com"),
         # a subscriber that never became a lead is still a row
         ("1000007", "other", "(none)", "(none)", "subscriber", t(2026, 6, 3, 11), None,
@@ -758,6 +790,9 @@ def test_leads_has_one_row_per_live_contact_with_stage_and_credited_revenue(ware
          None, False, 1, 100.0, "marketingqualifiedlead", "1000010@example.com"),
         ("1000011", "direct", "direct_traffic", "(none)", "lead", t(2026, 6, 5, 11), t(2026, 6, 5, 11),
          None, False, 0, 0.0, "lead", "1000011@example.com"),
+        # no UTM tags: its gclid's click (Google Ads click_view) names the campaign, google / cpc as in GA4
+        ("1000012", "paid_search", "google", "Competitors", "lead", t(2026, 6, 3, 12), t(2026, 6, 3, 12),
+         None, False, 0, 0.0, "lead", "1000012@example.com"),
         ("999", "organic_social", "instagram", "Insta organic", "customer", t(2026, 6, 4, 12), t(2026, 6, 4, 12),
          t(2026, 6, 20, 12), True, 1, 625.0, "customer", "999@example.com"),
     ]
@@ -815,21 +850,22 @@ def test_ad_performance_daily_reads_google_ads_per_ad_group_in_both_currencies(w
 
 def test_conversion_reconciliation_puts_crm_leads_on_the_ad_accounts_day(warehouse):
     rows = query(warehouse, """
-        select platform, ad_account_id, date_day, utm_source, utm_medium, platform_conversions, crm_leads,
+        select platform, ad_account_id, date_day, platform_conversions, crm_leads,
                conversion_gap, gap_ratio, has_platform_data
         from marts.conversion_reconciliation
         order by all
     """)
     assert rows == [
-        # Google claims 2.5; the CRM has 1000003 (google / cpc, campaign Brand, which only the RU account
-        # runs), at 11:00 on June 2nd in Moscow
-        ("google_ads", "5550001", D(2026, 6, 2), "google", "cpc", 2.5, 1, 1.5, 1.5, True),
-        ("google_ads", "5550003", D(2026, 6, 3), "google", "cpc", 0.0, 0, 0.0, None, True),
+        # Google claims 2.5; the CRM has 1000003 (utm_campaign Brand, the RU account's campaign), at 11:00
+        # on June 2nd in Moscow
+        ("google_ads", "5550001", D(2026, 6, 2), 2.5, 1, 1.5, 1.5, True),
+        # 1000012's gclid is a click of the UK account's Competitors: 13:00 on June 3rd in London
+        ("google_ads", "5550003", D(2026, 6, 3), 0.0, 1, -1.0, -1.0, True),
         # Meta claims 2; the CRM has 1000001 (clicked ad a1 of account 1001) and 1000002
-        # (no ad id; campaign Summer Sale runs only in 1001); the archived lead is not counted
-        ("meta_ads", "1001", D(2026, 6, 1), "facebook", "paid_social", 2.0, 2, 0.0, 0.0, True),
-        ("meta_ads", "1001", D(2026, 6, 2), "facebook", "paid_social", 0.0, 0, 0.0, None, True),
-        ("meta_ads", "2002", D(2026, 6, 3), "facebook", "paid_social", 0.0, 0, 0.0, None, True),
+        # (no ad id; campaign Summer Sale of 1001); the archived lead is not counted
+        ("meta_ads", "1001", D(2026, 6, 1), 2.0, 2, 0.0, 0.0, True),
+        ("meta_ads", "1001", D(2026, 6, 2), 0.0, 0, 0.0, None, True),
+        ("meta_ads", "2002", D(2026, 6, 3), 0.0, 0, 0.0, None, True),
     ]
 
 
@@ -843,7 +879,7 @@ def test_kpi_attainment_measures_the_shipped_goals_up_to_the_latest_data_day(war
     # the latest data is the 500 GBP deal closed on June 20th: 20 of the summer's 92 days (the
     # target to date 4500 x 20 / 92 = 978.26...); spend is every platform's: Meta 280.50 + Google Ads 71.88
     assert rows["summer_leads_all"] == (
-        D(2026, 6, 20), "in_progress", 20, M("978.26"), 9, round(9 / 978.26, 6), False, M("352.38"), M("39.1533"),
+        D(2026, 6, 20), "in_progress", 20, M("978.26"), 10, round(10 / 978.26, 6), False, M("352.38"), M("35.2380"),
         None, None)
     # subscribers 1000005 (May 20th) and 1000007; every channel's spend; the cap of 300 RUB at the
     # rate of June 20th, the last day measured: 300 / 80 = 3.75 USD
@@ -919,6 +955,10 @@ def test_content_performance_measures_pages_per_week(warehouse):
         ("/", week_1, 7, True, 70, 70, 65, 28, 0.4, round(1 - 37 / 65, 6), 30.0, None, None, 3, True, None, False, False),
         ("/blog/a", week_1, 7, True, 100, 90, 50, 40, 0.4, 0.4, 30.0, None, None, 1, True, None, False, False),
         ("/lp/sale", week_1, 7, True, 75, 60, 60, 30, 0.4, 0.6, 28.0, None, None, 2, True, None, False, False),
+        # landing pages of the ad sessions of June 3rd that the pages report holds no views of; the
+        # export covers the week and holds no session ending there: 0 exits, no exit rate
+        ("/lp/switch", week_1, 7, True, 0, 0, 10, 0, None, 0.5, None, None, None, 4, False, None, False, False),
+        ("/pricing", week_1, 7, True, 0, 0, 3, 0, None, 0.0, None, None, None, 4, False, None, False, False),
         # two whole weeks: week over week; nobody landed on '/' this week, so no bounce rate
         ("/", week_2, 7, True, 70, 70, 0, 28, 0.4, None, 30.0, 70, 0.0, 1, True, None, False, False),
         # 40 organic + 12 newsletter entrances, 20 + 9 engaged; 100 -> 60 views
@@ -947,6 +987,75 @@ def test_build_succeeds_without_google_ads_and_ga4_tables(tmp_path):
     finally:
         con.close()
     assert counts == (0, 0, 0, M("280.50"))
+
+
+def run_dbt_failing(*args: str, workdir: Path, warehouse: Path, project_dir: Path = PROJECT_DIR) -> str:
+    """dbt as run_dbt, for bad input: it must exit non-zero; returns its output."""
+    completed = subprocess.run(
+        [str(DBT), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir),
+         "--target-path", str(workdir / "target"), "--log-path", str(workdir / "logs")],
+        env={**os.environ, "FUNNELHOUSE_WAREHOUSE": str(warehouse)}, capture_output=True, text=True, timeout=300,
+    )
+    assert completed.returncode != 0, completed.stdout[-3000:]
+    return completed.stdout
+
+
+def test_a_mapping_row_with_an_unknown_channel_fails_its_named_test(tmp_path):
+    """GIVEN the team's mapping seed with a misspelt channel, WHEN dbt builds, THEN the named test
+    is_a_channel_utm_channel_mapping_channel fails with the value, and no mart is built from it."""
+    project = tmp_path / "project"
+    shutil.copytree(PROJECT_DIR, project, symlinks=True, ignore=shutil.ignore_patterns("target", "logs"))
+    (project / "seeds" / "utm_channel_mapping.csv").write_text("utm_source,utm_medium,channel\nfacebook,cpc,paid_socail\n")
+    path = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(path)
+    output = run_dbt_failing("build", workdir=tmp_path, warehouse=path, project_dir=project)
+    assert re.search(r"FAIL 1 is_a_channel_utm_channel_mapping_channel", output), output[-3000:]
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        marts = {t for (t,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+        assert not marts & {"channel_performance_daily", "leads", "funnel_by_channel", "attribution_by_channel"}, marts
+        assert con.execute("select * from seeds.utm_channel_mapping").fetchall() == [("facebook", "cpc", "paid_socail")]
+    finally:
+        con.close()
+
+
+def test_a_campaign_match_rule_that_matches_nothing_fails_its_named_test(tmp_path):
+    """GIVEN ads whose links send campaign names, WHEN var ad_campaign_match says ids, THEN the campaigns
+    with clicks that found nothing fail assert_ad_campaigns_with_clicks_match_what_they_bought (three:
+    Summer Sale, Retargeting, Brand; the auto-tagged Competitors still finds its sessions by GA4's id),
+    and no mart is built; an unknown rule is refused with what to set."""
+    path = tmp_path / "warehouse.duckdb"
+    write_raw_warehouse(path)
+    # the unit tests pin the rule they test; with the var set for the whole build they would fail first
+    output = run_dbt_failing("build", "--vars", "{ad_campaign_match: id}", "--exclude", "test_type:unit",
+                             workdir=tmp_path, warehouse=path)
+    assert re.search(r"FAIL 3 assert_ad_campaigns_with_clicks_match_what_they_bought", output), output[-3000:]
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        marts = {t for (t,) in con.execute("select table_name from information_schema.tables where table_schema = 'marts'").fetchall()}
+        assert not marts & {"channel_performance_daily", "ad_performance_daily", "campaign_budget_recommendation"}, marts
+    finally:
+        con.close()
+    output = run_dbt_failing("compile", "--select", "int_contacts_attributed", "--vars", "{ad_campaign_match: utm}",
+                             workdir=tmp_path, warehouse=path)
+    assert "var ad_campaign_match is 'utm': set it to name, id or name_or_id" in output
+
+
+def test_every_channel_list_is_the_channels_seed():
+    """The channels are written once, in seeds/channels.csv: every dbt channel column is tested against it
+    (is_a_channel, no hand-written value list), and no Great Expectations suite repeats the list (dbt owns
+    accepted values; GX owns distributions, volumes, ranges, freshness and reconciliation)."""
+    with open(PROJECT_DIR / "seeds" / "channels.csv") as f:
+        channels = [row["channel"] for row in csv.DictReader(f)]
+    assert len(channels) == 19 and channels[0] == "direct" and channels[-1] == "other"
+    for yml in PROJECT_DIR.rglob("*.yml"):
+        if "target" not in yml.parts:
+            assert "paid_social, organic" not in yml.read_text(), yml
+    suites = sorted((PROJECT_DIR.parent / "expectations" / "gx" / "expectations").rglob("*.json"))
+    assert suites
+    for suite in suites:
+        for e in json.loads(suite.read_text())["expectations"]:
+            assert not (e["type"] == "expect_column_values_to_be_in_set" and e["kwargs"].get("column") == "channel"), suite
 
 
 def test_staging_carries_every_field_the_platform_sent(warehouse):
@@ -983,8 +1092,8 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        # 32 staging and intermediate (int_sessions_attributed is an incremental table, stg_fx__rates_daily a table), 15 bi
-        assert len(views) == 47
+        # 35 staging and intermediate (int_sessions_attributed is an incremental table, stg_fx__rates_daily a table), 15 bi
+        assert len(views) == 50
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

@@ -63,6 +63,9 @@ def test_raw_tables_hold_exactly_the_platforms_records(pipeline_runs, world):
     assert raw["raw_meta_ads.ad_accounts"][0] == 2
     assert raw["raw_google_ads.ad_group_performance"][0] == truth.google_ads_row_count == 896
     assert raw["raw_google_ads.customers"][0] == 3
+    # every click Google reports (click_view, one account day per query): each a gclid
+    clicks = sum(m["clicks"] for m in truth.google_ads_by_campaign.values())
+    assert raw["raw_google_ads.click_views"][0] == clicks
 
 
 def test_ga4_sessions_land_for_every_day_the_run_read(pipeline_runs, world):
@@ -181,6 +184,47 @@ def test_funnel_counts_per_channel_match_the_world(marts, world):
         assert got[channel][3] == truth.customers_by_channel.get(channel, 0), channel
         assert got[channel][4] == truth.revenue_by_channel_usd.get(channel, 0), channel
     assert sum(truth.customers_by_channel.values()) == sum(r[4] for r in rows) == 246
+
+
+def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(marts, world):
+    """GIVEN ads tagged three ways (Meta US facebook / paid_social, Meta EU facebook / cpc, Google US and UK
+    google / cpc) and one Google account auto-tagged (gclid, no UTM tags: GA4's Google Ads campaign id, HubSpot's
+    PAID_SEARCH and the gclid's click in click_view), WHEN the marts are built, THEN every campaign's spend, leads,
+    customers and revenue are the world's, on rows of its own channel, and so are its CPL, CAC and ROAS."""
+    truth = world.truth()
+    campaigns = ", ".join(f"'{c}'" for c in ALL_CAMPAIGNS)
+    got = {c: rest for c, *rest in marts.execute(f"""
+        SELECT campaign, sum(spend), sum(leads), sum(customers), sum(revenue), sum(spend) / nullif(sum(leads), 0),
+               sum(spend) / nullif(sum(customers), 0), sum(revenue) / nullif(sum(spend), 0), list(DISTINCT channel)
+        FROM marts.channel_performance_daily WHERE campaign IN ({campaigns}) GROUP BY 1""").fetchall()}
+    assert set(got) == set(truth.funnel_by_ad_campaign) == ALL_CAMPAIGNS
+    for campaign, f in truth.funnel_by_ad_campaign.items():
+        spend, leads, customers, revenue, cpl, cac, roas, channels = got[campaign]
+        assert spend == pytest.approx(f["spend_usd"], abs=0.01), campaign
+        assert (leads, customers) == (f["leads"], f["customers"]), campaign
+        assert revenue == pytest.approx(f["revenue_usd"], abs=0.01), campaign
+        assert cpl == pytest.approx(f["spend_usd"] / f["leads"], rel=1e-6), campaign
+        assert cac == (pytest.approx(f["spend_usd"] / f["customers"], rel=1e-6) if f["customers"] else None), campaign
+        assert roas == pytest.approx(f["revenue_usd"] / f["spend_usd"], rel=1e-6), campaign
+        assert channels == (["paid_social"] if campaign in META_CAMPAIGNS else ["paid_search"]), campaign
+    # the spend sits on the (source, medium) rows of the leads it bought, whatever the tags
+    pairs = marts.execute(f"""
+        SELECT campaign, list(DISTINCT source || ' / ' || medium) FILTER (WHERE spend > 0),
+               list(DISTINCT source || ' / ' || medium) FILTER (WHERE leads > 0)
+        FROM marts.channel_performance_daily WHERE campaign IN ({campaigns}) GROUP BY 1""").fetchall()
+    expected = {c.name: "facebook / " + c.account.utm_medium for c in CAMPAIGNS} | dict.fromkeys(GOOGLE_CAMPAIGNS, "google / cpc")
+    assert {c: (spent, led) for c, spent, led in pairs} == {c: ([pair], [pair]) for c, pair in expected.items()}
+    assert {pair for pair in expected.values()} == {"facebook / paid_social", "facebook / cpc", "google / cpc"}
+    # per channel: paid social is every Meta campaign, paid search every Google one
+    per_channel = {c: rest for c, *rest in marts.execute("""
+        SELECT channel, sum(spend), sum(leads), sum(customers), sum(revenue) FROM marts.channel_performance_daily
+        WHERE channel IN ('paid_social', 'paid_search') GROUP BY 1""").fetchall()}
+    for channel, names in (("paid_social", META_CAMPAIGNS), ("paid_search", GOOGLE_CAMPAIGNS)):
+        spend, leads, customers, revenue = per_channel[channel]
+        assert spend == pytest.approx(truth.spend_usd_by_channel[channel], abs=0.01)
+        assert leads == truth.leads_by_channel[channel] == sum(truth.funnel_by_ad_campaign[c]["leads"] for c in names)
+        assert customers == truth.customers_by_channel[channel]
+        assert revenue == pytest.approx(truth.revenue_by_channel_usd[channel], abs=0.01)
 
 
 def test_the_money_losing_campaign_shows_no_return(marts, world):

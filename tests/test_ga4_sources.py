@@ -103,8 +103,8 @@ def test_folded_rows_are_read_again_by_day_then_without_landing_page_and_every_u
     reports = [body for _, path, _, body in requests_seen if path.endswith(":runReport")]
     ranges = [(b["dateRanges"][0]["startDate"], b["dateRanges"][0]["endDate"], len(b["dimensions"])) for b in reports]
     first, last = window_days(world)
-    assert ranges[0] == (str(first), str(last), 5)  # the window, then one day at a time
-    assert all(start == end for start, end, _ in ranges[1:]) and sum(1 for *_, n in ranges if n == 4) == folded_days
+    assert ranges[0] == (str(first), str(last), 7)  # the window, then one day at a time
+    assert all(start == end for start, end, _ in ranges[1:]) and sum(1 for *_, n in ranges if n == 6) == folded_days
 
 
 def test_a_day_that_folds_even_alone_keeps_the_other_row_dated_and_the_batch_says_so(sandbox, connections, data_dir, world):

@@ -49,7 +49,7 @@ CREATE TABLE marts.ad_performance_daily (
     spend_in_reporting_currency DOUBLE, impressions BIGINT, clicks BIGINT, conversions DOUBLE,
     conversion_value_in_account_currency DOUBLE, conversion_value_in_reporting_currency DOUBLE);
 CREATE TABLE marts.conversion_reconciliation (
-    platform VARCHAR, ad_account_id VARCHAR, date_day DATE, utm_source VARCHAR, utm_medium VARCHAR,
+    platform VARCHAR, ad_account_id VARCHAR, date_day DATE,
     platform_conversions DOUBLE, crm_leads BIGINT, conversion_gap DOUBLE, gap_ratio DOUBLE,
     has_platform_data BOOLEAN);
 CREATE TABLE marts.kpi_attainment (
@@ -137,9 +137,9 @@ INSERT INTO marts.ad_performance_daily VALUES
     ('meta_ads', 'paid_social', '1002', 'Europe/Berlin', 'c2', 'eu', 's2', 'a2', '2024-05-02',
      'EUR', 'USD', 10.0, 10.8, 300, 0, 0.0, 0.0, 0.0);
 INSERT INTO marts.conversion_reconciliation VALUES
-    ('meta_ads', '1001', '2024-05-02', 'facebook', 'paid_social', 3.0, 2, 1.0, 0.5, true),
-    ('meta_ads', '1002', '2024-05-02', 'facebook', 'paid_social', 0.0, 0, 0.0, NULL, true),
-    ('meta_ads', '(unknown)', '2024-05-03', 'facebook', 'paid_social', 0.0, 1, -1.0, -1.0, false);
+    ('meta_ads', '1001', '2024-05-02', 3.0, 2, 1.0, 0.5, true),
+    ('meta_ads', '1002', '2024-05-02', 0.0, 0, 0.0, NULL, true),
+    ('meta_ads', '(unknown)', '2024-05-03', 0.0, 1, -1.0, -1.0, false);
 INSERT INTO marts.kpi_attainment VALUES
     ('q2_subscribers', 'subscribers', 'all', '2024-04-01', '2024-06-30', '2024-05-02', 'in_progress',
      91, 32, 1000.0, 351.6, 120.0, 0.34, false, 150.0, 1.25, 3.3, true),

@@ -50,6 +50,34 @@ def test_google_ads_search_stream_batches_land_as_ad_group_days(data_dir, monkey
         ("5550001", "21", "2026-06-02", "1230000"), ("5550001", "21", "2026-06-03", "2000000"), ("5550001", "22", "2026-06-02", "0")]
 
 
+def click_row(gclid, day):
+    return {"clickView": {"resourceName": f"customers/5550001/clickViews/{day}~{gclid}", "gclid": gclid},
+            "customer": {"resourceName": "customers/5550001", "id": "5550001"},
+            "campaign": {"resourceName": "customers/5550001/campaigns/11", "id": "11", "name": "search_brand"},
+            "adGroup": {"resourceName": "customers/5550001/adGroups/21", "id": "21"}, "segments": {"date": day}}
+
+
+def test_google_ads_click_views_are_read_one_day_per_query_and_never_before_90_days(data_dir, monkeypatch):
+    """GIVEN a backfill from 200 days ago, WHEN click_views is read, THEN Google's limits hold: one query per
+    account day (a range is refused) and none older than 90 days (refused too): the window starts there, so
+    its load replaces only days it could read."""
+    empty = [{"fieldMask": "clickView.gclid", "requestId": "r"}]
+    script = [(200, {}, [{"results": [click_row("Cj0-a", "2026-03-06")], "fieldMask": "clickView.gclid", "requestId": "r"}])]
+    script += [(200, {}, empty)] * 88 + [(200, {}, [{"results": [click_row("Cj0-b", "2026-06-03"), click_row("Cj0-c", "2026-06-03")],
+                                                     "fieldMask": "clickView.gclid", "requestId": "r"}])]
+    with ScriptedServer(script) as server:
+        monkeypatch.setenv("AIRFLOW_CONN_GOOGLE_ADS", json.dumps({
+            "conn_type": "http", "host": server.url, "password": "ya29.token-abc",
+            "extra": {"developer_token": "dev-tok-123", "customer_ids": ["5550001"]}}))
+        run("google_ads", "click_views", start=datetime(2025, 11, 16, tzinfo=UTC))
+        queries = [json.loads(r["body"])["query"] for r in server.requests]
+    assert len(queries) == 90
+    assert queries[0].endswith("FROM click_view WHERE segments.date = '2026-03-06'")
+    assert queries[-1].endswith("FROM click_view WHERE segments.date = '2026-06-03'")
+    assert rows("SELECT gclid, date::VARCHAR, _record->>'$.campaign.name' FROM raw_google_ads.click_views ORDER BY ALL") == [
+        ("Cj0-a", "2026-03-06", "search_brand"), ("Cj0-b", "2026-06-03", "search_brand"), ("Cj0-c", "2026-06-03", "search_brand")]
+
+
 def test_google_ads_needs_a_developer_token(data_dir, monkeypatch):
     from extractors.errors import ConfigError
 
@@ -178,7 +206,7 @@ def test_an_error_after_result_batches_fails_that_unit_and_the_others_load(sandb
 
     monkeypatch.setattr(sources, "RetryPolicy", functools.partial(http.RetryPolicy, sleep=lambda s: None))
     monkeypatch.setattr(sandbox_google_ads, "BATCH_SIZE", 50)  # several batches per customer
-    sandbox.faults.add("stream_error", platform="google_ads", endpoint="/customers/5550001/", body=r"segments\.date", after=1)
+    sandbox.faults.add("stream_error", platform="google_ads", endpoint="/customers/5550001/", body=r"FROM ad_group WHERE segments\.date", after=1)
     with pytest.raises(PartialFailure) as err:
         run_source("google_ads", world.default_now)
     assert list(err.value.failed) == ["ad_group_performance/5550001"]

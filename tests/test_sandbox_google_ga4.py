@@ -10,7 +10,7 @@ platform's own errors, and stay lazy and deterministic.
 from __future__ import annotations
 
 import tracemalloc
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 from decimal import Decimal
 
@@ -358,27 +358,83 @@ def test_every_paid_click_is_a_ga4_session_and_every_contact_one_of_them(later_s
     assert set(google_clicks) == {c.name for c in SEARCH_CAMPAIGNS}
     truth = world.truth(later_server.sandbox.now)
     contacts = truth.contacts_created_by_utm
+    created = Counter(c.ad_campaign for c in world.iter_contacts(later_server.sandbox.now) if c.ad_campaign)
     for campaign, clicks in google_clicks.items():
+        # tagged or auto-tagged, GA4 reports a Google Ads click as google / cpc with its campaign
         assert sessions[("google", "cpc", campaign)] == clicks, campaign
-        assert conversions[("google", "cpc", campaign)] == contacts[("google", "cpc", campaign)] <= clicks
-    for campaign in CAMPAIGNS:
-        assert sessions[("facebook", "paid_social", campaign.name)] == truth.ad_clicks_by_campaign[campaign.name]
-        assert conversions[("facebook", "paid_social", campaign.name)] == contacts[("facebook", "paid_social", campaign.name)]
+        assert conversions[("google", "cpc", campaign)] == created[campaign] <= clicks
+    for campaign in CAMPAIGNS:  # each Meta account's own tags: facebook / paid_social (US), facebook / cpc (EU)
+        tags = ("facebook", campaign.account.utm_medium, campaign.name)
+        assert sessions[tags] == truth.ad_clicks_by_campaign[campaign.name]
+        assert conversions[tags] == contacts[tags] == created[campaign.name]
     assert sum(conversions.values()) == sum(contacts.values())  # organic contacts too: one converting session each
 
 
-def test_paid_search_contacts_carry_the_ad_group_that_brought_them(world):
+def test_paid_search_contacts_carry_the_ad_group_that_brought_them(server, world):
+    """Tagged accounts' contacts carry campaign, ad group and keyword in their UTM tags; the auto-tagged
+    account's carry no UTM tags, HubSpot's PAID_SEARCH and the gclid, which click_view lists with the campaign
+    and ad group of the click."""
     ad_groups = {g.ad_group_id: (c.name, g.keyword) for c in SEARCH_CAMPAIGNS for g in c.ad_groups}
+    auto_tagged = {c.name for c in SEARCH_CAMPAIGNS if c.customer.auto_tagged}
+    assert auto_tagged == {"ru_search_brand", "ru_search_generic"}
     paid_search = [c for c in world.iter_contacts(world.default_now) if c.channel == "paid_search"]
-    assert paid_search
-    for c in paid_search:
-        assert (c.utm_source, c.utm_medium, c.hs_analytics_source) == ("google", "cpc", "PAID_SEARCH")
-        assert ad_groups[c.utm_content] == (c.utm_campaign, c.utm_term)
-    record = world.contact_record(paid_search[0], world.default_now, None)
-    assert record["properties"]["utm_content"] == paid_search[0].utm_content
-    assert record["properties"]["utm_term"] == paid_search[0].utm_term
+    tagged = [c for c in paid_search if c.ad_campaign not in auto_tagged]
+    untagged = [c for c in paid_search if c.ad_campaign in auto_tagged]
+    assert len(tagged) == 440 and len(untagged) == 455
+    for c in tagged:
+        assert (c.utm_source, c.utm_medium, c.hs_analytics_source, c.gclid) == ("google", "cpc", "PAID_SEARCH", None)
+        assert ad_groups[c.utm_content] == (c.utm_campaign, c.utm_term) and c.utm_campaign == c.ad_campaign
+        assert (c.source_data_1, c.source_data_2) == (c.utm_campaign, c.utm_term)  # drill-downs: campaign, search term
+    record = world.contact_record(tagged[0], world.default_now, None)
+    assert record["properties"]["utm_content"] == tagged[0].utm_content
+    assert record["properties"]["utm_term"] == tagged[0].utm_term
+    assert record["properties"]["hs_google_click_id"] is None
+    clicks = {}
+    days = sorted({c.created_at.astimezone(SEARCH_CAMPAIGNS[0].customer.tz).date() for c in untagged})[:5]
+    for day in days:
+        query = ("SELECT campaign.name, ad_group.id, click_view.gclid, segments.date FROM click_view "
+                 f"WHERE segments.date = '{day}'")
+        clicks.update({r["clickView"]["gclid"]: (r["campaign"]["name"], r["adGroup"]["id"])
+                       for r in google_rows(server, "5550001", query)})
+    checked = 0
+    for c in untagged:
+        assert (c.utm_source, c.utm_medium, c.utm_campaign, c.utm_content, c.hs_analytics_source) == (
+            None, None, None, None, "PAID_SEARCH")
+        record = world.contact_record(c, world.default_now, None)["properties"]
+        assert record["hs_google_click_id"] == c.gclid and record["utm_campaign"] is None
+        if c.gclid in clicks:
+            assert clicks[c.gclid] == (c.ad_campaign, c.ad_group_id)
+            checked += 1
+    # every contact of those five account days is one of their clicks
+    assert checked == sum(c.created_at.astimezone(SEARCH_CAMPAIGNS[0].customer.tz).date() in days for c in untagged) == 19
     currencies = {c.deal.currency for c in paid_search if c.deal}
     assert currencies == {"RUB", "USD", "GBP"}
+
+
+def test_ga4_names_the_google_ads_campaign_of_auto_tagged_clicks_only(server, world):
+    rows = ga4_read(server, world, ("sessionSource", "sessionMedium", "sessionCampaignName", "sessionGoogleAdsCampaignId",
+                                    "sessionGoogleAdsCampaignName"), ("sessions",))
+    named = {(r["sessionCampaignName"], r["sessionGoogleAdsCampaignId"], r["sessionGoogleAdsCampaignName"])
+             for r in rows if r["sessionGoogleAdsCampaignId"] != "(not set)"}
+    assert named == {(c.name, c.campaign_id, c.name) for c in SEARCH_CAMPAIGNS if c.customer.auto_tagged}
+    assert all((r["sessionSource"], r["sessionMedium"]) == ("google", "cpc") for r in rows
+               if r["sessionGoogleAdsCampaignId"] != "(not set)")
+    assert all(r["sessionGoogleAdsCampaignName"] == "(not set)" for r in rows if r["sessionGoogleAdsCampaignId"] == "(not set)")
+
+
+def test_click_view_answers_one_day_at_most_90_days_back(server, world):
+    """Google's two limits on click_view: one day per query, and no further back than 90 days."""
+    query = "SELECT click_view.gclid, segments.date FROM click_view WHERE segments.date {}"
+    day = world.start + timedelta(days=10)
+    rows = google_rows(server, "5550001", query.format(f"= '{day}'"))
+    assert len(rows) == sum(agd.clicks for agd in world.ad_group_days(day) if agd.customer.customer_id == "5550001")
+    assert len({r["clickView"]["gclid"] for r in rows}) == len(rows)
+    assert rows[0]["clickView"]["resourceName"] == f"customers/5550001/clickViews/{day}~{rows[0]['clickView']['gclid']}"
+    for where, code in ((f"BETWEEN '{day}' AND '{day + timedelta(days=1)}'", "EXPECTED_FILTER_ON_A_SINGLE_DAY"),
+                        ("= '2026-05-30'", "DATE_TOO_OLD")):
+        response = search_stream(server, "5550001", query.format(where))
+        assert response.status_code == 400
+        assert response.json()[0]["error"]["details"][0]["errors"][0]["errorCode"] == {"clickViewError": code}
 
 
 @pytest.mark.parametrize("headers, property_id, body_change, status, grpc_status, message", [

@@ -80,7 +80,9 @@ class Report:
 
 REPORTS = {
     "sessions_daily": Report(
-        ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage"),
+        # sessionGoogleAdsCampaign*: auto-tagged Google Ads clicks (gclid, no UTM) name their campaign ('(not set)' for others)
+        ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "sessionGoogleAdsCampaignId",
+         "sessionGoogleAdsCampaignName", "landingPage"),
         ("sessions", "engagedSessions", "bounceRate", "averageSessionDuration", "screenPageViews", "keyEvents"),
         detail="landingPage"),
     "pages_daily": Report(("date", "pagePath"), ("screenPageViews", "userEngagementDuration", "sessions")),

@@ -74,6 +74,8 @@ CONTACT_PROPERTIES = (
     *(f"hs_lifecyclestage_{s}_date" for s in LIFECYCLE_STAGES),
     "hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
     "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
+    # the gclid of an auto-tagged Google Ads click ("Google ad click id"): its campaign is in Google Ads' click_view
+    "hs_google_click_id",
 )
 DEAL_PROPERTIES = ("dealname", "amount", "dealstage", "pipeline", "closedate", "createdate", "hs_lastmodifieddate",
                    "hs_is_closed_won", "hs_is_closed", "deal_currency_code")

@@ -17,7 +17,9 @@ dimension values in request order.
 
 Two report shapes over the same sessions:
 - session scope: any of date, sessionSource, sessionMedium, sessionSourceMedium,
-  sessionCampaignName, sessionDefaultChannelGroup, landingPage with sessions,
+  sessionCampaignName, sessionDefaultChannelGroup, sessionGoogleAdsCampaignId,
+  sessionGoogleAdsCampaignName (the Google Ads campaign of an auto-tagged click, GA4
+  being linked to Google Ads; '(not set)' for every other session), landingPage with sessions,
   engagedSessions, bounceRate, engagementRate, averageSessionDuration,
   screenPageViews, screenPageViewsPerSession, keyEvents, userEngagementDuration;
 - page scope (``pagePath`` among the dimensions): screenPageViews, sessions
@@ -62,6 +64,7 @@ from contextlib import contextmanager
 from datetime import UTC, date, timedelta
 
 from sandbox.server import Request, Response
+from sandbox.world_google_ads import SEARCH_CAMPAIGNS
 from sandbox.world_web import PROFILES, PROPERTY_CURRENCY, PROPERTY_ID, PROPERTY_TIME_ZONE, PROPERTY_TZ, SessionBlock
 
 DEFAULT_LIMIT = 10_000
@@ -69,6 +72,15 @@ MAX_LIMIT = 250_000
 SCHEMA_HELP = "For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
 AUTH_HELP = ("Expected OAuth 2 access token, login cookie or other valid authentication credential. "
              "See https://developers.google.com/identity/sign-in/web/devconsole-project.")
+
+# GA4 knows the Google Ads campaign of a click by its gclid: only auto-tagged accounts' sessions have one.
+AUTO_TAGGED_CAMPAIGNS = {c.name: c for c in SEARCH_CAMPAIGNS if c.customer.auto_tagged}
+NOT_SET = "(not set)"
+
+
+def _google_ads_campaign(b: SessionBlock):
+    return AUTO_TAGGED_CAMPAIGNS.get(b.campaign) if (b.source, b.medium) == ("google", "cpc") else None
+
 
 # Dimension values of a session block; pagePath comes from the block's pages.
 DIMENSIONS: dict[str, Callable[[SessionBlock], str]] = {
@@ -78,6 +90,8 @@ DIMENSIONS: dict[str, Callable[[SessionBlock], str]] = {
     "sessionSourceMedium": lambda b: f"{b.source} / {b.medium}",
     "sessionCampaignName": lambda b: b.campaign,
     "sessionDefaultChannelGroup": lambda b: PROFILES[b.channel].default_channel_group,
+    "sessionGoogleAdsCampaignId": lambda b: c.campaign_id if (c := _google_ads_campaign(b)) else NOT_SET,
+    "sessionGoogleAdsCampaignName": lambda b: c.name if (c := _google_ads_campaign(b)) else NOT_SET,
     "landingPage": lambda b: b.landing_page,
 }
 PAGE_DIMENSION = "pagePath"

@@ -15,8 +15,10 @@ are the account's own (its time zone). A day appears once it has ended in the
 account's time zone; its conversions keep changing for 30 days.
 
 Resources: ``customer``, ``campaign``, ``ad_group`` (with metrics and
-``segments.date``) and ``customer_client`` (the manager's account list; no
-metrics). Errors are Google's, inside the array as searchStream sends them:
+``segments.date``), ``click_view`` (one row per click with its ``gclid``, campaign and
+ad group; like Google, only with a filter on a single day, ClickViewError
+EXPECTED_FILTER_ON_A_SINGLE_DAY otherwise, and no further back than 90 days,
+DATE_TOO_OLD) and ``customer_client`` (the manager's account list; no metrics). Errors are Google's, inside the array as searchStream sends them:
 ``[{"error": {"code", "message", "status", "details": [GoogleAdsFailure]}}]``:
 401 UNAUTHENTICATED (OAuth token or developer token), 403 PERMISSION_DENIED
 (a customer the caller cannot reach), 400 INVALID_ARGUMENT (bad GAQL, metrics
@@ -58,9 +60,16 @@ SCOPE = {
     "customer": ("customer",),
     "campaign": ("customer", "campaign"),
     "ad_group": ("customer", "campaign", "ad_group"),
+    "click_view": ("customer", "campaign", "ad_group", "click_view"),
     "customer_client": ("customer_client",),
 }
-METRIC_RESOURCES = ("customer", "campaign", "ad_group")
+METRIC_RESOURCES = ("customer", "campaign", "ad_group", "click_view")
+CLICK_VIEW_DAYS = 90  # "can be requested for dates back to 90 days before the time of the request"
+
+
+@dataclass(frozen=True)
+class Click:
+    gclid: str
 
 
 @dataclass(frozen=True)
@@ -97,6 +106,8 @@ FIELDS: dict[str, FieldSpec] = {
     "ad_group.status": FieldSpec("enum", lambda f: "ENABLED"),
     "ad_group.type": FieldSpec("enum", lambda f: "SEARCH_STANDARD"),
     "ad_group.campaign": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/campaigns/{f['campaign'].campaign_id}"),
+    "click_view.gclid": FieldSpec("string", lambda f: f["click"].gclid),
+    "click_view.resource_name": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/clickViews/{f['date']}~{f['click'].gclid}"),
     "customer_client.resource_name": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/customerClients/{f['client'].customer_id}"),
     "customer_client.client_customer": FieldSpec("string", lambda f: f["client"].resource_name),
     "customer_client.id": FieldSpec("int64", lambda f: f["client"].customer_id),
@@ -316,16 +327,37 @@ def _facts(request: Request, customer: GoogleAdsCustomer, query: Query, low: dat
                 for group in campaign.ad_groups:
                     yield {"customer": customer, "campaign": campaign, "ad_group": group}
         return
+    if query.resource == "click_view":
+        yield from _clicks(request, customer, low, high)
+        return
     for agd in world.iter_ad_group_days(customer.customer_id, low or world.start, high or world.end, now):
         yield {"customer": customer, "campaign": agd.campaign, "ad_group": agd.ad_group, "date": agd.day.isoformat(),
                "m": {"impressions": agd.impressions, "clicks": agd.clicks, "cost_micros": agd.cost_micros,
                      "conversions": agd.conversions_at(now), "conversions_value": agd.conversions_value_at(now)}}
 
 
+def _clicks(request: Request, customer: GoogleAdsCustomer, low: date | None, high: date | None):
+    """click_view: one fact per click of one account day, Google's two limits first."""
+    if low is None or low != high:
+        raise _QueryRejected(_error(request, 400, "INVALID_ARGUMENT", "Request contains an invalid argument.",
+                                    {"clickViewError": "EXPECTED_FILTER_ON_A_SINGLE_DAY"}, "Missing filter on a single day."))
+    today = request.sandbox.now.astimezone(customer.tz).date()
+    if low < today - timedelta(days=CLICK_VIEW_DAYS):
+        raise _QueryRejected(_error(request, 400, "INVALID_ARGUMENT", "Request contains an invalid argument.",
+                                    {"clickViewError": "DATE_TOO_OLD"}, "The requested date is too old."))
+    world = request.sandbox.world
+    for agd in world.iter_ad_group_days(customer.customer_id, low, high, request.sandbox.now):
+        for gclid in agd.gclids():
+            yield {"customer": customer, "campaign": agd.campaign, "ad_group": agd.ad_group, "click": Click(gclid),
+                   "date": agd.day.isoformat(),
+                   "m": {"impressions": 0, "clicks": 1, "cost_micros": 0, "conversions": 0.0, "conversions_value": 0.0}}
+
+
 GRAIN = {  # the ids that make one row of each FROM resource
     "customer": (("customer", "customer_id"),),
     "campaign": (("customer", "customer_id"), ("campaign", "campaign_id")),
     "ad_group": (("customer", "customer_id"), ("campaign", "campaign_id"), ("ad_group", "ad_group_id")),
+    "click_view": (("customer", "customer_id"), ("click", "gclid")),
     "customer_client": (("client", "customer_id"),),
 }
 

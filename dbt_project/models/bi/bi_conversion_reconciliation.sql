@@ -6,8 +6,6 @@ select
     platform,
     ad_account_id,
     date_day,
-    utm_source,
-    utm_medium,
     platform_conversions,
     crm_leads,
     conversion_gap,

@@ -1,5 +1,5 @@
--- Ad delivery of every ad platform in one shape: one CTE per platform, stacked, with the
--- UTM source/medium its ads carry and that pair's channel (macros/ad_platforms.sql). A
+-- Ad delivery of every ad platform in one shape: one CTE per platform, stacked (its channel
+-- comes from the sessions and contacts its campaigns bought: int_ad_campaigns). A
 -- row is a platform's finest daily grain: Meta an ad, Google Ads an ad group (the project
 -- reads no Google ads, so ad_id is '(none)' there). Money is in the account's currency,
 -- with spend and conversion value also in the reporting currency (converted in staging).
@@ -73,36 +73,6 @@ unioned as (
     union all
     select * from google_ads
 
-),
-
-platforms as (
-
-    {{ ad_platforms_rows() }}
-
-),
-
-platform_channels as (
-
-    select
-        platform,
-        utm_source,
-        utm_medium,
-        {{ channel_from_utm('utm_source', 'utm_medium') }} as channel
-    from platforms
-
-),
-
-tagged as (
-
-    select
-        unioned.*,
-        platform_channels.utm_source,
-        platform_channels.utm_medium,
-        coalesce(platform_channels.channel, 'other') as channel
-    from unioned
-    left join platform_channels
-        on unioned.platform = platform_channels.platform
-
 )
 
-select * from tagged
+select * from unioned

@@ -1,6 +1,6 @@
 -- One row per marketing touch of a live contact: each page visit HubSpot recorded, with
--- its channel from the same utm_channel_mapping seed as contacts and GA4 sessions. A
--- visit whose (source, medium) maps to no channel is 'other'.
+-- its channel by the same rules as contacts and GA4 sessions (macros/channels.sql). A
+-- visit no rule places is 'other' (GA4's Unassigned).
 with
 
 visits as (
@@ -21,7 +21,7 @@ touches as (
         visits.visit_id as touch_id,
         visits.contact_id,
         visits.visited_at as touched_at,
-        {{ channel_from_utm('visits.source', 'visits.medium') }} as channel,
+        {{ channel_from_utm('visits.source', 'visits.medium', 'visits.utm_campaign') }} as channel,
         visits.source,
         visits.medium,
         coalesce(visits.utm_campaign, '(none)') as campaign,

@@ -5,22 +5,21 @@
     ],
     compared_inputs=['stg_fx__rates_daily'],
     fingerprint_inputs=[
-        {'ref': 'utm_channel_mapping'},
+        {'ref': 'int_ad_campaigns', 'columns': ['platform', 'ad_account_id', 'campaign_id', 'channel']},
         {'ref': 'stg_meta_ads__ad_accounts', 'columns': ['ad_account_id', 'account_name', 'timezone_name']},
         {'ref': 'stg_google_ads__customers', 'columns': ['customer_id', 'account_name', 'time_zone', 'currency']},
     ],
-    vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days', 'meta_ads_utm_source', 'meta_ads_utm_medium',
-         'google_ads_utm_source', 'google_ads_utm_medium'],
+    vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days'],
 )) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
--- depends_on: {{ ref('utm_channel_mapping') }}
+-- depends_on: {{ ref('int_ad_campaigns') }}
 -- depends_on: {{ ref('stg_fx__rates_daily') }}
 -- depends_on: {{ ref('stg_meta_ads__ad_accounts') }}
 -- depends_on: {{ ref('stg_google_ads__customers') }}
 -- Ad delivery per platform, account, campaign, ad group (Meta: ad set), ad and day, in
 -- one shape for every ad platform (int_ad_delivery_unioned stacks them), with the
--- channel of the UTM pair the platform's ads carry and money in both currencies.
+-- channel of what its campaign bought (int_ad_campaigns) and money in both currencies.
 with
 
 delivery as (
@@ -30,11 +29,17 @@ delivery as (
 
 ),
 
+campaigns as (
+
+    select * from {{ ref('int_ad_campaigns') }}
+
+),
+
 final as (
 
     select
         delivery.platform,
-        delivery.channel,
+        coalesce(campaigns.channel, 'other') as channel,
         delivery.ad_account_id,
         delivery.account_name,
         delivery.account_timezone,
@@ -58,6 +63,10 @@ final as (
             as conversion_value_in_reporting_currency,
         delivery.record_json
     from delivery
+    left join campaigns
+        on delivery.platform = campaigns.platform
+        and delivery.ad_account_id is not distinct from campaigns.ad_account_id
+        and delivery.campaign_id = campaigns.campaign_id
 
 )
 

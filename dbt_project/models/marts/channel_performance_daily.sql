@@ -5,15 +5,15 @@
         {'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'},
     ],
     compared_inputs=['int_crm_outcomes_aggregated', 'stg_fx__rates_daily'],
-    fingerprint_inputs=[{'ref': 'utm_channel_mapping'}],
-    vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days', 'meta_ads_utm_source', 'meta_ads_utm_medium',
-         'google_ads_utm_source', 'google_ads_utm_medium'],
+    fingerprint_inputs=[{'ref': 'int_ad_campaigns', 'columns': [
+        'platform', 'ad_account_id', 'campaign_id', 'campaign_name', 'channel', 'source', 'medium']}],
+    vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days'],
 )) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
 -- depends_on: {{ ref('stg_ga4__sessions_daily') }}
 -- depends_on: {{ ref('stg_fx__rates_daily') }}
--- depends_on: {{ ref('utm_channel_mapping') }}
+-- depends_on: {{ ref('int_ad_campaigns') }}
 -- One row per day, channel, source, medium and campaign: ad delivery (every ad platform),
 -- website sessions (GA4), lifecycle stages reached and won revenue (CRM). The four sides
 -- are stacked and summed (a full outer union), so a day with spend and no leads, a day

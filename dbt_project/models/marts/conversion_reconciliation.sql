@@ -1,11 +1,11 @@
 -- What each ad platform says it converted, next to what the CRM saw, per platform, ad
 -- account and day. The platform counts by its own attribution (clicks and views, within
 -- its window, restated for days); the CRM side counts live contacts that became leads
--- with the platform's UTM source/medium as their first touch. A CRM lead belongs to the
--- ad account of the ad it clicked (utm_content = ad id; Google Ads puts the ad group id
--- there), else of its campaign when only one account runs a campaign of that name, and
--- is placed on its day in that account's time zone, the way the platform reports days;
--- a lead naming neither is '(unknown)' on its UTC day.
+-- whose first touch the platform's campaigns bought (int_contacts_attributed matches
+-- utm_campaign, or a gclid, to an ad campaign). A CRM lead belongs to the ad account of
+-- the ad it clicked (utm_content = ad id; Google Ads puts the ad group id there), else of
+-- its matched campaign, and is placed on its day in that account's time zone, the way the
+-- platform reports days; a lead whose account is not known is '(unknown)' on its UTC day.
 with
 
 ad_delivery as (
@@ -18,12 +18,7 @@ contacts as (
 
     select * from {{ ref('int_contacts_attributed') }}
     where became_lead_at is not null
-
-),
-
-platforms as (
-
-    {{ ad_platforms_rows() }}
+        and ad_platform is not null
 
 ),
 
@@ -58,37 +53,33 @@ ad_accounts_by_ad_group as (
 
 ),
 
-ad_accounts_by_campaign as (
+ad_account_time_zones as (
 
-    select platform, campaign_name, min(ad_account_id) as ad_account_id, min(account_timezone) as account_timezone
+    select platform, ad_account_id, min(account_timezone) as account_timezone
     from ad_delivery
-    group by platform, campaign_name
-    having count(distinct ad_account_id) = 1
+    group by platform, ad_account_id
 
 ),
 
 crm_leads as (
 
     select
-        platforms.platform,
+        contacts.ad_platform as platform,
         coalesce(by_ad.ad_account_id, by_ad_group.ad_account_id, by_campaign.ad_account_id, '(unknown)')
             as ad_account_id,
         coalesce(by_ad.account_timezone, by_ad_group.account_timezone, by_campaign.account_timezone, 'UTC')
             as time_zone,
         contacts.became_lead_at
     from contacts
-    inner join platforms
-        on contacts.source = platforms.utm_source
-        and contacts.medium = platforms.utm_medium
     left join ad_accounts_by_ad as by_ad
-        on platforms.platform = by_ad.platform
+        on contacts.ad_platform = by_ad.platform
         and contacts.content = by_ad.ad_id
     left join ad_accounts_by_ad_group as by_ad_group
-        on platforms.platform = by_ad_group.platform
+        on contacts.ad_platform = by_ad_group.platform
         and contacts.content = by_ad_group.ad_group_id
-    left join ad_accounts_by_campaign as by_campaign
-        on platforms.platform = by_campaign.platform
-        and contacts.campaign = by_campaign.campaign_name
+    left join ad_account_time_zones as by_campaign
+        on contacts.ad_platform = by_campaign.platform
+        and contacts.ad_account_id = by_campaign.ad_account_id
 
 ),
 
@@ -127,16 +118,12 @@ final as (
         joined.platform,
         joined.ad_account_id,
         joined.date_day,
-        platforms.utm_source,
-        platforms.utm_medium,
         joined.platform_conversions,
         joined.crm_leads,
         joined.platform_conversions - joined.crm_leads as conversion_gap,
         {{ safe_divide('joined.platform_conversions - joined.crm_leads', 'joined.crm_leads') }} as gap_ratio,
         joined.has_platform_data
     from joined
-    left join platforms
-        on joined.platform = platforms.platform
 
 )
 

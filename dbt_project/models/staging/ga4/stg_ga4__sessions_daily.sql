@@ -21,6 +21,9 @@ renamed as (
         sessionMedium as medium,
         sessionCampaignName as campaign,
         landingPage as landing_page,
+        -- auto-tagged Google Ads clicks (gclid): the campaign GA4 read from Google Ads; '(not set)' otherwise
+        nullif(nullif(_record->>'$.sessionGoogleAdsCampaignId', ''), '(not set)') as google_ads_campaign_id,
+        nullif(nullif(_record->>'$.sessionGoogleAdsCampaignName', ''), '(not set)') as google_ads_campaign_name,
 
         cast(_record->>'$.sessions' as bigint) as sessions,
         cast(_record->>'$.engagedSessions' as bigint) as engaged_sessions,

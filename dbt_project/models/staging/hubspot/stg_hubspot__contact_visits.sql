@@ -1,8 +1,9 @@
 -- One row per page visit of a known contact: HubSpot's e_visited_page events
 -- (GET /events/v3/events), merged on the event id. Property values are strings;
--- '' counts as missing. Visits without UTM tags get GA4-style source / medium from
--- the referrer (search engine -> <engine> / organic, none -> (direct) / (none),
--- another site -> <host> / referral), so one channel mapping serves every touch.
+-- '' counts as missing. Visits without UTM tags get GA4-style source / medium: an
+-- auto-tagged Google Ads click (gclid in the page URL) is google / cpc, as GA4 reports it;
+-- else from the referrer (search engine -> <engine> / organic, none -> (direct) / (none),
+-- another site -> <host> / referral), so one set of channel rules serves every touch.
 with
 
 source as (
@@ -51,6 +52,7 @@ with_source_medium as (
         *,
         case
             when utm_source is not null or utm_medium is not null then lower(coalesce(utm_source, '(none)'))
+            when regexp_matches(page_url, '[?&]gclid=') then 'google'
             when referrer_host is null then '(direct)'
             when regexp_matches(referrer_host, '(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.')
                 then regexp_extract(referrer_host, '(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.', 2)
@@ -58,6 +60,7 @@ with_source_medium as (
         end as source,
         case
             when utm_source is not null or utm_medium is not null then lower(coalesce(utm_medium, '(none)'))
+            when regexp_matches(page_url, '[?&]gclid=') then 'cpc'
             when referrer_host is null then '(none)'
             when regexp_matches(referrer_host, '(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.') then 'organic'
             else 'referral'

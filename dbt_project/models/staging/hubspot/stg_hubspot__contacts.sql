@@ -28,6 +28,9 @@ renamed as (
         {{ hubspot_property('utm_campaign') }} as utm_campaign,
         {{ hubspot_property('utm_content') }} as utm_content,
 
+        -- the gclid of a Google Ads click that brought the contact (HubSpot's "Google ad click id")
+        {{ hubspot_property('hs_google_click_id') }} as google_click_id,
+
         -- when the contact entered each lifecycle stage
         {%- for stage in hubspot_lifecycle_stages() %}
         {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_' ~ stage.hubspot_value ~ '_date')) }}
