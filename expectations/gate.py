@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import shutil
 import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -167,9 +168,13 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
 
     keep_duckdb_connection_open()
 
+    # GX re-saves the suites and validation definitions a checkpoint names (in its own layout), so the
+    # context opens a copy in this run's folder: the committed project is never written by a run.
+    project = run_dir / "gx_project"
+    shutil.copytree(gx_dir, project, ignore=shutil.ignore_patterns("uncommitted"))
     context = gx.get_context(
         mode="file",
-        context_root_dir=str(gx_dir),
+        context_root_dir=str(project),
         runtime_environment={DATABASE_VARIABLE: str(database), RESULTS_VARIABLE: str(run_dir)},
     )
     selected, skipped = [], []
@@ -226,8 +231,6 @@ def _new_run_dir(root: Path, phase: str, checked_at: datetime) -> Path:
 
 
 def _keep_newest(root: Path, keep: int) -> None:
-    import shutil
-
     runs = sorted(p for p in root.iterdir() if p.is_dir())
     for old in runs[:-keep]:
         shutil.rmtree(old, ignore_errors=True)
@@ -242,7 +245,7 @@ def _suite_order(definition: Any) -> tuple[int, str]:
 
 
 def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, checked_at: datetime) -> None:
-    """Rows per day of every report stream's latest loaded window -> gate_volume_history (kept)
+    """Rows per day of every daily report stream's latest loaded window -> gate_volume_history (kept)
     and gate_volume_check (this run against the median of the last VOLUME_RUNS runs).
 
     The window's last UTC day is left out: platforms report days in the account's time zone,
@@ -267,6 +270,8 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
             if source not in sources or table not in tables:
                 continue
             stream = sources[source].stream(stream_name)
+            if not stream.rows_every_day:
+                continue  # a day without rows is normal there: rows per day say nothing
             key = next(k for k in stream.keys if k.name == stream.window_key)
             day = f'"{key.name}"' if key.sql_type == "DATE" else f"CAST(\"{key.name}\" AT TIME ZONE 'UTC' AS DATE)"
             connection.execute(f"""INSERT INTO {META}.gate_volume_history

@@ -38,6 +38,10 @@ class Stream:
     # The platform may refuse it by plan or permission (403) while the account's other streams
     # are readable: such a refusal skips this stream, reported, instead of failing the account.
     optional: bool = False
+    # A window stream the platform fills every day (ad and analytics reports): a day without rows
+    # is a loss, which the raw gate's volume check catches. False for series with gaps by nature
+    # (exchange rates: none on the bank's days off).
+    rows_every_day: bool = True
     description: str = ""
 
     @property

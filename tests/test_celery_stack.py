@@ -260,8 +260,6 @@ def refused_source_run(stack, sandbox, small_world, alerts, clean_run):
     return out
 
 
-@pytest.mark.xfail(strict=True, reason="stg_meta_ads__* and stg_hubspot__* select from source() directly, not "
-                   "source_or_empty(): a source whose very first load failed (no raw tables) breaks the dbt build")
 def test_a_refused_source_does_not_stop_the_others_and_is_named_stale(refused_source_run, clean_run):
     run = refused_source_run
     assert run["states"] == {"refused": "failed"}, run  # the run says something is wrong ...

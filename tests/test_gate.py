@@ -248,6 +248,10 @@ def gx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
+GX_PROJECT_BEFORE = {p.relative_to(gate.GX_DIR): p.read_bytes() for p in gate.GX_DIR.rglob("*")
+                     if p.is_file() and "uncommitted" not in p.parts}
+
+
 @pytest.fixture(scope="module")
 def good_run(tmp_path_factory, gx_dir):
     database = build_marts(tmp_path_factory.mktemp("good") / "build.duckdb")
@@ -271,6 +275,8 @@ def test_gate_passes_good_marts_and_records_the_run(good_run, gx_dir):
     assert result.data_docs_url in [(d / "data_docs/index.html").as_uri() for d in run_dirs]
     assert Path(result.data_docs_url.removeprefix("file://")).is_file()
     assert not (gx_dir / "uncommitted").exists() and not (gate.GX_DIR / "uncommitted").exists()
+    # AND the GX project it was given is left as it was (GX re-saves what a checkpoint names: into the run's copy)
+    assert {p.relative_to(gx_dir): p.read_bytes() for p in gx_dir.rglob("*") if p.is_file()} == GX_PROJECT_BEFORE
     # AND the run is stored, in the database and as GX validation results under its run id
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.execute("SELECT run_id, phase, success, errors, warnings, skipped FROM _funnelhouse.gate_runs").fetchall() == [
@@ -434,7 +440,10 @@ def test_dbt_owns_keys_nulls_and_accepted_values_and_gx_does_not_repeat_them():
               for m in yaml.safe_load(f.read_text()).get("models") or []}
     columns = {c["name"]: c.get("data_tests") or [] for c in models["funnel_by_channel"]["columns"]}
     assert {"not_null": {"config": {"where": "leads > 0"}}} in columns["lead_to_mql_rate"]
-    assert any("accepted_values" in t for t in models["kpi_attainment"]["columns"][2]["data_tests"] if isinstance(t, dict))
+    goal_columns = {c["name"]: c.get("data_tests") or [] for c in models["kpi_attainment"]["columns"]}
+    assert any("accepted_values" in t for t in goal_columns["metric"] if isinstance(t, dict))
+    # the channel list lives once (seeds/channels.csv), read by dbt's is_a_channel test
+    assert {"is_a_channel": {"arguments": {"also": ["all"]}}} in goal_columns["channel"]
 
 
 def test_generated_suites_are_the_committed_ones(tmp_path):

@@ -212,9 +212,9 @@ def client_responses(monkeypatch) -> tuple[list[int], list[float]]:
     turns: list[float] = []
     parse, turn = http.HttpClient._parse, http._Pacer.turn
 
-    def counting_parse(self, response, label):
+    def counting_parse(self, response, label, decode=None):
         statuses.append(response.status_code)
-        return parse(self, response, label)
+        return parse(self, response, label, decode)
 
     @contextmanager
     def counting_turn(self):

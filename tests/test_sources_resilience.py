@@ -163,7 +163,7 @@ def _unit_key_patterns():
     return {  # source -> (the refused unit, the fault rule's filters)
         "hubspot": ("contact_visits/4400001", {"endpoint": r"^/events/v3/events"}),
         "meta_ads": (f"insights/{meta}", {"endpoint": rf"/act_{meta}/insights"}),
-        "google_ads": (f"ad_group_performance/{customer}", {"endpoint": rf"/customers/{customer}/", "body": r"segments\.date"}),
+        "google_ads": (f"ad_group_performance/{customer}", {"endpoint": rf"/customers/{customer}/", "body": r"segments\.date BETWEEN"}),  # the report, not click_view (one day: =)
         "ga4": ("pages_daily/420000001", {"body": r"pagePath"}),
         "mailchimp": (f"list_members/{audience}", {"endpoint": rf"/lists/{audience}/members"}),
         "facebook_pages": (f"page_insights/{FACEBOOK_PAGE.account_id}", {"endpoint": rf"/{FACEBOOK_PAGE.account_id}/insights$"}),
@@ -221,7 +221,7 @@ def test_a_retry_of_the_extract_task_reads_only_the_failed_unit_and_the_load_dou
                                                                                              world, clean, monkeypatch):
     """GIVEN one Google Ads report unit keeps failing with 5xx until the client gives up
     WHEN the DAG's extract task runs with tries left THEN it fails retryable after landing the
-    eleven other units; WHEN Airflow retries it and the platform is well again THEN the retry sends
+    fourteen other units (five streams x three customers); WHEN Airflow retries it and the platform is well again THEN the retry sends
     exactly that unit's one request (the landed batch covers the rest), and the load of both
     batches equals a clean read."""
     import functools
@@ -238,7 +238,7 @@ def test_a_retry_of_the_extract_task_reads_only_the_failed_unit_and_the_load_dou
         steps.extract("google_ads", end=world.default_now, retries_left=True)
     assert err.value.retryable and list(err.value.failed) == [key] and "failed after 6 attempts" in err.value.failed[key]
     [first] = [b for b in (settings.landing_dir() / "google_ads").iterdir()]
-    assert len(Manifest.read(first).units) == 11 and [f.key for f in Manifest.read(first).failed_units] == [key]
+    assert len(Manifest.read(first).units) == 14 and [f.key for f in Manifest.read(first).failed_units] == [key]
 
     sandbox.faults.clear()
     sent = []

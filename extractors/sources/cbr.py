@@ -82,7 +82,7 @@ class CentralBankOfRussia(Source):
     default_history = FIRST_RUN_HISTORY
     streams = (
         Stream("daily_rates", (KeyColumn("date", "$.Date", "DATE", parse=DD_MM_YYYY),), load="window",
-               window_key="date", lookback=LOOKBACK,
+               window_key="date", lookback=LOOKBACK, rows_every_day=False,  # no rates on the Bank's days off
                description="official rate of one currency in roubles per rate date (XML_dynamic.asp)"),
     )
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('hubspot', 'contacts') }}
+    select * from {{ source_or_empty('hubspot', 'contacts', {'id': 'varchar'}) }}
 
 ),
 

@@ -3,7 +3,7 @@ with
 
 source as (
 
-    select * from {{ source('meta_ads', 'insights') }}
+    select * from {{ source_or_empty('meta_ads', 'insights', {'ad_id': 'varchar', 'date_start': 'date'}) }}
 
 ),
 
