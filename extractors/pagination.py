@@ -1,6 +1,6 @@
 """The one paginator. A page style says how to ask for the next page; the loop is shared.
 
-Styles in use (CONTRACTS.md): a cursor in the body (HubSpot ``paging.next.after``,
+Styles in use: a cursor in the body (HubSpot ``paging.next.after``,
 sent back as a query parameter on list calls and in the JSON body on search
 calls), a full next URL (Meta ``paging.next``), and offset/total (Mailchimp
 ``total_items``, GA4 ``rowCount``). None of them stops on "fewer rows than limit".

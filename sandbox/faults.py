@@ -58,7 +58,7 @@ KINDS = RESPONSE_KINDS + DELAY_KINDS + RECORD_KINDS + BODY_KINDS
 # A schema change does not revert: once such a rule fires it applies to every later request it matches.
 ONSET_KINDS = ("new_field", "change_type")
 
-# Which platform a path belongs to (the paths of CONTRACTS.md). Order matters: Meta's /vNN.N/ last.
+# Which platform a path belongs to (the paths the sandbox serves). Order matters: Meta's /vNN.N/ last.
 PLATFORM_PATHS = (
     ("hubspot", re.compile(r"/crm/|/events/v3/")),
     ("google_ads", re.compile(r"/v\d+/customers/")),

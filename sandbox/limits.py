@@ -2,7 +2,7 @@
 
 Off by default, so the demo and the test suite keep their speed; on with
 ``Sandbox.platform_limits = True``, ``SandboxServer(..., platform_limits=True)`` or
-``python -m sandbox serve --platform-limits``. Then, as CONTRACTS.md documents them:
+``python -m sandbox serve --platform-limits``. Then, as the platforms document them:
 
 - HubSpot CRM search (``POST /crm/v3/objects/{type}/search``): at most 4 requests per
   second per token, counted over a sliding 1 s window. The 5th answers 429 with

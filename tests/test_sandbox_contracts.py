@@ -57,7 +57,7 @@ HUBSPOT_WIRE_DEVIATIONS = {
     # files type every value as a plain string (see HubSpot/hubspot-api-nodejs#323).
     "SimplePublicObject.properties": _NULLABLE_STRINGS,
     "SimplePublicObjectWithAssociations.properties": _NULLABLE_STRINGS,
-    # Every HubSpot error body also carries "status": "error" (../shared/CONTRACTS.md),
+    # Every HubSpot error body also carries "status": "error" (HubSpot's error-handling guide),
     # which the Error schema does not declare.
     "Error.status": {"enum": ["error"]},
 }
@@ -165,7 +165,7 @@ def test_hubspot_next_link_reads_the_same_page_as_the_after_cursor(sandbox, hubs
 
 
 def search_body(modified: str, start_ms: int, end_ms: int, properties, after: str | None = None) -> dict:
-    """The incremental search the extractor sends (CONTRACTS.md)."""
+    """The incremental search the extractor sends."""
     return {"filterGroups": [{"filters": [{"propertyName": modified, "operator": "GTE", "value": str(start_ms)},
                                           {"propertyName": modified, "operator": "LT", "value": str(end_ms)}]}],
             "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],

@@ -1,7 +1,7 @@
 """Facebook Pages and Instagram (Graph API): posts, media, comments, page and media insights.
 
-Contract: ../shared/CONTRACTS.md "Social: Facebook Pages and Instagram (Graph API)";
-node fields follow tests/specs/meta (Page, PagePost, IGMedia, InsightsResult).
+Contract: the Graph API reference for Pages and Instagram (evidence: "Verified against" in
+extractors/sources/facebook_pages.py); node fields follow tests/specs/meta (Page, PagePost, IGMedia, InsightsResult).
 
     GET /v21.0/{page_id}/posts?fields=id,message,created_time,permalink_url,shares,
         comments.summary(true),reactions.summary(true)&since=<unix>&until=<unix>&limit=25

@@ -1,6 +1,7 @@
 """Google Analytics 4 Data API v1beta: ``properties/{id}:runReport``.
 
-Contract: ../shared/CONTRACTS.md "Web analytics: Google Analytics 4 Data API v1beta".
+Contract: the GA4 Data API v1beta reference; the evidence is listed under "Verified against" in
+extractors/sources/ga4.py.
 
     POST /v1beta/properties/420000001:runReport      Authorization: Bearer <token>
     {"dateRanges": [{"startDate": "2026-06-01", "endDate": "2026-06-30"}],

@@ -1,6 +1,7 @@
 """Google Ads API (REST): ``googleAds:searchStream`` with a GAQL subset.
 
-Contract: ../shared/CONTRACTS.md "Ads: Google Ads API (REST)".
+Contract: the Google Ads API REST reference; the evidence is listed under "Verified against" in
+extractors/sources/google_ads.py.
 
     POST /v26/customers/{customer_id}/googleAds:searchStream
     Authorization: Bearer <oauth token>; developer-token: <token>; login-customer-id: <manager id> (optional)

@@ -1,6 +1,7 @@
 """HubSpot CRM v3 objects API (contacts, deals): list, search, auth and errors.
 
-Contract: ../shared/CONTRACTS.md "CRM: HubSpot CRM v3"; shapes follow the
+Contract: HubSpot's CRM v3 reference (evidence: "Verified against" in extractors/sources/hubspot.py);
+shapes follow the
 OpenAPI files in tests/specs/hubspot (SimplePublicObjectWithAssociations,
 CollectionResponse..., search responses, batch read).
 

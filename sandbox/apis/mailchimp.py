@@ -1,6 +1,7 @@
 """Mailchimp Marketing API 3.0: campaigns, reports, email activity, audiences and their members.
 
-Contract: ../shared/CONTRACTS.md "Email: Mailchimp Marketing API 3.0".
+Contract: the Mailchimp Marketing API 3.0 reference; the evidence is listed under "Verified
+against" in extractors/sources/mailchimp.py.
 
     GET /3.0/campaigns?status=sent&since_send_time=2026-06-01T00:00:00+00:00&count=1000&offset=0&fields=...
     GET /3.0/reports?since_send_time=...           GET /3.0/reports/{campaign_id}

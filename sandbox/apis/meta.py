@@ -1,7 +1,7 @@
 """Meta Marketing API (Graph API): ad account and ad-level insights, synchronous and as report runs.
 
-Contract: ../shared/CONTRACTS.md "Ads: Meta Marketing API"; field names and
-types follow tests/specs/meta (AdAccount.json, AdsInsights.json, enum_types.json). Numbers are
+Contract: Meta's Marketing API reference, with the evidence listed under "Verified against" in
+extractors/sources/meta_ads.py; field names and types follow tests/specs/meta (AdAccount.json, AdsInsights.json, enum_types.json). Numbers are
 strings, paging is cursor based with a full ``next`` URL, errors are the Graph
 API error envelope.
 
