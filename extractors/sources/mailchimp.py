@@ -11,6 +11,35 @@ and email activity keep changing for weeks after a send, so each run re-reads
 campaigns sent in the last 30 days. Email activity arrives nested (one email,
 many actions) and is landed one record per action, so a re-read can only add
 or repeat actions, never drop them.
+
+Verified against:
+- Mailchimp's Marketing API reference as generated into its own SDK (mailchimp-marketing-python:
+  campaigns list, reports list, email activity, list members) and its OpenAPI file (api-evangelist/
+  mailchimp): ``count`` default 10, maximum 1000, ``offset``, ``total_items``; ``fields`` /
+  ``exclude_fields`` with dot notation; ``status``, ``since_send_time``, ``since_last_changed``; the
+  email-activity shape ``emails[{campaign_id, list_id, email_id, email_address, activity[{action,
+  type, timestamp, url, ip}]}]``; the problem+json error ``{type, title, status, detail, instance}``.
+- Mailchimp's "Fundamentals" page (10 simultaneous connections, else 429) and error glossary
+  (401 "API Key Invalid", 404 "Resource Not Found", 429 "Too Many Requests"), as quoted in
+  api-evangelist/mailchimp; Airbyte source-mailchimp's manifest (max_concurrency 10, page size
+  1000, Basic auth with any user name); a user's recorded 400 answer (``application/problem+json``, "Invalid Resource").
+- Airbyte source-mailchimp (MailChimpRecordExtractorEmailActivity and its unit test) and
+  singer-io/tap-mailchimp (sync.py): one record per action, the email's fields copied onto each;
+  the tap's campaigns read (``status=sent``, ``since_send_time``, ``fields`` naming ``total_items``).
+- Estuary source-mailchimp-native's recorded probes of a real account: ``since_*`` and ``since``
+  exclude the exact second, ``before_*`` include it; ``since`` empties ``activity`` but keeps every
+  recipient and ``total_items``; offsets past the end give an empty page; a count over 1000 is not
+  refused; a draft's email activity is an empty page; a bounce is ``{action, type, timestamp}``;
+  ``/reports`` lists sent campaigns only; archived members are left out of an unfiltered listing.
+
+Not verified:
+- Whether ``since_send_time`` excludes its exact second like the probed filters (the 30-day
+  re-read makes it moot), and whether a count over 1000 is cut to 1000 (only 1000 is asked).
+- The default order of each listing (no ``sort_field`` is sent) and whether it is stable while
+  records change between pages.
+- Archived members are not read (they are not in the unfiltered listing); ``_links`` are landed
+  as sent; the bare 403 Mailchimp says may replace a 429 "at exceptionally high volumes" would
+  stop the run (requests are kept to 10 at a time so it should not happen).
 """
 
 from __future__ import annotations

@@ -11,18 +11,21 @@ against" in extractors/sources/mailchimp.py.
     GET /3.0/ping
 
 Auth is HTTP Basic with any user name and the API key as password (or the key as
-a Bearer token). Paging is ``count`` (default 10, at most 1000) and ``offset``;
-every list answer carries ``total_items``. ``fields`` and ``exclude_fields`` take
-dotted paths (``campaigns.id,total_items``). Times are ISO 8601 with ``+00:00``;
-time filters accept any ISO 8601 instant and are inclusive (``since_*`` >=,
-``before_*`` <). Errors are ``application/problem+json``: ``{type, title, status,
-detail, instance}`` (401 "API Key Invalid", 404 "Resource Not Found", 400
-"Invalid Resource").
+a Bearer token). Paging is ``count`` (default 10, at most 1000: a larger count is
+answered, not refused, with at most 1000) and ``offset``; every list answer carries
+``total_items``. ``fields`` and ``exclude_fields`` take dotted paths
+(``campaigns.id,total_items``). Times are ISO 8601 with ``+00:00``; time filters
+accept any ISO 8601 instant, ``since_*`` (and email activity's ``since``) exclude the
+exact second and ``before_*`` include it. Errors are ``application/problem+json``:
+``{type, title, status, detail, instance}`` (401 "API Key Invalid", 404 "Resource Not
+Found", 400 "Invalid Resource").
 
 Orders: campaigns by create time, reports by send time, members in the order they
 joined, email activity by recipient in member order. Email activity lists every
-recipient (``activity`` is empty for one who did nothing yet) with the actions
-that happened by the sandbox clock.
+recipient (``activity`` is empty for one who did nothing yet, or nothing after
+``since``) with the actions that happened by the sandbox clock; a campaign not sent
+yet answers an empty page. Not reproduced: ``_links``, the actions' ``ip``, archived
+members, the cap of 1,000 opens and 1,000 clicks per recipient.
 """
 
 from __future__ import annotations
@@ -102,9 +105,9 @@ def _paging(request: Request) -> tuple[int, int]:
         offset = int(request.query.get("offset", 0))
     except ValueError:
         raise _Problem(400, "Invalid Resource", "The count and offset must be whole numbers.") from None
-    if not 0 <= count <= MAX_COUNT or offset < 0:
-        raise _Problem(400, "Invalid Resource", f"The count must be between 0 and {MAX_COUNT}, the offset 0 or more.")
-    return count, offset
+    if count < 0 or offset < 0:
+        raise _Problem(400, "Invalid Resource", "The count and offset must be 0 or more.")
+    return min(count, MAX_COUNT), offset  # a larger count is answered, not refused
 
 
 def _instant(request: Request, name: str) -> datetime | None:
@@ -219,7 +222,7 @@ def _email_record(activity: CampaignActivity, position: int, now: datetime, sinc
     email = member_email(c.audience, activity.recipients[position])
     actions = []
     for a in activity.actions_of(position, now):
-        if since is not None and a.at < since:
+        if since is not None and a.at <= since:
             continue
         action = {"action": a.action, "timestamp": _iso(a.at)}
         if a.action == "click":
@@ -280,9 +283,9 @@ def list_campaigns(request: Request) -> dict:
         sent = c.send_time <= now
         if c.create_time > now or (statuses and ("sent" if sent else "save") not in statuses):
             continue
-        if (since or before) and (not sent or (since and c.send_time < since) or (before and c.send_time >= before)):
+        if (since or before) and (not sent or (since and c.send_time <= since) or (before and c.send_time > before)):
             continue
-        if (since_created and c.create_time < since_created) or (before_created and c.create_time >= before_created):
+        if (since_created and c.create_time <= since_created) or (before_created and c.create_time > before_created):
             continue
         if q.get("list_id") and c.audience.list_id != q["list_id"]:
             continue
@@ -302,7 +305,7 @@ def list_reports(request: Request) -> dict:
     _filter_type(request)
     since, before = _instant(request, "since_send_time"), _instant(request, "before_send_time")
     sent = [c for c in request.sandbox.world.mailchimp.sent_campaigns(request.sandbox.now)
-            if not (since and c.send_time < since) and not (before and c.send_time >= before)]
+            if not (since and c.send_time <= since) and not (before and c.send_time > before)]
     return {"reports": [_report_record(request, c) for c in _page(sent, request)], "total_items": len(sent)}
 
 
@@ -311,8 +314,10 @@ def get_report(request: Request) -> dict:
 
 
 def email_activity(request: Request) -> dict:
-    c = _campaign(request, sent_only=True)
+    c = _campaign(request, sent_only=False)
     count, offset = _paging(request)
+    if c.send_time > request.sandbox.now:  # a draft has no recipients yet: an empty page, not a 404
+        return {"emails": [], "campaign_id": c.campaign_id, "total_items": 0}
     since = _instant(request, "since")
     activity = request.sandbox.world.mailchimp.activity(c)
     positions = range(offset, min(offset + count, len(activity.recipients)))
@@ -354,11 +359,11 @@ def _matching_members(request: Request, audience: Audience, filters: tuple) -> a
         for members, i in sandbox.world.mailchimp.member_rows(audience, now):
             if since is not None or before is not None:
                 changed = members.last_changed(i, limit)
-                if (since is not None and changed < since) or (before is not None and changed >= before):
+                if (since is not None and changed <= since) or (before is not None and changed > before):
                     continue
             if since_opt is not None or before_opt is not None:
                 opt = members.opt[i]
-                if opt < 0 or opt > limit or (since_opt is not None and opt < since_opt) or (before_opt is not None and opt >= before_opt):
+                if opt < 0 or opt > limit or (since_opt is not None and opt <= since_opt) or (before_opt is not None and opt > before_opt):
                     continue
             if status and members.member(i).status_at(now) != status:
                 continue
