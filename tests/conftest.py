@@ -14,6 +14,16 @@ from sandbox.server import SandboxServer
 from sandbox.world import World
 
 SEED = 7
+# The session's two DAG runs (pipeline_runs) take about 6 minutes alone and 25+ on a loaded machine;
+# whichever test sets them up is given this long, wherever it sorts in the run.
+PIPELINE_RUNS_TIMEOUT_S = 2400
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if "pipeline_runs" in item.fixturenames:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.timeout(PIPELINE_RUNS_TIMEOUT_S))
 
 
 @pytest.fixture(scope="session")

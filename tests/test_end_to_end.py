@@ -27,7 +27,7 @@ from sandbox.world import AD_ACCOUNTS, CAMPAIGNS, GOOGLE_ADS_CUSTOMERS, SEARCH_C
 from sandbox.world_web import ORGANIC_TRAFFIC, PROPERTY_ID
 from tests.pipeline_helpers import column_hashes
 
-pytestmark = pytest.mark.timeout(2400)  # two DAG runs: about 6 minutes alone, 25+ on a loaded machine
+pytestmark = pytest.mark.timeout(1200)
 
 MART_TABLES = ("channel_performance_daily", "funnel_by_channel", "lead_stage_history", "leads", "ad_performance_daily",
                "conversion_reconciliation", "kpi_attainment", "channel_budget_recommendation",
