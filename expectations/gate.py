@@ -33,12 +33,16 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import duckdb
+
+from extractors.postgres import PostgresWarehouse
 
 logger = logging.getLogger("expectations.gate")  # not __name__: that is "__main__" under -m
 
@@ -132,12 +136,14 @@ class GateResult:
         return sum(s.evaluated for s in self.suites)
 
 
-def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "marts", run_id: str | None = None,
+def run_gate(database_path: str | PostgresWarehouse, gx_dir: str | Path = GX_DIR, *, phase: str = "marts", run_id: str | None = None,
              results_dir: str | Path | None = None, keep: int | None = None) -> GateResult:
     """Validate the DuckDB file at ``database_path``: its raw tables (phase ``raw``) or its marts.
 
     Needs write access to the file (the volume and freshness inputs and the run's results are
-    stored in it); the caller holds the warehouse lock. GX itself opens it read-only. Validation
+    stored in it); the caller holds the warehouse lock. GX itself opens it read-only. A
+    PostgresWarehouse is validated the same way, through a PostgreSQL copy of the GX project
+    written into the run's folder (_postgres_project). Validation
     results and Data Docs go to a folder of this run under ``results_dir`` (default
     ``<data dir>/gate/``, never the source tree); the newest ``keep`` folders stay.
     """
@@ -145,15 +151,18 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
 
     if phase not in PHASES:
         raise ValueError(f"unknown gate phase {phase!r}: choose from {', '.join(PHASES)}")
-    database = Path(database_path).resolve()
-    if not database.is_file():
-        # Checked here because GX would turn it into one failed expectation per metric.
-        raise FileNotFoundError(f"no DuckDB database at {database}")
+    if isinstance(database_path, PostgresWarehouse):
+        database = database_path
+    else:
+        database = Path(database_path).resolve()
+        if not database.is_file():
+            # Checked here because GX would turn it into one failed expectation per metric.
+            raise FileNotFoundError(f"no DuckDB database at {database}")
     run_id = run_id or f"manual__{datetime.now(UTC):%Y-%m-%dT%H:%M:%S.%f}"
     checked_at = datetime.now(UTC)
     results_root = Path(results_dir or settings.gate_results_dir()).resolve()
     run_dir = _new_run_dir(results_root, phase, checked_at)
-    with duckdb.connect(str(database)) as connection:
+    with _connect(database) as connection:
         if phase == "raw":
             _write_volume_check(connection, run_id, checked_at)
             _write_freshness(connection, run_id, checked_at)
@@ -170,12 +179,16 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
 
     # GX re-saves the suites and validation definitions a checkpoint names (in its own layout), so the
     # context opens a copy in this run's folder: the committed project is never written by a run.
-    project = run_dir / "gx_project"
-    shutil.copytree(gx_dir, project, ignore=shutil.ignore_patterns("uncommitted"))
+    database_setting = str(database)
+    if isinstance(database, PostgresWarehouse):
+        project, database_setting = _postgres_project(Path(gx_dir), run_dir), _sqlalchemy_url(database)
+    else:
+        project = run_dir / "gx_project"
+        shutil.copytree(gx_dir, project, ignore=shutil.ignore_patterns("uncommitted"))
     context = gx.get_context(
         mode="file",
         context_root_dir=str(project),
-        runtime_environment={DATABASE_VARIABLE: str(database), RESULTS_VARIABLE: str(run_dir)},
+        runtime_environment={DATABASE_VARIABLE: database_setting, RESULTS_VARIABLE: str(run_dir)},
     )
     selected, skipped = [], []
     for definition in sorted(context.validation_definitions.all(), key=_suite_order):
@@ -209,7 +222,7 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
         run_id=run_id,
         skipped=tuple(skipped),
     )
-    with duckdb.connect(str(database)) as connection:
+    with _connect(database) as connection:
         _record_run(connection, result, checked_at)
     for suite in result.suites:
         (logger.info if suite.success and not suite.warnings else logger.warning if suite.success else logger.error)(
@@ -222,6 +235,54 @@ def run_gate(database_path: str, gx_dir: str | Path = GX_DIR, *, phase: str = "m
     logger.info("data docs: %s", result.data_docs_url)
     _keep_newest(results_root, keep or settings.gate_results_kept())
     return result
+
+
+@contextmanager
+def _connect(database: Path | PostgresWarehouse) -> Iterator[Any]:
+    """The build database for the gate's own tables: the DuckDB file, or PostgreSQL through
+    extractors.postgres.Connection (the same execute/fetch calls)."""
+    if isinstance(database, PostgresWarehouse):
+        from extractors.postgres import connect
+
+        with connect(database) as connection:
+            yield connection
+        return
+    with duckdb.connect(str(database)) as connection:
+        yield connection
+
+
+def _is_postgres(connection: Any) -> bool:
+    return not isinstance(connection, duckdb.DuckDBPyConnection)
+
+
+def _postgres_project(gx_dir: Path, run_dir: Path) -> Path:
+    """A copy of the GX project for a PostgreSQL warehouse, in the run's folder: the generated suites
+    in PostgreSQL's SQL (the hand-written mart suites are GX's own expectations, which GX writes in
+    either dialect) and the datasource on a psycopg2 URL in UTC, read-only."""
+    import shutil
+
+    import yaml
+
+    from expectations import suites
+
+    project = run_dir / "gx_postgres"
+    shutil.copytree(gx_dir, project, ignore=shutil.ignore_patterns("uncommitted"))
+    suites.write(project, dialect=suites.POSTGRES)
+    config_path = project / "great_expectations.yml"
+    config = yaml.safe_load(config_path.read_text())
+    datasource = config["fluent_datasources"][suites.DATASOURCE]
+    datasource["connection_string"] = "${" + DATABASE_VARIABLE + "}"
+    datasource["kwargs"] = {"connect_args": {"options": "-c TimeZone=UTC -c default_transaction_read_only=on"}}
+    config_path.write_text(yaml.safe_dump(config, sort_keys=False, default_flow_style=False))
+    return project
+
+
+def _sqlalchemy_url(warehouse: PostgresWarehouse) -> str:
+    from urllib.parse import quote
+
+    p = warehouse.parts
+    password = f":{quote(p['password'], safe='')}" if p["password"] else ""
+    return f"postgresql+psycopg2://{quote(p['user'], safe='')}{password}@{p['host']}:{p['port']}/{quote(p['dbname'], safe='')}"
 
 
 def _new_run_dir(root: Path, phase: str, checked_at: datetime) -> Path:
@@ -259,11 +320,14 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
         account_id VARCHAR NOT NULL, date_day DATE NOT NULL, rows BIGINT NOT NULL)""")
     connection.execute(f"DELETE FROM {META}.gate_volume_history WHERE run_id = ?", [run_id])
     tables = _existing_tables(connection)
+    postgres = _is_postgres(connection)
     if {f"{META}.loaded_windows", f"{META}.loaded_batches"} <= tables:
-        latest = connection.execute(f"""SELECT w.source, w.stream, w.account_id, w.window_start, w.window_end
-            FROM {META}.loaded_windows w JOIN {META}.loaded_batches b USING (batch_id)
-            QUALIFY row_number() OVER (PARTITION BY w.source, w.stream, w.account_id
-                                       ORDER BY b.loaded_at DESC, w.window_end DESC) = 1""").fetchall()
+        latest = connection.execute(f"""SELECT source, stream, account_id, window_start, window_end FROM (
+            SELECT w.source, w.stream, w.account_id, w.window_start, w.window_end,
+                   row_number() OVER (PARTITION BY w.source, w.stream, w.account_id
+                                      ORDER BY b.loaded_at DESC, w.window_end DESC) AS newest_first
+            FROM {META}.loaded_windows w JOIN {META}.loaded_batches b USING (batch_id)) windows
+            WHERE newest_first = 1""").fetchall()
         sources = registry()
         for source, stream_name, account, window_start, window_end in latest:
             table = f"raw_{source}.{stream_name}"
@@ -274,27 +338,36 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
                 continue  # a day without rows is normal there: rows per day say nothing
             key = next(k for k in stream.keys if k.name == stream.window_key)
             day = f'"{key.name}"' if key.sql_type == "DATE" else f"CAST(\"{key.name}\" AT TIME ZONE 'UTC' AS DATE)"
+            # the days of [window start, window end - 1 day]
+            first, last = ("CAST(CAST(? AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS DATE)",
+                           "CAST((CAST(? AS TIMESTAMPTZ) - INTERVAL '1 day' - INTERVAL '1 microsecond') AT TIME ZONE 'UTC' AS DATE)")
+            days = (f"CAST(generate_series(CAST({first} AS TIMESTAMP), CAST({last} AS TIMESTAMP), INTERVAL '1 day') AS DATE)"
+                    if postgres else
+                    "CAST(unnest(generate_series(CAST(?::TIMESTAMPTZ AT TIME ZONE 'UTC' AS DATE),"
+                    " CAST((?::TIMESTAMPTZ - INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AT TIME ZONE 'UTC' AS DATE),"
+                    " INTERVAL 1 DAY)) AS DATE)")
             connection.execute(f"""INSERT INTO {META}.gate_volume_history
                 SELECT ?, ?, ?, ?, ?, days.date_day, count(r._account_id)
-                FROM (SELECT CAST(unnest(generate_series(CAST(?::TIMESTAMPTZ AT TIME ZONE 'UTC' AS DATE),
-                      CAST((?::TIMESTAMPTZ - INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AT TIME ZONE 'UTC' AS DATE),
-                      INTERVAL 1 DAY)) AS DATE) AS date_day) days
+                FROM (SELECT {days} AS date_day) days
                 LEFT JOIN (SELECT _account_id, {day} AS date_day FROM {table} WHERE _account_id = ?) r
                     ON r.date_day = days.date_day
                 GROUP BY days.date_day""",
                                [run_id, checked_at, source, stream_name, account, window_start, window_end, account])
-    connection.execute(f"""CREATE OR REPLACE TABLE {META}.gate_volume_check AS
+    median = ("percentile_cont(0.5) WITHIN GROUP (ORDER BY rows)" if postgres else "median(rows)")
+    connection.execute(f"DROP TABLE IF EXISTS {META}.gate_volume_check")
+    connection.execute(f"""CREATE TABLE {META}.gate_volume_check AS
         WITH previous_runs AS (
-            SELECT run_id FROM {META}.gate_volume_history WHERE run_id <> $run_id
-            GROUP BY run_id ORDER BY max(checked_at) DESC LIMIT $runs),
+            SELECT run_id FROM {META}.gate_volume_history WHERE run_id <> ?
+            GROUP BY run_id ORDER BY max(checked_at) DESC LIMIT ?),
         baseline AS (
-            SELECT source, stream, account_id, median(rows) AS baseline_rows, count(DISTINCT run_id) AS runs_in_baseline
-            FROM {META}.gate_volume_history WHERE run_id IN (SELECT run_id FROM previous_runs) GROUP BY ALL)
+            SELECT source, stream, account_id, {median} AS baseline_rows, count(DISTINCT run_id) AS runs_in_baseline
+            FROM {META}.gate_volume_history WHERE run_id IN (SELECT run_id FROM previous_runs)
+            GROUP BY source, stream, account_id)
         SELECT c.source, c.stream, c.account_id, c.date_day, c.rows, b.baseline_rows,
                coalesce(b.runs_in_baseline, 0) AS runs_in_baseline,
-               CAST(ceil(b.baseline_rows * (1 - $drop)) AS BIGINT) AS min_rows
+               CAST(ceil(b.baseline_rows * (1 - CAST(? AS DOUBLE PRECISION))) AS BIGINT) AS min_rows
         FROM {META}.gate_volume_history c LEFT JOIN baseline b USING (source, stream, account_id)
-        WHERE c.run_id = $run_id""", {"run_id": run_id, "runs": VOLUME_RUNS, "drop": VOLUME_DROP})
+        WHERE c.run_id = ?""", [run_id, VOLUME_RUNS, VOLUME_DROP, run_id])
 
 
 def declared_freshness(sources_dir: Path = DBT_SOURCES) -> dict[str, tuple[str, float | None, float | None]]:
@@ -324,13 +397,14 @@ def _write_freshness(connection: duckdb.DuckDBPyConnection, run_id: str, checked
         if not source_tables:
             continue  # not extracted by this deployment
         union = " UNION ALL ".join(f'SELECT max("{field_name}") AS newest FROM {t}' for t in source_tables)
-        (newest,) = connection.execute(f"SELECT max(newest) FROM ({union})").fetchone()
+        (newest,) = connection.execute(f"SELECT max(newest) FROM ({union}) AS per_table").fetchone()
         lag = None if newest is None else (checked_at - newest).total_seconds() / 3600
         rows.append((run_id, schema.removeprefix("raw_"), newest, checked_at, lag, warn_hours, error_hours))
     connection.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
-    connection.execute(f"""CREATE OR REPLACE TABLE {META}.gate_freshness (run_id VARCHAR, source VARCHAR,
-        newest_loaded_at TIMESTAMPTZ, checked_at TIMESTAMPTZ, lag_hours DOUBLE, warn_after_hours DOUBLE,
-        error_after_hours DOUBLE)""")
+    connection.execute(f"DROP TABLE IF EXISTS {META}.gate_freshness")
+    connection.execute(f"""CREATE TABLE {META}.gate_freshness (run_id VARCHAR, source VARCHAR,
+        newest_loaded_at TIMESTAMPTZ, checked_at TIMESTAMPTZ, lag_hours DOUBLE PRECISION, warn_after_hours DOUBLE PRECISION,
+        error_after_hours DOUBLE PRECISION)""")
     for row in rows:  # one row per source, a handful
         connection.execute(f"INSERT INTO {META}.gate_freshness VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
 

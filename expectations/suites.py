@@ -18,6 +18,7 @@ Each suite's ``meta.requires`` names the tables it reads: a suite whose tables a
 from __future__ import annotations
 
 import json
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -67,6 +68,56 @@ _DUCKDB_TYPE_NAMES = {"TIMESTAMPTZ": "TIMESTAMP WITH TIME ZONE"}
 
 
 @dataclass(frozen=True)
+class Dialect:
+    """The SQL the generated suites need that DuckDB and PostgreSQL spell differently. The committed
+    suites are DuckDB's; the gate writes PostgreSQL's into its run folder for a PostgreSQL warehouse."""
+
+    name: str = "duckdb"
+
+    def json_text(self, path: str, record: str = "_record") -> str:
+        """The text at a '$.a.b' path of the raw record."""
+        if self.name == "duckdb":
+            return f"json_extract_string({record}, '{path}')"
+        *objects, field_name = path[2:].split(".")  # arrows, not #> '{a,b}': GX reads braces as placeholders
+        return f"({record}" + "".join(f" -> '{o}'" for o in objects) + f" ->> '{field_name}')"
+
+    def json_arrow(self, path: str) -> str:
+        """The same, as the reconciliation queries write it (_record->>'$.a.b' on DuckDB)."""
+        return f"_record->>'{path}'" if self.name == "duckdb" else self.json_text(path)
+
+    def try_double(self, text: str) -> str:
+        # PostgreSQL has no TRY_CAST: the loader creates _funnelhouse.try_double (extractors/postgres.py)
+        return f"TRY_CAST({text} AS DOUBLE)" if self.name == "duckdb" else f"_funnelhouse.try_double({text})"
+
+    def where_on_aliases(self, select: str, condition: str) -> str:
+        """``select`` filtered by a condition on its own output columns (DuckDB reads them in WHERE)."""
+        return f"{select} WHERE {condition}" if self.name == "duckdb" else f"SELECT * FROM ({select}) AS totals WHERE {condition}"
+
+    def finish(self, query: str) -> str:
+        """GX puts the batch in as a subquery, named by GX itself unless the query has a JOIN; there
+        PostgreSQL wants it named where the query names none."""
+        if self.name == "duckdb" or not re.search(r"\bJOIN\b", query, re.IGNORECASE):
+            return query
+        return re.sub(r"\{batch\}(?=\s+(?:WHERE|GROUP|ORDER)\b|\)|$)", "{batch} AS batch_rows", query)
+
+    def group_by_all(self, columns: int) -> str:
+        return "GROUP BY ALL" if self.name == "duckdb" else "GROUP BY " + ", ".join(str(i + 1) for i in range(columns))
+
+    def columns_of(self, table: str) -> str:
+        """(column_name, column_type) of a raw table, types named as in _raw_suite's expected list."""
+        if self.name == "duckdb":
+            return "(DESCRIBE SELECT * FROM {batch})"
+        schema, name = table.split(".")
+        return ("(SELECT column_name, CASE data_type WHEN 'character varying' THEN 'VARCHAR' WHEN 'jsonb' THEN 'JSON'"
+                " ELSE upper(data_type) END AS column_type FROM information_schema.columns"
+                f" WHERE table_schema = '{schema}' AND table_name = '{name}')")
+
+
+DUCKDB = Dialect("duckdb")
+POSTGRES = Dialect("postgres")
+
+
+@dataclass(frozen=True)
 class Expectation:
     type: str
     kwargs: dict
@@ -104,17 +155,17 @@ class Suite:
 # ---- raw streams ------------------------------------------------------------------------------
 
 
-def raw_suites() -> list[Suite]:
+def raw_suites(dialect: Dialect = DUCKDB) -> list[Suite]:
     from extractors.sources import registry
 
     suites = []
     for source in registry().values():
         for stream in source.streams:
-            suites.append(_raw_suite(source.name, stream))
+            suites.append(_raw_suite(source.name, stream, dialect))
     return suites
 
 
-def _raw_suite(source: str, stream) -> Suite:
+def _raw_suite(source: str, stream, dialect: Dialect = DUCKDB) -> Suite:
     schema = f"raw_{source}"
     table = f"{schema}.{stream.name}"
     columns = [("_account_id", "VARCHAR"), *((k.name, _DUCKDB_TYPE_NAMES.get(k.sql_type, k.sql_type)) for k in stream.keys),
@@ -127,7 +178,7 @@ def _raw_suite(source: str, stream) -> Suite:
             "columns_and_types",
             f"WITH expected(column_name, data_type) AS (VALUES {expected})"
             " SELECT coalesce(e.column_name, a.column_name) AS column_name, e.data_type AS expected_type,"
-            " a.column_type AS actual_type FROM expected e FULL JOIN (DESCRIBE SELECT * FROM {batch}) a"
+            f" a.column_type AS actual_type FROM expected e FULL JOIN {dialect.columns_of(table)} a"
             " ON a.column_name = e.column_name WHERE e.data_type IS DISTINCT FROM a.column_type",
             "Columns and types as the loader creates them (extractors/loader.py); staging reads exactly these."),
         Expectation("expect_compound_columns_to_be_unique", {"column_list": keys},
@@ -136,10 +187,10 @@ def _raw_suite(source: str, stream) -> Suite:
     ]
     measures = RAW_MEASURES.get((source, stream.name))
     if measures:
-        values = ", ".join(f"json_extract_string(_record, '{path}') AS {name}" for name, path in measures.items())
+        values = ", ".join(f"{dialect.json_text(path)} AS {name}" for name, path in measures.items())
         bad = " OR ".join(
-            f"(nullif(json_extract_string(_record, '{path}'), '') IS NOT NULL"
-            f" AND coalesce(TRY_CAST(json_extract_string(_record, '{path}') AS DOUBLE) < 0, true))"
+            f"(nullif({dialect.json_text(path)}, '') IS NOT NULL"
+            f" AND coalesce({dialect.try_double(dialect.json_text(path))} < 0, true))"
             for path in measures.values())
         expectations.append(unexpected_rows(
             "measures_are_non_negative_numbers",
@@ -199,22 +250,24 @@ def _money_mismatch(left: str, right: str) -> str:
     return f"abs(coalesce({left}, 0) - coalesce({right}, 0)) > {MONEY_TOLERANCE}"
 
 
-def reconciliation_suites() -> list[Suite]:
+def reconciliation_suites(dialect: Dialect = DUCKDB) -> list[Suite]:
+    by_all = dialect.group_by_all
     ad_spend = (
         "WITH raw AS ({raw}), mart AS (SELECT ad_account_id, date_day,"
-        " sum(spend_in_account_currency) AS spend FROM {{batch}} WHERE platform = '{platform}' GROUP BY ALL)"
+        " sum(spend_in_account_currency) AS spend FROM {{batch}} WHERE platform = '{platform}' " + by_all(2) + ")"
         " SELECT coalesce(raw.ad_account_id, mart.ad_account_id) AS ad_account_id,"
         " coalesce(raw.date_day, mart.date_day) AS date_day, raw.spend AS raw_spend, mart.spend AS mart_spend"
         " FROM raw FULL JOIN mart ON raw.ad_account_id = mart.ad_account_id AND raw.date_day = mart.date_day"
         " WHERE {mismatch} ORDER BY 1, 2"
     )
     mismatch = _money_mismatch("raw.spend", "mart.spend")
-    meta_raw = ("SELECT _record->>'$.account_id' AS ad_account_id, date_start AS date_day,"
-                " sum(CAST(nullif(_record->>'$.spend', '') AS DECIMAL(38, 6))) AS spend"
-                " FROM raw_meta_ads.insights GROUP BY ALL")
-    google_raw = ("SELECT coalesce(_record->>'$.customer.id', _account_id) AS ad_account_id, date AS date_day,"
-                  " CAST(sum(CAST(nullif(_record->>'$.metrics.costMicros', '') AS BIGINT)) AS DECIMAL(38, 6))"
-                  " / 1000000 AS spend FROM raw_google_ads.ad_group_performance GROUP BY ALL")
+    j = dialect.json_arrow
+    meta_raw = (f"SELECT {j('$.account_id')} AS ad_account_id, date_start AS date_day,"
+                f" sum(CAST(nullif({j('$.spend')}, '') AS DECIMAL(38, 6))) AS spend"
+                f" FROM raw_meta_ads.insights {by_all(2)}")
+    google_raw = (f"SELECT coalesce({j('$.customer.id')}, _account_id) AS ad_account_id, date AS date_day,"
+                  f" CAST(sum(CAST(nullif({j('$.metrics.costMicros')}, '') AS BIGINT)) AS DECIMAL(38, 6))"
+                  f" / 1000000 AS spend FROM raw_google_ads.ad_group_performance {by_all(2)}")
     return [
         Suite("reconcile.meta_ads_spend", "marts.ad_performance_daily", (
             unexpected_rows("spend_matches_raw", ad_spend.format(raw=meta_raw, platform="meta_ads", mismatch=mismatch),
@@ -230,10 +283,10 @@ def reconciliation_suites() -> list[Suite]:
             unexpected_rows(
                 "spend_matches_ad_performance",
                 "WITH ads AS (SELECT platform, date_day, sum(spend_in_reporting_currency) AS spend"
-                " FROM marts.ad_performance_daily GROUP BY ALL),"
-                " channels AS (SELECT date_day, sum(spend) AS spend FROM {batch} GROUP BY ALL),"
+                f" FROM marts.ad_performance_daily {by_all(2)}),"
+                f" channels AS (SELECT date_day, sum(spend) AS spend FROM {{batch}} {by_all(1)}),"
                 " per_day AS (SELECT date_day, sum(spend) AS spend, string_agg(platform, ',' ORDER BY platform)"
-                " AS platforms FROM ads GROUP BY ALL)"
+                f" AS platforms FROM ads {by_all(1)})"
                 " SELECT coalesce(per_day.date_day, channels.date_day) AS date_day, per_day.platforms,"
                 " per_day.spend AS ad_spend, channels.spend AS channel_spend"
                 " FROM per_day FULL JOIN channels ON per_day.date_day = channels.date_day"
@@ -246,8 +299,8 @@ def reconciliation_suites() -> list[Suite]:
                 "revenue_matches_won_deals",
                 "WITH crm AS (SELECT CAST(closed_at AS DATE) AS date_day, count(*) AS deals,"
                 " sum(amount_in_reporting_currency) AS revenue FROM staging.stg_hubspot__deals"
-                " WHERE is_closed_won AND NOT is_archived AND closed_at IS NOT NULL GROUP BY ALL),"
-                " mart AS (SELECT date_day, sum(revenue) AS revenue FROM {batch} GROUP BY ALL HAVING sum(revenue) <> 0)"
+                f" WHERE is_closed_won AND NOT is_archived AND closed_at IS NOT NULL {by_all(1)}),"
+                f" mart AS (SELECT date_day, sum(revenue) AS revenue FROM {{batch}} {by_all(1)} HAVING sum(revenue) <> 0)"
                 " SELECT coalesce(crm.date_day, mart.date_day) AS date_day, crm.deals, crm.revenue AS crm_revenue,"
                 " mart.revenue AS mart_revenue FROM crm FULL JOIN mart ON crm.date_day = mart.date_day"
                 f" WHERE {_money_mismatch('crm.revenue', 'mart.revenue')} ORDER BY 1",
@@ -257,11 +310,11 @@ def reconciliation_suites() -> list[Suite]:
         Suite("reconcile.leads", "marts.channel_performance_daily", (
             unexpected_rows(
                 "leads_match_raw_contacts",
-                "WITH raw AS (SELECT CAST(CAST(nullif(_record->>'$.properties.hs_lifecyclestage_lead_date', '')"
+                f"WITH raw AS (SELECT CAST(CAST(nullif({j('$.properties.hs_lifecyclestage_lead_date')}, '')"
                 " AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS DATE) AS date_day, count(*) AS leads"
-                " FROM raw_hubspot.contacts WHERE NOT coalesce(CAST(_record->>'$.archived' AS BOOLEAN), false)"
-                " AND nullif(_record->>'$.properties.hs_lifecyclestage_lead_date', '') IS NOT NULL GROUP BY ALL),"
-                " mart AS (SELECT date_day, sum(leads) AS leads FROM {batch} GROUP BY ALL HAVING sum(leads) > 0)"
+                f" FROM raw_hubspot.contacts WHERE NOT coalesce(CAST({j('$.archived')} AS BOOLEAN), false)"
+                f" AND nullif({j('$.properties.hs_lifecyclestage_lead_date')}, '') IS NOT NULL {by_all(1)}),"
+                f" mart AS (SELECT date_day, sum(leads) AS leads FROM {{batch}} {by_all(1)} HAVING sum(leads) > 0)"
                 " SELECT coalesce(raw.date_day, mart.date_day) AS date_day, raw.leads AS raw_leads,"
                 " mart.leads AS mart_leads FROM raw FULL JOIN mart ON raw.date_day = mart.date_day"
                 " WHERE coalesce(raw.leads, 0) <> coalesce(mart.leads, 0) ORDER BY 1",
@@ -269,9 +322,10 @@ def reconciliation_suites() -> list[Suite]:
                 " day it became a lead."),
             unexpected_rows(
                 "leads_mart_matches_channel_leads",
-                "SELECT (SELECT count(*) FROM marts.leads WHERE became_lead_at IS NOT NULL) AS mart_leads,"
-                " (SELECT sum(leads) FROM {batch}) AS channel_leads"
-                " WHERE mart_leads IS DISTINCT FROM channel_leads",
+                dialect.where_on_aliases(
+                    "SELECT (SELECT count(*) FROM marts.leads WHERE became_lead_at IS NOT NULL) AS mart_leads,"
+                    " (SELECT sum(leads) FROM {batch}) AS channel_leads",
+                    "mart_leads IS DISTINCT FROM channel_leads"),
                 "marts.leads holds exactly the leads channel_performance_daily counts."),
         ), requires=("raw_hubspot.contacts", "marts.leads"), asset="channel_performance_daily"),
     ]
@@ -280,17 +334,20 @@ def reconciliation_suites() -> list[Suite]:
 # ---- writing the GX files -----------------------------------------------------------------------
 
 
-def generated_suites() -> list[Suite]:
-    return [*raw_suites(), *history_suites(), *reconciliation_suites()]
+def generated_suites(dialect: Dialect = DUCKDB) -> list[Suite]:
+    return [*raw_suites(dialect), *history_suites(), *reconciliation_suites(dialect)]
 
 
 def _id(kind: str, name: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{kind}:{name}"))
 
 
-def _suite_json(suite: Suite) -> dict:
+def _suite_json(suite: Suite, dialect: Dialect = DUCKDB) -> dict:
     meta = {"generated_by": "expectations/suites.py", "requires": sorted({suite.table, *suite.requires})}
-    return {"expectations": [e.to_json(suite.name, i) for i, e in enumerate(suite.expectations)],
+    expectations = [e if "unexpected_rows_query" not in e.kwargs else
+                    Expectation(e.type, {**e.kwargs, "unexpected_rows_query": dialect.finish(e.kwargs["unexpected_rows_query"])},
+                                e.notes, e.severity) for e in suite.expectations]
+    return {"expectations": [e.to_json(suite.name, i) for i, e in enumerate(expectations)],
             "id": _id("suite", suite.name), "meta": meta, "name": suite.name, "notes": suite.notes or None}
 
 
@@ -300,13 +357,14 @@ def _path(root: Path, name: str) -> Path:
     return root.joinpath(*folders, f"{last}.json")
 
 
-def write(gx_dir: Path = GX_DIR) -> list[Path]:
-    """(Re)write every generated suite, validation definition and asset; return the files written."""
+def write(gx_dir: Path = GX_DIR, dialect: Dialect = DUCKDB) -> list[Path]:
+    """(Re)write every generated suite, validation definition and asset; return the files written.
+    The committed project is DuckDB's; the gate writes a PostgreSQL copy into its run folder."""
     config_path = gx_dir / "great_expectations.yml"
     config = yaml.safe_load(config_path.read_text())
     assets = config["fluent_datasources"][DATASOURCE]["assets"]
     written = []
-    suites = generated_suites()
+    suites = generated_suites(dialect)
     for suite in suites:
         asset = assets.setdefault(suite.asset_name, {
             "type": "table", "id": _id("asset", suite.asset_name), "batch_metadata": {},
@@ -314,7 +372,7 @@ def write(gx_dir: Path = GX_DIR) -> list[Path]:
             "table_name": suite.table})
         path = _path(gx_dir / "expectations", suite.name)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(_suite_json(suite), indent=2) + "\n")
+        path.write_text(json.dumps(_suite_json(suite, dialect), indent=2) + "\n")
         definition = {
             "data": {"asset": {"id": asset["id"], "name": suite.asset_name},
                      "batch_definition": {"id": asset["batch_definitions"]["whole_table"]["id"], "name": "whole_table"},

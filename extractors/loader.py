@@ -1,4 +1,5 @@
-"""The one loader: a landed batch -> raw tables, in one DuckDB transaction.
+"""The one loader: a landed batch -> raw tables, in one DuckDB transaction
+(or one PostgreSQL transaction, extractors/postgres.py, with the same rules).
 
 For each (stream, account) unit the NDJSON pages are bulk-read with
 ``read_ndjson_objects`` (never row by row), keys are pulled out of the JSON,
@@ -25,8 +26,10 @@ from pathlib import Path
 
 import duckdb
 
+from extractors import postgres
 from extractors.errors import ExtractError
 from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, remove_cursors, write_cursors
+from extractors.postgres import PostgresWarehouse
 from extractors.sources import get_source
 from extractors.streams import Stream
 from extractors.warehouse import connect, table_row_counts
@@ -104,6 +107,8 @@ def load_batch(batch_dir, warehouse: Path) -> LoadResult:
                         units=[f"{u.stream}/{u.account_id}" for u in manifest.units],
                         notes={f"{u.stream}/{u.account_id}": u.notes for u in manifest.units if u.notes})
     try:
+        if isinstance(warehouse, PostgresWarehouse):
+            return postgres.load(batch_dir, warehouse, manifest, source, schema, result, _PlannedElsewhere)
         return _load(batch_dir, warehouse, manifest, source, schema, result)
     except _PlannedElsewhere as exc:
         remove_cursors(batch_dir.parent.parent, source.name)
@@ -214,6 +219,8 @@ def saved_cursors(landing_root, warehouse: Path, source: str) -> tuple[dict[tupl
 
 def read_state(warehouse: Path, source: str) -> dict[tuple[str, str], object]:
     """{(stream, account): cursor datetime} saved by earlier loads; empty for a new warehouse."""
+    if isinstance(warehouse, PostgresWarehouse):
+        return postgres.read_state(warehouse, source)
     if not warehouse.exists():
         return {}
     with connect(warehouse, read_only=True) as con:

@@ -3,6 +3,10 @@
 FUNNELHOUSE_DATA_DIR (default ./data) holds the build warehouse, landing files,
 the published database, dbt's target and the gate's Data Docs;
 FUNNELHOUSE_WAREHOUSE and FUNNELHOUSE_PUBLISHED override the two database paths.
+FUNNELHOUSE_WAREHOUSE=postgresql://user:password@host:port/database (or
+FUNNELHOUSE_WAREHOUSE_CONN_ID naming an Airflow Connection of that database)
+puts the warehouse in PostgreSQL instead (extractors/postgres.py): raw, build
+and published schemas in that one database; DuckDB stays the default.
 
 FUNNELHOUSE_LANDING_URL puts the landing batches where every worker can reach
 them: a local or shared directory (a plain path: pages fsynced, manifests
@@ -17,16 +21,42 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from extractors.postgres import PostgresWarehouse
 
 
 def data_dir() -> Path:
     return Path(os.environ.get("FUNNELHOUSE_DATA_DIR", "data")).absolute()
 
 
-def warehouse_path() -> Path:
-    """The build database: raw tables, state, and everything dbt builds."""
-    return Path(os.environ.get("FUNNELHOUSE_WAREHOUSE") or data_dir() / "warehouse.duckdb").absolute()
+def warehouse_path() -> Path | PostgresWarehouse:
+    """The build database: raw tables, state, and everything dbt builds. A DuckDB file's path, or a
+    PostgresWarehouse when FUNNELHOUSE_WAREHOUSE is a postgresql:// URL or FUNNELHOUSE_WAREHOUSE_CONN_ID is set."""
+    from extractors.postgres import PostgresWarehouse, is_postgres_url
+
+    conn_id = os.environ.get("FUNNELHOUSE_WAREHOUSE_CONN_ID", "").strip()
+    if conn_id:
+        return PostgresWarehouse(_connection_url(conn_id))
+    value = os.environ.get("FUNNELHOUSE_WAREHOUSE", "").strip()
+    if is_postgres_url(value):
+        return PostgresWarehouse(value)
+    return Path(value or data_dir() / "warehouse.duckdb").absolute()
+
+
+def _connection_url(conn_id: str) -> str:
+    from airflow.sdk import Connection
+
+    from extractors.errors import ConfigError
+
+    try:
+        conn = Connection.get(conn_id)
+    except Exception:
+        raise ConfigError(f"FUNNELHOUSE_WAREHOUSE_CONN_ID names connection '{conn_id}', which is not defined: set "
+                          f"AIRFLOW_CONN_{conn_id.upper()}=postgresql://user:password@host:5432/database") from None
+    uri = conn.get_uri()
+    return "postgresql://" + uri.split("://", 1)[1] if "://" in uri else uri
 
 
 def published_path() -> Path:

@@ -1,4 +1,7 @@
-"""Access to the DuckDB warehouse file under one cross-process writer lock.
+"""Access to the warehouse under one cross-process writer lock: the DuckDB file, or PostgreSQL.
+
+connect() and warehouse_lock() take either a DuckDB path or an extractors.postgres.PostgresWarehouse
+(settings.warehouse_path() says which); the rest of this docstring is about the DuckDB file.
 
 DuckDB allows one writing process per file, and readers in other processes
 only while nobody writes. Every step that opens the warehouse (loads, state
@@ -25,11 +28,18 @@ from pathlib import Path
 
 import duckdb
 
+from extractors import postgres
+from extractors.postgres import PostgresWarehouse
+
 log = logging.getLogger(__name__)
 
 
 @contextmanager
-def warehouse_lock(path: Path) -> Iterator[None]:
+def warehouse_lock(path: Path | PostgresWarehouse) -> Iterator[None]:
+    if isinstance(path, PostgresWarehouse):
+        with postgres.writer_lock(path):
+            yield
+        return
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(f"{path}.lock", "a") as fh:
         started = time.monotonic()
@@ -78,8 +88,17 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
 
 
 @contextmanager
-def connect(path: Path, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    """Open the warehouse under the lock; closed (and the lock released) on exit."""
+def connect(path: Path | PostgresWarehouse, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Open the warehouse under the lock; closed (and the lock released) on exit. A PostgreSQL
+    warehouse answers through postgres.Connection (the same execute/fetch calls); its readers take no lock."""
+    if isinstance(path, PostgresWarehouse):
+        if read_only:
+            with postgres.connect(path, read_only=True) as con:
+                yield con
+        else:
+            with postgres.writer_lock(path), postgres.connect(path) as con:
+                yield con
+        return
     with warehouse_lock(path):
         con = _open(path, read_only)
         try:

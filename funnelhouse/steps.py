@@ -19,6 +19,7 @@ from pathlib import Path
 
 from extractors import pipeline, settings
 from extractors.errors import PartialFailure
+from extractors.postgres import PostgresWarehouse
 from extractors.warehouse import connect, table_row_counts, warehouse_lock
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,8 @@ def transform(full_refresh: bool = False) -> dict:
         # raw tables: its source tests would error; its staging models read empty (source_or_empty).
         log.warning("no raw tables yet for %s: building without their source tests", ", ".join(never_loaded))
         cmd += ["--exclude", *(f"source:{s}" for s in never_loaded)]
-    # dbt needs no platform credentials: keep the Connections out of its environment.
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
-    env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
+    env, target_args = _dbt_target(warehouse)
+    cmd += target_args
     with warehouse_lock(warehouse):
         log.info("dbt build: %s", " ".join(cmd[1:2]))
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=DBT_PROJECT)
@@ -107,6 +107,20 @@ def transform(full_refresh: bool = False) -> dict:
         raise RuntimeError(f"dbt build failed ({counts}); failing nodes: {', '.join(r['unique_id'] for r in failed) or 'see the dbt log above'}"
                            + "".join(f"; {reason}" for reason in reasons if reason))
     return {"dbt": counts}
+
+
+def _dbt_target(warehouse) -> tuple[dict[str, str], list[str]]:
+    """dbt's environment and target for the warehouse (dbt_project/profiles.yml). dbt needs no
+    platform credentials: the Connections stay out of its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    if isinstance(warehouse, PostgresWarehouse):
+        p = warehouse.parts
+        env["PGTZ"] = "UTC"  # libpq: dbt's sessions in UTC, as the DuckDB target sets TimeZone
+        env.update({"FUNNELHOUSE_PG_HOST": p["host"], "FUNNELHOUSE_PG_PORT": p["port"], "FUNNELHOUSE_PG_USER": p["user"],
+                    "DBT_ENV_SECRET_FUNNELHOUSE_PG_PASSWORD": p["password"], "FUNNELHOUSE_PG_DATABASE": p["dbname"]})
+        return env, ["--target", "postgres"]
+    env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
+    return env, []
 
 
 def _dbt_reason(message: str | None) -> str:
@@ -142,7 +156,7 @@ def _run_gate(phase: str, run_id: str | None, failure: str) -> dict:
     if phase == "raw":  # a new run: the last run's marts verdict no longer describes what is being built
         (settings.data_dir() / "run" / "marts_gate.json").unlink(missing_ok=True)
     with warehouse_lock(warehouse):
-        result = run_gate(str(warehouse), phase=phase, run_id=run_id)
+        result = run_gate(warehouse if isinstance(warehouse, PostgresWarehouse) else str(warehouse), phase=phase, run_id=run_id)
     summary = {
         "phase": phase,
         "run_id": result.run_id,
@@ -170,6 +184,15 @@ def publish(run_id: str | None = None) -> dict:
     from funnelhouse.publish import publish as publish_marts
 
     warehouse, published = settings.warehouse_path(), settings.published_path()
+    if isinstance(warehouse, PostgresWarehouse):  # a schema swap inside the warehouse database
+        from funnelhouse import publish_postgres
+
+        with warehouse_lock(warehouse):
+            with connect(warehouse, read_only=True) as con:
+                has_bi = bool(con.execute("SELECT count(*) FROM information_schema.views WHERE table_schema = ?", [BI_SCHEMA]).fetchone()[0])
+            result = publish_postgres.publish(warehouse, schemas=(MART_SCHEMA,), run_id=run_id, view_schemas=(BI_SCHEMA,) if has_bi else ())
+        log.info("published %s (run %s)", result.published_db, result.run_id)
+        return {"published": result.published_db, "run_id": result.run_id, "version": result.version, "tables": result.row_counts}
     published.parent.mkdir(parents=True, exist_ok=True)
     with warehouse_lock(warehouse):
         import duckdb  # not connect(): this process holds the lock already
@@ -187,6 +210,11 @@ def rollback(to_run_id: str | None = None) -> dict:
     from funnelhouse.publish import current_run_id, rollback as rollback_to
 
     published = settings.published_path()
+    if isinstance(settings.warehouse_path(), PostgresWarehouse):
+        from funnelhouse import publish_postgres
+
+        published = settings.warehouse_path()
+        current_run_id, rollback_to = publish_postgres.current_run_id, publish_postgres.rollback
     with warehouse_lock(settings.warehouse_path()):
         before = current_run_id(published)
         version = rollback_to(published, to_run_id)
@@ -199,7 +227,12 @@ def report(run_id: str | None = None) -> dict:
     from funnelhouse.report import write_report
 
     published = settings.published_path()
+    published.parent.mkdir(parents=True, exist_ok=True)
     docs = _dbt_docs(published.parent / "dbt-docs.html")
+    if isinstance(settings.warehouse_path(), PostgresWarehouse):
+        # funnelhouse/report.py reads a published DuckDB file; BI tools read published_marts instead
+        log.warning("no HTML report for a PostgreSQL warehouse yet (it reads the published DuckDB file); dbt docs: %s", docs)
+        return {"report": None, "dbt_docs": str(docs) if docs else None}
     path = write_report(published, published.parent / "report.html", gate=_read_run_file("marts_gate.json"),
                         raw_gate=_read_run_file("raw_gate.json"), freshness=_freshness())
     log.info("report: %s", path)
@@ -225,8 +258,8 @@ def _dbt_docs(target_file: Path) -> Path | None:
     dbt = Path(sys.executable).with_name("dbt")
     cmd = [str(dbt), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
            "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors"]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
-    env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
+    env, target_args = _dbt_target(warehouse)
+    cmd += target_args
     with warehouse_lock(warehouse):
         proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=DBT_PROJECT)
     site = target / "target" / "static_index.html"
@@ -287,9 +320,16 @@ def summary() -> str:
     with connect(warehouse, read_only=True) as con:
         lines.append("raw tables:")
         lines += [f"  {t:<40} {n:>10,} rows" for t, n in table_row_counts(con, "raw_%").items()]
-    with duckdb.connect(str(published), read_only=True) as con:
-        lines.append("published marts:")
-        lines += [f"  {t:<40} {n:>10,} rows" for t, n in table_row_counts(con, MART_SCHEMA).items()]
+        if isinstance(warehouse, PostgresWarehouse):  # published in the same database (publish_postgres)
+            from funnelhouse import publish_postgres
+
+            lines.append("published marts:")
+            lines += [f"  {t:<40} {n:>10,} rows" for t, n in table_row_counts(con, "published_marts").items()]
+            current_run_id, versions, published = publish_postgres.current_run_id, publish_postgres.versions, warehouse
+    if not isinstance(warehouse, PostgresWarehouse):
+        with duckdb.connect(str(published), read_only=True) as con:
+            lines.append("published marts:")
+            lines += [f"  {t:<40} {n:>10,} rows" for t, n in table_row_counts(con, MART_SCHEMA).items()]
     for phase, label in (("raw", "raw quality gate"), ("marts", "quality gate")):
         g = _read_run_file(f"{phase}_gate.json")
         if not g:
@@ -304,8 +344,8 @@ def summary() -> str:
     kept = versions(published)
     lines.append(f"published run: {current_run_id(published)} ({len(kept)} versions kept for rollback)")
     for name, label in (("report.html", "report"), ("dbt-docs.html", "dbt docs")):
-        if (published.parent / name).exists():
-            lines.append(f"{label}: {published.parent / name}")
+        if (settings.published_path().parent / name).exists():
+            lines.append(f"{label}: {settings.published_path().parent / name}")
     freshness_file = settings.data_dir() / "run" / "freshness.json"
     if freshness_file.exists():
         lines.append(f"freshness: {json.loads(freshness_file.read_text())['message']}")

@@ -60,12 +60,18 @@
       outcome's channel, then the lowest (platform, account, campaign id).
 #}
 {% macro ad_campaign_matches(outcomes, id_columns) -%}
+    select {% for c in id_columns %}{{ c }}, {% endfor %}ad_platform, ad_account_id, ad_campaign_id, ad_campaign_name
+    from (
     select
         {% for c in id_columns %}outcomes.{{ c }}, {% endfor %}
         keys.platform as ad_platform,
         keys.ad_account_id,
         keys.campaign_id as ad_campaign_id,
-        keys.campaign_name as ad_campaign_name
+        keys.campaign_name as ad_campaign_name,
+        row_number() over (
+            partition by {% for c in id_columns %}outcomes.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
+            order by platforms.default_channel = outcomes.channel desc, keys.platform, keys.ad_account_id, keys.campaign_id
+        ) as match_rank
     from (
         select *, channel in (select channel from {{ ref('channels') }} where is_paid) as is_paid_channel
         from {{ outcomes }}
@@ -85,8 +91,6 @@
         )
     left join ({{ ad_platforms_rows() }}) as platforms
         on keys.platform = platforms.platform
-    qualify row_number() over (
-        partition by {% for c in id_columns %}outcomes.{{ c }}{% if not loop.last %}, {% endif %}{% endfor %}
-        order by platforms.default_channel = outcomes.channel desc, keys.platform, keys.ad_account_id, keys.campaign_id
-    ) = 1
+    ) as ranked
+    where match_rank = 1
 {%- endmacro %}

@@ -59,7 +59,7 @@ recommended_lines as (
                 then scored_lines.current_budget_share
                     + monthly_pool.share_to_move * scored_lines.roi / monthly_pool.total_positive_roi
             else scored_lines.current_budget_share
-        end as double) as recommended_budget_share
+        end as {{ type_double() }}) as recommended_budget_share
     from scored_lines
     inner join monthly_pool
         on scored_lines.budget_month = monthly_pool.budget_month

@@ -49,11 +49,11 @@
     enforce case, so neither does this.
 #}
 {% macro ga4_default_channel_group(source, medium, campaign, source_category) -%}
-    {%- set paid_medium = "regexp_full_match(" ~ medium ~ ", '(.*cp.*|ppc|retargeting|paid.*)')" -%}
-    {%- set shopping_campaign = "regexp_full_match(coalesce(" ~ campaign ~ ", ''), '(.*(([^a-df-z]|^)shop|shopping).*)')" -%}
+    {%- set paid_medium = regex_full_match(medium, "'(.*cp.*|ppc|retargeting|paid.*)'") -%}
+    {%- set shopping_campaign = regex_full_match("coalesce(" ~ campaign ~ ", '')", "'(.*(([^a-df-z]|^)shop|shopping).*)'") -%}
     case
         when {{ source }} = '(direct)' and {{ medium }} in ('(not set)', '(none)') then 'direct'
-        when contains(coalesce({{ campaign }}, ''), 'cross-network') then 'cross_network'
+        when {{ text_contains("coalesce(" ~ campaign ~ ", '')", "'cross-network'") }} then 'cross_network'
         when ({{ source_category }} = 'shopping' or {{ shopping_campaign }}) and {{ paid_medium }} then 'paid_shopping'
         when {{ source_category }} = 'search' and {{ paid_medium }} then 'paid_search'
         when {{ source_category }} = 'social' and {{ paid_medium }} then 'paid_social'
@@ -64,7 +64,7 @@
         when {{ source_category }} = 'social'
             or {{ medium }} in ('social', 'social-network', 'social-media', 'sm', 'social network', 'social media')
             then 'organic_social'
-        when {{ source_category }} = 'video' or regexp_full_match({{ medium }}, '.*video.*') then 'organic_video'
+        when {{ source_category }} = 'video' or {{ regex_full_match(medium, "'.*video.*'") }} then 'organic_video'
         when {{ source_category }} = 'search' or {{ medium }} = 'organic' then 'organic_search'
         when {{ medium }} in ('referral', 'app', 'link') then 'referral'
         when {{ source }} in ('email', 'e-mail', 'e_mail', 'e mail') or {{ medium }} in ('email', 'e-mail', 'e_mail', 'e mail')
@@ -72,7 +72,7 @@
         when {{ medium }} = 'affiliate' then 'affiliates'
         when {{ medium }} = 'audio' then 'audio'
         when {{ source }} = 'sms' or {{ medium }} = 'sms' then 'sms'
-        when suffix({{ medium }}, 'push') or contains({{ medium }}, 'mobile') or contains({{ medium }}, 'notification')
+        when {{ text_ends_with(medium, "'push'") }} or {{ text_contains(medium, "'mobile'") }} or {{ text_contains(medium, "'notification'") }}
             or {{ source }} = 'firebase'
             then 'mobile_push_notifications'
         else 'other'

@@ -25,19 +25,28 @@
 
 {# An exact DECIMAL value (at most `scale` decimals) as the HUGEINT count of its 10^-scale units. #}
 {% macro decimal_units(value, scale) -%}
-    cast(cast({{ value }} as decimal(38, {{ scale }})) * {{ 10 ** scale }} as hugeint)
+    cast(cast({{ value }} as decimal(38, {{ scale }})) * {{ 10 ** scale }} as {{ type_hugeint() }})
 {%- endmacro %}
 
 
 {# A HUGEINT count of 10^-scale units as DECIMAL(38, scale), exactly. #}
 {% macro units_to_decimal(units, scale) -%}
+    {{ return(adapter.dispatch('units_to_decimal')(units, scale)) }}
+{%- endmacro %}
+
+{% macro duckdb__units_to_decimal(units, scale) -%}
     (cast({{ units }} as decimal({{ 38 - scale }}, 0)) * cast({{ '0.' ~ ('0' * (scale - 1)) ~ '1' }} as decimal({{ scale }}, {{ scale }})))
+{%- endmacro %}
+
+{# PostgreSQL's product of numerics has no declared scale: typed as DuckDB's product is. #}
+{% macro postgres__units_to_decimal(units, scale) -%}
+    cast({{ duckdb__units_to_decimal(units, scale) }} as decimal(38, {{ scale }}))
 {%- endmacro %}
 
 
 {# numerator / denominator (HUGEINTs, denominator > 0) rounded half away from zero to an integer. #}
 {% macro divide_units_rounded(numerator, denominator) -%}
-    (sign({{ numerator }}) * ((2 * abs({{ numerator }}) + ({{ denominator }})) // (2 * ({{ denominator }}))))
+    (sign({{ numerator }}) * ({{ integer_divide('2 * abs(' ~ numerator ~ ') + (' ~ denominator ~ ')', '2 * (' ~ denominator ~ ')') }}))
 {%- endmacro %}
 
 
@@ -48,6 +57,15 @@
     DuckDB divides DECIMALs as DOUBLE, so the quotient is taken in integers instead.
 #}
 {% macro divide_money(numerator, denominator, scale=4, numerator_scale=2, denominator_scale=0) -%}
+    {{ return(adapter.dispatch('divide_money')(numerator, denominator, scale, numerator_scale, denominator_scale)) }}
+{%- endmacro %}
+
+{# PostgreSQL types a CASE without ELSE as a NUMERIC of no scale: typed as DuckDB's is. #}
+{% macro postgres__divide_money(numerator, denominator, scale, numerator_scale, denominator_scale) -%}
+    cast({{ duckdb__divide_money(numerator, denominator, scale, numerator_scale, denominator_scale) }} as decimal(38, {{ scale }}))
+{%- endmacro %}
+
+{% macro duckdb__divide_money(numerator, denominator, scale, numerator_scale, denominator_scale) -%}
     case when coalesce({{ denominator }}, 0) != 0 then {{ units_to_decimal(divide_units_rounded(
         decimal_units(numerator, numerator_scale) ~ ' * ' ~ (10 ** (scale + denominator_scale)),
         decimal_units(denominator, denominator_scale) ~ ' * ' ~ (10 ** numerator_scale)), scale) }} end
@@ -59,7 +77,7 @@
     18 decimals and added as a DECIMAL. For ratios and weights (between about -10^19 and 10^19).
 #}
 {% macro sum_exactly(expression) -%}
-    cast(sum(cast({{ expression }} as decimal(38, 18))) as double)
+    cast(sum(cast({{ expression }} as decimal(38, 18))) as {{ type_double() }})
 {%- endmacro %}
 
 
@@ -92,7 +110,7 @@
                 ) as fx
                 where fx.fx_currency_code = upper({{ currency_code }}) and fx.fx_date_day = {{ day }}
             ),
-            error(
+            {% call raise_error('decimal(38, ' ~ scale ~ ')') -%}
                 'no exchange rate from ' || coalesce(upper({{ currency_code }}), '(no currency)')
                 || ' to {{ reporting }} for ' || coalesce(cast({{ day }} as varchar), '(no date)')
                 || ': both need a rate published on or before that day, at most {{ var("fx_rate_max_age_days") }} days before it; '
@@ -102,7 +120,7 @@
                 || 'add the currency to the cbr connection''s currencies extra and extract cbr again (var fx_rates_source: cbr), '
                 || 'or keep your own rates in seeds/fx_rates.csv (var fx_rates_source: seed)'
                 {%- endif %}
-            )
+            {%- endcall %}
         )
     end)
 {%- endmacro %}
@@ -117,8 +135,8 @@
     sums to the cent to what it shares out. Deterministic: the same rows give the same units.
 #}
 {% macro allocate_units(total_units, weight, partition_by, order_by) -%}
-    {%- set raw = '(cast(' ~ total_units ~ ' as double) * coalesce(' ~ weight ~ ', 0))' -%}
-    {%- set floored = 'cast(floor(' ~ raw ~ ') as hugeint)' -%}
+    {%- set raw = '(cast(' ~ total_units ~ ' as ' ~ type_double() ~ ') * coalesce(' ~ weight ~ ', 0))' -%}
+    {%- set floored = 'cast(floor(' ~ raw ~ ') as ' ~ type_hugeint() ~ ')' -%}
     {%- set partition = 'partition by ' ~ (partition_by | join(', ')) -%}
     {%- set left_over = '(' ~ total_units ~ ' - sum(' ~ floored ~ ') over (' ~ partition ~ '))' -%}
     ({{ floored }} + case

@@ -1,6 +1,6 @@
 {# Fractional days from one timestamp to a later one (negative if it is earlier); NULL if either is NULL. #}
 {% macro days_between(start_timestamp, end_timestamp) -%}
-    (cast({{ dbt.datediff(start_timestamp, end_timestamp, 'millisecond') }} as double) / (1000 * 60 * 60 * 24))
+    (cast({{ dbt.datediff(start_timestamp, end_timestamp, 'millisecond') }} as {{ type_double() }}) / (1000 * 60 * 60 * 24))
 {%- endmacro %}
 
 
@@ -10,9 +10,9 @@
 {%- endmacro %}
 
 {% macro default__median(expression) -%}
-    cast(percentile_cont(0.5) within group (order by {{ expression }}) as double)
+    cast(percentile_cont(0.5) within group (order by {{ expression }}) as {{ type_double() }})
 {%- endmacro %}
 
 {% macro duckdb__median(expression) -%}
-    cast(quantile_cont({{ expression }}, 0.5) as double)
+    cast(quantile_cont({{ expression }}, 0.5) as {{ type_double() }})
 {%- endmacro %}

@@ -5,7 +5,7 @@
 #}
 
 {% macro hubspot_property(property_name) -%}
-    nullif(_record->>'$.properties.{{ property_name }}', '')
+    nullif({{ json_text('_record', 'properties.' ~ property_name) }}, '')
 {%- endmacro %}
 
 

@@ -18,7 +18,7 @@
             {%- for name, sql_type in key_columns.items() %}
             cast(null as {{ sql_type }}) as {{ adapter.quote(name) }},
             {%- endfor %}
-            cast(null as json) as _record,
+            cast(null as {{ type_json() }}) as _record,
             cast(null as timestamptz) as _loaded_at,
             cast(null as varchar) as _batch_id
         limit 0

@@ -16,7 +16,7 @@ campaigns as (
         platform,
         ad_account_id,
         campaign_id,
-        coalesce(arg_max(campaign_name, date_day), campaign_id) as campaign_name
+        coalesce({{ value_at_max('campaign_name', 'date_day') }}, campaign_id) as campaign_name
     from delivery
     where campaign_id is not null
     group by platform, ad_account_id, campaign_id

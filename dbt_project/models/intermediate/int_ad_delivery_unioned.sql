@@ -27,7 +27,7 @@ meta_ads as (
         insights.impressions,
         insights.clicks,
         -- Meta omits actions and action_values when there are none
-        cast(insights.lead_actions as double) as conversions,
+        cast(insights.lead_actions as {{ type_double() }}) as conversions,
         cast(insights.lead_action_value as {{ amount_type() }}) as conversion_value_in_account_currency,
         insights.lead_action_value_in_reporting_currency as conversion_value_in_reporting_currency,
         insights.record_json

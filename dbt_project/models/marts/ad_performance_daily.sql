@@ -56,7 +56,7 @@ final as (
         cast(coalesce(delivery.spend_in_reporting_currency, 0) as {{ money_type() }}) as spend_in_reporting_currency,
         cast(coalesce(delivery.impressions, 0) as bigint) as impressions,
         cast(coalesce(delivery.clicks, 0) as bigint) as clicks,
-        cast(coalesce(delivery.conversions, 0) as double) as conversions,
+        cast(coalesce(delivery.conversions, 0) as {{ type_double() }}) as conversions,
         cast(coalesce(delivery.conversion_value_in_account_currency, 0) as {{ amount_type() }})
             as conversion_value_in_account_currency,
         cast(coalesce(delivery.conversion_value_in_reporting_currency, 0) as {{ money_type() }})

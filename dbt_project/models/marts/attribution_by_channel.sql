@@ -45,6 +45,6 @@ aggregated as (
 )
 
 select
-    attribution_model || ':' || channel || ':' || strftime(close_month, '%Y-%m') as attribution_by_channel_id,
+    attribution_model || ':' || channel || ':' || {{ year_month_text('close_month') }} as attribution_by_channel_id,
     *
 from aggregated

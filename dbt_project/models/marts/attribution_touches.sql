@@ -41,12 +41,12 @@ in_window as (
         touches.source,
         touches.medium,
         touches.campaign,
-        epoch_ms(won_deals.closed_at) - epoch_ms(touches.touched_at) as ms_before_close
+        {{ epoch_milliseconds('won_deals.closed_at') }} - {{ epoch_milliseconds('touches.touched_at') }} as ms_before_close
     from won_deals
     inner join touches
         on won_deals.contact_id = touches.contact_id
         and touches.touched_at <= won_deals.closed_at
-        and touches.touched_at >= won_deals.closed_at - to_days({{ lookback_days }})
+        and touches.touched_at >= won_deals.closed_at - {{ days_interval(lookback_days) }}
 
 ),
 
@@ -54,20 +54,20 @@ numbered as (
 
     select
         *,
-        ms_before_close / 86400000.0 as days_before_close,
+        {{ milliseconds_to_days('ms_before_close') }} as days_before_close,
         row_number() over (partition by deal_id order by touched_at, touch_id) as touch_number,
         count(*) over (partition by deal_id) as touches_in_window,
         -- time decay: a touch half_life days before the close counts half as much as one at the close
-        pow(0.5, ms_before_close / 86400000.0 / {{ half_life_days }}) as decay
+        pow(0.5, {{ milliseconds_to_days('ms_before_close') }} / {{ half_life_days }}) as decay
     from in_window
 
 ),
 
 decay_totals as (
 
-    -- added in touch order (list_sum over the ordered list), so the total, and each weight,
+    -- added in touch order (a sum over the ordered list), so the total, and each weight,
     -- is the same on every run; a window sum may add a deal's touches in any order
-    select deal_id, list_sum(list(decay order by touch_number)) as total_decay
+    select deal_id, {{ sum_in_order('decay', 'touch_number') }} as total_decay
     from numbered
     group by deal_id
 
@@ -91,12 +91,12 @@ weighted as (
         campaign,
         case when touch_number = 1 then 1.0 else 0.0 end as first_touch_weight,
         case when touch_number = touches_in_window then 1.0 else 0.0 end as last_touch_weight,
-        cast(1 as double) / touches_in_window as linear_weight,
+        cast(1 as {{ type_double() }}) / touches_in_window as linear_weight,
         case
             when touches_in_window = 1 then 1.0
             when touches_in_window = 2 then 0.5
             when touch_number = 1 or touch_number = touches_in_window then 0.4
-            else cast(0.2 as double) / (touches_in_window - 2)
+            else cast(0.2 as {{ type_double() }}) / (touches_in_window - 2)
         end as position_based_weight,
         numbered.decay / decay_totals.total_decay as time_decay_weight
     from numbered
@@ -116,7 +116,7 @@ unattributed as (
         cast(null as bigint) as touch_number,
         cast(0 as bigint) as touches_in_window,
         cast(null as timestamp) as touched_at,
-        cast(null as double) as days_before_close,
+        cast(null as {{ type_double() }}) as days_before_close,
         'unattributed' as channel,
         '(none)' as source,
         '(none)' as medium,
@@ -161,17 +161,17 @@ select
     touched_at,
     closed_at,
     cast(date_trunc('month', closed_at) as date) as close_month,
-    cast(days_before_close as double) as days_before_close,
+    cast(days_before_close as {{ type_double() }}) as days_before_close,
     channel,
     source,
     medium,
     campaign,
     cast(deal_revenue as {{ money_type() }}) as deal_revenue,
-    cast(first_touch_weight as double) as first_touch_weight,
-    cast(last_touch_weight as double) as last_touch_weight,
-    cast(linear_weight as double) as linear_weight,
-    cast(position_based_weight as double) as position_based_weight,
-    cast(time_decay_weight as double) as time_decay_weight,
+    cast(first_touch_weight as {{ type_double() }}) as first_touch_weight,
+    cast(last_touch_weight as {{ type_double() }}) as last_touch_weight,
+    cast(linear_weight as {{ type_double() }}) as linear_weight,
+    cast(position_based_weight as {{ type_double() }}) as position_based_weight,
+    cast(time_decay_weight as {{ type_double() }}) as time_decay_weight,
     {{ units_to_decimal('first_touch_cents', 2) }} as first_touch_revenue,
     {{ units_to_decimal('last_touch_cents', 2) }} as last_touch_revenue,
     {{ units_to_decimal('linear_cents', 2) }} as linear_revenue,

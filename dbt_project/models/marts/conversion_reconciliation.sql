@@ -101,7 +101,7 @@ joined as (
         coalesce(platform_daily.platform, crm_daily.platform) as platform,
         coalesce(platform_daily.ad_account_id, crm_daily.ad_account_id) as ad_account_id,
         coalesce(platform_daily.date_day, crm_daily.date_day) as date_day,
-        cast(coalesce(platform_daily.platform_conversions, 0) as double) as platform_conversions,
+        cast(coalesce(platform_daily.platform_conversions, 0) as {{ type_double() }}) as platform_conversions,
         cast(coalesce(crm_daily.crm_leads, 0) as bigint) as crm_leads,
         platform_daily.platform is not null as has_platform_data
     from platform_daily

@@ -149,7 +149,7 @@ final as (
         actual >= target_to_date as is_on_track,
         {{ divide_money('actual * period_days', 'elapsed_days', scale=2) }} as projected_actual,
         spend,
-        cost_per_unit,
+        cast(cost_per_unit as {{ unit_money_type() }}) as cost_per_unit,
         cast(max_cost_per_unit as {{ unit_money_type() }}) as max_cost_per_unit,
         case
             when max_cost_per_unit is null or metric = 'spend' then null

@@ -35,10 +35,12 @@ snapshots as (
     -- the last snapshot of each day (a day may be re-run at another interval end)
     select platform as channel, snapshot_date as date_day, sum(followers_count) as followers
     from (
-        select *
+        select
+            *,
+            row_number() over (partition by account_id, snapshot_date order by snapshot_at desc) as newest_first
         from {{ ref('stg_facebook_pages__account_snapshots') }}
-        qualify row_number() over (partition by account_id, snapshot_date order by snapshot_at desc) = 1
     ) as last_of_day
+    where newest_first = 1
     group by platform, snapshot_date
 
 ),

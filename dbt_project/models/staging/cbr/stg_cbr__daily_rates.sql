@@ -16,9 +16,9 @@ renamed as (
         upper(_account_id) as currency_code,
         date as rate_date,
         'RUB' as base_currency_code,
-        _record->>'$.Id' as cbr_currency_id,
-        cast(_record->>'$.Nominal' as bigint) as nominal,
-        cast(replace(_record->>'$.Value', ',', '.') as {{ fx_rate_type() }}) as value_in_base,
+        {{ json_text('_record', 'Id') }} as cbr_currency_id,
+        cast({{ json_text('_record', 'Nominal') }} as bigint) as nominal,
+        cast(replace({{ json_text('_record', 'Value') }}, ',', '.') as {{ fx_rate_type() }}) as value_in_base,
 
         -- every field the Bank sent (VunitRate, fields added later)
         _record as record_json,
@@ -35,7 +35,7 @@ per_unit as (
     select
         *,
         -- roubles per one unit; exact for the Bank's nominals (1, 10, 100, ...)
-        {{ units_to_decimal(divide_units_rounded(decimal_units('value_in_base', 12), 'cast(nominal as hugeint)'), 12) }}
+        {{ units_to_decimal(divide_units_rounded(decimal_units('value_in_base', 12), 'cast(nominal as ' ~ type_hugeint() ~ ')'), 12) }}
             as rate_in_base
     from renamed
 

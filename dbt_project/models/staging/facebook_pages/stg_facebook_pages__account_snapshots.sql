@@ -13,13 +13,13 @@ renamed as (
 
     select
         id as account_id,
-        case when _record->>'$.media_count' is not null then 'instagram' else 'facebook' end as platform,
-        _record->>'$.name' as account_name,
-        _record->>'$.username' as username,
+        case when {{ json_text('_record', 'media_count') }} is not null then 'instagram' else 'facebook' end as platform,
+        {{ json_text('_record', 'name') }} as account_name,
+        {{ json_text('_record', 'username') }} as username,
         snapshot_at at time zone 'UTC' as snapshot_at,
         cast({{ utc_to_local_timestamp('(snapshot_at at time zone \'UTC\')', "'" ~ var('social_reporting_time_zone') ~ "'") }} as date)
             as snapshot_date,
-        cast(_record->>'$.followers_count' as bigint) as followers_count,
+        cast({{ json_text('_record', 'followers_count') }} as bigint) as followers_count,
 
         _record as record_json,
 

@@ -11,12 +11,12 @@ renamed as (
 
     select
         id as comment_id,
-        _record->>'$.parent_id' as media_id,
+        {{ json_text('_record', 'parent_id') }} as media_id,
         _account_id as ig_user_id,
-        _record->>'$.text' as message,
-        _record->>'$.username' as username,
-        cast(_record->>'$.like_count' as bigint) as like_count,
-        {{ iso_to_utc_timestamp("_record->>'$.timestamp'") }} as created_at,
+        {{ json_text('_record', 'text') }} as message,
+        {{ json_text('_record', 'username') }} as username,
+        cast({{ json_text('_record', 'like_count') }} as bigint) as like_count,
+        {{ iso_to_utc_timestamp(json_text('_record', 'timestamp')) }} as created_at,
 
         _record as record_json,
 

@@ -12,12 +12,12 @@ renamed as (
     select
         id as media_id,
         _account_id as ig_user_id,
-        _record->>'$.caption' as caption,
-        _record->>'$.media_type' as media_type,
-        _record->>'$.permalink' as permalink,
-        {{ iso_to_utc_timestamp("_record->>'$.timestamp'") }} as published_at,
-        cast(_record->>'$.like_count' as bigint) as like_count,
-        cast(_record->>'$.comments_count' as bigint) as comments_count,
+        {{ json_text('_record', 'caption') }} as caption,
+        {{ json_text('_record', 'media_type') }} as media_type,
+        {{ json_text('_record', 'permalink') }} as permalink,
+        {{ iso_to_utc_timestamp(json_text('_record', 'timestamp')) }} as published_at,
+        cast({{ json_text('_record', 'like_count') }} as bigint) as like_count,
+        cast({{ json_text('_record', 'comments_count') }} as bigint) as comments_count,
 
         _record as record_json,
 

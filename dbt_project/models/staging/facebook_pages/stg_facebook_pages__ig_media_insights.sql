@@ -13,7 +13,7 @@ renamed as (
         media_id,
         _account_id as ig_user_id,
         metric,
-        cast(_record->>'$.value' as bigint) as value,
+        cast({{ json_text('_record', 'value') }} as bigint) as value,
 
         _record as record_json,
 

@@ -14,11 +14,11 @@ renamed as (
     select
         _account_id as page_id,
         metric,
-        cast({{ utc_to_local_timestamp('(end_time at time zone \'UTC\')', "'" ~ var('social_reporting_time_zone') ~ "'") }} - interval 1 day as date)
+        cast({{ utc_to_local_timestamp('(end_time at time zone \'UTC\')', "'" ~ var('social_reporting_time_zone') ~ "'") }} - {{ days_interval(1) }} as date)
             as date_day,
         end_time at time zone 'UTC' as end_at,
-        cast(_record->>'$.value' as bigint) as value,
-        _record->>'$.period' as period,
+        cast({{ json_text('_record', 'value') }} as bigint) as value,
+        {{ json_text('_record', 'period') }} as period,
 
         _record as record_json,
 

@@ -13,13 +13,13 @@ renamed as (
     select
         id as post_id,
         _account_id as page_id,
-        _record->>'$.message' as message,
-        _record->>'$.status_type' as status_type,
-        _record->>'$.permalink_url' as permalink_url,
-        {{ iso_to_utc_timestamp("_record->>'$.created_time'") }} as published_at,
-        cast(coalesce(_record->>'$.reactions.summary.total_count', '0') as bigint) as reactions,
-        cast(coalesce(_record->>'$.comments.summary.total_count', '0') as bigint) as comments,
-        cast(coalesce(_record->>'$.shares.count', '0') as bigint) as shares,
+        {{ json_text('_record', 'message') }} as message,
+        {{ json_text('_record', 'status_type') }} as status_type,
+        {{ json_text('_record', 'permalink_url') }} as permalink_url,
+        {{ iso_to_utc_timestamp(json_text('_record', 'created_time')) }} as published_at,
+        cast(coalesce({{ json_text('_record', 'reactions.summary.total_count') }}, '0') as bigint) as reactions,
+        cast(coalesce({{ json_text('_record', 'comments.summary.total_count') }}, '0') as bigint) as comments,
+        cast(coalesce({{ json_text('_record', 'shares.count') }}, '0') as bigint) as shares,
 
         -- every field Graph sent, including ones added later
         _record as record_json,

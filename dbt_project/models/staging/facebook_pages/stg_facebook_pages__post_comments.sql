@@ -11,10 +11,10 @@ renamed as (
 
     select
         id as comment_id,
-        _record->>'$.parent_id' as post_id,
+        {{ json_text('_record', 'parent_id') }} as post_id,
         _account_id as page_id,
-        _record->>'$.message' as message,
-        {{ iso_to_utc_timestamp("_record->>'$.created_time'") }} as created_at,
+        {{ json_text('_record', 'message') }} as message,
+        {{ iso_to_utc_timestamp(json_text('_record', 'created_time')) }} as created_at,
 
         _record as record_json,
 

@@ -46,7 +46,7 @@ base as (
 
 calendar as (
 
-    select cast(unnest(generate_series(min(rate_date), max(rate_date) + {{ max_age - 1 }}, interval 1 day)) as date) as date_day
+    select {{ days_from_to('min(rate_date)', 'max(rate_date) + ' ~ (max_age - 1)) }} as date_day
     from published
 
 ),
@@ -60,17 +60,7 @@ currencies as (
 carried as (
 
     -- the last rate published on or before each day
-    select
-        calendar.date_day,
-        currencies.currency_code,
-        quoted.rate_date,
-        quoted.rate_in_base
-    from calendar
-    cross join currencies
-    asof join quoted
-        on currencies.currency_code = quoted.currency_code
-        and calendar.date_day >= quoted.rate_date
-    where calendar.date_day - quoted.rate_date < {{ max_age }}
+    {{ last_rate_on_or_before('calendar', 'currencies', 'quoted', max_age) }}
 
     union all
 
@@ -93,7 +83,7 @@ with_reporting_rate as (
         {{ decimal_units('carried.rate_in_base', 12) }} as rate_units,
         {{ decimal_units('reporting.rate_in_base', 12) }} as reporting_rate_units,
         -- for reading only: conversions use the exact rates above
-        cast(carried.rate_in_base as double) / cast(reporting.rate_in_base as double) as rate_to_reporting_currency
+        cast(carried.rate_in_base as {{ type_double() }}) / cast(reporting.rate_in_base as {{ type_double() }}) as rate_to_reporting_currency
     from carried
     inner join carried as reporting
         on carried.date_day = reporting.date_day

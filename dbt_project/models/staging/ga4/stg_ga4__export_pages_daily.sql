@@ -16,8 +16,8 @@ renamed as (
         date as date_day,
         page_path,
 
-        cast(_record->>'$.page_views' as bigint) as page_views,
-        cast(_record->>'$.exits' as bigint) as exits,
+        cast({{ json_text('_record', 'page_views') }} as bigint) as page_views,
+        cast({{ json_text('_record', 'exits') }} as bigint) as exits,
 
         _record as record_json,
 

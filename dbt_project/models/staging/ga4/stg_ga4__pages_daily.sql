@@ -12,13 +12,13 @@ renamed as (
     select
         _account_id as property_id,
         date as date_day,
-        pagePath as page_path,
+        {{ adapter.quote('pagePath') }} as page_path,
 
-        cast(_record->>'$.screenPageViews' as bigint) as page_views,
+        cast({{ json_text('_record', 'screenPageViews') }} as bigint) as page_views,
         -- sessions in which the page was viewed (unique page views)
-        cast(_record->>'$.sessions' as bigint) as sessions,
+        cast({{ json_text('_record', 'sessions') }} as bigint) as sessions,
         -- a DECIMAL, so sums of it do not depend on the order rows are added in
-        cast(_record->>'$.userEngagementDuration' as decimal(38, 6)) as engagement_duration_s,
+        cast({{ json_text('_record', 'userEngagementDuration') }} as decimal(38, 6)) as engagement_duration_s,
 
         _record as record_json,
 

@@ -17,21 +17,21 @@ renamed as (
         _account_id as property_id,
         date as date_day,
         -- as GA4 sent them; int_sessions_attributed lower-cases them and maps them to channels
-        sessionSource as source,
-        sessionMedium as medium,
-        sessionCampaignName as campaign,
-        landingPage as landing_page,
+        {{ adapter.quote('sessionSource') }} as source,
+        {{ adapter.quote('sessionMedium') }} as medium,
+        {{ adapter.quote('sessionCampaignName') }} as campaign,
+        {{ adapter.quote('landingPage') }} as landing_page,
         -- auto-tagged Google Ads clicks (gclid): the campaign GA4 read from Google Ads; '(not set)' otherwise
-        nullif(nullif(_record->>'$.sessionGoogleAdsCampaignId', ''), '(not set)') as google_ads_campaign_id,
-        nullif(nullif(_record->>'$.sessionGoogleAdsCampaignName', ''), '(not set)') as google_ads_campaign_name,
+        nullif(nullif({{ json_text('_record', 'sessionGoogleAdsCampaignId') }}, ''), '(not set)') as google_ads_campaign_id,
+        nullif(nullif({{ json_text('_record', 'sessionGoogleAdsCampaignName') }}, ''), '(not set)') as google_ads_campaign_name,
 
-        cast(_record->>'$.sessions' as bigint) as sessions,
-        cast(_record->>'$.engagedSessions' as bigint) as engaged_sessions,
-        cast(_record->>'$.bounceRate' as double) as bounce_rate,
-        cast(_record->>'$.averageSessionDuration' as double) as avg_session_duration_s,
-        cast(_record->>'$.screenPageViews' as bigint) as page_views,
+        cast({{ json_text('_record', 'sessions') }} as bigint) as sessions,
+        cast({{ json_text('_record', 'engagedSessions') }} as bigint) as engaged_sessions,
+        cast({{ json_text('_record', 'bounceRate') }} as {{ type_double() }}) as bounce_rate,
+        cast({{ json_text('_record', 'averageSessionDuration') }} as {{ type_double() }}) as avg_session_duration_s,
+        cast({{ json_text('_record', 'screenPageViews') }} as bigint) as page_views,
         -- key events (GA4's keyEvents, called conversions until 2024: rows loaded before carry that name)
-        cast(coalesce(_record->>'$.keyEvents', _record->>'$.conversions') as double) as key_events,
+        cast(coalesce({{ json_text('_record', 'keyEvents') }}, {{ json_text('_record', 'conversions') }}) as {{ type_double() }}) as key_events,
 
         -- every field GA4 sent, including metrics added to the report later
         _record as record_json,

@@ -13,25 +13,25 @@ renamed as (
 
     select
         _account_id as source_account_id,
-        coalesce(_record->>'$.customer.id', _account_id) as customer_id,
-        _record->>'$.campaign.id' as campaign_id,
-        _record->>'$.campaign.name' as campaign_name,
+        coalesce({{ json_text('_record', 'customer.id') }}, _account_id) as customer_id,
+        {{ json_text('_record', 'campaign.id') }} as campaign_id,
+        {{ json_text('_record', 'campaign.name') }} as campaign_name,
         ad_group_id,
-        _record->>'$.adGroup.name' as ad_group_name,
+        {{ json_text('_record', 'adGroup.name') }} as ad_group_name,
 
         -- the day in the account's own time zone (segments.date), as Google reports it
         date as date_day,
-        upper(_record->>'$.customer.currencyCode') as account_currency,
-        _record->>'$.customer.timeZone' as account_timezone,
+        upper({{ json_text('_record', 'customer.currencyCode') }}) as account_currency,
+        {{ json_text('_record', 'customer.timeZone') }} as account_timezone,
 
-        cast(nullif(_record->>'$.metrics.costMicros', '') as bigint) as cost_micros,
-        cast(nullif(_record->>'$.metrics.impressions', '') as bigint) as impressions,
-        cast(nullif(_record->>'$.metrics.clicks', '') as bigint) as clicks,
+        cast(nullif({{ json_text('_record', 'metrics.costMicros') }}, '') as bigint) as cost_micros,
+        cast(nullif({{ json_text('_record', 'metrics.impressions') }}, '') as bigint) as impressions,
+        cast(nullif({{ json_text('_record', 'metrics.clicks') }}, '') as bigint) as clicks,
         -- every conversion action counted in "Conversions", by Google's attribution; fractional
         -- under data-driven attribution, restated for up to the conversion window
-        cast(nullif(_record->>'$.metrics.conversions', '') as double) as conversions,
+        cast(nullif({{ json_text('_record', 'metrics.conversions') }}, '') as {{ type_double() }}) as conversions,
         -- a DECIMAL: money in the account currency (Google sends a double; 6 decimals hold its cents)
-        cast(nullif(_record->>'$.metrics.conversionsValue', '') as {{ amount_type() }}) as conversions_value,
+        cast(nullif({{ json_text('_record', 'metrics.conversionsValue') }}, '') as {{ amount_type() }}) as conversions_value,
 
         -- every field Google sent, including ones added later (new metrics, segments)
         _record as record_json,

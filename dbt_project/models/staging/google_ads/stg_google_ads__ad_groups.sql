@@ -11,10 +11,10 @@ renamed as (
 
     select
         ad_group_id,
-        coalesce(_record->>'$.customer.id', _account_id) as customer_id,
-        _record->>'$.campaign.id' as campaign_id,
-        _record->>'$.adGroup.name' as ad_group_name,
-        _record->>'$.adGroup.status' as ad_group_status,
+        coalesce({{ json_text('_record', 'customer.id') }}, _account_id) as customer_id,
+        {{ json_text('_record', 'campaign.id') }} as campaign_id,
+        {{ json_text('_record', 'adGroup.name') }} as ad_group_name,
+        {{ json_text('_record', 'adGroup.status') }} as ad_group_status,
 
         _record as record_json,
 

@@ -11,10 +11,10 @@ renamed as (
 
     select
         campaign_id,
-        coalesce(_record->>'$.customer.id', _account_id) as customer_id,
-        _record->>'$.campaign.name' as campaign_name,
-        _record->>'$.campaign.status' as campaign_status,
-        _record->>'$.campaign.advertisingChannelType' as advertising_channel_type,
+        coalesce({{ json_text('_record', 'customer.id') }}, _account_id) as customer_id,
+        {{ json_text('_record', 'campaign.name') }} as campaign_name,
+        {{ json_text('_record', 'campaign.status') }} as campaign_status,
+        {{ json_text('_record', 'campaign.advertisingChannelType') }} as advertising_channel_type,
 
         _record as record_json,
 

@@ -13,10 +13,10 @@ renamed as (
 
     select
         gclid,
-        coalesce(_record->>'$.customer.id', _account_id) as customer_id,
-        _record->>'$.campaign.id' as campaign_id,
-        _record->>'$.campaign.name' as campaign_name,
-        _record->>'$.adGroup.id' as ad_group_id,
+        coalesce({{ json_text('_record', 'customer.id') }}, _account_id) as customer_id,
+        {{ json_text('_record', 'campaign.id') }} as campaign_id,
+        {{ json_text('_record', 'campaign.name') }} as campaign_name,
+        {{ json_text('_record', 'adGroup.id') }} as ad_group_id,
         -- the click's day in the account's time zone
         date as date_day,
 

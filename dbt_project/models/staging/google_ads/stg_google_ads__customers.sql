@@ -12,9 +12,9 @@ renamed as (
     select
         customer_id,
         _account_id as source_account_id,
-        _record->>'$.customer.descriptiveName' as account_name,
-        upper(_record->>'$.customer.currencyCode') as currency,
-        _record->>'$.customer.timeZone' as time_zone,
+        {{ json_text('_record', 'customer.descriptiveName') }} as account_name,
+        upper({{ json_text('_record', 'customer.currencyCode') }}) as currency,
+        {{ json_text('_record', 'customer.timeZone') }} as time_zone,
 
         -- every field Google sent, including ones added later
         _record as record_json,

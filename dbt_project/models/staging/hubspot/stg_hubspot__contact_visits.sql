@@ -17,27 +17,27 @@ renamed as (
     select
         id as visit_id,
         _account_id as source_account_id,
-        _record->>'$.objectId' as contact_id,
-        _record->>'$.eventType' as event_type,
-        {{ iso_to_utc_timestamp("_record->>'$.occurredAt'") }} as visited_at,
+        {{ json_text('_record', 'objectId') }} as contact_id,
+        {{ json_text('_record', 'eventType') }} as event_type,
+        {{ iso_to_utc_timestamp(json_text('_record', 'occurredAt')) }} as visited_at,
 
-        nullif(_record->>'$.properties.hs_url', '') as page_url,
+        nullif({{ json_text('_record', 'properties.hs_url') }}, '') as page_url,
         coalesce(
-            nullif(_record->>'$.properties.hs_page_path', ''),
-            nullif(regexp_extract(_record->>'$.properties.hs_url', '^[a-z]+://[^/?#]+([^?#]*)', 1), '')
+            nullif({{ json_text('_record', 'properties.hs_page_path') }}, ''),
+            nullif({{ regex_extract(json_text('_record', 'properties.hs_url'), "'^[a-z]+://[^/?#]+([^?#]*)'", 1) }}, '')
         ) as page_path,
-        nullif(_record->>'$.properties.hs_referrer', '') as referrer,
-        lower(nullif(regexp_extract(_record->>'$.properties.hs_referrer', '^[a-z]+://(?:www\.|l\.)?([^/:?#]+)', 1), ''))
+        nullif({{ json_text('_record', 'properties.hs_referrer') }}, '') as referrer,
+        lower(nullif({{ regex_extract(json_text('_record', 'properties.hs_referrer'), "'^[a-z]+://(?:www\.|l\.)?([^/:?#]+)'", 1) }}, ''))
             as referrer_host,
 
-        nullif(_record->>'$.properties.hs_utm_source', '') as utm_source,
-        nullif(_record->>'$.properties.hs_utm_medium', '') as utm_medium,
-        nullif(_record->>'$.properties.hs_utm_campaign', '') as utm_campaign,
-        nullif(_record->>'$.properties.hs_utm_content', '') as utm_content,
-        nullif(_record->>'$.properties.hs_utm_term', '') as utm_term,
+        nullif({{ json_text('_record', 'properties.hs_utm_source') }}, '') as utm_source,
+        nullif({{ json_text('_record', 'properties.hs_utm_medium') }}, '') as utm_medium,
+        nullif({{ json_text('_record', 'properties.hs_utm_campaign') }}, '') as utm_campaign,
+        nullif({{ json_text('_record', 'properties.hs_utm_content') }}, '') as utm_content,
+        nullif({{ json_text('_record', 'properties.hs_utm_term') }}, '') as utm_term,
 
         -- every property HubSpot sent, including ones it adds later
-        _record->'$.properties' as properties_json,
+        {{ json_value('_record', 'properties') }} as properties_json,
 
         _loaded_at at time zone 'UTC' as loaded_at,
         _batch_id as batch_id
@@ -52,17 +52,17 @@ with_source_medium as (
         *,
         case
             when utm_source is not null or utm_medium is not null then lower(coalesce(utm_source, '(none)'))
-            when regexp_matches(page_url, '[?&]gclid=') then 'google'
+            when {{ regex_matches('page_url', "'[?&]gclid='") }} then 'google'
             when referrer_host is null then '(direct)'
-            when regexp_matches(referrer_host, '(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.')
-                then regexp_extract(referrer_host, '(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.', 2)
+            when {{ regex_matches('referrer_host', "'(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.'") }}
+                then {{ regex_extract('referrer_host', "'(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.'", 2) }}
             else referrer_host
         end as source,
         case
             when utm_source is not null or utm_medium is not null then lower(coalesce(utm_medium, '(none)'))
-            when regexp_matches(page_url, '[?&]gclid=') then 'cpc'
+            when {{ regex_matches('page_url', "'[?&]gclid='") }} then 'cpc'
             when referrer_host is null then '(none)'
-            when regexp_matches(referrer_host, '(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.') then 'organic'
+            when {{ regex_matches('referrer_host', "'(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.'") }} then 'organic'
             else 'referral'
         end as medium
     from renamed

@@ -12,7 +12,7 @@ associations as (
 
     select
         id as deal_id,
-        unnest(cast(_record->'$.associations.contacts.results' as json[])) as association
+        {{ json_array_elements(json_value('_record', 'associations.contacts.results')) }} as association
     from source
 
 ),
@@ -21,7 +21,7 @@ renamed as (
 
     select distinct
         deal_id,
-        association->>'$.id' as contact_id
+        {{ json_text('association', 'id') }} as contact_id
     from associations
 
 )

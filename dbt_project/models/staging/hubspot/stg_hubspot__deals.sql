@@ -24,16 +24,16 @@ renamed as (
         )) as deal_currency_code,
 
         {{ iso_to_utc_timestamp(hubspot_property('closedate')) }} as closed_at,
-        {{ iso_to_utc_timestamp("coalesce(" ~ hubspot_property('createdate') ~ ", _record->>'$.createdAt')") }}
+        {{ iso_to_utc_timestamp("coalesce(" ~ hubspot_property('createdate') ~ ", " ~ json_text('_record', 'createdAt') ~ ")") }}
             as created_at,
         {{ iso_to_utc_timestamp(hubspot_property('hs_lastmodifieddate')) }} as last_modified_at,
-        {{ iso_to_utc_timestamp("_record->>'$.updatedAt'") }} as updated_at,
+        {{ iso_to_utc_timestamp(json_text('_record', 'updatedAt')) }} as updated_at,
 
-        coalesce(cast(_record->>'$.archived' as boolean), false) as is_archived,
-        {{ iso_to_utc_timestamp("_record->>'$.archivedAt'") }} as archived_at,
+        coalesce(cast({{ json_text('_record', 'archived') }} as boolean), false) as is_archived,
+        {{ iso_to_utc_timestamp(json_text('_record', 'archivedAt')) }} as archived_at,
 
         -- every property HubSpot sent, including ones added to the portal later
-        _record->'$.properties' as properties_json,
+        {{ json_value('_record', 'properties') }} as properties_json,
 
         _loaded_at at time zone 'UTC' as loaded_at,
         _batch_id as batch_id

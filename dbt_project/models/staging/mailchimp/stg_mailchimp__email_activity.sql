@@ -12,14 +12,14 @@ renamed as (
 
     select
         campaign_id,
-        nullif(_record->>'$.list_id', '') as list_id,
+        nullif({{ json_text('_record', 'list_id') }}, '') as list_id,
         email_id as member_id,
-        lower(nullif(_record->>'$.email_address', '')) as email_address,
+        lower(nullif({{ json_text('_record', 'email_address') }}, '')) as email_address,
         action,
         {{ iso_to_utc_timestamp(adapter.quote('timestamp')) }} as occurred_at,
         -- clicks: the link followed (with its UTM tags); bounces: hard or soft
-        nullif(_record->>'$.url', '') as url,
-        lower(nullif(_record->>'$.type', '')) as bounce_type,
+        nullif({{ json_text('_record', 'url') }}, '') as url,
+        lower(nullif({{ json_text('_record', 'type') }}, '')) as bounce_type,
 
         _record as record_json,
 

@@ -10,12 +10,12 @@ renamed as (
 
     select
         -- numeric id, as insights carry it; the API's node id is 'act_' || ad_account_id
-        coalesce(_record->>'$.account_id', replace(id, 'act_', '')) as ad_account_id,
+        coalesce({{ json_text('_record', 'account_id') }}, replace(id, 'act_', '')) as ad_account_id,
         _account_id as source_account_id,
-        _record->>'$.name' as account_name,
-        upper(_record->>'$.currency') as currency,
-        _record->>'$.timezone_name' as timezone_name,
-        cast(_record->>'$.timezone_offset_hours_utc' as double) as timezone_offset_hours_utc,
+        {{ json_text('_record', 'name') }} as account_name,
+        upper({{ json_text('_record', 'currency') }}) as currency,
+        {{ json_text('_record', 'timezone_name') }} as timezone_name,
+        cast({{ json_text('_record', 'timezone_offset_hours_utc') }} as {{ type_double() }}) as timezone_offset_hours_utc,
 
         -- every field Meta sent, including ones added later
         _record as record_json,

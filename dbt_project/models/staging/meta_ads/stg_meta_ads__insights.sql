@@ -11,37 +11,25 @@ renamed as (
 
     select
         _account_id as source_account_id,
-        _record->>'$.account_id' as ad_account_id,
-        _record->>'$.campaign_id' as campaign_id,
-        _record->>'$.campaign_name' as campaign_name,
-        _record->>'$.adset_id' as adset_id,
-        _record->>'$.adset_name' as adset_name,
+        {{ json_text('_record', 'account_id') }} as ad_account_id,
+        {{ json_text('_record', 'campaign_id') }} as campaign_id,
+        {{ json_text('_record', 'campaign_name') }} as campaign_name,
+        {{ json_text('_record', 'adset_id') }} as adset_id,
+        {{ json_text('_record', 'adset_name') }} as adset_name,
         ad_id,
-        _record->>'$.ad_name' as ad_name,
+        {{ json_text('_record', 'ad_name') }} as ad_name,
 
         -- the day in the ad account's own time zone, as Meta reports it
         cast(date_start as date) as date_day,
 
-        upper(_record->>'$.account_currency') as account_currency,
-        cast(nullif(_record->>'$.spend', '') as {{ amount_type() }}) as spend,
-        cast(nullif(_record->>'$.impressions', '') as bigint) as impressions,
-        cast(nullif(_record->>'$.clicks', '') as bigint) as clicks,
+        upper({{ json_text('_record', 'account_currency') }}) as account_currency,
+        cast(nullif({{ json_text('_record', 'spend') }}, '') as {{ amount_type() }}) as spend,
+        cast(nullif({{ json_text('_record', 'impressions') }}, '') as bigint) as impressions,
+        cast(nullif({{ json_text('_record', 'clicks') }}, '') as bigint) as clicks,
         -- leads Meta itself counted (its attribution window), to compare with CRM leads
-        list_sum(list_transform(
-            list_filter(
-                cast(_record->'$.actions' as json[]),
-                lambda action: action->>'$.action_type' = 'lead'
-            ),
-            lambda action: cast(action->>'$.value' as bigint)
-        )) as lead_actions,
+        {{ json_array_sum(json_value('_record', 'actions'), 'action_type', 'lead', 'value', 'bigint') }} as lead_actions,
         -- the value Meta assigns those leads (the 'lead' entry of action_values), in account_currency
-        list_sum(list_transform(
-            list_filter(
-                cast(_record->'$.action_values' as json[]),
-                lambda action: action->>'$.action_type' = 'lead'
-            ),
-            lambda action: cast(action->>'$.value' as {{ amount_type() }})
-        )) as lead_action_value,
+        {{ json_array_sum(json_value('_record', 'action_values'), 'action_type', 'lead', 'value', amount_type()) }} as lead_action_value,
 
         -- every field Meta sent, including ones added later (new metrics, breakdowns)
         _record as record_json,
