@@ -15,7 +15,7 @@ $(UV):
 	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra production --python $(PYTHON)
+	$(UV) sync --frozen --extra production --group benchmark --python $(PYTHON)
 	@touch $@
 
 demo: $(VENV)/.synced  ## run the whole pipeline against the embedded sandbox
