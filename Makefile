@@ -18,7 +18,7 @@ $(UV):
 # compile its imports from source (40% of `python -m extractors`' samples, under py-spy, before Airflow left it).
 # The `benchmark` group (dlt, py-spy) is for `make benchmark` and its test; the production image leaves it out.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --compile-bytecode --extra production --group benchmark --python $(PYTHON)
+	$(UV) sync --frozen --extra production --group benchmark --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 demo: $(VENV)/.synced  ## run the whole pipeline against the embedded sandbox
