@@ -2,7 +2,7 @@
 # pinned environment as `make test`, from uv.lock, with the `production` extra
 # (Celery provider, celery 5.6.3, psycopg2, asyncpg, redis).
 FROM python:3.11-slim-bookworm
-ENV UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv PATH=/opt/venv/bin:$PATH \
+ENV UV_PYTHON_DOWNLOADS=never UV_PROJECT_ENVIRONMENT=/opt/venv UV_COMPILE_BYTECODE=1 PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 AIRFLOW_HOME=/opt/airflow FUNNELHOUSE_DATA_DIR=/data FUNNELHOUSE_LANDING_URL=/landing
 RUN pip install --no-cache-dir uv==0.13.8
 WORKDIR /opt/funnelhouse

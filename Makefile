@@ -14,8 +14,11 @@ $(UV):
 	$(PYTHON) -m venv .uv
 	.uv/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
 
+# --compile-bytecode: with PYTHONDONTWRITEBYTECODE set (as in these sessions and CI) every process would
+# compile its imports from source (40% of `python -m extractors`' samples, under py-spy, before Airflow left it).
+# The `benchmark` group (dlt, py-spy) is for `make benchmark` and its test; the production image leaves it out.
 $(VENV)/.synced: $(UV) pyproject.toml uv.lock
-	$(UV) sync --frozen --extra production --python $(PYTHON)
+	$(UV) sync --frozen --extra production --group benchmark --compile-bytecode --python $(PYTHON)
 	@touch $@
 
 demo: $(VENV)/.synced  ## run the whole pipeline against the embedded sandbox

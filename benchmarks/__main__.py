@@ -1,15 +1,16 @@
-"""Measure funnelhouse's hot paths in one run and print a Markdown table.
+"""``make benchmark``: funnelhouse's hot paths against their ceilings and a peer, as ratios from one run.
 
-Numbers are taken in one process on one machine, and the goals are stated as
-ratios between them (e.g. bulk load vs row-by-row insert), never as absolute
-timings in tests. Results of the last committed run are in benchmarks/BASELINE.md.
+    python -m benchmarks [NAME ...] [--records 100000] [--memory-records 1000000]
+    python -m benchmarks sandbox [--scales 1,10,100] ...    (the sandbox and every source: benchmarks/sandbox.py)
+    python -m benchmarks dbt-incremental [--days N]         (incremental against full-refresh dbt builds)
 
-    python -m benchmarks [--scales 1,10,100] [--extract-scales 1] [--max-requests 100]
-
-Each scale runs in its own process, so its peak RSS is its own: the world's generation
-time and memory, each sandbox endpoint alone (requests/s, rows/s; at most
---max-requests requests each, spread over the whole listing), then, for the
-extract scales, every source extracted from the sandbox and loaded.
+NAMEs (default: all of them): server, fetch, read_json, extract_load, process, memory, dlt
+(dlt_default and dlt_parquet). Every path reads the same HubSpot-shaped contacts from the
+benchmark server (benchmarks/server.py, its own process) and runs in its own process, so
+its peak RSS is its own. The table's ratios are between numbers of this one run; the run is
+written to benchmarks/results/<date>.json and compared with benchmarks/baseline.json (same
+sizes only): a ratio more than 20% worse than the baseline's is reported loudly and the exit
+status is 1. Row counts and value checksums of every loaded table must agree, or the run fails.
 """
 
 from __future__ import annotations
@@ -18,358 +19,215 @@ import argparse
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
 import tempfile
-import time
-from concurrent.futures import ThreadPoolExecutor
-from datetime import date, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import duckdb
-import requests
+HERE = Path(__file__).resolve().parent
+BASELINE = HERE / "baseline.json"
+PATHS = ("server", "fetch", "read_json", "extract_load", "process", "memory", "dlt_default", "dlt_parquet")
+GROUPS = {"dlt": ("dlt_default", "dlt_parquet")}
+REGRESSION = 0.20
+# (key, what, higher is better, goal): each a ratio of this run's numbers (first_request_s a time)
+RATIOS = (
+    ("server_over_fetch", "benchmark server ceiling / fetch ceiling (the server is not the limit above 1)", True, None),
+    ("extract_load_over_fetch", "funnelhouse extract + load / fetch ceiling", True, 0.7),
+    ("extract_load_over_dlt_parquet", "funnelhouse extract + load / dlt rest_api -> duckdb (parquet)", True, 8.0),
+    ("extract_load_over_dlt_default", "funnelhouse extract + load / dlt rest_api -> duckdb (default)", True, None),
+    ("extract_over_fetch", "funnelhouse extract (HTTP -> landing) / fetch ceiling", True, None),
+    ("load_over_read_json", "funnelhouse load (landing -> raw table) / DuckDB read_json (JSONL -> table)", True, 0.8),
+    ("process_over_fetch", "python -m extractors, whole process / fetch ceiling", True, None),
+    ("first_request_s", "python -m extractors: seconds from start to its first request", False, 1.0),
+    ("memory_growth", "peak RSS of python -m extractors, memory records / records", False, 1.5),
+)
 
 
-def timed(fn):
-    started = time.perf_counter()
-    result = fn()
-    return result, time.perf_counter() - started
+def _rate(result: dict, seconds_key: str = "seconds") -> float:
+    return result["rows"] / result[seconds_key] if result.get(seconds_key) else float("nan")
 
 
-def bench_loader(tmp: Path, rows: int) -> list[tuple[str, str]]:
-    """Bulk NDJSON load (the loader's path) against executemany into the same table."""
-    from datetime import UTC, datetime
-
-    from extractors.landing import LandingBatch
-    from extractors.loader import load_batch
-
-    first_day = date(2026, 6, 1)
-    records = [{"ad_id": str(i // 90), "date_start": (first_day + timedelta(days=i % 90)).isoformat(), "spend": f"{i % 97}.25",
-                "impressions": str(i), "clicks": str(i % 50), "actions": [{"action_type": "lead", "value": "1"}]} for i in range(rows)]
-    batch = LandingBatch(tmp / "landing", "meta_ads")
-    writer = batch.unit("insights", "1001", None, datetime(2026, 9, 1, tzinfo=UTC))
-    for start in range(0, rows, 500):
-        writer.write_page(records[start:start + 500])
-    batch_dir = batch.commit({})
-    result, bulk_s = timed(lambda: load_batch(batch_dir, tmp / "bulk.duckdb"))
-    loaded = result.loaded["insights"]
-
-    sample = records[: max(rows // 20, 1000)]  # executemany is too slow for the full set
-    con = duckdb.connect(str(tmp / "rowwise.duckdb"))
-    con.execute("CREATE TABLE t (_account_id VARCHAR, ad_id VARCHAR, date_start DATE, _record JSON)")
-    _, row_s = timed(lambda: con.executemany("INSERT INTO t VALUES (?, ?, ?, ?)",
-                                             [("1001", r["ad_id"], r["date_start"], json.dumps(r)) for r in sample]))
-    con.close()
-    bulk_rate, row_rate = loaded / bulk_s, len(sample) / row_s
-    return [("loader: bulk NDJSON -> raw table (dedupe, merge, state)", f"{bulk_rate:,.0f} rows/s ({loaded:,} distinct rows in {bulk_s:.2f}s)"),
-            ("loader: executemany INSERT, same rows", f"{row_rate:,.0f} rows/s ({len(sample):,} rows)"),
-            ("ratio bulk / row-by-row", f"{bulk_rate / row_rate:,.0f}x")]
+def run_child(name: str, base_url: str, records: int, workdir: Path) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "--child", name, "--records", str(records),
+                           "--base-url", base_url, "--workdir", str(workdir)], cwd=HERE.parent, stdout=subprocess.PIPE, text=True)
+    if done.returncode != 0:
+        sys.exit(f"benchmarks: {name} failed (exit {done.returncode}); its error is above")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def peak_rss_mib() -> float:
-    """This process's peak resident memory. Linux's VmHWM, because ru_maxrss survives exec and
-    would report the parent's peak at fork for a child; ru_maxrss elsewhere."""
-    try:
-        with open("/proc/self/status") as status:
-            return next(int(line.split()[1]) for line in status if line.startswith("VmHWM:")) / 1024
-    except (OSError, StopIteration):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+def measure(names: list[str], records: int, memory_records: int, tmp: Path) -> dict[str, dict]:
+    from benchmarks import hotpaths, server
+
+    results: dict[str, dict] = {}
+    with server.running(records) as base_url:
+        for name in names:
+            print(f"... {name} ({records:,} records)", file=sys.stderr, flush=True)
+            if name in ("process", "memory"):
+                if "process" not in results:
+                    results["process"] = hotpaths.whole_process(base_url, records, tmp / "process")
+            else:
+                results[name] = run_child(name, base_url, records, tmp / name)
+    if "memory" in names:
+        print(f"... memory ({memory_records:,} records)", file=sys.stderr, flush=True)
+        with server.running(memory_records) as base_url:
+            results["process_memory_records"] = hotpaths.whole_process(base_url, memory_records, tmp / "memory")
+    return results
 
 
-def bench_world(world) -> list[tuple[str, str]]:
-    """Build every simulated day (contacts, ad delivery, GA4 blocks; the email audiences, activities
-    and posts they need): what a full read costs the first time, and the memory it leaves."""
-    from datetime import timedelta
-
-    def generate_every_day():
-        for i in range(world.days):  # not collected in a list: that would hold every day's people, which serving never does
-            world._day(world.start + timedelta(days=i))
-
-    _, seconds = timed(generate_every_day)
-    generated = peak_rss_mib()
-    # The CRM's walk (HubSpot list, the first search): regenerates the days the LRU dropped and keeps
-    # every day's contact columns (sandbox/world.py ContactColumns), the one thing kept per person.
-    contacts, walk_seconds = timed(lambda: sum(len(world.contacts_created_on(world.start + timedelta(days=i))) for i in range(world.days)))
-    return [("world: generate 90 days (contacts, ads, GA4 blocks, email, social)",
-             f"{seconds:.1f}s ({contacts:,} contacts, {contacts / seconds:,.0f} contacts/s), peak RSS {generated:,.0f} MiB"),
-            ("world: walk every day's contacts once more, keeping their CRM columns",
-             f"{walk_seconds:.1f}s, peak RSS {peak_rss_mib():,.0f} MiB")]
-
-
-def bench_sandbox(world, max_requests: int) -> list[tuple[str, str]]:
-    """Each endpoint alone, one client: is the sandbox ever the bottleneck of an extraction?
-
-    Listings longer than ``max_requests`` pages are sampled at pages spread over the whole
-    listing, so a page deep in it counts as much as the first ones.
-    """
-    from sandbox.server import DEFAULT_TOKENS, SandboxServer
-    from sandbox.world_google_ads import GOOGLE_ADS_CUSTOMERS as CUSTOMERS
-    from sandbox.world_web import PROPERTY_ID
-
-    out = []
-    with SandboxServer(world) as server:
-        base, session = server.base_url, requests.Session()
-        hub = {"Authorization": f"Bearer {DEFAULT_TOKENS['hubspot']}"}
-
-        def hubspot_list():  # the first max_requests pages: paging is by cursor
-            rows = n = 0
-            params = {"limit": 100}
-            while n < max_requests:
-                body = session.get(f"{base}/crm/v3/objects/contacts", params=params, headers=hub).json()
-                rows, n = rows + len(body["results"]), n + 1
-                if "paging" not in body:
-                    break
-                params["after"] = body["paging"]["next"]["after"]
-            return rows, n
-
-        def hubspot_search():
-            body = {"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}],
-                    "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], "limit": 200}
-            rows = n = 0
-            for _ in range(10):
-                page = session.post(f"{base}/crm/v3/objects/contacts/search", json={**body, "after": str(n * 200)}, headers=hub).json()
-                rows, n = rows + len(page["results"]), n + 1
-            return rows, n
-
-        def meta_insights():
-            params = {"access_token": DEFAULT_TOKENS["meta"], "level": "ad", "time_increment": "1", "limit": 500,
-                      "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()})}
-            return _follow_meta(session, f"{base}/v26.0/act_1001/insights", params)
-
-        def google_stream():
-            rows = 0
-            headers = {"Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}", "developer-token": DEFAULT_TOKENS["google_ads_developer"]}
-            for customer in CUSTOMERS:
-                query = ("SELECT ad_group.id, metrics.clicks, metrics.cost_micros, segments.date FROM ad_group "
-                         f"WHERE segments.date BETWEEN '{world.start}' AND '{world.end}'")
-                batches = session.post(f"{base}/v26/customers/{customer.customer_id}/googleAds:searchStream", json={"query": query}, headers=headers).json()
-                rows += sum(len(b.get("results", [])) for b in batches)
-            return rows, len(CUSTOMERS)
-
-        def ga4_report():
-            body = {"dateRanges": [{"startDate": world.start.isoformat(), "endDate": world.end.isoformat()}],
-                    "dimensions": [{"name": d} for d in ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage")],
-                    "metrics": [{"name": "sessions"}, {"name": "engagedSessions"}], "limit": "100000", "offset": "0"}
-            page = session.post(f"{base}/v1beta/properties/{PROPERTY_ID}:runReport", json=body,
-                                headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
-            return len(page.get("rows", [])), 1
-
-        auth = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])
-
-        def offset_pages(url, key, budget):  # pages of 1000 at offsets spread over the listing
-            first = session.get(url, params={"count": 1000, "offset": 0}, auth=auth).json()
-            total = first["total_items"]
-            offsets = range(1000, total, 1000)
-            if len(offsets) > budget - 1:
-                offsets = [offsets[i * len(offsets) // (budget - 1)] for i in range(budget - 1)] if budget > 1 else []
-            rows = len(first[key])
-            for offset in offsets:
-                rows += len(session.get(url, params={"count": 1000, "offset": offset}, auth=auth).json()[key])
-            return rows, 1 + len(offsets)
-
-        def mailchimp_activity():  # the first four campaigns, each activity built (or cached) as an extraction finds it
-            rows = n = 0
-            for campaign in world.mailchimp.campaigns[:4]:
-                r, k = offset_pages(f"{base}/3.0/reports/{campaign.campaign_id}/email-activity", "emails", max(1, max_requests // 4))
-                rows, n = rows + r, n + k
-            return rows, n
-
-        def mailchimp_members():
-            return offset_pages(f"{base}/3.0/lists/7f3a9c2e1b/members", "members", max_requests)
-
-        def graph_posts():
-            params = {"access_token": DEFAULT_TOKENS["facebook"], "limit": 25,
-                      "fields": "id,message,created_time,permalink_url,shares,comments.summary(true),reactions.summary(true)"}
-            return _follow_meta(session, f"{base}/v21.0/104000000000001/posts", params)
-
-        def ga4_pages():
-            body = {"dateRanges": [{"startDate": world.start.isoformat(), "endDate": world.end.isoformat()}],
-                    "dimensions": [{"name": "date"}, {"name": "pagePath"}], "limit": "100000", "offset": "0",
-                    "metrics": [{"name": m} for m in ("screenPageViews", "userEngagementDuration", "sessions")]}
-            page = session.post(f"{base}/v1beta/properties/{PROPERTY_ID}:runReport", json=body,
-                                headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
-            return len(page.get("rows", [])), 1
-
-        # The first search at a clock builds its index of every live contact: timed on its own.
-        (_, first_search_s) = timed(lambda: session.post(
-            f"{base}/crm/v3/objects/contacts/search", headers=hub,
-            json={"filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}], "limit": 1}))
-        mailchimp_activity()  # as an extraction would, after the campaigns were listed
-        for name, fn in (("HubSpot contacts list", hubspot_list), ("HubSpot contacts search", hubspot_search),
-                         ("Meta insights", meta_insights), ("Google Ads searchStream", google_stream),
-                         ("GA4 runReport (sessions by source/medium/campaign/landing page)", ga4_report),
-                         ("GA4 runReport (pages)", ga4_pages),
-                         ("Mailchimp email activity", mailchimp_activity), ("Mailchimp list members", mailchimp_members),
-                         ("Graph page posts", graph_posts)):
-            (rows, n), seconds = timed(fn)
-            out.append((f"sandbox: {name}", f"{n / seconds:,.1f} req/s, {rows / seconds:,.0f} rows/s ({rows:,} rows in {n} requests)"))
-            if name == "HubSpot contacts search":
-                out[-1] = (out[-1][0], out[-1][1] + f"; the first search built the index in {first_search_s:.1f}s")
-    out.append(("peak RSS after serving every endpoint", f"{peak_rss_mib():,.0f} MiB"))
+def ratios(results: dict[str, dict]) -> dict[str, float]:
+    out = {}
+    fetch = results.get("fetch")
+    el = results.get("extract_load")
+    if fetch and "server" in results:
+        out["server_over_fetch"] = _rate(results["server"]) / _rate(fetch)
+    if el and fetch:
+        out["extract_load_over_fetch"] = _rate(el) / _rate(fetch)
+        out["extract_over_fetch"] = _rate(el, "extract_seconds") / _rate(fetch)
+    for flavour in ("parquet", "default"):
+        if el and f"dlt_{flavour}" in results:
+            out[f"extract_load_over_dlt_{flavour}"] = _rate(el) / _rate(results[f"dlt_{flavour}"])
+    if el and "read_json" in results:
+        out["load_over_read_json"] = _rate(el, "load_seconds") / _rate(results["read_json"])
+    if "process" in results:
+        out["first_request_s"] = results["process"]["first_request_s"]
+        if fetch:
+            out["process_over_fetch"] = _rate(results["process"]) / _rate(fetch)
+    if "process_memory_records" in results:
+        out["memory_growth"] = results["process_memory_records"]["peak_rss_mib"] / results["process"]["peak_rss_mib"]
     return out
 
 
-def _follow_meta(session, url, params):
-    rows = n = 0
-    while url:
-        body = session.get(url, params=params).json()
-        rows, n, url, params = rows + len(body["data"]), n + 1, body.get("paging", {}).get("next"), None
-    return rows, n
+def check_equal(results: dict[str, dict], records: int) -> list[str]:
+    """Every loaded table holds every record once, with the same values (checksums)."""
+    problems = []
+    loaded = {k: v for k, v in results.items() if "checksum" in v and k != "process_memory_records"}
+    for name, r in {k: v for k, v in results.items() if "rows" in v and k not in ("server", "process_memory_records")}.items():
+        if r["rows"] != records:
+            problems.append(f"{name} has {r['rows']:,} rows, not {records:,}")
+    if len({r["checksum"] for r in loaded.values()}) > 1:
+        problems.append("value checksums differ: " + ", ".join(f"{k} {v['checksum']}" for k, v in loaded.items()))
+    return problems
 
 
-def bench_extract_load(tmp: Path, world) -> list[tuple[str, str]]:
-    """Every source read end to end from a sandbox over ``world`` (already generated), then loaded."""
-    from extractors import pipeline
-    from sandbox.server import SandboxServer
-
-    from extractors.connections import get_connection
-
-    out = []
-    with SandboxServer(world) as server:
-        os.environ.update(server.connections())
-        get_connection("hubspot")  # Airflow's import takes seconds once per process: keep it out of the rates
-        for source in ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages"):
-            warehouse, landing = tmp / f"{source}.duckdb", tmp / "landing-el"
-            batch, extract_s = timed(lambda: pipeline.extract(source, end=world.default_now, warehouse=warehouse, landing_root=landing))
-            results, load_s = timed(lambda: pipeline.load(source, warehouse=warehouse, landing_root=landing))
-            rows = sum(sum(r.loaded.values()) for r in results)
-            out.append((f"extract {source} from the sandbox (HTTP -> landing)", f"{rows / extract_s:,.0f} rows/s ({rows:,} rows, {extract_s:.1f}s)"))
-            out.append((f"load {source} (landing -> raw tables)", f"{rows / load_s:,.0f} rows/s ({load_s:.2f}s)"))
-    return out
-
-
-INCREMENTAL_MODELS = ("int_sessions_attributed", "ad_performance_daily", "channel_performance_daily")
-
-
-def bench_incremental_dbt(tmp: Path, scale: float, days: int = 90) -> list[tuple[str, str]]:
-    """The incremental models (and the CRM table they compare) after one more day of loads:
-    an incremental build against a full refresh of a copy of the same warehouse."""
-    import shutil
-
-    from extractors import settings
-    from funnelhouse import SOURCES, steps
-    from sandbox.server import SandboxServer
-    from sandbox.world import World
-
-    world = World(scale=scale, days=days)
-    selected = [*INCREMENTAL_MODELS, "int_crm_outcomes_aggregated"]
-    saved = dict(os.environ)
-    try:
-        with SandboxServer(world) as server:
-            os.environ.update(server.connections())
-            os.environ["FUNNELHOUSE_DATA_DIR"] = str(tmp / "dbt-incremental")
-            for now in (world.default_now - timedelta(days=1), world.default_now):
-                server.set_clock(now)
-                for source in SOURCES:  # the DAG's sources
-                    steps.extract(source, end=now)
-                    steps.load(source)
-                if now != world.default_now:
-                    steps.transform()  # the day before: every model built
-        incremental_dir, full_dir = tmp / "dbt-incremental", tmp / "dbt-full"
-        (full_dir).mkdir()
-        shutil.copyfile(incremental_dir / "warehouse.duckdb", full_dir / "warehouse.duckdb")
-        timings = {}
-        for mode, data_dir in (("incremental", incremental_dir), ("full refresh", full_dir)):
-            os.environ["FUNNELHOUSE_DATA_DIR"] = str(data_dir)
-            _, wall_s = timed(lambda: steps.transform(full_refresh=mode == "full refresh"))
-            results = json.loads((data_dir / "dbt" / "target" / "run_results.json").read_text())["results"]
-            # the whole `dbt build` runs (as in the pipeline); the selected models' own times are compared
-            per_model = {r["unique_id"].split(".")[-1]: r["execution_time"] for r in results
-                         if r["unique_id"].startswith("model.") and r["unique_id"].split(".")[-1] in selected}
-            timings[mode] = (sum(per_model.values()), wall_s, per_model)
-        with duckdb.connect(str(incremental_dir / "warehouse.duckdb"), read_only=True) as con:
-            rebuilt = {m: con.execute(f"""SELECT count(*) FILTER (WHERE date_day IN (SELECT date_day FROM _funnelhouse.incremental_changed_days
-                                                                          WHERE model = '{schema}.{m}')), count(*)
-                                          FROM {schema}.{m}""").fetchone()
-                       for schema, m in (("intermediate", "int_sessions_attributed"), ("marts", "ad_performance_daily"),
-                                         ("marts", "channel_performance_daily"))}
-    finally:
-        os.environ.clear()
-        os.environ.update(saved)
-    inc_s, full_s = timings["incremental"][0], timings["full refresh"][0]
-    out = [(f"dbt {mode} after one more day ({days} days): {', '.join(selected)}",
-            f"{s:.2f}s in these models ({', '.join(f'{per[m]:.2f}' for m in selected)}; whole dbt build {wall:.1f}s)")
-           for mode, (s, wall, per) in timings.items()]
-    out.append(("ratio full refresh / incremental (model time)", f"{full_s / inc_s:.2f}x"))
-    out += [(f"rows rebuilt by the incremental build: {m}", f"{r:,} of {n:,}") for m, (r, n) in rebuilt.items()]
-    return out
-
-
-def run_scale(scale: float, extract: bool, max_requests: int) -> list[tuple[str, str]]:
-    """One scale, in this process (the parent runs each in a child, so peak RSS is the scale's own)."""
-    import sandbox.server  # noqa: F401 - the sandbox's own imports are not the world's memory
-    from sandbox.world import World
-
-    rows = [("peak RSS before the world (Python, DuckDB, requests, the sandbox's code)", f"{peak_rss_mib():,.0f} MiB")]
-    world = World(scale=scale)
-    rows += bench_world(world) + bench_sandbox(world, max_requests)
-    if extract:
-        with tempfile.TemporaryDirectory() as tmp:
-            rows += bench_extract_load(Path(tmp), world)
-        rows.append(("peak RSS after extracting and loading every source", f"{peak_rss_mib():,.0f} MiB"))
-    return rows
-
-
-def _scales(text: str) -> list[float]:
-    try:
-        scales = [float(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"scales must be numbers separated by commas, e.g. 1,10,100; not {text!r}") from None
-    if not scales or any(s <= 0 for s in scales):
-        raise argparse.ArgumentTypeError(f"scales must be positive numbers, e.g. 1,10,100; not {text!r}")
-    return scales
-
-
-def _label(scale: float) -> str:
-    return f"{scale:g}"
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks")
-    parser.add_argument("--scales", type=_scales, default=[1.0, 10.0, 100.0], help="world scales to measure (default 1,10,100)")
-    parser.add_argument("--extract-scales", type=_scales, default=[1.0],
-                        help="scales at which every source is also extracted and loaded (default 1; 1,10 adds ~3 min)")
-    parser.add_argument("--max-requests", type=int, default=100, help="requests per sandbox endpoint, at most (default 100)")
-    parser.add_argument("--loader-rows", type=int, default=200_000)
-    parser.add_argument("--days", type=int, default=90, help="days of the simulated business (dbt-incremental)")
-    parser.add_argument("--only", choices=("dbt-incremental",), help="run one measurement instead of all")
-    parser.add_argument("--child-scale", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--child-extract", action="store_true", help=argparse.SUPPRESS)
-    args = parser.parse_args()
-    if args.max_requests < 1:
-        parser.error("--max-requests must be at least 1")
-    if args.child_scale is not None:
-        print(json.dumps(run_scale(args.child_scale, args.child_extract, args.max_requests)))
-        return
-
-    print(f"funnelhouse benchmarks, {os.cpu_count()} cores, Python {platform.python_version()}, DuckDB {duckdb.__version__}\n")
-    if args.only == "dbt-incremental":
-        with tempfile.TemporaryDirectory() as tmp:
-            _print_table(f"Incremental dbt models (scale 1, {args.days} days)", bench_incremental_dbt(Path(tmp), 1.0, args.days))
-        return
-    with tempfile.TemporaryDirectory() as tmp:
-        _print_table("Loader", bench_loader(Path(tmp), args.loader_rows))
-    for scale in args.scales:
-        command = [sys.executable, "-m", "benchmarks", "--child-scale", str(scale), "--max-requests", str(args.max_requests)]
-        if scale in args.extract_scales:
-            command.append("--child-extract")
-        started = time.perf_counter()
-        child = subprocess.run(command, stdout=subprocess.PIPE, text=True, check=False)
-        if child.returncode != 0:
-            sys.exit(f"benchmarks: scale {_label(scale)} failed (exit {child.returncode}); its error is above")
-        rows = [tuple(r) for r in json.loads(child.stdout.strip().splitlines()[-1])]
-        _print_table(f"Scale {_label(scale)} ({time.perf_counter() - started:.0f}s)", rows)
-    with tempfile.TemporaryDirectory() as tmp:
-        _print_table(f"Incremental dbt models (scale 1, {args.days} days)", bench_incremental_dbt(Path(tmp), 1.0, args.days))
-
-
-def _print_table(title: str, rows: list[tuple[str, str]]) -> None:
-    print(f"## {title}\n\n| measurement | result |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+def print_table(results: dict[str, dict], measured: dict[str, float], header: str) -> None:
+    labels = {"server": "benchmark server ceiling (4 keep-alive clients, bytes only)",
+              "fetch": "fetch ceiling: requests + JSON parse, keep nothing",
+              "read_json": "DuckDB read_json of the same records, JSONL -> table",
+              "extract_load": "funnelhouse extract + load (HTTP -> landing -> raw table), one process",
+              "process": "funnelhouse `python -m extractors hubspot --stream contacts`, whole process",
+              "process_memory_records": "the same process at the memory size",
+              "dlt_default": "dlt rest_api -> duckdb, default (jsonl)",
+              "dlt_parquet": "dlt rest_api -> duckdb, parquet"}
+    print(header)
+    print("\n| path | rows | seconds | rows/s | peak RSS |\n|---|---|---|---|---|")
+    for name, r in results.items():
+        rss = f"{r['peak_rss_mib']:,.0f} MiB" if "peak_rss_mib" in r else ""
+        print(f"| {labels[name]} | {r['rows']:,} | {r['seconds']:.2f} | {_rate(r):,.0f} | {rss} |")
+        if name == "extract_load":
+            print(f"| ... of which extract (HTTP -> landing) | | {r['extract_seconds']:.2f} | {_rate(r, 'extract_seconds'):,.0f} | |")
+            print(f"| ... of which load (landing -> raw table) | | {r['load_seconds']:.2f} | {_rate(r, 'load_seconds'):,.0f} | |")
+    print("\n| ratio (this run) | measured | goal |\n|---|---|---|")
+    for key, what, higher, goal in RATIOS:
+        if key in measured:
+            value = f"{measured[key]:.2f} s" if key.endswith("_s") else f"{measured[key]:.2f}x"
+            met = "" if goal is None else (f"{'>=' if higher else '<='} {goal:g}: " +
+                                           ("met" if (measured[key] >= goal if higher else measured[key] <= goal) else "NOT met"))
+            print(f"| {what} | {value} | {met} |")
     print(flush=True)
 
 
+def regressions(measured: dict[str, float], sizes: dict, baseline: dict) -> list[str]:
+    if baseline.get("sizes") != sizes:
+        return []
+    out = []
+    for key, what, higher, _ in RATIOS:
+        before, now = baseline["ratios"].get(key), measured.get(key)
+        if before is None or now is None:
+            continue
+        worse = (before - now) / before if higher else (now - before) / before
+        if worse > REGRESSION:
+            out.append(f"{what}: {before:.2f} -> {now:.2f} ({worse:.0%} worse than the baseline of {baseline['date']})")
+    return out
+
+
+def save(run: dict, results_dir: Path) -> Path:
+    results_dir.mkdir(parents=True, exist_ok=True)
+    path = results_dir / f"{run['date'][:10]}.json"
+    runs = json.loads(path.read_text()) if path.exists() else []
+    path.write_text(json.dumps([*runs, run], indent=1) + "\n")
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "sandbox":
+        from benchmarks import sandbox
+        return sandbox.main(argv[1:]) or 0
+    if argv and argv[0] == "dbt-incremental":
+        from benchmarks import sandbox
+        return sandbox.main(["--only", "dbt-incremental", *argv[1:]]) or 0
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"paths to measure (default all): {', '.join(PATHS)}, dlt")
+    parser.add_argument("--records", type=int, default=100_000, help="contacts every path reads (default 100,000)")
+    parser.add_argument("--memory-records", type=int, default=1_000_000, help="the larger size of the memory path (default 1,000,000)")
+    parser.add_argument("--results-dir", type=Path, default=HERE / "results")
+    parser.add_argument("--save-baseline", action="store_true", help="make this run the checked-in baseline")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--base-url", help=argparse.SUPPRESS)
+    parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        from benchmarks.hotpaths import PATHS as CHILDREN
+        print(json.dumps(CHILDREN[args.child](args.base_url, args.records, args.workdir)))
+        return 0
+    names = [n for name in (args.names or PATHS) for n in GROUPS.get(name, (name,))]
+    unknown = [n for n in names if n not in PATHS]
+    if unknown:
+        parser.error(f"unknown benchmark {unknown[0]!r}: choose from {', '.join(PATHS)}, dlt, sandbox, dbt-incremental")
+    if args.records < 100 or args.records % 100 or args.memory_records < args.records or args.memory_records % 100:
+        parser.error("--records and --memory-records must be whole pages (multiples of 100), memory records at least records")
+
+    import duckdb
+
+    load_before = os.getloadavg()
+    started = datetime.now(UTC)
+    with tempfile.TemporaryDirectory(prefix="funnelhouse-bench-") as tmp:
+        results = measure(names, args.records, args.memory_records, Path(tmp))
+    load_after = os.getloadavg()
+    measured = ratios(results)
+    sizes = {"records": args.records, "memory_records": args.memory_records if "memory" in names else None}
+    versions = {"python": platform.python_version(), "duckdb": duckdb.__version__}
+    try:
+        from importlib.metadata import version
+        versions["dlt"] = version("dlt")
+    except Exception:  # noqa: BLE001 - the benchmark group is not installed
+        pass
+    header = (f"## funnelhouse hot paths, {args.records:,} HubSpot-shaped contacts, {started:%Y-%m-%d %H:%M} UTC\n\n"
+              f"{os.cpu_count()} cores, {', '.join(f'{k} {v}' for k, v in versions.items())}; load average "
+              f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min). Ratios compare numbers of this one run.")
+    print_table(results, measured, header)
+    run = {"date": started.isoformat(timespec="seconds"), "sizes": sizes, "cores": os.cpu_count(), "versions": versions,
+           "load_average": {"before": load_before, "after": load_after}, "results": results, "ratios": measured}
+    print(f"written to {save(run, args.results_dir)}")
+    failed = check_equal(results, args.records)
+    if failed:
+        print("benchmarks: the loaded tables disagree: " + "; ".join(failed), file=sys.stderr)
+    if args.save_baseline:
+        BASELINE.write_text(json.dumps({k: run[k] for k in ("date", "sizes", "load_average", "ratios")}, indent=1) + "\n")
+        print(f"baseline saved: {BASELINE}")
+    elif BASELINE.exists():
+        baseline = json.loads(BASELINE.read_text())
+        worse = regressions(measured, sizes, baseline)
+        if worse:
+            print("\n" + "!" * 100 + "\nREGRESSION: a ratio is more than 20% worse than the checked-in baseline\n"
+                  + "\n".join(f"  - {w}" for w in worse) + "\n" + "!" * 100, file=sys.stderr)
+            return 1
+        if baseline.get("sizes") != sizes:
+            print(f"(not compared with the baseline: it was measured at {baseline.get('sizes')})")
+    return 1 if failed else 0
+
+
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -210,8 +210,10 @@ class HttpClient:
             except ValueError as exc:  # truncated or malformed: the request is safe to repeat
                 raise _Retry(f"HTTP {status} with a body that could not be read ({exc}; {len(response.content)} bytes)") from None
         try:
-            body = response.json()
-        except ValueError:
+            # The standard library's parser on the bytes (JSON is UTF-8): requests' .json() decodes the
+            # text first and, where simplejson is installed, parses with that instead.
+            body = json.loads(response.content)
+        except ValueError:  # UnicodeDecodeError too
             body = None
         streamed = _stream_error(body)
         if 200 <= status < 300 and streamed is None:

@@ -1,7 +1,8 @@
 """Landing files: each API page is written as NDJSON before anything touches DuckDB.
 
 A batch is a folder ``landing/<source>/<batch_id>/`` with one sub-folder per
-(stream, account) unit and a ``manifest.json`` written last. A batch without a
+(stream, account) unit and a ``manifest.json`` written last; a unit's pages are NDJSON files
+(each page's records in request order, several pages a file on local storage, ``UnitWriter``). A batch without a
 manifest is an interrupted extraction: the loader ignores it and a later run
 deletes it. Records are written exactly as the API sent them.
 
@@ -10,8 +11,10 @@ FUNNELHOUSE_LANDING_URL, an Airflow ObjectStoragePath, so that extract tasks on
 any worker and the load on the warehouse worker see the same batches. Crash
 safety on each kind:
 
-- local or shared directory: every page is fsynced before the manifest, and the
-  manifest is written to a temporary name, fsynced and renamed into place;
+- local or shared directory: every page is fsynced before the manifest (by a few
+  background threads, so the reading thread asks for the next page while the last one
+  reaches the disk; ``commit`` waits for them all), and the manifest is written to a
+  temporary name, fsynced and renamed into place;
 - object store: every object is written whole by one PUT (a killed writer leaves
   no partial object), pages before the manifest, and stores such as S3 and GCS
   list and read an object strongly consistently after its PUT.
@@ -36,6 +39,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
@@ -44,21 +48,50 @@ from typing import Any
 
 MANIFEST = "manifest.json"
 STATE_FOLDER = "_state"
+SYNC_THREADS = 4  # fsyncs in flight at once: the disk commits them together, and they hold no GIL
+SEGMENT_BYTES = 16 * 1024 * 1024  # a local landing file holds pages up to about this size
+# One encoder for every record: json.dumps with these options would build a new one per record.
+_encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def is_local(path: Any) -> bool:
     return isinstance(path, Path)
 
 
-def _write_page(path: Any, text: str) -> None:
-    """A page the manifest will vouch for: on disk (fsynced) or stored whole before the manifest is written."""
-    if not is_local(path):
-        path.write_text(text)  # one PUT: the object appears complete, or not at all
-        return
-    with open(path, "w") as fh:
-        fh.write(text)
-        fh.flush()
-        os.fsync(fh.fileno())
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class _PageSync:
+    """Pages reach the disk in the background; ``wait`` returns once every page written so far is
+    durable (or raises the first error), so the manifest is written only after its pages are."""
+
+    def __init__(self):
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future] = []
+        self._lock = threading.Lock()
+
+    def submit(self, path: Path) -> None:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="landing-fsync")
+            self._pending.append(self._pool.submit(_fsync, path))
+
+    def wait(self) -> None:
+        with self._lock:
+            pending, self._pending = self._pending, []
+        for future in pending:
+            future.result()
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool, self._pending = self._pool, None, []
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _write_whole(path: Any, text: str) -> None:
@@ -149,21 +182,47 @@ class Manifest:
 
 
 class UnitWriter:
-    def __init__(self, batch_dir: Path, unit: UnitManifest):
+    """A unit's pages, in request order. On local storage they are appended to files of about
+    SEGMENT_BYTES, each named after its first page (fewer files: fewer fsyncs, and fewer unlinks,
+    which cost milliseconds each on a disk mounted with online discard); on an object store each
+    page is its own object (one PUT). The loader keeps a record's last copy by file name, then line."""
+
+    def __init__(self, batch_dir: Path, unit: UnitManifest, sync: _PageSync | None = None):
         self.unit = unit
         self.dir = batch_dir / unit.stream / unit.account_id
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._sync = sync or _PageSync()
+        self._segment: Any = None  # the open file pages are appended to
+        self._segment_path: Path | None = None
+        self._segment_size = 0
 
     def write_page(self, records: list[dict]) -> None:
         self.unit.pages += 1
         if not records:
             return
+        text = "\n".join(map(_encode, records)) + "\n"
         name = f"page-{self.unit.pages:06d}.ndjson"
-        # The manifest vouches for this page: it must be complete (fsynced, or PUT) before the manifest.
-        _write_page(self.dir / name, "".join(json.dumps(record, separators=(",", ":"), ensure_ascii=False) + "\n"
-                                              for record in records))
-        self.unit.files.append(f"{self.unit.stream}/{self.unit.account_id}/{name}")
+        if not is_local(self.dir):
+            # The manifest vouches for this page: one PUT stores it whole (or not at all) before the manifest.
+            (self.dir / name).write_text(text)
+            self.unit.files.append(f"{self.unit.stream}/{self.unit.account_id}/{name}")
+        else:
+            if self._segment is None:
+                self._segment_path, self._segment_size = self.dir / name, 0
+                self._segment = open(self._segment_path, "w", encoding="utf-8")
+                self.unit.files.append(f"{self.unit.stream}/{self.unit.account_id}/{name}")
+            self._segment.write(text)
+            self._segment_size += len(text)
+            if self._segment_size >= SEGMENT_BYTES:
+                self.close()
         self.unit.records += len(records)
+
+    def close(self) -> None:
+        """End the current file; it is fsynced in the background (the batch's commit waits for it)."""
+        if self._segment is not None:
+            self._segment.close()
+            self._sync.submit(self._segment_path)
+            self._segment = None
 
 
 class LandingBatch:
@@ -179,12 +238,16 @@ class LandingBatch:
         self.units: list[UnitManifest] = []
         self.planned_from = planned_from
         self._lock = threading.Lock()
+        self._sync = _PageSync()
+        self._writers: list[UnitWriter] = []
 
     def unit(self, stream: str, account_id: str, window_start: datetime | None, window_end: datetime) -> UnitWriter:
         unit = UnitManifest(stream, account_id, window_start.isoformat() if window_start else None, window_end.isoformat())
+        writer = UnitWriter(self.dir, unit, self._sync)
         with self._lock:
             self.units.append(unit)
-        return UnitWriter(self.dir, unit)
+            self._writers.append(writer)
+        return writer
 
     def drop(self, writer: UnitWriter) -> None:
         """Take a unit that failed out of the batch: the loader reads only the pages the manifest
@@ -196,10 +259,22 @@ class LandingBatch:
         manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)),
                             {}, skipped_streams or {}, sorted(failed_units or [], key=lambda f: (f.stream, f.account_id)),
                             self.planned_from)
+        try:
+            for writer in self._writers:
+                writer.close()
+            self._sync.wait()  # every page durable before the manifest vouches for it
+            if is_local(self.dir):  # and their names: the folders' entries
+                for folder in {p for u in manifest.units for p in (self.dir / u.stream / u.account_id, self.dir / u.stream)}:
+                    _fsync(folder)
+        finally:
+            self._sync.close()
         _write_whole(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=1))
         return self.dir
 
     def discard(self) -> None:
+        for writer in self._writers:
+            writer.close()
+        self._sync.close()
         _remove_tree(self.dir)
 
 

@@ -21,18 +21,19 @@ read them without opening, or waiting for, the warehouse.
 from __future__ import annotations
 
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 
-from extractors import postgres
+from extractors import postgres, settings
 from extractors.errors import ExtractError
 from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, remove_cursors, write_cursors
 from extractors.postgres import PostgresWarehouse
 from extractors.sources import get_source
 from extractors.streams import Stream
-from extractors.warehouse import connect, table_row_counts
+from extractors.warehouse import connect, literal, table_row_counts
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,8 @@ class _PlannedElsewhere(Exception):
 
 def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, result: LoadResult) -> LoadResult:
     with local_copy(batch_dir) as local_dir, connect(warehouse) as con:
+        for name, value in settings.loader_duckdb_settings().items():
+            con.execute(f"SET {name} = {literal(value)}")
         con.execute("BEGIN TRANSACTION")
         try:
             ensure_meta_tables(con)
@@ -131,7 +134,7 @@ def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, r
                                         f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
                                         "what this warehouse holds: dropped, with the stale cursor copy; the next run "
                                         "extracts from this warehouse's own state")
-            if con.execute(f"SELECT 1 FROM {META_SCHEMA}.loaded_batches WHERE batch_id = ?", [manifest.batch_id]).fetchone():
+            if con.execute(f"SELECT 1 FROM {META_SCHEMA}.loaded_batches WHERE batch_id = {literal(manifest.batch_id)}").fetchone():
                 result.already_loaded = True
             else:
                 for unit in manifest.units:
@@ -142,13 +145,13 @@ def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, r
                     result.loaded[stream.name] = result.loaded.get(stream.name, 0) + loaded
                     result.quarantined[stream.name] = result.quarantined.get(stream.name, 0) + quarantined
                     # The cursor never moves back: a backfill of old days keeps the newer cursor.
-                    con.execute(f"""INSERT INTO {META_SCHEMA}.stream_state AS s VALUES (?, ?, ?, ?::TIMESTAMPTZ, ?, current_timestamp)
+                    con.execute(f"""INSERT INTO {META_SCHEMA}.stream_state AS s VALUES ({literal(source.name)}, {literal(stream.name)},
+                          {literal(unit.account_id)}, {literal(unit.window_end)}::TIMESTAMPTZ, {literal(manifest.batch_id)}, current_timestamp)
                         ON CONFLICT (source, stream, account_id) DO UPDATE SET
                           cursor_value = greatest(s.cursor_value, excluded.cursor_value),
-                          batch_id = excluded.batch_id, updated_at = excluded.updated_at""",
-                                [source.name, stream.name, unit.account_id, unit.window_end, manifest.batch_id])
-                con.execute(f"INSERT INTO {META_SCHEMA}.loaded_batches VALUES (?, ?, current_timestamp, ?, ?)",
-                            [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())])
+                          batch_id = excluded.batch_id, updated_at = excluded.updated_at""")
+                con.execute(f"""INSERT INTO {META_SCHEMA}.loaded_batches VALUES ({literal(manifest.batch_id)}, {literal(source.name)},
+                    current_timestamp, {literal(sum(result.loaded.values()))}, {literal(sum(result.quarantined.values()))})""")
             result.table_rows = table_row_counts(con, schema)
             cursors = _cursors(con, source.name)
             con.execute("COMMIT")
@@ -161,51 +164,76 @@ def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, r
     return result
 
 
+def _chunks(files: list[str], max_bytes: int) -> list[list[str]]:
+    """Consecutive runs of page files of at most ``max_bytes`` together (at least one file each)."""
+    chunks: list[list[str]] = []
+    size = 0
+    for f in files:
+        try:
+            length = os.path.getsize(f)
+        except FileNotFoundError:
+            raise LandingMismatch(f"{f} is listed in its batch's manifest but missing: the batch is damaged") from None
+        if not chunks or size + length > max_bytes:
+            chunks.append([])
+            size = 0
+        chunks[-1].append(f)
+        size += length
+    return chunks
+
+
 def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[str], batch_id: str) -> tuple[int, int]:
+    """One unit's pages into its raw table, a chunk of pages at a time in page order.
+
+    A later page's copy of a record replaces an earlier one (pages are in request order),
+    within a chunk by its dedupe and across chunks by the merge itself, so the
+    table ends as one dedupe of the whole unit would leave it, while DuckDB holds one chunk
+    (settings.load_chunk_bytes) at a time: memory follows the chunk, not the data.
+    """
     key_exprs = ", ".join(f"{k.sql('_record')} AS {_q(k.name)}" for k in stream.keys)
     key_cols = ", ".join(_q(k) for k in stream.key_names)
     any_key_missing = " OR ".join(f"{_q(k)} IS NULL" for k in stream.key_names)
-    if files:
+    account, batch = literal(unit.account_id), literal(batch_id)
+    if stream.load == "window" and unit.window_start is not None:
+        key = next(k for k in stream.keys if k.name == stream.window_key)
+        start, end = literal(unit.window_start), literal(unit.window_end)
+        if key.sql_type == "DATE":  # exactly the days the source re-read: Window.first_day .. Window.last_day
+            first_day, last_day = f"CAST({start}::TIMESTAMPTZ AS DATE)", f"CAST({end}::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)"
+            bounds = f"{_q(key.name)} >= {first_day} AND {_q(key.name)} <= {last_day}"
+        else:  # a timestamp key: the instants [start, end); no days recorded
+            first_day = last_day = "NULL"
+            bounds = f"{_q(key.name)} >= {start}::TIMESTAMPTZ AND {_q(key.name)} < {end}::TIMESTAMPTZ"
+        con.execute(f"DELETE FROM {table} WHERE _account_id = {account} AND {bounds}")
+        con.execute(f"""INSERT INTO {META_SCHEMA}.loaded_windows VALUES ({batch}, {literal(schema.removeprefix("raw_"))},
+            {literal(stream.name)}, {account}, {start}::TIMESTAMPTZ, {end}::TIMESTAMPTZ, {first_day}, {last_day})""")
+    landed = quarantined = 0
+    key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
+    for chunk in _chunks(files, settings.load_chunk_bytes()):
+        # In the files' order, line by line: a materialized table's rowid is that order (DuckDB keeps
+        # the order of a single-table SELECT, "Order Preservation" in its docs).
         con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT ?::VARCHAR AS _account_id, {key_exprs}, _record, filename
-            FROM (SELECT json AS _record, filename FROM read_ndjson_objects(?, filename = true))""",
-                    [unit.account_id, files])
-    else:
-        con.execute(f"""CREATE OR REPLACE TEMP TABLE incoming AS
-            SELECT ''::VARCHAR AS _account_id, {', '.join(f'NULL::{k.sql_type} AS {_q(k.name)}' for k in stream.keys)},
-                   NULL::JSON AS _record, ''::VARCHAR AS filename LIMIT 0""")
-    landed = con.execute("SELECT count(*) FROM incoming").fetchone()[0]
+            SELECT {key_exprs}, _record FROM (SELECT json AS _record FROM read_ndjson_objects({literal(chunk)}))""")
+        landed += con.execute("SELECT count(*) FROM incoming").fetchone()[0]
+        quarantined += con.execute(f"""INSERT INTO {_q(schema)}._quarantine
+            SELECT {batch}, {literal(stream.name)}, {account}, 'missing or invalid key: ' || {literal(key_cols)}, _record::VARCHAR,
+                   current_timestamp
+            FROM incoming WHERE {any_key_missing}""").fetchone()[0]
+        con.execute(f"DELETE FROM {table} t USING incoming f WHERE t._account_id = {account} AND {key_match}")
+        # The manifest lists a unit's files in request order, and each holds its pages in that order:
+        # the last copy of a record is the newest.
+        con.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)
+            SELECT {account}, {key_cols}, _record, current_timestamp, {batch} FROM incoming WHERE NOT ({any_key_missing})
+            QUALIFY row_number() OVER (PARTITION BY {key_cols} ORDER BY rowid DESC) = 1""")
+    con.execute("DROP TABLE IF EXISTS incoming")
     if landed != unit.records:
         raise LandingMismatch(f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
                               f"but the manifest says {unit.records}; the batch in {files[0].rsplit('/', 3)[0] if files else '?'} is damaged")
-    quarantined = con.execute(f"""INSERT INTO {_q(schema)}._quarantine
-        SELECT ?, ?, _account_id, 'missing or invalid key: ' || ?, _record::VARCHAR, current_timestamp
-        FROM incoming WHERE {any_key_missing}""", [batch_id, stream.name, key_cols]).fetchone()[0]
-    # Page files are numbered in request order, so the last page's copy of a record is the newest.
-    con.execute(f"""CREATE OR REPLACE TEMP TABLE fresh AS
-        SELECT * EXCLUDE (filename) FROM incoming WHERE NOT ({any_key_missing})
-        QUALIFY row_number() OVER (PARTITION BY {key_cols} ORDER BY filename DESC) = 1""")
-    if stream.load == "window" and unit.window_start is not None:
-        key = next(k for k in stream.keys if k.name == stream.window_key)
-        if key.sql_type == "DATE":  # exactly the days the source re-read: Window.first_day .. Window.last_day
-            bounds = f"{_q(key.name)} >= CAST(?::TIMESTAMPTZ AS DATE) AND {_q(key.name)} <= CAST(?::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)"
-        else:  # a timestamp key: the instants [start, end)
-            bounds = f"{_q(key.name)} >= ?::TIMESTAMPTZ AND {_q(key.name)} < ?::TIMESTAMPTZ"
-        con.execute(f"DELETE FROM {table} WHERE _account_id = ? AND {bounds}", [unit.account_id, unit.window_start, unit.window_end])
-        # first_day/last_day by the same casts as the DELETE's bounds (NULL for a timestamp key)
-        days, day_params = (("CAST(?::TIMESTAMPTZ AS DATE), CAST(?::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)",
-                             [unit.window_start, unit.window_end]) if key.sql_type == "DATE" else ("NULL, NULL", []))
-        con.execute(f"INSERT INTO {META_SCHEMA}.loaded_windows VALUES (?, ?, ?, ?, ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, {days})",
-                    [batch_id, schema.removeprefix("raw_"), stream.name, unit.account_id, unit.window_start, unit.window_end, *day_params])
-    key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
-    con.execute(f"DELETE FROM {table} t USING fresh f WHERE t._account_id = f._account_id AND {key_match}")
-    loaded = con.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)
-        SELECT _account_id, {key_cols}, _record, current_timestamp, ? FROM fresh""", [batch_id]).fetchone()[0]
+    # The unit's distinct records: what its chunks inserted, less what later chunks replaced.
+    loaded = con.execute(f"SELECT count(*) FROM {table} WHERE _batch_id = {batch} AND _account_id = {account}").fetchone()[0]
     return loaded, quarantined
 
 
 def _cursors(con, source: str) -> dict[tuple[str, str], object]:
-    rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = ?", [source]).fetchall()
+    rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = {literal(source)}").fetchall()
     return {(stream, account): cursor for stream, account, cursor in rows}
 
 
@@ -224,9 +252,8 @@ def read_state(warehouse: Path, source: str) -> dict[tuple[str, str], object]:
     if not warehouse.exists():
         return {}
     with connect(warehouse, read_only=True) as con:
-        exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'stream_state'",
-                             [META_SCHEMA]).fetchone()[0]
+        exists = con.execute(f"""SELECT count(*) FROM information_schema.tables
+            WHERE table_schema = {literal(META_SCHEMA)} AND table_name = 'stream_state'""").fetchone()[0]
         if not exists:
             return {}
-        rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = ?", [source]).fetchall()
-    return {(stream, account): cursor for stream, account, cursor in rows}
+        return _cursors(con, source)

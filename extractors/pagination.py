@@ -8,6 +8,7 @@ calls), a full next URL (Meta ``paging.next``), and offset/total (Mailchimp
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from typing import Protocol
@@ -91,10 +92,12 @@ def paginate(client: HttpClient, first: PageRequest, style: PageStyle,
     """
     take = records if callable(records) else (lambda page: _dig(page, records) or [])
     request: PageRequest | None = first
-    seen_requests: set[str] = set()
+    seen_requests: set[bytes] = set()
     rows = 0
     while request is not None:
-        fingerprint = repr((request.url, sorted((request.params or {}).items()), sorted((request.json_body or {}).items(), key=str)))
+        # A digest, not the text: a long listing keeps 16 bytes a page, not the request's whole parameters.
+        fingerprint = hashlib.blake2b(repr((request.url, sorted((request.params or {}).items()),
+                                            sorted((request.json_body or {}).items(), key=str))).encode(), digest_size=16).digest()
         if fingerprint in seen_requests:  # a platform bug must not become an endless loop
             raise ApiError(f"{client.source} {what}: the API returned the same next page twice; stopping")
         seen_requests.add(fingerprint)

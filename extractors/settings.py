@@ -89,3 +89,18 @@ def gate_results_kept() -> int:
 def warehouse_lock_wait_s() -> float:
     """How long a writer waits for another process (e.g. a BI tool) to release the build file."""
     return float(os.environ.get("FUNNELHOUSE_WAREHOUSE_LOCK_WAIT_S", "120"))
+
+
+def load_chunk_bytes() -> int:
+    """How much NDJSON the loader reads into DuckDB at once (FUNNELHOUSE_LOAD_CHUNK_MB, default 32):
+    a load holds one chunk, so its memory follows this, not the size of the batch."""
+    return max(1, int(float(os.environ.get("FUNNELHOUSE_LOAD_CHUNK_MB", "32")) * 1024 * 1024))
+
+
+def loader_duckdb_settings() -> dict[str, str]:
+    """DuckDB's memory limit and threads for loads, set deliberately rather than DuckDB's defaults
+    (80% of the machine's memory, every core): FUNNELHOUSE_DUCKDB_MEMORY_LIMIT (default 256MB, room for a
+    chunk; DuckDB spills to disk beyond it, and its cache of the table it writes stays within it) and
+    FUNNELHOUSE_DUCKDB_THREADS (default: the cores)."""
+    return {"memory_limit": os.environ.get("FUNNELHOUSE_DUCKDB_MEMORY_LIMIT", "256MB"),
+            "threads": os.environ.get("FUNNELHOUSE_DUCKDB_THREADS") or str(os.cpu_count() or 1)}

@@ -163,3 +163,40 @@ def test_a_batch_planned_from_another_warehouses_cursors_is_refused_not_loaded_w
     monkeypatch.setenv("FUNNELHOUSE_LANDING_URL", str(tmp_path / "clean-landing"))
     run("meta_ads", END)
     assert fresh == _raw("meta_ads")
+
+
+def test_every_page_is_on_disk_before_the_manifest_vouches_for_it(tmp_path, monkeypatch):
+    """Pages are fsynced in the background while the next page is read; the manifest waits for them."""
+    import os
+
+    from extractors import landing
+
+    events: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        real_fsync(fd)
+        events.append("fsync " + os.readlink(f"/proc/self/fd/{fd}").rsplit("/", 1)[-1])
+
+    def replace(src, dst):
+        events.append("rename " + str(dst).rsplit("/", 1)[-1])
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(landing, "SEGMENT_BYTES", 400)  # a file holds about two of these pages
+    batch = landing.LandingBatch(tmp_path, "hubspot")
+    writer = batch.unit("contacts", "1", None, END)
+    pages = [[{"id": str(p * 10 + i), "properties": {"firstname": "Ивана", "note": 'a "quote"'}} for i in range(3)] for p in range(5)]
+    for page in pages:
+        writer.write_page(page)
+    batch_dir = batch.commit()
+    # THEN the pages went to files named after their first page, each fsynced, and its folder,
+    # before the manifest was renamed into place
+    files = ["page-000001.ndjson", "page-000003.ndjson", "page-000005.ndjson"]
+    assert json.loads((batch_dir / MANIFEST).read_text())["units"][0]["files"] == [f"contacts/1/{f}" for f in files]
+    manifest_at = events.index(f"rename {MANIFEST}")
+    assert {f"fsync {f}" for f in files} | {"fsync 1"} <= set(events[:manifest_at])
+    # and a file holds its pages' records in request order as the API sent them, one compact JSON line each
+    assert (batch_dir / "contacts" / "1" / files[1]).read_text(encoding="utf-8") == "".join(
+        json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for page in pages[2:4] for r in page)

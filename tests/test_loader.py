@@ -48,6 +48,26 @@ def test_keys_quarantine_and_in_batch_duplicates(tmp_path):
     assert complete_batches(landing, "hubspot") == []  # loaded batches leave the landing area
 
 
+def test_a_batch_loaded_a_chunk_at_a_time_equals_one_load_of_it_all(tmp_path, monkeypatch):
+    from extractors import landing as landing_module
+
+    # GIVEN pages in many small files, with ids repeated on later pages and in later files
+    pages = [[{"id": str((p * 7 + i) % 40), "v": f"page {p}"} for i in range(10)] for p in range(30)] + [[{"v": "no id"}]]
+    whole, chunked = tmp_path / "whole.duckdb", tmp_path / "chunked.duckdb"
+    expected = load_batch(land(tmp_path / "l1", "hubspot", [("contacts", "p1", None, pages)]), whole)
+    monkeypatch.setattr(landing_module, "SEGMENT_BYTES", 300)
+    monkeypatch.setenv("FUNNELHOUSE_LOAD_CHUNK_MB", "0.001")  # about two files a chunk
+    batch_dir = land(tmp_path / "l2", "hubspot", [("contacts", "p1", None, pages)])
+    assert len(list(batch_dir.rglob("page-*.ndjson"))) > 10
+    result = load_batch(batch_dir, chunked)
+    # THEN the same rows (each id's copy from its last page), counts and quarantine
+    assert (result.loaded, result.quarantined) == (expected.loaded, expected.quarantined) == ({"contacts": 40}, {"contacts": 1})
+    query = "SELECT id, _record::VARCHAR FROM raw_hubspot.contacts ORDER BY id"
+    assert rows(chunked, query) == rows(whole, query)
+    last = {r["id"]: r["v"] for page in pages for r in page if "id" in r}
+    assert rows(chunked, "SELECT id, _record->>'$.v' FROM raw_hubspot.contacts ORDER BY id") == sorted(last.items())
+
+
 def test_merge_replaces_by_key_and_keeps_other_accounts(tmp_path):
     warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
     load_batch(land(landing, "hubspot", [("contacts", "p1", None, [[{"id": "1", "v": "a"}]]),

@@ -108,6 +108,6 @@ def test_session_block_pages_iterate_as_tuples():
     (["--max-requests", "0"], "--max-requests must be at least 1"),
 ])
 def test_benchmark_options_fail_with_one_clear_line(args, message):
-    done = subprocess.run([sys.executable, "-m", "benchmarks", *args], capture_output=True, text=True, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "benchmarks", "sandbox", *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert message in done.stderr.strip().splitlines()[-1]

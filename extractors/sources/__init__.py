@@ -71,21 +71,30 @@ class Source:
         raise ConfigError(f"unknown stream '{name}' for source '{self.name}': choose from {', '.join(s.name for s in self.streams)}")
 
 
-def registry() -> dict[str, Source]:
-    from extractors.sources.cbr import CentralBankOfRussia
-    from extractors.sources.facebook_pages import FacebookPages
-    from extractors.sources.ga4 import GA4
-    from extractors.sources.google_ads import GoogleAds
-    from extractors.sources.hubspot import HubSpot
-    from extractors.sources.mailchimp import Mailchimp
-    from extractors.sources.meta_ads import MetaAds
+# name -> module and class: a run imports only its own source (Google's need cryptography, ~1 s to import).
+SOURCES = {
+    "hubspot": ("extractors.sources.hubspot", "HubSpot"),
+    "meta_ads": ("extractors.sources.meta_ads", "MetaAds"),
+    "google_ads": ("extractors.sources.google_ads", "GoogleAds"),
+    "ga4": ("extractors.sources.ga4", "GA4"),
+    "mailchimp": ("extractors.sources.mailchimp", "Mailchimp"),
+    "facebook_pages": ("extractors.sources.facebook_pages", "FacebookPages"),
+    "cbr": ("extractors.sources.cbr", "CentralBankOfRussia"),
+}
 
-    return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages(),
-                                CentralBankOfRussia())}
+
+def _instance(name: str) -> Source:
+    from importlib import import_module
+
+    module, cls = SOURCES[name]
+    return getattr(import_module(module), cls)()
+
+
+def registry() -> dict[str, Source]:
+    return {name: _instance(name) for name in SOURCES}
 
 
 def get_source(name: str) -> Source:
-    sources = registry()
-    if name not in sources:
-        raise ConfigError(f"unknown source '{name}': choose from {', '.join(sorted(sources))}")
-    return sources[name]
+    if name not in SOURCES:
+        raise ConfigError(f"unknown source '{name}': choose from {', '.join(sorted(SOURCES))}")
+    return _instance(name)
