@@ -44,6 +44,9 @@ API_POOLS: dict[str, ApiPool] = {
     "facebook_pages": ApiPool("api_graph_pages", 1, "Graph API Pages and Instagram: platform and Page rate limits "
                                                     "(X-App-Usage, X-Page-Usage)"),
     "cbr": ApiPool("api_cbr", 1, "Bank of Russia XML services: public, no published rate limit (one series per request)"),
+    # search and video (issue 16)
+    "search_console": ApiPool("api_search_console", 1, "Search Console API: 1,200 queries per minute per site and per "
+                                                       "user; short- and long-term Search Analytics load quotas"),
 }
 
 

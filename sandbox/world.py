@@ -70,6 +70,7 @@ from sandbox.world_google_ads import gclid as gclid_of
 from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
+from sandbox.world_search import SearchWorld
 from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, allocate_units, floor_ms, model_weights
 from sandbox.world_touches import touches as contact_touches
 from sandbox.world_web import (
@@ -411,6 +412,7 @@ class World:
     _day_cache: _DayCache = field(init=False, repr=False, compare=False)
     mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
     social: SocialWorld = field(init=False, repr=False, compare=False)
+    search: SearchWorld = field(init=False, repr=False, compare=False)  # Search Console (sandbox/world_search.py)
     # The Bank of Russia's daily rates of USD, EUR and GBP (sandbox/world_fx.py): the cbr API
     # serves them and the ground truth converts money with them.
     fx: FxRates = field(init=False, repr=False, compare=False)
@@ -422,6 +424,7 @@ class World:
         self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
         self.mailchimp = EmailWorld(self)
         self.social = SocialWorld(self)
+        self.search = SearchWorld(self)
         self.fx = FxRates.for_world(self.seed, self.start, self.end)
 
     @property

@@ -79,9 +79,12 @@ def registry() -> dict[str, Source]:
     from extractors.sources.hubspot import HubSpot
     from extractors.sources.mailchimp import Mailchimp
     from extractors.sources.meta_ads import MetaAds
+    # search and video (issue 16)
+    from extractors.sources.search_console import SearchConsole
 
     return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages(),
-                                CentralBankOfRussia())}
+                                CentralBankOfRussia(),
+                                SearchConsole())}
 
 
 def get_source(name: str) -> Source:
