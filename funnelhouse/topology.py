@@ -47,6 +47,8 @@ API_POOLS: dict[str, ApiPool] = {
     # search and video (issue 16)
     "search_console": ApiPool("api_search_console", 1, "Search Console API: 1,200 queries per minute per site and per "
                                                        "user; short- and long-term Search Analytics load quotas"),
+    "youtube": ApiPool("api_youtube", 1, "YouTube Data API: 10,000 units a day per project (list calls 1 unit); "
+                                         "YouTube Analytics API: its own per-project quota"),
 }
 
 

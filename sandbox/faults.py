@@ -65,6 +65,7 @@ PLATFORM_PATHS = (
     ("ga4", re.compile(r"/v1beta/properties/")),
     ("mailchimp", re.compile(r"/3\.0/")),
     ("search_console", re.compile(r"/webmasters/v3/")),
+    ("youtube", re.compile(r"/v2/reports|/youtube/v3/")),
     ("meta", re.compile(r"/(v\d+\.\d+/)?act_\d+|/v\d+\.\d+/")),
 )
 PLATFORMS = tuple(name for name, _ in PLATFORM_PATHS)
@@ -86,6 +87,7 @@ DEFAULT_TYPE_CHANGE_FIELD = {
     "ga4": ("metricValues.0.value",),
     "mailchimp": ("emails_sent",),
     "search_console": ("clicks",),
+    "youtube": ("statistics.viewCount",),
 }
 # Where an offset-paged list says how many records it has (GA4, Mailchimp).
 TOTAL_KEYS = ("rowCount", "total_items")
@@ -517,7 +519,7 @@ def rate_limit_response(platform: str | None, request: Request, params: dict | N
     params = params or {}
     builder = {"hubspot": _hubspot_rate_limit, "meta": _meta_rate_limit, "google_ads": _google_ads_rate_limit,
                "ga4": _ga4_rate_limit, "mailchimp": _mailchimp_rate_limit,
-               "search_console": _google_usage_rate_limit}.get(platform, _generic_rate_limit)
+               "search_console": _google_usage_rate_limit, "youtube": _google_usage_rate_limit}.get(platform, _generic_rate_limit)
     response = builder(request, params)
     if params.get("retry_after") is not None:
         response.headers["Retry-After"] = str(params["retry_after"])

@@ -36,7 +36,7 @@ DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-toke
                   "ga4": "sandbox-ga4-token", "mailchimp": "sandbox-mailchimp-key-us21",
                   "facebook": "sandbox-facebook-token",
                   # search and video (issue 16)
-                  "search_console": "sandbox-search-console-token"}
+                  "search_console": "sandbox-search-console-token", "youtube": "sandbox-youtube-token"}
 
 
 @dataclass
@@ -103,6 +103,8 @@ class Sandbox:
     bigquery_pending_polls: int = 0
     # Search Console (sandbox/apis/search_console.py): load units per 10 minutes; None: no load quota.
     search_console_load_limit: int | None = None
+    # YouTube Data API (sandbox/apis/youtube.py): quota units a Pacific day (every list call costs 1).
+    youtube_quota_units: int = 10_000
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -130,9 +132,9 @@ def _routes():
 
 
 def _search_and_video_routes():
-    from sandbox.apis import search_console
+    from sandbox.apis import search_console, youtube
 
-    return [*search_console.ROUTES]
+    return [*search_console.ROUTES, *youtube.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -304,8 +306,12 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
 
 def _search_and_video_connections(base_url: str, tokens: dict[str, str]) -> dict[str, dict]:
     from sandbox.world_search import SITE_URL
+    from sandbox.world_video import CHANNEL_ID
 
     return {
         "search_console": {"conn_type": "http", "host": base_url, "password": tokens["search_console"],
                            "extra": {"site_urls": [SITE_URL]}},
+        # One host serves both YouTube APIs here (Google: www.googleapis.com and youtubeanalytics.googleapis.com).
+        "youtube": {"conn_type": "http", "host": base_url, "password": tokens["youtube"],
+                    "extra": {"channel_ids": [CHANNEL_ID], "analytics_url": base_url}},
     }

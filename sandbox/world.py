@@ -71,6 +71,7 @@ from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
 from sandbox.world_search import SearchWorld
+from sandbox.world_video import VideoWorld
 from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, allocate_units, floor_ms, model_weights
 from sandbox.world_touches import touches as contact_touches
 from sandbox.world_web import (
@@ -413,6 +414,7 @@ class World:
     mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
     social: SocialWorld = field(init=False, repr=False, compare=False)
     search: SearchWorld = field(init=False, repr=False, compare=False)  # Search Console (sandbox/world_search.py)
+    video: VideoWorld = field(init=False, repr=False, compare=False)  # the YouTube channel (sandbox/world_video.py)
     # The Bank of Russia's daily rates of USD, EUR and GBP (sandbox/world_fx.py): the cbr API
     # serves them and the ground truth converts money with them.
     fx: FxRates = field(init=False, repr=False, compare=False)
@@ -425,6 +427,7 @@ class World:
         self.mailchimp = EmailWorld(self)
         self.social = SocialWorld(self)
         self.search = SearchWorld(self)
+        self.video = VideoWorld(self)
         self.fx = FxRates.for_world(self.seed, self.start, self.end)
 
     @property
@@ -504,6 +507,7 @@ class World:
         self._organic_day(day, weekday_factor, contact_id, contacts, blocks)
         self._email_day(day, contact_id, contacts, blocks)
         self._social_day(day, contact_id, contacts, blocks)
+        self._video_day(day, blocks)
         contacts.sort(key=lambda c: c.contact_id)
         return DayFacts(ad_days, ad_group_days, contacts, blocks)
 
@@ -690,6 +694,12 @@ class World:
             blocks += self._window_sessions(self._rng("ga4", day, f"social:{post.post_id}"), clicks.start, clicks.end, sessions,
                                             created_times, "organic_social", post.utm_source, "social", post.utm_campaign,
                                             post.landing_page)
+
+    def _video_day(self, day, blocks) -> None:
+        """Clicks on the links in the YouTube videos' descriptions (Pacific day ``day``): GA4 sessions only."""
+        for video, clicks, start, end in self.video.link_clicks(day):
+            blocks += self._window_sessions(self._rng("ga4", day, f"video:{video.video_id}"), start, end, clicks, [],
+                                            "organic_video", "youtube", "video", video.utm_campaign, video.landing_page)
 
     def _contact(self, rng, cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
                  mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None, email=None,

@@ -663,6 +663,27 @@ MART_COLUMNS.update({
         ("sessions_per_click", "DOUBLE"),
         ("is_final", "BOOLEAN"),
     ],
+    "video_performance": [
+        ("channel_id", "VARCHAR"),
+        ("video_id", "VARCHAR"),
+        ("title", "VARCHAR"),
+        ("published_at", "TIMESTAMP"),
+        ("date_day", "DATE"),
+        ("views", "BIGINT"),
+        ("minutes_watched", "BIGINT"),
+        ("avg_view_duration_s", "DOUBLE"),
+        ("likes", "BIGINT"),
+        ("comments", "BIGINT"),
+        ("shares", "BIGINT"),
+        ("subscribers_gained", "BIGINT"),
+        ("subscribers_lost", "BIGINT"),
+        ("sessions", "BIGINT"),
+        ("engaged_sessions", "BIGINT"),
+        ("leads", "BIGINT"),
+        ("customers", "BIGINT"),
+        ("sessions_per_view", "DOUBLE"),
+        ("has_analytics", "BOOLEAN"),
+    ],
 })
 
 
@@ -1130,8 +1151,8 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
         # 35 staging and intermediate (int_sessions_attributed is an incremental table, stg_fx__rates_daily a table), 15 bi;
-        # search and video: 3 staging, 2 bi
-        assert len(views) == 50 + 5
+        # search and video: 3 Search Console and 3 YouTube staging, 3 bi
+        assert len(views) == 50 + 9
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

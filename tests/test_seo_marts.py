@@ -1,10 +1,11 @@
-"""seo_performance and seo_page_performance against the world's ground truth.
+"""seo_performance, seo_page_performance and video_performance against the world's ground truth.
 
-GIVEN Search Console and GA4's sessions report extracted from the sandbox (seed 7) into one warehouse,
-WHEN dbt builds the two marts and what they depend on,
+GIVEN Search Console, YouTube and GA4's sessions report extracted from the sandbox (seed 7) into one warehouse,
+WHEN dbt builds the marts and what they depend on,
 THEN every (day, page, query) row holds the world's clicks, impressions and impression-weighted
 position, every (day, page) row the page's whole clicks (anonymised queries included), the share
-its query rows miss, and GA4's Google organic sessions and key events of the same landing page.
+its query rows miss, and GA4's Google organic sessions and key events of the same landing page;
+every (video, day) YouTube's numbers and the GA4 sessions of the video's tagged link.
 """
 
 from __future__ import annotations
@@ -34,10 +35,17 @@ def seo_warehouse(tmp_path_factory, world):
             for key, value in sandbox.connections().items():
                 patch.setenv(key, value)
             run("search_console", end=world.default_now)
+            run("youtube", end=world.default_now)
             run("ga4", end=world.default_now, streams=["sessions_daily"])
+            for source in ("hubspot", "meta_ads", "cbr"):  # video_performance's leads: the CRM, the ad campaigns, the rates
+                run(source, end=world.default_now)
         path = settings.warehouse_path()
-        run_dbt("build", "--select", "+seo_performance", "+seo_page_performance", "--indirect-selection", "cautious",
+        # sources the marts do not need (Google Ads, Mailchimp, Facebook) read empty relations; only these marts' tests run
+        run_dbt("seed", workdir=data, warehouse=path)
+        run_dbt("run", "--select", "+seo_performance", "+seo_page_performance", "+video_performance", "stg_youtube__comment_threads",
                 workdir=data, warehouse=path)
+        run_dbt("test", "--select", "staging.search_console", "staging.youtube", "seo_performance", "seo_page_performance",
+                "video_performance", "--indirect-selection", "cautious", workdir=data, warehouse=path)
     finally:
         patch.undo()
     con = duckdb.connect(str(path), read_only=True)
@@ -88,3 +96,28 @@ def test_seo_page_performance_shows_the_anonymised_share_and_ga4s_organic_sessio
     for day, share in seo_warehouse.execute(
             "select distinct date_day, site_anonymised_click_share from marts.seo_page_performance").fetchall():
         assert share == pytest.approx(1 - daily[day]["query_clicks"] / daily[day]["clicks"]), day
+
+
+def test_video_performance_equals_youtubes_numbers_and_the_sessions_its_links_drove(seo_warehouse, world):
+    from sandbox.world_video import BY_ID
+
+    now = world.default_now
+    first = first_day(world)
+    truth = {(d.video_id, d.day): d for d in world.video.reported(first, world.end, now)}
+    sessions: dict = defaultdict(int)
+    for b in world.iter_session_blocks(first, world.end, now):
+        if (b.source, b.medium) == ("youtube", "video"):
+            sessions[(b.campaign, b.property_date)] += b.sessions
+    built = {(v, d): row for v, d, *row in seo_warehouse.execute(
+        "select video_id, date_day, views, minutes_watched, likes, comments, shares, subscribers_gained, subscribers_lost, "
+        "sessions, leads, has_analytics, title from marts.video_performance").fetchall()}
+    for key, d in truth.items():
+        assert built[key][:7] == [d.views, d.minutes_watched, d.likes, d.comments, d.shares, d.subscribers_gained,
+                                  d.subscribers_lost], key
+        assert built[key][9] is True and built[key][10] == BY_ID[key[0]].title
+    assert {k for k, row in built.items() if row[9]} == set(truth)
+    # the last three days: sessions already, analytics not yet
+    waiting = {d for (_, d), row in built.items() if not row[9]}
+    assert waiting and waiting <= {world.end - timedelta(days=n) for n in range(3)}
+    assert {k: row[7] for k, row in built.items() if row[7]} == {k: n for k, n in sessions.items() if n and first <= k[1] <= world.end}
+    assert sum(row[8] for row in built.values()) == 0  # the world's videos make no CRM contacts
