@@ -49,6 +49,8 @@ API_POOLS: dict[str, ApiPool] = {
                                                        "user; short- and long-term Search Analytics load quotas"),
     "youtube": ApiPool("api_youtube", 1, "YouTube Data API: 10,000 units a day per project (list calls 1 unit); "
                                          "YouTube Analytics API: its own per-project quota"),
+    "yandex_webmaster": ApiPool("api_yandex_webmaster", 1, "Yandex Webmaster API: no published rate for link samples "
+                                                           "(one request at a time)"),
 }
 
 

@@ -66,6 +66,7 @@ PLATFORM_PATHS = (
     ("mailchimp", re.compile(r"/3\.0/")),
     ("search_console", re.compile(r"/webmasters/v3/")),
     ("youtube", re.compile(r"/v2/reports|/youtube/v3/")),
+    ("yandex_webmaster", re.compile(r"/v4/user/")),
     ("meta", re.compile(r"/(v\d+\.\d+/)?act_\d+|/v\d+\.\d+/")),
 )
 PLATFORMS = tuple(name for name, _ in PLATFORM_PATHS)

@@ -36,7 +36,8 @@ DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-toke
                   "ga4": "sandbox-ga4-token", "mailchimp": "sandbox-mailchimp-key-us21",
                   "facebook": "sandbox-facebook-token",
                   # search and video (issue 16)
-                  "search_console": "sandbox-search-console-token", "youtube": "sandbox-youtube-token"}
+                  "search_console": "sandbox-search-console-token", "youtube": "sandbox-youtube-token",
+                  "yandex_webmaster": "sandbox-yandex-webmaster-token"}
 
 
 @dataclass
@@ -132,9 +133,9 @@ def _routes():
 
 
 def _search_and_video_routes():
-    from sandbox.apis import search_console, youtube
+    from sandbox.apis import search_console, yandex_webmaster, youtube
 
-    return [*search_console.ROUTES, *youtube.ROUTES]
+    return [*search_console.ROUTES, *youtube.ROUTES, *yandex_webmaster.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -306,6 +307,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
 
 def _search_and_video_connections(base_url: str, tokens: dict[str, str]) -> dict[str, dict]:
     from sandbox.world_search import SITE_URL
+    from sandbox.world_links import HOST_ID, USER_ID
     from sandbox.world_video import CHANNEL_ID
 
     return {
@@ -314,4 +316,7 @@ def _search_and_video_connections(base_url: str, tokens: dict[str, str]) -> dict
         # One host serves both YouTube APIs here (Google: www.googleapis.com and youtubeanalytics.googleapis.com).
         "youtube": {"conn_type": "http", "host": base_url, "password": tokens["youtube"],
                     "extra": {"channel_ids": [CHANNEL_ID], "analytics_url": base_url}},
+        # optional (not in the DAG's default sources): backlinks; Yandex's base URL is https://api.webmaster.yandex.net
+        "yandex_webmaster": {"conn_type": "http", "host": base_url, "password": tokens["yandex_webmaster"],
+                             "extra": {"user_id": USER_ID, "host_ids": [HOST_ID]}},
     }

@@ -71,6 +71,7 @@ from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
 from sandbox.world_search import SearchWorld
+from sandbox.world_links import LinkWorld
 from sandbox.world_video import VideoWorld
 from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, allocate_units, floor_ms, model_weights
 from sandbox.world_touches import touches as contact_touches
@@ -415,6 +416,7 @@ class World:
     social: SocialWorld = field(init=False, repr=False, compare=False)
     search: SearchWorld = field(init=False, repr=False, compare=False)  # Search Console (sandbox/world_search.py)
     video: VideoWorld = field(init=False, repr=False, compare=False)  # the YouTube channel (sandbox/world_video.py)
+    links: LinkWorld = field(init=False, repr=False, compare=False)  # backlinks (sandbox/world_links.py)
     # The Bank of Russia's daily rates of USD, EUR and GBP (sandbox/world_fx.py): the cbr API
     # serves them and the ground truth converts money with them.
     fx: FxRates = field(init=False, repr=False, compare=False)
@@ -428,6 +430,7 @@ class World:
         self.social = SocialWorld(self)
         self.search = SearchWorld(self)
         self.video = VideoWorld(self)
+        self.links = LinkWorld(self)
         self.fx = FxRates.for_world(self.seed, self.start, self.end)
 
     @property

@@ -684,6 +684,16 @@ MART_COLUMNS.update({
         ("sessions_per_view", "DOUBLE"),
         ("has_analytics", "BOOLEAN"),
     ],
+    "backlinks_weekly": [
+        ("host_id", "VARCHAR"),
+        ("week_start_date", "DATE"),
+        ("snapshot_date", "DATE"),
+        ("referring_domains", "BIGINT"),
+        ("snapshot_links", "BIGINT"),
+        ("total_links", "BIGINT"),
+        ("new_links", "BIGINT"),
+        ("lost_links", "BIGINT"),
+    ],
 })
 
 
@@ -1151,8 +1161,8 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
         # 35 staging and intermediate (int_sessions_attributed is an incremental table, stg_fx__rates_daily a table), 15 bi;
-        # search and video: 3 Search Console and 3 YouTube staging, 3 bi
-        assert len(views) == 50 + 9
+        # search, video and backlinks: 3 Search Console, 3 YouTube and 2 Yandex Webmaster staging, 4 bi
+        assert len(views) == 50 + 12
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

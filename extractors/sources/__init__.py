@@ -81,11 +81,12 @@ def registry() -> dict[str, Source]:
     from extractors.sources.meta_ads import MetaAds
     # search and video (issue 16)
     from extractors.sources.search_console import SearchConsole
+    from extractors.sources.yandex_webmaster import YandexWebmaster
     from extractors.sources.youtube import YouTube
 
     return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages(),
                                 CentralBankOfRussia(),
-                                SearchConsole(), YouTube())}
+                                SearchConsole(), YouTube(), YandexWebmaster())}
 
 
 def get_source(name: str) -> Source:
