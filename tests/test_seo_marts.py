@@ -43,6 +43,7 @@ def seo_warehouse(tmp_path_factory, world):
         # sources the marts do not need (Google Ads, Mailchimp, Facebook) read empty relations; only these marts' tests run
         run_dbt("seed", workdir=data, warehouse=path)
         run_dbt("run", "--select", "+seo_performance", "+seo_page_performance", "+video_performance", "stg_youtube__comment_threads",
+                "+channel_performance_daily",
                 workdir=data, warehouse=path)
         run_dbt("test", "--select", "staging.search_console", "staging.youtube", "seo_performance", "seo_page_performance",
                 "video_performance", "--indirect-selection", "cautious", workdir=data, warehouse=path)
@@ -121,3 +122,22 @@ def test_video_performance_equals_youtubes_numbers_and_the_sessions_its_links_dr
     assert waiting and waiting <= {world.end - timedelta(days=n) for n in range(3)}
     assert {k: row[7] for k, row in built.items() if row[7]} == {k: n for k, n in sessions.items() if n and first <= k[1] <= world.end}
     assert sum(row[8] for row in built.values()) == 0  # the world's videos make no CRM contacts
+
+
+def test_channel_performance_daily_carries_search_clicks_and_video_views_on_their_channels_rows(seo_warehouse, world):
+    now = world.default_now
+    first = first_day(world)
+    search = {d: (c, i) for d, c, i in seo_warehouse.execute(
+        "select date_day, search_clicks, search_impressions from marts.channel_performance_daily "
+        "where channel = 'organic_search' and source = 'google' and medium = 'organic' and search_impressions > 0").fetchall()}
+    assert search == {d: (v["clicks"], v["impressions"]) for d, v in world.search.truth_daily(now).items() if d >= first}
+    views = {(c, d): v for c, d, v in seo_warehouse.execute(
+        "select campaign, date_day, video_views from marts.channel_performance_daily "
+        "where channel = 'organic_video' and source = 'youtube' and medium = 'video' and video_views > 0").fetchall()}
+    assert views == {(d.video_id, d.day): d.views for d in world.video.reported(first, world.end, now) if d.views}
+    # the rows' other sides are where they were: GA4's google / organic sessions sit beside the clicks
+    sessions = seo_warehouse.execute("select sum(sessions), sum(search_clicks) from marts.channel_performance_daily "
+                                     "where channel = 'organic_search' and source = 'google'").fetchone()
+    assert sessions[0] < sessions[1] < 1.15 * sessions[0]
+    assert seo_warehouse.execute("select sum(search_clicks) + sum(video_views) from marts.channel_performance_daily "
+                                 "where channel not in ('organic_search', 'organic_video')").fetchone()[0] == 0
