@@ -520,7 +520,8 @@ def rate_limit_response(platform: str | None, request: Request, params: dict | N
     params = params or {}
     builder = {"hubspot": _hubspot_rate_limit, "meta": _meta_rate_limit, "google_ads": _google_ads_rate_limit,
                "ga4": _ga4_rate_limit, "mailchimp": _mailchimp_rate_limit,
-               "search_console": _google_usage_rate_limit, "youtube": _google_usage_rate_limit}.get(platform, _generic_rate_limit)
+               "search_console": _google_usage_rate_limit, "youtube": _google_usage_rate_limit,
+               "yandex_webmaster": _yandex_rate_limit}.get(platform, _generic_rate_limit)
     response = builder(request, params)
     if params.get("retry_after") is not None:
         response.headers["Retry-After"] = str(params["retry_after"])
@@ -637,6 +638,12 @@ def _google_usage_rate_limit(request: Request, params: dict) -> Response:
     return Response(status, {"error": {"code": status, "message": message,
                                        "errors": [{"message": message, "domain": "usageLimits", "reason": reason}],
                                        "status": "RESOURCE_EXHAUSTED" if status == 429 else "PERMISSION_DENIED"}})
+
+
+def _yandex_rate_limit(request: Request, params: dict) -> Response:
+    """Yandex Webmaster's error envelope ({error_code, error_message}); its throttling code is not verified."""
+    return Response(429, {"error_code": params.get("code", "TOO_MANY_REQUESTS_ERROR"),
+                          "error_message": params.get("message", "Too many requests")})
 
 
 def _mailchimp_rate_limit(request: Request, params: dict) -> Response:
