@@ -28,5 +28,9 @@ select
     avg_session_duration_s,
     page_views,
     session_to_lead_rate,
-    roi
+    roi,
+    search_clicks,
+    search_impressions,
+    search_ctr,
+    video_views
 from {{ ref('channel_performance_daily') }}
