@@ -56,6 +56,8 @@ RAW_MEASURES: dict[tuple[str, str], dict[str, str]] = {
     ("facebook_pages", "ig_media"): {"likes": "$.like_count", "comments": "$.comments_count"},
     ("facebook_pages", "ig_media_insights"): {"value": "$.value"},
     ("facebook_pages", "account_snapshots"): {"followers": "$.followers_count"},
+    # the Russian-market platforms (Direct's Conversions is "--" when there are none: not a number, not listed)
+    ("yandex_direct", "ad_group_performance"): {"cost_micros": "$.Cost", "impressions": "$.Impressions", "clicks": "$.Clicks"},
 }
 
 # Money compared across layers: the sums must be equal. Half a millionth is below the step of
@@ -215,6 +217,10 @@ def reconciliation_suites() -> list[Suite]:
     google_raw = ("SELECT coalesce(_record->>'$.customer.id', _account_id) AS ad_account_id, date AS date_day,"
                   " CAST(sum(CAST(nullif(_record->>'$.metrics.costMicros', '') AS BIGINT)) AS DECIMAL(38, 6))"
                   " / 1000000 AS spend FROM raw_google_ads.ad_group_performance GROUP BY ALL")
+    # the Russian-market platforms
+    yandex_raw = ("SELECT _account_id AS ad_account_id, date AS date_day,"
+                  " CAST(sum(CAST(nullif(nullif(_record->>'$.Cost', ''), '--') AS BIGINT)) AS DECIMAL(38, 6))"
+                  " / 1000000 AS spend FROM raw_yandex_direct.ad_group_performance GROUP BY ALL")
     return [
         Suite("reconcile.meta_ads_spend", "marts.ad_performance_daily", (
             unexpected_rows("spend_matches_raw", ad_spend.format(raw=meta_raw, platform="meta_ads", mismatch=mismatch),
@@ -226,6 +232,12 @@ def reconciliation_suites() -> list[Suite]:
                             "Google Ads spend per customer and day in the account's currency (cost micros / 10^6):"
                             " ad_performance_daily equals raw_google_ads.ad_group_performance."),
         ), requires=("raw_google_ads.ad_group_performance",), asset="ad_performance_daily"),
+        # the Russian-market platforms
+        Suite("reconcile.yandex_direct_spend", "marts.ad_performance_daily", (
+            unexpected_rows("spend_matches_raw", ad_spend.format(raw=yandex_raw, platform="yandex_direct", mismatch=mismatch),
+                            "Yandex Direct spend per Client-Login and day in the account's currency (Cost micros / 10^6,"
+                            " without VAT): ad_performance_daily equals raw_yandex_direct.ad_group_performance."),
+        ), requires=("raw_yandex_direct.ad_group_performance",), asset="ad_performance_daily"),
         Suite("reconcile.channel_spend", "marts.channel_performance_daily", (
             unexpected_rows(
                 "spend_matches_ad_performance",

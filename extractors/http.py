@@ -158,14 +158,18 @@ class HttpClient:
     def url(self, path_or_url: str) -> str:
         return path_or_url if "://" in path_or_url else f"{self.base_url}/{path_or_url.lstrip('/')}"
 
-    def request(self, method: str, path_or_url: str, *, what: str, params: dict | None = None,
+    def request(self, method: str, path_or_url: str, *, what: str, params: dict | None = None, headers: dict | None = None,
                 json_body: dict | None = None, form: dict | None = None,
-                decode: Callable[[bytes], object] | None = None) -> dict | list:
+                decode: Callable[[bytes], object] | None = None,
+                read: Callable[[requests.Response], object] | None = None) -> dict | list:
         """Send one request and return its parsed JSON body, retrying what can be retried.
 
-        ``what`` names the stream and account for error messages ("hubspot contacts"). ``decode``
+        ``what`` names the stream and account for error messages ("hubspot contacts"); ``headers`` are
+        this request's own, on top of the session's (Yandex Direct's Client-Login per account). ``decode``
         reads a 2xx body that is not JSON (e.g. XML) and raises ValueError for a damaged one,
-        which is retried like a truncated JSON body.
+        which is retried like a truncated JSON body. ``read`` does the same from the whole 2xx
+        response, for answers whose status or headers carry meaning (Yandex Direct's 201 and 202
+        "still building, ask again in retryIn seconds").
         """
         url = self.url(path_or_url)
         label = f"{self.source} {what}: {method} {self.redact(url.split('?')[0])}"
@@ -179,9 +183,9 @@ class HttpClient:
                             log.debug("%s waited %.2fs for its turn (at most %d per %.1fs)", label, waited,
                                       pacer.limit.max_requests, pacer.limit.window_s)
                     held.enter_context(self._slots)
-                    response = self.session.request(method, url, params=params, json=json_body, data=form,
+                    response = self.session.request(method, url, params=params, json=json_body, data=form, headers=headers,
                                                     timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
-                return self._parse(response, label, decode)
+                return self._parse(response, label, decode, read)
             except _Retry as retry:
                 reason = retry.reason
                 if retry.wait_s is not None and retry.wait_s > self.policy.max_throttle_wait_s:
@@ -202,11 +206,12 @@ class HttpClient:
                 self.policy.sleep(wait)
         raise ApiError(f"{label} failed after {self.policy.max_attempts} attempts: {reason}")
 
-    def _parse(self, response: requests.Response, label: str, decode: Callable[[bytes], object] | None = None) -> dict | list:
+    def _parse(self, response: requests.Response, label: str, decode: Callable[[bytes], object] | None = None,
+               read: Callable[[requests.Response], object] | None = None) -> dict | list:
         status = response.status_code
-        if decode is not None and 200 <= status < 300:
+        if (decode is not None or read is not None) and 200 <= status < 300:
             try:
-                return decode(response.content)
+                return read(response) if read is not None else decode(response.content)
             except ValueError as exc:  # truncated or malformed: the request is safe to repeat
                 raise _Retry(f"HTTP {status} with a body that could not be read ({exc}; {len(response.content)} bytes)") from None
         try:

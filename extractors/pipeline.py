@@ -57,7 +57,7 @@ def plan(source: Source, streams: list[Stream], state: dict, conn, *, start: dat
                 unit_start = start
             elif (stream.name, account) in state:
                 # An older interval run again (cursor past its end) re-reads its own lookback.
-                unit_start = min(state[(stream.name, account)], end) - stream.lookback
+                unit_start = min(state[(stream.name, account)], end) - source.lookback(conn, stream)
             else:
                 unit_start = source.initial_start(conn, stream, end)
             if stream.max_history is not None:

@@ -12,5 +12,7 @@ import os
 # social_* marts, cbr the Bank of Russia's exchange rates every amount is converted at; with dbt var
 # fx_rates_source: seed it may be left out). Read from the environment, not from files, so parsing
 # the DAG file stays cheap.
-DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr")
+DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr",
+                   # the Russian-market platforms
+                   "yandex_direct")
 SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

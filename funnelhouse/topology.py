@@ -44,6 +44,9 @@ API_POOLS: dict[str, ApiPool] = {
     "facebook_pages": ApiPool("api_graph_pages", 1, "Graph API Pages and Instagram: platform and Page rate limits "
                                                     "(X-App-Usage, X-Page-Usage)"),
     "cbr": ApiPool("api_cbr", 1, "Bank of Russia XML services: public, no published rate limit (one series per request)"),
+    # the Russian-market platforms
+    "yandex_direct": ApiPool("api_yandex_direct", 1, "Yandex Direct Reports service: 20 requests per 10 s and 5 queued "
+                                                     "offline reports per user"),
 }
 
 

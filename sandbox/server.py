@@ -34,7 +34,10 @@ log = logging.getLogger(__name__)
 DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token",
                   "google_ads": "sandbox-google-ads-token", "google_ads_developer": "sandbox-google-ads-developer-token",
                   "ga4": "sandbox-ga4-token", "mailchimp": "sandbox-mailchimp-key-us21",
-                  "facebook": "sandbox-facebook-token"}
+                  "facebook": "sandbox-facebook-token",
+                  # the Russian-market platforms
+                  "yandex_direct": "sandbox-yandex-direct-token", "vk_ads": "sandbox-vk-ads-token",
+                  "vk_community": "sandbox-vk-community-token"}
 
 
 @dataclass
@@ -120,9 +123,12 @@ class Sandbox:
 
 def _routes():
     from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
+    from sandbox.apis import yandex_direct
 
     return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
-            *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES]
+            *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES,
+            # the Russian-market platforms
+            *yandex_direct.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -267,6 +273,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
     from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
     from sandbox.apis.bigquery import PROJECT_ID as BIGQUERY_PROJECT_ID
     from sandbox.world_web import PROPERTY_ID
+    from sandbox.world_yandex_direct import DIRECT_ACCOUNTS
 
     tokens = {**DEFAULT_TOKENS, **(tokens or {})}
     conns = {
@@ -287,5 +294,8 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
                            "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id]}},
         # The Bank of Russia's rates need no token (its base URL is https://www.cbr.ru).
         "cbr": {"conn_type": "http", "host": base_url, "extra": {"currencies": [c.code for c in CURRENCIES]}},
+        # the Russian-market platforms; Yandex Direct's host is https://api.direct.yandex.com
+        "yandex_direct": {"conn_type": "http", "host": base_url, "password": tokens["yandex_direct"],
+                          "extra": {"client_logins": [a.client_login for a in DIRECT_ACCOUNTS]}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

@@ -72,6 +72,7 @@ from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, S
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
 from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, allocate_units, floor_ms, model_weights
 from sandbox.world_touches import touches as contact_touches
+from sandbox.world_vk import VK_CABINET, VkBannerDay, vk_ads_day
 from sandbox.world_web import (
     ORGANIC_TRAFFIC,
     SessionBlock,
@@ -80,6 +81,7 @@ from sandbox.world_web import (
     session_blocks,
     split_by_window,
 )
+from sandbox.world_yandex_direct import DirectAdGroupDay, direct_day
 
 __all__ = [
     "AD_ACCOUNTS", "AD_STATUS_AT_FLIGHT_END", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
@@ -283,6 +285,8 @@ class DayFacts:
     ad_group_days: list[AdGroupDay]
     contacts: list[ContactFacts]
     session_blocks: list[SessionBlock]
+    direct_days: list[DirectAdGroupDay] = field(default_factory=list)  # Yandex Direct (world_yandex_direct.py)
+    vk_banner_days: list[VkBannerDay] = field(default_factory=list)  # VK Ads (world_vk.py)
 
 
 _EMPTY_DAY = DayFacts([], [], [], [])
@@ -450,6 +454,28 @@ class World:
     def ad_group_days(self, day: date) -> list[AdGroupDay]:
         return self._reports(day).ad_group_days
 
+    def direct_days(self, day: date) -> list[DirectAdGroupDay]:
+        return self._reports(day).direct_days
+
+    def vk_banner_days(self, day: date) -> list[VkBannerDay]:
+        return self._reports(day).vk_banner_days
+
+    def iter_direct_days(self, since: date, until: date, as_of: datetime) -> Iterator[DirectAdGroupDay]:
+        """Yandex Direct ad-group days of [since, until] (account dates) that Direct reports at ``as_of``."""
+        for day in self._days_between(since, until):
+            yield from (d for d in self.direct_days(day) if d.reported_by(as_of))
+
+    def iter_vk_banner_days(self, since: date, until: date, as_of: datetime) -> Iterator[VkBannerDay]:
+        """VK Ads banner days of [since, until] (Moscow dates) that VK reports at ``as_of``."""
+        for day in self._days_between(since, until):
+            yield from (d for d in self.vk_banner_days(day) if d.reported_by(as_of))
+
+    def _days_between(self, since: date, until: date) -> Iterator[date]:
+        day = max(since, self.start)
+        while day <= min(until, self.end):
+            yield day
+            day += timedelta(days=1)
+
     def contacts_created_on(self, day: date) -> list[ContactFacts]:
         """A day's contacts; the first time, their columns are kept too (see ContactColumns).
 
@@ -465,7 +491,8 @@ class World:
         if not 0 <= (day - self.start).days < self.days:
             return _EMPTY_DAY
         facts = self._day_cache.get(day, lambda: self._generate_day(day))
-        self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], facts.session_blocks))
+        self._report_days.setdefault(day, DayFacts(facts.ad_days, facts.ad_group_days, [], facts.session_blocks,
+                                                   facts.direct_days, facts.vk_banner_days))
         return facts
 
     def contact_columns(self, day: date) -> ContactColumns:
@@ -501,8 +528,11 @@ class World:
         self._organic_day(day, weekday_factor, contact_id, contacts, blocks)
         self._email_day(day, contact_id, contacts, blocks)
         self._social_day(day, contact_id, contacts, blocks)
+        # The Russian-market ad platforms come last, so the other channels' contact ids stay as they were.
+        direct_days = direct_day(self, day, weekday_factor, contact_id, contacts, blocks)
+        vk_banner_days = vk_ads_day(self, day, weekday_factor, contact_id, contacts, blocks)
         contacts.sort(key=lambda c: c.contact_id)
-        return DayFacts(ad_days, ad_group_days, contacts, blocks)
+        return DayFacts(ad_days, ad_group_days, contacts, blocks, direct_days, vk_banner_days)
 
     def _meta_day(self, day, weekday_factor, contact_id, contacts, blocks) -> list[AdDay]:
         ad_days: list[AdDay] = []
@@ -940,7 +970,7 @@ class World:
         return GroundTruth(self, as_of or self.default_now)
 
 
-PLATFORM_CHANNEL = {"meta_ads": "paid_social", "google_ads": "paid_search"}
+PLATFORM_CHANNEL = {"meta_ads": "paid_social", "google_ads": "paid_search", "yandex_direct": "paid_search", "vk_ads": "paid_social"}
 
 
 def _nested(values: dict[str, dict]) -> dict[str, dict]:
@@ -979,6 +1009,12 @@ class GroundTruth:
         for agd in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of):
             rows.append(("google_ads", agd.customer.customer_id, agd.customer.currency, agd.campaign.name,
                          Decimal(agd.cost_micros) / 1_000_000, agd.day))
+        # Direct's cost without VAT (the extractor asks IncludeVAT: NO), as Google and Meta report theirs
+        for d in self.world.iter_direct_days(self.world.start, self.world.end, self.as_of):
+            rows.append(("yandex_direct", d.account.client_login, d.account.currency, d.campaign.name,
+                         Decimal(d.cost_micros) / 1_000_000, d.day))
+        for b in self.world.iter_vk_banner_days(self.world.start, self.world.end, self.as_of):
+            rows.append(("vk_ads", VK_CABINET.account_id, VK_CABINET.currency, b.ad_plan.name, Decimal(b.spent_kopecks) / 100, b.day))
         return rows
 
     def to_usd(self, amount: Decimal, currency: str, day: date) -> Decimal:
@@ -1024,7 +1060,10 @@ class GroundTruth:
 
     @cached_property
     def spend_usd_by_channel(self) -> dict[str, Decimal]:
-        return {PLATFORM_CHANNEL[p]: v for p, v in self.spend_usd_by_platform.items()}
+        out: dict[str, Decimal] = defaultdict(Decimal)
+        for platform, spend in self.spend_usd_by_platform.items():
+            out[PLATFORM_CHANNEL[platform]] += spend
+        return dict(out)
 
     @property
     def total_spend_usd(self) -> Decimal:
@@ -1062,6 +1101,10 @@ class GroundTruth:
                 out[ad.campaign.name] += ad.clicks
             for agd in self.world.ad_group_days(day):
                 out[agd.campaign.name] += agd.clicks
+            for d in self.world.direct_days(day):
+                out[d.campaign.name] += d.clicks
+            for b in self.world.vk_banner_days(day):
+                out[b.ad_plan.name] += b.clicks
         return dict(out)
 
     # ---- the website (GA4, property dates in America/New_York) ------------

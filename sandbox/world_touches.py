@@ -33,7 +33,9 @@ from typing import TYPE_CHECKING
 from sandbox.draws import poisson
 from sandbox.world_email import SITE
 from sandbox.world_google_ads import SEARCH_CAMPAIGNS, US_SEARCH
+from sandbox.world_vk import VK_AD_PLANS
 from sandbox.world_web import ORGANIC_TRAFFIC, PROPERTY_TZ, property_date
+from sandbox.world_yandex_direct import DIRECT_AD_GROUPS
 
 if TYPE_CHECKING:
     from sandbox.world import ContactFacts, World
@@ -51,6 +53,8 @@ VISITS_WITHOUT_DEAL_DAYS = 30
 REFERRERS = {"organic_search": "https://www.google.com/", "paid_search": "https://www.google.com/",
              "paid_social": "https://l.facebook.com/", "referral": "https://partnerblog.example/"}
 SOCIAL_REFERRERS = {"facebook": "https://l.facebook.com/", "instagram": "https://l.instagram.com/"}
+# the Russian-market ad platforms' clicks come from their own sites
+AD_SOURCE_REFERRERS = {"yandex": "https://yandex.ru/", "vk": "https://vk.com/"}
 
 # Where return visits come from, with weights; email only for subscribers (see _return_channels).
 RETURN_CHANNEL_WEIGHTS = {"organic_search": 0.30, "direct": 0.25, "paid_social": 0.15, "paid_search": 0.15,
@@ -159,7 +163,8 @@ def _creating_visit(c: ContactFacts) -> Touch:
         landing = ORGANIC_TRAFFIC[c.channel].landing_pages[0][0]
     else:
         landing = _campaign_landing_page(c)
-    referrer = SOCIAL_REFERRERS.get(c.utm_source or "", "") if c.channel == "organic_social" else REFERRERS.get(c.channel, "")
+    referrer = SOCIAL_REFERRERS.get(c.utm_source or "", "") if c.channel == "organic_social" else \
+        AD_SOURCE_REFERRERS.get(c.utm_source or "") or REFERRERS.get(c.channel, "")
     return Touch(_event_id(c.contact_id, 0), c.contact_id, floor_ms(c.created_at), c.channel, c.utm_source, c.utm_medium,
                  c.utm_campaign, c.utm_content, c.utm_term, landing, referrer, True, c.gclid)
 
@@ -174,6 +179,12 @@ def _campaign_landing_page(c: ContactFacts) -> str:
         for group in campaign.ad_groups:
             if group.ad_group_id in (c.utm_content, c.ad_group_id):
                 return group.landing_page
+    # the Russian-market ad platforms
+    if c.utm_source == "yandex" and c.utm_content in DIRECT_AD_GROUPS:
+        return DIRECT_AD_GROUPS[c.utm_content].landing_page
+    for plan in VK_AD_PLANS:
+        if c.utm_source == "vk" and plan.name == c.utm_campaign:
+            return plan.landing_page
     return "/"  # email and social links land on pages the contact facts do not keep
 
 

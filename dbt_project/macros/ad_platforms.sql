@@ -11,6 +11,7 @@
     {{ return([
         {"platform": "meta_ads", "default_channel": "paid_social"},
         {"platform": "google_ads", "default_channel": "paid_search"},
+        {"platform": "yandex_direct", "default_channel": "paid_search"},
     ]) }}
 {%- endmacro %}
 

@@ -46,6 +46,11 @@ class Source:
 
     default_history = timedelta(days=90)
 
+    def lookback(self, conn: PlatformConnection, stream: Stream) -> timedelta:
+        """How far before its saved cursor a stream is read again: the stream's own lookback; a
+        source may let the connection change it."""
+        return stream.lookback
+
     def initial_start(self, conn: PlatformConnection, stream: Stream, end: datetime) -> datetime | None:
         """Where a stream's first run begins. Report (window) streams start at the connection's
         ``start_date`` extra, else ``default_history`` before the end; others read everything (None)."""
@@ -79,9 +84,13 @@ def registry() -> dict[str, Source]:
     from extractors.sources.hubspot import HubSpot
     from extractors.sources.mailchimp import Mailchimp
     from extractors.sources.meta_ads import MetaAds
+    # the Russian-market platforms
+    from extractors.sources.yandex_direct import YandexDirect
 
     return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages(),
-                                CentralBankOfRussia())}
+                                CentralBankOfRussia(),
+                                # the Russian-market platforms
+                                YandexDirect())}
 
 
 def get_source(name: str) -> Source:

@@ -67,11 +67,43 @@ google_ads as (
 
 ),
 
+yandex_direct as (
+
+    select
+        'yandex_direct' as platform,
+        -- the advertiser's login: one Direct account per Client-Login
+        performance.client_login as ad_account_id,
+        performance.client_login as account_name,
+        performance.account_timezone,
+        performance.campaign_id,
+        performance.campaign_name,
+        performance.ad_group_id,
+        performance.ad_group_name,
+        -- ad-group level: the report is not split by ad
+        '(none)' as ad_id,
+        cast(null as varchar) as ad_name,
+        performance.date_day,
+        performance.account_currency,
+        performance.spend as spend_in_account_currency,
+        performance.spend_in_reporting_currency,
+        performance.impressions,
+        performance.clicks,
+        performance.conversions,
+        -- the report is not asked for goal revenue
+        cast(null as {{ amount_type() }}) as conversion_value_in_account_currency,
+        cast(null as {{ money_type() }}) as conversion_value_in_reporting_currency,
+        performance.record_json
+    from {{ ref('stg_yandex_direct__ad_group_performance') }} as performance
+
+),
+
 unioned as (
 
     select * from meta_ads
     union all
     select * from google_ads
+    union all
+    select * from yandex_direct
 
 )
 

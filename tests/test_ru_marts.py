@@ -1,0 +1,115 @@
+"""The Russian-market ad platforms in the marts, on a hand-written raw warehouse.
+
+GIVEN tests/test_dbt_project.py's raw warehouse (HubSpot, Meta, Google Ads, GA4, the Bank of
+Russia's rates: RUB at 1/80 USD from June 2nd) plus raw_yandex_direct rows in the shape the
+extractor lands them (the report's TSV values as text, Cost in micros, "--" for no conversions)
+and a HubSpot contact tagged yandex / cpc,
+WHEN `dbt build` runs,
+THEN Yandex Direct's delivery is paid search in ad_performance_daily in roubles and dollars,
+its spend reaches channel_performance_daily under the contact's yandex / cpc, and its
+Conversions sit beside the CRM's leads in conversion_reconciliation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from decimal import Decimal as M
+
+import duckdb
+import pytest
+
+from tests.test_dbt_project import GA4_PROPERTY, contact, ga4_session_row, query, run_dbt, write_raw_warehouse
+
+D = dt.date
+LOGIN = "adv-login"
+DIRECT_FIELDS = ("Date", "CampaignId", "CampaignName", "CampaignType", "AdGroupId", "AdGroupName", "Impressions", "Clicks",
+                 "Cost", "Conversions")
+DIRECT_ROWS = [
+    ("2026-06-02", "701", "yd_brand", "TEXT_CAMPAIGN", "5yd01", "бренд", "400", "30", "1500000000", "3"),
+    # 250 RUB = 3.125 USD: half a cent, rounded away from zero; "--": no conversions
+    ("2026-06-02", "701", "yd_brand", "TEXT_CAMPAIGN", "5yd02", "бренд опечатки", "100", "5", "250000000", "--"),
+    ("2026-06-03", "702", "yd_network", "TEXT_CAMPAIGN", "5yd11", "сеть", "9000", "40", "800000000", "1"),
+]
+DIRECT_CAMPAIGNS = [{"Id": 701, "Name": "yd_brand", "Currency": "RUB", "TimeZone": "Europe/Moscow", "State": "ON",
+                     "Status": "ACCEPTED", "Type": "TEXT_CAMPAIGN"},
+                    {"Id": 702, "Name": "yd_network", "Currency": "RUB", "TimeZone": "Europe/Moscow", "State": "ON",
+                     "Status": "ACCEPTED", "Type": "TEXT_CAMPAIGN"}]
+# a click on ad group 5yd01 that became a lead at 10:00 UTC, 13:00 in Moscow on June 2nd
+YANDEX_CONTACT = contact("1000101", "2026-06-02T10:00:00.000Z", utm=("yandex", "cpc", "yd_brand"), utm_content="5yd01",
+                         hs_source="PAID_SEARCH", stages={"lead": "2026-06-02T10:00:00.000Z"})
+# the network campaign's clicks as GA4 saw them: no lead among them
+YANDEX_SESSIONS = ga4_session_row("20260603", "yandex", "cpc", "yd_network", "/features", 38, 10, "40.0", 50, 0)
+
+
+def add_russian_platforms(path) -> None:
+    loaded_at = dt.datetime.now(dt.UTC)
+    con = duckdb.connect(str(path))
+    con.execute("create schema raw_yandex_direct")
+    con.execute("create table raw_yandex_direct.campaigns (_account_id varchar not null, campaign_id varchar not null,"
+                " _record json not null, _loaded_at timestamptz not null, _batch_id varchar not null)")
+    con.execute("create table raw_yandex_direct.ad_group_performance (_account_id varchar not null, ad_group_id varchar not null,"
+                " date date not null, _record json not null, _loaded_at timestamptz not null, _batch_id varchar not null)")
+    for c in DIRECT_CAMPAIGNS:
+        con.execute("insert into raw_yandex_direct.campaigns values (?, ?, ?, ?, 'batch-1')",
+                    [LOGIN, str(c["Id"]), json.dumps(c), loaded_at])
+    for values in DIRECT_ROWS:
+        record = dict(zip(DIRECT_FIELDS, values, strict=True))
+        con.execute("insert into raw_yandex_direct.ad_group_performance values (?, ?, ?, ?, ?, 'batch-1')",
+                    [LOGIN, record["AdGroupId"], record["Date"], json.dumps(record), loaded_at])
+    con.execute("insert into raw_hubspot.contacts values ('portal-1', ?, ?, ?, 'batch-1')",
+                [YANDEX_CONTACT["id"], json.dumps(YANDEX_CONTACT), loaded_at])
+    r = YANDEX_SESSIONS
+    con.execute("insert into raw_ga4.sessions_daily values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'batch-1')",
+                [GA4_PROPERTY, dt.date(2026, 6, 3), r["sessionSource"], r["sessionMedium"], r["sessionCampaignName"],
+                 r["sessionGoogleAdsCampaignId"], r["sessionGoogleAdsCampaignName"], r["landingPage"], json.dumps(r), loaded_at])
+    con.close()
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory):
+    workdir = tmp_path_factory.mktemp("dbt_ru")
+    path = workdir / "warehouse.duckdb"
+    write_raw_warehouse(path)
+    add_russian_platforms(path)
+    run_dbt("build", workdir=workdir, warehouse=path)
+    return {"path": path, "workdir": workdir}
+
+
+def test_yandex_direct_is_paid_search_in_roubles_and_dollars(warehouse):
+    rows = query(warehouse, """
+        select platform, channel, ad_account_id, account_timezone, campaign_id, campaign_name, ad_group_id, ad_group_name,
+               ad_id, date_day, account_currency, spend_in_account_currency, spend_in_reporting_currency, impressions,
+               clicks, conversions, conversion_value_in_reporting_currency
+        from marts.ad_performance_daily where platform = 'yandex_direct' order by date_day, ad_group_id
+    """)
+    brand = ("yandex_direct", "paid_search", LOGIN, "Europe/Moscow", "701", "yd_brand")
+    assert rows == [
+        (*brand, "5yd01", "бренд", "(none)", D(2026, 6, 2), "RUB", M("1500.000000"), M("18.75"), 400, 30, 3.0, 0),
+        (*brand, "5yd02", "бренд опечатки", "(none)", D(2026, 6, 2), "RUB", M("250.000000"), M("3.13"), 100, 5, 0.0, 0),
+        # yd_network's GA4 sessions (yandex / cpc) name its channel
+        ("yandex_direct", "paid_search", LOGIN, "Europe/Moscow", "702", "yd_network", "5yd11", "сеть", "(none)",
+         D(2026, 6, 3), "RUB", M("800.000000"), M("10.00"), 9000, 40, 1.0, 0),
+    ]
+
+
+def test_its_spend_lands_on_the_row_of_what_it_bought(warehouse):
+    rows = query(warehouse, """
+        select date_day, channel, source, medium, campaign, spend, clicks, sessions, leads, cost_per_lead
+        from marts.channel_performance_daily where campaign in ('yd_brand', 'yd_network') order by all
+    """)
+    assert rows == [
+        (D(2026, 6, 2), "paid_search", "yandex", "cpc", "yd_brand", M("21.88"), 35, 0, 1, M("21.8800")),
+        (D(2026, 6, 3), "paid_search", "yandex", "cpc", "yd_network", M("10.00"), 40, 38, 0, None),
+    ]
+
+
+def test_directs_conversions_sit_beside_the_crms_leads(warehouse):
+    rows = query(warehouse, """
+        select platform, ad_account_id, date_day, platform_conversions, crm_leads, conversion_gap, has_platform_data
+        from marts.conversion_reconciliation where platform = 'yandex_direct' order by all
+    """)
+    assert rows == [
+        ("yandex_direct", LOGIN, D(2026, 6, 2), 3.0, 1, 2.0, True),
+        ("yandex_direct", LOGIN, D(2026, 6, 3), 1.0, 0, 1.0, True),
+    ]
