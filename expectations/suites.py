@@ -58,6 +58,8 @@ RAW_MEASURES: dict[tuple[str, str], dict[str, str]] = {
     ("facebook_pages", "account_snapshots"): {"followers": "$.followers_count"},
     # the Russian-market platforms (Direct's Conversions is "--" when there are none: not a number, not listed)
     ("yandex_direct", "ad_group_performance"): {"cost_micros": "$.Cost", "impressions": "$.Impressions", "clicks": "$.Clicks"},
+    ("vk_ads", "banner_statistics"): {"spent": "$.base.spent", "shows": "$.base.shows", "clicks": "$.base.clicks",
+                                      "goals": "$.base.goals"},
 }
 
 # Money compared across layers: the sums must be equal. Half a millionth is below the step of
@@ -221,6 +223,9 @@ def reconciliation_suites() -> list[Suite]:
     yandex_raw = ("SELECT _account_id AS ad_account_id, date AS date_day,"
                   " CAST(sum(CAST(nullif(nullif(_record->>'$.Cost', ''), '--') AS BIGINT)) AS DECIMAL(38, 6))"
                   " / 1000000 AS spend FROM raw_yandex_direct.ad_group_performance GROUP BY ALL")
+    vk_raw = ("SELECT _account_id AS ad_account_id, date AS date_day,"
+              " sum(CAST(nullif(_record->>'$.base.spent', '') AS DECIMAL(38, 6))) AS spend"
+              " FROM raw_vk_ads.banner_statistics GROUP BY ALL")
     return [
         Suite("reconcile.meta_ads_spend", "marts.ad_performance_daily", (
             unexpected_rows("spend_matches_raw", ad_spend.format(raw=meta_raw, platform="meta_ads", mismatch=mismatch),
@@ -238,6 +243,11 @@ def reconciliation_suites() -> list[Suite]:
                             "Yandex Direct spend per Client-Login and day in the account's currency (Cost micros / 10^6,"
                             " without VAT): ad_performance_daily equals raw_yandex_direct.ad_group_performance."),
         ), requires=("raw_yandex_direct.ad_group_performance",), asset="ad_performance_daily"),
+        Suite("reconcile.vk_ads_spend", "marts.ad_performance_daily", (
+            unexpected_rows("spend_matches_raw", ad_spend.format(raw=vk_raw, platform="vk_ads", mismatch=mismatch),
+                            "VK Ads spend per cabinet and day in roubles (base.spent): ad_performance_daily equals"
+                            " raw_vk_ads.banner_statistics."),
+        ), requires=("raw_vk_ads.banner_statistics",), asset="ad_performance_daily"),
         Suite("reconcile.channel_spend", "marts.channel_performance_daily", (
             unexpected_rows(
                 "spend_matches_ad_performance",

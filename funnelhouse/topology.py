@@ -47,6 +47,8 @@ API_POOLS: dict[str, ApiPool] = {
     # the Russian-market platforms
     "yandex_direct": ApiPool("api_yandex_direct", 1, "Yandex Direct Reports service: 20 requests per 10 s and 5 queued "
                                                      "offline reports per user"),
+    "vk_ads": ApiPool("api_vk_ads", 1, "VK Ads API: requests per second, hour and day per user (X-RateLimit-*); "
+                                       "statistics of at most 200 objects and 366 days a request"),
 }
 
 

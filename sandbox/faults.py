@@ -66,6 +66,7 @@ PLATFORM_PATHS = (
     ("mailchimp", re.compile(r"/3\.0/")),
     # the Russian-market platforms
     ("yandex_direct", re.compile(r"/json/v5/")),
+    ("vk_ads", re.compile(r"/api/v2/")),
     ("meta", re.compile(r"/(v\d+\.\d+/)?act_\d+|/v\d+\.\d+/")),
 )
 PLATFORMS = tuple(name for name, _ in PLATFORM_PATHS)
@@ -519,7 +520,7 @@ def rate_limit_response(platform: str | None, request: Request, params: dict | N
     builder = {"hubspot": _hubspot_rate_limit, "meta": _meta_rate_limit, "google_ads": _google_ads_rate_limit,
                "ga4": _ga4_rate_limit, "mailchimp": _mailchimp_rate_limit,
                # the Russian-market platforms
-               "yandex_direct": _yandex_direct_rate_limit}.get(platform, _generic_rate_limit)
+               "yandex_direct": _yandex_direct_rate_limit, "vk_ads": _vk_ads_rate_limit}.get(platform, _generic_rate_limit)
     response = builder(request, params)
     if params.get("retry_after") is not None:
         response.headers["Retry-After"] = str(params["retry_after"])
@@ -648,6 +649,14 @@ def _yandex_direct_rate_limit(request: Request, params: dict) -> Response:
     return _yandex_direct_error(request, 400, code, text, params.get("message", "Repeat the request later"))
 
 
+def _vk_ads_rate_limit(request: Request, params: dict) -> Response:
+    """VK Ads: HTTP 429 with its X-RateLimit-* headers, the second's quota spent. Not verified: the body."""
+    return Response(429, {"error": {"code": "too_many_requests", "message": params.get("message", "Rate limit exceeded")}},
+                    {"X-RateLimit-RPS-Limit": "10", "X-RateLimit-RPS-Remaining": "0", "X-RateLimit-Hourly-Limit": "3600",
+                     "X-RateLimit-Hourly-Remaining": "3000", "X-RateLimit-Daily-Limit": "72000",
+                     "X-RateLimit-Daily-Remaining": "70000"})
+
+
 def _generic_rate_limit(request: Request, params: dict) -> Response:
     return Response(429, {"message": params.get("message", "Too Many Requests")}, {"Retry-After": "1"})
 
@@ -698,6 +707,8 @@ def server_error_response(platform: str | None, request: Request, status: int, p
     # the Russian-market platforms
     elif platform == "yandex_direct":
         response = _yandex_direct_error(request, status, 1000, "Server temporarily unavailable", reason)
+    elif platform == "vk_ads":
+        response = Response(status, {"error": {"code": "ERR_INTERNAL", "message": "Internal server error"}})
     else:
         response = Response(status, {"message": reason})
     if params.get("retry_after") is not None:
@@ -737,6 +748,11 @@ def client_error_response(platform: str | None, request: Request, status: int, m
                    "errors": [{"errorCode": code, "message": detail}], "requestId": _request_id(request)}
         return _google_ads_error(request, Response(status, {"error": {"code": status, "message": text, "status": google_status,
                                                                       "details": [failure]}}))
+    # the Russian-market platforms: Direct answers a bad request with HTTP 400 and error_code 8000
+    if platform == "yandex_direct":
+        return _yandex_direct_error(request, 400, 8000, "Invalid request", message or "Invalid request parameters")
+    if platform == "vk_ads":
+        return Response(400, {"error": {"code": "ERR_WRONG_PARAMETER", "message": message or "Invalid parameter value"}})
     if platform == "mailchimp":
         title = "Invalid Resource" if status == 400 else "Resource Not Found"
         return _problem(request, status, title, message or ("The resource submitted could not be validated." if status == 400

@@ -123,12 +123,12 @@ class Sandbox:
 
 def _routes():
     from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
-    from sandbox.apis import yandex_direct
+    from sandbox.apis import vk_ads, yandex_direct
 
     return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
             *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES,
             # the Russian-market platforms
-            *yandex_direct.ROUTES]
+            *yandex_direct.ROUTES, *vk_ads.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -273,6 +273,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
     from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
     from sandbox.apis.bigquery import PROJECT_ID as BIGQUERY_PROJECT_ID
     from sandbox.world_web import PROPERTY_ID
+    from sandbox.world_vk import VK_CABINET
     from sandbox.world_yandex_direct import DIRECT_ACCOUNTS
 
     tokens = {**DEFAULT_TOKENS, **(tokens or {})}
@@ -297,5 +298,8 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
         # the Russian-market platforms; Yandex Direct's host is https://api.direct.yandex.com
         "yandex_direct": {"conn_type": "http", "host": base_url, "password": tokens["yandex_direct"],
                           "extra": {"client_logins": [a.client_login for a in DIRECT_ACCOUNTS]}},
+        # VK Ads' host is https://ads.vk.com; a token reads one cabinet
+        "vk_ads": {"conn_type": "http", "host": base_url, "password": tokens["vk_ads"],
+                   "extra": {"account_id": VK_CABINET.account_id}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

@@ -23,7 +23,9 @@ from tests.test_extractors_sandbox import PROJECT, table
 
 pytestmark = pytest.mark.timeout(600)
 
-SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages")
+SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages",
+           # the Russian-market platforms
+           "yandex_direct")
 
 
 def cli(source: str, env: dict) -> subprocess.Popen:
@@ -73,7 +75,9 @@ def clean_run(tmp_path_factory, world):
 # pages); facebook_pages 3 and 120 (of several hundred: posts, media, comments, insights).
 @pytest.mark.parametrize("source, kill_at_request", [("hubspot", 25), ("meta_ads", 3), ("google_ads", 3), ("ga4", 2),
                                                      ("mailchimp", 3), ("mailchimp", 40),
-                                                     ("facebook_pages", 3), ("facebook_pages", 120)])
+                                                     ("facebook_pages", 3), ("facebook_pages", 120),
+                                                     # the Russian-market platforms: an offline report queued (201)
+                                                     ("yandex_direct", 3)])
 def test_kill_mid_extraction_then_rerun_equals_a_clean_run(sandbox, env, source, kill_at_request, clean_run):
     # mid-extraction: the hook kills on receiving that request, before answering it, and a clean run makes at least as many
     assert kill_at_request <= clean_run[f"{source} requests"]

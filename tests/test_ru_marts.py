@@ -38,6 +38,19 @@ DIRECT_CAMPAIGNS = [{"Id": 701, "Name": "yd_brand", "Currency": "RUB", "TimeZone
 # a click on ad group 5yd01 that became a lead at 10:00 UTC, 13:00 in Moscow on June 2nd
 YANDEX_CONTACT = contact("1000101", "2026-06-02T10:00:00.000Z", utm=("yandex", "cpc", "yd_brand"), utm_content="5yd01",
                          hs_source="PAID_SEARCH", stages={"lead": "2026-06-02T10:00:00.000Z"})
+# VK Ads: one cabinet, one ad plan of one group and banner; a click on the banner became a lead
+CABINET = "cab-1"
+VK_OBJECTS = {
+    "cabinet": [{"id": 77, "username": "funnel@vk", "currency": "RUB"}],
+    "ad_plans": [{"id": 3100001, "name": "vk_broad", "status": "active"}],
+    "ad_groups": [{"id": 31000011, "name": "group 1", "status": "active", "ad_plan_id": 3100001}],
+    "banners": [{"id": 310000111, "name": "banner 1", "status": "active", "ad_group_id": 31000011}],
+}
+VK_STATISTICS = [{"banner_id": 310000111, "date": "2026-06-02", "base": {
+    "shows": 10000, "clicks": 50, "goals": 2, "spent": "800.00", "cpm": "80.00", "cpc": "16.00", "cpa": "400.00", "ctr": 0.5,
+    "cr": 4.0, "vk": {"goals": 2, "cpa": 400.0, "cr": 4.0}}}]
+VK_CONTACT = contact("1000102", "2026-06-02T10:00:00.000Z", utm=("vk", "cpc", "vk_broad"), utm_content="310000111",
+                     hs_source="PAID_SOCIAL", stages={"lead": "2026-06-02T10:00:00.000Z"})
 # the network campaign's clicks as GA4 saw them: no lead among them
 YANDEX_SESSIONS = ga4_session_row("20260603", "yandex", "cpc", "yd_network", "/features", 38, 10, "40.0", 50, 0)
 
@@ -57,8 +70,19 @@ def add_russian_platforms(path) -> None:
         record = dict(zip(DIRECT_FIELDS, values, strict=True))
         con.execute("insert into raw_yandex_direct.ad_group_performance values (?, ?, ?, ?, ?, 'batch-1')",
                     [LOGIN, record["AdGroupId"], record["Date"], json.dumps(record), loaded_at])
-    con.execute("insert into raw_hubspot.contacts values ('portal-1', ?, ?, ?, 'batch-1')",
-                [YANDEX_CONTACT["id"], json.dumps(YANDEX_CONTACT), loaded_at])
+    for c in (YANDEX_CONTACT, VK_CONTACT):
+        con.execute("insert into raw_hubspot.contacts values ('portal-1', ?, ?, ?, 'batch-1')", [c["id"], json.dumps(c), loaded_at])
+    con.execute("create schema raw_vk_ads")
+    for table, objects in VK_OBJECTS.items():
+        con.execute(f"create table raw_vk_ads.{table} (_account_id varchar not null, id varchar not null, _record json not null,"
+                    " _loaded_at timestamptz not null, _batch_id varchar not null)")
+        for o in objects:
+            con.execute(f"insert into raw_vk_ads.{table} values (?, ?, ?, ?, 'batch-1')", [CABINET, str(o["id"]), json.dumps(o), loaded_at])
+    con.execute("create table raw_vk_ads.banner_statistics (_account_id varchar not null, banner_id varchar not null,"
+                " date date not null, _record json not null, _loaded_at timestamptz not null, _batch_id varchar not null)")
+    for r in VK_STATISTICS:
+        con.execute("insert into raw_vk_ads.banner_statistics values (?, ?, ?, ?, ?, 'batch-1')",
+                    [CABINET, str(r["banner_id"]), r["date"], json.dumps(r), loaded_at])
     r = YANDEX_SESSIONS
     con.execute("insert into raw_ga4.sessions_daily values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'batch-1')",
                 [GA4_PROPERTY, dt.date(2026, 6, 3), r["sessionSource"], r["sessionMedium"], r["sessionCampaignName"],
@@ -113,3 +137,24 @@ def test_directs_conversions_sit_beside_the_crms_leads(warehouse):
         ("yandex_direct", LOGIN, D(2026, 6, 2), 3.0, 1, 2.0, True),
         ("yandex_direct", LOGIN, D(2026, 6, 3), 1.0, 0, 1.0, True),
     ]
+
+
+def test_vk_ads_is_paid_social_per_banner_in_roubles_and_dollars(warehouse):
+    rows = query(warehouse, """
+        select platform, channel, ad_account_id, account_name, account_timezone, campaign_id, campaign_name, ad_group_id,
+               ad_group_name, ad_id, ad_name, date_day, account_currency, spend_in_account_currency,
+               spend_in_reporting_currency, impressions, clicks, conversions
+        from marts.ad_performance_daily where platform = 'vk_ads'
+    """)
+    assert rows == [("vk_ads", "paid_social", CABINET, "funnel@vk", "Europe/Moscow", "3100001", "vk_broad", "31000011", "group 1",
+                     "310000111", "banner 1", D(2026, 6, 2), "RUB", M("800.000000"), M("10.00"), 10000, 50, 2.0)]
+    channel = query(warehouse, """
+        select channel, source, medium, spend, clicks, leads, cost_per_lead
+        from marts.channel_performance_daily where campaign = 'vk_broad'
+    """)
+    assert channel == [("paid_social", "vk", "cpc", M("10.00"), 50, 1, M("10.0000"))]
+    reconciliation = query(warehouse, """
+        select ad_account_id, date_day, platform_conversions, crm_leads from marts.conversion_reconciliation
+        where platform = 'vk_ads'
+    """)
+    assert reconciliation == [(CABINET, D(2026, 6, 2), 2.0, 1)]

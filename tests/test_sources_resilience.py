@@ -21,10 +21,14 @@ from extractors import pipeline, settings
 from extractors.sources import get_source
 from tests.pipeline_helpers import run
 
-SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages")
+SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages",
+           # the Russian-market platforms
+           "yandex_direct")
 # The page and Instagram endpoints are Graph API paths: the fault plan's platform "meta".
 PLATFORM = {"hubspot": "hubspot", "meta_ads": "meta", "google_ads": "google_ads", "ga4": "ga4", "mailchimp": "mailchimp",
-            "facebook_pages": "meta"}
+            "facebook_pages": "meta",
+            # the Russian-market platforms
+            "yandex_direct": "yandex_direct"}
 
 
 # Pages small enough that a read has several, so that "the same record on two pages" really happens:
@@ -167,6 +171,8 @@ def _unit_key_patterns():
         "ga4": ("pages_daily/420000001", {"body": r"pagePath"}),
         "mailchimp": (f"list_members/{audience}", {"endpoint": rf"/lists/{audience}/members"}),
         "facebook_pages": (f"page_insights/{FACEBOOK_PAGE.account_id}", {"endpoint": rf"/{FACEBOOK_PAGE.account_id}/insights$"}),
+        # the Russian-market platforms
+        "yandex_direct": ("ad_group_performance/funnelhouse-direct", {"endpoint": r"/json/v5/reports$"}),
     }
 
 

@@ -12,6 +12,7 @@
         {"platform": "meta_ads", "default_channel": "paid_social"},
         {"platform": "google_ads", "default_channel": "paid_search"},
         {"platform": "yandex_direct", "default_channel": "paid_search"},
+        {"platform": "vk_ads", "default_channel": "paid_social"},
     ]) }}
 {%- endmacro %}
 

@@ -210,7 +210,8 @@ def _refusal(exc: RefusedError, conn: PlatformConnection, what: str) -> _Pending
                              f"'{conn.conn_id}' extra 'client_logins'", status=exc.status, body=exc.body) from None
     if not error:
         raise exc
-    raise RefusedError(f"yandex_direct {what} was rejected ({words}); not retried: the same request gets the same answer",
+    raise RefusedError(f"yandex_direct {what} was rejected (HTTP {exc.status}: {words}); not retried: the same request "
+                       "gets the same answer",
                        status=exc.status, body=exc.body) from None
 
 

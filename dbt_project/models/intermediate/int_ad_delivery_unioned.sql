@@ -97,6 +97,35 @@ yandex_direct as (
 
 ),
 
+vk_ads as (
+
+    select
+        'vk_ads' as platform,
+        statistics.cabinet_id as ad_account_id,
+        statistics.account_name,
+        -- VK Ads names no time zone: a cabinet's statistics days are Moscow days
+        'Europe/Moscow' as account_timezone,
+        statistics.ad_plan_id as campaign_id,
+        statistics.ad_plan_name as campaign_name,
+        statistics.ad_group_id,
+        statistics.ad_group_name,
+        statistics.banner_id as ad_id,
+        statistics.banner_name as ad_name,
+        statistics.date_day,
+        statistics.account_currency,
+        statistics.spend as spend_in_account_currency,
+        statistics.spend_in_reporting_currency,
+        statistics.shows as impressions,
+        statistics.clicks,
+        statistics.goals as conversions,
+        -- the base metrics carry no goal value
+        cast(null as {{ amount_type() }}) as conversion_value_in_account_currency,
+        cast(null as {{ money_type() }}) as conversion_value_in_reporting_currency,
+        statistics.record_json
+    from {{ ref('stg_vk_ads__banner_statistics') }} as statistics
+
+),
+
 unioned as (
 
     select * from meta_ads
@@ -104,6 +133,8 @@ unioned as (
     select * from google_ads
     union all
     select * from yandex_direct
+    union all
+    select * from vk_ads
 
 )
 

@@ -3,6 +3,7 @@
         {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
         {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
         {'ref': 'stg_yandex_direct__ad_group_performance', 'loaded_from': 'yandex_direct.ad_group_performance'},
+        {'ref': 'stg_vk_ads__banner_statistics', 'loaded_from': 'vk_ads.banner_statistics'},
     ],
     compared_inputs=['stg_fx__rates_daily'],
     fingerprint_inputs=[
@@ -10,17 +11,26 @@
         {'ref': 'stg_meta_ads__ad_accounts', 'columns': ['ad_account_id', 'account_name', 'timezone_name']},
         {'ref': 'stg_google_ads__customers', 'columns': ['customer_id', 'account_name', 'time_zone', 'currency']},
         {'ref': 'stg_yandex_direct__campaigns', 'columns': ['client_login', 'campaign_id', 'time_zone', 'currency']},
+        {'ref': 'stg_vk_ads__cabinets', 'columns': ['cabinet_id', 'username', 'currency']},
+        {'ref': 'stg_vk_ads__banners', 'columns': ['cabinet_id', 'banner_id', 'banner_name', 'ad_group_id']},
+        {'ref': 'stg_vk_ads__ad_groups', 'columns': ['cabinet_id', 'ad_group_id', 'ad_group_name', 'ad_plan_id']},
+        {'ref': 'stg_vk_ads__ad_plans', 'columns': ['cabinet_id', 'ad_plan_id', 'ad_plan_name']},
     ],
     vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days'],
 )) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
 -- depends_on: {{ ref('stg_yandex_direct__ad_group_performance') }}
+-- depends_on: {{ ref('stg_vk_ads__banner_statistics') }}
 -- depends_on: {{ ref('int_ad_campaigns') }}
 -- depends_on: {{ ref('stg_fx__rates_daily') }}
 -- depends_on: {{ ref('stg_meta_ads__ad_accounts') }}
 -- depends_on: {{ ref('stg_google_ads__customers') }}
 -- depends_on: {{ ref('stg_yandex_direct__campaigns') }}
+-- depends_on: {{ ref('stg_vk_ads__cabinets') }}
+-- depends_on: {{ ref('stg_vk_ads__banners') }}
+-- depends_on: {{ ref('stg_vk_ads__ad_groups') }}
+-- depends_on: {{ ref('stg_vk_ads__ad_plans') }}
 -- Ad delivery per platform, account, campaign, ad group (Meta: ad set), ad and day, in
 -- one shape for every ad platform (int_ad_delivery_unioned stacks them), with the
 -- channel of what its campaign bought (int_ad_campaigns) and money in both currencies.

@@ -3,6 +3,7 @@
         {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
         {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
         {'ref': 'stg_yandex_direct__ad_group_performance', 'loaded_from': 'yandex_direct.ad_group_performance'},
+        {'ref': 'stg_vk_ads__banner_statistics', 'loaded_from': 'vk_ads.banner_statistics'},
         {'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'},
     ],
     compared_inputs=['int_crm_outcomes_aggregated', 'stg_fx__rates_daily'],
@@ -13,6 +14,7 @@
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
 -- depends_on: {{ ref('stg_google_ads__ad_group_performance') }}
 -- depends_on: {{ ref('stg_yandex_direct__ad_group_performance') }}
+-- depends_on: {{ ref('stg_vk_ads__banner_statistics') }}
 -- depends_on: {{ ref('stg_ga4__sessions_daily') }}
 -- depends_on: {{ ref('stg_fx__rates_daily') }}
 -- depends_on: {{ ref('int_ad_campaigns') }}
