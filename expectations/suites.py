@@ -60,6 +60,9 @@ RAW_MEASURES: dict[tuple[str, str], dict[str, str]] = {
     ("yandex_direct", "ad_group_performance"): {"cost_micros": "$.Cost", "impressions": "$.Impressions", "clicks": "$.Clicks"},
     ("vk_ads", "banner_statistics"): {"spent": "$.base.spent", "shows": "$.base.shows", "clicks": "$.base.clicks",
                                       "goals": "$.base.goals"},
+    ("vk_community", "wall_posts"): {"views": "$.views.count", "likes": "$.likes.count", "reposts": "$.reposts.count",
+                                     "comments": "$.comments.count"},
+    ("vk_community", "daily_stats"): {"views": "$.visitors.views", "reach": "$.reach.reach", "likes": "$.activity.likes"},
 }
 
 # Money compared across layers: the sums must be equal. Half a millionth is below the step of

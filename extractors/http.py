@@ -16,6 +16,10 @@ each platform's own throttling signal:
   no delay, and its hourly and daily token quotas ("Exhausted property tokens for a project per
   hour") come back within the hour or the day, so those are not retried (``QuotaExhausted``).
 - Mailchimp and everyone else: 429, and ``Retry-After`` wherever it is sent.
+- The VK API answers every error with HTTP 200 and ``{"error": {"error_code", "error_msg"}}``: the
+  body is looked into. Code 6 "Too many requests per second" waits a second and is sent again,
+  1 and 10 (VK's own failures) are retried, 29 (a method's daily limit) stops (``QuotaExhausted``),
+  5 is a rejected token, 15, 30 and 203 no access, any other code a refusal.
 
 Reacting is the fallback: where a platform documents a rate for some paths, the source
 declares it (``RateLimit``) and the client paces its sends to stay under it, across all
@@ -57,6 +61,8 @@ META_PERMISSION_CODES = {10, 200, 294}
 META_NO_ACCESS = (100, 33)  # "object does not exist, cannot be loaded due to missing permissions"
 META_RETIRED_VERSION = 2635  # "You are calling a deprecated version of the Ads API"
 META_TOO_MUCH_DATA = "reduce the amount of data"  # HTTP 500 code 1; Meta publishes no subcode for it
+VK_TOO_MANY_PER_SECOND, VK_RETRIED, VK_DAILY_LIMIT = 6, {1, 10}, 29
+VK_AUTH, VK_NO_ACCESS = 5, {15, 30, 203}
 _TOKEN_PARAM = re.compile(r"(access_token|apikey|key)=[^&\s]+", re.IGNORECASE)
 
 
@@ -219,6 +225,8 @@ class HttpClient:
         except ValueError:
             body = None
         streamed = _stream_error(body)
+        if 200 <= status < 300 and (vk := _vk_error(body)) is not None:
+            self._raise_vk(vk, label, status, body)
         if 200 <= status < 300 and streamed is None:
             if body is None:  # truncated or malformed body: the request is safe to repeat
                 raise _Retry(f"HTTP {status} with a body that is not valid JSON ({len(response.content)} bytes)")
@@ -259,6 +267,30 @@ class HttpClient:
         # Any other 4xx: the platform will answer the same request the same way, so it is not repeated.
         raise RefusedError(f"{label} was rejected (HTTP {status}: {detail}); not retried: the same request gets the "
                            "same answer", status=status, body=body)
+
+
+    def _raise_vk(self, error: dict, label: str, status: int, body: dict) -> None:
+        code = _int(error.get("error_code"))
+        detail = self.redact(f"HTTP {status}: {error.get('error_msg', '')} (VK error {code})")
+        if code == VK_TOO_MANY_PER_SECOND:
+            raise _Retry(f"throttled ({detail})", 1.0)  # VK counts requests per second
+        if code in VK_RETRIED:
+            raise _Retry(detail)
+        if code == VK_DAILY_LIMIT:
+            raise QuotaExhausted(f"{label} is rate limited for the day ({detail}); run again tomorrow", status=status, body=body)
+        if code == VK_AUTH:
+            raise AuthError(f"{label} was refused: the credentials were rejected ({detail}); put a valid token in the "
+                            "connection's password", status=status, body=body)
+        if code in VK_NO_ACCESS:
+            raise ForbiddenError(f"{label} was refused: no permission ({detail})", status=status, body=body)
+        raise RefusedError(f"{label} was rejected ({detail}); not retried: the same request gets the same answer",
+                           status=status, body=body)
+
+
+def _vk_error(body) -> dict | None:
+    """The VK API's error object, which comes inside an HTTP 200 answer."""
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) and "error_code" in error and "error_msg" in error else None
 
 
 def _stream_error(body) -> tuple[int, dict] | None:

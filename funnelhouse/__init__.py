@@ -14,5 +14,5 @@ import os
 # the DAG file stays cheap.
 DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr",
                    # the Russian-market platforms
-                   "yandex_direct", "vk_ads")
+                   "yandex_direct", "vk_ads", "vk_community")
 SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

@@ -49,6 +49,7 @@ API_POOLS: dict[str, ApiPool] = {
                                                      "offline reports per user"),
     "vk_ads": ApiPool("api_vk_ads", 1, "VK Ads API: requests per second, hour and day per user (X-RateLimit-*); "
                                        "statistics of at most 200 objects and 366 days a request"),
+    "vk_community": ApiPool("api_vk_community", 1, "VK API: 3 requests per second per user token (error 6 beyond)"),
 }
 
 

@@ -67,6 +67,7 @@ PLATFORM_PATHS = (
     # the Russian-market platforms
     ("yandex_direct", re.compile(r"/json/v5/")),
     ("vk_ads", re.compile(r"/api/v2/")),
+    ("vk_community", re.compile(r"/method/")),
     ("meta", re.compile(r"/(v\d+\.\d+/)?act_\d+|/v\d+\.\d+/")),
 )
 PLATFORMS = tuple(name for name, _ in PLATFORM_PATHS)
@@ -520,7 +521,8 @@ def rate_limit_response(platform: str | None, request: Request, params: dict | N
     builder = {"hubspot": _hubspot_rate_limit, "meta": _meta_rate_limit, "google_ads": _google_ads_rate_limit,
                "ga4": _ga4_rate_limit, "mailchimp": _mailchimp_rate_limit,
                # the Russian-market platforms
-               "yandex_direct": _yandex_direct_rate_limit, "vk_ads": _vk_ads_rate_limit}.get(platform, _generic_rate_limit)
+               "yandex_direct": _yandex_direct_rate_limit, "vk_ads": _vk_ads_rate_limit,
+               "vk_community": _vk_community_rate_limit}.get(platform, _generic_rate_limit)
     response = builder(request, params)
     if params.get("retry_after") is not None:
         response.headers["Retry-After"] = str(params["retry_after"])
@@ -657,6 +659,12 @@ def _vk_ads_rate_limit(request: Request, params: dict) -> Response:
                      "X-RateLimit-Daily-Remaining": "70000"})
 
 
+def _vk_community_rate_limit(request: Request, params: dict) -> Response:
+    """The VK API's error 6, inside an HTTP 200 answer as every VK error."""
+    return Response(200, {"error": {"error_code": 6, "error_msg": params.get("message", "Too many requests per second"),
+                                    "request_params": []}})
+
+
 def _generic_rate_limit(request: Request, params: dict) -> Response:
     return Response(429, {"message": params.get("message", "Too Many Requests")}, {"Retry-After": "1"})
 
@@ -753,6 +761,9 @@ def client_error_response(platform: str | None, request: Request, status: int, m
         return _yandex_direct_error(request, 400, 8000, "Invalid request", message or "Invalid request parameters")
     if platform == "vk_ads":
         return Response(400, {"error": {"code": "ERR_WRONG_PARAMETER", "message": message or "Invalid parameter value"}})
+    if platform == "vk_community":  # VK refuses under HTTP 200: error 100, a bad parameter
+        return Response(200, {"error": {"error_code": 100, "error_msg": message or "One of the parameters specified was "
+                                        "missing or invalid", "request_params": []}})
     if platform == "mailchimp":
         title = "Invalid Resource" if status == 400 else "Resource Not Found"
         return _problem(request, status, title, message or ("The resource submitted could not be validated." if status == 400

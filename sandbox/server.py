@@ -123,12 +123,12 @@ class Sandbox:
 
 def _routes():
     from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
-    from sandbox.apis import vk_ads, yandex_direct
+    from sandbox.apis import vk_ads, vk_community, yandex_direct
 
     return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
             *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES,
             # the Russian-market platforms
-            *yandex_direct.ROUTES, *vk_ads.ROUTES]
+            *yandex_direct.ROUTES, *vk_ads.ROUTES, *vk_community.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -274,6 +274,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
     from sandbox.apis.bigquery import PROJECT_ID as BIGQUERY_PROJECT_ID
     from sandbox.world_web import PROPERTY_ID
     from sandbox.world_vk import VK_CABINET
+    from sandbox.world_vk_community import VK_COMMUNITY
     from sandbox.world_yandex_direct import DIRECT_ACCOUNTS
 
     tokens = {**DEFAULT_TOKENS, **(tokens or {})}
@@ -301,5 +302,8 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
         # VK Ads' host is https://ads.vk.com; a token reads one cabinet
         "vk_ads": {"conn_type": "http", "host": base_url, "password": tokens["vk_ads"],
                    "extra": {"account_id": VK_CABINET.account_id}},
+        # the VK API's host is https://api.vk.com
+        "vk_community": {"conn_type": "http", "host": base_url, "password": tokens["vk_community"],
+                         "extra": {"group_ids": [str(VK_COMMUNITY.group_id)]}},
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}

@@ -73,6 +73,7 @@ from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHA
 from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, allocate_units, floor_ms, model_weights
 from sandbox.world_touches import touches as contact_touches
 from sandbox.world_vk import VK_CABINET, VkBannerDay, vk_ads_day
+from sandbox.world_vk_community import VkCommunityWorld
 from sandbox.world_web import (
     ORGANIC_TRAFFIC,
     SessionBlock,
@@ -418,6 +419,8 @@ class World:
     # The Bank of Russia's daily rates of USD, EUR and GBP (sandbox/world_fx.py): the cbr API
     # serves them and the ground truth converts money with them.
     fx: FxRates = field(init=False, repr=False, compare=False)
+    # The VK community's wall and daily statistics (sandbox/world_vk_community.py).
+    vk_community: VkCommunityWorld = field(init=False, repr=False, compare=False)
     _report_days: dict[date, DayFacts] = field(init=False, repr=False, compare=False, default_factory=dict)
     _contact_days: dict[date, ContactColumns] = field(init=False, repr=False, compare=False, default_factory=dict)
     _profiles: dict = field(init=False, repr=False, compare=False, default_factory=dict)
@@ -427,6 +430,7 @@ class World:
         self.mailchimp = EmailWorld(self)
         self.social = SocialWorld(self)
         self.fx = FxRates.for_world(self.seed, self.start, self.end)
+        self.vk_community = VkCommunityWorld(self)
 
     @property
     def end(self) -> date:

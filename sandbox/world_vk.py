@@ -10,7 +10,8 @@ HubSpot records PAID_SOCIAL. Every click is a GA4 session, some become HubSpot c
 VK counts goals by its pixel: the true leads within hours of their click and view-through
 goals the CRM never sees, reported up to three days later, credited to the day of the show.
 
-The broad interest targeting plainly loses money; retargeting the site's visitors pays.
+VK Ads plainly loses money: broad interest targeting brings few leads, and the site's visitors it
+retargets are the ones who rarely buy (small deals, seldom won).
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class VkAdPlan:
 VK_CABINET = VkAdsCabinet("19000001", "Funnelhouse VK Реклама", "RUB", "Europe/Moscow")
 VK_AD_PLANS = (
     VkAdPlan(3100001, "vk_interests_broad", 3000.0, 120.0, 0.005, 0.008, 0.25, 0.3, 0.2, 60_000.0, 0.6, "/lp/free-trial"),
-    VkAdPlan(3100002, "vk_retargeting_site", 1500.0, 250.0, 0.015, 0.04, 0.5, 0.5, 0.4, 90_000.0, 0.3, "/pricing"),
+    VkAdPlan(3100002, "vk_retargeting_site", 1500.0, 250.0, 0.015, 0.04, 0.5, 0.5, 0.1, 25_000.0, 0.3, "/pricing"),
 )
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.timeout(600)
 
 SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages",
            # the Russian-market platforms
-           "yandex_direct")
+           "yandex_direct", "vk_ads", "vk_community")
 
 
 def cli(source: str, env: dict) -> subprocess.Popen:
@@ -77,7 +77,7 @@ def clean_run(tmp_path_factory, world):
                                                      ("mailchimp", 3), ("mailchimp", 40),
                                                      ("facebook_pages", 3), ("facebook_pages", 120),
                                                      # the Russian-market platforms: an offline report queued (201)
-                                                     ("yandex_direct", 3)])
+                                                     ("yandex_direct", 3), ("vk_ads", 3), ("vk_community", 10)])
 def test_kill_mid_extraction_then_rerun_equals_a_clean_run(sandbox, env, source, kill_at_request, clean_run):
     # mid-extraction: the hook kills on receiving that request, before answering it, and a clean run makes at least as many
     assert kill_at_request <= clean_run[f"{source} requests"]

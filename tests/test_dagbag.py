@@ -60,7 +60,7 @@ def test_every_dag_file_parses_within_the_budget():
 
 SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr",
            # the Russian-market platforms
-           "yandex_direct", "vk_ads")
+           "yandex_direct", "vk_ads", "vk_community")
 WAREHOUSE_TASKS = {*(f"load_{s}" for s in SOURCES), "raw_quality_gate", "transform", "quality_gate", "publish", "report",
                    "freshness"}
 
@@ -79,7 +79,8 @@ def test_tasks_that_open_the_warehouse_share_the_one_writer_pool_and_the_warehou
         "extract_mailchimp": ("default", "api_mailchimp"), "extract_facebook_pages": ("default", "api_graph_pages"),
         "extract_cbr": ("default", "api_cbr"),
         # the Russian-market platforms
-        "extract_yandex_direct": ("default", "api_yandex_direct"), "extract_vk_ads": ("default", "api_vk_ads")}
+        "extract_yandex_direct": ("default", "api_yandex_direct"), "extract_vk_ads": ("default", "api_vk_ads"),
+        "extract_vk_community": ("default", "api_vk_community")}
     assert dag.get_task("transform").upstream_task_ids == {"raw_quality_gate"}
     assert dag.get_task("publish").upstream_task_ids == {"quality_gate"}
     assert dag.get_task("report").upstream_task_ids == {"publish"}

@@ -51,6 +51,17 @@ VK_STATISTICS = [{"banner_id": 310000111, "date": "2026-06-02", "base": {
     "cr": 4.0, "vk": {"goals": 2, "cpa": 400.0, "cr": 4.0}}}]
 VK_CONTACT = contact("1000102", "2026-06-02T10:00:00.000Z", utm=("vk", "cpc", "vk_broad"), utm_content="310000111",
                      hs_source="PAID_SOCIAL", stages={"lead": "2026-06-02T10:00:00.000Z"})
+# the VK community: a post with a comment, two days of statistics and the members read at a run
+GROUP = "219"
+VK_POST = {"id": 1001, "owner_id": -219, "from_id": -219, "date": 1780390800, "text": "Кейс клиента", "post_type": "post",
+           "comments": {"count": 1}, "likes": {"count": 50}, "reposts": {"count": 5}, "views": {"count": 2000}}  # 2026-06-02 09:00 UTC
+VK_COMMENT = {"id": 7, "from_id": 555, "post_id": 1001, "owner_id": -219, "parents_stack": [], "date": 1780394400, "text": "👍"}
+VK_DAYS = {"2026-06-02": {"visitors": {"views": 3000, "visitors": 1700}, "reach": {"reach": 2400, "reach_subscribers": 1600},
+                          "activity": {"likes": 40, "comments": 1, "copies": 3, "hidden": 0, "subscribed": 9, "unsubscribed": 2}},
+           "2026-06-03": {"visitors": {"views": 500, "visitors": 300}, "reach": {"reach": 400, "reach_subscribers": 250},
+                          "activity": {"likes": 10, "comments": 0, "copies": 1, "hidden": 0, "subscribed": 3, "unsubscribed": 1}}}
+VK_SNAPSHOT = {"id": 219, "name": "Funnelhouse", "screen_name": "funnelhouse_ru", "members_count": 9600,
+               "snapshot_at": "2026-06-03T00:00:00+00:00"}
 # the network campaign's clicks as GA4 saw them: no lead among them
 YANDEX_SESSIONS = ga4_session_row("20260603", "yandex", "cpc", "yd_network", "/features", 38, 10, "40.0", 50, 0)
 
@@ -80,6 +91,18 @@ def add_russian_platforms(path) -> None:
             con.execute(f"insert into raw_vk_ads.{table} values (?, ?, ?, ?, 'batch-1')", [CABINET, str(o["id"]), json.dumps(o), loaded_at])
     con.execute("create table raw_vk_ads.banner_statistics (_account_id varchar not null, banner_id varchar not null,"
                 " date date not null, _record json not null, _loaded_at timestamptz not null, _batch_id varchar not null)")
+    con.execute("create schema raw_vk_community")
+    for table, keys in (("wall_posts", "id varchar not null"), ("post_comments", "post_id varchar not null, id varchar not null"),
+                        ("daily_stats", "date date not null"), ("community_snapshots", "id varchar not null, snapshot_at timestamptz not null")):
+        con.execute(f"create table raw_vk_community.{table} (_account_id varchar not null, {keys}, _record json not null,"
+                    " _loaded_at timestamptz not null, _batch_id varchar not null)")
+    con.execute("insert into raw_vk_community.wall_posts values (?, ?, ?, ?, 'batch-1')", [GROUP, "1001", json.dumps(VK_POST), loaded_at])
+    con.execute("insert into raw_vk_community.post_comments values (?, ?, ?, ?, ?, 'batch-1')",
+                [GROUP, "1001", "7", json.dumps(VK_COMMENT), loaded_at])
+    for day, r in VK_DAYS.items():
+        con.execute("insert into raw_vk_community.daily_stats values (?, ?, ?, ?, 'batch-1')", [GROUP, day, json.dumps({**r, "date": day}), loaded_at])
+    con.execute("insert into raw_vk_community.community_snapshots values (?, ?, ?, ?, ?, 'batch-1')",
+                [GROUP, "219", VK_SNAPSHOT["snapshot_at"], json.dumps(VK_SNAPSHOT), loaded_at])
     for r in VK_STATISTICS:
         con.execute("insert into raw_vk_ads.banner_statistics values (?, ?, ?, ?, ?, 'batch-1')",
                     [CABINET, str(r["banner_id"]), r["date"], json.dumps(r), loaded_at])
@@ -158,3 +181,21 @@ def test_vk_ads_is_paid_social_per_banner_in_roubles_and_dollars(warehouse):
         where platform = 'vk_ads'
     """)
     assert reconciliation == [(CABINET, D(2026, 6, 2), 2.0, 1)]
+
+
+def test_the_vk_community_is_a_social_channel_beside_facebook_and_instagram(warehouse):
+    posts = query(warehouse, """
+        select post_id, platform, account_id, permalink, views, reach, likes, comments, shares, saves, engagements,
+               comments_extracted
+        from marts.social_post_engagement where platform = 'vk'
+    """)
+    assert posts == [("-219_1001", "vk", GROUP, "https://vk.com/wall-219_1001", 2000, None, 50, 1, 5, None, 56, 1)]
+    days = query(warehouse, """
+        select date_day, posts_published, impressions, reach, likes, comments, shares, saves, engagements, followers
+        from marts.social_engagement where channel = 'vk' order by date_day
+    """)
+    assert days == [
+        # the day's statistics (40 likes + 1 comment + 3 reposts) and the posts published that day (their counters)
+        (D(2026, 6, 2), 1, 3000, 2400, 50, 1, 5, None, 44, 9600),
+        (D(2026, 6, 3), 0, 500, 400, 0, 0, 0, None, 11, None),
+    ]

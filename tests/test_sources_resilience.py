@@ -23,12 +23,16 @@ from tests.pipeline_helpers import run
 
 SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages",
            # the Russian-market platforms
-           "yandex_direct")
+           "yandex_direct", "vk_ads", "vk_community")
 # The page and Instagram endpoints are Graph API paths: the fault plan's platform "meta".
 PLATFORM = {"hubspot": "hubspot", "meta_ads": "meta", "google_ads": "google_ads", "ga4": "ga4", "mailchimp": "mailchimp",
             "facebook_pages": "meta",
             # the Russian-market platforms
-            "yandex_direct": "yandex_direct"}
+            "yandex_direct": "yandex_direct", "vk_ads": "vk_ads", "vk_community": "vk_community"}
+# The wait a throttle costs at least: the client's floor, except the VK API's error 6, a per-second limit.
+THROTTLE_WAIT = {"vk_community": 1.0}
+# The status a refusal comes with: the VK API answers every error with HTTP 200.
+REFUSAL_STATUS = {"vk_community": 200}
 
 
 # Pages small enough that a read has several, so that "the same record on two pages" really happens:
@@ -90,7 +94,7 @@ def test_faults_change_nothing_in_the_raw_tables(source, sandbox, connections, d
     if source in SMALL_PAGES:  # records repeated across pages (batches) did reach the extractor, and were deduped
         assert "duplicate" in fired
     # Streams run in parallel: the throttle's wait need not be the first one recorded.
-    assert len(waits) >= 5 and max(waits) >= 5.0  # every failure was retried; the throttle was honoured
+    assert len(waits) >= 5 and max(waits) >= THROTTLE_WAIT.get(source, 5.0)  # every failure was retried; the throttle honoured
     assert checksums(source) == clean[source]
     assert all(n > 0 for n, _ in clean[source].values()), "every stream of the reference read holds rows"
 
@@ -122,7 +126,7 @@ def test_no_secret_reaches_landing_files_tables_or_logs(source, sandbox, connect
 
 # Rows that are a snapshot taken by each run (keyed by the run's interval end), not records the
 # platform keeps: an incremental reader holds one per run, a full read one.
-RUN_SNAPSHOTS = {"facebook_pages": {"account_snapshots"}}
+RUN_SNAPSHOTS = {"facebook_pages": {"account_snapshots"}, "vk_community": {"community_snapshots"}}
 
 
 @pytest.mark.parametrize("source", SOURCES)
@@ -173,6 +177,8 @@ def _unit_key_patterns():
         "facebook_pages": (f"page_insights/{FACEBOOK_PAGE.account_id}", {"endpoint": rf"/{FACEBOOK_PAGE.account_id}/insights$"}),
         # the Russian-market platforms
         "yandex_direct": ("ad_group_performance/funnelhouse-direct", {"endpoint": r"/json/v5/reports$"}),
+        "vk_ads": ("banner_statistics/19000001", {"endpoint": r"/statistics/"}),
+        "vk_community": ("daily_stats/219000001", {"endpoint": r"/stats\.get$"}),
     }
 
 
@@ -207,7 +213,7 @@ def test_one_refused_unit_fails_alone_keeps_its_cursor_and_is_read_by_the_next_r
     with pytest.raises(PartialFailure) as err:
         run(source, world.default_now)
     assert list(err.value.failed) == [key] and not err.value.retryable
-    assert "HTTP 400" in err.value.failed[key] and "not retried" in err.value.failed[key]
+    assert f"HTTP {REFUSAL_STATUS.get(source, 400)}" in err.value.failed[key] and "not retried" in err.value.failed[key]
     assert str(err.value).startswith(f"{source}: loaded every ") and account in str(err.value) and "\n" not in str(err.value)
     assert len(sandbox.faults.fired) == 1  # refused once, never repeated
     after = _tables(source)

@@ -86,12 +86,13 @@ def registry() -> dict[str, Source]:
     from extractors.sources.meta_ads import MetaAds
     # the Russian-market platforms
     from extractors.sources.vk_ads import VkAds
+    from extractors.sources.vk_community import VkCommunity
     from extractors.sources.yandex_direct import YandexDirect
 
     return {s.name: s for s in (HubSpot(), MetaAds(), GoogleAds(), GA4(), Mailchimp(), FacebookPages(),
                                 CentralBankOfRussia(),
                                 # the Russian-market platforms
-                                YandexDirect(), VkAds())}
+                                YandexDirect(), VkAds(), VkCommunity())}
 
 
 def get_source(name: str) -> Source:

@@ -40,6 +40,10 @@ comments_extracted as (
     select media_id, count(*)
     from {{ ref('stg_facebook_pages__ig_comments') }}
     group by media_id
+    union all
+    select post_id, count(*)
+    from {{ ref('stg_vk_community__post_comments') }}
+    group by post_id
 
 ),
 
@@ -79,6 +83,25 @@ unioned as (
         media_insights.saves
     from media
     left join media_insights on media.media_id = media_insights.media_id
+
+    union all
+
+    -- VK community posts: views per post, no reach per post, reposts are its shares, no saves
+    select
+        post_id,
+        'vk',
+        group_id,
+        post_type,
+        permalink,
+        text,
+        published_at,
+        views,
+        cast(null as bigint),
+        likes,
+        comments,
+        reposts,
+        cast(null as bigint)
+    from {{ ref('stg_vk_community__wall_posts') }}
 
 )
 

@@ -1,5 +1,7 @@
--- Organic social per channel (facebook, instagram) and day of var('social_reporting_time_zone'),
--- the zone Graph computes page insights in. Two bases, each the one the platform serves:
+-- Organic social per channel (facebook, instagram, vk) and day of var('social_reporting_time_zone'),
+-- the zone Graph computes page insights in (VK: the community's own Moscow days, as stats.get
+-- computes them; impressions, reach and engagements from its daily statistics, followers from
+-- groups.getById at each run). Two bases, each the one the platform serves:
 --   * posts_published, reach, likes, comments, shares, saves: the posts and media published
 --     that day, their counters as last read (a post's numbers stay on its publishing day);
 --   * impressions and engagements: Facebook's daily page insights (page_media_view,
@@ -24,8 +26,22 @@ page_days as (
         date_day,
         sum(value) filter (where metric = 'page_media_view') as impressions,
         sum(value) filter (where metric = 'page_post_engagements') as engagements,
-        sum(value) filter (where metric = 'page_follows') as followers
+        sum(value) filter (where metric = 'page_follows') as followers,
+        cast(null as bigint) as reach
     from {{ ref('stg_facebook_pages__page_insights') }}
+    group by date_day
+
+    union all
+
+    -- the VK community's statistics of its own (Moscow) days: views, reach and that day's actions
+    select
+        'vk' as channel,
+        date_day,
+        sum(views) as impressions,
+        sum(likes + comments + reposts) as engagements,
+        cast(null as bigint) as followers,
+        sum(reach) as reach
+    from {{ ref('stg_vk_community__daily_stats') }}
     group by date_day
 
 ),
@@ -40,6 +56,16 @@ snapshots as (
         qualify row_number() over (partition by account_id, snapshot_date order by snapshot_at desc) = 1
     ) as last_of_day
     group by platform, snapshot_date
+
+    union all
+
+    select 'vk', snapshot_date, sum(members_count)
+    from (
+        select *
+        from {{ ref('stg_vk_community__community_snapshots') }}
+        qualify row_number() over (partition by group_id, snapshot_date order by snapshot_at desc) = 1
+    ) as last_of_day
+    group by snapshot_date
 
 ),
 
@@ -78,16 +104,17 @@ joined as (
         days.date_day,
         cast(coalesce(published.posts_published, 0) as bigint) as posts_published,
         -- 0 on a day nothing was published; NULL on a day whose media have no insights (never a made-up 0)
-        cast(case when days.channel = 'facebook' then page_days.impressions
+        cast(case when days.channel in ('facebook', 'vk') then page_days.impressions
                   when published.date_day is null then 0 else published.views end as bigint) as impressions,
-        cast(case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.reach end
-             as bigint) as reach,
+        cast(case when days.channel = 'facebook' then null when days.channel = 'vk' then page_days.reach
+                  when published.date_day is null then 0 else published.reach end as bigint) as reach,
         cast(coalesce(published.likes, 0) as bigint) as likes,
         cast(coalesce(published.comments, 0) as bigint) as comments,
         cast(case when published.date_day is null then 0 else published.shares end as bigint) as shares,
-        cast(case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.saves end
+        cast(case when days.channel in ('facebook', 'vk') then null when published.date_day is null then 0 else published.saves end
              as bigint) as saves,
-        cast(case when days.channel = 'facebook' then page_days.engagements else coalesce(published.engagements, 0) end as bigint) as engagements,
+        cast(case when days.channel in ('facebook', 'vk') then page_days.engagements else coalesce(published.engagements, 0) end
+             as bigint) as engagements,
         cast(coalesce(page_days.followers, snapshots.followers) as bigint) as followers
     from days
     left join page_days on days.channel = page_days.channel and days.date_day = page_days.date_day
