@@ -1309,7 +1309,7 @@ class GroundTruth:
         out: dict[tuple[str, date], int] = defaultdict(int)
         for c in self._live_contacts:
             lead_at = c.stage_dates.get("lead")
-            if c.channel != "paid_social" or lead_at is None or lead_at > self.as_of:
+            if c.ad_campaign not in campaigns or lead_at is None or lead_at > self.as_of:  # VK Ads' are paid social too
                 continue
             account = campaigns[c.ad_campaign].account
             out[(account.account_id, (lead_at + timedelta(hours=account.timezone_offset_hours_utc)).date())] += 1

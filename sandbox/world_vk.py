@@ -78,8 +78,8 @@ class VkAdPlan:
 
 VK_CABINET = VkAdsCabinet("19000001", "Funnelhouse VK Реклама", "RUB", "Europe/Moscow")
 VK_AD_PLANS = (
-    VkAdPlan(3100001, "vk_interests_broad", 3000.0, 120.0, 0.005, 0.008, 0.25, 0.3, 0.2, 60_000.0, 0.6, "/lp/free-trial"),
-    VkAdPlan(3100002, "vk_retargeting_site", 1500.0, 250.0, 0.015, 0.04, 0.5, 0.5, 0.1, 25_000.0, 0.3, "/pricing"),
+    VkAdPlan(3100001, "vk_interests_broad", 1500.0, 120.0, 0.005, 0.008, 0.25, 0.3, 0.2, 60_000.0, 0.6, "/lp/free-trial"),
+    VkAdPlan(3100002, "vk_retargeting_site", 750.0, 250.0, 0.015, 0.04, 0.5, 0.5, 0.1, 25_000.0, 0.3, "/pricing"),
 )
 
 

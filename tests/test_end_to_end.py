@@ -24,6 +24,8 @@ import pytest
 import yaml
 
 from sandbox.world import AD_ACCOUNTS, CAMPAIGNS, GOOGLE_ADS_CUSTOMERS, SEARCH_CAMPAIGNS
+from sandbox.world_vk import VK_AD_PLANS, VK_CABINET
+from sandbox.world_yandex_direct import DIRECT_ACCOUNT, DIRECT_CAMPAIGNS
 from sandbox.world_web import ORGANIC_TRAFFIC, PROPERTY_ID
 from tests.pipeline_helpers import column_hashes
 
@@ -35,7 +37,11 @@ MART_TABLES = ("channel_performance_daily", "funnel_by_channel", "lead_stage_his
 META_ACCOUNT_IDS = {a.account_id for a in AD_ACCOUNTS}
 META_CAMPAIGNS = {c.name for c in CAMPAIGNS}
 GOOGLE_CAMPAIGNS = {c.name for c in SEARCH_CAMPAIGNS}
-ALL_CAMPAIGNS = META_CAMPAIGNS | GOOGLE_CAMPAIGNS
+YANDEX_CAMPAIGNS = {c.name for c in DIRECT_CAMPAIGNS}
+VK_CAMPAIGNS = {p.name for p in VK_AD_PLANS}
+PAID_SOCIAL_CAMPAIGNS = META_CAMPAIGNS | VK_CAMPAIGNS
+PAID_SEARCH_CAMPAIGNS = GOOGLE_CAMPAIGNS | YANDEX_CAMPAIGNS
+ALL_CAMPAIGNS = PAID_SOCIAL_CAMPAIGNS | PAID_SEARCH_CAMPAIGNS
 
 
 def sessions_read(world, truth) -> dict[tuple[str, date], int]:
@@ -57,8 +63,8 @@ def test_both_dag_runs_succeed(pipeline_runs):
 def test_raw_tables_hold_exactly_the_platforms_records(pipeline_runs, world):
     truth = world.truth()
     raw = pipeline_runs["first"]["raw"]
-    assert raw["raw_hubspot.contacts"][0] == truth.contact_count + truth.archived_contact_count == 6131
-    assert raw["raw_hubspot.deals"][0] == truth.deal_count == 845
+    assert raw["raw_hubspot.contacts"][0] == truth.contact_count + truth.archived_contact_count == 5586
+    assert raw["raw_hubspot.deals"][0] == truth.deal_count == 767
     assert raw["raw_meta_ads.insights"][0] == truth.insights_row_count == 1432
     assert raw["raw_meta_ads.ad_accounts"][0] == 2
     assert raw["raw_google_ads.ad_group_performance"][0] == truth.google_ads_row_count == 896
@@ -66,6 +72,12 @@ def test_raw_tables_hold_exactly_the_platforms_records(pipeline_runs, world):
     # every click Google reports (click_view, one account day per query): each a gclid
     clicks = sum(m["clicks"] for m in truth.google_ads_by_campaign.values())
     assert raw["raw_google_ads.click_views"][0] == clicks
+    # the Russian-market platforms: Direct's ad-group days, VK's banner days, the community's wall and days
+    assert raw["raw_yandex_direct.ad_group_performance"][0] == len(list(world.iter_direct_days(world.start, world.end, truth.as_of))) == 360
+    assert raw["raw_yandex_direct.campaigns"][0] == len(DIRECT_CAMPAIGNS)
+    assert raw["raw_vk_ads.banner_statistics"][0] == len(list(world.iter_vk_banner_days(world.start, world.end, truth.as_of))) == 720
+    assert raw["raw_vk_community.wall_posts"][0] == len(world.vk_community.posts(truth.as_of)) == 36
+    assert raw["raw_vk_community.daily_stats"][0] == 90
 
 
 def test_ga4_sessions_land_for_every_day_the_run_read(pipeline_runs, world):
@@ -75,7 +87,7 @@ def test_ga4_sessions_land_for_every_day_the_run_read(pipeline_runs, world):
         landed = con.execute("SELECT sum((_record->>'$.sessions')::BIGINT), min(date), max(date) FROM raw_ga4.sessions_daily").fetchone()
     read = sessions_read(world, truth)
     # The last day ends later in the property's time zone (New York) than in UTC: GA4 does not show it yet.
-    assert landed == (sum(read.values()), world.start, max(day for _, day in read)) == (199024, world.start, date(2026, 8, 28))
+    assert landed == (sum(read.values()), world.start, max(day for _, day in read)) == (174456, world.start, date(2026, 8, 28))
 
 
 def test_second_run_over_the_same_interval_changes_nothing(pipeline_runs):
@@ -137,10 +149,11 @@ def test_spend_in_reporting_currency_matches_the_world(marts, world):
     # each ad day converted at its own day's rate (Bank of Russia), rounded to the cent once: exact
     total = marts.execute("SELECT sum(spend) FROM marts.channel_performance_daily").fetchone()[0]
     meta, google = truth.spend_usd_by_platform["meta_ads"], truth.spend_usd_by_platform["google_ads"]
-    assert total == meta + google == Decimal("92368.39")
-    assert (meta, google) == (Decimal("55880.31"), Decimal("36488.08"))
+    yandex, vk = truth.spend_usd_by_platform["yandex_direct"], truth.spend_usd_by_platform["vk_ads"]
+    assert total == meta + google + yandex + vk == Decimal("98183.38")
+    assert (meta, google, yandex, vk) == (Decimal("55880.31"), Decimal("36488.08"), Decimal("3563.90"), Decimal("2251.09"))
     by_channel = dict(marts.execute("SELECT channel, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall())
-    assert by_channel == {"paid_social": meta, "paid_search": google}
+    assert by_channel == {"paid_social": meta + vk, "paid_search": google + yandex}
     by_campaign = dict(marts.execute("SELECT campaign, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall())
     assert by_campaign == truth.spend_by_campaign_usd
     assert set(by_campaign) == ALL_CAMPAIGNS
@@ -172,6 +185,36 @@ def test_google_ads_spend_per_currency_and_campaign_matches_the_world(marts, wor
     assert rows == truth.google_ads_row_count == 896 and ad_ids == ["(none)"]  # ad-group level
 
 
+def test_yandex_direct_and_vk_ads_spend_and_conversions_match_the_world(marts, world):
+    """Roubles as each platform sends them (Direct's micros without VAT, VK's spent strings), dollars at each
+    day's rate per campaign, the platforms' own conversions at the clock (Direct's Metrica goals restated for
+    a week, VK's pixel goals), and the CRM's leads of their campaigns on each account's day."""
+    truth = world.truth()
+    for platform in ("yandex_direct", "vk_ads"):
+        where = f"FROM marts.ad_performance_daily WHERE platform = '{platform}'"
+        per_currency = dict(marts.execute(f"SELECT account_currency, sum(spend_in_account_currency) {where} GROUP BY 1").fetchall())
+        assert per_currency == truth.spend_by_platform_currency[platform], platform
+        usd = dict(marts.execute(f"SELECT campaign_name, sum(spend_in_reporting_currency) {where} GROUP BY 1").fetchall())
+        assert usd == truth.spend_usd_by_platform_campaign[platform], platform
+        accounts = marts.execute(f"SELECT list(DISTINCT ad_account_id), list(DISTINCT account_timezone) {where}").fetchone()
+        assert accounts == ([DIRECT_ACCOUNT.client_login] if platform == "yandex_direct" else [VK_CABINET.account_id], ["Europe/Moscow"])
+    assert truth.spend_by_platform_currency["yandex_direct"] == {"RUB": Decimal("315326.41")}
+    assert truth.spend_by_platform_currency["vk_ads"] == {"RUB": Decimal("199193.37")}
+    claimed = dict(marts.execute("""SELECT platform, sum(conversions) FROM marts.ad_performance_daily
+                                    WHERE platform IN ('yandex_direct', 'vk_ads') GROUP BY 1""").fetchall())
+    assert claimed == {
+        "yandex_direct": sum(d.conversions_at(truth.as_of) for d in world.iter_direct_days(world.start, world.end, truth.as_of)),
+        "vk_ads": sum(b.goals_at(truth.as_of) for b in world.iter_vk_banner_days(world.start, world.end, truth.as_of))}
+    crm = dict(marts.execute("""SELECT platform, sum(crm_leads) FROM marts.conversion_reconciliation
+                                WHERE platform IN ('yandex_direct', 'vk_ads') GROUP BY 1""").fetchall())
+    assert crm == {"yandex_direct": sum(truth.funnel_by_ad_campaign[c]["leads"] for c in YANDEX_CAMPAIGNS),
+                   "vk_ads": sum(truth.funnel_by_ad_campaign[c]["leads"] for c in VK_CAMPAIGNS)}
+    # VK Ads is the new channel that plainly loses money; Yandex's brand search pays
+    vk_revenue = sum(truth.funnel_by_ad_campaign[c]["revenue_usd"] for c in VK_CAMPAIGNS)
+    assert vk_revenue < Decimal("0.65") * truth.spend_usd_by_platform["vk_ads"]
+    assert truth.funnel_by_ad_campaign["yd_search_brand"]["revenue_usd"] > 10 * truth.funnel_by_ad_campaign["yd_search_brand"]["spend_usd"]
+
+
 def test_funnel_counts_per_channel_match_the_world(marts, world):
     truth = world.truth()
     rows = marts.execute("""SELECT channel, sum(leads), sum(mqls), sum(sqls), sum(customers), sum(revenue)
@@ -183,7 +226,7 @@ def test_funnel_counts_per_channel_match_the_world(marts, world):
         assert got[channel][2] == truth.sqls_by_channel.get(channel, 0), channel
         assert got[channel][3] == truth.customers_by_channel.get(channel, 0), channel
         assert got[channel][4] == truth.revenue_by_channel_usd.get(channel, 0), channel
-    assert sum(truth.customers_by_channel.values()) == sum(r[4] for r in rows) == 246
+    assert sum(truth.customers_by_channel.values()) == sum(r[4] for r in rows) == 274
 
 
 def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(marts, world):
@@ -206,20 +249,22 @@ def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(m
         assert cpl == pytest.approx(f["spend_usd"] / f["leads"], rel=1e-6), campaign
         assert cac == (pytest.approx(f["spend_usd"] / f["customers"], rel=1e-6) if f["customers"] else None), campaign
         assert roas == pytest.approx(f["revenue_usd"] / f["spend_usd"], rel=1e-6), campaign
-        assert channels == (["paid_social"] if campaign in META_CAMPAIGNS else ["paid_search"]), campaign
+        assert channels == (["paid_social"] if campaign in PAID_SOCIAL_CAMPAIGNS else ["paid_search"]), campaign
     # the spend sits on the (source, medium) rows of the leads it bought, whatever the tags
     pairs = marts.execute(f"""
         SELECT campaign, list(DISTINCT source || ' / ' || medium) FILTER (WHERE spend > 0),
                list(DISTINCT source || ' / ' || medium) FILTER (WHERE leads > 0)
         FROM marts.channel_performance_daily WHERE campaign IN ({campaigns}) GROUP BY 1""").fetchall()
-    expected = {c.name: "facebook / " + c.account.utm_medium for c in CAMPAIGNS} | dict.fromkeys(GOOGLE_CAMPAIGNS, "google / cpc")
+    expected = ({c.name: "facebook / " + c.account.utm_medium for c in CAMPAIGNS} | dict.fromkeys(GOOGLE_CAMPAIGNS, "google / cpc")
+                | dict.fromkeys(YANDEX_CAMPAIGNS, "yandex / cpc") | dict.fromkeys(VK_CAMPAIGNS, "vk / cpc"))
     assert {c: (spent, led) for c, spent, led in pairs} == {c: ([pair], [pair]) for c, pair in expected.items()}
-    assert {pair for pair in expected.values()} == {"facebook / paid_social", "facebook / cpc", "google / cpc"}
-    # per channel: paid social is every Meta campaign, paid search every Google one
+    assert {pair for pair in expected.values()} == {"facebook / paid_social", "facebook / cpc", "google / cpc", "yandex / cpc",
+                                                    "vk / cpc"}
+    # per channel: paid social is every Meta and VK Ads campaign, paid search every Google and Yandex Direct one
     per_channel = {c: rest for c, *rest in marts.execute("""
         SELECT channel, sum(spend), sum(leads), sum(customers), sum(revenue) FROM marts.channel_performance_daily
         WHERE channel IN ('paid_social', 'paid_search') GROUP BY 1""").fetchall()}
-    for channel, names in (("paid_social", META_CAMPAIGNS), ("paid_search", GOOGLE_CAMPAIGNS)):
+    for channel, names in (("paid_social", PAID_SOCIAL_CAMPAIGNS), ("paid_search", PAID_SEARCH_CAMPAIGNS)):
         spend, leads, customers, revenue = per_channel[channel]
         assert spend == pytest.approx(truth.spend_usd_by_channel[channel], abs=0.01)
         assert leads == truth.leads_by_channel[channel] == sum(truth.funnel_by_ad_campaign[c]["leads"] for c in names)
@@ -270,7 +315,8 @@ def test_funnel_touches_are_every_live_contact(marts, world):
 def test_ad_performance_daily_matches_meta_delivery_per_account(marts, world):
     truth = world.truth()
     rows = dict(marts.execute("SELECT platform, count(*) FROM marts.ad_performance_daily GROUP BY 1").fetchall())
-    assert rows == {"meta_ads": truth.insights_row_count, "google_ads": truth.google_ads_row_count}
+    assert rows == {"meta_ads": truth.insights_row_count, "google_ads": truth.google_ads_row_count, "yandex_direct": 360,
+                    "vk_ads": 720}
     per_account = {a: (tz, cur, spend) for a, tz, cur, spend in marts.execute(
         """SELECT ad_account_id, any_value(account_timezone), any_value(account_currency), sum(spend_in_account_currency)
            FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1""").fetchall()}
@@ -297,7 +343,8 @@ def test_conversion_reconciliation_shows_meta_over_claiming_against_the_crm(mart
                             FROM marts.conversion_reconciliation WHERE platform = 'meta_ads'""").fetchall()
     # CRM side: the world's Meta leads, on the ad account's day; every one tied to its account
     assert {(a, d): crm for a, d, _, crm, _ in rows if crm} == truth.meta_true_leads_by_account_day
-    assert sum(crm for *_, crm, _ in rows) == truth.leads_by_channel["paid_social"]
+    meta_leads = sum(truth.funnel_by_ad_campaign[c]["leads"] for c in META_CAMPAIGNS)
+    assert sum(crm for *_, crm, _ in rows) == meta_leads
     # platform side: what Meta reports at the clock, view-through leads included
     assert {(a, d): claimed for a, d, claimed, _, reported in rows if reported} == truth.meta_claimed_leads_by_account_day
     # the US account's last day has not ended at the clock: CRM leads, no Meta row yet
@@ -305,7 +352,7 @@ def test_conversion_reconciliation_shows_meta_over_claiming_against_the_crm(mart
     assert {(a, d) for a, d, *_, reported in rows if not reported} == unreported == {("1001", world.end)}
     gap = sum(claimed - crm for _, _, claimed, crm, _ in rows)
     assert gap == sum(truth.meta_claimed_leads_by_account_day.values()) - sum(truth.meta_true_leads_by_account_day.values())
-    assert gap > 0.3 * truth.leads_by_channel["paid_social"]
+    assert gap > 0.3 * meta_leads
 
 
 def test_conversion_reconciliation_puts_every_google_lead_on_its_account(marts, world):
@@ -315,11 +362,12 @@ def test_conversion_reconciliation_puts_every_google_lead_on_its_account(marts, 
            WHERE platform = 'google_ads' GROUP BY 1""").fetchall()}
     # search clicks carry the ad group in utm_content: no lead is left '(unknown)'
     assert set(per_account) == {c.customer_id for c in GOOGLE_ADS_CUSTOMERS}
-    assert sum(crm for _, crm in per_account.values()) == truth.leads_by_channel["paid_search"]
+    google_leads = sum(truth.funnel_by_ad_campaign[c]["leads"] for c in GOOGLE_CAMPAIGNS)
+    assert sum(crm for _, crm in per_account.values()) == google_leads
     claimed = sum(c for c, _ in per_account.values())
     assert claimed == pytest.approx(sum(truth.google_ads_conversions_by_campaign.values()), abs=1e-6)
     # imported and modelled conversions: Google claims more than the CRM saw
-    assert claimed > truth.leads_by_channel["paid_search"]
+    assert claimed > google_leads
 
 
 def test_ga4_sessions_per_channel_and_day_match_the_world(marts, world):
@@ -331,7 +379,7 @@ def test_ga4_sessions_per_channel_and_day_match_the_world(marts, world):
     per_channel = defaultdict(int)
     for (channel, _), n in read.items():
         per_channel[channel] += n
-    assert sum(per_channel.values()) == 199024
+    assert sum(per_channel.values()) == 174456
     # every GA4 source / medium reached its channel: organic search (google / organic), direct
     # ((direct) / (none)), referral (<site> / referral), email, organic and paid social, paid search
     assert set(per_channel) == {"paid_social", "paid_search", "organic_search", "direct", "referral", "email", "organic_social"}
@@ -398,7 +446,7 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
 
     channels = marts.execute("""SELECT channel, sum(spend), sum(revenue), bool_or(is_loss_making)
                                 FROM marts.channel_budget_recommendation GROUP BY 1""").fetchall()
-    # two paid channels now: Meta's paid social and Google's paid search
+    # two paid channels: paid social (Meta, VK Ads) and paid search (Google Ads, Yandex Direct)
     assert {c: spend for c, spend, _, _ in channels if spend} == truth.spend_usd_by_channel
     assert set(truth.spend_usd_by_channel) == {"paid_social", "paid_search"}
     assert {c: revenue for c, _, revenue, _ in channels if revenue} == truth.revenue_by_channel_usd
@@ -421,11 +469,12 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
     assert all(current == pytest.approx(recommended, abs=1e-12) for m, _, _, current, recommended in months if m != date(2026, 6, 1))
 
     # the planted loss-makers lose money over the summer and are flagged and cut every month
-    planted = {"eu_brand_awareness_video", "uk_search_competitors"}
+    # (VK's broad interest targeting among them: it sells next to nothing)
+    planted = {"eu_brand_awareness_video", "uk_search_competitors", "vk_interests_broad"}
     losing_in_the_world = {c for c in ALL_CAMPAIGNS
                            if truth.revenue_by_campaign_usd.get(c, 0) < truth.spend_by_campaign_usd[c]}
-    # generic search roughly breaks even: in the RU account a little below
-    assert losing_in_the_world == planted | {"ru_search_generic"}
+    # generic search roughly breaks even: in the RU account a little below; Yandex's ad network a little more
+    assert losing_in_the_world == planted | {"ru_search_generic", "yd_network_marketing_software"}
     campaigns = marts.execute("""SELECT campaign, count(*) FILTER (WHERE is_loss_making),
                                         count(*) FILTER (WHERE recommended_budget_share < current_budget_share),
                                         max(return_rank), min(return_rank)
@@ -471,7 +520,7 @@ def test_contact_visits_land_for_every_deal_contact(pipeline_runs, world):
     end = world.end + timedelta(days=1)
     contacts = {d.contact_id for d in world.iter_deals(world.default_now)}
     expected = sum(1 for cid in contacts for t in world.touches(world.contact(cid)) if t.occurred_at.date() < end)
-    assert pipeline_runs["first"]["raw"]["raw_hubspot.contact_visits"][0] == expected == 3508
+    assert pipeline_runs["first"]["raw"]["raw_hubspot.contact_visits"][0] == expected == 3228
 
 
 def test_attribution_per_model_channel_and_month_matches_the_world(marts, world):
