@@ -88,7 +88,7 @@ def _groups(campaign_id: str, *groups: tuple[str, str, str]) -> tuple[DirectAdGr
 
 
 DIRECT_CAMPAIGNS = (
-    DirectCampaign("71000101", "yd_search_brand", DIRECT_ACCOUNT, 1750.0, 24.0, 0.1, 0.035, 0.55, 0.5, 0.4, 110_000.0, 0.02,
+    DirectCampaign("71000101", "yd_search_brand", DIRECT_ACCOUNT, 1750.0, 24.0, 0.1, 0.035, 0.55, 0.5, 0.4, 60_000.0, 0.02,
                    _groups("71000101", ("бренд", "funnelhouse", "/"), ("бренд опечатки", "фаннелхаус", "/"))),
     DirectCampaign("71000102", "yd_network_marketing_software", DIRECT_ACCOUNT, 1800.0, 18.0, 0.006, 0.012, 0.3, 0.35, 0.25,
                    70_000.0, 0.03,

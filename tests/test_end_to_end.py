@@ -212,7 +212,7 @@ def test_yandex_direct_and_vk_ads_spend_and_conversions_match_the_world(marts, w
     # VK Ads is the new channel that plainly loses money; Yandex's brand search pays
     vk_revenue = sum(truth.funnel_by_ad_campaign[c]["revenue_usd"] for c in VK_CAMPAIGNS)
     assert vk_revenue < Decimal("0.65") * truth.spend_usd_by_platform["vk_ads"]
-    assert truth.funnel_by_ad_campaign["yd_search_brand"]["revenue_usd"] > 10 * truth.funnel_by_ad_campaign["yd_search_brand"]["spend_usd"]
+    assert truth.funnel_by_ad_campaign["yd_search_brand"]["revenue_usd"] > 5 * truth.funnel_by_ad_campaign["yd_search_brand"]["spend_usd"]
 
 
 def test_funnel_counts_per_channel_match_the_world(marts, world):
@@ -540,7 +540,7 @@ def test_attribution_models_each_sum_to_won_revenue_and_first_touch_is_the_origi
     totals = dict(marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall())
     # exactly, no tolerance: each deal's revenue is shared out in whole cents
     assert totals == dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"),
-                                   truth.won_revenue_usd) == dict.fromkeys(totals, Decimal("366469.27"))
+                                   truth.won_revenue_usd) == dict.fromkeys(totals, Decimal("384425.50"))
     first = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
         WHERE attribution_model = 'first_touch' GROUP BY 1 HAVING sum(attributed_revenue) > 0""").fetchall())
     assert first == truth.revenue_by_channel_usd
