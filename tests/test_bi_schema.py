@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+from decimal import Decimal
 from pathlib import Path
 
 import duckdb
@@ -48,8 +49,8 @@ def test_published_bi_views_keep_their_contract_and_carry_comments(marts):
     assert contract_violations(marts, CONTRACT) == []
     # AND money is exact DECIMAL there, whatever the mart's type; the numbers are the marts'
     assert dict(CONTRACT["channel_performance_daily"])["spend"] == "DECIMAL(38,6)"
-    assert float(marts.execute("SELECT sum(spend) FROM bi.channel_performance_daily").fetchone()[0]) == pytest.approx(
-        marts.execute("SELECT sum(spend) FROM marts.channel_performance_daily").fetchone()[0], abs=1e-6)
+    assert marts.execute("SELECT sum(spend) FROM bi.channel_performance_daily").fetchone() == marts.execute(
+        "SELECT sum(spend) FROM marts.channel_performance_daily").fetchone() == (Decimal("92368.39"),)
     # AND every column says what it means (the marts YAML's descriptions, as comments)
     undocumented = marts.execute("SELECT table_name || '.' || column_name FROM duckdb_columns()"
                                  " WHERE schema_name = 'bi' AND comment IS NULL").fetchall()
@@ -60,7 +61,7 @@ def test_published_bi_views_keep_their_contract_and_carry_comments(marts):
 
 def test_the_contract_check_fails_when_a_view_loses_or_retypes_a_column(pipeline_runs, tmp_path):
     # GIVEN a copy of the published file whose leads view lost won_revenue and whose
-    # channel_performance_daily view turned spend into a DOUBLE
+    # channel_performance_daily view exposes the mart's own money scales (spend DECIMAL(38,2), cpc DECIMAL(38,4))
     copy = tmp_path / "published.duckdb"
     shutil.copyfile(pipeline_runs["published"], copy)
     with duckdb.connect(str(copy)) as connection:
@@ -68,12 +69,12 @@ def test_the_contract_check_fails_when_a_view_loses_or_retypes_a_column(pipeline
         connection.execute("CREATE OR REPLACE VIEW bi.channel_performance_daily AS SELECT * FROM marts.channel_performance_daily")
         # WHEN the contract is checked  THEN both breaks are named (extra columns are fine)
         assert contract_violations(connection, CONTRACT) == [
-            "bi.channel_performance_daily.spend: DOUBLE, the contract says DECIMAL(38,6)",
-            "bi.channel_performance_daily.revenue: DOUBLE, the contract says DECIMAL(38,6)",
-            "bi.channel_performance_daily.cost_per_lead: DOUBLE, the contract says DECIMAL(38,6)",
-            "bi.channel_performance_daily.cac: DOUBLE, the contract says DECIMAL(38,6)",
-            "bi.channel_performance_daily.cpc: DOUBLE, the contract says DECIMAL(38,6)",
-            "bi.channel_performance_daily.cpm: DOUBLE, the contract says DECIMAL(38,6)",
+            "bi.channel_performance_daily.spend: DECIMAL(38,2), the contract says DECIMAL(38,6)",
+            "bi.channel_performance_daily.revenue: DECIMAL(38,2), the contract says DECIMAL(38,6)",
+            "bi.channel_performance_daily.cost_per_lead: DECIMAL(38,4), the contract says DECIMAL(38,6)",
+            "bi.channel_performance_daily.cac: DECIMAL(38,4), the contract says DECIMAL(38,6)",
+            "bi.channel_performance_daily.cpc: DECIMAL(38,4), the contract says DECIMAL(38,6)",
+            "bi.channel_performance_daily.cpm: DECIMAL(38,4), the contract says DECIMAL(38,6)",
             "bi.leads.won_revenue: missing",
         ]
 
@@ -113,5 +114,5 @@ def test_sqlalchemy_reads_the_published_bi_views_while_the_next_build_is_publish
         assert bi.execute(text("SELECT run_id FROM meta.publication")).scalar() == "next-build"
         assert bi.execute(text(DASHBOARD_QUERY)).all() == before
     engine.dispose()
-    spend = {row.channel: float(row.spend) for row in before}
-    assert spend["paid_social"] == pytest.approx(56072.59, abs=0.01) and spend["paid_search"] == pytest.approx(35793.87, abs=0.01)
+    spend = {row.channel: row.spend for row in before}  # exact: Meta's and Google Ads' spend at the daily rates
+    assert (spend["paid_social"], spend["paid_search"]) == (Decimal("55880.31"), Decimal("36488.08"))
