@@ -38,7 +38,7 @@ def test_report_is_one_offline_file_with_the_run_the_gate_and_the_numbers(report
     for source in ("facebook_pages", "ga4", "google_ads", "hubspot", "mailchimp", "meta_ads"):
         assert f"<td>{source}</td>" in page
     # readable numbers in the reporting currency, as the end-to-end test knows them
-    assert "USD 91,866" in page and "USD 366,163" in page and "<b>246</b>" in page
+    assert "USD 92,368" in page and "USD 366,469" in page and "<b>246</b>" in page
     assert "⚠ eu_brand_awareness_video" in page and "⚠ uk_search_competitors" in page
     # and dbt's docs site is published beside it
     docs = report.parent / "dbt-docs.html"
