@@ -198,8 +198,6 @@ def key_sql(key, record_column: str = "_record") -> str:
                 "TIMESTAMPTZ": f"{META_SCHEMA}.try_timestamptz({text})"}[kind]
     if key.parse == "COALESCE({}, '')" and kind == "VARCHAR":
         return f"COALESCE({text}, '')"
-    if key.parse == "try_cast(substr({}, 1, 10) AS {type})" and kind == "DATE":  # the day of an ISO timestamp
-        return f"{META_SCHEMA}.try_date(substr({text}, 1, 10))"
     strptime = _STRPTIME.match(key.parse)
     if strptime and kind == "DATE":
         fmt = strptime[1]

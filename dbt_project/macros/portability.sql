@@ -123,17 +123,6 @@
     coalesce((regexp_match({{ text }}, {{ pattern }}))[{{ group }}], case when {{ text }} is not null then '' end)
 {%- endmacro %}
 
-{# The text with the first match of pattern replaced (both engines replace only the first without a 'g' flag). #}
-{% macro regex_replace(text, pattern, replacement) -%}
-    {{ return(adapter.dispatch('regex_replace')(text, pattern, replacement)) }}
-{%- endmacro %}
-{% macro duckdb__regex_replace(text, pattern, replacement) -%}
-    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }})
-{%- endmacro %}
-{% macro postgres__regex_replace(text, pattern, replacement) -%}
-    regexp_replace({{ text }}, {{ pattern }}, {{ replacement }})
-{%- endmacro %}
-
 {# Does text contain / end with a fragment. #}
 {% macro text_contains(text, fragment) -%}
     {{ return(adapter.dispatch('text_contains')(text, fragment)) }}

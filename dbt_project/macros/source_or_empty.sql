@@ -5,7 +5,6 @@
     table when it exists, else an empty relation with the columns the loader gives every
     raw table (extractors/loader.py): _account_id, the stream's key columns, _record,
     _loaded_at, _batch_id. Its staging models, and what they feed, are then empty.
-    (PostgreSQL wants an alias on a subquery in FROM; DuckDB's SQL stays as it was.)
 
     key_columns: the stream's key columns and their SQL types, e.g. {"date": "date"}.
     (`dbt source freshness` still reports a missing table as an error: it was never loaded.)
@@ -23,7 +22,7 @@
             cast(null as timestamptz) as _loaded_at,
             cast(null as varchar) as _batch_id
         limit 0
-    ){% if target.type != 'duckdb' %} as {{ adapter.quote(table_name) }}{% endif %}
+    )
     {%- else -%}
     {{ relation }}
     {%- endif -%}

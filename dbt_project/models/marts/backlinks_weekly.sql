@@ -73,7 +73,7 @@ history as (
     select
         host_id,
         cast(date_trunc('week', date_day) as date) as week_start_date,
-        {{ value_at_max('total_links', 'date_day') }} as total_links
+        arg_max(total_links, date_day) as total_links
     from {{ ref('stg_yandex_webmaster__links_history') }}
     group by host_id, cast(date_trunc('week', date_day) as date)
 

@@ -142,9 +142,8 @@ measured as (
 
     select
         goals_timed.*,
-        -- a typed 0: PostgreSQL's coalesce with a bare 0 would drop the DECIMAL's scale
         case when goals_timed.metric = 'top_10_queries'
-            then coalesce(top_10_queries.actual, cast(0 as {{ money_type() }})) else goal_actuals.actual end as actual,
+            then coalesce(top_10_queries.actual, 0) else goal_actuals.actual end as actual,
         goal_actuals.spend,
         {{ divide_money('goals_timed.target * goals_timed.elapsed_days', 'goals_timed.period_days', scale=2) }}
             as target_to_date,

@@ -16,17 +16,17 @@ renamed as (
         date as date_day,
         page as page_url,
         -- the path GA4 names a landing page by: no scheme, host, query string or fragment
-        coalesce(nullif({{ regex_replace(regex_replace('page', "'^[A-Za-z]+://[^/]+'", "''"), "'[?#].*$'", "''") }}, ''), '/') as page_path,
+        coalesce(nullif(regexp_replace(regexp_replace(page, '^[A-Za-z]+://[^/]+', ''), '[?#].*$', ''), ''), '/') as page_path,
         "query" as search_query,
         country as country_code,
         lower(device) as device,
 
         -- whole numbers sent as JSON numbers (the discovery document types them double)
-        cast(round(cast({{ json_text('_record', 'clicks') }} as {{ type_double() }})) as bigint) as clicks,
-        cast(round(cast({{ json_text('_record', 'impressions') }} as {{ type_double() }})) as bigint) as impressions,
-        cast({{ json_text('_record', 'ctr') }} as {{ type_double() }}) as ctr,
-        cast({{ json_text('_record', 'position') }} as {{ type_double() }}) as avg_position,
-        {{ json_text('_record', 'data_state') }} as data_state,
+        cast(round(cast(_record->>'$.clicks' as double)) as bigint) as clicks,
+        cast(round(cast(_record->>'$.impressions' as double)) as bigint) as impressions,
+        cast(_record->>'$.ctr' as double) as ctr,
+        cast(_record->>'$.position' as double) as avg_position,
+        _record->>'$.data_state' as data_state,
 
         _record as record_json,
 

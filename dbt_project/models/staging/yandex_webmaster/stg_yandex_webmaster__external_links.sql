@@ -14,10 +14,10 @@ renamed as (
         _account_id as host_id,
         snapshot_date,
         source_url,
-        lower({{ regex_extract('source_url', "'^[A-Za-z]+://([^/:?#]+)'", 1) }}) as source_domain,
+        lower(regexp_extract(source_url, '^[A-Za-z]+://([^/:?#]+)', 1)) as source_domain,
         destination_url,
-        cast({{ json_text('_record', 'discovery_date') }} as date) as discovery_date,
-        cast({{ json_text('_record', 'source_last_access_date') }} as date) as source_last_access_date,
+        cast(_record->>'$.discovery_date' as date) as discovery_date,
+        cast(_record->>'$.source_last_access_date' as date) as source_last_access_date,
 
         _record as record_json,
 

@@ -12,7 +12,7 @@ renamed as (
     select
         _account_id as host_id,
         date as date_day,
-        cast({{ json_text('_record', 'value') }} as bigint) as total_links,
+        cast(_record->>'$.value' as bigint) as total_links,
 
         _record as record_json,
 

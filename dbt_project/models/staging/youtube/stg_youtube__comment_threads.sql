@@ -12,12 +12,12 @@ renamed as (
     select
         _account_id as channel_id,
         comment_thread_id,
-        {{ json_text('_record', 'snippet.videoId') }} as video_id,
-        {{ json_text('_record', 'snippet.topLevelComment.snippet.textOriginal') }} as text,
-        {{ json_text('_record', 'snippet.topLevelComment.snippet.authorDisplayName') }} as author_name,
-        cast({{ json_text('_record', 'snippet.topLevelComment.snippet.likeCount') }} as bigint) as likes,
-        cast({{ json_text('_record', 'snippet.totalReplyCount') }} as bigint) as replies,
-        cast({{ json_text('_record', 'snippet.topLevelComment.snippet.publishedAt') }} as timestamptz) at time zone 'UTC' as published_at,
+        _record->>'$.snippet.videoId' as video_id,
+        _record->>'$.snippet.topLevelComment.snippet.textOriginal' as text,
+        _record->>'$.snippet.topLevelComment.snippet.authorDisplayName' as author_name,
+        cast(_record->>'$.snippet.topLevelComment.snippet.likeCount' as bigint) as likes,
+        cast(_record->>'$.snippet.totalReplyCount' as bigint) as replies,
+        cast(_record->>'$.snippet.topLevelComment.snippet.publishedAt' as timestamptz) at time zone 'UTC' as published_at,
 
         _record as record_json,
 

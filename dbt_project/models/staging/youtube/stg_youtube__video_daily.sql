@@ -14,14 +14,14 @@ renamed as (
         video as video_id,
         day as date_day,
 
-        cast({{ json_text('_record', 'views') }} as bigint) as views,
-        cast({{ json_text('_record', 'estimatedMinutesWatched') }} as bigint) as minutes_watched,
-        cast({{ json_text('_record', 'averageViewDuration') }} as bigint) as avg_view_duration_s,
-        cast({{ json_text('_record', 'likes') }} as bigint) as likes,
-        cast({{ json_text('_record', 'comments') }} as bigint) as comments,
-        cast({{ json_text('_record', 'shares') }} as bigint) as shares,
-        cast({{ json_text('_record', 'subscribersGained') }} as bigint) as subscribers_gained,
-        cast({{ json_text('_record', 'subscribersLost') }} as bigint) as subscribers_lost,
+        cast(_record->>'$.views' as bigint) as views,
+        cast(_record->>'$.estimatedMinutesWatched' as bigint) as minutes_watched,
+        cast(_record->>'$.averageViewDuration' as bigint) as avg_view_duration_s,
+        cast(_record->>'$.likes' as bigint) as likes,
+        cast(_record->>'$.comments' as bigint) as comments,
+        cast(_record->>'$.shares' as bigint) as shares,
+        cast(_record->>'$.subscribersGained' as bigint) as subscribers_gained,
+        cast(_record->>'$.subscribersLost' as bigint) as subscribers_lost,
 
         _record as record_json,
 

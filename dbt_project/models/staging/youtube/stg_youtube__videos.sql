@@ -12,14 +12,14 @@ renamed as (
     select
         _account_id as channel_id,
         video_id,
-        {{ json_text('_record', 'snippet.title') }} as title,
-        cast({{ json_text('_record', 'snippet.publishedAt') }} as timestamptz) at time zone 'UTC' as published_at,
-        {{ json_text('_record', 'snippet.description') }} as description,
+        _record->>'$.snippet.title' as title,
+        cast(_record->>'$.snippet.publishedAt' as timestamptz) at time zone 'UTC' as published_at,
+        _record->>'$.snippet.description' as description,
         -- the utm_campaign of the link in the description: how the video's visits are found in GA4
-        {{ regex_extract(json_text('_record', 'snippet.description'), "'utm_campaign=([^&\s]+)'", 1) }} as utm_campaign,
-        cast({{ json_text('_record', 'statistics.viewCount') }} as bigint) as lifetime_views,
-        cast({{ json_text('_record', 'statistics.likeCount') }} as bigint) as lifetime_likes,
-        cast({{ json_text('_record', 'statistics.commentCount') }} as bigint) as lifetime_comments,
+        regexp_extract(_record->>'$.snippet.description', 'utm_campaign=([^&\s]+)', 1) as utm_campaign,
+        cast(_record->>'$.statistics.viewCount' as bigint) as lifetime_views,
+        cast(_record->>'$.statistics.likeCount' as bigint) as lifetime_likes,
+        cast(_record->>'$.statistics.commentCount' as bigint) as lifetime_comments,
 
         _record as record_json,
 
