@@ -352,8 +352,7 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
                 LEFT JOIN (SELECT _account_id, {day} AS date_day FROM {table} WHERE _account_id = ?) r
                     ON r.date_day = days.date_day
                 GROUP BY days.date_day""",
-                               [run_id, checked_at, source, stream_name, account, window_start,
-                                window_end - stream.report_lag, account])
+                               [run_id, checked_at, source, stream_name, account, window_start, window_end, account])
     median = ("percentile_cont(0.5) WITHIN GROUP (ORDER BY rows)" if postgres else "median(rows)")
     connection.execute(f"DROP TABLE IF EXISTS {META}.gate_volume_check")
     connection.execute(f"""CREATE TABLE {META}.gate_volume_check AS

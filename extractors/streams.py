@@ -42,9 +42,6 @@ class Stream:
     # is a loss, which the raw gate's volume check catches. False for series with gaps by nature
     # (exchange rates: none on the bank's days off).
     rows_every_day: bool = True
-    # Days the platform publishes late (YouTube Analytics leaves its latest days out): the volume
-    # check leaves the window's newest report_lag out too; the lookback re-reads them when they come.
-    report_lag: timedelta = field(default=timedelta(0))
     description: str = ""
 
     @property

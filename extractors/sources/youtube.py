@@ -95,7 +95,7 @@ class YouTube(Source):
     max_concurrency = 2
     streams = (
         Stream("video_daily", (KeyColumn("video", "$.video"), KeyColumn("day", "$.day", "DATE")), load="window",
-               window_key="day", lookback=LOOKBACK, report_lag=LOOKBACK,  # the latest days come late
+               window_key="day", lookback=LOOKBACK,
                description="YouTube Analytics per video and Pacific day: views, watch time, reactions, subscribers"),
         Stream("channels", (KeyColumn("channel_id", "$.id"),), description="the channel: title, uploads playlist, counters as read"),
         Stream("videos", (KeyColumn("video_id", "$.id"),), description="the channel's videos: snippet and lifetime statistics as read"),
