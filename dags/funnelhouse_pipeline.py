@@ -9,7 +9,7 @@ that BI tools read.
   the run's data interval into a landing batch in the landing storage
   (`FUNNELHOUSE_LANDING_URL`); credentials come from the source's Airflow
   Connection (`hubspot`, `meta_ads`, `google_ads`, `ga4`, `mailchimp`,
-  `facebook_pages`, `cbr`: the Bank of Russia's exchange rates; `search_console`, `youtube`). Each runs in its platform's pool (`api_<platform>`, one slot):
+  `facebook_pages`, `cbr`: the Bank of Russia's exchange rates). Each runs in its platform's pool (`api_<platform>`, one slot):
   one task per API token at a time across every run and backfill.
 - **load_<source>**, **raw_quality_gate**, **transform**, **quality_gate**,
   **publish**, **report**, **freshness** open the DuckDB warehouse: they go to the Celery queue `warehouse`

@@ -15,10 +15,6 @@ each platform's own throttling signal:
 - Google: ``RESOURCE_EXHAUSTED`` with ``quotaErrorDetails.retryDelay`` ("30s"); GA4's Data API names
   no delay, and its hourly and daily token quotas ("Exhausted property tokens for a project per
   hour") come back within the hour or the day, so those are not retried (``QuotaExhausted``).
-- Google's v3 APIs (Search Console) name the limit in ``errors[].reason`` (domain usageLimits), under
-  403 as well as 429: ``rateLimitExceeded`` / ``userRateLimitExceeded`` pass within the minute and are
-  retried; ``dailyLimitExceeded`` and ``quotaExceeded`` (a day's quota, or Search Console's load quota,
-  15 minutes at least when short-term) are not (``QuotaExhausted``).
 - Mailchimp and everyone else: 429, and ``Retry-After`` wherever it is sent.
 
 Reacting is the fallback: where a platform documents a rate for some paths, the source
@@ -309,8 +305,6 @@ def _throttle_signal(response: requests.Response, status: int, body, error: dict
     if error.get("code") in META_THROTTLE_CODES:
         minutes = _meta_usage_minutes(response)
         return _Throttled(minutes * 60 if minutes else None)
-    if (usage := _google_usage_limit(error)) is not None:
-        return usage
     if error.get("status") == "RESOURCE_EXHAUSTED":
         return _Throttled(_google_retry_delay(error) or _google_quota_period(error))
     if status == 429:
@@ -353,21 +347,4 @@ def _google_retry_delay(error: dict) -> float | None:
                 err.get("quotaErrorDetails", {}).get("retryDelay")
             if delay:
                 return float(str(delay).rstrip("s"))
-    return None
-
-
-# Google's v3 error reasons (domain usageLimits): per-minute limits pass, the others last.
-_GOOGLE_RATE_REASONS = {"rateLimitExceeded", "userRateLimitExceeded"}
-_GOOGLE_SHORT_LOAD_S = 900.0  # Search Console: "wait 15 minutes" after the short-term load quota
-_GOOGLE_DAY_S = 86400.0
-
-
-def _google_usage_limit(error: dict) -> _Throttled | None:
-    reasons = {e.get("reason") for e in error.get("errors") or [] if isinstance(e, dict)}
-    if reasons & _GOOGLE_RATE_REASONS:
-        return _Throttled()
-    if "dailyLimitExceeded" in reasons:
-        return _Throttled(_GOOGLE_DAY_S)
-    if "quotaExceeded" in reasons:
-        return _Throttled(_GOOGLE_SHORT_LOAD_S if "short-term" in str(error.get("message", "")) else _GOOGLE_DAY_S)
     return None

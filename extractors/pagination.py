@@ -3,8 +3,7 @@
 Styles in use: a cursor in the body (HubSpot ``paging.next.after``,
 sent back as a query parameter on list calls and in the JSON body on search
 calls), a full next URL (Meta ``paging.next``), and offset/total (Mailchimp
-``total_items``, GA4 ``rowCount``). None of them stops on "fewer rows than limit", except
-Search Console's ``startRow``/``rowLimit``, which sends no total (ShortPage).
+``total_items``, GA4 ``rowCount``). None of them stops on "fewer rows than limit".
 """
 
 from __future__ import annotations
@@ -82,24 +81,6 @@ class OffsetTotal:
         if request.json_body is not None:
             return replace(request, json_body={**request.json_body, self.offset_param: value})
         return replace(request, params={**(request.params or {}), self.offset_param: value})
-
-
-@dataclass(frozen=True)
-class ShortPage:
-    """A zero-based row offset and a row limit in the JSON body, and no total: done at the first page
-    with fewer rows than the limit (Search Console ``startRow``/``rowLimit``). The next offset is the
-    last one plus the limit, whatever the page's records came to."""
-
-    rows_path: tuple[str, ...]
-    offset_field: str
-    limit_field: str
-
-    def next_request(self, page, request, rows_so_far):
-        body = request.json_body or {}
-        limit = int(body[self.limit_field])
-        if len(_dig(page, self.rows_path) or []) < limit:
-            return None
-        return replace(request, json_body={**body, self.offset_field: int(body.get(self.offset_field, 0)) + limit})
 
 
 def paginate(client: HttpClient, first: PageRequest, style: PageStyle,

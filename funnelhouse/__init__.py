@@ -12,7 +12,5 @@ import os
 # social_* marts, cbr the Bank of Russia's exchange rates every amount is converted at; with dbt var
 # fx_rates_source: seed it may be left out). Read from the environment, not from files, so parsing
 # the DAG file stays cheap.
-DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr",
-                   # search and video (issue 16): seo_performance, video_performance
-                   "search_console", "youtube")
+DEFAULT_SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr")
 SOURCES = tuple(s.strip() for s in os.environ.get("FUNNELHOUSE_SOURCES", ",".join(DEFAULT_SOURCES)).split(",") if s.strip())

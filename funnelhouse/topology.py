@@ -44,13 +44,6 @@ API_POOLS: dict[str, ApiPool] = {
     "facebook_pages": ApiPool("api_graph_pages", 1, "Graph API Pages and Instagram: platform and Page rate limits "
                                                     "(X-App-Usage, X-Page-Usage)"),
     "cbr": ApiPool("api_cbr", 1, "Bank of Russia XML services: public, no published rate limit (one series per request)"),
-    # search and video (issue 16)
-    "search_console": ApiPool("api_search_console", 1, "Search Console API: 1,200 queries per minute per site and per "
-                                                       "user; short- and long-term Search Analytics load quotas"),
-    "youtube": ApiPool("api_youtube", 1, "YouTube Data API: 10,000 units a day per project (list calls 1 unit); "
-                                         "YouTube Analytics API: its own per-project quota"),
-    "yandex_webmaster": ApiPool("api_yandex_webmaster", 1, "Yandex Webmaster API: no published rate for link samples "
-                                                           "(one request at a time)"),
 }
 
 

@@ -64,9 +64,6 @@ PLATFORM_PATHS = (
     ("google_ads", re.compile(r"/v\d+/customers/")),
     ("ga4", re.compile(r"/v1beta/properties/")),
     ("mailchimp", re.compile(r"/3\.0/")),
-    ("search_console", re.compile(r"/webmasters/v3/")),
-    ("youtube", re.compile(r"/v2/reports|/youtube/v3/")),
-    ("yandex_webmaster", re.compile(r"/v4/user/")),
     ("meta", re.compile(r"/(v\d+\.\d+/)?act_\d+|/v\d+\.\d+/")),
 )
 PLATFORMS = tuple(name for name, _ in PLATFORM_PATHS)
@@ -87,8 +84,6 @@ DEFAULT_TYPE_CHANGE_FIELD = {
     "google_ads": ("metrics.clicks",),
     "ga4": ("metricValues.0.value",),
     "mailchimp": ("emails_sent",),
-    "search_console": ("clicks",),
-    "youtube": ("statistics.viewCount",),
 }
 # Where an offset-paged list says how many records it has (GA4, Mailchimp).
 TOTAL_KEYS = ("rowCount", "total_items")
@@ -196,8 +191,7 @@ PARAMS: dict[str, tuple[str, ...]] = {
     # google_ads: retry_delay ("30s" or seconds), rate_scope, rate_name, quota_error; mailchimp/ga4/all: retry_after, message
     "rate_limit": ("policy", "max", "interval_ms", "daily", "daily_remaining", "headers", "code", "subcode", "status",
                    "regain_minutes", "call_count", "total_cputime", "total_time", "account", "retry_delay",
-                   "rate_scope", "rate_name", "quota_error", "retry_after", "message",
-                   "reason"),  # reason: Google v3 errors[].reason (Search Console: rateLimitExceeded, quotaExceeded, ...)
+                   "rate_scope", "rate_name", "quota_error", "retry_after", "message"),
     # status: 500|502|503|... or a list cycled through the burst; message: Meta's error message instead of
     # "An unknown error occurred" (e.g. code 1's "Please reduce the amount of data you're asking for, ...")
     "server_error": ("status", "retry_after", "message"),
@@ -519,9 +513,7 @@ def rate_limit_response(platform: str | None, request: Request, params: dict | N
     """The platform's own 'slow down' signal, as its clients see it."""
     params = params or {}
     builder = {"hubspot": _hubspot_rate_limit, "meta": _meta_rate_limit, "google_ads": _google_ads_rate_limit,
-               "ga4": _ga4_rate_limit, "mailchimp": _mailchimp_rate_limit,
-               "search_console": _google_usage_rate_limit, "youtube": _google_usage_rate_limit,
-               "yandex_webmaster": _yandex_rate_limit}.get(platform, _generic_rate_limit)
+               "ga4": _ga4_rate_limit, "mailchimp": _mailchimp_rate_limit}.get(platform, _generic_rate_limit)
     response = builder(request, params)
     if params.get("retry_after") is not None:
         response.headers["Retry-After"] = str(params["retry_after"])
@@ -628,22 +620,6 @@ def _google_ads_error(request: Request, response: Response) -> Response:
 def _ga4_rate_limit(request: Request, params: dict) -> Response:
     message = params.get("message", "Exhausted concurrent requests quota for the property.")
     return Response(429, {"error": {"code": 429, "message": message, "status": "RESOURCE_EXHAUSTED"}})
-
-
-def _google_usage_rate_limit(request: Request, params: dict) -> Response:
-    """Google's v3 APIs (Search Console): errors[] with domain usageLimits (Airbyte's recorded 429)."""
-    message = params.get("message", "Search Analytics QPS quota exceeded")
-    reason = params.get("reason", "rateLimitExceeded")
-    status = int(params.get("status", 429))
-    return Response(status, {"error": {"code": status, "message": message,
-                                       "errors": [{"message": message, "domain": "usageLimits", "reason": reason}],
-                                       "status": "RESOURCE_EXHAUSTED" if status == 429 else "PERMISSION_DENIED"}})
-
-
-def _yandex_rate_limit(request: Request, params: dict) -> Response:
-    """Yandex Webmaster's error envelope ({error_code, error_message}); its throttling code is not verified."""
-    return Response(429, {"error_code": params.get("code", "TOO_MANY_REQUESTS_ERROR"),
-                          "error_message": params.get("message", "Too many requests")})
 
 
 def _mailchimp_rate_limit(request: Request, params: dict) -> Response:

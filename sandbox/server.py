@@ -34,10 +34,7 @@ log = logging.getLogger(__name__)
 DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token",
                   "google_ads": "sandbox-google-ads-token", "google_ads_developer": "sandbox-google-ads-developer-token",
                   "ga4": "sandbox-ga4-token", "mailchimp": "sandbox-mailchimp-key-us21",
-                  "facebook": "sandbox-facebook-token",
-                  # search and video (issue 16)
-                  "search_console": "sandbox-search-console-token", "youtube": "sandbox-youtube-token",
-                  "yandex_webmaster": "sandbox-yandex-webmaster-token"}
+                  "facebook": "sandbox-facebook-token"}
 
 
 @dataclass
@@ -102,10 +99,6 @@ class Sandbox:
     ga4_quota: dict[str, int] | None = None
     # BigQuery (sandbox/apis/bigquery.py): answers a query job gives with jobComplete false first.
     bigquery_pending_polls: int = 0
-    # Search Console (sandbox/apis/search_console.py): load units per 10 minutes; None: no load quota.
-    search_console_load_limit: int | None = None
-    # YouTube Data API (sandbox/apis/youtube.py): quota units a Pacific day (every list call costs 1).
-    youtube_quota_units: int = 10_000
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
@@ -129,13 +122,7 @@ def _routes():
     from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
 
     return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
-            *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES, *_search_and_video_routes()]
-
-
-def _search_and_video_routes():
-    from sandbox.apis import search_console, yandex_webmaster, youtube
-
-    return [*search_console.ROUTES, *youtube.ROUTES, *yandex_webmaster.ROUTES]
+            *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -300,23 +287,5 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
                            "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id]}},
         # The Bank of Russia's rates need no token (its base URL is https://www.cbr.ru).
         "cbr": {"conn_type": "http", "host": base_url, "extra": {"currencies": [c.code for c in CURRENCIES]}},
-        **_search_and_video_connections(base_url, tokens),
     }
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn) for conn_id, conn in conns.items()}
-
-
-def _search_and_video_connections(base_url: str, tokens: dict[str, str]) -> dict[str, dict]:
-    from sandbox.world_search import SITE_URL
-    from sandbox.world_links import HOST_ID, USER_ID
-    from sandbox.world_video import CHANNEL_ID
-
-    return {
-        "search_console": {"conn_type": "http", "host": base_url, "password": tokens["search_console"],
-                           "extra": {"site_urls": [SITE_URL]}},
-        # One host serves both YouTube APIs here (Google: www.googleapis.com and youtubeanalytics.googleapis.com).
-        "youtube": {"conn_type": "http", "host": base_url, "password": tokens["youtube"],
-                    "extra": {"channel_ids": [CHANNEL_ID], "analytics_url": base_url}},
-        # optional (not in the DAG's default sources): backlinks; Yandex's base URL is https://api.webmaster.yandex.net
-        "yandex_webmaster": {"conn_type": "http", "host": base_url, "password": tokens["yandex_webmaster"],
-                             "extra": {"user_id": USER_ID, "host_ids": [HOST_ID]}},
-    }

@@ -70,9 +70,6 @@ from sandbox.world_google_ads import gclid as gclid_of
 from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
-from sandbox.world_search import SearchWorld
-from sandbox.world_links import LinkWorld
-from sandbox.world_video import VideoWorld
 from sandbox.world_touches import MODELS, UNATTRIBUTED, Touch, allocate_units, floor_ms, model_weights
 from sandbox.world_touches import touches as contact_touches
 from sandbox.world_web import (
@@ -414,9 +411,6 @@ class World:
     _day_cache: _DayCache = field(init=False, repr=False, compare=False)
     mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
     social: SocialWorld = field(init=False, repr=False, compare=False)
-    search: SearchWorld = field(init=False, repr=False, compare=False)  # Search Console (sandbox/world_search.py)
-    video: VideoWorld = field(init=False, repr=False, compare=False)  # the YouTube channel (sandbox/world_video.py)
-    links: LinkWorld = field(init=False, repr=False, compare=False)  # backlinks (sandbox/world_links.py)
     # The Bank of Russia's daily rates of USD, EUR and GBP (sandbox/world_fx.py): the cbr API
     # serves them and the ground truth converts money with them.
     fx: FxRates = field(init=False, repr=False, compare=False)
@@ -428,9 +422,6 @@ class World:
         self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
         self.mailchimp = EmailWorld(self)
         self.social = SocialWorld(self)
-        self.search = SearchWorld(self)
-        self.video = VideoWorld(self)
-        self.links = LinkWorld(self)
         self.fx = FxRates.for_world(self.seed, self.start, self.end)
 
     @property
@@ -510,7 +501,6 @@ class World:
         self._organic_day(day, weekday_factor, contact_id, contacts, blocks)
         self._email_day(day, contact_id, contacts, blocks)
         self._social_day(day, contact_id, contacts, blocks)
-        self._video_day(day, blocks)
         contacts.sort(key=lambda c: c.contact_id)
         return DayFacts(ad_days, ad_group_days, contacts, blocks)
 
@@ -697,12 +687,6 @@ class World:
             blocks += self._window_sessions(self._rng("ga4", day, f"social:{post.post_id}"), clicks.start, clicks.end, sessions,
                                             created_times, "organic_social", post.utm_source, "social", post.utm_campaign,
                                             post.landing_page)
-
-    def _video_day(self, day, blocks) -> None:
-        """Clicks on the links in the YouTube videos' descriptions (Pacific day ``day``): GA4 sessions only."""
-        for video, clicks, start, end in self.video.link_clicks(day):
-            blocks += self._window_sessions(self._rng("ga4", day, f"video:{video.video_id}"), start, end, clicks, [],
-                                            "organic_video", "youtube", "video", video.utm_campaign, video.landing_page)
 
     def _contact(self, rng, cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
                  mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None, email=None,

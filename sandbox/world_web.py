@@ -59,7 +59,6 @@ PROFILES = {
     "referral": TrafficProfile("Referral", 0.60, 2.0, 130.0),
     "email": TrafficProfile("Email", 0.70, 1.6, 120.0),
     "organic_social": TrafficProfile("Organic Social", 0.45, 1.1, 70.0),
-    "organic_video": TrafficProfile("Organic Video", 0.55, 1.4, 95.0),  # YouTube description links
 }
 
 # Pages visitors move on to after landing, with how much traffic each attracts.

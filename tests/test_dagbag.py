@@ -58,8 +58,7 @@ def test_every_dag_file_parses_within_the_budget():
         assert min(times) < 1.0, f"{path.name} took {min(times)} s to parse (budget 1 s)"
 
 
-SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr",
-           "search_console", "youtube")
+SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr")
 WAREHOUSE_TASKS = {*(f"load_{s}" for s in SOURCES), "raw_quality_gate", "transform", "quality_gate", "publish", "report",
                    "freshness"}
 
@@ -76,8 +75,7 @@ def test_tasks_that_open_the_warehouse_share_the_one_writer_pool_and_the_warehou
         "extract_hubspot": ("default", "api_hubspot"), "extract_meta_ads": ("default", "api_meta_marketing"),
         "extract_google_ads": ("default", "api_google_ads"), "extract_ga4": ("default", "api_ga4"),
         "extract_mailchimp": ("default", "api_mailchimp"), "extract_facebook_pages": ("default", "api_graph_pages"),
-        "extract_cbr": ("default", "api_cbr"),
-        "extract_search_console": ("default", "api_search_console"), "extract_youtube": ("default", "api_youtube")}
+        "extract_cbr": ("default", "api_cbr")}
     assert dag.get_task("transform").upstream_task_ids == {"raw_quality_gate"}
     assert dag.get_task("publish").upstream_task_ids == {"quality_gate"}
     assert dag.get_task("report").upstream_task_ids == {"publish"}
@@ -125,8 +123,7 @@ def test_platform_errors_retry_but_findings_do_not(dagbag):
     dag = dagbag.dags["funnelhouse"]
     retries = {t.task_id: t.retries for t in dag.tasks}
     assert retries == {**{f"{step}_{source}": 2 for step in ("extract", "load") for source in ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp",
-                                                                                         "facebook_pages", "cbr",
-                                                                                         "search_console", "youtube")},
+                                                                                         "facebook_pages", "cbr")},
                        "raw_quality_gate": 0, "transform": 0, "quality_gate": 0, "publish": 2, "report": 2, "freshness": 0}
 
 

@@ -628,74 +628,6 @@ MART_COLUMNS["email_performance"] = [
     ("session_to_lead_rate", "DOUBLE"), ("has_report", "BOOLEAN"),
 ]
 
-# search and video (issue 16)
-MART_COLUMNS.update({
-    "seo_performance": [
-        ("site_url", "VARCHAR"),
-        ("date_day", "DATE"),
-        ("page_path", "VARCHAR"),
-        ("page_url", "VARCHAR"),
-        ("search_query", "VARCHAR"),
-        ("clicks", "BIGINT"),
-        ("impressions", "BIGINT"),
-        ("ctr", "DOUBLE"),
-        ("avg_position", "DOUBLE"),
-        ("is_final", "BOOLEAN"),
-    ],
-    "seo_page_performance": [
-        ("site_url", "VARCHAR"),
-        ("date_day", "DATE"),
-        ("page_path", "VARCHAR"),
-        ("page_url", "VARCHAR"),
-        ("clicks", "BIGINT"),
-        ("impressions", "BIGINT"),
-        ("ctr", "DOUBLE"),
-        ("avg_position", "DOUBLE"),
-        ("query_clicks", "BIGINT"),
-        ("anonymised_clicks", "BIGINT"),
-        ("anonymised_click_share", "DOUBLE"),
-        ("site_anonymised_click_share", "DOUBLE"),
-        ("queries", "BIGINT"),
-        ("top_10_queries", "BIGINT"),
-        ("organic_sessions", "BIGINT"),
-        ("organic_engaged_sessions", "BIGINT"),
-        ("organic_leads", "BIGINT"),
-        ("sessions_per_click", "DOUBLE"),
-        ("is_final", "BOOLEAN"),
-    ],
-    "video_performance": [
-        ("channel_id", "VARCHAR"),
-        ("video_id", "VARCHAR"),
-        ("title", "VARCHAR"),
-        ("published_at", "TIMESTAMP"),
-        ("date_day", "DATE"),
-        ("views", "BIGINT"),
-        ("minutes_watched", "BIGINT"),
-        ("avg_view_duration_s", "DOUBLE"),
-        ("likes", "BIGINT"),
-        ("comments", "BIGINT"),
-        ("shares", "BIGINT"),
-        ("subscribers_gained", "BIGINT"),
-        ("subscribers_lost", "BIGINT"),
-        ("sessions", "BIGINT"),
-        ("engaged_sessions", "BIGINT"),
-        ("leads", "BIGINT"),
-        ("customers", "BIGINT"),
-        ("sessions_per_view", "DOUBLE"),
-        ("has_analytics", "BOOLEAN"),
-    ],
-    "backlinks_weekly": [
-        ("host_id", "VARCHAR"),
-        ("week_start_date", "DATE"),
-        ("snapshot_date", "DATE"),
-        ("referring_domains", "BIGINT"),
-        ("snapshot_links", "BIGINT"),
-        ("total_links", "BIGINT"),
-        ("new_links", "BIGINT"),
-        ("lost_links", "BIGINT"),
-    ],
-})
-
 
 @pytest.mark.parametrize("mart", sorted(MART_COLUMNS))
 def test_mart_columns_are_the_published_interface(warehouse, mart):
@@ -1160,9 +1092,8 @@ def test_views_still_resolve_after_the_file_is_renamed(warehouse, tmp_path):
         views = con.execute(
             "select schema_name, view_name from duckdb_views() where not internal order by all"
         ).fetchall()
-        # 35 staging and intermediate (int_sessions_attributed is an incremental table, stg_fx__rates_daily a table), 15 bi;
-        # search, video and backlinks: 3 Search Console, 3 YouTube and 2 Yandex Webmaster staging, 4 bi
-        assert len(views) == 50 + 12
+        # 35 staging and intermediate (int_sessions_attributed is an incremental table, stg_fx__rates_daily a table), 15 bi
+        assert len(views) == 50
         for schema, view in views:
             con.execute(f'select count(*) from "{schema}"."{view}"').fetchall()
     finally:

@@ -114,7 +114,7 @@ def cli_env(connections, data_dir):
 
 
 @pytest.mark.parametrize("args, env_change, code, message", [
-    (["tiktok"], {}, 2, "error: unknown source 'tiktok': choose from cbr, facebook_pages, ga4, google_ads, hubspot, mailchimp, meta_ads, search_console, yandex_webmaster, youtube"),
+    (["tiktok"], {}, 2, "error: unknown source 'tiktok': choose from cbr, facebook_pages, ga4, google_ads, hubspot, mailchimp, meta_ads"),
     (["hubspot", "--start", "2026-08-10", "--end", "2026-08-01"], {}, 2, "error: --start 2026-08-10 is after --end 2026-08-01"),
     (["hubspot", "--start", "2026-13-01"], {}, 2, "'2026-13-01' is not a date in YYYY-MM-DD form"),
     (["hubspot", "--stream", "tickets"], {}, 2, "error: unknown stream 'tickets' for source 'hubspot'"),

@@ -109,7 +109,5 @@ def test_freshness_warns_after_warn_after_and_fails_after_error_after(loaded):
 
 def test_declared_freshness_comes_from_the_dbt_sources_yaml():
     declared = gate.declared_freshness()
-    assert set(declared) == {"raw_hubspot", "raw_meta_ads", "raw_google_ads", "raw_ga4", "raw_mailchimp", "raw_facebook_pages", "raw_cbr",
-                             "raw_search_console", "raw_youtube",
-                             "raw_yandex_webmaster"}
+    assert set(declared) == {"raw_hubspot", "raw_meta_ads", "raw_google_ads", "raw_ga4", "raw_mailchimp", "raw_facebook_pages", "raw_cbr"}
     assert declared["raw_meta_ads"] == ("_loaded_at", 24.0, 48.0)

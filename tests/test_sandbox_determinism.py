@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import pytest
@@ -289,35 +289,7 @@ def replay(base_url: str) -> list[Exchange]:
     call("cbr currency list", OTHER, "GET", "/scripts/XML_valFull.asp")
     call("cbr daily rates", DATA, "GET", "/scripts/XML_dynamic.asp",
          params={"date_req1": "01/06/2026", "date_req2": "30/06/2026", "VAL_NM_RQ": "R01239"})
-    search_and_video(call)
     return out
-
-
-def search_and_video(call) -> None:
-    """Search Console, YouTube and Yandex Webmaster (issue 16)."""
-    from sandbox.world_links import HOST_ID, USER_ID
-    from sandbox.world_search import SITE_URL
-    from sandbox.world_video import CHANNEL_ID, UPLOADS_PLAYLIST_ID
-
-    search = {"Authorization": f"Bearer {DEFAULT_TOKENS['search_console']}"}
-    call("search console query rows", DATA, "POST", f"/webmasters/v3/sites/{quote(SITE_URL, safe='')}/searchAnalytics/query",
-         json={"startDate": "2026-06-01", "endDate": "2026-06-30", "dimensions": ["date", "page", "query"], "dataState": "all",
-               "rowLimit": 500, "startRow": 500}, headers=search)
-    youtube = {"Authorization": f"Bearer {DEFAULT_TOKENS['youtube']}"}
-    call("youtube analytics report", DATA, "GET", "/v2/reports",
-         params={"ids": "channel==MINE", "startDate": "2026-06-01", "endDate": "2026-06-30", "dimensions": "day,video",
-                 "metrics": "views,likes", "maxResults": 200, "startIndex": 1}, headers=youtube)
-    call("youtube channel", DATA, "GET", "/youtube/v3/channels", params={"part": "statistics", "id": CHANNEL_ID}, headers=youtube)
-    call("youtube uploads", OTHER, "GET", "/youtube/v3/playlistItems",
-         params={"part": "contentDetails", "playlistId": UPLOADS_PLAYLIST_ID, "maxResults": 2, "pageToken": "2"}, headers=youtube)
-    call("youtube videos", DATA, "GET", "/youtube/v3/videos", params={"part": "snippet,statistics", "id": "fhUtmGuide1,fhAttrModel"},
-         headers=youtube)
-    call("youtube comments", DATA, "GET", "/youtube/v3/commentThreads", params={"part": "snippet", "videoId": "fhAttrModel"},
-         headers=youtube)
-    yandex = {"Authorization": f"OAuth {DEFAULT_TOKENS['yandex_webmaster']}"}
-    links = f"/v4/user/{USER_ID}/hosts/{HOST_ID}/links/external"
-    call("yandex webmaster link samples", DATA, "GET", f"{links}/samples", params={"offset": 100, "limit": 100}, headers=yandex)
-    call("yandex webmaster link history", DATA, "GET", f"{links}/history", params={"indicator": "LINKS_TOTAL_COUNT"}, headers=yandex)
 
 
 @pytest.fixture(scope="module")

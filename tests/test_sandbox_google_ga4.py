@@ -297,7 +297,7 @@ def test_full_ga4_session_report_equals_the_ground_truth(server, world):
     for r in ga4_read(server, world, ("date", "sessionDefaultChannelGroup"), ("sessions",)):
         by_day[(r["sessionDefaultChannelGroup"], r["date"])] += int(r["sessions"])
     groups = {"paid_social": "Paid Social", "paid_search": "Paid Search", "organic_search": "Organic Search", "direct": "Direct",
-              "referral": "Referral", "email": "Email", "organic_social": "Organic Social", "organic_video": "Organic Video"}
+              "referral": "Referral", "email": "Email", "organic_social": "Organic Social"}
     assert dict(by_day) == {(groups[c], d.strftime("%Y%m%d")): n for (c, d), n in truth.sessions_by_channel_day.items()}
 
 

@@ -80,10 +80,6 @@ SOURCES = {
     "mailchimp": ("extractors.sources.mailchimp", "Mailchimp"),
     "facebook_pages": ("extractors.sources.facebook_pages", "FacebookPages"),
     "cbr": ("extractors.sources.cbr", "CentralBankOfRussia"),
-    # search and video (issue 16)
-    "search_console": ("extractors.sources.search_console", "SearchConsole"),
-    "youtube": ("extractors.sources.youtube", "YouTube"),
-    "yandex_webmaster": ("extractors.sources.yandex_webmaster", "YandexWebmaster"),
 }
 
 

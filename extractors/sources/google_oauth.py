@@ -1,5 +1,4 @@
-"""Access tokens for Google APIs (Google Ads, GA4 and its BigQuery export, Search Console,
-YouTube) from a refresh token or
+"""Access tokens for Google APIs (Google Ads, GA4 and its BigQuery export) from a refresh token or
 a service account key.
 
 Google access tokens expire within the hour, so an unattended pipeline keeps a long-lived
@@ -41,8 +40,6 @@ JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SCOPES = {
     "ga4": ("https://www.googleapis.com/auth/analytics.readonly", "https://www.googleapis.com/auth/bigquery.readonly"),
     "google_ads": ("https://www.googleapis.com/auth/adwords",),
-    "search_console": ("https://www.googleapis.com/auth/webmasters.readonly",),
-    "youtube": ("https://www.googleapis.com/auth/youtube.readonly", "https://www.googleapis.com/auth/yt-analytics.readonly"),
 }
 KEY_EXAMPLE = '{"service_account_key": {"client_email": "...@....iam.gserviceaccount.com", "private_key": "-----BEGIN PRIVATE KEY-----...", "token_uri": "https://oauth2.googleapis.com/token"}}'
 

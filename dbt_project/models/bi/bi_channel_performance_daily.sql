@@ -28,9 +28,5 @@ select
     avg_session_duration_s,
     page_views,
     session_to_lead_rate,
-    roi,
-    search_clicks,
-    search_impressions,
-    search_ctr,
-    video_views
+    roi
 from {{ ref('channel_performance_daily') }}

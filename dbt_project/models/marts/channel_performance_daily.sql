@@ -3,13 +3,10 @@
         {'ref': 'stg_meta_ads__insights', 'loaded_from': 'meta_ads.insights'},
         {'ref': 'stg_google_ads__ad_group_performance', 'loaded_from': 'google_ads.ad_group_performance'},
         {'ref': 'stg_ga4__sessions_daily', 'loaded_from': 'ga4.sessions_daily'},
-        {'ref': 'stg_search_console__site_daily', 'loaded_from': 'search_console.search_analytics_by_date'},
-        {'ref': 'stg_youtube__video_daily', 'loaded_from': 'youtube.video_daily'},
     ],
     compared_inputs=['int_crm_outcomes_aggregated', 'stg_fx__rates_daily'],
     fingerprint_inputs=[{'ref': 'int_ad_campaigns', 'columns': [
-        'platform', 'ad_account_id', 'campaign_id', 'campaign_name', 'channel', 'source', 'medium']},
-        {'ref': 'stg_youtube__videos', 'columns': ['video_id', 'utm_campaign']}],
+        'platform', 'ad_account_id', 'campaign_id', 'campaign_name', 'channel', 'source', 'medium']}],
     vars=['reporting_currency', 'fx_rates_source', 'fx_rate_max_age_days'],
 )) }}
 -- depends_on: {{ ref('stg_meta_ads__insights') }}
@@ -17,12 +14,8 @@
 -- depends_on: {{ ref('stg_ga4__sessions_daily') }}
 -- depends_on: {{ ref('stg_fx__rates_daily') }}
 -- depends_on: {{ ref('int_ad_campaigns') }}
--- depends_on: {{ ref('stg_search_console__site_daily') }}
--- depends_on: {{ ref('stg_youtube__video_daily') }}
--- depends_on: {{ ref('stg_youtube__videos') }}
 -- One row per day, channel, source, medium and campaign: ad delivery (every ad platform),
--- website sessions (GA4), lifecycle stages reached and won revenue (CRM), organic reach
--- (Search Console clicks and impressions, YouTube views). The sides
+-- website sessions (GA4), lifecycle stages reached and won revenue (CRM). The four sides
 -- are stacked and summed (a full outer union), so a day with spend and no leads, a day
 -- with sessions and no spend and a day with leads and nothing else all appear.
 with
@@ -67,10 +60,7 @@ daily_ad_spend as (
         0 as mqls,
         0 as sqls,
         0 as customers,
-        cast(0 as {{ money_type() }}) as revenue,
-        0 as search_clicks,
-        0 as search_impressions,
-        0 as video_views
+        cast(0 as {{ money_type() }}) as revenue
     from ad_spend
 
 ),
@@ -94,10 +84,7 @@ daily_sessions as (
         0 as mqls,
         0 as sqls,
         0 as customers,
-        cast(0 as {{ money_type() }}) as revenue,
-        0 as search_clicks,
-        0 as search_impressions,
-        0 as video_views
+        cast(0 as {{ money_type() }}) as revenue
     from sessions
 
 ),
@@ -121,74 +108,8 @@ daily_crm_outcomes as (
         mqls,
         sqls,
         customers,
-        revenue,
-        0 as search_clicks,
-        0 as search_impressions,
-        0 as video_views
+        revenue
     from crm_outcomes
-
-),
-
--- Search Console's whole-site clicks (anonymised queries included) are Google organic search,
--- google / organic as GA4 names those sessions; YouTube views go to youtube / video under the
--- campaign of the video's tagged link (its utm_campaign, else its id), as its sessions do.
-search_days as (
-
-    select date_day, cast(sum(clicks) as bigint) as clicks, cast(sum(impressions) as bigint) as impressions
-    from {{ ref('stg_search_console__site_daily') }}
-    {{ replace_days_filter() }}
-    group by date_day
-
-),
-
-video_days as (
-
-    select
-        video_days.date_day,
-        coalesce(videos.utm_campaign, video_days.video_id) as campaign,
-        cast(sum(video_days.views) as bigint) as views
-    from {{ ref('stg_youtube__video_daily') }} as video_days
-    left join {{ ref('stg_youtube__videos') }} as videos
-        on videos.channel_id = video_days.channel_id and videos.video_id = video_days.video_id
-    {{ replace_days_filter('video_days.date_day') }}
-    group by video_days.date_day, coalesce(videos.utm_campaign, video_days.video_id)
-
-),
-
-organic_reach as (
-
-    select date_day, 'google' as source, 'organic' as medium, '(none)' as campaign, clicks, impressions, 0 as views
-    from search_days
-    union all
-    select date_day, 'youtube' as source, 'video' as medium, campaign, 0 as clicks, 0 as impressions, views
-    from video_days
-
-),
-
-daily_organic_reach as (
-
-    select
-        date_day,
-        {{ channel_from_utm('source', 'medium', 'campaign') }} as channel,
-        source,
-        medium,
-        campaign,
-        cast(0 as {{ money_type() }}) as spend,
-        0 as impressions,
-        0 as clicks,
-        0 as sessions,
-        0 as engaged_sessions,
-        cast(0 as decimal(38, 6)) as session_duration_s,
-        0 as page_views,
-        0 as leads,
-        0 as mqls,
-        0 as sqls,
-        0 as customers,
-        cast(0 as {{ money_type() }}) as revenue,
-        clicks as search_clicks,
-        impressions as search_impressions,
-        views as video_views
-    from organic_reach
 
 ),
 
@@ -199,8 +120,6 @@ all_sides as (
     select * from daily_sessions
     union all
     select * from daily_crm_outcomes
-    union all
-    select * from daily_organic_reach
 
 ),
 
@@ -224,10 +143,7 @@ daily_totals as (
         cast(sum(mqls) as bigint) as mqls,
         cast(sum(sqls) as bigint) as sqls,
         cast(sum(customers) as bigint) as customers,
-        cast(sum(revenue) as {{ money_type() }}) as revenue,
-        cast(sum(search_clicks) as bigint) as search_clicks,
-        cast(sum(search_impressions) as bigint) as search_impressions,
-        cast(sum(video_views) as bigint) as video_views
+        cast(sum(revenue) as {{ money_type() }}) as revenue
     from all_sides
     group by date_day, channel, source, medium, campaign
 
@@ -265,12 +181,7 @@ final as (
         {{ safe_divide('session_duration_s', 'sessions') }} as avg_session_duration_s,
         page_views,
         {{ safe_divide('leads', 'sessions') }} as session_to_lead_rate,
-        {{ safe_divide('revenue - spend', 'spend') }} as roi,
-        -- added with Search Console and YouTube: organic reach
-        search_clicks,
-        search_impressions,
-        {{ safe_divide('search_clicks', 'search_impressions') }} as search_ctr,
-        video_views
+        {{ safe_divide('revenue - spend', 'spend') }} as roi
     from daily_totals
 
 )

@@ -29,15 +29,13 @@ subscriber_entries as (
 
 daily as (
 
-    select date_day, channel, leads, mqls, sqls, customers, revenue, spend, 0 as subscribers,
-           search_clicks, search_impressions, video_views
+    select date_day, channel, leads, mqls, sqls, customers, revenue, spend, 0 as subscribers
     from channel_days
 
     union all
 
     -- channel_performance_daily has no subscriber count: take the stage entries (UTC days)
-    select cast(entered_at as date), channel, 0, 0, 0, 0, cast(0 as {{ money_type() }}), cast(0 as {{ money_type() }}), 1,
-           0, 0, 0
+    select cast(entered_at as date), channel, 0, 0, 0, 0, cast(0 as {{ money_type() }}), cast(0 as {{ money_type() }}), 1
     from subscriber_entries
 
 ),
@@ -99,9 +97,6 @@ goal_actuals as (
                 when 'subscribers' then daily.subscribers
                 when 'revenue' then daily.revenue
                 when 'spend' then daily.spend
-                when 'search_clicks' then daily.search_clicks
-                when 'search_impressions' then daily.search_impressions
-                when 'video_views' then daily.video_views
             end
         ), 0) as {{ money_type() }}) as actual,
         cast(coalesce(sum(daily.spend), 0) as {{ money_type() }}) as spend
@@ -114,36 +109,11 @@ goal_actuals as (
 
 ),
 
--- top_10_queries goals: queries whose impression-weighted position over the period so far is 10 or better
-query_positions as (
-
-    select
-        goals_timed.goal_id,
-        seo.search_query,
-        sum(seo.avg_position * seo.impressions) / nullif(sum(seo.impressions), 0) as avg_position
-    from goals_timed
-    inner join {{ ref('seo_performance') }} as seo
-        on goals_timed.metric = 'top_10_queries'
-        and seo.date_day between goals_timed.period_start and goals_timed.period_end
-        and seo.date_day <= goals_timed.as_of_date
-    group by goals_timed.goal_id, seo.search_query
-
-),
-
-top_10_queries as (
-
-    select goal_id, cast(count(*) filter (where avg_position <= 10) as {{ money_type() }}) as actual
-    from query_positions
-    group by goal_id
-
-),
-
 measured as (
 
     select
         goals_timed.*,
-        case when goals_timed.metric = 'top_10_queries'
-            then coalesce(top_10_queries.actual, 0) else goal_actuals.actual end as actual,
+        goal_actuals.actual,
         goal_actuals.spend,
         {{ divide_money('goals_timed.target * goals_timed.elapsed_days', 'goals_timed.period_days', scale=2) }}
             as target_to_date,
@@ -153,8 +123,6 @@ measured as (
     from goals_timed
     inner join goal_actuals
         on goals_timed.goal_id = goal_actuals.goal_id
-    left join top_10_queries
-        on goals_timed.goal_id = top_10_queries.goal_id
 
 ),
 
