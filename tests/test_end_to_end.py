@@ -200,12 +200,14 @@ def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(m
     assert set(got) == set(truth.funnel_by_ad_campaign) == ALL_CAMPAIGNS
     for campaign, f in truth.funnel_by_ad_campaign.items():
         spend, leads, customers, revenue, cpl, cac, roas, channels = got[campaign]
-        assert spend == pytest.approx(f["spend_usd"], abs=0.01), campaign
+        # sums are DECIMAL; DuckDB divides DECIMAL by an integer in DOUBLE, so the ratios compare as floats
+        assert float(spend) == pytest.approx(float(f["spend_usd"]), abs=0.01), campaign
         assert (leads, customers) == (f["leads"], f["customers"]), campaign
-        assert revenue == pytest.approx(f["revenue_usd"], abs=0.01), campaign
-        assert cpl == pytest.approx(f["spend_usd"] / f["leads"], rel=1e-6), campaign
-        assert cac == (pytest.approx(f["spend_usd"] / f["customers"], rel=1e-6) if f["customers"] else None), campaign
-        assert roas == pytest.approx(f["revenue_usd"] / f["spend_usd"], rel=1e-6), campaign
+        assert float(revenue) == pytest.approx(float(f["revenue_usd"]), abs=0.01), campaign
+        assert float(cpl) == pytest.approx(float(f["spend_usd"]) / f["leads"], rel=1e-6), campaign
+        assert (None if cac is None else float(cac)) == (
+            pytest.approx(float(f["spend_usd"]) / f["customers"], rel=1e-6) if f["customers"] else None), campaign
+        assert float(roas) == pytest.approx(float(f["revenue_usd"]) / float(f["spend_usd"]), rel=1e-6), campaign
         assert channels == (["paid_social"] if campaign in META_CAMPAIGNS else ["paid_search"]), campaign
     # the spend sits on the (source, medium) rows of the leads it bought, whatever the tags
     pairs = marts.execute(f"""
@@ -221,10 +223,10 @@ def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(m
         WHERE channel IN ('paid_social', 'paid_search') GROUP BY 1""").fetchall()}
     for channel, names in (("paid_social", META_CAMPAIGNS), ("paid_search", GOOGLE_CAMPAIGNS)):
         spend, leads, customers, revenue = per_channel[channel]
-        assert spend == pytest.approx(truth.spend_usd_by_channel[channel], abs=0.01)
+        assert float(spend) == pytest.approx(float(truth.spend_usd_by_channel[channel]), abs=0.01)
         assert leads == truth.leads_by_channel[channel] == sum(truth.funnel_by_ad_campaign[c]["leads"] for c in names)
         assert customers == truth.customers_by_channel[channel]
-        assert revenue == pytest.approx(truth.revenue_by_channel_usd[channel], abs=0.01)
+        assert float(revenue) == pytest.approx(float(truth.revenue_by_channel_usd[channel]), abs=0.01)
 
 
 def test_the_money_losing_campaign_shows_no_return(marts, world):
