@@ -217,7 +217,9 @@ class SandboxServer:
                  faults: FaultPlan | None = None, platform_limits: bool = False):
         self.sandbox = Sandbox(world, now, faults=faults, platform_limits=platform_limits)
         self._server = _Server((host, port), self.sandbox)
-        self._thread = threading.Thread(target=self._server.serve_forever, name="sandbox-server", daemon=True)
+        # serve_forever polls for shutdown every 0.5 s by default: every stop would wait that long
+        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
+                                        name="sandbox-server", daemon=True)
 
     @property
     def base_url(self) -> str:
