@@ -8,7 +8,7 @@ VENV := .venv
 export UV_PYTHON_DOWNLOADS := never
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: demo run test benchmark summary rollback clean
+.PHONY: demo run test test-fast lint benchmark summary rollback clean
 
 $(UV):
 	$(PYTHON) -m venv .uv
@@ -40,6 +40,10 @@ $(CHROMIUM):
 
 test: $(VENV)/.synced $(CHROMIUM)  ## the whole test suite (CI runs exactly this)
 	$(VENV)/bin/python -m pytest
+
+# The unit, sandbox and extractor layers without the tests marked slow: the loop while editing (under 2 minutes).
+test-fast: $(VENV)/.synced
+	$(VENV)/bin/python -m pytest tests/unit tests/sandbox tests/extractors -m "not slow and not e2e" --durations=10
 
 benchmark: $(VENV)/.synced
 	$(VENV)/bin/python -m benchmarks

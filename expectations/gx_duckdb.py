@@ -11,7 +11,7 @@ GX already avoids this for SQLite, SQL Server, BigQuery and Databricks: dialects
 named in ``_PERSISTED_CONNECTION_DIALECTS`` get a StaticPool engine and one
 connection that stays open for the engine's life (closed by
 ``SqlAlchemyExecutionEngine.close()``). We add "duckdb" to that tuple. This is a
-private GX name, so tests/test_gate.py checks both that the bug is still there
+private GX name, so tests/gate/test_gate.py checks both that the bug is still there
 without this patch and that the gate passes with it: when GX fixes the bug
 upstream, the first test turns red and this module can be deleted.
 """

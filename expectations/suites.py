@@ -7,7 +7,7 @@ loader gives each one ``_account_id``, the stream's keys, ``_record``, ``_loaded
 
     python -m expectations.suites        # rewrite the JSON suites, validation definitions and assets
 
-tests/test_gate.py fails when the committed files differ from what this writes. Ids are
+tests/gate/test_gate.py fails when the committed files differ from what this writes. Ids are
 derived from names (uuid5), so a rerun changes nothing unless a rule or a stream did.
 
 Severity: "critical" blocks publish, "warning" publishes and is reported (see gate.py).

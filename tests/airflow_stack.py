@@ -1,7 +1,7 @@
 """A real Airflow CeleryExecutor stack on this machine's PostgreSQL and Redis, for the integration tests.
 
 The settings every process gets (``celery_stack_settings``) are the ones docker-compose.yml gives its
-containers; tests/test_docker_compose.py checks the compose file against the same function, so the
+containers; tests/unit/test_docker_compose.py checks the compose file against the same function, so the
 stack the tests run and the stack the compose file describes cannot drift apart.
 
 Processes: ``airflow api-server`` (the Execution API the workers' tasks talk to, on 127.0.0.1),

@@ -24,6 +24,8 @@ def pytest_collection_modifyitems(items):
         if "pipeline_runs" in item.fixturenames:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.timeout(PIPELINE_RUNS_TIMEOUT_S))
+        elif item.path.parent.name == "e2e":
+            item.add_marker(pytest.mark.e2e)
 
 
 @pytest.fixture(scope="session")

@@ -1,5 +1,5 @@
 -- bi.attribution_touches: the columns dashboards read from marts.attribution_touches, by name, money as DECIMAL(38, 6).
--- Add columns freely; removing or retyping one breaks dashboards (tests/test_bi_schema.py).
+-- Add columns freely; removing or retyping one breaks dashboards (tests/e2e/test_bi_schema.py).
 {{ config(alias='attribution_touches') }}
 
 select

@@ -1,5 +1,5 @@
 -- bi.channel_budget_recommendation: the columns dashboards read from marts.channel_budget_recommendation, by name, money as DECIMAL(38, 6).
--- Add columns freely; removing or retyping one breaks dashboards (tests/test_bi_schema.py).
+-- Add columns freely; removing or retyping one breaks dashboards (tests/e2e/test_bi_schema.py).
 {{ config(alias='channel_budget_recommendation') }}
 
 select

@@ -1,5 +1,5 @@
 -- bi.content_performance: the columns dashboards read from marts.content_performance, by name, money as DECIMAL(38, 6).
--- Add columns freely; removing or retyping one breaks dashboards (tests/test_bi_schema.py).
+-- Add columns freely; removing or retyping one breaks dashboards (tests/e2e/test_bi_schema.py).
 {{ config(alias='content_performance') }}
 
 select

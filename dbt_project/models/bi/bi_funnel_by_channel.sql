@@ -1,5 +1,5 @@
 -- bi.funnel_by_channel: the columns dashboards read from marts.funnel_by_channel, by name, money as DECIMAL(38, 6).
--- Add columns freely; removing or retyping one breaks dashboards (tests/test_bi_schema.py).
+-- Add columns freely; removing or retyping one breaks dashboards (tests/e2e/test_bi_schema.py).
 {{ config(alias='funnel_by_channel') }}
 
 select

@@ -1,5 +1,5 @@
 -- bi.lead_stage_history: the columns dashboards read from marts.lead_stage_history, by name, money as DECIMAL(38, 6).
--- Add columns freely; removing or retyping one breaks dashboards (tests/test_bi_schema.py).
+-- Add columns freely; removing or retyping one breaks dashboards (tests/e2e/test_bi_schema.py).
 {{ config(alias='lead_stage_history') }}
 
 select

@@ -12,7 +12,7 @@ import pytest
 
 from extractors import settings
 from funnelhouse import steps
-from tests.test_gate import ROWS_PER_TABLE, build_marts
+from tests.gate.test_gate import ROWS_PER_TABLE, build_marts
 
 
 def digest(path) -> str:

@@ -2,7 +2,7 @@
 
 GIVEN the sandbox's Facebook page (65 posts) and Instagram account (90 media) and the DAG
 run twice over the same interval (session fixture `pipeline_runs` in tests/conftest.py, shared with
-tests/test_end_to_end.py),
+tests/e2e/test_end_to_end.py),
 THEN the raw facebook_pages tables hold exactly what Graph serves and the second run
 changes none of them, social_post_engagement recovers every post's counters and the
 sessions, leads and customers its tagged link drove, and social_engagement recovers the

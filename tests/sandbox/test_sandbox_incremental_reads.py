@@ -71,7 +71,7 @@ def lead_count(row: dict) -> int:
 
 def without_leads(row: dict) -> dict:
     """The row less what lead restatement changes: the lead actions and their values (action_values
-    holds only lead values; tests/test_sandbox_meta_action_values.py checks how they grow)."""
+    holds only lead values; tests/sandbox/test_sandbox_meta_action_values.py checks how they grow)."""
     rest = {k: v for k, v in row.items() if k != "action_values"}
     return {**rest, "actions": [a for a in row["actions"] if a["action_type"] not in LEAD_ACTIONS]}
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks.__main__ import RATIOS, regressions
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 
 
 def test_every_benchmark_runs_and_every_tool_loads_the_same_values(tmp_path):

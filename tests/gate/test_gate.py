@@ -1,6 +1,6 @@
 """The Great Expectations gate on the marts: passes good data, names planted defects with their
 values, lets warnings through, records every run, releases the DuckDB file, and depends on the
-DuckDB connection fix in expectations/gx_duckdb.py. The raw phase: tests/test_raw_gate.py.
+DuckDB connection fix in expectations/gx_duckdb.py. The raw phase: tests/gate/test_raw_gate.py.
 
 Great Expectations takes ~10 s to import, so every gate run here shares one process and
 the fixtures below build each database once per module.

@@ -141,7 +141,7 @@ def gx_dir(tmp_path_factory) -> Path:
 
 def test_gate_names_defects_in_email_performance(tmp_path, gx_dir):
     from expectations.gate import run_gate
-    from tests.test_gate import EMAIL, build_marts
+    from tests.gate.test_gate import EMAIL, build_marts
 
     # GIVEN more unique opens than delivered emails, more clicking recipients than opening
     # ones, and an open rate above 1 (a campaign listed twice is dbt's unique test)

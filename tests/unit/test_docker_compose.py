@@ -1,4 +1,4 @@
-"""docker-compose.yml describes the stack tests/test_celery_stack.py runs: the same settings, queues and storage.
+"""docker-compose.yml describes the stack tests/e2e/test_celery_stack.py runs: the same settings, queues and storage.
 
 No Docker engine runs here, so the file is parsed and checked against tests/airflow_stack.py, the
 settings the Celery integration test starts its real processes with: if one changes without the
@@ -15,7 +15,7 @@ import yaml
 
 from tests.airflow_stack import WORKER_QUEUES, celery_stack_settings
 
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
                     "airflow-worker-warehouse", "airflow-worker"}
 

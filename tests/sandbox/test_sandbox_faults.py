@@ -57,7 +57,7 @@ POSTS, MEDIA = f"/v21.0/{FACEBOOK_PAGE.account_id}/posts", f"/v21.0/{INSTAGRAM_A
 POST_FIELDS = "id,message,created_time,permalink_url,shares,comments.summary(true),reactions.summary(true)"
 MEDIA_FIELDS = "id,caption,media_type,timestamp,like_count,comments_count,permalink"
 GRAPH_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['facebook']}"}
-PROJECT = Path(__file__).resolve().parents[1]
+PROJECT = Path(__file__).resolve().parents[2]
 
 
 # ---- helpers ------------------------------------------------------------------

@@ -2,7 +2,7 @@
 endpoint in the sandbox, the contact_visits stream, and the GX suites of the two marts.
 
 The marts themselves are checked against the world's ground truth in
-tests/test_end_to_end.py (the DAG's run there builds them), and the weights by dbt unit
+tests/e2e/test_end_to_end.py (the DAG's run there builds them), and the weights by dbt unit
 tests in dbt_project/models/marts/_marts__attribution.yml.
 """
 
@@ -197,7 +197,7 @@ def test_contact_visits_incremental_runs_equal_one_full_read(sandbox, connection
 # ---- the quality gate --------------------------------------------------------------------------
 
 
-from tests.test_gate import ABC, ATT, build_marts, gx_dir  # noqa: E402,F401  (gx_dir: the module's fixture)
+from tests.gate.test_gate import ABC, ATT, build_marts, gx_dir  # noqa: E402,F401  (gx_dir: the module's fixture)
 
 
 def test_gate_names_defects_in_the_attribution_marts(tmp_path, gx_dir):  # noqa: F811

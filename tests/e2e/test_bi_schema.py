@@ -1,4 +1,4 @@
-"""The bi schema BI tools point at: its contract (tests/bi_contract.json: every view's columns and
+"""The bi schema BI tools point at: its contract (tests/e2e/bi_contract.json: every view's columns and
 types; a view may gain columns, never lose or retype one), its column comments, and access the
 way Superset and Metabase get it - SQLAlchemy over duckdb-engine, read-only - while the next
 build is published. Reads the session's pipeline run (tests/conftest.py)."""

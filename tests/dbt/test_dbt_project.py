@@ -24,7 +24,7 @@ import pytest
 
 from decimal import Decimal as M
 
-PROJECT_DIR = Path(__file__).resolve().parents[1] / "dbt_project"
+PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
 # In a subprocess, as Airflow runs it: dbt-duckdb keeps the warehouse open in its process.
 DBT = Path(sys.executable).with_name("dbt")
 

@@ -24,7 +24,7 @@ from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS, World
 from sandbox.world_email import NEWSLETTER
 from sandbox.world_web import PROPERTY_ID
 from tests.spec_contracts import REPO
-from tests.test_sandbox_determinism import GA4, GOOGLE_ADS, HUBSPOT, MAILCHIMP, META, serve
+from tests.sandbox.test_sandbox_determinism import GA4, GOOGLE_ADS, HUBSPOT, MAILCHIMP, META, serve
 
 # README: "`.venv/bin/python -m sandbox serve --port 0 --seed 7 --scale 1` prints its base URL".
 BASE_URL = re.compile(r"http://127\.0\.0\.1:(?P<port>[1-9]\d{0,4})")

@@ -13,7 +13,7 @@ import pytest
 
 CHROMIUM = Path("/usr/bin/chromium")
 SECTIONS = ["spend-revenue", "funnel", "attribution", "kpis", "budget", "content", "social", "email", "reconciliation"]
-ARTIFACTS = Path(os.environ.get("FUNNELHOUSE_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "data" / "test-artifacts"))
+ARTIFACTS = Path(os.environ.get("FUNNELHOUSE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "data" / "test-artifacts"))
 # The marks Vega draws for data (bars, lines, points, text labels), not axes or legends.
 DATA_MARKS = ("g.mark-rect.role-mark > path, g.mark-line.role-mark > path, g.mark-symbol.role-mark > path,"
               " g.mark-rule.role-mark > line, g.mark-text.role-mark > text")

@@ -244,7 +244,7 @@ def test_a_revoked_refresh_token_says_so_and_what_to_do_in_one_line(sandbox, con
 def test_the_cli_exits_2_on_a_sunset_version_with_one_line(sandbox, connections, data_dir, world, monkeypatch):
     import os
 
-    from tests.test_extractors_sandbox import _cli
+    from tests.extractors.test_extractors_sandbox import _cli
 
     _google_ads_conn(connections, monkeypatch, api_version="v21")  # sunset 2026-08-05, before the sandbox's clock
     result = _cli(["google_ads", "--end", (world.default_now.date() - timedelta(days=1)).isoformat()], dict(os.environ))

@@ -34,7 +34,7 @@ from sandbox.limits import Refusal
 from sandbox.server import DEFAULT_TOKENS, SandboxServer
 from tests.pipeline_helpers import run
 from tests.spec_contracts import REPO
-from tests.test_sandbox_determinism import serve
+from tests.sandbox.test_sandbox_determinism import serve
 
 HUBSPOT = {"Authorization": f"Bearer {DEFAULT_TOKENS['hubspot']}"}
 MAILCHIMP = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])

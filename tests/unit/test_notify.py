@@ -1,6 +1,6 @@
 """Failure alerts through Airflow's notifier interface, against a local webhook receiver.
 
-The Celery stack test (tests/test_celery_stack.py) sees the same notifier fire from real failed tasks
+The Celery stack test (tests/e2e/test_celery_stack.py) sees the same notifier fire from real failed tasks
 on a worker; these cases pin the message, the secret handling and the silence when nothing is set.
 """
 

@@ -95,7 +95,7 @@ def single_thread_build(pipeline_runs, tmp_path_factory):
     """The run's warehouse rebuilt from scratch (`dbt run --full-refresh`) with DuckDB on one thread
     (dbt-duckdb's `settings: {threads: 1}`) and one dbt thread: the column hashes of its marts, and the
     threads setting its connections had."""
-    project = Path(__file__).resolve().parents[1] / "dbt_project"
+    project = Path(__file__).resolve().parents[2] / "dbt_project"
     work = tmp_path_factory.mktemp("one_thread")
     warehouse = work / "warehouse.duckdb"
     shutil.copyfile(pipeline_runs["warehouse"], warehouse)

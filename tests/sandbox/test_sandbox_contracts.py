@@ -231,7 +231,7 @@ def test_the_extractors_hubspot_requests_use_the_specs_parameters(sandbox, conne
     pipeline.load("hubspot", warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     sandbox.set_clock(world.default_now)  # the second run searches from the saved cursor
     pipeline.extract("hubspot", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
-    # CRM list calls only: the events API (contact_visits) has no spec here; tests/test_attribution.py checks its parameters
+    # CRM list calls only: the events API (contact_visits) has no spec here; tests/dbt/test_attribution.py checks its parameters
     list_params = {k for r in seen if r.method == "GET" and r.path.startswith("/crm/") for k in r.query}
     searches = [r.json() for r in seen if r.path.endswith("/search")]
     assert list_params and searches
@@ -477,7 +477,7 @@ def test_another_seed_gives_different_bodies():
 def test_bodies_do_not_depend_on_the_process_hash_seed():
     """Same seed, two processes with different PYTHONHASHSEED: the same bytes (no set or
     dict order that depends on string hashing reaches a response)."""
-    code = "from tests.test_sandbox_contracts import digest; print(digest(7))"
+    code = "from tests.sandbox.test_sandbox_contracts import digest; print(digest(7))"
     digests = set()
     for hash_seed in ("1", "2", "3"):
         result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,

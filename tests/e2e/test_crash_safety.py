@@ -19,7 +19,7 @@ import time
 import pytest
 
 from extractors.sources import get_source
-from tests.test_extractors_sandbox import PROJECT, table
+from tests.extractors.test_extractors_sandbox import PROJECT, table
 
 pytestmark = pytest.mark.timeout(600)
 
