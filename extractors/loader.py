@@ -28,20 +28,17 @@ from pathlib import Path
 import duckdb
 
 from extractors import postgres, settings
-from extractors.errors import ExtractError
+from extractors.errors import LandingMismatch
 from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, remove_cursors, write_cursors
 from extractors.postgres import PostgresWarehouse
 from extractors.sources import get_source
 from extractors.streams import Stream
-from extractors.warehouse import connect, literal, table_row_counts
+from extractors.sql import literal, table_row_counts
+from extractors.warehouse import connect
 
 log = logging.getLogger(__name__)
 
 META_SCHEMA = "_funnelhouse"
-
-
-class LandingMismatch(ExtractError):
-    """A landed batch does not hold what its manifest says (e.g. a page lost in a power cut)."""
 
 
 @dataclass

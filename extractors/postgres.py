@@ -23,6 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from extractors.errors import LandingMismatch
+from extractors.landing import local_copy, remove_batch, write_cursors
+from extractors.sql import table_row_counts
+
 log = logging.getLogger(__name__)
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -223,9 +227,6 @@ def _ensure_raw_tables(cur, schema: str, stream) -> str:
 
 def load(batch_dir, warehouse: PostgresWarehouse, manifest, source, schema: str, result, planned_elsewhere):
     """extractors.loader.load_batch on PostgreSQL: the whole batch in one transaction."""
-    from extractors.landing import local_copy, remove_batch, write_cursors
-    from extractors.warehouse import table_row_counts
-
     with local_copy(batch_dir) as local_dir, writer_lock(warehouse), connect(warehouse) as con:
         cur = con.raw.cursor()
         cur.execute(_META_DDL)
@@ -292,8 +293,6 @@ def _load_unit(cur, schema: str, table: str, stream, unit, files, batch_id: str)
     cur.execute("SELECT count(*) FROM incoming")
     landed = cur.fetchone()[0]
     if landed != unit.records:
-        from extractors.loader import LandingMismatch
-
         raise LandingMismatch(f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
                               f"but the manifest says {unit.records}; the batch in {str(files[0]).rsplit('/', 3)[0] if files else '?'} is damaged")
     cur.execute(f"""INSERT INTO {_q(schema)}._quarantine

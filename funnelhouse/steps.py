@@ -20,7 +20,8 @@ from pathlib import Path
 from extractors import pipeline, settings
 from extractors.errors import PartialFailure
 from extractors.postgres import PostgresWarehouse
-from extractors.warehouse import connect, table_row_counts, warehouse_lock
+from extractors.sql import table_row_counts
+from extractors.warehouse import connect, warehouse_lock
 
 log = logging.getLogger(__name__)
 
