@@ -1,10 +1,15 @@
-"""SQL text the warehouse code shares on DuckDB and PostgreSQL: literals and row counts.
+"""SQL text the warehouse code shares on DuckDB and PostgreSQL: literals, the bookkeeping schema, row counts.
 
 It imports nothing of funnelhouse's, so the loaders, the warehouse access and the PostgreSQL
 module all build on it without importing each other.
 """
 
 from __future__ import annotations
+
+# Funnelhouse's bookkeeping in the build warehouse: the loader's cursors, batches, windows and the
+# warehouse's id, the gates' runs, findings and volume history (on PostgreSQL also the key-parsing
+# try_* functions and the published versions). Not the published file's ``meta`` schema (funnelhouse.publish).
+BOOKKEEPING_SCHEMA = "_funnelhouse"
 
 def literal(value) -> str:
     """``value`` (text, a number, None or a list of them) as a SQL literal.

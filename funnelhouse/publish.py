@@ -31,7 +31,7 @@ import duckdb
 
 logger = logging.getLogger(__name__)
 
-META_SCHEMA = "meta"
+PUBLISHED_META_SCHEMA = "meta"  # in the published file: published_tables and publication
 VERSIONS_DIR = "versions"
 KEEP_VERSIONS = 7
 _TARGET = "publish_target"  # catalog alias of the new file while it is written
@@ -69,8 +69,8 @@ def publish(build_db: str, published_db: str, schemas: Sequence[str] = ("marts",
     target = Path(published_db).resolve()
     if not build.is_file():
         raise FileNotFoundError(f"no build database at {build}")
-    if META_SCHEMA in schemas:
-        raise ValueError(f"schema {META_SCHEMA!r} is reserved for publish metadata")
+    if PUBLISHED_META_SCHEMA in schemas:
+        raise ValueError(f"schema {PUBLISHED_META_SCHEMA!r} is reserved for publish metadata")
 
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     published_at = datetime.now(timezone.utc)
@@ -109,10 +109,10 @@ def current_run_id(published_db: str | Path) -> str | None:
         return None
     with duckdb.connect(str(path), read_only=True) as connection:
         exists = connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND"
-                                    " table_name = 'publication'", [META_SCHEMA]).fetchone()[0]
+                                    " table_name = 'publication'", [PUBLISHED_META_SCHEMA]).fetchone()[0]
         if not exists:
             return None
-        row = connection.execute(f"SELECT run_id FROM {META_SCHEMA}.publication").fetchone()
+        row = connection.execute(f"SELECT run_id FROM {PUBLISHED_META_SCHEMA}.publication").fetchone()
     return row[0] if row else None
 
 
@@ -253,9 +253,9 @@ def _write_metadata(
     build: Path,
     run_id: str,
 ) -> None:
-    meta = f"{_TARGET}.{META_SCHEMA}.published_tables"
+    meta = f"{_TARGET}.{PUBLISHED_META_SCHEMA}.published_tables"
     connection.execute(
-        f"CREATE SCHEMA {_TARGET}.{META_SCHEMA};"
+        f"CREATE SCHEMA {_TARGET}.{PUBLISHED_META_SCHEMA};"
         f" CREATE TABLE {meta} (table_schema VARCHAR, table_name VARCHAR, row_count BIGINT,"
         " published_at TIMESTAMP, build_database VARCHAR)"
     )
@@ -264,7 +264,7 @@ def _write_metadata(
     # One statement for the few rows (one per table), not a row-by-row executemany.
     placeholders = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
     connection.execute(f"INSERT INTO {meta} VALUES {placeholders}", [value for row in rows for value in row])
-    publication = f"{_TARGET}.{META_SCHEMA}.publication"
+    publication = f"{_TARGET}.{PUBLISHED_META_SCHEMA}.publication"
     connection.execute(f"CREATE TABLE {publication} (run_id VARCHAR, published_at TIMESTAMP, build_database VARCHAR)")
     connection.execute(f"INSERT INTO {publication} VALUES (?, ?, ?)", [run_id, published_at_utc, str(build)])
 

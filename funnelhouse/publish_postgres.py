@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from extractors.postgres import PostgresWarehouse, connect
+from extractors.sql import BOOKKEEPING_SCHEMA
 from funnelhouse.publish import PublishResult, RollbackError, Version, keep_versions
 
 logger = logging.getLogger(__name__)
 
 PUBLISHED_PREFIX = "published_"
 PARTS = ("marts", "bi", "meta")  # the published schemas, as the DuckDB file names them
-REGISTRY = "_funnelhouse.published_versions"
+REGISTRY = f"{BOOKKEEPING_SCHEMA}.published_versions"
 
 
 def _version_schema(stamp: str, part: str) -> str:
@@ -40,7 +41,7 @@ def _q(name: str) -> str:
 
 
 def _ensure_registry(con) -> None:
-    con.execute(f"""CREATE SCHEMA IF NOT EXISTS _funnelhouse;
+    con.execute(f"""CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING_SCHEMA};
         CREATE TABLE IF NOT EXISTS {REGISTRY} (stamp VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL,
             published_at TIMESTAMPTZ NOT NULL, is_current BOOLEAN NOT NULL)""")
 
