@@ -22,10 +22,10 @@ from extractors.errors import PartialFailure
 from extractors.postgres import PostgresWarehouse
 from extractors.sql import BOOKKEEPING_SCHEMA, table_row_counts
 from extractors.warehouse import connect, warehouse_lock
+from funnelhouse import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MART_SCHEMA = "marts"
 BI_SCHEMA = "bi"
