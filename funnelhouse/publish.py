@@ -29,6 +29,8 @@ from urllib.parse import quote, unquote
 
 import duckdb
 
+from extractors.landing import fsync
+
 logger = logging.getLogger(__name__)
 
 PUBLISHED_META_SCHEMA = "meta"  # in the published file: published_tables and publication
@@ -78,7 +80,7 @@ def publish(build_db: str, published_db: str, schemas: Sequence[str] = ("marts",
     try:
         _remove(temporary)  # left by a crashed run that had our pid
         tables = _write_copy(build, temporary, schemas, published_at, run_id, view_schemas)
-        _fsync_file(temporary)
+        fsync(temporary)
         version = _keep_copy(temporary, target, run_id, published_at)
         _swap_in(temporary, target)
     except BaseException:
@@ -135,7 +137,7 @@ def rollback(published_db: str | Path, to_run_id: str | None = None) -> Version:
     try:
         _remove(temporary)
         shutil.copyfile(chosen.path, temporary)
-        _fsync_file(temporary)
+        fsync(temporary)
         _swap_in(temporary, target)
     except BaseException:
         _remove(temporary)
@@ -152,7 +154,7 @@ def _swap_in(temporary: Path, target: Path) -> None:
         logger.warning("removing stale %s", stale_wal)
         stale_wal.unlink()
     os.replace(temporary, target)
-    _fsync_directory(target.parent)
+    fsync(target.parent)  # the rename itself durable, not only the new file's contents
 
 
 def _keep_copy(temporary: Path, target: Path, run_id: str, published_at: datetime) -> Path:
@@ -162,9 +164,9 @@ def _keep_copy(temporary: Path, target: Path, run_id: str, published_at: datetim
     version = folder / f"{published_at:%Y%m%dT%H%M%S%fZ}__{quote(run_id, safe='')}.duckdb"
     partial = version.with_name(version.name + ".partial")
     shutil.copyfile(temporary, partial)
-    _fsync_file(partial)
+    fsync(partial)
     os.replace(partial, version)
-    _fsync_directory(folder)
+    fsync(folder)
     return version
 
 
@@ -284,17 +286,3 @@ def _wal(database: Path) -> Path:
 def _remove(database: Path) -> None:
     database.unlink(missing_ok=True)
     _wal(database).unlink(missing_ok=True)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as file:
-        os.fsync(file.fileno())
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable, not only the new file's contents.
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
