@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -121,18 +121,7 @@ def current_run_id(published_db: str | Path) -> str | None:
 def rollback(published_db: str | Path, to_run_id: str | None = None) -> Version:
     """Make a kept version current, atomically: ``to_run_id``'s, else the one before the current."""
     target = Path(published_db).resolve()
-    kept = versions(target)
-    if to_run_id is not None:
-        chosen = next((v for v in reversed(kept) if v.run_id == to_run_id), None)
-        if chosen is None:
-            raise RollbackError(f"no kept version of run {to_run_id!r}; kept: {', '.join(v.run_id for v in kept) or 'none'}")
-    else:
-        current = current_run_id(target)
-        positions = [i for i, v in enumerate(kept) if v.run_id == current]
-        earlier = kept[: positions[-1]] if positions else kept[:-1]
-        if not earlier:
-            raise RollbackError(f"no version before the current one ({current or 'nothing published'}) is kept")
-        chosen = earlier[-1]
+    chosen = rollback_choice(versions(target), to_run_id, lambda: current_run_id(target))
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     try:
         _remove(temporary)
@@ -144,6 +133,22 @@ def rollback(published_db: str | Path, to_run_id: str | None = None) -> Version:
         raise
     logger.info("rolled %s back to run %s (published %s)", target, chosen.run_id, chosen.published_at)
     return chosen
+
+
+def rollback_choice(kept: list[Version], to_run_id: str | None, current: Callable[[], str | None]) -> Version:
+    """The kept version (oldest first) a rollback makes current, for either warehouse: ``to_run_id``'s
+    newest, else the one before the current run's (``current()``, asked only then)."""
+    if to_run_id is not None:
+        chosen = next((v for v in reversed(kept) if v.run_id == to_run_id), None)
+        if chosen is None:
+            raise RollbackError(f"no kept version of run {to_run_id!r}; kept: {', '.join(v.run_id for v in kept) or 'none'}")
+        return chosen
+    current_id = current()
+    positions = [i for i, v in enumerate(kept) if v.run_id == current_id]
+    earlier = kept[: positions[-1]] if positions else kept[:-1]
+    if not earlier:
+        raise RollbackError(f"no version before the current one ({current_id or 'nothing published'}) is kept")
+    return earlier[-1]
 
 
 def _swap_in(temporary: Path, target: Path) -> None:

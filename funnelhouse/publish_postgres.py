@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 
 from extractors.postgres import PostgresWarehouse, connect
 from extractors.sql import BOOKKEEPING_SCHEMA
-from funnelhouse.publish import PublishResult, RollbackError, Version, keep_versions
+from funnelhouse.publish import PublishResult, Version, keep_versions, rollback_choice
 
 logger = logging.getLogger(__name__)
 
@@ -165,16 +165,7 @@ def rollback(warehouse: PostgresWarehouse, to_run_id: str | None = None) -> Vers
     """Make a kept version the published one: ``to_run_id``'s, else the one before the current, by the same swap."""
     kept = versions(warehouse)
     current = current_run_id(warehouse)
-    if to_run_id is not None:
-        chosen = next((v for v in reversed(kept) if v.run_id == to_run_id), None)
-        if chosen is None:
-            raise RollbackError(f"no kept version of run {to_run_id!r}; kept: {', '.join(v.run_id for v in kept) or 'none'}")
-    else:
-        positions = [i for i, v in enumerate(kept) if v.run_id == current]
-        earlier = kept[: positions[-1]] if positions else kept[:-1]
-        if not earlier:
-            raise RollbackError(f"no version before the current one ({current or 'nothing published'}) is kept")
-        chosen = earlier[-1]
+    chosen = rollback_choice(kept, to_run_id, lambda: current)
     with connect(warehouse) as con:
         if chosen.run_id != current:
             _swap_in(con, chosen.published_at)
