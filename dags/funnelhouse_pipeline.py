@@ -8,9 +8,9 @@ that BI tools read.
 - **extract_<source>** (HTTP only, any worker) reads each source's streams for
   the run's data interval into a landing batch in the landing storage
   (`FUNNELHOUSE_LANDING_URL`); credentials come from the source's Airflow
-  Connection (`hubspot`, `meta_ads`, `google_ads`, `ga4`, `mailchimp`,
-  `facebook_pages`, `cbr`: the Bank of Russia's exchange rates). Each runs in its platform's pool (`api_<platform>`, one slot):
-  one task per API token at a time across every run and backfill.
+  Connection, named as the source (`hubspot`, `meta_ads`, `google_ads`, `ga4`, `mailchimp`,
+  `facebook_pages`, `cbr`: the Bank of Russia's exchange rates, public, no password). Each runs in its
+  platform's pool (`api_<platform>`, one slot): one task per API token at a time across every run and backfill.
 - **load_<source>**, **raw_quality_gate**, **transform**, **quality_gate**,
   **publish**, **report**, **freshness** open the DuckDB warehouse: they go to the Celery queue `warehouse`
   (`FUNNELHOUSE_WAREHOUSE_QUEUE`), served only by the worker that holds the file,
@@ -32,9 +32,9 @@ that BI tools read.
 - Nothing is published unless the gate passes; BI keeps the last good version.
 
 Why one DAG with per-source Assets rather than a transform DAG scheduled on the
-six raw Assets: an Asset schedule fires a transform per source update (up to six
-builds and publishes a day, each mixing today's and yesterday's sources) or, with
-all six required, one failing source stops every publish. One run per interval
+sources' raw Assets: an Asset schedule fires a transform per source update (a build
+and publish per source a day, each mixing today's and yesterday's sources) or,
+with all of them required, one failing source stops every publish. One run per interval
 builds once over every source that loaded, still publishes when one fails, and is
 what `airflow backfill create` replays day by day; the Assets still let other DAGs
 schedule on a source's raw tables or on the published marts.
@@ -45,7 +45,9 @@ retry policy, then by Airflow (after `[core] default_task_retry_delay`, 5 minute
 unless configured). One failing unit (stream x account) never loses the others: an
 extract retry reads only the failed units, and the load loads everything read and
 then fails naming what was not. Failed tasks post
-to the chat webhook of the Connection `funnelhouse_alerts`, if it exists.
+to the chat webhook of the Connection `funnelhouse_alerts`, if it exists. Optional
+Connections: `FUNNELHOUSE_WAREHOUSE_CONN_ID` names a PostgreSQL warehouse's,
+`FUNNELHOUSE_LANDING_CONN_ID` the object store's of the landing storage.
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from typing import Any
 import duckdb
 
 from extractors.postgres import PostgresWarehouse
+from extractors.sql import BOOKKEEPING_SCHEMA
 
 logger = logging.getLogger("expectations.gate")  # not __name__: that is "__main__" under -m
 
@@ -55,7 +56,6 @@ DATABASE_VARIABLE = "FUNNELHOUSE_GATE_DATABASE"
 RESULTS_VARIABLE = "FUNNELHOUSE_GATE_RESULTS"  # this run's folder for validation results, checkpoints and Data Docs
 MAX_FAILURES_PER_LINE = 5  # the full list is in GateResult and in the Data Docs
 VALUES_PER_FAILURE = 3  # failing values quoted per expectation in logs and the run summary
-META = "_funnelhouse"
 # Volume against history: a report stream's rows for a day may fall by at most this share of
 # the median rows per day of its last runs.
 VOLUME_DROP = float(os.environ.get("FUNNELHOUSE_GATE_VOLUME_DROP", "0.5"))
@@ -314,19 +314,19 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
     by the next run's lookback)."""
     from extractors.sources import registry
 
-    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
-    connection.execute(f"""CREATE TABLE IF NOT EXISTS {META}.gate_volume_history (
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING_SCHEMA}")
+    connection.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.gate_volume_history (
         run_id VARCHAR NOT NULL, checked_at TIMESTAMPTZ NOT NULL, source VARCHAR NOT NULL, stream VARCHAR NOT NULL,
         account_id VARCHAR NOT NULL, date_day DATE NOT NULL, rows BIGINT NOT NULL)""")
-    connection.execute(f"DELETE FROM {META}.gate_volume_history WHERE run_id = ?", [run_id])
+    connection.execute(f"DELETE FROM {BOOKKEEPING_SCHEMA}.gate_volume_history WHERE run_id = ?", [run_id])
     tables = _existing_tables(connection)
     postgres = _is_postgres(connection)
-    if {f"{META}.loaded_windows", f"{META}.loaded_batches"} <= tables:
+    if {f"{BOOKKEEPING_SCHEMA}.loaded_windows", f"{BOOKKEEPING_SCHEMA}.loaded_batches"} <= tables:
         latest = connection.execute(f"""SELECT source, stream, account_id, window_start, window_end FROM (
             SELECT w.source, w.stream, w.account_id, w.window_start, w.window_end,
                    row_number() OVER (PARTITION BY w.source, w.stream, w.account_id
                                       ORDER BY b.loaded_at DESC, w.window_end DESC) AS newest_first
-            FROM {META}.loaded_windows w JOIN {META}.loaded_batches b USING (batch_id)) windows
+            FROM {BOOKKEEPING_SCHEMA}.loaded_windows w JOIN {BOOKKEEPING_SCHEMA}.loaded_batches b USING (batch_id)) windows
             WHERE newest_first = 1""").fetchall()
         sources = registry()
         for source, stream_name, account, window_start, window_end in latest:
@@ -346,7 +346,7 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
                     "CAST(unnest(generate_series(CAST(?::TIMESTAMPTZ AT TIME ZONE 'UTC' AS DATE),"
                     " CAST((?::TIMESTAMPTZ - INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AT TIME ZONE 'UTC' AS DATE),"
                     " INTERVAL 1 DAY)) AS DATE)")
-            connection.execute(f"""INSERT INTO {META}.gate_volume_history
+            connection.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.gate_volume_history
                 SELECT ?, ?, ?, ?, ?, days.date_day, count(r._account_id)
                 FROM (SELECT {days} AS date_day) days
                 LEFT JOIN (SELECT _account_id, {day} AS date_day FROM {table} WHERE _account_id = ?) r
@@ -354,19 +354,19 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
                 GROUP BY days.date_day""",
                                [run_id, checked_at, source, stream_name, account, window_start, window_end, account])
     median = ("percentile_cont(0.5) WITHIN GROUP (ORDER BY rows)" if postgres else "median(rows)")
-    connection.execute(f"DROP TABLE IF EXISTS {META}.gate_volume_check")
-    connection.execute(f"""CREATE TABLE {META}.gate_volume_check AS
+    connection.execute(f"DROP TABLE IF EXISTS {BOOKKEEPING_SCHEMA}.gate_volume_check")
+    connection.execute(f"""CREATE TABLE {BOOKKEEPING_SCHEMA}.gate_volume_check AS
         WITH previous_runs AS (
-            SELECT run_id FROM {META}.gate_volume_history WHERE run_id <> ?
+            SELECT run_id FROM {BOOKKEEPING_SCHEMA}.gate_volume_history WHERE run_id <> ?
             GROUP BY run_id ORDER BY max(checked_at) DESC LIMIT ?),
         baseline AS (
             SELECT source, stream, account_id, {median} AS baseline_rows, count(DISTINCT run_id) AS runs_in_baseline
-            FROM {META}.gate_volume_history WHERE run_id IN (SELECT run_id FROM previous_runs)
+            FROM {BOOKKEEPING_SCHEMA}.gate_volume_history WHERE run_id IN (SELECT run_id FROM previous_runs)
             GROUP BY source, stream, account_id)
         SELECT c.source, c.stream, c.account_id, c.date_day, c.rows, b.baseline_rows,
                coalesce(b.runs_in_baseline, 0) AS runs_in_baseline,
                CAST(ceil(b.baseline_rows * (1 - CAST(? AS DOUBLE PRECISION))) AS BIGINT) AS min_rows
-        FROM {META}.gate_volume_history c LEFT JOIN baseline b USING (source, stream, account_id)
+        FROM {BOOKKEEPING_SCHEMA}.gate_volume_history c LEFT JOIN baseline b USING (source, stream, account_id)
         WHERE c.run_id = ?""", [run_id, VOLUME_RUNS, VOLUME_DROP, run_id])
 
 
@@ -400,13 +400,13 @@ def _write_freshness(connection: duckdb.DuckDBPyConnection, run_id: str, checked
         (newest,) = connection.execute(f"SELECT max(newest) FROM ({union}) AS per_table").fetchone()
         lag = None if newest is None else (checked_at - newest).total_seconds() / 3600
         rows.append((run_id, schema.removeprefix("raw_"), newest, checked_at, lag, warn_hours, error_hours))
-    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
-    connection.execute(f"DROP TABLE IF EXISTS {META}.gate_freshness")
-    connection.execute(f"""CREATE TABLE {META}.gate_freshness (run_id VARCHAR, source VARCHAR,
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING_SCHEMA}")
+    connection.execute(f"DROP TABLE IF EXISTS {BOOKKEEPING_SCHEMA}.gate_freshness")
+    connection.execute(f"""CREATE TABLE {BOOKKEEPING_SCHEMA}.gate_freshness (run_id VARCHAR, source VARCHAR,
         newest_loaded_at TIMESTAMPTZ, checked_at TIMESTAMPTZ, lag_hours DOUBLE PRECISION, warn_after_hours DOUBLE PRECISION,
         error_after_hours DOUBLE PRECISION)""")
     for row in rows:  # one row per source, a handful
-        connection.execute(f"INSERT INTO {META}.gate_freshness VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
+        connection.execute(f"INSERT INTO {BOOKKEEPING_SCHEMA}.gate_freshness VALUES (?, ?, ?, ?, ?, ?, ?)", list(row))
 
 
 def _existing_tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
@@ -414,22 +414,22 @@ def _existing_tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def _record_run(connection: duckdb.DuckDBPyConnection, result: GateResult, checked_at: datetime) -> None:
-    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {META}")
-    connection.execute(f"""CREATE TABLE IF NOT EXISTS {META}.gate_runs (run_id VARCHAR NOT NULL, phase VARCHAR NOT NULL,
+    connection.execute(f"CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING_SCHEMA}")
+    connection.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.gate_runs (run_id VARCHAR NOT NULL, phase VARCHAR NOT NULL,
         checked_at TIMESTAMPTZ NOT NULL, success BOOLEAN NOT NULL, suites INTEGER NOT NULL, evaluated INTEGER NOT NULL,
         errors INTEGER NOT NULL, warnings INTEGER NOT NULL, skipped VARCHAR[] NOT NULL, data_docs VARCHAR)""")
-    connection.execute(f"""CREATE TABLE IF NOT EXISTS {META}.gate_findings (run_id VARCHAR NOT NULL, phase VARCHAR NOT NULL,
+    connection.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.gate_findings (run_id VARCHAR NOT NULL, phase VARCHAR NOT NULL,
         suite VARCHAR NOT NULL, expectation VARCHAR NOT NULL, severity VARCHAR NOT NULL, detail VARCHAR NOT NULL)""")
-    connection.execute(f"DELETE FROM {META}.gate_runs WHERE run_id = ? AND phase = ?", [result.run_id, result.phase])
-    connection.execute(f"DELETE FROM {META}.gate_findings WHERE run_id = ? AND phase = ?", [result.run_id, result.phase])
+    connection.execute(f"DELETE FROM {BOOKKEEPING_SCHEMA}.gate_runs WHERE run_id = ? AND phase = ?", [result.run_id, result.phase])
+    connection.execute(f"DELETE FROM {BOOKKEEPING_SCHEMA}.gate_findings WHERE run_id = ? AND phase = ?", [result.run_id, result.phase])
     errors = sum(len(s.errors) for s in result.suites)
     warnings = sum(len(s.warnings) for s in result.suites)
-    connection.execute(f"INSERT INTO {META}.gate_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    connection.execute(f"INSERT INTO {BOOKKEEPING_SCHEMA}.gate_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        [result.run_id, result.phase, checked_at, result.success, len(result.suites), result.evaluated,
                         errors, warnings, list(result.skipped), result.data_docs_url])
     findings = [(result.run_id, result.phase, s.suite, f.expectation, f.severity, f.detail) for s in result.suites for f in s.failures]
     if findings:  # one statement for the few rows, not a row-by-row executemany
-        connection.execute(f"INSERT INTO {META}.gate_findings VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(findings)),
+        connection.execute(f"INSERT INTO {BOOKKEEPING_SCHEMA}.gate_findings VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(findings)),
                            [value for row in findings for value in row])
 
 

@@ -28,8 +28,10 @@ def _day(value: str) -> date:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from extractors.sources import SOURCES
+
     parser = argparse.ArgumentParser(prog="python -m extractors", description=__doc__.split("\n")[0])
-    parser.add_argument("source", help="the source to read, e.g. hubspot (an unknown name lists them all)")
+    parser.add_argument("source", help=f"the source to read: {', '.join(SOURCES)}")
     parser.add_argument("--start", type=_day, help="first day to read (default: resume from the saved cursor)")
     parser.add_argument("--end", type=_day, help="last day to read, inclusive (default: yesterday, UTC)")
     parser.add_argument("--stream", action="append", dest="streams", help="only this stream (repeatable)")

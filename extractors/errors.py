@@ -66,6 +66,10 @@ class QuotaExhausted(ApiError):
     help. The unit that met it stops; it can be read once the period has passed (the next run)."""
 
 
+class LandingMismatch(ExtractError):
+    """A landed batch does not hold what its manifest says (e.g. a page lost in a power cut)."""
+
+
 class PartialFailure(ExtractError):
     """Units (stream x account x window) failed; the others, if any, were landed and loaded. The failed
     units keep their cursors, so the next run (or a retry of the extract) reads exactly them."""

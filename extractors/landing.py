@@ -58,7 +58,8 @@ def is_local(path: Any) -> bool:
     return isinstance(path, Path)
 
 
-def _fsync(path: Path) -> None:
+def fsync(path: Path) -> None:
+    """A file's contents, or a directory's entries (a file created or renamed in it), to disk."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -79,7 +80,7 @@ class _PageSync:
         with self._lock:
             if self._pool is None:
                 self._pool = ThreadPoolExecutor(max_workers=SYNC_THREADS, thread_name_prefix="landing-fsync")
-            self._pending.append(self._pool.submit(_fsync, path))
+            self._pending.append(self._pool.submit(fsync, path))
 
     def wait(self) -> None:
         with self._lock:
@@ -105,11 +106,7 @@ def _write_whole(path: Any, text: str) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
+    fsync(path.parent)
 
 
 def _remove_tree(path: Any) -> None:
@@ -265,7 +262,7 @@ class LandingBatch:
             self._sync.wait()  # every page durable before the manifest vouches for it
             if is_local(self.dir):  # and their names: the folders' entries
                 for folder in {p for u in manifest.units for p in (self.dir / u.stream / u.account_id, self.dir / u.stream)}:
-                    _fsync(folder)
+                    fsync(folder)
         finally:
             self._sync.close()
         _write_whole(self.dir / MANIFEST, json.dumps(asdict(manifest), indent=1))

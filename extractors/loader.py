@@ -28,21 +28,15 @@ from pathlib import Path
 import duckdb
 
 from extractors import postgres, settings
-from extractors.errors import ExtractError
+from extractors.errors import LandingMismatch
 from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, remove_cursors, write_cursors
 from extractors.postgres import PostgresWarehouse
 from extractors.sources import get_source
 from extractors.streams import Stream
-from extractors.warehouse import connect, literal, table_row_counts
+from extractors.sql import BOOKKEEPING_SCHEMA, literal, table_row_counts
+from extractors.warehouse import connect
 
 log = logging.getLogger(__name__)
-
-META_SCHEMA = "_funnelhouse"
-
-
-class LandingMismatch(ExtractError):
-    """A landed batch does not hold what its manifest says (e.g. a page lost in a power cut)."""
-
 
 @dataclass
 class LoadResult:
@@ -64,22 +58,22 @@ def _q(name: str) -> str:
 
 
 def ensure_meta_tables(con: duckdb.DuckDBPyConnection) -> None:
-    con.execute(f"CREATE SCHEMA IF NOT EXISTS {META_SCHEMA}")
-    con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.stream_state (
+    con.execute(f"CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING_SCHEMA}")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.stream_state (
         source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
         cursor_value TIMESTAMPTZ NOT NULL, batch_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
         PRIMARY KEY (source, stream, account_id))""")
     # Which warehouse this is: cursor copies in the landing storage name it, so a batch planned from
     # another (e.g. deleted and rebuilt) warehouse's cursors is refused instead of leaving a gap.
-    con.execute(f"CREATE TABLE IF NOT EXISTS {META_SCHEMA}.warehouse_info (warehouse_id VARCHAR NOT NULL)")
-    con.execute(f"""INSERT INTO {META_SCHEMA}.warehouse_info SELECT uuid()::VARCHAR
-        WHERE NOT EXISTS (SELECT 1 FROM {META_SCHEMA}.warehouse_info)""")
-    con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_batches (
+    con.execute(f"CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.warehouse_info (warehouse_id VARCHAR NOT NULL)")
+    con.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.warehouse_info SELECT uuid()::VARCHAR
+        WHERE NOT EXISTS (SELECT 1 FROM {BOOKKEEPING_SCHEMA}.warehouse_info)""")
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.loaded_batches (
         batch_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
         records BIGINT NOT NULL, quarantined BIGINT NOT NULL)""")
     # The days (or instants) each window load deleted and re-read: incremental dbt models rebuild
     # exactly these, including days whose rows all vanished (nothing new in the raw table marks them).
-    con.execute(f"""CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_windows (
+    con.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.loaded_windows (
         batch_id VARCHAR NOT NULL, source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
         window_start TIMESTAMPTZ NOT NULL, window_end TIMESTAMPTZ NOT NULL, first_day DATE, last_day DATE)""")
 
@@ -128,13 +122,13 @@ def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, r
         con.execute("BEGIN TRANSACTION")
         try:
             ensure_meta_tables(con)
-            warehouse_id = con.execute(f"SELECT warehouse_id FROM {META_SCHEMA}.warehouse_info").fetchone()[0]
+            warehouse_id = con.execute(f"SELECT warehouse_id FROM {BOOKKEEPING_SCHEMA}.warehouse_info").fetchone()[0]
             if manifest.planned_from not in (None, warehouse_id):
                 raise _PlannedElsewhere(f"{manifest.batch_id} was planned from the cursors of another warehouse "
                                         f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
                                         "what this warehouse holds: dropped, with the stale cursor copy; the next run "
                                         "extracts from this warehouse's own state")
-            if con.execute(f"SELECT 1 FROM {META_SCHEMA}.loaded_batches WHERE batch_id = {literal(manifest.batch_id)}").fetchone():
+            if con.execute(f"SELECT 1 FROM {BOOKKEEPING_SCHEMA}.loaded_batches WHERE batch_id = {literal(manifest.batch_id)}").fetchone():
                 result.already_loaded = True
             else:
                 for unit in manifest.units:
@@ -145,12 +139,12 @@ def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, r
                     result.loaded[stream.name] = result.loaded.get(stream.name, 0) + loaded
                     result.quarantined[stream.name] = result.quarantined.get(stream.name, 0) + quarantined
                     # The cursor never moves back: a backfill of old days keeps the newer cursor.
-                    con.execute(f"""INSERT INTO {META_SCHEMA}.stream_state AS s VALUES ({literal(source.name)}, {literal(stream.name)},
+                    con.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.stream_state AS s VALUES ({literal(source.name)}, {literal(stream.name)},
                           {literal(unit.account_id)}, {literal(unit.window_end)}::TIMESTAMPTZ, {literal(manifest.batch_id)}, current_timestamp)
                         ON CONFLICT (source, stream, account_id) DO UPDATE SET
                           cursor_value = greatest(s.cursor_value, excluded.cursor_value),
                           batch_id = excluded.batch_id, updated_at = excluded.updated_at""")
-                con.execute(f"""INSERT INTO {META_SCHEMA}.loaded_batches VALUES ({literal(manifest.batch_id)}, {literal(source.name)},
+                con.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_batches VALUES ({literal(manifest.batch_id)}, {literal(source.name)},
                     current_timestamp, {literal(sum(result.loaded.values()))}, {literal(sum(result.quarantined.values()))})""")
             result.table_rows = table_row_counts(con, schema)
             cursors = _cursors(con, source.name)
@@ -203,7 +197,7 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
             first_day = last_day = "NULL"
             bounds = f"{_q(key.name)} >= {start}::TIMESTAMPTZ AND {_q(key.name)} < {end}::TIMESTAMPTZ"
         con.execute(f"DELETE FROM {table} WHERE _account_id = {account} AND {bounds}")
-        con.execute(f"""INSERT INTO {META_SCHEMA}.loaded_windows VALUES ({batch}, {literal(schema.removeprefix("raw_"))},
+        con.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_windows VALUES ({batch}, {literal(schema.removeprefix("raw_"))},
             {literal(stream.name)}, {account}, {start}::TIMESTAMPTZ, {end}::TIMESTAMPTZ, {first_day}, {last_day})""")
     landed = quarantined = 0
     key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
@@ -233,7 +227,7 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
 
 
 def _cursors(con, source: str) -> dict[tuple[str, str], object]:
-    rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = {literal(source)}").fetchall()
+    rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {BOOKKEEPING_SCHEMA}.stream_state WHERE source = {literal(source)}").fetchall()
     return {(stream, account): cursor for stream, account, cursor in rows}
 
 
@@ -253,7 +247,7 @@ def read_state(warehouse: Path, source: str) -> dict[tuple[str, str], object]:
         return {}
     with connect(warehouse, read_only=True) as con:
         exists = con.execute(f"""SELECT count(*) FROM information_schema.tables
-            WHERE table_schema = {literal(META_SCHEMA)} AND table_name = 'stream_state'""").fetchone()[0]
+            WHERE table_schema = {literal(BOOKKEEPING_SCHEMA)} AND table_name = 'stream_state'""").fetchone()[0]
         if not exists:
             return {}
         return _cursors(con, source)

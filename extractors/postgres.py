@@ -23,6 +23,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from extractors.errors import LandingMismatch
+from extractors.landing import local_copy, remove_batch, write_cursors
+from extractors.sql import BOOKKEEPING_SCHEMA, table_row_counts
+
 log = logging.getLogger(__name__)
 
 SCHEMES = ("postgresql://", "postgres://")
@@ -141,25 +145,23 @@ def _q(name: str) -> str:
 
 # ---- the loader --------------------------------------------------------------------------------------
 
-META_SCHEMA = "_funnelhouse"
-
 _META_DDL = f"""
-CREATE SCHEMA IF NOT EXISTS {META_SCHEMA};
-CREATE TABLE IF NOT EXISTS {META_SCHEMA}.stream_state (
+CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING_SCHEMA};
+CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.stream_state (
     source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
     cursor_value TIMESTAMPTZ NOT NULL, batch_id VARCHAR NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (source, stream, account_id));
-CREATE TABLE IF NOT EXISTS {META_SCHEMA}.warehouse_info (warehouse_id VARCHAR NOT NULL);
-INSERT INTO {META_SCHEMA}.warehouse_info SELECT gen_random_uuid()::VARCHAR
-    WHERE NOT EXISTS (SELECT 1 FROM {META_SCHEMA}.warehouse_info);
-CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_batches (
+CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.warehouse_info (warehouse_id VARCHAR NOT NULL);
+INSERT INTO {BOOKKEEPING_SCHEMA}.warehouse_info SELECT gen_random_uuid()::VARCHAR
+    WHERE NOT EXISTS (SELECT 1 FROM {BOOKKEEPING_SCHEMA}.warehouse_info);
+CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.loaded_batches (
     batch_id VARCHAR PRIMARY KEY, source VARCHAR NOT NULL, loaded_at TIMESTAMPTZ NOT NULL,
     records BIGINT NOT NULL, quarantined BIGINT NOT NULL);
-CREATE TABLE IF NOT EXISTS {META_SCHEMA}.loaded_windows (
+CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.loaded_windows (
     batch_id VARCHAR NOT NULL, source VARCHAR NOT NULL, stream VARCHAR NOT NULL, account_id VARCHAR NOT NULL,
     window_start TIMESTAMPTZ NOT NULL, window_end TIMESTAMPTZ NOT NULL, first_day DATE, last_day DATE);
 -- TRY_CAST and try_strptime, which PostgreSQL lacks (keys here, the raw gate's measures): NULL (so the record is quarantined), never an error.
-CREATE OR REPLACE FUNCTION {META_SCHEMA}.try_date(value TEXT, format TEXT DEFAULT NULL) RETURNS DATE
+CREATE OR REPLACE FUNCTION {BOOKKEEPING_SCHEMA}.try_date(value TEXT, format TEXT DEFAULT NULL) RETURNS DATE
     LANGUAGE plpgsql IMMUTABLE AS $$
 DECLARE parsed DATE;
 BEGIN
@@ -169,12 +171,12 @@ BEGIN
     RETURN CASE WHEN to_char(parsed, format) = value THEN parsed END;
 EXCEPTION WHEN others THEN RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION {META_SCHEMA}.try_timestamptz(value TEXT) RETURNS TIMESTAMPTZ
+CREATE OR REPLACE FUNCTION {BOOKKEEPING_SCHEMA}.try_timestamptz(value TEXT) RETURNS TIMESTAMPTZ
     LANGUAGE plpgsql STABLE AS $$
 BEGIN RETURN value::TIMESTAMPTZ;
 EXCEPTION WHEN others THEN RETURN NULL;
 END $$;
-CREATE OR REPLACE FUNCTION {META_SCHEMA}.try_double(value TEXT) RETURNS DOUBLE PRECISION
+CREATE OR REPLACE FUNCTION {BOOKKEEPING_SCHEMA}.try_double(value TEXT) RETURNS DOUBLE PRECISION
     LANGUAGE plpgsql IMMUTABLE AS $$
 BEGIN RETURN value::DOUBLE PRECISION;
 EXCEPTION WHEN others THEN RETURN NULL;
@@ -194,8 +196,8 @@ def key_sql(key, record_column: str = "_record") -> str:
     text = f"({record_column} #>> '{{{','.join(path[2:].split('.'))}}}')"
     kind = key.sql_type.upper()
     if key.parse == "TRY_CAST({} AS {type})":
-        return {"VARCHAR": text, "DATE": f"{META_SCHEMA}.try_date({text})",
-                "TIMESTAMPTZ": f"{META_SCHEMA}.try_timestamptz({text})"}[kind]
+        return {"VARCHAR": text, "DATE": f"{BOOKKEEPING_SCHEMA}.try_date({text})",
+                "TIMESTAMPTZ": f"{BOOKKEEPING_SCHEMA}.try_timestamptz({text})"}[kind]
     if key.parse == "COALESCE({}, '')" and kind == "VARCHAR":
         return f"COALESCE({text}, '')"
     strptime = _STRPTIME.match(key.parse)
@@ -204,7 +206,7 @@ def key_sql(key, record_column: str = "_record") -> str:
         for duckdb_field, pg_field in _PG_DATE_FIELDS.items():
             fmt = fmt.replace(duckdb_field, pg_field)
         if "%" not in fmt:
-            return f"{META_SCHEMA}.try_date({text}, '{fmt}')"
+            return f"{BOOKKEEPING_SCHEMA}.try_date({text}, '{fmt}')"
     raise ValueError(f"key {key.name}: parse {key.parse!r} ({key.sql_type}) has no PostgreSQL form yet (extractors/postgres.py)")
 
 
@@ -223,20 +225,17 @@ def _ensure_raw_tables(cur, schema: str, stream) -> str:
 
 def load(batch_dir, warehouse: PostgresWarehouse, manifest, source, schema: str, result, planned_elsewhere):
     """extractors.loader.load_batch on PostgreSQL: the whole batch in one transaction."""
-    from extractors.landing import local_copy, remove_batch, write_cursors
-    from extractors.warehouse import table_row_counts
-
     with local_copy(batch_dir) as local_dir, writer_lock(warehouse), connect(warehouse) as con:
         cur = con.raw.cursor()
         cur.execute(_META_DDL)
-        cur.execute(f"SELECT warehouse_id FROM {META_SCHEMA}.warehouse_info")
+        cur.execute(f"SELECT warehouse_id FROM {BOOKKEEPING_SCHEMA}.warehouse_info")
         warehouse_id = cur.fetchone()[0]
         if manifest.planned_from not in (None, warehouse_id):
             raise planned_elsewhere(f"{manifest.batch_id} was planned from the cursors of another warehouse "
                                     f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
                                     "what this warehouse holds: dropped, with the stale cursor copy; the next run "
                                     "extracts from this warehouse's own state")
-        cur.execute(f"SELECT 1 FROM {META_SCHEMA}.loaded_batches WHERE batch_id = %s", [manifest.batch_id])
+        cur.execute(f"SELECT 1 FROM {BOOKKEEPING_SCHEMA}.loaded_batches WHERE batch_id = %s", [manifest.batch_id])
         if cur.fetchone():
             result.already_loaded = True
         else:
@@ -248,12 +247,12 @@ def load(batch_dir, warehouse: PostgresWarehouse, manifest, source, schema: str,
                 result.loaded[stream.name] = result.loaded.get(stream.name, 0) + loaded
                 result.quarantined[stream.name] = result.quarantined.get(stream.name, 0) + quarantined
                 # The cursor never moves back: a backfill of old days keeps the newer cursor.
-                cur.execute(f"""INSERT INTO {META_SCHEMA}.stream_state AS s VALUES (%s, %s, %s, %s::TIMESTAMPTZ, %s, current_timestamp)
+                cur.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.stream_state AS s VALUES (%s, %s, %s, %s::TIMESTAMPTZ, %s, current_timestamp)
                     ON CONFLICT (source, stream, account_id) DO UPDATE SET
                       cursor_value = greatest(s.cursor_value, excluded.cursor_value),
                       batch_id = excluded.batch_id, updated_at = excluded.updated_at""",
                             [source.name, stream.name, unit.account_id, unit.window_end, manifest.batch_id])
-            cur.execute(f"INSERT INTO {META_SCHEMA}.loaded_batches VALUES (%s, %s, current_timestamp, %s, %s)",
+            cur.execute(f"INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_batches VALUES (%s, %s, current_timestamp, %s, %s)",
                         [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())])
         result.table_rows = table_row_counts(con, schema)  # the DuckDB side's query, through Connection
         cursors = read_cursors_in(cur, source.name)
@@ -292,8 +291,6 @@ def _load_unit(cur, schema: str, table: str, stream, unit, files, batch_id: str)
     cur.execute("SELECT count(*) FROM incoming")
     landed = cur.fetchone()[0]
     if landed != unit.records:
-        from extractors.loader import LandingMismatch
-
         raise LandingMismatch(f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
                               f"but the manifest says {unit.records}; the batch in {str(files[0]).rsplit('/', 3)[0] if files else '?'} is damaged")
     cur.execute(f"""INSERT INTO {_q(schema)}._quarantine
@@ -317,7 +314,7 @@ def _load_unit(cur, schema: str, table: str, stream, unit, files, batch_id: str)
                   "source": schema.removeprefix("raw_"), "stream": stream.name}
         cur.execute(f"DELETE FROM {table} WHERE _account_id = %(account)s AND {bounds}", params)
         days = ", ".join(day_bounds) if key.sql_type == "DATE" else "NULL, NULL"
-        cur.execute(f"""INSERT INTO {META_SCHEMA}.loaded_windows VALUES (%(batch)s, %(source)s, %(stream)s, %(account)s,
+        cur.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_windows VALUES (%(batch)s, %(source)s, %(stream)s, %(account)s,
             %(start)s::TIMESTAMPTZ, %(end)s::TIMESTAMPTZ, {days})""", params)
     key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
     cur.execute(f"DELETE FROM {table} t USING fresh f WHERE t._account_id = f._account_id AND {key_match}")
@@ -327,12 +324,12 @@ def _load_unit(cur, schema: str, table: str, stream, unit, files, batch_id: str)
 
 
 def read_cursors_in(cur, source: str) -> dict[tuple[str, str], object]:
-    cur.execute(f"SELECT stream, account_id, cursor_value FROM {META_SCHEMA}.stream_state WHERE source = %s", [source])
+    cur.execute(f"SELECT stream, account_id, cursor_value FROM {BOOKKEEPING_SCHEMA}.stream_state WHERE source = %s", [source])
     return {(stream, account): cursor for stream, account, cursor in cur.fetchall()}
 
 
 def read_state(warehouse: PostgresWarehouse, source: str) -> dict[tuple[str, str], object]:
     with connect(warehouse, read_only=True) as con:
-        if not con.execute("SELECT to_regclass(?)", [f"{META_SCHEMA}.stream_state"]).fetchone()[0]:
+        if not con.execute("SELECT to_regclass(?)", [f"{BOOKKEEPING_SCHEMA}.stream_state"]).fetchone()[0]:
             return {}
         return read_cursors_in(con.raw.cursor(), source)

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from extractors.postgres import PostgresWarehouse
+from extractors.errors import ConfigError
+from extractors.postgres import PostgresWarehouse, is_postgres_url
 
 
 def data_dir() -> Path:
@@ -34,8 +34,6 @@ def data_dir() -> Path:
 def warehouse_path() -> Path | PostgresWarehouse:
     """The build database: raw tables, state, and everything dbt builds. A DuckDB file's path, or a
     PostgresWarehouse when FUNNELHOUSE_WAREHOUSE is a postgresql:// URL or FUNNELHOUSE_WAREHOUSE_CONN_ID is set."""
-    from extractors.postgres import PostgresWarehouse, is_postgres_url
-
     conn_id = os.environ.get("FUNNELHOUSE_WAREHOUSE_CONN_ID", "").strip()
     if conn_id:
         return PostgresWarehouse(_connection_url(conn_id))
@@ -47,8 +45,6 @@ def warehouse_path() -> Path | PostgresWarehouse:
 
 def _connection_url(conn_id: str) -> str:
     from airflow.sdk import Connection
-
-    from extractors.errors import ConfigError
 
     try:
         conn = Connection.get(conn_id)

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import duckdb
 
-from extractors import postgres
+from extractors import postgres, settings
 from extractors.postgres import PostgresWarehouse
 
 log = logging.getLogger(__name__)
@@ -65,8 +65,6 @@ def _holder(error: duckdb.Error) -> str:
 
 
 def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
-    from extractors import settings
-
     deadline = time.monotonic() + settings.warehouse_lock_wait_s()
     pause = 0.5
     while True:
@@ -106,30 +104,3 @@ def connect(path: Path | PostgresWarehouse, read_only: bool = False) -> Iterator
             yield con
         finally:
             con.close()
-
-
-def literal(value) -> str:
-    """``value`` (text, a number, None or a list of them) as a SQL literal.
-
-    The loader writes its values into its statements instead of binding them: DuckDB's
-    Python client imports pandas (numpy, pyarrow) for the first bound parameter of a process,
-    which took 4-20 s on this project's shared 2-core machine (load average 6-12) before every load.
-    """
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"  # standard SQL strings: no backslash escapes
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(literal(v) for v in value) + "]"
-    raise TypeError(f"no SQL literal for {type(value).__name__}")
-
-
-def table_row_counts(con: duckdb.DuckDBPyConnection, schema_pattern: str) -> dict[str, int]:
-    """Rows per table in the schemas matching a LIKE pattern; internal tables (``_name``) left out."""
-    tables = con.execute(f"""SELECT table_schema || '.' || table_name FROM information_schema.tables
-        WHERE table_schema LIKE {literal(schema_pattern)} AND NOT starts_with(table_name, '_') ORDER BY 1""").fetchall()
-    return {t: con.execute(f"SELECT count(*) FROM {t}").fetchone()[0] for (t,) in tables}

@@ -5,6 +5,10 @@ from the command line (``python -m funnelhouse``) and in tests.
 """
 
 import os
+from pathlib import Path
+
+# The repository: dbt_project/ and dags/ sit beside this package.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # The sources the DAG extracts: FUNNELHOUSE_SOURCES (comma-separated) picks them,
 # e.g. "hubspot,meta_ads,google_ads,ga4,mailchimp,facebook_pages". The default is

@@ -23,7 +23,8 @@ import sys
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from funnelhouse import PROJECT_ROOT
+
 DAG_ID = "funnelhouse"
 # Lines of the Airflow log worth showing while the DAG runs: our own loggers and task boundaries.
 PROGRESS = re.compile(r"\[(extractors|funnelhouse|expectations)[.\w]*\]|\[DAG TEST\] (starting|end) task|DagRun Finished|ERROR|Traceback|error:")

@@ -21,7 +21,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -29,9 +29,11 @@ from urllib.parse import quote, unquote
 
 import duckdb
 
+from extractors.landing import fsync
+
 logger = logging.getLogger(__name__)
 
-META_SCHEMA = "meta"
+PUBLISHED_META_SCHEMA = "meta"  # in the published file: published_tables and publication
 VERSIONS_DIR = "versions"
 KEEP_VERSIONS = 7
 _TARGET = "publish_target"  # catalog alias of the new file while it is written
@@ -69,8 +71,8 @@ def publish(build_db: str, published_db: str, schemas: Sequence[str] = ("marts",
     target = Path(published_db).resolve()
     if not build.is_file():
         raise FileNotFoundError(f"no build database at {build}")
-    if META_SCHEMA in schemas:
-        raise ValueError(f"schema {META_SCHEMA!r} is reserved for publish metadata")
+    if PUBLISHED_META_SCHEMA in schemas:
+        raise ValueError(f"schema {PUBLISHED_META_SCHEMA!r} is reserved for publish metadata")
 
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     published_at = datetime.now(timezone.utc)
@@ -78,7 +80,7 @@ def publish(build_db: str, published_db: str, schemas: Sequence[str] = ("marts",
     try:
         _remove(temporary)  # left by a crashed run that had our pid
         tables = _write_copy(build, temporary, schemas, published_at, run_id, view_schemas)
-        _fsync_file(temporary)
+        fsync(temporary)
         version = _keep_copy(temporary, target, run_id, published_at)
         _swap_in(temporary, target)
     except BaseException:
@@ -109,39 +111,44 @@ def current_run_id(published_db: str | Path) -> str | None:
         return None
     with duckdb.connect(str(path), read_only=True) as connection:
         exists = connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND"
-                                    " table_name = 'publication'", [META_SCHEMA]).fetchone()[0]
+                                    " table_name = 'publication'", [PUBLISHED_META_SCHEMA]).fetchone()[0]
         if not exists:
             return None
-        row = connection.execute(f"SELECT run_id FROM {META_SCHEMA}.publication").fetchone()
+        row = connection.execute(f"SELECT run_id FROM {PUBLISHED_META_SCHEMA}.publication").fetchone()
     return row[0] if row else None
 
 
 def rollback(published_db: str | Path, to_run_id: str | None = None) -> Version:
     """Make a kept version current, atomically: ``to_run_id``'s, else the one before the current."""
     target = Path(published_db).resolve()
-    kept = versions(target)
-    if to_run_id is not None:
-        chosen = next((v for v in reversed(kept) if v.run_id == to_run_id), None)
-        if chosen is None:
-            raise RollbackError(f"no kept version of run {to_run_id!r}; kept: {', '.join(v.run_id for v in kept) or 'none'}")
-    else:
-        current = current_run_id(target)
-        positions = [i for i, v in enumerate(kept) if v.run_id == current]
-        earlier = kept[: positions[-1]] if positions else kept[:-1]
-        if not earlier:
-            raise RollbackError(f"no version before the current one ({current or 'nothing published'}) is kept")
-        chosen = earlier[-1]
+    chosen = rollback_choice(versions(target), to_run_id, lambda: current_run_id(target))
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}")
     try:
         _remove(temporary)
         shutil.copyfile(chosen.path, temporary)
-        _fsync_file(temporary)
+        fsync(temporary)
         _swap_in(temporary, target)
     except BaseException:
         _remove(temporary)
         raise
     logger.info("rolled %s back to run %s (published %s)", target, chosen.run_id, chosen.published_at)
     return chosen
+
+
+def rollback_choice(kept: list[Version], to_run_id: str | None, current: Callable[[], str | None]) -> Version:
+    """The kept version (oldest first) a rollback makes current, for either warehouse: ``to_run_id``'s
+    newest, else the one before the current run's (``current()``, asked only then)."""
+    if to_run_id is not None:
+        chosen = next((v for v in reversed(kept) if v.run_id == to_run_id), None)
+        if chosen is None:
+            raise RollbackError(f"no kept version of run {to_run_id!r}; kept: {', '.join(v.run_id for v in kept) or 'none'}")
+        return chosen
+    current_id = current()
+    positions = [i for i, v in enumerate(kept) if v.run_id == current_id]
+    earlier = kept[: positions[-1]] if positions else kept[:-1]
+    if not earlier:
+        raise RollbackError(f"no version before the current one ({current_id or 'nothing published'}) is kept")
+    return earlier[-1]
 
 
 def _swap_in(temporary: Path, target: Path) -> None:
@@ -152,7 +159,7 @@ def _swap_in(temporary: Path, target: Path) -> None:
         logger.warning("removing stale %s", stale_wal)
         stale_wal.unlink()
     os.replace(temporary, target)
-    _fsync_directory(target.parent)
+    fsync(target.parent)  # the rename itself durable, not only the new file's contents
 
 
 def _keep_copy(temporary: Path, target: Path, run_id: str, published_at: datetime) -> Path:
@@ -162,9 +169,9 @@ def _keep_copy(temporary: Path, target: Path, run_id: str, published_at: datetim
     version = folder / f"{published_at:%Y%m%dT%H%M%S%fZ}__{quote(run_id, safe='')}.duckdb"
     partial = version.with_name(version.name + ".partial")
     shutil.copyfile(temporary, partial)
-    _fsync_file(partial)
+    fsync(partial)
     os.replace(partial, version)
-    _fsync_directory(folder)
+    fsync(folder)
     return version
 
 
@@ -253,9 +260,9 @@ def _write_metadata(
     build: Path,
     run_id: str,
 ) -> None:
-    meta = f"{_TARGET}.{META_SCHEMA}.published_tables"
+    meta = f"{_TARGET}.{PUBLISHED_META_SCHEMA}.published_tables"
     connection.execute(
-        f"CREATE SCHEMA {_TARGET}.{META_SCHEMA};"
+        f"CREATE SCHEMA {_TARGET}.{PUBLISHED_META_SCHEMA};"
         f" CREATE TABLE {meta} (table_schema VARCHAR, table_name VARCHAR, row_count BIGINT,"
         " published_at TIMESTAMP, build_database VARCHAR)"
     )
@@ -264,7 +271,7 @@ def _write_metadata(
     # One statement for the few rows (one per table), not a row-by-row executemany.
     placeholders = ", ".join(["(?, ?, ?, ?, ?)"] * len(rows))
     connection.execute(f"INSERT INTO {meta} VALUES {placeholders}", [value for row in rows for value in row])
-    publication = f"{_TARGET}.{META_SCHEMA}.publication"
+    publication = f"{_TARGET}.{PUBLISHED_META_SCHEMA}.publication"
     connection.execute(f"CREATE TABLE {publication} (run_id VARCHAR, published_at TIMESTAMP, build_database VARCHAR)")
     connection.execute(f"INSERT INTO {publication} VALUES (?, ?, ?)", [run_id, published_at_utc, str(build)])
 
@@ -284,17 +291,3 @@ def _wal(database: Path) -> Path:
 def _remove(database: Path) -> None:
     database.unlink(missing_ok=True)
     _wal(database).unlink(missing_ok=True)
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as file:
-        os.fsync(file.fileno())
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable, not only the new file's contents.
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

@@ -22,13 +22,14 @@ from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from extractors.postgres import PostgresWarehouse, connect
-from funnelhouse.publish import PublishResult, RollbackError, Version, keep_versions
+from extractors.sql import BOOKKEEPING_SCHEMA
+from funnelhouse.publish import PublishResult, Version, keep_versions, rollback_choice
 
 logger = logging.getLogger(__name__)
 
 PUBLISHED_PREFIX = "published_"
 PARTS = ("marts", "bi", "meta")  # the published schemas, as the DuckDB file names them
-REGISTRY = "_funnelhouse.published_versions"
+REGISTRY = f"{BOOKKEEPING_SCHEMA}.published_versions"
 
 
 def _version_schema(stamp: str, part: str) -> str:
@@ -40,7 +41,7 @@ def _q(name: str) -> str:
 
 
 def _ensure_registry(con) -> None:
-    con.execute(f"""CREATE SCHEMA IF NOT EXISTS _funnelhouse;
+    con.execute(f"""CREATE SCHEMA IF NOT EXISTS {BOOKKEEPING_SCHEMA};
         CREATE TABLE IF NOT EXISTS {REGISTRY} (stamp VARCHAR PRIMARY KEY, run_id VARCHAR NOT NULL,
             published_at TIMESTAMPTZ NOT NULL, is_current BOOLEAN NOT NULL)""")
 
@@ -164,16 +165,7 @@ def rollback(warehouse: PostgresWarehouse, to_run_id: str | None = None) -> Vers
     """Make a kept version the published one: ``to_run_id``'s, else the one before the current, by the same swap."""
     kept = versions(warehouse)
     current = current_run_id(warehouse)
-    if to_run_id is not None:
-        chosen = next((v for v in reversed(kept) if v.run_id == to_run_id), None)
-        if chosen is None:
-            raise RollbackError(f"no kept version of run {to_run_id!r}; kept: {', '.join(v.run_id for v in kept) or 'none'}")
-    else:
-        positions = [i for i, v in enumerate(kept) if v.run_id == current]
-        earlier = kept[: positions[-1]] if positions else kept[:-1]
-        if not earlier:
-            raise RollbackError(f"no version before the current one ({current or 'nothing published'}) is kept")
-        chosen = earlier[-1]
+    chosen = rollback_choice(kept, to_run_id, lambda: current)
     with connect(warehouse) as con:
         if chosen.run_id != current:
             _swap_in(con, chosen.published_at)

@@ -28,6 +28,8 @@ from pathlib import Path
 
 import duckdb
 
+from funnelhouse import PROJECT_ROOT
+
 log = logging.getLogger(__name__)
 
 
@@ -36,7 +38,7 @@ def _channel_order() -> list[str]:
     attribution's 'unattributed'."""
     import csv
 
-    with open(Path(__file__).resolve().parent.parent / "dbt_project" / "seeds" / "channels.csv", newline="") as fh:
+    with open(PROJECT_ROOT / "dbt_project" / "seeds" / "channels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     return [r["channel"] for r in rows if r["is_paid"] == "true"] + [r["channel"] for r in rows if r["is_paid"] != "true"] + ["unattributed"]
 

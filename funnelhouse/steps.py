@@ -20,11 +20,12 @@ from pathlib import Path
 from extractors import pipeline, settings
 from extractors.errors import PartialFailure
 from extractors.postgres import PostgresWarehouse
-from extractors.warehouse import connect, table_row_counts, warehouse_lock
+from extractors.sql import BOOKKEEPING_SCHEMA, table_row_counts
+from extractors.warehouse import connect, warehouse_lock
+from funnelhouse import PROJECT_ROOT
 
 log = logging.getLogger(__name__)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MART_SCHEMA = "marts"
 BI_SCHEMA = "bi"
@@ -242,11 +243,11 @@ def report(run_id: str | None = None) -> dict:
 def _freshness() -> list[dict]:
     """Each source's newest load as the raw gate measured it (empty before the first raw gate)."""
     with connect(settings.warehouse_path(), read_only=True) as con:
-        if not con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = '_funnelhouse'"
+        if not con.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{BOOKKEEPING_SCHEMA}'"
                            " AND table_name = 'gate_freshness'").fetchone()[0]:
             return []
         cursor = con.execute("SELECT source, newest_loaded_at, lag_hours, warn_after_hours, error_after_hours"
-                             " FROM _funnelhouse.gate_freshness ORDER BY source")
+                             f" FROM {BOOKKEEPING_SCHEMA}.gate_freshness ORDER BY source")
         names = [d[0] for d in cursor.description]
         return [dict(zip(names, row)) for row in cursor.fetchall()]
 
@@ -290,12 +291,10 @@ def later_run_pending(context, every: timedelta) -> str | None:
 
 def freshness(sources: tuple[str, ...], interval_end: datetime) -> dict:
     """Which sources the warehouse holds up to this run's interval end, and which are stale."""
-    from extractors.loader import META_SCHEMA
-
     with connect(settings.warehouse_path(), read_only=True) as con:
         has_state = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'stream_state'",
-                                [META_SCHEMA]).fetchone()[0]
-        reached = dict(con.execute(f"SELECT source, max(cursor_value) FROM {META_SCHEMA}.stream_state GROUP BY 1").fetchall()) if has_state else {}
+                                [BOOKKEEPING_SCHEMA]).fetchone()[0]
+        reached = dict(con.execute(f"SELECT source, max(cursor_value) FROM {BOOKKEEPING_SCHEMA}.stream_state GROUP BY 1").fetchall()) if has_state else {}
     sources_report = {s: {"loaded_up_to": reached[s].isoformat() if s in reached else None,
                           "fresh": s in reached and reached[s] >= interval_end} for s in sources}
     stale = sorted(s for s, r in sources_report.items() if not r["fresh"])

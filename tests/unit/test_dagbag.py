@@ -39,6 +39,16 @@ def test_every_dag_follows_policy(dagbag):
             assert t.doc_md is None or t.doc_md.strip(), f"{dag_id}.{t.task_id}: empty doc"
 
 
+def test_the_doc_names_every_connection_the_code_reads(dagbag):
+    """The DAG's doc lists each source's Connection, as the source registry names it, and the alerts one."""
+    from extractors.sources import registry
+    from funnelhouse.notify import ALERTS_CONN_ID
+
+    doc = dagbag.dags["funnelhouse"].doc_md
+    assert [s.conn_id for s in registry().values() if f"`{s.conn_id}`" not in doc] == []
+    assert f"`{ALERTS_CONN_ID}`" in doc
+
+
 def test_every_dag_file_parses_within_the_budget():
     """The dag-processor parses every file again and again: each stays under 1 s of CPU (Airflow itself
     imported first, as it is in the dag-processor; CPU time, so a busy machine does not count), with no
