@@ -41,6 +41,13 @@ $(CHROMIUM):
 test: $(VENV)/.synced $(CHROMIUM)  ## the whole test suite (CI runs exactly this)
 	$(VENV)/bin/python -m pytest
 
+# ruff (format and lint) on the Python, sqlfluff on dbt's SQL (dbt_project/.sqlfluff).
+lint: $(VENV)/.synced
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+	mkdir -p data/lint
+	cd dbt_project && FUNNELHOUSE_WAREHOUSE=$(CURDIR)/data/lint/warehouse.duckdb $(CURDIR)/$(VENV)/bin/sqlfluff lint models
+
 # The unit, sandbox and extractor layers without the tests marked slow: the loop while editing (under 2 minutes).
 test-fast: $(VENV)/.synced
 	$(VENV)/bin/python -m pytest tests/unit tests/sandbox tests/extractors -m "not slow and not e2e" --durations=10
