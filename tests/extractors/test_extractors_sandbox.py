@@ -31,6 +31,7 @@ def checksum(name: str) -> str:
     return hashlib.sha256(repr(table(name)).encode()).hexdigest()
 
 
+@pytest.mark.slow
 def test_full_hubspot_read_equals_the_world(sandbox, connections, data_dir, world):
     run("hubspot", end=world.default_now)
     contacts = {row[1]: json.loads(row[2]) for row in table("raw_hubspot.contacts")}
@@ -46,6 +47,7 @@ def test_full_hubspot_read_equals_the_world(sandbox, connections, data_dir, worl
     assert all(json.loads(r[2])["associations"]["contacts"]["results"] for r in deals)
 
 
+@pytest.mark.slow
 def test_incremental_hubspot_read_after_changes_equals_a_full_read(sandbox, connections, data_dir, world, tmp_path, monkeypatch):
     earlier = world.default_now - timedelta(days=20)
     sandbox.set_clock(earlier)
@@ -62,6 +64,7 @@ def test_incremental_hubspot_read_after_changes_equals_a_full_read(sandbox, conn
     assert (checksum("raw_hubspot.contacts"), checksum("raw_hubspot.deals")) == incremental
 
 
+@pytest.mark.slow
 def test_meta_lookback_replaces_restated_days_and_equals_a_full_read(sandbox, connections, data_dir, world, tmp_path, monkeypatch):
     earlier = world.default_now - timedelta(days=10)
     sandbox.set_clock(earlier)
@@ -80,6 +83,7 @@ def test_meta_lookback_replaces_restated_days_and_equals_a_full_read(sandbox, co
     assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count == 1432
 
 
+@pytest.mark.slow
 def test_rerunning_the_same_interval_three_times_changes_nothing(sandbox, connections, data_dir, world):
     start = datetime(2026, 7, 1, tzinfo=UTC)
     sums = []
@@ -122,6 +126,7 @@ def cli_env(connections, data_dir):
     (["meta_ads", "--end", "2026-08-29"], {"AIRFLOW_CONN_META_ADS": {"extra": {}}}, 2, "error: connection 'meta_ads' has no extra 'account_ids'"),
     (["hubspot", "--end", "2026-08-29"], {"AIRFLOW_CONN_HUBSPOT": {"password": "expired-token-xyz"}}, 1, "credentials were rejected (HTTP 401"),
 ])
+@pytest.mark.slow
 def test_bad_input_gives_one_clear_line_a_nonzero_exit_and_no_damage(cli_env, args, env_change, code, message):
     env = dict(cli_env)
     for key, change in env_change.items():
@@ -137,6 +142,7 @@ def test_bad_input_gives_one_clear_line_a_nonzero_exit_and_no_damage(cli_env, ar
     assert not settings.warehouse_path().exists()  # the warehouse is never created, let alone touched
 
 
+@pytest.mark.slow
 def test_contacts_modified_while_a_search_pages_are_not_lost(sandbox, connections, data_dir, world, tmp_path, monkeypatch):
     """GIVEN an incremental search under way, WHEN contacts read on page 1 change before page 2,
     THEN nothing is skipped: after the next run the table equals a full read."""
@@ -224,6 +230,7 @@ def test_a_response_slower_than_the_timeout_is_retried(sandbox, connections, dat
     assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count
 
 
+@pytest.mark.slow
 def test_a_refused_optional_stream_is_skipped_and_reported_and_read_in_full_once_allowed(sandbox, connections, data_dir,
                                                                                        world, caplog):
     """GIVEN a portal whose events API starts answering 403 after visits were landed (Marketing Hub

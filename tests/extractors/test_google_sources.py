@@ -57,6 +57,7 @@ def click_row(gclid, day):
             "adGroup": {"resourceName": "customers/5550001/adGroups/21", "id": "21"}, "segments": {"date": day}}
 
 
+@pytest.mark.slow
 def test_google_ads_click_views_are_read_one_day_per_query_and_never_before_90_days(data_dir, monkeypatch):
     """GIVEN a backfill from 200 days ago, WHEN click_views is read, THEN Google's limits hold: one query per
     account day (a range is refused) and none older than 90 days (refused too): the window starts there, so
@@ -112,6 +113,7 @@ def test_ga4_report_rows_become_records_and_pages_by_string_offset(data_dir, mon
         ("2026-06-02", "/blog/a", "4"), ("2026-06-02", "/pricing", "10"), ("2026-06-03", "/pricing", "7")]
 
 
+@pytest.mark.slow
 def test_google_sources_mint_access_tokens_from_a_refresh_token(sandbox, connections, data_dir, world, monkeypatch):
     """Unattended runs keep a refresh token: each run mints a fresh access token at the token endpoint."""
     from sandbox.apis import google_oauth
@@ -193,6 +195,7 @@ def test_the_sandbox_refuses_a_version_from_its_sunset_day_on_and_serves_the_def
                          headers=headers, timeout=30).status_code == 200
 
 
+@pytest.mark.slow
 def test_an_error_after_result_batches_fails_that_unit_and_the_others_load(sandbox, connections, data_dir, world, monkeypatch):
     """GIVEN one customer's report stream always ends in an INTERNAL error after its first batch
     (HTTP 200) WHEN Google Ads runs THEN that unit fails after the client's retries, lands nothing,

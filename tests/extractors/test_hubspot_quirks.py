@@ -77,6 +77,7 @@ def test_properties_split_into_chunks_each_under_the_limit_keeping_every_name_on
     assert hubspot._property_chunks(["email", "firstname"]) == [["email", "firstname"]]
 
 
+@pytest.mark.slow
 def test_600_long_property_names_are_read_in_chunks_under_the_url_limit_and_merged_by_id(portal, small_world, monkeypatch):
     """GIVEN a portal with 600 custom properties of 46 characters (27,600 characters of names)
     WHEN contacts are listed with all_properties THEN no request URL passes HubSpot's limit, the
@@ -100,6 +101,7 @@ def test_600_long_property_names_are_read_in_chunks_under_the_url_limit_and_merg
         assert set(LONG_NAMES) <= record["properties"].keys() and record["properties"][LONG_NAMES[599]] == f"599:{cid}"
 
 
+@pytest.mark.slow
 def test_records_changing_between_the_chunk_requests_land_whole_and_of_one_version(portal, small_world, monkeypatch, tmp_path):
     """GIVEN the clock moves ten days between the first listed page and the batch reads of its other
     chunks (stages advance, contacts are archived) WHEN contacts are read THEN no record mixes the two
@@ -151,6 +153,7 @@ def test_an_empty_search_page_that_still_gives_a_cursor_does_not_end_the_search(
     assert rows("SELECT id FROM raw_hubspot.contacts") == [("1001",)]
 
 
+@pytest.mark.slow
 def test_the_sandbox_search_gives_empty_pages_with_a_cursor_now_and_then_and_the_incremental_read_is_whole(
         sandbox, connections, data_dir, world, tmp_path, monkeypatch):
     """GIVEN the sandbox's search meets filtered-out entries on a seeded share of queries

@@ -190,6 +190,7 @@ def test_with_the_mode_off_nothing_is_limited(sandbox):
     assert sandbox.sandbox.limits.refused == []
 
 
+@pytest.mark.slow
 def test_serve_platform_limits_flag_is_documented_and_turns_the_limits_on():
     help_text = " ".join(subprocess.run([sys.executable, "-m", "sandbox", "serve", "--help"], cwd=REPO,
                                         capture_output=True, text=True, check=True).stdout.split())
@@ -260,6 +261,7 @@ def checksums() -> dict[str, str]:
             for t in ("contacts", "deals", "contact_visits")}
 
 
+@pytest.mark.slow
 def test_an_incremental_hubspot_read_of_many_search_pages_is_never_throttled_and_lands_the_same_rows(
         world, data_dir, tmp_path, monkeypatch):
     """GIVEN contacts read 20 days ago (about 1,500 changed since: 8 search pages, twice HubSpot's
@@ -295,6 +297,7 @@ def test_an_incremental_hubspot_read_of_many_search_pages_is_never_throttled_and
     assert limited_rows == unlimited
 
 
+@pytest.mark.slow
 def test_without_pacing_the_same_read_is_throttled(world, data_dir, monkeypatch):
     """The check above has teeth: the same read with no declared rate trips the search limit."""
     earlier = world.default_now - timedelta(days=20)

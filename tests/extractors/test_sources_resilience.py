@@ -21,6 +21,9 @@ from extractors import pipeline, settings
 from extractors.sources import get_source
 from tests.pipeline_helpers import run
 
+# Every source through every fault, read three times: minutes; make test-fast leaves the module out.
+pytestmark = pytest.mark.slow
+
 SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages")
 # The page and Instagram endpoints are Graph API paths: the fault plan's platform "meta".
 PLATFORM = {"hubspot": "hubspot", "meta_ads": "meta", "google_ads": "google_ads", "ga4": "ga4", "mailchimp": "mailchimp",

@@ -69,6 +69,7 @@ def _counts(world: World) -> dict[str, int]:
             "emails sent": int(sum(c["emails_sent"] for c in truth.email_by_campaign.values()))}
 
 
+@pytest.mark.slow
 def test_scale_2_is_about_twice_the_business_of_scale_1():
     one, two = _counts(World(seed=7, scale=1)), _counts(World(seed=7, scale=2))
     assert one["contacts"] > 4000 and one["sessions"] > 100_000  # the demo business, not an empty one
@@ -79,6 +80,7 @@ def test_scale_2_is_about_twice_the_business_of_scale_1():
     assert float(spend2 / spend1) == pytest.approx(2, rel=0.01)
 
 
+@pytest.mark.slow
 def test_scale_flag_changes_the_counts_served_over_http():
     served = {}
     for scale in ("1", "2"):

@@ -220,6 +220,7 @@ def test_hubspot_error_bodies_match_the_error_schema(sandbox, hubspot_schema, me
     assert body["category"] == category and body["status"] == "error" and body["message"]
 
 
+@pytest.mark.slow
 def test_the_extractors_hubspot_requests_use_the_specs_parameters(sandbox, connections, data_dir, world):
     """The list parameters the extractor sends are the operation's, and its search filters
     validate against the spec's FilterGroup schema."""
@@ -459,6 +460,7 @@ def digest(seed: int) -> str:
     return hashlib.sha256(repr(replay(seed)).encode()).hexdigest()
 
 
+@pytest.mark.slow
 def test_the_same_seed_gives_byte_identical_bodies():
     first, second = replay(7), replay(7)
     assert [(label, status) for label, status, _ in first] == [(label, status) for label, status, _ in second]
@@ -467,6 +469,7 @@ def test_the_same_seed_gives_byte_identical_bodies():
     assert all(status == 200 for label, status, _ in first if "error" not in label and "401" not in label)
 
 
+@pytest.mark.slow
 def test_another_seed_gives_different_bodies():
     seven, eight = replay(7), replay(8)
     data_calls = [(label, a, b) for (label, _, a), (_, _, b) in zip(seven, eight, strict=True)
@@ -474,6 +477,7 @@ def test_another_seed_gives_different_bodies():
     assert data_calls and all(a != b for _, a, b in data_calls), [label for label, a, b in data_calls if a == b]
 
 
+@pytest.mark.slow
 def test_bodies_do_not_depend_on_the_process_hash_seed():
     """Same seed, two processes with different PYTHONHASHSEED: the same bytes (no set or
     dict order that depends on string hashing reaches a response)."""

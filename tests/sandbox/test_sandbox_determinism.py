@@ -303,6 +303,7 @@ def replays() -> dict[str, list[Exchange]]:
     return runs
 
 
+@pytest.mark.slow
 def test_the_script_covers_every_route_of_every_platform(replays):
     routes = [(method, re.compile(pattern), pattern) for method, pattern, _ in _routes()]
     hit = {pattern for ex in replays["seed 7, hash 1"] for method, regex, pattern in routes
@@ -311,6 +312,7 @@ def test_the_script_covers_every_route_of_every_platform(replays):
     assert all(ex.status != 404 or ex.label == "mailchimp unknown list" for ex in replays["seed 7, hash 1"])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("other", ["seed 7, hash 2", "seed 7, hash 3"])
 def test_the_same_seed_gives_identical_bytes_per_request_under_another_hash_seed(replays, other):
     first, second = replays["seed 7, hash 1"], replays[other]

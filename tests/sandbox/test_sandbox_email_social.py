@@ -175,6 +175,7 @@ def assert_mailchimp_tables_equal_the_world(world):
     assert {k: dict(v) for k, v in by_status.items()} == truth.list_members_by_status
 
 
+@pytest.mark.slow
 def test_full_mailchimp_read_equals_the_world(sandbox, connections, data_dir, world):
     run("mailchimp", end=world.default_now)
     assert_mailchimp_tables_equal_the_world(world)
@@ -251,6 +252,7 @@ def test_the_sandbox_connections_name_every_audience_page_and_account(server):
 # ---- incremental reads after the clock moves equal full reads ---------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["mailchimp", "facebook_pages"])
 def test_incremental_read_after_the_clock_moves_equals_a_full_read(sandbox, connections, data_dir, world, tmp_path,
                                                                    monkeypatch, source):
@@ -510,6 +512,7 @@ def test_extractors_with_a_rejected_key_stop_with_an_auth_error(sandbox, connect
 # ---- faults ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_extractors_load_exactly_the_world_through_rate_limits_5xx_and_duplicates(sandbox, connections, data_dir, world,
                                                                                     monkeypatch):
     waits: list[float] = []

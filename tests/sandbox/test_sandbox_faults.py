@@ -895,6 +895,7 @@ def test_clear_removes_every_rule_and_the_log(sandbox):
 # ---- the extractors through a storm of faults ----------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_extractors_load_exactly_the_world_through_every_transport_and_paging_fault(sandbox, connections, data_dir, world,
                                                                                        monkeypatch):
     """Retries, dedupe across pages and unknown fields, end to end: what lands equals the world."""

@@ -520,6 +520,7 @@ def test_connections_point_at_the_google_ads_and_ga4_sandbox(server):
                             "bigquery_url": server.base_url}
 
 
+@pytest.mark.slow
 def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
     body = {"dateRanges": [{"startDate": "2026-06-01", "endDate": "2026-08-30"}],
             "dimensions": [{"name": d} for d in SESSION_DIMENSIONS], "metrics": [{"name": m} for m in SESSION_METRICS]}
@@ -535,6 +536,7 @@ def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
         assert search_stream(other, "5550003", query).content != answers[0][0]
 
 
+@pytest.mark.slow
 def test_generation_is_lazy_and_memory_stays_flat_as_scale_grows():
     big = World(seed=7, scale=40)
     day = big.start + timedelta(days=45)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import requests
 
 from sandbox.apis.hubspot import _epoch_ms
@@ -57,6 +58,7 @@ def test_the_index_is_every_rendered_records_modified_time_sorted():
     assert len(modified) == len(ids) == 0
 
 
+@pytest.mark.slow
 def test_searches_at_new_clocks_regenerate_no_day():
     # 12 days at scale 20: the LRU holds 8, so any walk over every day's full contacts would regenerate some
     world = World(seed=7, scale=20, days=12)

@@ -69,6 +69,7 @@ def test_members_pages_do_not_walk_every_member(monkeypatch):
         assert all(m["last_changed"] >= since for p in pages for m in p["members"])
 
 
+@pytest.mark.slow
 def test_reports_read_kept_days_without_regenerating_the_people():
     world = World(seed=7, scale=40, days=30)
     assert world.cache_info()["capacity"] < world.days  # the LRU of full days cannot hold the period

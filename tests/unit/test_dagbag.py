@@ -49,6 +49,7 @@ def test_the_doc_names_every_connection_the_code_reads(dagbag):
     assert f"`{ALERTS_CONN_ID}`" in doc
 
 
+@pytest.mark.slow
 def test_every_dag_file_parses_within_the_budget():
     """The dag-processor parses every file again and again: each stays under 1 s of CPU (Airflow itself
     imported first, as it is in the dag-processor; CPU time, so a busy machine does not count), with no
@@ -137,6 +138,7 @@ def test_platform_errors_retry_but_findings_do_not(dagbag):
                        "raw_quality_gate": 0, "transform": 0, "quality_gate": 0, "publish": 2, "report": 2, "freshness": 0}
 
 
+@pytest.mark.slow
 def test_parsing_the_dag_file_loads_no_pipeline_code():
     """The scheduler parses DAG files constantly: the pipeline (duckdb, extractors) loads only when a task runs."""
     import subprocess

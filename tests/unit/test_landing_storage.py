@@ -27,6 +27,7 @@ def _raw(source: str) -> dict[str, list[tuple]]:
     return {t: rows(f"SELECT _account_id, _record::VARCHAR FROM raw_{source}.{t} ORDER BY ALL") for t in tables}
 
 
+@pytest.mark.slow
 def test_an_object_store_landing_url_loads_the_same_rows_as_a_local_folder(connections, data_dir, tmp_path, monkeypatch):
     # GIVEN a first run through the local landing folder
     run("meta_ads", END)
@@ -46,6 +47,7 @@ def test_an_object_store_landing_url_loads_the_same_rows_as_a_local_folder(conne
     assert [(c["stream"], c["account_id"], datetime.fromisoformat(c["cursor"])) for c in copy["cursors"]] == saved
 
 
+@pytest.mark.slow
 def test_an_interrupted_batch_on_the_object_store_is_ignored_then_removed(connections, data_dir, tmp_path, monkeypatch):
     # GIVEN a batch an extraction killed long ago left on the store: pages, no manifest
     monkeypatch.setenv("FUNNELHOUSE_LANDING_URL", f"file://{tmp_path}/bucket/landing")
@@ -118,6 +120,7 @@ def bi_reader(data_dir):
     proc.wait()
 
 
+@pytest.mark.slow
 def test_a_load_waits_for_a_bi_reader_of_the_build_file_then_loads(connections, bi_reader, monkeypatch, caplog):
     # GIVEN a landed batch and a BI tool holding the build file; it closes after a few seconds
     pipeline.extract("meta_ads", end=END, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
@@ -130,6 +133,7 @@ def test_a_load_waits_for_a_bi_reader_of_the_build_file_then_loads(connections, 
     assert any(f"PID {bi_reader.pid}" in r.getMessage() for r in caplog.records)
 
 
+@pytest.mark.slow
 def test_a_load_facing_a_reader_that_stays_fails_naming_it_and_the_published_file(connections, bi_reader, monkeypatch):
     from extractors.warehouse import WarehouseBusy
 
@@ -142,6 +146,7 @@ def test_a_load_facing_a_reader_that_stays_fails_naming_it_and_the_published_fil
     assert len(complete_batches(settings.landing_dir(), "meta_ads")) == 1
 
 
+@pytest.mark.slow
 def test_a_batch_planned_from_another_warehouses_cursors_is_refused_not_loaded_with_a_gap(connections, data_dir, tmp_path,
                                                                                            monkeypatch):
     from extractors.loader import LandingMismatch
