@@ -43,7 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
-from sandbox.server import Request, Response
+from sandbox.http import Request, Response
 
 log = logging.getLogger(__name__)
 

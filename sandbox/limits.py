@@ -29,7 +29,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import NamedTuple
 
-from sandbox.server import Request, Response
+from sandbox.apis.mailchimp import api_key
+from sandbox.faults import rate_limit_response
+from sandbox.http import Request, Response
 
 log = logging.getLogger(__name__)
 
@@ -101,8 +103,6 @@ class PlatformLimits:
                             f"{len(recent)} searches in the last {since_ms:.0f} ms")
 
     def _refuse(self, request: Request, platform: str, policy: str, why: str) -> Response:
-        from sandbox.faults import rate_limit_response  # imports the server module, as this one does
-
         with self._lock:
             self.refused.append(Refusal(platform, request.method, request.path, policy))
         log.info("platform limit: 429 %s on %s %s (%s)", policy, request.method, request.path, why)
@@ -116,7 +116,5 @@ def _mailchimp_key(request: Request) -> str | None:
     """The accepted API key of a Mailchimp request, else None (not Mailchimp, or a key it refuses)."""
     if not MAILCHIMP_PATH.match(request.path):
         return None
-    from sandbox.apis.mailchimp import api_key
-
     key = api_key(request)
     return key if key and key == request.sandbox.tokens["mailchimp"] else None

@@ -9,118 +9,53 @@ parallel requests are served concurrently.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import re
 import sys
 import threading
-from collections.abc import Callable
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
-from sandbox.world import World
+from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
+from sandbox.faults import FaultPlan
+from sandbox.http import DEFAULT_TOKENS, Request, Response, SandboxState
+from sandbox.limits import PlatformLimits
+from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS, World
+from sandbox.world_email import AUDIENCES
+from sandbox.world_fx import CURRENCIES
+from sandbox.world_google_ads import MANAGER
+from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
+from sandbox.world_web import PROPERTY_ID
 
-if TYPE_CHECKING:
-    from sandbox.faults import FaultPlan
-    from sandbox.limits import PlatformLimits
+__all__ = ["DEFAULT_TOKENS", "Request", "Response", "Sandbox", "SandboxServer", "connection_env"]
 
 log = logging.getLogger(__name__)
 
-DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token",
-                  "google_ads": "sandbox-google-ads-token", "google_ads_developer": "sandbox-google-ads-developer-token",
-                  "ga4": "sandbox-ga4-token", "mailchimp": "sandbox-mailchimp-key-us21",
-                  "facebook": "sandbox-facebook-token"}
-
 
 @dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    headers: dict[str, str]
-    body: bytes
-    base_url: str
-    match: re.Match
-    sandbox: Sandbox
+class Sandbox(SandboxState):
+    """The state one server serves, plus what the server puts in front of the platforms."""
 
-    def json(self) -> dict:
-        return json.loads(self.body or b"{}")
-
-    def bearer_token(self) -> str | None:
-        auth = self.headers.get("authorization", "")
-        return auth[7:] if auth.lower().startswith("bearer ") else None
-
-    def correlation_id(self) -> str:
-        """Deterministic per request, so two servers with one seed answer identical bytes."""
-        digest = hashlib.sha256(f"{self.method} {self.path} {sorted(self.query.items())} {self.body!r}".encode()).hexdigest()
-        return f"{digest[:8]}-{digest[8:12]}-{digest[12:16]}-{digest[16:20]}-{digest[20:32]}"
-
-
-@dataclass
-class Response:
-    status: int
-    body: object
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json;charset=utf-8"
-
-
-@dataclass
-class Sandbox:
-    """The state one server serves: the world, its clock and the accepted tokens."""
-
-    world: World
-    now: datetime | None = None
-    tokens: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_TOKENS))
-    # False: a HubSpot portal without Marketing Hub Enterprise, whose events API answers 403.
-    hubspot_enterprise: bool = True
-    # True: an app with Meta's Marketing API version auto-upgrade on, whose calls to an expired version
-    # are served as the next one (with X-Ad-Api-Version-Warning) instead of refused with code 2635.
-    meta_auto_upgrade: bool = False
-    # HubSpot search's empty pages that still carry a cursor (sandbox/apis/hubspot.py); False: every page full.
-    hubspot_search_gaps: bool = True
-    request_count: int = 0
-    cache: dict = field(default_factory=dict, repr=False)  # per-clock indexes an API module may keep
-    # Called with each Request before it is answered: lets a test change the world mid-run.
-    request_hooks: list[Callable[[Request], None]] = field(default_factory=list)
     # Failures to inject (sandbox/faults.py): 429s, 5xx, slow, truncated or changed bodies.
     faults: FaultPlan | None = None
     # The platforms' own rate limits (sandbox/limits.py): HubSpot search 4/s per token, Mailchimp
     # 10 requests in flight per key. Off by default: the demo and the tests run at full speed.
     platform_limits: bool = False
     limits: PlatformLimits | None = None
-    # GA4 (sandbox/apis/ga4.py): a report of more rows than this folds the rest into "(other)";
-    # quota limits that override a standard property's (e.g. {"tokensPerProjectPerHour": 10}).
-    ga4_row_limit: int = 100_000
-    ga4_quota: dict[str, int] | None = None
-    # BigQuery (sandbox/apis/bigquery.py): answers a query job gives with jobComplete false first.
-    bigquery_pending_polls: int = 0
-    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def __post_init__(self):
-        if self.now is None:
-            self.now = self.world.default_now
+        super().__post_init__()
         if self.faults is None:
-            from sandbox.faults import FaultPlan  # imports this module: load it lazily
-
             self.faults = FaultPlan()
         if self.limits is None:
-            from sandbox.limits import PlatformLimits
-
             self.limits = PlatformLimits()
-
-    def count_request(self) -> None:
-        with self._lock:
-            self.request_count += 1
 
 
 def _routes():
-    from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth, hubspot, mailchimp, meta
-
     return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
             *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES]
 
@@ -156,7 +91,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(Response(404, {"status": "error", "message": f"no route for {method} {parts.path}"}))
 
     def _answer(self, request: Request, handler, refused: Response | None = None) -> Response:
-        sandbox = request.sandbox
+        sandbox = self.server.sandbox  # request.sandbox, with the fault plan
         for hook in sandbox.request_hooks:
             hook(request)
         if refused is not None:  # over the platform's own limit: neither the platform nor a fault answers
@@ -262,14 +197,6 @@ class SandboxServer:
 
 def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[str, str]:
     """Airflow Connections (JSON form of AIRFLOW_CONN_<ID>) for every sandbox platform."""
-    from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
-    from sandbox.world_email import AUDIENCES
-    from sandbox.world_fx import CURRENCIES
-    from sandbox.world_google_ads import MANAGER
-    from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
-    from sandbox.apis.bigquery import PROJECT_ID as BIGQUERY_PROJECT_ID
-    from sandbox.world_web import PROPERTY_ID
-
     tokens = {**DEFAULT_TOKENS, **(tokens or {})}
     conns = {
         "hubspot": {"conn_type": "http", "host": base_url, "password": tokens["hubspot"], "extra": {"portal_id": "4400001"}},
@@ -281,7 +208,7 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
                                  "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS]}},  # the default version
         # The property's BigQuery export is linked (sandbox/apis/bigquery.py): the ga4_export stream reads exits.
         "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"],
-                "extra": {"property_ids": [PROPERTY_ID], "bigquery_project_id": BIGQUERY_PROJECT_ID, "bigquery_url": base_url}},
+                "extra": {"property_ids": [PROPERTY_ID], "bigquery_project_id": bigquery.PROJECT_ID, "bigquery_url": base_url}},
         # Mailchimp's base URL is https://<dc>.api.mailchimp.com; the key (its password) ends in the data center.
         "mailchimp": {"conn_type": "http", "host": base_url, "login": "funnelhouse", "password": tokens["mailchimp"],
                       "extra": {"list_ids": [a.list_id for a in AUDIENCES]}},

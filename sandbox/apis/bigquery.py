@@ -44,9 +44,9 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from sandbox.server import Request, Response
-from sandbox.world_web import (EXPORT_SITE, EXPORT_STREAM_ID, PROPERTY_ID, SECONDS_BETWEEN_VIEWS, export_ready,
-                               export_sessions)
+from sandbox.http import Request, Response
+from sandbox.world_web import (EXPORT_DELAY, EXPORT_SITE, EXPORT_STREAM_ID, PROPERTY_ID, SECONDS_BETWEEN_VIEWS,
+                               export_ready, export_sessions, property_day_end)
 
 PROJECT_ID = "funnelhouse-sandbox"
 DATASET_ID = f"analytics_{PROPERTY_ID}"
@@ -368,8 +368,6 @@ def _etag(items: list) -> str:
 
 
 def _creation_ms(name: str) -> str:
-    from sandbox.world_web import EXPORT_DELAY, property_day_end
-
     day = datetime.strptime(name[len("events_"):], "%Y%m%d").date()
     return str(int((property_day_end(day) + EXPORT_DELAY).timestamp() * 1000))
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from xml.sax.saxutils import quoteattr
 
-from sandbox.server import Request, Response
+from sandbox.http import Request, Response
 from sandbox.world_fx import BY_CBR_ID, CURRENCIES
 
 CONTENT_TYPE = "application/xml; charset=windows-1251"

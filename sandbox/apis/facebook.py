@@ -59,7 +59,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlencode
 
-from sandbox.server import Request, Response
+from sandbox.http import Request, Response
 from sandbox.world_social import (
     FACEBOOK_PAGE,
     INSTAGRAM_ACCOUNT,

@@ -64,7 +64,7 @@ from collections.abc import Callable
 from contextlib import contextmanager
 from datetime import UTC, date, timedelta
 
-from sandbox.server import Request, Response
+from sandbox.http import Request, Response
 from sandbox.world_google_ads import SEARCH_CAMPAIGNS
 from sandbox.world_web import PROFILES, PROPERTY_CURRENCY, PROPERTY_ID, PROPERTY_TIME_ZONE, PROPERTY_TZ, SessionBlock
 

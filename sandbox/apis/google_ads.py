@@ -45,7 +45,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sandbox.gaql import Condition, GaqlError, Query, parse
-from sandbox.server import Request, Response
+from sandbox.http import Request, Response
 from sandbox.world_google_ads import ALL_GOOGLE_ADS_CUSTOMERS, MANAGER, SEARCH_CAMPAIGNS, GoogleAdsCustomer
 
 CUSTOMERS = {c.customer_id: c for c in ALL_GOOGLE_ADS_CUSTOMERS}

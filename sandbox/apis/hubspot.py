@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
-from sandbox.server import Request, Response
+from sandbox.http import Request, Response
 
 OBJECTS = ("contacts", "deals")
 # HubSpot accepts an object type's id wherever it accepts its name; the OpenAPI files use the id (deals: /objects/0-3).

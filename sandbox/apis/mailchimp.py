@@ -36,7 +36,7 @@ import hashlib
 from array import array
 from datetime import UTC, datetime
 
-from sandbox.server import Request, Response
+from sandbox.http import Request, Response
 from sandbox.world_email import AUDIENCES, Audience, CampaignActivity, EmailCampaign, epoch_seconds, member_email, member_id
 
 DEFAULT_COUNT = 10

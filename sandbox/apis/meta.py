@@ -43,7 +43,8 @@ from dataclasses import dataclass
 from datetime import date
 from urllib.parse import parse_qs, urlencode
 
-from sandbox.server import Request, Response
+from sandbox.apis import facebook
+from sandbox.http import Request, Response
 from sandbox.world import AD_ACCOUNTS
 
 ACCOUNTS = {a.account_id: a for a in AD_ACCOUNTS}
@@ -312,8 +313,6 @@ def _decode_cursor(cursor: str) -> int:
 
 
 def _routes():
-    from sandbox.apis import facebook
-
     return [
         ("GET", r"/v\d+\.\d+/act_(?P<account>\d+)", _marketing(get_account)),
         ("GET", r"/v\d+\.\d+/act_(?P<account>\d+)/insights", _marketing(get_insights)),

@@ -35,7 +35,8 @@ from sandbox.faults import (
     rate_limit_response,
     server_error_response,
 )
-from sandbox.server import DEFAULT_TOKENS, Request, SandboxServer
+from sandbox.http import Request
+from sandbox.server import DEFAULT_TOKENS, SandboxServer
 from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS
 from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
 from sandbox.world_web import PROPERTY_ID
