@@ -24,10 +24,11 @@ from sandbox.apis import bigquery, cbr, facebook, ga4, google_ads, google_oauth,
 from sandbox.faults import FaultPlan
 from sandbox.http import DEFAULT_TOKENS, Request, Response, SandboxState
 from sandbox.limits import PlatformLimits
-from sandbox.world import AD_ACCOUNTS, GOOGLE_ADS_CUSTOMERS, World
+from sandbox.world import World
 from sandbox.world_email import AUDIENCES
 from sandbox.world_fx import CURRENCIES
-from sandbox.world_google_ads import MANAGER
+from sandbox.world_google_ads import GOOGLE_ADS_CUSTOMERS, MANAGER
+from sandbox.world_meta import AD_ACCOUNTS
 from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
 from sandbox.world_web import PROPERTY_ID
 

@@ -8,8 +8,8 @@ create a HubSpot contact whose UTM tags name the campaign and the ad; contacts
 move through lifecycle stages with dates; some win deals with amounts in their
 market's currency.
 
-- Paid social: two Meta ad accounts (USD, EUR), ad-level daily delivery. They tag
-  their links two common ways: the US account utm_source=facebook&utm_medium=paid_social,
+- Paid social: two Meta ad accounts (USD, EUR), ad-level daily delivery (``sandbox/world_meta.py``).
+  They tag their links two common ways: the US account utm_source=facebook&utm_medium=paid_social,
   the EU account utm_source=facebook&utm_medium=cpc (GA4 calls both Paid Social).
 - Paid search: three Google Ads accounts (RUB, USD, GBP) under one manager,
   ad-group daily delivery (``sandbox/world_google_ads.py``); the US and UK accounts tag
@@ -23,6 +23,8 @@ market's currency.
 - Organic social: a Facebook page and an Instagram account whose posts gather
   reactions, comments and shares over days; post link clicks are the
   organic-social sessions and contacts (``sandbox/world_social.py``).
+- The CRM: HubSpot contacts and deals, made here from all of the above; their facts
+  (``sandbox/world_crm.py``) and their website visits (``sandbox/world_touches.py``).
 
 The world is a function of time: ``contacts(as_of)`` shows each contact as a
 platform would on that instant (stages not yet reached are empty, the
@@ -32,7 +34,7 @@ records that an extractor already read, which is what incremental reads and
 restatement windows must cope with: Meta's view-through leads and Google's
 conversions arrive days after the click, GA4's late hits for 72 hours.
 
-Days are generated independently from ``Random(f"{seed}:{kind}:{day}:{key}")``
+Days are generated independently from ``Random(f"{seed}:{kind}:{day}:{key}")`` (``WorldFrame.rng``)
 (string seeds hash with SHA-512, so results do not depend on PYTHONHASHSEED),
 which keeps generation lazy: a day is built only when asked for, and a bounded
 cache of recent days (fewer as the scale grows) keeps memory flat.
@@ -45,9 +47,9 @@ import random
 import threading
 from array import array
 from collections import OrderedDict, defaultdict
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import Decimal
 from functools import cached_property
 
@@ -56,7 +58,17 @@ from sandbox.draws import fast_binomial as _fast_binomial
 from sandbox.draws import multinomial as _multinomial
 from sandbox.draws import poisson as _poisson
 from sandbox.instants import NOT_REACHED, at_epoch_us, epoch_us
-from sandbox.world_email import EmailWorld
+from sandbox.world_crm import (
+    ALL_HUBSPOT_STAGES,
+    CONTACT_ID_BASE,
+    CONTACT_IDS_PER_DAY,
+    DEAL_OPEN_STAGES,
+    STAGES,
+    ContactFacts,
+    DealFacts,
+)
+from sandbox.world_email import AUDIENCES, EmailWorld
+from sandbox.world_frame import WorldFrame
 from sandbox.world_fx import FxRates
 from sandbox.world_google_ads import (
     ALL_GOOGLE_ADS_CUSTOMERS,
@@ -66,7 +78,7 @@ from sandbox.world_google_ads import (
     GoogleAdsCustomer,
     SearchCampaign,
 )
-from sandbox.world_google_ads import gclid as gclid_of
+from sandbox.world_meta import AD_ACCOUNTS, AD_STATUS_AT_FLIGHT_END, CAMPAIGNS, AdAccount, AdDay, Campaign
 from sandbox.world_social import CONTACT_RATE as SOCIAL_CONTACT_RATE
 from sandbox.world_social import COUNTER_DAYS, FACEBOOK_PAGE, SOCIAL_ACCOUNTS, SocialWorld
 from sandbox.world_social import TRACKED_CLICK_SHARE as SOCIAL_TRACKED_CLICK_SHARE
@@ -84,11 +96,8 @@ from sandbox.world_web import (
 __all__ = [
     "AD_ACCOUNTS", "AD_STATUS_AT_FLIGHT_END", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
     "SEARCH_CAMPAIGNS", "AdAccount", "AdDay", "AdGroupDay", "Campaign", "ContactFacts", "DealFacts", "GoogleAdsCustomer",
-    "GroundTruth", "OrganicSource", "SearchCampaign", "SessionBlock", "World",
+    "GroundTruth", "OrganicSource", "SearchCampaign", "SessionBlock", "World", "identified_visits_by_cell",
 ]
-
-STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
-ALL_HUBSPOT_STAGES = STAGES + ("evangelist", "other")
 
 # Clicks (and so the contacts they create) happen between these local hours of the account's day.
 AD_CLICK_HOURS = (6, 23)
@@ -99,51 +108,6 @@ AD_CLICK_HOURS = (6, 23)
 # and they are read day after day, so 100 holds the whole demo business and little more.
 CACHE_DAY_BUDGET = 100
 MIN_CACHED_DAYS = 8
-
-
-@dataclass(frozen=True)
-class AdAccount:
-    account_id: str
-    name: str
-    currency: str
-    timezone_name: str
-    timezone_offset_hours_utc: float
-    utm_medium: str = "paid_social"  # its ads' links carry utm_source=facebook&utm_medium=<this>
-
-    @property
-    def tz(self) -> tzinfo:
-        """The fixed offset Meta reports for the account (the sandbox's summer has no DST switch)."""
-        return timezone(timedelta(hours=self.timezone_offset_hours_utc))
-
-
-@dataclass(frozen=True)
-class Campaign:
-    """A Meta campaign and the economics of the people it brings in."""
-
-    campaign_id: str
-    name: str
-    account: AdAccount
-    daily_budget: float  # account currency, before the scale knob
-    cpm: float  # cost per 1000 impressions, account currency
-    ctr: float  # clicks / impressions
-    lead_rate: float  # contacts / clicks
-    mql_rate: float
-    sql_rate: float
-    win_rate: float  # of SQLs
-    deal_size: float  # mean deal amount, account currency
-    view_through_leads: float  # extra leads the platform claims per true lead
-    value_per_lead: float  # conversion value the advertiser set on its lead event, account currency
-    landing_page: str = "/"  # where its ads send visitors
-
-    @property
-    def ads(self) -> list[tuple[str, str, str, str]]:
-        """(adset_id, adset_name, ad_id, ad_name): two ad sets of two ads each."""
-        out = []
-        for s in range(2):
-            adset_id = f"{self.campaign_id[:-2]}1{s}"
-            for a in range(2):
-                out.append((adset_id, f"{self.name} / set {s + 1}", f"{self.campaign_id[:-2]}2{s}{a}", f"{self.name} / ad {s + 1}.{a + 1}"))
-        return out
 
 
 @dataclass(frozen=True)
@@ -170,31 +134,6 @@ class OrganicSource:
     driven_by: str | None = None
 
 
-US = AdAccount("1001", "Funnelhouse Demo US", "USD", "America/New_York", -4.0)
-EU = AdAccount("1002", "Funnelhouse Demo EU", "EUR", "Europe/Berlin", 2.0, utm_medium="cpc")
-AD_ACCOUNTS = (US, EU)
-
-# Economics chosen so the marts have something true to find: retargeting is
-# clearly the best paid channel, the EU video awareness campaign plainly loses money.
-CAMPAIGNS = (
-    Campaign("23850000000100", "us_prospecting_lookalike", US, 180.0, 9.0, 0.012, 0.035, 0.45, 0.45, 0.35, 1400.0, 0.3, 60.0, "/lp/free-trial"),
-    Campaign("23850000000200", "us_retargeting_site_visitors", US, 90.0, 14.0, 0.021, 0.07, 0.6, 0.55, 0.45, 1800.0, 0.5, 90.0, "/pricing"),
-    Campaign("23850000000300", "eu_brand_awareness_video", EU, 220.0, 6.0, 0.006, 0.012, 0.25, 0.3, 0.2, 700.0, 0.8, 25.0, "/lp/brand-video"),
-    Campaign("23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4, 45.0, "/lp/lead-gen-form"),
-)
-
-# Ads whose status changed when their flight ended (at the world's default clock, the midnight after
-# the last day): deleted and archived ads keep their delivery, so the ground truth counts their spend,
-# but Meta's account-level insights leave deleted ads out unless ``filtering`` on ad.effective_status
-# asks for them (Meta, "Manage your ad object's status"; Airbyte issue #36998, singer-io/tap-facebook #33).
-# A paused ad is live: insights show it without being asked.
-AD_STATUS_AT_FLIGHT_END = {
-    "238500000001211": "DELETED",  # us_prospecting_lookalike / ad 2.2
-    "238500000003210": "DELETED",  # eu_brand_awareness_video / ad 2.1
-    "238500000002201": "ARCHIVED",  # us_retargeting_site_visitors / ad 1.2
-    "238500000004201": "PAUSED",  # eu_lead_gen_forms / ad 1.2
-}
-
 # Paid search is not here: its contacts come from Google Ads clicks (SEARCH_CAMPAIGNS).
 ORGANIC_SOURCES = (
     OrganicSource("organic_search", "ORGANIC_SEARCH", None, None, (), 7.0, 0.35, 0.4, 0.3, 1200.0),
@@ -207,72 +146,6 @@ ORGANIC_SOURCES = (
     OrganicSource("organic_social", "SOCIAL_MEDIA", None, "social", (), 0.0, 0.25, 0.3, 0.25, 800.0, driven_by="social"),
 )
 ORGANIC_BY_CHANNEL = {s.channel: s for s in ORGANIC_SOURCES}
-
-CONTACT_ID_BASE = 1_000_000_000
-CONTACT_IDS_PER_DAY = 1_000_000
-DEAL_OPEN_STAGES = ("appointmentscheduled", "qualifiedtobuy", "presentationscheduled", "decisionmakerboughtin", "contractsent")
-
-
-@dataclass(frozen=True)
-class ContactFacts:
-    """Everything that will ever happen to one contact (times in UTC)."""
-
-    contact_id: str
-    created_at: datetime
-    channel: str
-    hs_analytics_source: str
-    source_data_1: str
-    source_data_2: str
-    utm_source: str | None
-    utm_medium: str | None
-    utm_campaign: str | None
-    utm_content: str | None
-    stage_dates: dict[str, datetime]  # stage -> entered at; only stages that will be reached
-    archived_at: datetime | None
-    deal: DealFacts | None
-    utm_term: str | None = None
-    email: str | None = None  # the address the contact signed up with (an email subscriber's); else made from the id
-    ad_campaign: str | None = None  # the ad campaign (Meta or Google Ads) whose click created it, however tagged
-    ad_group_id: str | None = None  # and its Google Ads ad group (an auto-tagged click's is in click_view only)
-
-    @property
-    def gclid(self) -> str | None:
-        """The Google Click ID of an auto-tagged ad click (an ad click without UTM tags); HubSpot keeps it."""
-        if self.ad_campaign is None or self.utm_source is not None or self.utm_medium is not None:
-            return None
-        return gclid_of(self.contact_id)
-
-
-@dataclass(frozen=True)
-class DealFacts:
-    deal_id: str
-    contact_id: str
-    created_at: datetime
-    closed_at: datetime
-    is_won: bool
-    amount: float  # in currency, 2 decimals
-    currency: str
-
-
-@dataclass(frozen=True)
-class AdDay:
-    """One ad's delivery on one day of its account's time zone."""
-
-    account: AdAccount
-    campaign: Campaign
-    adset_id: str
-    adset_name: str
-    ad_id: str
-    ad_name: str
-    day: date
-    impressions: int
-    clicks: int
-    spend: float  # account currency, 2 decimals
-    claimed_leads: array  # when the platform reports each lead it claims: epoch microseconds, ascending
-
-    def claimed_leads_by(self, as_of: datetime) -> int:
-        return bisect.bisect_right(self.claimed_leads, epoch_us(as_of))
-
 
 @dataclass(frozen=True)
 class DayFacts:
@@ -408,6 +281,8 @@ class World:
     scale: float = 1.0
     start: date = date(2026, 6, 1)
     days: int = 90
+    # seed, scale, start and days as the parts of the world share them (sandbox/world_frame.py)
+    frame: WorldFrame = field(init=False, repr=False, compare=False)
     _day_cache: _DayCache = field(init=False, repr=False, compare=False)
     mailchimp: EmailWorld = field(init=False, repr=False, compare=False)
     social: SocialWorld = field(init=False, repr=False, compare=False)
@@ -419,23 +294,24 @@ class World:
     _profiles: dict = field(init=False, repr=False, compare=False, default_factory=dict)
 
     def __post_init__(self):
+        self.frame = WorldFrame(self.seed, self.scale, self.start, self.days)
         self._day_cache = _DayCache(max(MIN_CACHED_DAYS, int(CACHE_DAY_BUDGET / self.scale)))
-        self.mailchimp = EmailWorld(self)
-        self.social = SocialWorld(self)
+        self.mailchimp = EmailWorld(self.frame)
+        self.social = SocialWorld(self.frame)
         self.fx = FxRates.for_world(self.seed, self.start, self.end)
 
     @property
     def end(self) -> date:
         """The last simulated day (inclusive)."""
-        return self.start + timedelta(days=self.days - 1)
+        return self.frame.end
 
     @property
     def default_now(self) -> datetime:
         """The clock a fresh server starts at: the midnight after the last day."""
-        return datetime.combine(self.end + timedelta(days=1), datetime.min.time(), UTC)
+        return self.frame.default_now
 
     def _rng(self, kind: str, day: date, key: str) -> random.Random:
-        return random.Random(f"{self.seed}:{kind}:{day.isoformat()}:{key}")
+        return self.frame.rng(kind, day, key)
 
     def cache_info(self) -> dict[str, int]:
         """How many days are held in memory, at most, how many were built so far, and how many days' contact columns are kept."""
@@ -745,7 +621,7 @@ class World:
 
     def touches(self, contact: ContactFacts) -> tuple[Touch, ...]:
         """The contact's website visits (creating visit first), as HubSpot's events API records them."""
-        return contact_touches(self, contact)
+        return contact_touches(self.frame, self.mailchimp, contact)
 
     def iter_deals(self, as_of: datetime, from_id: int = 0):
         """Deals that exist at ``as_of``, in id order (a deal's id is 9 followed by its contact's id)."""
@@ -1290,8 +1166,6 @@ class GroundTruth:
     @cached_property
     def list_members_by_status(self) -> dict[str, dict[str, int]]:
         """{list id: {status: members}} at ``as_of``: pending, subscribed, unsubscribed, cleaned."""
-        from sandbox.world_email import AUDIENCES
-
         out = {}
         for audience in AUDIENCES:
             counts: dict[str, int] = defaultdict(int)
@@ -1443,3 +1317,13 @@ class GroundTruth:
 
 
 _EMPTY_FUNNEL = {"sessions": 0, "contacts": 0, "leads": 0, "customers": 0, "revenue_usd": Decimal(0)}
+
+
+def identified_visits_by_cell(world: World, contacts: Iterable[ContactFacts]) -> dict[tuple[date, str, str, str], int]:
+    """Return visits per GA4 (property date, source, medium, campaign): each must be a non-converting session there."""
+    out: dict[tuple, int] = defaultdict(int)
+    for c in contacts:
+        for t in world.touches(c):
+            if not t.is_creating_visit:
+                out[t.ga4_cell] += 1
+    return dict(out)

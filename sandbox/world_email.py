@@ -42,12 +42,10 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 
 from sandbox.draws import poisson
-
-if TYPE_CHECKING:
-    from sandbox.world import World
+from sandbox.world_frame import WorldFrame
 
 HISTORY_DAYS = 365  # members who joined before the simulated period
 ACTIVITY_DAYS = 7  # opens and clicks arrive within a week of the send
@@ -402,11 +400,11 @@ def _geometric(rng: random.Random, p: float) -> int:
 class EmailWorld:
     """The Mailchimp account of one World: generated lazily, deterministic from the world's seed."""
 
-    def __init__(self, world: World):
-        self.world = world
-        self.history_start = world.start - timedelta(days=HISTORY_DAYS)
-        self._members = _Lru(len(AUDIENCES) * (HISTORY_DAYS + world.days + 1))
-        self._activities = _Lru(max(MIN_CACHED_ACTIVITIES, int(ACTIVITY_CACHE_BUDGET / world.scale)))
+    def __init__(self, frame: WorldFrame):
+        self.frame = frame
+        self.history_start = frame.start - timedelta(days=HISTORY_DAYS)
+        self._members = _Lru(len(AUDIENCES) * (HISTORY_DAYS + frame.days + 1))
+        self._activities = _Lru(max(MIN_CACHED_ACTIVITIES, int(ACTIVITY_CACHE_BUDGET / frame.scale)))
         self.campaigns = self._schedule()
         # Every campaign's tracked clicks (some 10 bytes a click): days are read in order, and an
         # LRU smaller than the campaigns would rebuild each activity on every pass over the days.
@@ -420,13 +418,13 @@ class EmailWorld:
         out = []
         for series in SERIES:
             index = 0
-            day = self.world.start
-            while day <= self.world.end:
+            day = self.frame.start
+            while day <= self.frame.end:
                 if day.weekday() == series.weekday:
-                    draw = random.Random(f"{self.world.seed}:mc_schedule:{series.name}:{day.isoformat()}").random()
+                    draw = random.Random(f"{self.frame.seed}:mc_schedule:{series.name}:{day.isoformat()}").random()
                     if series.probability >= 1 or draw < series.probability:
                         send = datetime.combine(day, time(series.send_hour_utc), UTC)
-                        digest = hashlib.sha256(f"{self.world.seed}:mc_campaign:{series.name}:{day.isoformat()}".encode()).hexdigest()
+                        digest = hashlib.sha256(f"{self.frame.seed}:mc_campaign:{series.name}:{day.isoformat()}".encode()).hexdigest()
                         out.append(EmailCampaign(digest[:10], int(digest[10:16], 16) % 900_000 + 100_000, series, index, send))
                         index += 1
                 day += timedelta(days=1)
@@ -443,7 +441,7 @@ class EmailWorld:
 
     def member_days(self, until: date) -> Iterator[date]:
         day = self.history_start
-        while day <= min(until, self.world.end):
+        while day <= min(until, self.frame.end):
             yield day
             day += timedelta(days=1)
 
@@ -488,11 +486,11 @@ class EmailWorld:
             yield members.member(i)
 
     def _generate_members(self, audience: Audience, day: date) -> MemberDay:
-        rng = random.Random(f"{self.world.seed}:mc_members:{audience.list_id}:{day.isoformat()}")
-        history = day < self.world.start
+        rng = random.Random(f"{self.frame.seed}:mc_members:{audience.list_id}:{day.isoformat()}")
+        history = day < self.frame.start
         weekday_factor = 1.0 if history else (0.8 if day.weekday() >= 5 else 1.05)
         rate = audience.history_signups_per_day if history else audience.signups_per_day
-        n = poisson(rng, rate * self.world.scale * weekday_factor)
+        n = poisson(rng, rate * self.frame.scale * weekday_factor)
         out = MemberDay(audience, (day - self.history_start).days * MEMBER_NUMBERS_PER_DAY)
         day_start = _epoch(datetime.combine(day, time.min, UTC))
         send_times = self._send_times[audience.list_id]
@@ -553,7 +551,7 @@ class EmailWorld:
     def _generate_activity(self, campaign: EmailCampaign) -> CampaignActivity:
         """One seeded stream over the recipients in member order. Most recipients do nothing:
         the stream draws the gap to the next one who opens or bounces, not a coin per recipient."""
-        rng = random.Random(f"{self.world.seed}:mc_activity:{campaign.campaign_id}")
+        rng = random.Random(f"{self.frame.seed}:mc_activity:{campaign.campaign_id}")
         audience = campaign.audience
         send, k = _epoch(campaign.send_time), campaign.index
         end = send + ACTIVITY_DAYS * 86_400 - 3600

@@ -42,13 +42,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from sandbox.draws import fast_binomial, poisson
-
-if TYPE_CHECKING:
-    from sandbox.world import World
+from sandbox.world_frame import WorldFrame
 
 COUNTER_DAYS = 14  # a post's counters grow for two weeks after publishing
 LINK_CLICK_DAYS = 3  # its link clicks come while it is fresh in feeds
@@ -278,11 +276,11 @@ def account_day_bounds(day: date) -> tuple[datetime, datetime]:
 class SocialWorld:
     """The page and the Instagram account of one World; posts are cheap and kept, counters are curves."""
 
-    def __init__(self, world: World):
-        self.world = world
+    def __init__(self, frame: WorldFrame):
+        self.frame = frame
         # When the Instagram account was last converted to a business account (Graph has no insights
         # for media posted before then).
-        self.instagram_business_since = datetime.combine(world.start + timedelta(days=BUSINESS_SINCE_DAY), time.min,
+        self.instagram_business_since = datetime.combine(frame.start + timedelta(days=BUSINESS_SINCE_DAY), time.min,
                                                          ACCOUNT_TZ).astimezone(UTC)
         self._posts: dict[date, list[SocialPost]] = {}
         self._page_days: dict[tuple[str, date], dict[str, int]] = {}
@@ -292,7 +290,7 @@ class SocialWorld:
 
     def posts_on(self, day: date) -> list[SocialPost]:
         """Posts and media published on the UTC day ``day`` (both accounts), in publishing order."""
-        if not 0 <= (day - self.world.start).days < self.world.days:
+        if not 0 <= (day - self.frame.start).days < self.frame.days:
             return []
         with self._lock:
             if day in self._posts:
@@ -307,8 +305,8 @@ class SocialWorld:
         return {p.post_id: p for day in self._world_days() for p in self.posts_on(day)}
 
     def _world_days(self) -> Iterator[date]:
-        for i in range(self.world.days):
-            yield self.world.start + timedelta(days=i)
+        for i in range(self.frame.days):
+            yield self.frame.start + timedelta(days=i)
 
     def posts(self, account: SocialAccount, as_of: datetime) -> list[SocialPost]:
         """The account's posts published by ``as_of``, newest first (the order Graph pages in)."""
@@ -318,7 +316,7 @@ class SocialWorld:
         return out
 
     def _generate_posts(self, day: date) -> list[SocialPost]:
-        day_index = (day - self.world.start).days
+        day_index = (day - self.frame.start).days
         out = []
         for account, cycle, hours, impressions_mean, tau in (
                 (FACEBOOK_PAGE, FACEBOOK_CYCLE, (9, 18), 6000.0, 10.0),
@@ -327,8 +325,8 @@ class SocialWorld:
                 continue
             # The post's place in its account's calendar (Facebook counts weekdays only).
             ordinal = day_index if account is INSTAGRAM_ACCOUNT else \
-                sum(1 for i in range(day_index) if (self.world.start + timedelta(days=i)).weekday() < 5)
-            rng = self.world._rng(f"social:{account.platform}", day, account.account_id)
+                sum(1 for i in range(day_index) if (self.frame.start + timedelta(days=i)).weekday() < 5)
+            rng = self.frame.rng(f"social:{account.platform}", day, account.account_id)
             seconds = rng.uniform(hours[0] * 3600, hours[1] * 3600)
             number = day_index * 10
             published = (datetime.combine(day, time.min, ACCOUNT_TZ) + timedelta(seconds=int(seconds))).astimezone(UTC)
@@ -336,7 +334,7 @@ class SocialWorld:
             click_rate = CLICK_RATES[kind]
             landing = LANDING_CYCLE[ordinal % len(LANDING_CYCLE)]
             text = rng.choice((FACEBOOK_TEXT if account is FACEBOOK_PAGE else INSTAGRAM_TEXT)[kind])
-            size = impressions_mean * self.world.scale * rng.lognormvariate(0, POST_SIZE_SIGMA) * (2.0 if kind == "VIDEO" else 1.0)
+            size = impressions_mean * self.frame.scale * rng.lognormvariate(0, POST_SIZE_SIGMA) * (2.0 if kind == "VIDEO" else 1.0)
             if account is FACEBOOK_PAGE:
                 post_id = f"{account.account_id}_{810_000_000_000 + number}"
                 impressions = int(size)
@@ -354,13 +352,13 @@ class SocialWorld:
             out.append(SocialPost(account, post_id, number, published, kind, text, landing,
                                   curve(impressions), curve(reach), curve(likes), Curve(comments, published, tau * 0.8),
                                   curve(shares), curve(saves), Curve(clicks, published, tau * 0.6, LINK_CLICK_DAYS),
-                                  seed=self.world.seed))
+                                  seed=self.frame.seed))
         return out
 
     def recent_posts(self, start: datetime, end: datetime, days: int = COUNTER_DAYS) -> Iterator[SocialPost]:
         """Posts whose counters (of ``days`` days) may move in [start, end)."""
-        day = max(self.world.start, (start - timedelta(days=days + 1)).date())
-        while day <= min(self.world.end, end.date()):
+        day = max(self.frame.start, (start - timedelta(days=days + 1)).date())
+        while day <= min(self.frame.end, end.date()):
             for p in self.posts_on(day):
                 if p.published_at < end and p.published_at + timedelta(days=days) > start:
                     yield p
@@ -382,8 +380,8 @@ class SocialWorld:
     @property
     def account_days(self) -> tuple[date, date]:
         """The first and last day of the accounts' time zone that overlap the simulated period."""
-        first = datetime.combine(self.world.start, time.min, UTC).astimezone(ACCOUNT_TZ).date()
-        last = (self.world.default_now - timedelta(microseconds=1)).astimezone(ACCOUNT_TZ).date()
+        first = datetime.combine(self.frame.start, time.min, UTC).astimezone(ACCOUNT_TZ).date()
+        last = (self.frame.default_now - timedelta(microseconds=1)).astimezone(ACCOUNT_TZ).date()
         return first, last
 
     def account_day(self, account: SocialAccount, day: date) -> dict[str, int]:
@@ -394,17 +392,17 @@ class SocialWorld:
                 return self._page_days[key]
         first, _ = self.account_days
         previous = self.account_day(account, day - timedelta(days=1))["audience"] if day > first else \
-            int(account.audience_at_start * self.world.scale)
+            int(account.audience_at_start * self.frame.scale)
         start, end = account_day_bounds(day)
         impressions = engagements = 0
         for p in self.recent_posts(start, end):
             if p.account is account:
                 impressions += p.impressions.between(start, end)
                 engagements += p.engagements_between(start, end)
-        rng = self.world._rng(f"social_day:{account.platform}", day, account.account_id)
-        impressions += poisson(rng, 400 * self.world.scale)  # visits to the page itself
-        gained = poisson(rng, 0.01 * engagements + 4 * self.world.scale)
-        lost = poisson(rng, 1.2 * self.world.scale)
+        rng = self.frame.rng(f"social_day:{account.platform}", day, account.account_id)
+        impressions += poisson(rng, 400 * self.frame.scale)  # visits to the page itself
+        gained = poisson(rng, 0.01 * engagements + 4 * self.frame.scale)
+        lost = poisson(rng, 1.2 * self.frame.scale)
         facts = {"impressions": impressions, "engagements": engagements, "new_audience": gained - lost,
                  "audience": previous + gained - lost}
         with self._lock:
@@ -428,7 +426,7 @@ class SocialWorld:
     def audience_at(self, account: SocialAccount, as_of: datetime) -> int:
         """Fans / followers at ``as_of``: as of the end of the last day that has ended."""
         days = self.reported_days(as_of)
-        return self.account_day(account, days[-1])["audience"] if days else int(account.audience_at_start * self.world.scale)
+        return self.account_day(account, days[-1])["audience"] if days else int(account.audience_at_start * self.frame.scale)
 
 
 def day_of(ts: datetime) -> date:

@@ -12,8 +12,8 @@ GA4 totals do not change: a return visit is an identity given to a session GA4
 already counts, a non-converting one of the same property date, source, medium
 and campaign. The channels drawn from are the ones with hundreds of such sessions
 a day (times fall inside the hours those sessions happen), and
-``identified_visits_by_cell`` lets a test check no cell gets more identified
-visits than it has non-converting sessions.
+``identified_visits_by_cell`` (sandbox/world.py) lets a test check no cell gets more
+identified visits than it has non-converting sessions.
 
 A contact's path is a pure function of (seed, contact id, contact facts), drawn
 on demand and never cached, so memory stays flat whatever the scale.
@@ -24,19 +24,16 @@ from __future__ import annotations
 import math
 import random
 import uuid
-from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from sandbox.draws import poisson
-from sandbox.world_email import SITE
+from sandbox.world_crm import ContactFacts
+from sandbox.world_email import SITE, EmailWorld
+from sandbox.world_frame import WorldFrame
 from sandbox.world_google_ads import SEARCH_CAMPAIGNS, US_SEARCH
+from sandbox.world_meta import CAMPAIGNS
 from sandbox.world_web import ORGANIC_TRAFFIC, PROPERTY_TZ, property_date
-
-if TYPE_CHECKING:
-    from sandbox.world import ContactFacts, World
 
 EVENT_TYPE = "e_visited_page"
 EVENT_ID_NAMESPACE = uuid.UUID("6f1f8a52-3c1e-4f7b-9a53-5d2b0c7e4a11")
@@ -117,11 +114,12 @@ def floor_ms(ts: datetime) -> datetime:
     return ts.replace(microsecond=ts.microsecond // 1000 * 1000)
 
 
-def touches(world: World, contact: ContactFacts) -> tuple[Touch, ...]:
-    """The contact's visits in time order: its creating visit, then its return visits."""
-    rng = random.Random(f"{world.seed}:touches:{contact.contact_id}")
+def touches(frame: WorldFrame, email: EmailWorld, contact: ContactFacts) -> tuple[Touch, ...]:
+    """The contact's visits in time order: its creating visit, then its return visits (email ones
+    after the newsletters ``email`` sent)."""
+    rng = random.Random(f"{frame.seed}:touches:{contact.contact_id}")
     out = [_creating_visit(contact)]
-    first_day, last_day = world.start, world.end
+    first_day, last_day = frame.start, frame.end
     created = contact.created_at
     spans: list[tuple[datetime, datetime, float]] = []
     deal = contact.deal
@@ -136,7 +134,7 @@ def touches(world: World, contact: ContactFacts) -> tuple[Touch, ...]:
         for _ in range(poisson(rng, mean)):
             channel = rng.choices(channels, weights)[0]
             at = start + (end - start) * rng.random()
-            visit = _return_visit(world, rng, contact, channel, at, len(out))
+            visit = _return_visit(email, rng, contact, channel, at, len(out))
             # Only days GA4 has sessions for (UTC and property dates), strictly after the creating visit.
             if (visit is not None and created < visit.occurred_at and first_day <= visit.occurred_at.date() <= last_day
                     and first_day <= property_date(visit.occurred_at) <= last_day):
@@ -165,8 +163,6 @@ def _creating_visit(c: ContactFacts) -> Touch:
 
 
 def _campaign_landing_page(c: ContactFacts) -> str:
-    from sandbox.world import CAMPAIGNS  # sandbox.world imports this module: import at call time
-
     for campaign in CAMPAIGNS:
         if campaign.name == c.utm_campaign:
             return campaign.landing_page
@@ -177,7 +173,7 @@ def _campaign_landing_page(c: ContactFacts) -> str:
     return "/"  # email and social links land on pages the contact facts do not keep
 
 
-def _return_visit(world: World, rng: random.Random, c: ContactFacts, channel: str, at: datetime, n: int) -> Touch | None:
+def _return_visit(email: EmailWorld, rng: random.Random, c: ContactFacts, channel: str, at: datetime, n: int) -> Touch | None:
     """A visit on ``at``'s property date from ``channel``, at an hour that channel's sessions happen."""
     event_id = _event_id(c.contact_id, n)
     day = property_date(at)
@@ -187,7 +183,7 @@ def _return_visit(world: World, rng: random.Random, c: ContactFacts, channel: st
         return Touch(event_id, c.contact_id, floor_ms(at), channel, None, None, None, None, None, landing,
                      REFERRERS.get(channel, ""), False)
     if channel == "email":
-        sends = [s for s in world.mailchimp.campaigns if c.created_at < s.send_time <= at]
+        sends = [s for s in email.campaigns if c.created_at < s.send_time <= at]
         if not sends:
             return None
         send = sends[-1]  # the latest newsletter before the visit; it is clicked within hours of the send
@@ -204,16 +200,6 @@ def _return_visit(world: World, rng: random.Random, c: ContactFacts, channel: st
     group = rng.choice(campaign.ad_groups)
     return Touch(event_id, c.contact_id, floor_ms(visit_at), channel, "google", "cpc", campaign.name, group.ad_group_id,
                  group.keyword, group.landing_page, REFERRERS[channel], False)
-
-
-def identified_visits_by_cell(world: World, contacts: Iterable[ContactFacts]) -> dict[tuple[date, str, str, str], int]:
-    """Return visits per GA4 (property date, source, medium, campaign): each must be a non-converting session there."""
-    out: dict[tuple, int] = defaultdict(int)
-    for c in contacts:
-        for t in touches(world, c):
-            if not t.is_creating_visit:
-                out[t.ga4_cell] += 1
-    return dict(out)
 
 
 # ---- expected attribution (plain Python, the marts' definition) ----------------------

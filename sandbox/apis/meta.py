@@ -45,7 +45,7 @@ from urllib.parse import parse_qs, urlencode
 
 from sandbox.apis import facebook
 from sandbox.http import Request, Response
-from sandbox.world import AD_ACCOUNTS
+from sandbox.world_meta import AD_ACCOUNTS
 
 ACCOUNTS = {a.account_id: a for a in AD_ACCOUNTS}
 INSIGHTS_DEFAULT_LIMIT = 25

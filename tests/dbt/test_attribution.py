@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from sandbox.world import World
-from sandbox.world_touches import MODELS, UNATTRIBUTED, identified_visits_by_cell, iso_ms
+from sandbox.world import World, identified_visits_by_cell
+from sandbox.world_touches import MODELS, UNATTRIBUTED, iso_ms
 from tests.pipeline_helpers import rows, run
 
 FAR_FUTURE = datetime(2030, 1, 1, tzinfo=UTC)
