@@ -42,7 +42,6 @@ cache of recent days (fewer as the scale grows) keeps memory flat.
 
 from __future__ import annotations
 
-import bisect
 import random
 import threading
 from array import array
@@ -57,15 +56,17 @@ from sandbox.draws import binomial as _binomial
 from sandbox.draws import fast_binomial as _fast_binomial
 from sandbox.draws import multinomial as _multinomial
 from sandbox.draws import poisson as _poisson
-from sandbox.instants import NOT_REACHED, at_epoch_us, epoch_us
+from sandbox.instants import NOT_REACHED, epoch_us
 from sandbox.world_crm import (
-    ALL_HUBSPOT_STAGES,
     CONTACT_ID_BASE,
     CONTACT_IDS_PER_DAY,
-    DEAL_OPEN_STAGES,
     STAGES,
+    ContactColumns,
     ContactFacts,
     DealFacts,
+    contact_record,
+    deal_record,
+    modified_ms,
 )
 from sandbox.world_email import AUDIENCES, EmailWorld
 from sandbox.world_frame import WorldFrame
@@ -161,88 +162,6 @@ class DayFacts:
 _EMPTY_DAY = DayFacts([], [], [], [])
 
 
-def modified_ms(us: int) -> int:
-    """Epoch ms of a time as HubSpot's ISO property reads back: truncated to ms, then through the
-    float seconds of datetime.timestamp() (what parsing the rendered string gives, bit for bit)."""
-    return int((us - us % 1000) / 1_000_000 * 1000)
-
-
-@dataclass(frozen=True)
-class ContactColumns:
-    """One day's contacts as a few arrays (~93 bytes a contact), kept once a CRM request read the day.
-
-    The HubSpot search index of a clock is built from these, and the contacts on a search page or
-    behind an events request are rebuilt from them, so none regenerates the days the LRU of full
-    days has dropped. The one structure of the sandbox that grows with the number of people: a
-    CRM is an index of its records (~44 MiB for the 500,000 contacts of scale 100).
-    """
-
-    day_index: int
-    seq: array  # contact id - the day's first id, ascending
-    created: array  # epoch microseconds
-    archived: array  # epoch microseconds or NOT_REACHED
-    stages: array  # len(STAGES) per contact, in STAGES order: epoch microseconds or NOT_REACHED
-    profiles: list[tuple]  # (channel, source, data 1, data 2, utm source/medium/campaign/content/term), shared
-    emails: dict[int, str]  # position -> the address, for contacts that signed up with one
-    # A minority of contacts have a deal: its columns, in position order (deal_at: the contact's position).
-    deal_at: array
-    deal_opened: array  # epoch microseconds
-    deal_closed: array  # epoch microseconds
-    deal_won: array
-    deal_amount: array
-    deal_currency: list[str]  # interned
-
-    @classmethod
-    def of(cls, day_index: int, contacts: list[ContactFacts], interned: dict) -> ContactColumns:
-        base = CONTACT_ID_BASE + day_index * CONTACT_IDS_PER_DAY
-        cols = cls(day_index, array("i"), array("q"), array("q"), array("q"), [], {},
-                   array("i"), array("q"), array("q"), array("b"), array("d"), [])
-        for i, c in enumerate(contacts):
-            cols.seq.append(int(c.contact_id) - base)
-            cols.created.append(epoch_us(c.created_at))
-            cols.archived.append(NOT_REACHED if c.archived_at is None else epoch_us(c.archived_at))
-            cols.stages.extend(epoch_us(c.stage_dates[s]) if s in c.stage_dates else NOT_REACHED for s in STAGES)
-            profile = (c.channel, c.hs_analytics_source, c.source_data_1, c.source_data_2, c.utm_source, c.utm_medium,
-                       c.utm_campaign, c.utm_content, c.utm_term, c.ad_campaign, c.ad_group_id)
-            cols.profiles.append(interned.setdefault(profile, profile))
-            if c.email is not None:
-                cols.emails[i] = c.email
-            if (d := c.deal) is not None:
-                cols.deal_at.append(i)
-                cols.deal_opened.append(epoch_us(d.created_at))
-                cols.deal_closed.append(epoch_us(d.closed_at))
-                cols.deal_won.append(d.is_won)
-                cols.deal_amount.append(d.amount)
-                cols.deal_currency.append(interned.setdefault(d.currency, d.currency))
-        return cols
-
-    def deal(self, i: int) -> DealFacts | None:
-        """The deal of the contact at position i, equal to the generated one, or None."""
-        k = bisect.bisect_left(self.deal_at, i)
-        if k == len(self.deal_at) or self.deal_at[k] != i:
-            return None
-        contact_id = str(CONTACT_ID_BASE + self.day_index * CONTACT_IDS_PER_DAY + self.seq[i])
-        return DealFacts(f"9{contact_id}", contact_id, at_epoch_us(self.deal_opened[k]), at_epoch_us(self.deal_closed[k]),
-                         bool(self.deal_won[k]), self.deal_amount[k], self.deal_currency[k])
-
-    def contact(self, i: int) -> ContactFacts:
-        """The contact at position i, equal to the generated one (stages in the same order)."""
-        (channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, utm_term, ad_campaign,
-         ad_group_id) = self.profiles[i]
-        n = len(STAGES)
-        stage_dates = {s: at_epoch_us(t) for s, t in zip(STAGES, self.stages[i * n:(i + 1) * n]) if t != NOT_REACHED}
-        archived = self.archived[i]
-        return ContactFacts(str(CONTACT_ID_BASE + self.day_index * CONTACT_IDS_PER_DAY + self.seq[i]), at_epoch_us(self.created[i]),
-                            channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, stage_dates,
-                            None if archived == NOT_REACHED else at_epoch_us(archived), self.deal(i), utm_term, self.emails.get(i),
-                            ad_campaign, ad_group_id)
-
-    def position(self, contact_id: int) -> int | None:
-        seq = contact_id - CONTACT_ID_BASE - self.day_index * CONTACT_IDS_PER_DAY
-        i = bisect.bisect_left(self.seq, seq)
-        return i if i < len(self.seq) and self.seq[i] == seq else None
-
-
 class _DayCache:
     """A thread-safe LRU of generated days; a day may be built twice by racing threads, identically."""
 
@@ -269,10 +188,6 @@ class _DayCache:
 
     def __len__(self) -> int:
         return len(self._days)
-
-
-def _iso(ts: datetime) -> str:
-    return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{ts.microsecond // 1000:03d}Z"
 
 
 @dataclass
@@ -689,66 +604,13 @@ class World:
         found = self._kept(int(str(deal_id)[1:] or 0))
         return None if found is None else found[0].deal(found[1])
 
+    # The HubSpot API renders records through these two methods (sandbox/world_crm.py does the
+    # rendering), so a test can patch them on one world.
     def contact_record(self, c: ContactFacts, as_of: datetime, properties: list[str] | None) -> dict:
-        visible = {s: t for s, t in c.stage_dates.items() if t <= as_of}
-        current = max(visible, key=lambda s: visible[s])
-        updated = max([c.created_at, *visible.values()])
-        props = {
-            "createdate": _iso(c.created_at),
-            "email": c.email or f"contact{c.contact_id}@example.com",
-            "firstname": "Contact",
-            "lastname": c.contact_id,
-            "hs_object_id": c.contact_id,
-            "lastmodifieddate": _iso(updated),
-            "lifecyclestage": current,
-            "hs_analytics_source": c.hs_analytics_source,
-            "hs_analytics_source_data_1": c.source_data_1,
-            "hs_analytics_source_data_2": c.source_data_2,
-            "utm_source": c.utm_source,
-            "utm_medium": c.utm_medium,
-            "utm_campaign": c.utm_campaign,
-            "utm_content": c.utm_content,
-            "utm_term": c.utm_term,
-            "hs_google_click_id": c.gclid,
-        }
-        for stage in ALL_HUBSPOT_STAGES:
-            props[f"hs_lifecyclestage_{stage}_date"] = _iso(visible[stage]) if stage in visible else None
-        if properties is not None:  # HubSpot returns the requested properties plus a few defaults
-            wanted = set(properties) | {"createdate", "lastmodifieddate", "hs_object_id"}
-            props = {k: v for k, v in props.items() if k in wanted}
-            props.update({k: None for k in wanted - props.keys()})
-        record = {"id": c.contact_id, "properties": props, "createdAt": _iso(c.created_at), "updatedAt": _iso(updated),
-                  "archived": False}
-        if c.archived_at and c.archived_at <= as_of:
-            record["archived"] = True
-            record["archivedAt"] = _iso(c.archived_at)
-        return record
+        return contact_record(c, as_of, properties)
 
     def deal_record(self, d: DealFacts, as_of: datetime, properties: list[str] | None, with_contacts: bool) -> dict:
-        closed = d.closed_at <= as_of
-        updated = d.closed_at if closed else d.created_at
-        stage = ("closedwon" if d.is_won else "closedlost") if closed else DEAL_OPEN_STAGES[int(d.deal_id) % len(DEAL_OPEN_STAGES)]
-        props = {
-            "dealname": f"Deal for contact {d.contact_id}",
-            "amount": f"{d.amount:.2f}",
-            "dealstage": stage,
-            "pipeline": "default",
-            "closedate": _iso(d.closed_at) if closed else None,
-            "createdate": _iso(d.created_at),
-            "hs_lastmodifieddate": _iso(updated),
-            "hs_is_closed_won": "true" if closed and d.is_won else "false",
-            "hs_is_closed": "true" if closed else "false",
-            "deal_currency_code": d.currency,
-            "hs_object_id": d.deal_id,
-        }
-        if properties is not None:
-            wanted = set(properties) | {"createdate", "hs_lastmodifieddate", "hs_object_id"}
-            props = {k: v for k, v in props.items() if k in wanted}
-            props.update({k: None for k in wanted - props.keys()})
-        record = {"id": d.deal_id, "properties": props, "createdAt": _iso(d.created_at), "updatedAt": _iso(updated), "archived": False}
-        if with_contacts:
-            record["associations"] = {"contacts": {"results": [{"id": d.contact_id, "type": "deal_to_contact"}]}}
-        return record
+        return deal_record(d, as_of, properties, with_contacts)
 
     def ad_effective_status(self, ad_id: str, as_of: datetime) -> str:
         """An ad's effective_status at ``as_of``: ACTIVE while its flight runs, then AD_STATUS_AT_FLIGHT_END's."""
