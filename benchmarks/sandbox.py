@@ -90,7 +90,7 @@ def bench_world(world) -> list[tuple[str, str]]:
     _, seconds = timed(generate_every_day)
     generated = peak_rss_mib()
     # The CRM's walk (HubSpot list, the first search): regenerates the days the LRU dropped and keeps
-    # every day's contact columns (sandbox/world.py ContactColumns), the one thing kept per person.
+    # every day's contact columns (sandbox/world_crm.py ContactColumns), the one thing kept per person.
     contacts, walk_seconds = timed(lambda: sum(len(world.contacts_created_on(world.start + timedelta(days=i))) for i in range(world.days)))
     return [("world: generate 90 days (contacts, ads, GA4 blocks, email, social)",
              f"{seconds:.1f}s ({contacts:,} contacts, {contacts / seconds:,.0f} contacts/s), peak RSS {generated:,.0f} MiB"),

@@ -10,7 +10,7 @@ record ids and its next cursor), so the server is not what limits an extraction 
 ``GET /_stats`` answers ``{"requests": n, "first_request_at": epoch_s}`` for the contact
 requests since ``GET /_reset``.
 
-Record shape: the sandbox's contact (sandbox/world.py ``contact_record``), the list answer's
+Record shape: the sandbox's contact (sandbox/world_crm.py ``contact_record``), the list answer's
 ``results``/``paging.next.{after,link}`` as in HubSpot's CRM v3 OpenAPI file (tests/specs/hubspot).
 """
 
