@@ -1,7 +1,8 @@
 """The sandbox HTTP server: every platform API on loopback, over one World.
 
 Each platform lives in its own module under ``sandbox/apis/`` and registers
-routes (method, path regex, handler). This module only routes, checks nothing
+routes (method, path regex, handler); a handler takes a ``sandbox.http.Request``
+and returns a ``Response``. This module only routes, checks nothing
 platform-specific, and writes JSON; the fault plan (sandbox/faults.py) may answer
 or rewrite any answer on the way. It is threaded so that the extractors'
 parallel requests are served concurrently.
