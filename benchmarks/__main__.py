@@ -50,8 +50,24 @@ def _rate(result: dict, seconds_key: str = "seconds") -> float:
 
 def run_child(name: str, base_url: str, records: int, workdir: Path) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run([sys.executable, "-m", "benchmarks", "--child", name, "--records", str(records),
-                           "--base-url", base_url, "--workdir", str(workdir)], cwd=HERE.parent, stdout=subprocess.PIPE, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "--child",
+            name,
+            "--records",
+            str(records),
+            "--base-url",
+            base_url,
+            "--workdir",
+            str(workdir),
+        ],
+        cwd=HERE.parent,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     if done.returncode != 0:
         sys.exit(f"benchmarks: {name} failed (exit {done.returncode}); its error is above")
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -112,28 +128,38 @@ def check_equal(results: dict[str, dict], records: int) -> list[str]:
 
 
 def print_table(results: dict[str, dict], measured: dict[str, float], header: str) -> None:
-    labels = {"server": "benchmark server ceiling (4 keep-alive clients, bytes only)",
-              "fetch": "fetch ceiling: requests + JSON parse, keep nothing",
-              "read_json": "DuckDB read_json of the same records, JSONL -> table",
-              "extract_load": "funnelhouse extract + load (HTTP -> landing -> raw table), one process",
-              "process": "funnelhouse `python -m extractors hubspot --stream contacts`, whole process",
-              "process_memory_records": "the same process at the memory size",
-              "dlt_default": "dlt rest_api -> duckdb, default (jsonl)",
-              "dlt_parquet": "dlt rest_api -> duckdb, parquet"}
+    labels = {
+        "server": "benchmark server ceiling (4 keep-alive clients, bytes only)",
+        "fetch": "fetch ceiling: requests + JSON parse, keep nothing",
+        "read_json": "DuckDB read_json of the same records, JSONL -> table",
+        "extract_load": "funnelhouse extract + load (HTTP -> landing -> raw table), one process",
+        "process": "funnelhouse `python -m extractors hubspot --stream contacts`, whole process",
+        "process_memory_records": "the same process at the memory size",
+        "dlt_default": "dlt rest_api -> duckdb, default (jsonl)",
+        "dlt_parquet": "dlt rest_api -> duckdb, parquet",
+    }
     print(header)
     print("\n| path | rows | seconds | rows/s | peak RSS |\n|---|---|---|---|---|")
     for name, r in results.items():
         rss = f"{r['peak_rss_mib']:,.0f} MiB" if "peak_rss_mib" in r else ""
         print(f"| {labels[name]} | {r['rows']:,} | {r['seconds']:.2f} | {_rate(r):,.0f} | {rss} |")
         if name == "extract_load":
-            print(f"| ... of which extract (HTTP -> landing) | | {r['extract_seconds']:.2f} | {_rate(r, 'extract_seconds'):,.0f} | |")
+            print(
+                f"| ... of which extract (HTTP -> landing) | | {r['extract_seconds']:.2f} | {_rate(r, 'extract_seconds'):,.0f} | |"
+            )
             print(f"| ... of which load (landing -> raw table) | | {r['load_seconds']:.2f} | {_rate(r, 'load_seconds'):,.0f} | |")
     print("\n| ratio (this run) | measured | goal |\n|---|---|---|")
     for key, what, higher, goal in RATIOS:
         if key in measured:
             value = f"{measured[key]:.2f} s" if key.endswith("_s") else f"{measured[key]:.2f}x"
-            met = "" if goal is None else (f"{'>=' if higher else '<='} {goal:g}: " +
-                                           ("met" if (measured[key] >= goal if higher else measured[key] <= goal) else "NOT met"))
+            met = (
+                ""
+                if goal is None
+                else (
+                    f"{'>=' if higher else '<='} {goal:g}: "
+                    + ("met" if (measured[key] >= goal if higher else measured[key] <= goal) else "NOT met")
+                )
+            )
             print(f"| {what} | {value} | {met} |")
     print(flush=True)
 
@@ -164,14 +190,18 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv and argv[0] == "sandbox":
         from benchmarks import sandbox
+
         return sandbox.main(argv[1:]) or 0
     if argv and argv[0] == "dbt-incremental":
         from benchmarks import sandbox
+
         return sandbox.main(["--only", "dbt-incremental", *argv[1:]]) or 0
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.split("\n")[0])
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"paths to measure (default all): {', '.join(PATHS)}, dlt")
     parser.add_argument("--records", type=int, default=100_000, help="contacts every path reads (default 100,000)")
-    parser.add_argument("--memory-records", type=int, default=1_000_000, help="the larger size of the memory path (default 1,000,000)")
+    parser.add_argument(
+        "--memory-records", type=int, default=1_000_000, help="the larger size of the memory path (default 1,000,000)"
+    )
     parser.add_argument("--results-dir", type=Path, default=HERE / "results")
     parser.add_argument("--save-baseline", action="store_true", help="make this run the checked-in baseline")
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -180,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.child:
         from benchmarks.hotpaths import PATHS as CHILDREN
+
         print(json.dumps(CHILDREN[args.child](args.base_url, args.records, args.workdir)))
         return 0
     names = [n for name in (args.names or PATHS) for n in GROUPS.get(name, (name,))]
@@ -201,15 +232,25 @@ def main(argv: list[str] | None = None) -> int:
     versions = {"python": platform.python_version(), "duckdb": duckdb.__version__}
     try:
         from importlib.metadata import version
+
         versions["dlt"] = version("dlt")
     except Exception:  # noqa: BLE001 - the benchmark group is not installed
         pass
-    header = (f"## funnelhouse hot paths, {args.records:,} HubSpot-shaped contacts, {started:%Y-%m-%d %H:%M} UTC\n\n"
-              f"{os.cpu_count()} cores, {', '.join(f'{k} {v}' for k, v in versions.items())}; load average "
-              f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min). Ratios compare numbers of this one run.")
+    header = (
+        f"## funnelhouse hot paths, {args.records:,} HubSpot-shaped contacts, {started:%Y-%m-%d %H:%M} UTC\n\n"
+        f"{os.cpu_count()} cores, {', '.join(f'{k} {v}' for k, v in versions.items())}; load average "
+        f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (1 min). Ratios compare numbers of this one run."
+    )
     print_table(results, measured, header)
-    run = {"date": started.isoformat(timespec="seconds"), "sizes": sizes, "cores": os.cpu_count(), "versions": versions,
-           "load_average": {"before": load_before, "after": load_after}, "results": results, "ratios": measured}
+    run = {
+        "date": started.isoformat(timespec="seconds"),
+        "sizes": sizes,
+        "cores": os.cpu_count(),
+        "versions": versions,
+        "load_average": {"before": load_before, "after": load_after},
+        "results": results,
+        "ratios": measured,
+    }
     print(f"written to {save(run, args.results_dir)}")
     failed = check_equal(results, args.records)
     if failed:
@@ -221,8 +262,15 @@ def main(argv: list[str] | None = None) -> int:
         baseline = json.loads(BASELINE.read_text())
         worse = regressions(measured, sizes, baseline)
         if worse:
-            print("\n" + "!" * 100 + "\nREGRESSION: a ratio is more than 20% worse than the checked-in baseline\n"
-                  + "\n".join(f"  - {w}" for w in worse) + "\n" + "!" * 100, file=sys.stderr)
+            print(
+                "\n"
+                + "!" * 100
+                + "\nREGRESSION: a ratio is more than 20% worse than the checked-in baseline\n"
+                + "\n".join(f"  - {w}" for w in worse)
+                + "\n"
+                + "!" * 100,
+                file=sys.stderr,
+            )
             return 1
         if baseline.get("sizes") != sizes:
             print(f"(not compared with the baseline: it was measured at {baseline.get('sizes')})")

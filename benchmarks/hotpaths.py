@@ -24,11 +24,14 @@ CONTACTS = "/crm/v3/objects/contacts"
 TOKEN = "benchmark-token"
 # What the checksum covers: (name, JSON path in the record, dlt's column). Strings, and one instant
 # compared as epoch milliseconds (dlt parses ISO timestamps into TIMESTAMPTZ columns).
-CHECKSUM_FIELDS = (("id", "$.id", "id"), ("email", "$.properties.email", "properties__email"),
-                   ("lastname", "$.properties.lastname", "properties__lastname"),
-                   ("lifecyclestage", "$.properties.lifecyclestage", "properties__lifecyclestage"),
-                   ("utm_campaign", "$.properties.utm_campaign", "properties__utm_campaign"),
-                   ("gclid", "$.properties.hs_google_click_id", "properties__hs_google_click_id"))
+CHECKSUM_FIELDS = (
+    ("id", "$.id", "id"),
+    ("email", "$.properties.email", "properties__email"),
+    ("lastname", "$.properties.lastname", "properties__lastname"),
+    ("lifecyclestage", "$.properties.lifecyclestage", "properties__lifecyclestage"),
+    ("utm_campaign", "$.properties.utm_campaign", "properties__utm_campaign"),
+    ("gclid", "$.properties.hs_google_click_id", "properties__hs_google_click_id"),
+)
 CHECKSUM_INSTANT = ("$.createdAt", "created_at")
 
 
@@ -42,8 +45,11 @@ def peak_rss_mib() -> float:
 
 
 def connection_env(base_url: str) -> dict[str, str]:
-    return {"AIRFLOW_CONN_HUBSPOT": json.dumps({"conn_type": "http", "host": base_url, "password": TOKEN,
-                                                "extra": {"portal_id": "1"}})}
+    return {
+        "AIRFLOW_CONN_HUBSPOT": json.dumps(
+            {"conn_type": "http", "host": base_url, "password": TOKEN, "extra": {"portal_id": "1"}}
+        )
+    }
 
 
 def _checksum_sql(table: str, fields: list[str], instant: str) -> str:
@@ -118,14 +124,18 @@ def read_json(base_url: str, records: int, workdir: Path) -> dict:
     while True:
         page = json.loads(session.get(base_url + CONTACTS, params=params).content)
         files.append(str(pages / f"page-{len(files) + 1:06d}.ndjson"))
-        Path(files[-1]).write_text("".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in page["results"]))
+        Path(files[-1]).write_text(
+            "".join(json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for r in page["results"])
+        )
         after = ((page.get("paging") or {}).get("next") or {}).get("after")
         if not after:
             break
         params["after"] = after
     with duckdb.connect(str(workdir / "read_json.duckdb")) as con:
         started = time.perf_counter()
-        rows = con.execute("CREATE TABLE contacts AS SELECT * FROM read_json(?, format = 'newline_delimited')", [files]).fetchone()[0]
+        rows = con.execute(
+            "CREATE TABLE contacts AS SELECT * FROM read_json(?, format = 'newline_delimited')", [files]
+        ).fetchone()[0]
         con.execute("CHECKPOINT")
         seconds = time.perf_counter() - started
     return {"rows": rows, "seconds": seconds, "peak_rss_mib": peak_rss_mib()}
@@ -147,9 +157,15 @@ def extract_load(base_url: str, records: int, workdir: Path) -> dict:
     results = pipeline.load("hubspot", warehouse=warehouse, landing_root=landing)
     loaded = time.perf_counter()
     rows, checksum = funnelhouse_checksum(warehouse)
-    return {"rows": rows, "loaded": sum(r.loaded.get("contacts", 0) for r in results), "checksum": checksum,
-            "extract_seconds": extracted - started, "load_seconds": loaded - extracted, "seconds": loaded - started,
-            "peak_rss_mib": peak_rss_mib()}
+    return {
+        "rows": rows,
+        "loaded": sum(r.loaded.get("contacts", 0) for r in results),
+        "checksum": checksum,
+        "extract_seconds": extracted - started,
+        "load_seconds": loaded - extracted,
+        "seconds": loaded - started,
+        "peak_rss_mib": peak_rss_mib(),
+    }
 
 
 def whole_process(base_url: str, records: int, workdir: Path) -> dict:
@@ -164,8 +180,13 @@ def whole_process(base_url: str, records: int, workdir: Path) -> dict:
     workdir.mkdir(parents=True, exist_ok=True)
     log = workdir / "extractors.log"
     with open(log, "w") as out:
-        child = subprocess.Popen([sys.executable, "-m", "extractors", "hubspot", "--stream", "contacts"], cwd=repo, env=env,
-                                 stdout=out, stderr=subprocess.STDOUT)
+        child = subprocess.Popen(
+            [sys.executable, "-m", "extractors", "hubspot", "--stream", "contacts"],
+            cwd=repo,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         _, status, usage = os.wait4(child.pid, 0)  # not Popen.wait: wait4 gives this child's own peak RSS
     seconds = time.perf_counter() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -173,38 +194,64 @@ def whole_process(base_url: str, records: int, workdir: Path) -> dict:
         raise RuntimeError(f"python -m extractors failed (exit {child.returncode}): {log.read_text().strip().splitlines()[-1:]}")
     stats = requests.get(base_url + "/_stats").json()
     rows, checksum = funnelhouse_checksum(workdir / "data" / "warehouse.duckdb")
-    return {"rows": rows, "checksum": checksum, "seconds": seconds, "first_request_s": stats["first_request_at"] - started_wall,
-            "requests": stats["requests"], "peak_rss_mib": usage.ru_maxrss / 1024}
+    return {
+        "rows": rows,
+        "checksum": checksum,
+        "seconds": seconds,
+        "first_request_s": stats["first_request_at"] - started_wall,
+        "requests": stats["requests"],
+        "peak_rss_mib": usage.ru_maxrss / 1024,
+    }
 
 
 def dlt_rest_api(base_url: str, records: int, workdir: Path, file_format: str | None) -> dict:
     """The peer a user would pick instead: dlt's ``rest_api`` source into its DuckDB destination,
     merge on the id as funnelhouse does; ``file_format`` None is dlt's default (jsonl), or parquet."""
-    os.environ.update({"RUNTIME__DLTHUB_TELEMETRY": "false", "RUNTIME__LOG_LEVEL": "WARNING",
-                       "DLT_DATA_DIR": str(workdir / "dlt-data")})
+    os.environ.update(
+        {"RUNTIME__DLTHUB_TELEMETRY": "false", "RUNTIME__LOG_LEVEL": "WARNING", "DLT_DATA_DIR": str(workdir / "dlt-data")}
+    )
     import dlt
     import duckdb
     from dlt.sources.rest_api import rest_api_source
 
-    source = rest_api_source({
-        "client": {"base_url": base_url + "/crm/v3/objects/", "auth": {"type": "bearer", "token": TOKEN},
-                   "paginator": {"type": "cursor", "cursor_path": "paging.next.after", "cursor_param": "after"}},
-        "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
-        "resources": [{"name": "contacts", "endpoint": {"path": "contacts", "params": {"limit": 100, "archived": "false"},
-                                                         "data_selector": "results"}}],
-    })
+    source = rest_api_source(
+        {
+            "client": {
+                "base_url": base_url + "/crm/v3/objects/",
+                "auth": {"type": "bearer", "token": TOKEN},
+                "paginator": {"type": "cursor", "cursor_path": "paging.next.after", "cursor_param": "after"},
+            },
+            "resource_defaults": {"primary_key": "id", "write_disposition": "merge"},
+            "resources": [
+                {
+                    "name": "contacts",
+                    "endpoint": {"path": "contacts", "params": {"limit": 100, "archived": "false"}, "data_selector": "results"},
+                }
+            ],
+        }
+    )
     database = workdir / "dlt.duckdb"
-    pipeline = dlt.pipeline(pipeline_name=f"bench_{file_format or 'default'}", destination=dlt.destinations.duckdb(str(database)),
-                            dataset_name="hubspot", pipelines_dir=str(workdir / "dlt-pipelines"))
+    pipeline = dlt.pipeline(
+        pipeline_name=f"bench_{file_format or 'default'}",
+        destination=dlt.destinations.duckdb(str(database)),
+        dataset_name="hubspot",
+        pipelines_dir=str(workdir / "dlt-pipelines"),
+    )
     started = time.perf_counter()
     pipeline.run(source, **({"loader_file_format": file_format} if file_format else {}))
     seconds = time.perf_counter() - started
     with duckdb.connect(str(database), read_only=True) as con:
-        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns "
-                                 "WHERE table_schema = 'hubspot' AND table_name = 'contacts'").fetchall())
+        types = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns "
+                "WHERE table_schema = 'hubspot' AND table_name = 'contacts'"
+            ).fetchall()
+        )
         fields = [f"CAST({column} AS VARCHAR)" if column in types else "NULL::VARCHAR" for _, _, column in CHECKSUM_FIELDS]
         column = CHECKSUM_INSTANT[1]
-        instant = f"epoch_ms({column})" if types.get(column, "").startswith("TIMESTAMP") else f"epoch_ms(CAST({column} AS TIMESTAMPTZ))"
+        instant = (
+            f"epoch_ms({column})" if types.get(column, "").startswith("TIMESTAMP") else f"epoch_ms(CAST({column} AS TIMESTAMPTZ))"
+        )
         rows, checksum = con.execute(_checksum_sql("hubspot.contacts", fields, instant)).fetchone()
     return {"rows": rows, "checksum": checksum, "seconds": seconds, "peak_rss_mib": peak_rss_mib()}
 

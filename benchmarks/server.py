@@ -31,8 +31,14 @@ TEMPLATES = 16  # distinct page bodies; page n is made from template n % TEMPLAT
 ID = b"@@PAGE@@"  # stands for the page number in every id of a template (id = page * 100 + slot)
 NEXT = b"@@NEXT@@"
 STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer")
-SOURCES = (("PAID_SEARCH", "google", "cpc"), ("PAID_SOCIAL", "facebook", "paid_social"), ("ORGANIC_SEARCH", None, None),
-           ("EMAIL_MARKETING", "newsletter", "email"), ("DIRECT_TRAFFIC", None, None), ("REFERRALS", "partner", "referral"))
+SOURCES = (
+    ("PAID_SEARCH", "google", "cpc"),
+    ("PAID_SOCIAL", "facebook", "paid_social"),
+    ("ORGANIC_SEARCH", None, None),
+    ("EMAIL_MARKETING", "newsletter", "email"),
+    ("DIRECT_TRAFFIC", None, None),
+    ("REFERRALS", "partner", "referral"),
+)
 
 
 def contact(template: int, slot: int) -> dict:
@@ -45,11 +51,21 @@ def contact(template: int, slot: int) -> dict:
     stage = STAGES[n % len(STAGES)]
     source, utm_source, utm_medium = SOURCES[n % len(SOURCES)]
     props = {
-        "createdate": created, "email": f"contact{contact_id}@example.com", "firstname": ("Ada", "Ивана", "José", "Li")[n % 4],
-        "lastname": f"Benchmark {n % 97}", "hs_object_id": contact_id, "lastmodifieddate": modified, "lifecyclestage": stage,
-        "hs_analytics_source": source, "hs_analytics_source_data_1": utm_source and f"{utm_source}.com",
-        "hs_analytics_source_data_2": utm_source and f"campaign-{n % 13}", "utm_source": utm_source, "utm_medium": utm_medium,
-        "utm_campaign": utm_source and f"spring_{n % 13}", "utm_content": None, "utm_term": utm_source and f"term {n % 5}",
+        "createdate": created,
+        "email": f"contact{contact_id}@example.com",
+        "firstname": ("Ada", "Ивана", "José", "Li")[n % 4],
+        "lastname": f"Benchmark {n % 97}",
+        "hs_object_id": contact_id,
+        "lastmodifieddate": modified,
+        "lifecyclestage": stage,
+        "hs_analytics_source": source,
+        "hs_analytics_source_data_1": utm_source and f"{utm_source}.com",
+        "hs_analytics_source_data_2": utm_source and f"campaign-{n % 13}",
+        "utm_source": utm_source,
+        "utm_medium": utm_medium,
+        "utm_campaign": utm_source and f"spring_{n % 13}",
+        "utm_content": None,
+        "utm_term": utm_source and f"term {n % 5}",
         "hs_google_click_id": f"Cj0KCQ{n:010d}" if source == "PAID_SEARCH" else None,
     }
     for i, s in enumerate(STAGES):
@@ -101,7 +117,9 @@ def serve(records: int, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTP
             if not 1 <= page <= pages:
                 return self._send(400, b'{"status":"error","message":"invalid after"}')
             t = page % TEMPLATES
-            body = (lasts[t] if page == pages else middles[t].replace(NEXT, str(page + 1).encode())).replace(ID, str(page).encode())
+            body = (lasts[t] if page == pages else middles[t].replace(NEXT, str(page + 1).encode())).replace(
+                ID, str(page).encode()
+            )
             self._send(200, body)
 
         def _send(self, status: int, body: bytes) -> None:
@@ -123,8 +141,12 @@ def serve(records: int, host: str = "127.0.0.1", port: int = 0) -> ThreadingHTTP
 @contextmanager
 def running(records: int):
     """The server in a child process for ``records`` contacts; yields its base URL."""
-    child = subprocess.Popen([sys.executable, "-m", "benchmarks.server", "--records", str(records)],
-                             stdout=subprocess.PIPE, stdin=subprocess.PIPE, text=True)
+    child = subprocess.Popen(
+        [sys.executable, "-m", "benchmarks.server", "--records", str(records)],
+        stdout=subprocess.PIPE,
+        stdin=subprocess.PIPE,
+        text=True,
+    )
     try:
         line = child.stdout.readline().strip()
         if not line.startswith("http://"):

@@ -187,7 +187,8 @@ def funnelhouse():
 
     loads = [
         load.override(task_id=f"load_{source}", outlets=[raw_tables(source)])(
-            source, extract.override(task_id=f"extract_{source}", pool=api_pool(source))(source))
+            source, extract.override(task_id=f"extract_{source}", pool=api_pool(source))(source)
+        )
         for source in SOURCES
     ]
     checked = raw_quality_gate()

@@ -79,7 +79,9 @@ def _report(results) -> None:
     for result in results:
         for table, rows in sorted(result.table_rows.items()):
             stream = table.split(".", 1)[1]
-            print(f"{table}: {result.loaded.get(stream, 0)} records loaded, {result.quarantined.get(stream, 0)} quarantined, {rows} rows in table")
+            print(
+                f"{table}: {result.loaded.get(stream, 0)} records loaded, {result.quarantined.get(stream, 0)} quarantined, {rows} rows in table"
+            )
         for unit, reason in sorted(result.skipped_streams.items()):
             print(f"{result.source} {unit}: skipped, {reason}")
 

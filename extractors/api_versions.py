@@ -56,9 +56,13 @@ class PlatformApi:
         return [v.version for v in self.versions if v.expires is None or v.expires > on]
 
 
-_META_HISTORY = ("Meta, 'Marketing API version history' (developers.facebook.com/documentation/ads-commerce/marketing-api/"
-                 "marketing-api-changelog/versions), as read 2026-12-03")
-_GRAPH_HISTORY = "Meta, 'Graph API changelog: versions' (developers.facebook.com/docs/graph-api/changelog/versions), as read 2026-12-03"
+_META_HISTORY = (
+    "Meta, 'Marketing API version history' (developers.facebook.com/documentation/ads-commerce/marketing-api/"
+    "marketing-api-changelog/versions), as read 2026-12-03"
+)
+_GRAPH_HISTORY = (
+    "Meta, 'Graph API changelog: versions' (developers.facebook.com/docs/graph-api/changelog/versions), as read 2026-12-03"
+)
 _GRAPH_V27 = "Meta for Developers blog, 'Introducing Graph API v27.0 and Marketing API v27.0' (2026-11-04)"
 _GOOGLE_ADS_BLOG = "Google Ads Developer Blog"
 _GOOGLE_ADS_SCHEDULE = f"{_GOOGLE_ADS_BLOG}, 'More frequent releases coming for the Google Ads API' (2025-09-04)"
@@ -69,48 +73,80 @@ PLATFORMS: dict[str, PlatformApi] = {
     # Marketing default v26.0: v25.0 expires 2027-02-23 (the run would warn from 2026-12-25), v26.0 has
     # no announced expiry and has been out since July; v27.0 (November) is allowed through the extra.
     # Graph default v25.0: the newest version with a published expiry (2028-07-29).
-    "meta_marketing": PlatformApi("Meta Marketing API", "v26.0", (
-        ApiVersion("v21.0", date(2024, 10, 2), date(2025, 9, 9), _META_HISTORY),
-        ApiVersion("v22.0", date(2025, 1, 21), date(2026, 2, 19), _META_HISTORY),
-        ApiVersion("v23.0", date(2025, 5, 29), date(2026, 6, 9), _META_HISTORY),
-        ApiVersion("v24.0", date(2025, 10, 8), date(2026, 11, 10), _META_HISTORY),
-        ApiVersion("v25.0", date(2026, 2, 18), date(2027, 2, 23), _META_HISTORY),
-        ApiVersion("v26.0", date(2026, 7, 29), None, _META_HISTORY),
-        ApiVersion("v27.0", date(2026, 11, 4), None, _META_HISTORY),
-    )),
-    "graph": PlatformApi("Graph API", "v25.0", (
-        ApiVersion("v19.0", date(2024, 1, 23), date(2026, 5, 21), _GRAPH_HISTORY),
-        ApiVersion("v20.0", date(2024, 5, 21), date(2026, 9, 24), _GRAPH_HISTORY),
-        ApiVersion("v21.0", date(2024, 10, 2), date(2027, 1, 21), _GRAPH_HISTORY),
-        ApiVersion("v22.0", date(2025, 1, 21), date(2027, 5, 20), _GRAPH_HISTORY),
-        ApiVersion("v23.0", date(2025, 5, 29), date(2027, 10, 8), _GRAPH_HISTORY),
-        ApiVersion("v24.0", date(2025, 10, 8), date(2028, 2, 18), _GRAPH_HISTORY),
-        ApiVersion("v25.0", date(2026, 2, 18), date(2028, 7, 29), _GRAPH_HISTORY),
-        ApiVersion("v26.0", date(2026, 7, 29), None, _GRAPH_HISTORY),
-        ApiVersion("v27.0", date(2026, 11, 4), None, _GRAPH_V27),
-    )),
+    "meta_marketing": PlatformApi(
+        "Meta Marketing API",
+        "v26.0",
+        (
+            ApiVersion("v21.0", date(2024, 10, 2), date(2025, 9, 9), _META_HISTORY),
+            ApiVersion("v22.0", date(2025, 1, 21), date(2026, 2, 19), _META_HISTORY),
+            ApiVersion("v23.0", date(2025, 5, 29), date(2026, 6, 9), _META_HISTORY),
+            ApiVersion("v24.0", date(2025, 10, 8), date(2026, 11, 10), _META_HISTORY),
+            ApiVersion("v25.0", date(2026, 2, 18), date(2027, 2, 23), _META_HISTORY),
+            ApiVersion("v26.0", date(2026, 7, 29), None, _META_HISTORY),
+            ApiVersion("v27.0", date(2026, 11, 4), None, _META_HISTORY),
+        ),
+    ),
+    "graph": PlatformApi(
+        "Graph API",
+        "v25.0",
+        (
+            ApiVersion("v19.0", date(2024, 1, 23), date(2026, 5, 21), _GRAPH_HISTORY),
+            ApiVersion("v20.0", date(2024, 5, 21), date(2026, 9, 24), _GRAPH_HISTORY),
+            ApiVersion("v21.0", date(2024, 10, 2), date(2027, 1, 21), _GRAPH_HISTORY),
+            ApiVersion("v22.0", date(2025, 1, 21), date(2027, 5, 20), _GRAPH_HISTORY),
+            ApiVersion("v23.0", date(2025, 5, 29), date(2027, 10, 8), _GRAPH_HISTORY),
+            ApiVersion("v24.0", date(2025, 10, 8), date(2028, 2, 18), _GRAPH_HISTORY),
+            ApiVersion("v25.0", date(2026, 2, 18), date(2028, 7, 29), _GRAPH_HISTORY),
+            ApiVersion("v26.0", date(2026, 7, 29), None, _GRAPH_HISTORY),
+            ApiVersion("v27.0", date(2026, 11, 4), None, _GRAPH_V27),
+        ),
+    ),
     # Google announces each sunset day in a reminder about six weeks ahead; until then the sunset page gives
     # a projected month, recorded as its first day so the warning comes early rather than late. Google's
     # sunset page recommends v26 to new integrations; every GAQL field we query is unchanged across v22-v26.
-    "google_ads": PlatformApi("Google Ads API", "v26", (
-        ApiVersion("v17", None, date(2025, 6, 4), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v17 sunset reminder' (2025-04-23)"),
-        ApiVersion("v19", None, date(2026, 2, 11), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v19 sunset reminder' (2025-12-15)"),
-        ApiVersion("v20", None, date(2026, 6, 10), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v20 sunset reminder' (2026-04-29)"),
-        ApiVersion("v21", None, date(2026, 8, 5), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v21 sunset reminder' (2026-06-25)"),
-        ApiVersion("v22", date(2025, 10, 15), date(2026, 10, 7),
-                   f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v22 sunset reminder' (2026-09-02); released with the client "
-                   "libraries of 2025-10-15"),
-        ApiVersion("v23", date(2026, 1, 28), date(2027, 2, 1),
-                   f"{_GOOGLE_ADS_BLOG}, 'Announcing v23 of the Google Ads API' (2026-01-28); sunset projected for "
-                   f"February 2027 in {_GOOGLE_ADS_SCHEDULE}"),
-        ApiVersion("v24", date(2026, 4, 22), date(2027, 5, 1),
-                   f"Google Ads client libraries adding v24 (2026-04-22); sunset projected for May 2027 in {_GOOGLE_ADS_SCHEDULE}"),
-        ApiVersion("v25", date(2026, 7, 22), date(2027, 8, 1),
-                   f"Google Ads API release notes (v25: 2026-07-22); sunset projected for August 2027 in {_GOOGLE_ADS_SCHEDULE}"),
-        ApiVersion("v26", date(2026, 10, 14), date(2027, 11, 1),
-                   f"{_GOOGLE_ADS_BLOG}, 'Announcing v26 of the Google Ads API' (2026-10-14); sunset projected for "
-                   f"November 2027 in {_GOOGLE_ADS_SCHEDULE}; 'Deprecation and sunset' page: start with v26"),
-    )),
+    "google_ads": PlatformApi(
+        "Google Ads API",
+        "v26",
+        (
+            ApiVersion("v17", None, date(2025, 6, 4), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v17 sunset reminder' (2025-04-23)"),
+            ApiVersion("v19", None, date(2026, 2, 11), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v19 sunset reminder' (2025-12-15)"),
+            ApiVersion("v20", None, date(2026, 6, 10), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v20 sunset reminder' (2026-04-29)"),
+            ApiVersion("v21", None, date(2026, 8, 5), f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v21 sunset reminder' (2026-06-25)"),
+            ApiVersion(
+                "v22",
+                date(2025, 10, 15),
+                date(2026, 10, 7),
+                f"{_GOOGLE_ADS_BLOG}, 'Google Ads API v22 sunset reminder' (2026-09-02); released with the client "
+                "libraries of 2025-10-15",
+            ),
+            ApiVersion(
+                "v23",
+                date(2026, 1, 28),
+                date(2027, 2, 1),
+                f"{_GOOGLE_ADS_BLOG}, 'Announcing v23 of the Google Ads API' (2026-01-28); sunset projected for "
+                f"February 2027 in {_GOOGLE_ADS_SCHEDULE}",
+            ),
+            ApiVersion(
+                "v24",
+                date(2026, 4, 22),
+                date(2027, 5, 1),
+                f"Google Ads client libraries adding v24 (2026-04-22); sunset projected for May 2027 in {_GOOGLE_ADS_SCHEDULE}",
+            ),
+            ApiVersion(
+                "v25",
+                date(2026, 7, 22),
+                date(2027, 8, 1),
+                f"Google Ads API release notes (v25: 2026-07-22); sunset projected for August 2027 in {_GOOGLE_ADS_SCHEDULE}",
+            ),
+            ApiVersion(
+                "v26",
+                date(2026, 10, 14),
+                date(2027, 11, 1),
+                f"{_GOOGLE_ADS_BLOG}, 'Announcing v26 of the Google Ads API' (2026-10-14); sunset projected for "
+                f"November 2027 in {_GOOGLE_ADS_SCHEDULE}; 'Deprecation and sunset' page: start with v26",
+            ),
+        ),
+    ),
 }
 
 
@@ -127,8 +163,15 @@ def api_version(platform: str, conn: PlatformConnection, *, today: date | None =
     if known is not None and known.expires is not None and known.expires - today <= WARN_BEFORE_EXPIRY:
         newest = api.supported(today)[-1:] or [api.default]
         when = "expired" if known.expires <= today else "expires"
-        log.warning("%s %s %s on %s: set the extra 'api_version' of connection '%s' to a newer one, e.g. %s",
-                    api.name, chosen, when, known.expires.isoformat(), conn.conn_id, newest[0])
+        log.warning(
+            "%s %s %s on %s: set the extra 'api_version' of connection '%s' to a newer one, e.g. %s",
+            api.name,
+            chosen,
+            when,
+            known.expires.isoformat(),
+            conn.conn_id,
+            newest[0],
+        )
     return chosen
 
 
@@ -138,5 +181,7 @@ def deprecated_version_message(platform: str, conn_id: str, version: str, *, tod
     today = today or datetime.now(UTC).date()
     supported = api.supported(today)
     suggestion = api.default if api.default in supported else (supported[-1] if supported else api.default)
-    return (f"{api.name} refused version {version} as retired: set the extra 'api_version' of connection "
-            f"'{conn_id}' to a supported version, e.g. \"{suggestion}\" (or remove it to use the default)")
+    return (
+        f"{api.name} refused version {version} as retired: set the extra 'api_version' of connection "
+        f"'{conn_id}' to a supported version, e.g. \"{suggestion}\" (or remove it to use the default)"
+    )

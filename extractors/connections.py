@@ -77,8 +77,13 @@ def _conn_from_environment(conn_id: str):
             port = int(fields["port"]) if fields.get("port") else None
         except ValueError:
             raise ConfigError(f"connection '{conn_id}' has a port that is not a number: {fields['port']!r}") from None
-        return SimpleNamespace(host=fields.get("host"), port=port, login=fields.get("login"), password=fields.get("password"),
-                               extra=(extra if isinstance(extra, str) else json.dumps(extra)) if extra else None)
+        return SimpleNamespace(
+            host=fields.get("host"),
+            port=port,
+            login=fields.get("login"),
+            password=fields.get("password"),
+            extra=(extra if isinstance(extra, str) else json.dumps(extra)) if extra else None,
+        )
     # Connection.from_uri: type://login:password@host:port/schema?extra, the host may carry its own scheme
     schemes = value.count("://")
     if schemes > 2 or schemes == 0:
@@ -101,9 +106,13 @@ def _conn_from_environment(conn_id: str):
         raise ConfigError(f"connection '{conn_id}' has a port that is not a number") from None
     query = dict(parse_qsl(parts.query, keep_blank_values=True)) if parts.query else None
     extra = (query["__extra__"] if "__extra__" in query else json.dumps(query)) if query else None
-    return SimpleNamespace(host=(f"{protocol}://{host}" if protocol else host) if host else host, port=port,
-                           login=unquote(parts.username) if parts.username else parts.username,
-                           password=unquote(parts.password) if parts.password else parts.password, extra=extra)
+    return SimpleNamespace(
+        host=(f"{protocol}://{host}" if protocol else host) if host else host,
+        port=port,
+        login=unquote(parts.username) if parts.username else parts.username,
+        password=unquote(parts.password) if parts.password else parts.password,
+        extra=extra,
+    )
 
 
 def _conn_from_airflow(conn_id: str):
@@ -113,8 +122,10 @@ def _conn_from_airflow(conn_id: str):
     try:
         return Connection.get(conn_id)
     except AirflowNotFoundException:
-        raise ConfigError(f"connection '{conn_id}' is not defined: set AIRFLOW_CONN_{conn_id.upper()} "
-                          "(or add it in Airflow) with the API base URL as host and the token as password") from None
+        raise ConfigError(
+            f"connection '{conn_id}' is not defined: set AIRFLOW_CONN_{conn_id.upper()} "
+            "(or add it in Airflow) with the API base URL as host and the token as password"
+        ) from None
 
 
 def _extra_dejson(conn) -> dict:

@@ -74,8 +74,9 @@ class PartialFailure(ExtractError):
     """Units (stream x account x window) failed; the others, if any, were landed and loaded. The failed
     units keep their cursors, so the next run (or a retry of the extract) reads exactly them."""
 
-    def __init__(self, message: str, *, retryable: bool = False, failed: dict[str, str] | None = None,
-                 results: list | None = None):
+    def __init__(
+        self, message: str, *, retryable: bool = False, failed: dict[str, str] | None = None, results: list | None = None
+    ):
         super().__init__(message)
         self.retryable = retryable
         self.failed = failed or {}  # "stream/account" -> why that unit failed

@@ -46,8 +46,7 @@ from urllib.parse import urlsplit
 
 import requests
 
-from extractors.errors import (ApiError, ApiVersionError, AuthError, ForbiddenError, QuotaExhausted, RefusedError,
-                               RequestTooLarge)
+from extractors.errors import ApiError, ApiVersionError, AuthError, ForbiddenError, QuotaExhausted, RefusedError, RequestTooLarge
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +79,7 @@ class RetryPolicy:
 class RateLimit:
     """A documented request rate the client keeps under: at most ``max_requests`` sends in any
     ``window_s`` seconds to the paths matching ``path`` (a regex searched in the URL's path)."""
+
     path: str
     max_requests: int
     window_s: float
@@ -133,9 +133,17 @@ class _Retry(Exception):
 
 
 class HttpClient:
-    def __init__(self, source: str, base_url: str, *, headers: dict[str, str] | None = None,
-                 secrets: list[str] | None = None, max_concurrency: int = 4, policy: RetryPolicy | None = None,
-                 rate_limits: tuple[RateLimit, ...] = ()):
+    def __init__(
+        self,
+        source: str,
+        base_url: str,
+        *,
+        headers: dict[str, str] | None = None,
+        secrets: list[str] | None = None,
+        max_concurrency: int = 4,
+        policy: RetryPolicy | None = None,
+        rate_limits: tuple[RateLimit, ...] = (),
+    ):
         self.source = source
         self.base_url = base_url.rstrip("/")
         self.policy = policy or RetryPolicy()
@@ -158,9 +166,17 @@ class HttpClient:
     def url(self, path_or_url: str) -> str:
         return path_or_url if "://" in path_or_url else f"{self.base_url}/{path_or_url.lstrip('/')}"
 
-    def request(self, method: str, path_or_url: str, *, what: str, params: dict | None = None,
-                json_body: dict | None = None, form: dict | None = None,
-                decode: Callable[[bytes], object] | None = None) -> dict | list:
+    def request(
+        self,
+        method: str,
+        path_or_url: str,
+        *,
+        what: str,
+        params: dict | None = None,
+        json_body: dict | None = None,
+        form: dict | None = None,
+        decode: Callable[[bytes], object] | None = None,
+    ) -> dict | list:
         """Send one request and return its parsed JSON body, retrying what can be retried.
 
         ``what`` names the stream and account for error messages ("hubspot contacts"). ``decode``
@@ -176,17 +192,29 @@ class HttpClient:
                 with ExitStack() as held:
                     for pacer in pacers:  # a turn first: waiting for one holds no slot other paths could use
                         if (waited := held.enter_context(pacer.turn())) > 0:
-                            log.debug("%s waited %.2fs for its turn (at most %d per %.1fs)", label, waited,
-                                      pacer.limit.max_requests, pacer.limit.window_s)
+                            log.debug(
+                                "%s waited %.2fs for its turn (at most %d per %.1fs)",
+                                label,
+                                waited,
+                                pacer.limit.max_requests,
+                                pacer.limit.window_s,
+                            )
                     held.enter_context(self._slots)
-                    response = self.session.request(method, url, params=params, json=json_body, data=form,
-                                                    timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s))
+                    response = self.session.request(
+                        method,
+                        url,
+                        params=params,
+                        json=json_body,
+                        data=form,
+                        timeout=(self.policy.connect_timeout_s, self.policy.read_timeout_s),
+                    )
                 return self._parse(response, label, decode)
             except _Retry as retry:
                 reason = retry.reason
                 if retry.wait_s is not None and retry.wait_s > self.policy.max_throttle_wait_s:
-                    raise QuotaExhausted(f"{label} is rate limited for {retry.wait_s:.0f}s ({reason}); "
-                                         "run again later or raise the platform quota") from None
+                    raise QuotaExhausted(
+                        f"{label} is rate limited for {retry.wait_s:.0f}s ({reason}); run again later or raise the platform quota"
+                    ) from None
                 # Throttled without a stated delay: back off, but never less than the floor.
                 wait = retry.wait_s if retry.wait_s is not None else self.policy.backoff(attempt)
                 if retry.throttled:
@@ -197,8 +225,9 @@ class HttpClient:
             except requests.RequestException as exc:  # e.g. an invalid header: not retryable, and may quote the token
                 raise RefusedError(f"{label} could not be sent: {type(exc).__name__}: {self.redact(str(exc))}") from None
             if attempt + 1 < self.policy.max_attempts:
-                log.warning("%s attempt %d/%d failed (%s); retrying in %.1fs", label, attempt + 1,
-                            self.policy.max_attempts, reason, wait)
+                log.warning(
+                    "%s attempt %d/%d failed (%s); retrying in %.1fs", label, attempt + 1, self.policy.max_attempts, reason, wait
+                )
                 self.policy.sleep(wait)
         raise ApiError(f"{label} failed after {self.policy.max_attempts} attempts: {reason}")
 
@@ -221,8 +250,12 @@ class HttpClient:
                 raise _Retry(f"HTTP {status} with a body that is not valid JSON ({len(response.content)} bytes)")
             if (upgraded := response.headers.get("X-Ad-Api-Version-Warning")) and upgraded not in self._version_warnings:
                 self._version_warnings.add(upgraded)
-                log.warning("%s: Meta served the call from another API version than the one asked for (%s); "
-                            "set the connection's extra 'api_version' to a current version", label, self.redact(upgraded))
+                log.warning(
+                    "%s: Meta served the call from another API version than the one asked for (%s); "
+                    "set the connection's extra 'api_version' to a current version",
+                    label,
+                    self.redact(upgraded),
+                )
             return body
         if streamed is not None:
             # Google's streaming methods (Google Ads searchStream) answer a JSON array, and an error comes as
@@ -236,26 +269,45 @@ class HttpClient:
         if streamed is not None and streamed[0]:
             detail += f", an error element after {streamed[0]} result batches of an HTTP {response.status_code} answer"
         if error.get("code") == META_RETIRED_VERSION:
-            raise ApiVersionError(f"{label} was refused: the API version is retired (HTTP {status}: {detail})",
-                                  status=status, body=body)
+            raise ApiVersionError(
+                f"{label} was refused: the API version is retired (HTTP {status}: {detail})", status=status, body=body
+            )
         if status == 500 and error.get("code") == 1 and META_TOO_MUCH_DATA in str(error.get("message", "")).lower():
-            raise RequestTooLarge(f"{label} asked for more data than the platform answers at once (HTTP {status}: {detail})",
-                                  status=status, body=body)
+            raise RequestTooLarge(
+                f"{label} asked for more data than the platform answers at once (HTTP {status}: {detail})",
+                status=status,
+                body=body,
+            )
         throttled = _throttle_signal(response, status, body, error)
         if throttled is not None:
             raise _Retry(f"throttled (HTTP {status}: {detail})", throttled.wait_s, throttled=True)
         # OAuth token endpoints answer a bad refresh token or client with a string error.
         oauth_error = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
-        if status == 401 or error.get("code") in META_AUTH_CODES or oauth_error in ("invalid_grant", "invalid_client", "unauthorized_client"):
-            raise AuthError(f"{label} was refused: the credentials were rejected (HTTP {status}: {detail}); "
-                            "put a valid token in the connection's password", status=status, body=body)
-        if status == 403 or error.get("code") in META_PERMISSION_CODES or (error.get("code"), error.get("error_subcode")) == META_NO_ACCESS:
+        if (
+            status == 401
+            or error.get("code") in META_AUTH_CODES
+            or oauth_error in ("invalid_grant", "invalid_client", "unauthorized_client")
+        ):
+            raise AuthError(
+                f"{label} was refused: the credentials were rejected (HTTP {status}: {detail}); "
+                "put a valid token in the connection's password",
+                status=status,
+                body=body,
+            )
+        if (
+            status == 403
+            or error.get("code") in META_PERMISSION_CODES
+            or (error.get("code"), error.get("error_subcode")) == META_NO_ACCESS
+        ):
             raise ForbiddenError(f"{label} was refused: no permission (HTTP {status}: {detail})", status=status, body=body)
         if status >= 500 or status == 408:
             raise _Retry(f"HTTP {status}: {detail}")
         # Any other 4xx: the platform will answer the same request the same way, so it is not repeated.
-        raise RefusedError(f"{label} was rejected (HTTP {status}: {detail}); not retried: the same request gets the "
-                           "same answer", status=status, body=body)
+        raise RefusedError(
+            f"{label} was rejected (HTTP {status}: {detail}); not retried: the same request gets the same answer",
+            status=status,
+            body=body,
+        )
 
 
 def _stream_error(body) -> tuple[int, dict] | None:
@@ -281,8 +333,13 @@ def _describe(body, text: str) -> str:
         if isinstance(body.get("error"), dict):
             e = body["error"]
             # Google puts what went wrong in the GoogleAdsFailure details; the message only says "invalid argument".
-            failures = [str(f["message"]).strip() for d in e.get("details") or [] if isinstance(d, dict)
-                        for f in d.get("errors") or [] if isinstance(f, dict) and f.get("message")]
+            failures = [
+                str(f["message"]).strip()
+                for d in e.get("details") or []
+                if isinstance(d, dict)
+                for f in d.get("errors") or []
+                if isinstance(f, dict) and f.get("message")
+            ]
             return f"{e.get('message') or e.get('status')}{': ' + '; '.join(failures) if failures else ''} (code {e.get('code')})"
         for key in ("message", "detail", "title"):
             if body.get(key):
@@ -330,8 +387,10 @@ def _meta_usage_minutes(response: requests.Response) -> float | None:
 
 
 # GA4 Data API quotas that last an hour or a day (PropertyQuota): their 429 names no retry delay.
-_GOOGLE_PERIOD_QUOTAS = ((re.compile(r"per day", re.IGNORECASE), 86400.0),
-                         (re.compile(r"per hour|thresholded requests", re.IGNORECASE), 3600.0))
+_GOOGLE_PERIOD_QUOTAS = (
+    (re.compile(r"per day", re.IGNORECASE), 86400.0),
+    (re.compile(r"per hour|thresholded requests", re.IGNORECASE), 3600.0),
+)
 
 
 def _google_quota_period(error: dict) -> float | None:
@@ -342,9 +401,10 @@ def _google_quota_period(error: dict) -> float | None:
 
 def _google_retry_delay(error: dict) -> float | None:
     for detail in error.get("details") or []:
-        for err in (detail.get("errors") or [detail]):
-            delay = (err.get("details") or {}).get("quotaErrorDetails", {}).get("retryDelay") or \
-                err.get("quotaErrorDetails", {}).get("retryDelay")
+        for err in detail.get("errors") or [detail]:
+            delay = (err.get("details") or {}).get("quotaErrorDetails", {}).get("retryDelay") or err.get(
+                "quotaErrorDetails", {}
+            ).get("retryDelay")
             if delay:
                 return float(str(delay).rstrip("s"))
     return None

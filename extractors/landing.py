@@ -143,6 +143,7 @@ class Note:
 @dataclass
 class FailedUnit:
     """A unit that could not be read this run: not in the batch, its cursor stays where it was."""
+
     stream: str
     account_id: str
     window_start: str | None
@@ -174,8 +175,13 @@ class Manifest:
     @classmethod
     def read(cls, batch_dir: Path) -> Manifest:
         raw = json.loads((batch_dir / MANIFEST).read_text())
-        return cls(**{**raw, "units": [UnitManifest(**u) for u in raw["units"]],
-                      "failed_units": [FailedUnit(**f) for f in raw.get("failed_units", [])]})
+        return cls(
+            **{
+                **raw,
+                "units": [UnitManifest(**u) for u in raw["units"]],
+                "failed_units": [FailedUnit(**f) for f in raw.get("failed_units", [])],
+            }
+        )
 
 
 class UnitWriter:
@@ -253,9 +259,16 @@ class LandingBatch:
             self.units = [u for u in self.units if u is not writer.unit]
 
     def commit(self, failed_units: list[FailedUnit] | None = None, skipped_streams: dict[str, str] | None = None) -> Path:
-        manifest = Manifest(self.batch_id, self.source, self.created_at, sorted(self.units, key=lambda u: (u.stream, u.account_id)),
-                            {}, skipped_streams or {}, sorted(failed_units or [], key=lambda f: (f.stream, f.account_id)),
-                            self.planned_from)
+        manifest = Manifest(
+            self.batch_id,
+            self.source,
+            self.created_at,
+            sorted(self.units, key=lambda u: (u.stream, u.account_id)),
+            {},
+            skipped_streams or {},
+            sorted(failed_units or [], key=lambda f: (f.stream, f.account_id)),
+            self.planned_from,
+        )
         try:
             for writer in self._writers:
                 writer.close()
@@ -334,9 +347,15 @@ def write_cursors(root: Any, source: str, cursors: dict[tuple[str, str], datetim
     """
     folder = root / STATE_FOLDER
     folder.mkdir(parents=True, exist_ok=True)
-    payload = {"source": source, "warehouse_id": warehouse_id, "after_batch": batch_id,
-               "cursors": [{"stream": stream, "account_id": account, "cursor": value.isoformat()}
-                           for (stream, account), value in sorted(cursors.items())]}
+    payload = {
+        "source": source,
+        "warehouse_id": warehouse_id,
+        "after_batch": batch_id,
+        "cursors": [
+            {"stream": stream, "account_id": account, "cursor": value.isoformat()}
+            for (stream, account), value in sorted(cursors.items())
+        ],
+    }
     _write_whole(folder / f"{source}.json", json.dumps(payload, indent=1))
 
 
@@ -347,8 +366,10 @@ def read_cursors(root: Any, source: str) -> tuple[dict[tuple[str, str], datetime
     if not path.exists():
         return None
     payload = json.loads(path.read_text())
-    return ({(c["stream"], c["account_id"]): datetime.fromisoformat(c["cursor"]) for c in payload["cursors"]},
-            payload.get("warehouse_id"))
+    return (
+        {(c["stream"], c["account_id"]): datetime.fromisoformat(c["cursor"]) for c in payload["cursors"]},
+        payload.get("warehouse_id"),
+    )
 
 
 def remove_cursors(root: Any, source: str) -> None:

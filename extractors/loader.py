@@ -32,11 +32,12 @@ from extractors.errors import LandingMismatch
 from extractors.landing import Manifest, local_copy, read_cursors, remove_batch, remove_cursors, write_cursors
 from extractors.postgres import PostgresWarehouse
 from extractors.sources import get_source
-from extractors.streams import Stream
 from extractors.sql import BOOKKEEPING_SCHEMA, literal, table_row_counts
+from extractors.streams import Stream
 from extractors.warehouse import connect
 
 log = logging.getLogger(__name__)
+
 
 @dataclass
 class LoadResult:
@@ -96,11 +97,15 @@ def load_batch(batch_dir, warehouse: Path) -> LoadResult:
     manifest = Manifest.read(batch_dir)
     source = get_source(manifest.source)
     schema = f"raw_{source.name}"
-    result = LoadResult(manifest.batch_id, source.name, failed_accounts=manifest.failed_accounts,
-                        skipped_streams=manifest.skipped_streams,
-                        failed_units={f.key: f.reason for f in manifest.failed_units},
-                        units=[f"{u.stream}/{u.account_id}" for u in manifest.units],
-                        notes={f"{u.stream}/{u.account_id}": u.notes for u in manifest.units if u.notes})
+    result = LoadResult(
+        manifest.batch_id,
+        source.name,
+        failed_accounts=manifest.failed_accounts,
+        skipped_streams=manifest.skipped_streams,
+        failed_units={f.key: f.reason for f in manifest.failed_units},
+        units=[f"{u.stream}/{u.account_id}" for u in manifest.units],
+        notes={f"{u.stream}/{u.account_id}": u.notes for u in manifest.units if u.notes},
+    )
     try:
         if isinstance(warehouse, PostgresWarehouse):
             return postgres.load(batch_dir, warehouse, manifest, source, schema, result, _PlannedElsewhere)
@@ -124,11 +129,15 @@ def _load(batch_dir, warehouse: Path, manifest: Manifest, source, schema: str, r
             ensure_meta_tables(con)
             warehouse_id = con.execute(f"SELECT warehouse_id FROM {BOOKKEEPING_SCHEMA}.warehouse_info").fetchone()[0]
             if manifest.planned_from not in (None, warehouse_id):
-                raise _PlannedElsewhere(f"{manifest.batch_id} was planned from the cursors of another warehouse "
-                                        f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
-                                        "what this warehouse holds: dropped, with the stale cursor copy; the next run "
-                                        "extracts from this warehouse's own state")
-            if con.execute(f"SELECT 1 FROM {BOOKKEEPING_SCHEMA}.loaded_batches WHERE batch_id = {literal(manifest.batch_id)}").fetchone():
+                raise _PlannedElsewhere(
+                    f"{manifest.batch_id} was planned from the cursors of another warehouse "
+                    f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
+                    "what this warehouse holds: dropped, with the stale cursor copy; the next run "
+                    "extracts from this warehouse's own state"
+                )
+            if con.execute(
+                f"SELECT 1 FROM {BOOKKEEPING_SCHEMA}.loaded_batches WHERE batch_id = {literal(manifest.batch_id)}"
+            ).fetchone():
                 result.already_loaded = True
             else:
                 for unit in manifest.units:
@@ -191,7 +200,10 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
         key = next(k for k in stream.keys if k.name == stream.window_key)
         start, end = literal(unit.window_start), literal(unit.window_end)
         if key.sql_type == "DATE":  # exactly the days the source re-read: Window.first_day .. Window.last_day
-            first_day, last_day = f"CAST({start}::TIMESTAMPTZ AS DATE)", f"CAST({end}::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)"
+            first_day, last_day = (
+                f"CAST({start}::TIMESTAMPTZ AS DATE)",
+                f"CAST({end}::TIMESTAMPTZ - INTERVAL 1 MICROSECOND AS DATE)",
+            )
             bounds = f"{_q(key.name)} >= {first_day} AND {_q(key.name)} <= {last_day}"
         else:  # a timestamp key: the instants [start, end); no days recorded
             first_day = last_day = "NULL"
@@ -219,15 +231,19 @@ def _load_unit(con, schema: str, table: str, stream: Stream, unit, files: list[s
             QUALIFY row_number() OVER (PARTITION BY {key_cols} ORDER BY rowid DESC) = 1""")
     con.execute("DROP TABLE IF EXISTS incoming")
     if landed != unit.records:
-        raise LandingMismatch(f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
-                              f"but the manifest says {unit.records}; the batch in {files[0].rsplit('/', 3)[0] if files else '?'} is damaged")
+        raise LandingMismatch(
+            f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
+            f"but the manifest says {unit.records}; the batch in {files[0].rsplit('/', 3)[0] if files else '?'} is damaged"
+        )
     # The unit's distinct records: what its chunks inserted, less what later chunks replaced.
     loaded = con.execute(f"SELECT count(*) FROM {table} WHERE _batch_id = {batch} AND _account_id = {account}").fetchone()[0]
     return loaded, quarantined
 
 
 def _cursors(con, source: str) -> dict[tuple[str, str], object]:
-    rows = con.execute(f"SELECT stream, account_id, cursor_value FROM {BOOKKEEPING_SCHEMA}.stream_state WHERE source = {literal(source)}").fetchall()
+    rows = con.execute(
+        f"SELECT stream, account_id, cursor_value FROM {BOOKKEEPING_SCHEMA}.stream_state WHERE source = {literal(source)}"
+    ).fetchall()
     return {(stream, account): cursor for stream, account, cursor in rows}
 
 

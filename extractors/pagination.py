@@ -83,8 +83,14 @@ class OffsetTotal:
         return replace(request, params={**(request.params or {}), self.offset_param: value})
 
 
-def paginate(client: HttpClient, first: PageRequest, style: PageStyle,
-             records: tuple[str, ...] | Callable[[dict], list[dict]], *, what: str) -> Iterator[list[dict]]:
+def paginate(
+    client: HttpClient,
+    first: PageRequest,
+    style: PageStyle,
+    records: tuple[str, ...] | Callable[[dict], list[dict]],
+    *,
+    what: str,
+) -> Iterator[list[dict]]:
     """Yield the records of each page until the style says there is no next page.
 
     ``records`` is the path of the record list in a page, or a function that builds
@@ -96,8 +102,12 @@ def paginate(client: HttpClient, first: PageRequest, style: PageStyle,
     rows = 0
     while request is not None:
         # A digest, not the text: a long listing keeps 16 bytes a page, not the request's whole parameters.
-        fingerprint = hashlib.blake2b(repr((request.url, sorted((request.params or {}).items()),
-                                            sorted((request.json_body or {}).items(), key=str))).encode(), digest_size=16).digest()
+        fingerprint = hashlib.blake2b(
+            repr(
+                (request.url, sorted((request.params or {}).items()), sorted((request.json_body or {}).items(), key=str))
+            ).encode(),
+            digest_size=16,
+        ).digest()
         if fingerprint in seen_requests:  # a platform bug must not become an endless loop
             raise ApiError(f"{client.source} {what}: the API returned the same next page twice; stopping")
         seen_requests.add(fingerprint)

@@ -72,7 +72,9 @@ def _awaiting_load(landing_root: Path, source: str) -> dict[tuple[str, str], lis
     for batch_dir in complete_batches(landing_root, source):
         manifest = Manifest.read(batch_dir)
         for u in manifest.units:
-            window = Window(datetime.fromisoformat(u.window_start) if u.window_start else None, datetime.fromisoformat(u.window_end))
+            window = Window(
+                datetime.fromisoformat(u.window_start) if u.window_start else None, datetime.fromisoformat(u.window_end)
+            )
             landed.setdefault((u.stream, u.account_id), []).append((window, manifest.batch_id))
     return landed
 
@@ -86,8 +88,15 @@ def _covered_by(unit: Unit, landed: list[tuple[Window, str]]) -> str | None:
     return None
 
 
-def extract(source_name: str, *, end: datetime, start: datetime | None = None, stream_names: list[str] | None = None,
-            warehouse: Path, landing_root: Path) -> Path:
+def extract(
+    source_name: str,
+    *,
+    end: datetime,
+    start: datetime | None = None,
+    stream_names: list[str] | None = None,
+    warehouse: Path,
+    landing_root: Path,
+) -> Path:
     """Read the source's APIs into a landing batch; returns the batch folder (with its manifest).
 
     Units that fail are listed in the manifest (``failed_units``), not raised: the batch of the
@@ -106,8 +115,13 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
         planned, units = units, []
         for unit in planned:
             if (batch_id := _covered_by(unit, landed.get((unit.stream.name, unit.account), []))) is not None:
-                log.info("%s %s [%s]: already landed in batch %s (not loaded yet); not read again", source.name,
-                         unit.stream.name, unit.account, batch_id)
+                log.info(
+                    "%s %s [%s]: already landed in batch %s (not loaded yet); not read again",
+                    source.name,
+                    unit.stream.name,
+                    unit.account,
+                    batch_id,
+                )
             else:
                 units.append(unit)
     client = source.client(conn)
@@ -123,7 +137,11 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
         if unit.account in forbidden:  # its other units would be refused the same way: send nothing
             raise ForbiddenError(forbidden[unit.account])
         writer = batch.unit(unit.stream.name, unit.account, unit.window.start, unit.window.end)
-        window_text = f"{unit.window.start:%Y-%m-%d %H:%M} .. {unit.window.end:%Y-%m-%d %H:%M}" if unit.window.start else f"all .. {unit.window.end:%Y-%m-%d %H:%M}"
+        window_text = (
+            f"{unit.window.start:%Y-%m-%d %H:%M} .. {unit.window.end:%Y-%m-%d %H:%M}"
+            if unit.window.start
+            else f"all .. {unit.window.end:%Y-%m-%d %H:%M}"
+        )
         log.info("%s %s [%s]: reading %s", source.name, unit.stream.name, unit.account, window_text)
         try:
             for records in source.read(client, conn, unit.stream, unit.account, unit.window):
@@ -133,8 +151,15 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
                     continue
                 writer.write_page(records)
                 # Every page at debug level; every tenth at info, so progress shows without flooding.
-                log.log(logging.INFO if writer.unit.pages % 10 == 0 else logging.DEBUG, "%s %s [%s]: page %d, %d records so far",
-                        source.name, unit.stream.name, unit.account, writer.unit.pages, writer.unit.records)
+                log.log(
+                    logging.INFO if writer.unit.pages % 10 == 0 else logging.DEBUG,
+                    "%s %s [%s]: page %d, %d records so far",
+                    source.name,
+                    unit.stream.name,
+                    unit.account,
+                    writer.unit.pages,
+                    writer.unit.records,
+                )
         except BaseException as exc:
             batch.drop(writer)  # a unit read in part must not load: out of the manifest, its cursor stays
             if isinstance(exc, (ConfigError, AuthError)) or not isinstance(exc, ExtractError):
@@ -142,8 +167,14 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
             elif isinstance(exc, ForbiddenError) and not unit.stream.optional:
                 forbidden.setdefault(unit.account, str(exc))
             raise
-        log.info("%s %s [%s]: done, %d records in %d pages", source.name, unit.stream.name, unit.account,
-                 writer.unit.records, writer.unit.pages)
+        log.info(
+            "%s %s [%s]: done, %d records in %d pages",
+            source.name,
+            unit.stream.name,
+            unit.account,
+            writer.unit.records,
+            writer.unit.pages,
+        )
 
     try:
         with ThreadPoolExecutor(max_workers=source.max_concurrency, thread_name_prefix=source.name) as pool:
@@ -157,29 +188,52 @@ def extract(source_name: str, *, end: datetime, start: datetime | None = None, s
                     if unit.stream.optional and unit.account not in forbidden:
                         # Not in this account's plan: the rest of the account loads. No unit, so no
                         # cursor: once the platform allows it, the next run reads its history.
-                        log.warning("%s %s [%s]: skipped, the other streams load: %s", source.name, unit.stream.name,
-                                    unit.account, exc)
+                        log.warning(
+                            "%s %s [%s]: skipped, the other streams load: %s", source.name, unit.stream.name, unit.account, exc
+                        )
                         skipped[unit.key] = str(exc)
                         continue
                     failed[unit.key] = (unit, exc)
-                    log.error("%s %s [%s]: failed, the other units load and this one keeps its cursor: %s",
-                              source.name, unit.stream.name, unit.account, exc)
+                    log.error(
+                        "%s %s [%s]: failed, the other units load and this one keeps its cursor: %s",
+                        source.name,
+                        unit.stream.name,
+                        unit.account,
+                        exc,
+                    )
                 except ExtractError as exc:
                     failed[unit.key] = (unit, exc)
-                    log.error("%s %s [%s]: failed, the other units load and this one keeps its cursor: %s",
-                              source.name, unit.stream.name, unit.account, exc)
+                    log.error(
+                        "%s %s [%s]: failed, the other units load and this one keeps its cursor: %s",
+                        source.name,
+                        unit.stream.name,
+                        unit.account,
+                        exc,
+                    )
         # Committed even when every unit failed: the manifest is the report the load (or the DAG's extract
         # task) turns into a failure, after loading whatever earlier batches hold.
-        return batch.commit([FailedUnit(u.stream.name, u.account, u.window.start.isoformat() if u.window.start else None,
-                                        u.window.end.isoformat(), str(exc), exc.retryable) for u, exc in failed.values()],
-                            skipped)
+        return batch.commit(
+            [
+                FailedUnit(
+                    u.stream.name,
+                    u.account,
+                    u.window.start.isoformat() if u.window.start else None,
+                    u.window.end.isoformat(),
+                    str(exc),
+                    exc.retryable,
+                )
+                for u, exc in failed.values()
+            ],
+            skipped,
+        )
     except BaseException:
         batch.discard()
         raise
 
 
-def failure_line(source: str, failed: dict[str, str], done: set[str], failed_accounts: dict[str, str] | None = None,
-                 verb: str = "loaded") -> str:
+def failure_line(
+    source: str, failed: dict[str, str], done: set[str], failed_accounts: dict[str, str] | None = None, verb: str = "loaded"
+) -> str:
     """One line for the units that failed ("stream/account" -> reason), naming what was done (loaded, or read)."""
     failed_accounts = failed_accounts or {}
     accounts = {key.split("/", 1)[1] for key in failed} | set(failed_accounts)
@@ -200,8 +254,11 @@ def raise_for_failed_units(batch_dir: Path) -> None:
     manifest = Manifest.read(batch_dir)
     if manifest.failed_units:
         reasons = {f.key: f.reason for f in manifest.failed_units}
-        raise PartialFailure(failure_line(manifest.source, reasons, {f"{u.stream}/{u.account_id}" for u in manifest.units},
-                                          verb="read"), failed=reasons, retryable=any(f.retryable for f in manifest.failed_units))
+        raise PartialFailure(
+            failure_line(manifest.source, reasons, {f"{u.stream}/{u.account_id}" for u in manifest.units}, verb="read"),
+            failed=reasons,
+            retryable=any(f.retryable for f in manifest.failed_units),
+        )
 
 
 def load(source_name: str, *, warehouse: Path, landing_root: Path) -> list[LoadResult]:
@@ -221,8 +278,11 @@ def load(source_name: str, *, warehouse: Path, landing_root: Path) -> list[LoadR
         outstanding.update(result.failed_units)
         outstanding_accounts.update(result.failed_accounts)
     if outstanding or outstanding_accounts:
-        raise PartialFailure(failure_line(source_name, outstanding, loaded, outstanding_accounts),
-                             failed={**outstanding, **{f"*/{a}": r for a, r in outstanding_accounts.items()}}, results=results)
+        raise PartialFailure(
+            failure_line(source_name, outstanding, loaded, outstanding_accounts),
+            failed={**outstanding, **{f"*/{a}": r for a, r in outstanding_accounts.items()}},
+            results=results,
+        )
     return results
 
 

@@ -46,16 +46,21 @@ class PostgresWarehouse:
 
     def __post_init__(self):
         if not is_postgres_url(self.url) or not urlsplit(self.url).path.strip("/"):
-            raise ValueError("FUNNELHOUSE_WAREHOUSE must be postgresql://user[:password]@host[:port]/database "
-                             "(the database name is missing)")
+            raise ValueError(
+                "FUNNELHOUSE_WAREHOUSE must be postgresql://user[:password]@host[:port]/database (the database name is missing)"
+            )
 
     @property
     def parts(self) -> dict[str, str]:
         """host, port, user, password, dbname: what dbt's postgres profile and psycopg2 need."""
         url = urlsplit(self.url)
-        return {"host": url.hostname or "127.0.0.1", "port": str(url.port or 5432),
-                "user": unquote(url.username or "postgres"), "password": unquote(url.password or ""),
-                "dbname": unquote(url.path.strip("/"))}
+        return {
+            "host": url.hostname or "127.0.0.1",
+            "port": str(url.port or 5432),
+            "user": unquote(url.username or "postgres"),
+            "password": unquote(url.password or ""),
+            "dbname": unquote(url.path.strip("/")),
+        }
 
     @property
     def dbname(self) -> str:
@@ -73,8 +78,14 @@ class PostgresWarehouse:
         import psycopg2
 
         p = self.parts
-        con = psycopg2.connect(host=p["host"], port=p["port"], user=p["user"], password=p["password"] or None,
-                               dbname=p["dbname"], application_name="funnelhouse")
+        con = psycopg2.connect(
+            host=p["host"],
+            port=p["port"],
+            user=p["user"],
+            password=p["password"] or None,
+            dbname=p["dbname"],
+            application_name="funnelhouse",
+        )
         with con.cursor() as cur:
             cur.execute("SET TIME ZONE 'UTC'")  # dates derived from timestamps must not follow the server's zone
         con.commit()
@@ -196,8 +207,11 @@ def key_sql(key, record_column: str = "_record") -> str:
     text = f"({record_column} #>> '{{{','.join(path[2:].split('.'))}}}')"
     kind = key.sql_type.upper()
     if key.parse == "TRY_CAST({} AS {type})":
-        return {"VARCHAR": text, "DATE": f"{BOOKKEEPING_SCHEMA}.try_date({text})",
-                "TIMESTAMPTZ": f"{BOOKKEEPING_SCHEMA}.try_timestamptz({text})"}[kind]
+        return {
+            "VARCHAR": text,
+            "DATE": f"{BOOKKEEPING_SCHEMA}.try_date({text})",
+            "TIMESTAMPTZ": f"{BOOKKEEPING_SCHEMA}.try_timestamptz({text})",
+        }[kind]
     if key.parse == "COALESCE({}, '')" and kind == "VARCHAR":
         return f"COALESCE({text}, '')"
     strptime = _STRPTIME.match(key.parse)
@@ -231,10 +245,12 @@ def load(batch_dir, warehouse: PostgresWarehouse, manifest, source, schema: str,
         cur.execute(f"SELECT warehouse_id FROM {BOOKKEEPING_SCHEMA}.warehouse_info")
         warehouse_id = cur.fetchone()[0]
         if manifest.planned_from not in (None, warehouse_id):
-            raise planned_elsewhere(f"{manifest.batch_id} was planned from the cursors of another warehouse "
-                                    f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
-                                    "what this warehouse holds: dropped, with the stale cursor copy; the next run "
-                                    "extracts from this warehouse's own state")
+            raise planned_elsewhere(
+                f"{manifest.batch_id} was planned from the cursors of another warehouse "
+                f"({manifest.planned_from}; this one is {warehouse_id}), so it may start after "
+                "what this warehouse holds: dropped, with the stale cursor copy; the next run "
+                "extracts from this warehouse's own state"
+            )
         cur.execute(f"SELECT 1 FROM {BOOKKEEPING_SCHEMA}.loaded_batches WHERE batch_id = %s", [manifest.batch_id])
         if cur.fetchone():
             result.already_loaded = True
@@ -242,18 +258,23 @@ def load(batch_dir, warehouse: PostgresWarehouse, manifest, source, schema: str,
             for unit in manifest.units:
                 stream = source.stream(unit.stream)
                 table = _ensure_raw_tables(cur, schema, stream)
-                loaded, quarantined = _load_unit(cur, schema, table, stream, unit, [local_dir / f for f in unit.files],
-                                                 manifest.batch_id)
+                loaded, quarantined = _load_unit(
+                    cur, schema, table, stream, unit, [local_dir / f for f in unit.files], manifest.batch_id
+                )
                 result.loaded[stream.name] = result.loaded.get(stream.name, 0) + loaded
                 result.quarantined[stream.name] = result.quarantined.get(stream.name, 0) + quarantined
                 # The cursor never moves back: a backfill of old days keeps the newer cursor.
-                cur.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.stream_state AS s VALUES (%s, %s, %s, %s::TIMESTAMPTZ, %s, current_timestamp)
+                cur.execute(
+                    f"""INSERT INTO {BOOKKEEPING_SCHEMA}.stream_state AS s VALUES (%s, %s, %s, %s::TIMESTAMPTZ, %s, current_timestamp)
                     ON CONFLICT (source, stream, account_id) DO UPDATE SET
                       cursor_value = greatest(s.cursor_value, excluded.cursor_value),
                       batch_id = excluded.batch_id, updated_at = excluded.updated_at""",
-                            [source.name, stream.name, unit.account_id, unit.window_end, manifest.batch_id])
-            cur.execute(f"INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_batches VALUES (%s, %s, current_timestamp, %s, %s)",
-                        [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())])
+                    [source.name, stream.name, unit.account_id, unit.window_end, manifest.batch_id],
+                )
+            cur.execute(
+                f"INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_batches VALUES (%s, %s, current_timestamp, %s, %s)",
+                [manifest.batch_id, source.name, sum(result.loaded.values()), sum(result.quarantined.values())],
+            )
         result.table_rows = table_row_counts(con, schema)  # the DuckDB side's query, through Connection
         cursors = read_cursors_in(cur, source.name)
     # committed: from here on a crash only makes the next run re-read (the batch id is recorded)
@@ -283,19 +304,26 @@ def _load_unit(cur, schema: str, table: str, stream, unit, files, batch_id: str)
     key_cols = ", ".join(_q(k) for k in stream.key_names)
     any_key_missing = " OR ".join(f"{_q(k)} IS NULL" for k in stream.key_names)
     _copy_pages(cur, files)
-    cur.execute(f"""DROP TABLE IF EXISTS incoming;
+    cur.execute(
+        f"""DROP TABLE IF EXISTS incoming;
         CREATE TEMP TABLE incoming AS
         SELECT %s::VARCHAR AS _account_id, {key_exprs}, _record, filename, line_no
         FROM (SELECT line::JSONB AS _record, filename, line_no FROM landed_lines WHERE btrim(line) <> '') lines""",
-                [unit.account_id])
+        [unit.account_id],
+    )
     cur.execute("SELECT count(*) FROM incoming")
     landed = cur.fetchone()[0]
     if landed != unit.records:
-        raise LandingMismatch(f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
-                              f"but the manifest says {unit.records}; the batch in {str(files[0]).rsplit('/', 3)[0] if files else '?'} is damaged")
-    cur.execute(f"""INSERT INTO {_q(schema)}._quarantine
+        raise LandingMismatch(
+            f"{schema}.{stream.name} [{unit.account_id}]: the landing files hold {landed} records "
+            f"but the manifest says {unit.records}; the batch in {str(files[0]).rsplit('/', 3)[0] if files else '?'} is damaged"
+        )
+    cur.execute(
+        f"""INSERT INTO {_q(schema)}._quarantine
         SELECT %s, %s, _account_id, 'missing or invalid key: ' || %s, _record::VARCHAR, current_timestamp
-        FROM incoming WHERE {any_key_missing}""", [batch_id, stream.name, key_cols])
+        FROM incoming WHERE {any_key_missing}""",
+        [batch_id, stream.name, key_cols],
+    )
     quarantined = cur.rowcount
     # Page files are numbered in request order, so the last page's copy of a record is the newest.
     cur.execute(f"""DROP TABLE IF EXISTS fresh;
@@ -304,22 +332,33 @@ def _load_unit(cur, schema: str, table: str, stream, unit, files, batch_id: str)
         ORDER BY {key_cols}, filename DESC, line_no DESC""")
     if stream.load == "window" and unit.window_start is not None:
         key = next(k for k in stream.keys if k.name == stream.window_key)
-        day_bounds = ("CAST(%(start)s::TIMESTAMPTZ AS DATE)",
-                      "CAST(%(end)s::TIMESTAMPTZ - INTERVAL '1 microsecond' AS DATE)")
+        day_bounds = ("CAST(%(start)s::TIMESTAMPTZ AS DATE)", "CAST(%(end)s::TIMESTAMPTZ - INTERVAL '1 microsecond' AS DATE)")
         if key.sql_type == "DATE":  # exactly the days the source re-read: Window.first_day .. Window.last_day
             bounds = f"{_q(key.name)} >= {day_bounds[0]} AND {_q(key.name)} <= {day_bounds[1]}"
         else:  # a timestamp key: the instants [start, end)
             bounds = f"{_q(key.name)} >= %(start)s::TIMESTAMPTZ AND {_q(key.name)} < %(end)s::TIMESTAMPTZ"
-        params = {"account": unit.account_id, "start": unit.window_start, "end": unit.window_end, "batch": batch_id,
-                  "source": schema.removeprefix("raw_"), "stream": stream.name}
+        params = {
+            "account": unit.account_id,
+            "start": unit.window_start,
+            "end": unit.window_end,
+            "batch": batch_id,
+            "source": schema.removeprefix("raw_"),
+            "stream": stream.name,
+        }
         cur.execute(f"DELETE FROM {table} WHERE _account_id = %(account)s AND {bounds}", params)
         days = ", ".join(day_bounds) if key.sql_type == "DATE" else "NULL, NULL"
-        cur.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_windows VALUES (%(batch)s, %(source)s, %(stream)s, %(account)s,
-            %(start)s::TIMESTAMPTZ, %(end)s::TIMESTAMPTZ, {days})""", params)
+        cur.execute(
+            f"""INSERT INTO {BOOKKEEPING_SCHEMA}.loaded_windows VALUES (%(batch)s, %(source)s, %(stream)s, %(account)s,
+            %(start)s::TIMESTAMPTZ, %(end)s::TIMESTAMPTZ, {days})""",
+            params,
+        )
     key_match = " AND ".join(f"t.{_q(k)} = f.{_q(k)}" for k in stream.key_names)
     cur.execute(f"DELETE FROM {table} t USING fresh f WHERE t._account_id = f._account_id AND {key_match}")
-    cur.execute(f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)
-        SELECT _account_id, {key_cols}, _record, current_timestamp, %s FROM fresh""", [batch_id])
+    cur.execute(
+        f"""INSERT INTO {table} (_account_id, {key_cols}, _record, _loaded_at, _batch_id)
+        SELECT _account_id, {key_cols}, _record, current_timestamp, %s FROM fresh""",
+        [batch_id],
+    )
     return cur.rowcount, quarantined
 
 

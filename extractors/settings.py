@@ -49,8 +49,10 @@ def _connection_url(conn_id: str) -> str:
     try:
         conn = Connection.get(conn_id)
     except Exception:
-        raise ConfigError(f"FUNNELHOUSE_WAREHOUSE_CONN_ID names connection '{conn_id}', which is not defined: set "
-                          f"AIRFLOW_CONN_{conn_id.upper()}=postgresql://user:password@host:5432/database") from None
+        raise ConfigError(
+            f"FUNNELHOUSE_WAREHOUSE_CONN_ID names connection '{conn_id}', which is not defined: set "
+            f"AIRFLOW_CONN_{conn_id.upper()}=postgresql://user:password@host:5432/database"
+        ) from None
     uri = conn.get_uri()
     return "postgresql://" + uri.split("://", 1)[1] if "://" in uri else uri
 
@@ -98,5 +100,7 @@ def loader_duckdb_settings() -> dict[str, str]:
     (80% of the machine's memory, every core): FUNNELHOUSE_DUCKDB_MEMORY_LIMIT (default 256MB, room for a
     chunk; DuckDB spills to disk beyond it, and its cache of the table it writes stays within it) and
     FUNNELHOUSE_DUCKDB_THREADS (default: the cores)."""
-    return {"memory_limit": os.environ.get("FUNNELHOUSE_DUCKDB_MEMORY_LIMIT", "256MB"),
-            "threads": os.environ.get("FUNNELHOUSE_DUCKDB_THREADS") or str(os.cpu_count() or 1)}
+    return {
+        "memory_limit": os.environ.get("FUNNELHOUSE_DUCKDB_MEMORY_LIMIT", "256MB"),
+        "threads": os.environ.get("FUNNELHOUSE_DUCKDB_THREADS") or str(os.cpu_count() or 1),
+    }

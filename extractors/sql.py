@@ -11,6 +11,7 @@ from __future__ import annotations
 # try_* functions and the published versions). Not the published file's ``meta`` schema (funnelhouse.publish).
 BOOKKEEPING_SCHEMA = "_funnelhouse"
 
+
 def literal(value) -> str:
     """``value`` (text, a number, None or a list of them) as a SQL literal.
 

@@ -79,8 +79,12 @@ def _open(path: Path, read_only: bool) -> duckdb.DuckDBPyConnection:
                     f"{path} is held by {holder}, outside funnelhouse's writers: close it. BI tools and ad-hoc "
                     f"queries must open the published file ({settings.published_path()}), never the build file"
                 ) from None
-            log.warning("%s is held by %s (a BI tool or query on the build file?); retrying for up to %.0fs more",
-                        path.name, holder, deadline - time.monotonic())
+            log.warning(
+                "%s is held by %s (a BI tool or query on the build file?); retrying for up to %.0fs more",
+                path.name,
+                holder,
+                deadline - time.monotonic(),
+            )
             time.sleep(pause)
             pause = min(pause * 2, 10.0)
 

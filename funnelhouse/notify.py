@@ -45,9 +45,17 @@ class ChatWebhookNotifier(BaseNotifier):
     def message(context) -> str:
         ti = context["ti"]
         error = context.get("exception")
-        reason = str(error).strip().splitlines()[0] if error and str(error).strip() else type(error).__name__ if error else "no error text"
-        return (f"funnelhouse: task {ti.task_id} failed (try {ti.try_number}) in DAG run {ti.dag_id} / {ti.run_id}: "
-                f"{reason[:500]}. Log: {getattr(ti, 'log_url', '') or 'see Airflow'}")
+        reason = (
+            str(error).strip().splitlines()[0]
+            if error and str(error).strip()
+            else type(error).__name__
+            if error
+            else "no error text"
+        )
+        return (
+            f"funnelhouse: task {ti.task_id} failed (try {ti.try_number}) in DAG run {ti.dag_id} / {ti.run_id}: "
+            f"{reason[:500]}. Log: {getattr(ti, 'log_url', '') or 'see Airflow'}"
+        )
 
     def notify(self, context) -> None:
         url = self.webhook_url()

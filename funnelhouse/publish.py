@@ -23,7 +23,7 @@ import os
 import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -63,8 +63,15 @@ def keep_versions() -> int:
     return int(os.environ.get("FUNNELHOUSE_PUBLISH_KEEP", KEEP_VERSIONS))
 
 
-def publish(build_db: str, published_db: str, schemas: Sequence[str] = ("marts",), *, run_id: str | None = None,
-            view_schemas: Sequence[str] = (), keep: int | None = None) -> PublishResult:
+def publish(
+    build_db: str,
+    published_db: str,
+    schemas: Sequence[str] = ("marts",),
+    *,
+    run_id: str | None = None,
+    view_schemas: Sequence[str] = (),
+    keep: int | None = None,
+) -> PublishResult:
     """Publish ``schemas`` (and the views of ``view_schemas``) of ``build_db`` as the DuckDB file
     ``published_db``, atomically, keeping a copy under ``versions/`` with ``run_id``."""
     build = Path(build_db).resolve()
@@ -75,7 +82,7 @@ def publish(build_db: str, published_db: str, schemas: Sequence[str] = ("marts",
         raise ValueError(f"schema {PUBLISHED_META_SCHEMA!r} is reserved for publish metadata")
 
     temporary = target.with_name(f"{target.name}.tmp-{os.getpid()}")
-    published_at = datetime.now(timezone.utc)
+    published_at = datetime.now(UTC)
     run_id = run_id or f"manual__{published_at:%Y-%m-%dT%H:%M:%S.%f}"
     try:
         _remove(temporary)  # left by a crashed run that had our pid
@@ -90,8 +97,9 @@ def publish(build_db: str, published_db: str, schemas: Sequence[str] = ("marts",
 
     row_counts = {f"{schema}.{table}": rows for schema, table, rows in tables}
     logger.info("published %s from %s to %s (run %s)", row_counts, build, target, run_id)
-    return PublishResult(published_db=str(target), published_at=published_at, row_counts=row_counts,
-                         run_id=run_id, version=str(version))
+    return PublishResult(
+        published_db=str(target), published_at=published_at, row_counts=row_counts, run_id=run_id, version=str(version)
+    )
 
 
 def versions(published_db: str | Path) -> list[Version]:
@@ -110,8 +118,10 @@ def current_run_id(published_db: str | Path) -> str | None:
     if not path.is_file():
         return None
     with duckdb.connect(str(path), read_only=True) as connection:
-        exists = connection.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND"
-                                    " table_name = 'publication'", [PUBLISHED_META_SCHEMA]).fetchone()[0]
+        exists = connection.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'publication'",
+            [PUBLISHED_META_SCHEMA],
+        ).fetchone()[0]
         if not exists:
             return None
         row = connection.execute(f"SELECT run_id FROM {PUBLISHED_META_SCHEMA}.publication").fetchone()
@@ -182,7 +192,11 @@ def _prune_versions(target: Path, keep: int) -> None:
 
 
 def _write_copy(
-    build: Path, temporary: Path, schemas: Sequence[str], published_at: datetime, run_id: str,
+    build: Path,
+    temporary: Path,
+    schemas: Sequence[str],
+    published_at: datetime,
+    run_id: str,
     view_schemas: Sequence[str] = (),
 ) -> list[tuple[str, str, int]]:
     """Write the new file; return (schema, table, row count) for each table copied."""
@@ -190,9 +204,7 @@ def _write_copy(
     # alias (from its file name): dbt writes views that name that catalog.
     with duckdb.connect() as connection:
         connection.execute(f"ATTACH {_literal(build)} (READ_ONLY)")
-        (source,) = connection.execute(
-            "SELECT database_name FROM duckdb_databases() WHERE path = ?", [str(build)]
-        ).fetchone()
+        (source,) = connection.execute("SELECT database_name FROM duckdb_databases() WHERE path = ?", [str(build)]).fetchone()
         connection.execute(f"ATTACH {_literal(temporary)} AS {_TARGET}")
 
         tables = []
@@ -209,9 +221,7 @@ def _write_copy(
                 relation = f"{_identifier(schema)}.{_identifier(name)}"
                 # CREATE TABLE AS materialises views too: a view would still point into
                 # the build database, which readers of the published file never open.
-                connection.execute(
-                    f"CREATE TABLE {_TARGET}.{relation} AS SELECT * FROM {_identifier(source)}.{relation}"
-                )
+                connection.execute(f"CREATE TABLE {_TARGET}.{relation} AS SELECT * FROM {_identifier(source)}.{relation}")
                 (rows,) = connection.execute(f"SELECT count(*) FROM {_TARGET}.{relation}").fetchone()
                 tables.append((schema, name, rows))
 
@@ -229,8 +239,9 @@ def _copy_views(connection: duckdb.DuckDBPyConnection, source: str, schema: str,
     Their SQL names schemas without a catalog (dbt_project/macros/ref_and_source_without_database.sql),
     so inside the new file they read its own, published, tables."""
     views = connection.execute(
-        "SELECT view_name, sql, comment FROM duckdb_views() WHERE database_name = ? AND schema_name = ?"
-        " ORDER BY view_name", [source, schema]).fetchall()
+        "SELECT view_name, sql, comment FROM duckdb_views() WHERE database_name = ? AND schema_name = ? ORDER BY view_name",
+        [source, schema],
+    ).fetchall()
     if not views:
         raise ValueError(f"schema {schema!r} has no views in {build}")
     connection.execute(f"CREATE SCHEMA {_TARGET}.{_identifier(schema)}")
@@ -241,10 +252,13 @@ def _copy_views(connection: duckdb.DuckDBPyConnection, source: str, schema: str,
             if comment:
                 connection.execute(f"COMMENT ON VIEW {_identifier(schema)}.{_identifier(name)} IS {_text(comment)}")
         for name, column, comment in connection.execute(
-                "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE database_name = ?"
-                " AND schema_name = ? AND comment IS NOT NULL", [source, schema]).fetchall():
-            connection.execute(f"COMMENT ON COLUMN {_identifier(schema)}.{_identifier(name)}.{_identifier(column)}"
-                               f" IS {_text(comment)}")
+            "SELECT table_name, column_name, comment FROM duckdb_columns() WHERE database_name = ?"
+            " AND schema_name = ? AND comment IS NOT NULL",
+            [source, schema],
+        ).fetchall():
+            connection.execute(
+                f"COMMENT ON COLUMN {_identifier(schema)}.{_identifier(name)}.{_identifier(column)} IS {_text(comment)}"
+            )
     finally:
         connection.execute("USE memory")
 

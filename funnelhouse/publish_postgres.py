@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from extractors.postgres import PostgresWarehouse, connect
 from extractors.sql import BOOKKEEPING_SCHEMA
@@ -46,12 +46,18 @@ def _ensure_registry(con) -> None:
             published_at TIMESTAMPTZ NOT NULL, is_current BOOLEAN NOT NULL)""")
 
 
-def publish(warehouse: PostgresWarehouse, schemas: Sequence[str] = ("marts",), *, run_id: str | None = None,
-            view_schemas: Sequence[str] = (), keep: int | None = None) -> PublishResult:
+def publish(
+    warehouse: PostgresWarehouse,
+    schemas: Sequence[str] = ("marts",),
+    *,
+    run_id: str | None = None,
+    view_schemas: Sequence[str] = (),
+    keep: int | None = None,
+) -> PublishResult:
     """Publish ``schemas`` (tables) and ``view_schemas`` (views) of the warehouse; the caller holds the writer lock."""
     if tuple(schemas) != ("marts",) or tuple(view_schemas) not in ((), ("bi",)):
         raise ValueError("the PostgreSQL publish knows the marts and bi schemas only")
-    published_at = datetime.now(timezone.utc)
+    published_at = datetime.now(UTC)
     run_id = run_id or f"manual__{published_at:%Y-%m-%dT%H:%M:%S.%f}"
     stamp = f"{published_at:%Y%m%dT%H%M%S%fZ}"
     with connect(warehouse) as con:  # one transaction: copy, then swap; any error rolls all of it back
@@ -64,14 +70,22 @@ def publish(warehouse: PostgresWarehouse, schemas: Sequence[str] = ("marts",), *
     _prune(warehouse, keep_versions() if keep is None else keep)
     row_counts = {f"marts.{name}": rows for name, rows in tables}
     logger.info("published %s into %s (run %s)", row_counts, warehouse, run_id)
-    return PublishResult(published_db=f"{warehouse} schemas {', '.join(PUBLISHED_PREFIX + p for p in PARTS)}",
-                         published_at=published_at, row_counts=row_counts, run_id=run_id,
-                         version=_version_schema(stamp, "marts"))
+    return PublishResult(
+        published_db=f"{warehouse} schemas {', '.join(PUBLISHED_PREFIX + p for p in PARTS)}",
+        published_at=published_at,
+        row_counts=row_counts,
+        run_id=run_id,
+        version=_version_schema(stamp, "marts"),
+    )
 
 
 def _copy_marts(con, stamp: str) -> list[tuple[str, int]]:
-    names = [n for (n,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'"
-                                       " ORDER BY table_name").fetchall()]
+    names = [
+        n
+        for (n,) in con.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts' ORDER BY table_name"
+        ).fetchall()
+    ]
     if not names:
         raise ValueError(f"schema 'marts' has no tables or views in {con}")
     target = _q(_version_schema(stamp, "marts"))
@@ -119,8 +133,10 @@ def _write_metadata(con, stamp: str, tables, published_at: datetime, warehouse: 
             published_at TIMESTAMP, build_database VARCHAR);
         CREATE TABLE {meta}.publication (run_id VARCHAR, published_at TIMESTAMP, build_database VARCHAR)""")
     rows = [("marts", name, count, published_at_utc, str(warehouse)) for name, count in tables]
-    con.execute(f"INSERT INTO {meta}.published_tables VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows)),
-                [value for row in rows for value in row])
+    con.execute(
+        f"INSERT INTO {meta}.published_tables VALUES " + ", ".join(["(?, ?, ?, ?, ?)"] * len(rows)),
+        [value for row in rows for value in row],
+    )
     con.execute(f"INSERT INTO {meta}.publication VALUES (?, ?, ?)", [run_id, published_at_utc, str(warehouse)])
 
 
@@ -136,8 +152,9 @@ def _swap_in(con, stamp: str) -> None:
 
 def _prune(warehouse: PostgresWarehouse, keep: int) -> None:
     with connect(warehouse) as con:
-        old = con.execute(f"SELECT stamp FROM {REGISTRY} WHERE NOT is_current ORDER BY stamp DESC OFFSET ?",
-                          [max(keep, 1) - 1]).fetchall()
+        old = con.execute(
+            f"SELECT stamp FROM {REGISTRY} WHERE NOT is_current ORDER BY stamp DESC OFFSET ?", [max(keep, 1) - 1]
+        ).fetchall()
         for (stamp,) in old:
             for part in PARTS:
                 con.execute(f"DROP SCHEMA IF EXISTS {_q(_version_schema(stamp, part))} CASCADE")

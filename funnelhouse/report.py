@@ -40,7 +40,11 @@ def _channel_order() -> list[str]:
 
     with open(PROJECT_ROOT / "dbt_project" / "seeds" / "channels.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
-    return [r["channel"] for r in rows if r["is_paid"] == "true"] + [r["channel"] for r in rows if r["is_paid"] != "true"] + ["unattributed"]
+    return (
+        [r["channel"] for r in rows if r["is_paid"] == "true"]
+        + [r["channel"] for r in rows if r["is_paid"] != "true"]
+        + ["unattributed"]
+    )
 
 
 CHANNEL_ORDER = _channel_order()
@@ -60,8 +64,13 @@ class Section:
     table: str = ""
 
 
-def write_report(published_db: str | Path, output: str | Path, gate: dict | None = None, raw_gate: dict | None = None,
-                 freshness: Sequence[dict] = ()) -> Path:
+def write_report(
+    published_db: str | Path,
+    output: str | Path,
+    gate: dict | None = None,
+    raw_gate: dict | None = None,
+    freshness: Sequence[dict] = (),
+) -> Path:
     """Write the report of ``published_db`` to ``output`` (atomically) and return its path."""
     output = Path(output)
     with duckdb.connect(str(published_db), read_only=True) as con:
@@ -83,12 +92,12 @@ class _Data:
         schemas = {r[0] for r in con.execute("SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
         self.schema = "bi" if "bi" in schemas else "marts"
         currency = self.rows("SELECT any_value(reporting_currency) AS c FROM {s}.ad_performance_daily")
-        self.currency = (currency[0]["c"] if currency and currency[0]["c"] else "USD")
+        self.currency = currency[0]["c"] if currency and currency[0]["c"] else "USD"
 
     def rows(self, sql: str) -> list[dict]:
         cursor = self.con.execute(sql.format(s=self.schema))
         names = [d[0] for d in cursor.description]
-        return [{n: _plain(v) for n, v in zip(names, row)} for row in cursor.fetchall()]
+        return [{n: _plain(v) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
 
 
 def _plain(value):
@@ -137,10 +146,13 @@ def _chart(spec: dict, values: list[dict]) -> tuple[str, int]:
     full = {
         "$schema": "https://vega.github.io/schema/vega-lite/v5.json",
         "data": {"values": values},
-        "config": {"font": "DejaVu Sans, Helvetica, Arial, sans-serif", "view": {"stroke": None},
-                   "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#eceff1"},
-                   "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "top"},
-                   "range": {"category": PALETTE}},
+        "config": {
+            "font": "DejaVu Sans, Helvetica, Arial, sans-serif",
+            "view": {"stroke": None},
+            "axis": {"labelFontSize": 11, "titleFontSize": 12, "gridColor": "#eceff1"},
+            "legend": {"labelFontSize": 11, "titleFontSize": 12, "orient": "top"},
+            "range": {"category": PALETTE},
+        },
         **spec,
     }
     svg = vl_convert.vegalite_to_svg(full)
@@ -150,8 +162,14 @@ def _chart(spec: dict, values: list[dict]) -> tuple[str, int]:
 def _channel_color(values: Sequence[dict], field: str = "channel") -> dict:
     """The same colour for a channel in every chart; the legend lists only the channels shown."""
     present = [c for c in CHANNEL_ORDER if any(v[field] == c for v in values)]
-    return {"field": field, "type": "nominal", "title": "channel", "sort": CHANNEL_ORDER,
-            "scale": {"domain": CHANNEL_ORDER, "scheme": "category20"}, "legend": {"values": present}}
+    return {
+        "field": field,
+        "type": "nominal",
+        "title": "channel",
+        "sort": CHANNEL_ORDER,
+        "scale": {"domain": CHANNEL_ORDER, "scheme": "category20"},
+        "legend": {"values": present},
+    }
 
 
 # ---- sections -----------------------------------------------------------------------------------
@@ -160,45 +178,76 @@ def _channel_color(values: Sequence[dict], field: str = "channel") -> dict:
 def _spend_revenue(d: _Data) -> Section:
     rows = d.rows("""SELECT strftime(date_trunc('month', date_day), '%Y-%m') AS month, channel,
             sum(spend) AS spend, sum(revenue) AS revenue FROM {s}.channel_performance_daily GROUP BY ALL ORDER BY ALL""")
-    long = [{"month": r["month"], "channel": r["channel"], "measure": m, "amount": r[m]} for r in rows for m in ("spend", "revenue")]
-    bars = _chart({
-        "width": 250, "height": 220,
-        "mark": {"type": "bar", "tooltip": True},
-        "encoding": {
-            "column": {"field": "month", "type": "ordinal", "title": None, "header": {"labelFontSize": 13}},
-            "x": {"field": "channel", "type": "nominal", "sort": CHANNEL_ORDER, "title": None, "axis": {"labelAngle": -40}},
-            "xOffset": {"field": "measure", "sort": ["spend", "revenue"]},
-            "y": {"field": "amount", "type": "quantitative", "title": d.currency, "axis": {"format": "~s"}},
-            "color": {"field": "measure", "type": "nominal", "title": None, "sort": ["spend", "revenue"],
-                      "scale": {"domain": ["spend", "revenue"], "range": ["#e45756", "#4c78a8"]}},
+    long = [
+        {"month": r["month"], "channel": r["channel"], "measure": m, "amount": r[m]} for r in rows for m in ("spend", "revenue")
+    ]
+    bars = _chart(
+        {
+            "width": 250,
+            "height": 220,
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "column": {"field": "month", "type": "ordinal", "title": None, "header": {"labelFontSize": 13}},
+                "x": {"field": "channel", "type": "nominal", "sort": CHANNEL_ORDER, "title": None, "axis": {"labelAngle": -40}},
+                "xOffset": {"field": "measure", "sort": ["spend", "revenue"]},
+                "y": {"field": "amount", "type": "quantitative", "title": d.currency, "axis": {"format": "~s"}},
+                "color": {
+                    "field": "measure",
+                    "type": "nominal",
+                    "title": None,
+                    "sort": ["spend", "revenue"],
+                    "scale": {"domain": ["spend", "revenue"], "range": ["#e45756", "#4c78a8"]},
+                },
+            },
         },
-    }, long)
-    paid = [{"month": r["month"], "channel": r["channel"], "roi": (r["revenue"] - r["spend"]) / r["spend"]}
-            for r in rows if r["spend"]]
-    roi = _chart({
-        "width": 420, "height": 200,
-        "layer": [
-            {"mark": {"type": "rule", "color": MUTED, "strokeDash": [4, 4]}, "encoding": {"y": {"datum": 0}}},
-            {"mark": {"type": "line", "point": {"size": 60}},
-             "encoding": {"x": {"field": "month", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
-                          "y": {"field": "roi", "type": "quantitative", "title": "ROI", "axis": {"format": "%"}},
-                          "color": _channel_color(paid)}},
-        ],
-    }, paid)
+        long,
+    )
+    paid = [
+        {"month": r["month"], "channel": r["channel"], "roi": (r["revenue"] - r["spend"]) / r["spend"]}
+        for r in rows
+        if r["spend"]
+    ]
+    roi = _chart(
+        {
+            "width": 420,
+            "height": 200,
+            "layer": [
+                {"mark": {"type": "rule", "color": MUTED, "strokeDash": [4, 4]}, "encoding": {"y": {"datum": 0}}},
+                {
+                    "mark": {"type": "line", "point": {"size": 60}},
+                    "encoding": {
+                        "x": {"field": "month", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
+                        "y": {"field": "roi", "type": "quantitative", "title": "ROI", "axis": {"format": "%"}},
+                        "color": _channel_color(paid),
+                    },
+                },
+            ],
+        },
+        paid,
+    )
     totals: dict[str, list[float]] = {}
     for r in rows:
         t = totals.setdefault(r["channel"], [0.0, 0.0])
         t[0] += r["spend"] or 0
         t[1] += r["revenue"] or 0
     ordered = sorted(totals.items(), key=lambda kv: CHANNEL_ORDER.index(kv[0]) if kv[0] in CHANNEL_ORDER else 99)
-    table = _table(["channel", "spend", "revenue", "ROI"],
-                   [(_label(c), _money(s, d.currency), _money(r, d.currency), _rate((r - s) / s, 0) if s else "no spend")
-                    for c, (s, r) in ordered],
-                   ["loss" if s and r < s else "" for _, (s, r) in ordered])
+    table = _table(
+        ["channel", "spend", "revenue", "ROI"],
+        [
+            (_label(c), _money(s, d.currency), _money(r, d.currency), _rate((r - s) / s, 0) if s else "no spend")
+            for c, (s, r) in ordered
+        ],
+        ["loss" if s and r < s else "" for _, (s, r) in ordered],
+    )
     spend, revenue = sum(t[0] for t in totals.values()), sum(t[1] for t in totals.values())
-    return Section("spend-revenue", "Spend vs revenue and ROI by channel and month",
-                   f"{_money(spend, d.currency)} spent, {_money(revenue, d.currency)} won; ROI of paid channels "
-                   f"(revenue − spend) / spend per month.", [bars, roi], table)
+    return Section(
+        "spend-revenue",
+        "Spend vs revenue and ROI by channel and month",
+        f"{_money(spend, d.currency)} spent, {_money(revenue, d.currency)} won; ROI of paid channels "
+        f"(revenue − spend) / spend per month.",
+        [bars, roi],
+        table,
+    )
 
 
 def _funnel(d: _Data) -> Section:
@@ -208,16 +257,25 @@ def _funnel(d: _Data) -> Section:
             median(median_days_sql_to_customer) AS days_sql_to_customer
             FROM {s}.funnel_by_channel GROUP BY ALL ORDER BY sum(leads) DESC""")
     long = [{"channel": r["channel"], "stage": s, "step": i, "count": r[s]} for r in rows for i, s in enumerate(STAGES) if r[s]]
-    chart = _chart({
-        "width": WIDTH - 200, "height": 280,
-        "mark": {"type": "line", "point": {"size": 60}, "tooltip": True},
-        "encoding": {
-            "x": {"field": "stage", "type": "ordinal", "sort": STAGES, "title": None, "axis": {"labelAngle": 0}},
-            "y": {"field": "count", "type": "quantitative", "scale": {"type": "log"}, "title": "people (log scale)",
-                  "axis": {"format": "~s"}},
-            "color": _channel_color(long),
+    chart = _chart(
+        {
+            "width": WIDTH - 200,
+            "height": 280,
+            "mark": {"type": "line", "point": {"size": 60}, "tooltip": True},
+            "encoding": {
+                "x": {"field": "stage", "type": "ordinal", "sort": STAGES, "title": None, "axis": {"labelAngle": 0}},
+                "y": {
+                    "field": "count",
+                    "type": "quantitative",
+                    "scale": {"type": "log"},
+                    "title": "people (log scale)",
+                    "axis": {"format": "~s"},
+                },
+                "color": _channel_color(long),
+            },
         },
-    }, long)
+        long,
+    )
 
     def step(a, b):
         return _rate(b / a, 1) if a else "–"
@@ -226,71 +284,147 @@ def _funnel(d: _Data) -> Section:
         return " / ".join("–" if v is None else f"{v:.1f}" for v in values)
 
     table = _table(
-        ["channel", "touches", "sessions", "leads", "→ lead", "→ MQL", "→ SQL", "→ customer", "customers",
-         "median days to MQL / SQL / customer"],
-        [(_label(r["channel"]), _count(r["touches"]), _count(r["sessions"]), _count(r["leads"]), step(r["sessions"], r["leads"]),
-          step(r["leads"], r["mqls"]), step(r["mqls"], r["sqls"]), step(r["sqls"], r["customers"]), _count(r["customers"]),
-          days(r["days_lead_to_mql"], r["days_mql_to_sql"], r["days_sql_to_customer"])) for r in rows])
+        [
+            "channel",
+            "touches",
+            "sessions",
+            "leads",
+            "→ lead",
+            "→ MQL",
+            "→ SQL",
+            "→ customer",
+            "customers",
+            "median days to MQL / SQL / customer",
+        ],
+        [
+            (
+                _label(r["channel"]),
+                _count(r["touches"]),
+                _count(r["sessions"]),
+                _count(r["leads"]),
+                step(r["sessions"], r["leads"]),
+                step(r["leads"], r["mqls"]),
+                step(r["mqls"], r["sqls"]),
+                step(r["sqls"], r["customers"]),
+                _count(r["customers"]),
+                days(r["days_lead_to_mql"], r["days_mql_to_sql"], r["days_sql_to_customer"]),
+            )
+            for r in rows
+        ],
+    )
     leads, customers = sum(r["leads"] or 0 for r in rows), sum(r["customers"] or 0 for r in rows)
-    return Section("funnel", "Funnel: touch → session → lead → MQL → SQL → customer",
-                   f"{_count(leads)} leads became {_count(customers)} customers ({_rate(customers / leads if leads else None)});"
-                   " step rates and the median days between stages per channel (cohorts by month of the lead).",
-                   [chart], table)
+    return Section(
+        "funnel",
+        "Funnel: touch → session → lead → MQL → SQL → customer",
+        f"{_count(leads)} leads became {_count(customers)} customers ({_rate(customers / leads if leads else None)});"
+        " step rates and the median days between stages per channel (cohorts by month of the lead).",
+        [chart],
+        table,
+    )
 
 
 def _attribution(d: _Data) -> Section:
     rows = d.rows("""SELECT attribution_model, channel, sum(attributed_revenue) AS revenue, sum(attributed_customers) AS customers
             FROM {s}.attribution_by_channel GROUP BY ALL ORDER BY ALL""")
-    chart = _chart({
-        "width": WIDTH - 160, "height": 260,
-        "mark": {"type": "bar", "tooltip": True},
-        "encoding": {
-            "x": {"field": "channel", "type": "nominal", "sort": CHANNEL_ORDER, "title": None, "axis": {"labelAngle": 0}},
-            "xOffset": {"field": "attribution_model", "sort": MODEL_ORDER},
-            "y": {"field": "revenue", "type": "quantitative", "title": f"attributed revenue ({d.currency})", "axis": {"format": "~s"}},
-            "color": {"field": "attribution_model", "type": "nominal", "title": "model", "sort": MODEL_ORDER},
+    chart = _chart(
+        {
+            "width": WIDTH - 160,
+            "height": 260,
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "channel", "type": "nominal", "sort": CHANNEL_ORDER, "title": None, "axis": {"labelAngle": 0}},
+                "xOffset": {"field": "attribution_model", "sort": MODEL_ORDER},
+                "y": {
+                    "field": "revenue",
+                    "type": "quantitative",
+                    "title": f"attributed revenue ({d.currency})",
+                    "axis": {"format": "~s"},
+                },
+                "color": {"field": "attribution_model", "type": "nominal", "title": "model", "sort": MODEL_ORDER},
+            },
         },
-    }, rows)
+        rows,
+    )
     channels = sorted({r["channel"] for r in rows}, key=lambda c: CHANNEL_ORDER.index(c) if c in CHANNEL_ORDER else 99)
     by = {(r["attribution_model"], r["channel"]): r["revenue"] for r in rows}
-    table = _table(["channel", *[_label(m) for m in MODEL_ORDER]],
-                   [(_label(c), *[_money(by.get((m, c)), d.currency) for m in MODEL_ORDER]) for c in channels])
+    table = _table(
+        ["channel", *[_label(m) for m in MODEL_ORDER]],
+        [(_label(c), *[_money(by.get((m, c)), d.currency) for m in MODEL_ORDER]) for c in channels],
+    )
     total = sum(r["revenue"] for r in rows if r["attribution_model"] == "first_touch")
-    return Section("attribution", "Who gets credit: attribution by model, side by side",
-                   f"The same {_money(total, d.currency)} of won revenue split five ways.", [chart], table)
+    return Section(
+        "attribution",
+        "Who gets credit: attribution by model, side by side",
+        f"The same {_money(total, d.currency)} of won revenue split five ways.",
+        [chart],
+        table,
+    )
 
 
 def _kpis(d: _Data) -> Section:
     rows = d.rows("""SELECT goal_id, metric, channel, period_start, period_end, period_status, target, target_to_date, actual,
             pace, is_on_track, cost_per_unit, max_cost_per_unit, is_within_cost_cap FROM {s}.kpi_attainment ORDER BY period_start, goal_id""")
-    values = [{**r, "pace_shown": r["pace"] if r["pace"] is not None else 0,
-               "status": "on track" if r["is_on_track"] else "behind"} for r in rows]
-    chart = _chart({
-        "width": WIDTH - 260, "height": 28 * max(len(rows), 1),
-        "layer": [
-            {"mark": {"type": "bar", "tooltip": True},
-             "encoding": {"y": {"field": "goal_id", "type": "nominal", "title": None, "sort": None},
-                          "x": {"field": "pace_shown", "type": "quantitative", "title": "pace (actual / target to date)",
-                                "axis": {"format": "%"}},
-                          "color": {"field": "status", "type": "nominal", "title": None,
-                                    "scale": {"domain": ["on track", "behind"], "range": [GOOD, BAD]}}}},
-            {"mark": {"type": "rule", "color": "#263238", "strokeWidth": 2}, "encoding": {"x": {"datum": 1}}},
-        ],
-    }, values)
+    values = [
+        {**r, "pace_shown": r["pace"] if r["pace"] is not None else 0, "status": "on track" if r["is_on_track"] else "behind"}
+        for r in rows
+    ]
+    chart = _chart(
+        {
+            "width": WIDTH - 260,
+            "height": 28 * max(len(rows), 1),
+            "layer": [
+                {
+                    "mark": {"type": "bar", "tooltip": True},
+                    "encoding": {
+                        "y": {"field": "goal_id", "type": "nominal", "title": None, "sort": None},
+                        "x": {
+                            "field": "pace_shown",
+                            "type": "quantitative",
+                            "title": "pace (actual / target to date)",
+                            "axis": {"format": "%"},
+                        },
+                        "color": {
+                            "field": "status",
+                            "type": "nominal",
+                            "title": None,
+                            "scale": {"domain": ["on track", "behind"], "range": [GOOD, BAD]},
+                        },
+                    },
+                },
+                {"mark": {"type": "rule", "color": "#263238", "strokeWidth": 2}, "encoding": {"x": {"datum": 1}}},
+            ],
+        },
+        values,
+    )
 
     def amount(r, value):
         return _money(value, d.currency) if r["metric"] in ("revenue", "spend") else _count(value)
 
-    table = _table(["goal", "period", "target", "to date", "actual", "pace", "cost per unit", "cap"],
-                   [(r["goal_id"], f"{r['period_start'][5:]} – {r['period_end'][5:]} ({_label(r['period_status'])})", amount(r, r["target"]),
-                     amount(r, r["target_to_date"]), amount(r, r["actual"]), _rate(r["pace"], 0),
-                     _money(r["cost_per_unit"], d.currency, 2), _money(r["max_cost_per_unit"], d.currency, 2))
-                    for r in rows],
-                   ["" if r["is_on_track"] and r["is_within_cost_cap"] is not False else "loss" for r in rows])
+    table = _table(
+        ["goal", "period", "target", "to date", "actual", "pace", "cost per unit", "cap"],
+        [
+            (
+                r["goal_id"],
+                f"{r['period_start'][5:]} – {r['period_end'][5:]} ({_label(r['period_status'])})",
+                amount(r, r["target"]),
+                amount(r, r["target_to_date"]),
+                amount(r, r["actual"]),
+                _rate(r["pace"], 0),
+                _money(r["cost_per_unit"], d.currency, 2),
+                _money(r["max_cost_per_unit"], d.currency, 2),
+            )
+            for r in rows
+        ],
+        ["" if r["is_on_track"] and r["is_within_cost_cap"] is not False else "loss" for r in rows],
+    )
     on_track = sum(1 for r in rows if r["is_on_track"])
-    return Section("kpis", "KPI goals: pace and cost caps",
-                   f"{on_track} of {len(rows)} goals on track; a cost per unit above its cap is marked red in the table.",
-                   [chart], table)
+    return Section(
+        "kpis",
+        "KPI goals: pace and cost caps",
+        f"{on_track} of {len(rows)} goals on track; a cost per unit above its cap is marked red in the table.",
+        [chart],
+        table,
+    )
 
 
 def _budget(d: _Data) -> Section:
@@ -298,32 +432,67 @@ def _budget(d: _Data) -> Section:
     rows = d.rows(f"""SELECT channel, campaign, spend, revenue, roi, is_loss_making, current_budget_share, recommended_budget_share
             FROM {{s}}.campaign_budget_recommendation WHERE budget_month = DATE '{month}' AND spend > 0
             ORDER BY recommended_budget_share DESC""")
-    long = [{"campaign": r["campaign"], "share": r[k], "which": label,
-             "flag": "loss-making" if r["is_loss_making"] else "profitable"}
-            for r in rows for k, label in (("current_budget_share", "current"), ("recommended_budget_share", "recommended"))]
-    chart = _chart({
-        "width": WIDTH - 360, "height": 34 * max(len(rows), 1),
-        "mark": {"type": "bar", "tooltip": True},
-        "encoding": {
-            "y": {"field": "campaign", "type": "nominal", "title": None, "sort": [r["campaign"] for r in rows]},
-            "yOffset": {"field": "which", "sort": ["current", "recommended"]},
-            "x": {"field": "share", "type": "quantitative", "title": f"share of paid budget, {month[:7]}", "axis": {"format": "%"}},
-            "color": {"field": "which", "type": "nominal", "title": None, "scale": {"domain": ["current", "recommended"],
-                                                                                  "range": ["#90a4ae", "#4c78a8"]}},
-            "stroke": {"field": "flag", "type": "nominal", "legend": None,
-                       "scale": {"domain": ["loss-making", "profitable"], "range": [BAD, "transparent"]}},
-            "strokeWidth": {"value": 2},
+    long = [
+        {"campaign": r["campaign"], "share": r[k], "which": label, "flag": "loss-making" if r["is_loss_making"] else "profitable"}
+        for r in rows
+        for k, label in (("current_budget_share", "current"), ("recommended_budget_share", "recommended"))
+    ]
+    chart = _chart(
+        {
+            "width": WIDTH - 360,
+            "height": 34 * max(len(rows), 1),
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "y": {"field": "campaign", "type": "nominal", "title": None, "sort": [r["campaign"] for r in rows]},
+                "yOffset": {"field": "which", "sort": ["current", "recommended"]},
+                "x": {
+                    "field": "share",
+                    "type": "quantitative",
+                    "title": f"share of paid budget, {month[:7]}",
+                    "axis": {"format": "%"},
+                },
+                "color": {
+                    "field": "which",
+                    "type": "nominal",
+                    "title": None,
+                    "scale": {"domain": ["current", "recommended"], "range": ["#90a4ae", "#4c78a8"]},
+                },
+                "stroke": {
+                    "field": "flag",
+                    "type": "nominal",
+                    "legend": None,
+                    "scale": {"domain": ["loss-making", "profitable"], "range": [BAD, "transparent"]},
+                },
+                "strokeWidth": {"value": 2},
+            },
         },
-    }, long)
-    table = _table(["campaign", "channel", "spend", "revenue", "ROI", "current share", "recommended"],
-                   [(("⚠ " if r["is_loss_making"] else "") + r["campaign"], _label(r["channel"]), _money(r["spend"], d.currency),
-                     _money(r["revenue"], d.currency), _rate(r["roi"], 0), _rate(r["current_budget_share"]),
-                     _rate(r["recommended_budget_share"])) for r in rows],
-                   ["loss" if r["is_loss_making"] else "" for r in rows])
+        long,
+    )
+    table = _table(
+        ["campaign", "channel", "spend", "revenue", "ROI", "current share", "recommended"],
+        [
+            (
+                ("⚠ " if r["is_loss_making"] else "") + r["campaign"],
+                _label(r["channel"]),
+                _money(r["spend"], d.currency),
+                _money(r["revenue"], d.currency),
+                _rate(r["roi"], 0),
+                _rate(r["current_budget_share"]),
+                _rate(r["recommended_budget_share"]),
+            )
+            for r in rows
+        ],
+        ["loss" if r["is_loss_making"] else "" for r in rows],
+    )
     losers = [r["campaign"] for r in rows if r["is_loss_making"]]
-    return Section("budget", "Budget recommendation",
-                   f"Paid campaigns in {month[:7]}, current vs recommended share; loss-making (outlined red, ⚠ in the table): "
-                   f"{', '.join(losers) or 'none'}.", [chart], table)
+    return Section(
+        "budget",
+        "Budget recommendation",
+        f"Paid campaigns in {month[:7]}, current vs recommended share; loss-making (outlined red, ⚠ in the table): "
+        f"{', '.join(losers) or 'none'}.",
+        [chart],
+        table,
+    )
 
 
 def _content(d: _Data) -> Section:
@@ -334,113 +503,235 @@ def _content(d: _Data) -> Section:
                 FROM {{s}}.content_performance WHERE week_start_date = DATE '{week}' AND (is_falling OR is_rising))
             SELECT c.page_path, c.week_start_date, c.page_views, f.trend FROM {{s}}.content_performance c
             JOIN flagged f USING (page_path) WHERE c.is_complete_week ORDER BY c.page_path, c.week_start_date""")
-    bars = _chart({
-        "width": 360, "height": 30 * max(len(top), 1),
-        "mark": {"type": "bar", "color": "#4c78a8", "tooltip": True},
-        "encoding": {"y": {"field": "page_path", "type": "nominal", "sort": None, "title": None},
-                     "x": {"field": "page_views", "type": "quantitative", "title": f"page views, week of {week}"}},
-    }, top)
+    bars = _chart(
+        {
+            "width": 360,
+            "height": 30 * max(len(top), 1),
+            "mark": {"type": "bar", "color": "#4c78a8", "tooltip": True},
+            "encoding": {
+                "y": {"field": "page_path", "type": "nominal", "sort": None, "title": None},
+                "x": {"field": "page_views", "type": "quantitative", "title": f"page views, week of {week}"},
+            },
+        },
+        top,
+    )
     trend_spec = {
         "mark": {"type": "line", "point": True, "tooltip": True},
-        "encoding": {"x": {"field": "week_start_date", "type": "temporal", "title": None, "axis": {"format": "%d %b"}},
-                     "y": {"field": "page_views", "type": "quantitative", "title": "page views per week"},
-                     "color": {"field": "trend", "type": "nominal", "title": None,
-                               "scale": {"domain": ["falling", "rising"], "range": [BAD, GOOD]}},
-                     "detail": {"field": "page_path"}}}
+        "encoding": {
+            "x": {"field": "week_start_date", "type": "temporal", "title": None, "axis": {"format": "%d %b"}},
+            "y": {"field": "page_views", "type": "quantitative", "title": "page views per week"},
+            "color": {
+                "field": "trend",
+                "type": "nominal",
+                "title": None,
+                "scale": {"domain": ["falling", "rising"], "range": [BAD, GOOD]},
+            },
+            "detail": {"field": "page_path"},
+        },
+    }
     for r in flagged:
         r["label"] = r["page_path"] if r["week_start_date"] == week else None
-    trend = _chart({"width": 380, "height": 220, "layer": [trend_spec, {
-        "transform": [{"filter": "datum.label != null"}],
-        "mark": {"type": "text", "align": "right", "dy": -10, "fontSize": 11},
-        "encoding": {"x": {"field": "week_start_date", "type": "temporal"}, "y": {"field": "page_views", "type": "quantitative"},
-                     "text": {"field": "label"}, "color": {"field": "trend", "type": "nominal"}}}]}, flagged)
+    trend = _chart(
+        {
+            "width": 380,
+            "height": 220,
+            "layer": [
+                trend_spec,
+                {
+                    "transform": [{"filter": "datum.label != null"}],
+                    "mark": {"type": "text", "align": "right", "dy": -10, "fontSize": 11},
+                    "encoding": {
+                        "x": {"field": "week_start_date", "type": "temporal"},
+                        "y": {"field": "page_views", "type": "quantitative"},
+                        "text": {"field": "label"},
+                        "color": {"field": "trend", "type": "nominal"},
+                    },
+                },
+            ],
+        },
+        flagged,
+    )
     falling = sorted({r["page_path"] for r in flagged if r["trend"] == "falling"})
     rising = sorted({r["page_path"] for r in flagged if r["trend"] == "rising"})
-    return Section("content", "Top and falling content",
-                   f"The top pages of the week of {week}; falling: {', '.join(falling) or 'none'}; rising: {', '.join(rising) or 'none'}.",
-                   [bars, trend])
+    return Section(
+        "content",
+        "Top and falling content",
+        f"The top pages of the week of {week}; falling: {', '.join(falling) or 'none'}; rising: {', '.join(rising) or 'none'}.",
+        [bars, trend],
+    )
 
 
 def _social(d: _Data) -> Section:
     rows = d.rows("""SELECT channel, date_day, coalesce(reach, impressions) AS reach, engagements, comments, followers
             FROM {s}.social_engagement ORDER BY channel, date_day""")
-    reach = _chart({
-        "width": WIDTH - 160, "height": 200,
-        "mark": {"type": "line", "tooltip": True},
-        "encoding": {"x": {"field": "date_day", "type": "temporal", "title": None},
-                     "y": {"field": "reach", "type": "quantitative", "title": "reach (Facebook: impressions)", "axis": {"format": "~s"}},
-                     "color": {"field": "channel", "type": "nominal", "title": None}},
-    }, [r for r in rows if r["reach"] is not None])
-    engagement = _chart({
-        "width": WIDTH - 160, "height": 160,
-        "mark": {"type": "bar", "tooltip": True},
-        "encoding": {"x": {"field": "date_day", "type": "temporal", "timeUnit": "yearweek", "title": "week"},
-                     "y": {"field": "comments", "type": "quantitative", "aggregate": "sum", "title": "comments per week"},
-                     "color": {"field": "channel", "type": "nominal", "title": None},
-                     "xOffset": {"field": "channel"}},
-    }, [r for r in rows if r["comments"] is not None])
+    reach = _chart(
+        {
+            "width": WIDTH - 160,
+            "height": 200,
+            "mark": {"type": "line", "tooltip": True},
+            "encoding": {
+                "x": {"field": "date_day", "type": "temporal", "title": None},
+                "y": {
+                    "field": "reach",
+                    "type": "quantitative",
+                    "title": "reach (Facebook: impressions)",
+                    "axis": {"format": "~s"},
+                },
+                "color": {"field": "channel", "type": "nominal", "title": None},
+            },
+        },
+        [r for r in rows if r["reach"] is not None],
+    )
+    engagement = _chart(
+        {
+            "width": WIDTH - 160,
+            "height": 160,
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "date_day", "type": "temporal", "timeUnit": "yearweek", "title": "week"},
+                "y": {"field": "comments", "type": "quantitative", "aggregate": "sum", "title": "comments per week"},
+                "color": {"field": "channel", "type": "nominal", "title": None},
+                "xOffset": {"field": "channel"},
+            },
+        },
+        [r for r in rows if r["comments"] is not None],
+    )
     totals = d.rows("""SELECT channel, sum(coalesce(reach, impressions)) AS reach, sum(engagements) AS engagements,
             sum(comments) AS comments, sum(shares) AS shares, max_by(followers, date_day) AS followers,
             sum(engagements) / nullif(sum(coalesce(reach, impressions)), 0) AS engagement_rate
             FROM {s}.social_engagement GROUP BY ALL ORDER BY channel""")
-    table = _table(["channel", "reach", "engagements", "engagement rate", "comments", "shares", "followers"],
-                   [(r["channel"], _count(r["reach"]), _count(r["engagements"]), _rate(r["engagement_rate"], 2), _count(r["comments"]),
-                     _count(r["shares"]), _count(r["followers"])) for r in totals])
-    return Section("social", "Social: reach, engagement and comments",
-                   "Daily reach on the Facebook page and Instagram, and the comments people left per week.",
-                   [reach, engagement], table)
+    table = _table(
+        ["channel", "reach", "engagements", "engagement rate", "comments", "shares", "followers"],
+        [
+            (
+                r["channel"],
+                _count(r["reach"]),
+                _count(r["engagements"]),
+                _rate(r["engagement_rate"], 2),
+                _count(r["comments"]),
+                _count(r["shares"]),
+                _count(r["followers"]),
+            )
+            for r in totals
+        ],
+    )
+    return Section(
+        "social",
+        "Social: reach, engagement and comments",
+        "Daily reach on the Facebook page and Instagram, and the comments people left per week.",
+        [reach, engagement],
+        table,
+    )
 
 
 def _email(d: _Data) -> Section:
     rows = d.rows("""SELECT campaign_title, send_date, emails_sent, open_rate, click_rate, unsubscribe_rate, sessions, leads,
             customers, won_revenue FROM {s}.email_performance ORDER BY send_date, campaign_title""")
-    long = [{"campaign": r["campaign_title"], "rate": r[k], "measure": label}
-            for r in rows for k, label in (("open_rate", "open rate"), ("click_rate", "click rate")) if r[k] is not None]
-    chart = _chart({
-        "width": WIDTH - 160, "height": 220,
-        "mark": {"type": "bar", "tooltip": True},
-        "encoding": {"x": {"field": "campaign", "type": "nominal", "sort": None, "title": None, "axis": {"labelAngle": -40}},
-                     "xOffset": {"field": "measure"},
-                     "y": {"field": "rate", "type": "quantitative", "title": "of delivered emails", "axis": {"format": "%"}},
-                     "color": {"field": "measure", "type": "nominal", "title": None}},
-    }, long)
-    table = _table(["campaign", "emails", "open rate", "click rate", "unsubscribes", "sessions", "leads", "customers", "revenue"],
-                   [(r["campaign_title"], _count(r["emails_sent"]), _rate(r["open_rate"]), _rate(r["click_rate"]),
-                     _rate(r["unsubscribe_rate"], 2), _count(r["sessions"]), _count(r["leads"]), _count(r["customers"]),
-                     _money(r["won_revenue"], d.currency)) for r in rows])
+    long = [
+        {"campaign": r["campaign_title"], "rate": r[k], "measure": label}
+        for r in rows
+        for k, label in (("open_rate", "open rate"), ("click_rate", "click rate"))
+        if r[k] is not None
+    ]
+    chart = _chart(
+        {
+            "width": WIDTH - 160,
+            "height": 220,
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "x": {"field": "campaign", "type": "nominal", "sort": None, "title": None, "axis": {"labelAngle": -40}},
+                "xOffset": {"field": "measure"},
+                "y": {"field": "rate", "type": "quantitative", "title": "of delivered emails", "axis": {"format": "%"}},
+                "color": {"field": "measure", "type": "nominal", "title": None},
+            },
+        },
+        long,
+    )
+    table = _table(
+        ["campaign", "emails", "open rate", "click rate", "unsubscribes", "sessions", "leads", "customers", "revenue"],
+        [
+            (
+                r["campaign_title"],
+                _count(r["emails_sent"]),
+                _rate(r["open_rate"]),
+                _rate(r["click_rate"]),
+                _rate(r["unsubscribe_rate"], 2),
+                _count(r["sessions"]),
+                _count(r["leads"]),
+                _count(r["customers"]),
+                _money(r["won_revenue"], d.currency),
+            )
+            for r in rows
+        ],
+    )
     sent = sum(r["emails_sent"] or 0 for r in rows)
-    return Section("email", "Email campaigns", f"{len(rows)} campaigns, {_count(sent)} emails: open and click rates, and what they drove.",
-                   [chart], table)
+    return Section(
+        "email",
+        "Email campaigns",
+        f"{len(rows)} campaigns, {_count(sent)} emails: open and click rates, and what they drove.",
+        [chart],
+        table,
+    )
 
 
 def _reconciliation(d: _Data) -> Section:
     rows = d.rows("""SELECT platform, strftime(date_trunc('month', date_day), '%Y-%m') AS month,
             sum(platform_conversions) AS claimed, sum(crm_leads) AS crm FROM {s}.conversion_reconciliation GROUP BY ALL ORDER BY ALL""")
-    long = [{"platform": r["platform"], "month": r["month"], "count": r[k], "side": label}
-            for r in rows for k, label in (("claimed", "platform claims"), ("crm", "CRM leads"))]
-    chart = _chart({
-        "width": 300, "height": 220,
-        "mark": {"type": "bar", "tooltip": True},
-        "encoding": {"column": {"field": "platform", "type": "nominal", "title": None, "header": {"labelFontSize": 13}},
-                     "x": {"field": "month", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
-                     "xOffset": {"field": "side", "sort": ["platform claims", "CRM leads"]},
-                     "y": {"field": "count", "type": "quantitative", "title": "conversions / leads"},
-                     "color": {"field": "side", "type": "nominal", "title": None, "sort": ["platform claims", "CRM leads"],
-                               "scale": {"range": ["#f58518", "#4c78a8"]}}},
-    }, long)
+    long = [
+        {"platform": r["platform"], "month": r["month"], "count": r[k], "side": label}
+        for r in rows
+        for k, label in (("claimed", "platform claims"), ("crm", "CRM leads"))
+    ]
+    chart = _chart(
+        {
+            "width": 300,
+            "height": 220,
+            "mark": {"type": "bar", "tooltip": True},
+            "encoding": {
+                "column": {"field": "platform", "type": "nominal", "title": None, "header": {"labelFontSize": 13}},
+                "x": {"field": "month", "type": "ordinal", "title": None, "axis": {"labelAngle": 0}},
+                "xOffset": {"field": "side", "sort": ["platform claims", "CRM leads"]},
+                "y": {"field": "count", "type": "quantitative", "title": "conversions / leads"},
+                "color": {
+                    "field": "side",
+                    "type": "nominal",
+                    "title": None,
+                    "sort": ["platform claims", "CRM leads"],
+                    "scale": {"range": ["#f58518", "#4c78a8"]},
+                },
+            },
+        },
+        long,
+    )
     per: dict[str, list[float]] = {}
     for r in rows:
         per.setdefault(r["platform"], [0.0, 0.0])
         per[r["platform"]][0] += r["claimed"] or 0
         per[r["platform"]][1] += r["crm"] or 0
-    table = _table(["platform", "platform claims", "CRM leads", "over-claim"],
-                   [(p, _count(c), _count(m), _rate((c - m) / m, 0) if m else "–") for p, (c, m) in sorted(per.items())])
-    return Section("reconciliation", "Platform-claimed vs CRM conversions",
-                   "Conversions each ad platform reports against the leads the CRM attributes to it.", [chart], table)
+    table = _table(
+        ["platform", "platform claims", "CRM leads", "over-claim"],
+        [(p, _count(c), _count(m), _rate((c - m) / m, 0) if m else "–") for p, (c, m) in sorted(per.items())],
+    )
+    return Section(
+        "reconciliation",
+        "Platform-claimed vs CRM conversions",
+        "Conversions each ad platform reports against the leads the CRM attributes to it.",
+        [chart],
+        table,
+    )
 
 
 SECTIONS: tuple[Callable[[_Data], Section], ...] = (
-    _spend_revenue, _funnel, _attribution, _kpis, _budget, _content, _social, _email, _reconciliation)
+    _spend_revenue,
+    _funnel,
+    _attribution,
+    _kpis,
+    _budget,
+    _content,
+    _social,
+    _email,
+    _reconciliation,
+)
 
 
 # ---- the page -----------------------------------------------------------------------------------
@@ -453,20 +744,24 @@ def _page(d: _Data, gate: dict, raw_gate: dict, freshness: Sequence[dict]) -> st
     headline = d.rows("""SELECT sum(spend) AS spend, sum(revenue) AS revenue, sum(leads) AS leads, sum(customers) AS customers,
             sum(sessions) AS sessions FROM {s}.channel_performance_daily""")[0]
     sections = [build(d) for build in SECTIONS]
-    tiles = [("spend", _money(headline["spend"], d.currency)), ("won revenue", _money(headline["revenue"], d.currency)),
-             ("ROI", _rate((headline["revenue"] - headline["spend"]) / headline["spend"], 0) if headline["spend"] else "–"),
-             ("sessions", _count(headline["sessions"])), ("leads", _count(headline["leads"])),
-             ("customers", _count(headline["customers"])),
-             ("CAC", _money(headline["spend"] / headline["customers"], d.currency) if headline["customers"] else "–")]
+    tiles = [
+        ("spend", _money(headline["spend"], d.currency)),
+        ("won revenue", _money(headline["revenue"], d.currency)),
+        ("ROI", _rate((headline["revenue"] - headline["spend"]) / headline["spend"], 0) if headline["spend"] else "–"),
+        ("sessions", _count(headline["sessions"])),
+        ("leads", _count(headline["leads"])),
+        ("customers", _count(headline["customers"])),
+        ("CAC", _money(headline["spend"] / headline["customers"], d.currency) if headline["customers"] else "–"),
+    ]
     nav = "".join(f'<a href="#{s.id}">{html.escape(s.title.split(":")[0])}</a>' for s in sections)
     body = "".join(_section_html(s) for s in sections)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>funnelhouse report {html.escape(str(span['first']))} – {html.escape(str(span['last']))}</title>
+<title>funnelhouse report {html.escape(str(span["first"]))} – {html.escape(str(span["last"]))}</title>
 <style>{_CSS}</style></head>
 <body><header>
 <h1>Marketing report</h1>
-<p class="span">{html.escape(str(span['first']))} to {html.escape(str(span['last']))} · all money in {html.escape(d.currency)} ·
+<p class="span">{html.escape(str(span["first"]))} to {html.escape(str(span["last"]))} · all money in {html.escape(d.currency)} ·
 published run <code>{html.escape(str(run_id))}</code> at {html.escape(str(published_at)[:16].replace("T", " "))} UTC</p>
 {_gate_banner(gate, raw_gate)}
 <div class="tiles">{"".join(f'<div class="tile"><span>{html.escape(k)}</span><b>{html.escape(v)}</b></div>' for k, v in tiles)}</div>
@@ -481,8 +776,10 @@ published run <code>{html.escape(str(run_id))}</code> at {html.escape(str(publis
 
 def _section_html(s: Section) -> str:
     figures = "".join(f'<figure class="chart" data-points="{points}">{svg}</figure>' for svg, points in s.charts)
-    return (f'<section class="report-section" id="{s.id}"><h2>{html.escape(s.title)}</h2>'
-            f'<p class="lead">{html.escape(s.lead)}</p><div class="charts">{figures}</div>{s.table}</section>')
+    return (
+        f'<section class="report-section" id="{s.id}"><h2>{html.escape(s.title)}</h2>'
+        f'<p class="lead">{html.escape(s.lead)}</p><div class="charts">{figures}</div>{s.table}</section>'
+    )
 
 
 def _gate_banner(gate: dict, raw_gate: dict) -> str:
@@ -490,13 +787,18 @@ def _gate_banner(gate: dict, raw_gate: dict) -> str:
         return '<div class="gate unknown" id="gate">Quality gate: no result recorded for this build.</div>'
     passed = gate.get("success") and raw_gate.get("success", True)
     warnings = [*raw_gate.get("warnings", []), *gate.get("warnings", [])]
-    counts = (f"{(raw_gate.get('evaluated') or 0) + (gate.get('evaluated') or 0)} expectations on raw tables and marts,"
-              f" {len(warnings)} warnings")
+    counts = (
+        f"{(raw_gate.get('evaluated') or 0) + (gate.get('evaluated') or 0)} expectations on raw tables and marts,"
+        f" {len(warnings)} warnings"
+    )
     items = "".join(f"<li>{html.escape(w)}</li>" for w in warnings[:10])
     css = "warn" if passed and warnings else ("pass" if passed else "fail")
     verdict = "PASSED" if passed else "FAILED"
-    return (f'<div class="gate {css}" id="gate"><b>Quality gate {verdict}</b> · {html.escape(counts)}'
-            + (f"<ul>{items}</ul>" if items else "") + "</div>")
+    return (
+        f'<div class="gate {css}" id="gate"><b>Quality gate {verdict}</b> · {html.escape(counts)}'
+        + (f"<ul>{items}</ul>" if items else "")
+        + "</div>"
+    )
 
 
 def _freshness_html(freshness: Sequence[dict]) -> str:
@@ -505,13 +807,28 @@ def _freshness_html(freshness: Sequence[dict]) -> str:
     rows, classes = [], []
     for f in freshness:
         lag = f.get("lag_hours")
-        state = ("stale" if lag is not None and f.get("error_after_hours") and lag > f["error_after_hours"] else
-                 "late" if lag is not None and f.get("warn_after_hours") and lag > f["warn_after_hours"] else "fresh")
-        rows.append((f["source"], str(f.get("newest_loaded_at") or "never")[:19], "–" if lag is None else f"{lag:.1f} h",
-                     f"warn after {_hours(f.get('warn_after_hours'))}, error after {_hours(f.get('error_after_hours'))}", state))
+        state = (
+            "stale"
+            if lag is not None and f.get("error_after_hours") and lag > f["error_after_hours"]
+            else "late"
+            if lag is not None and f.get("warn_after_hours") and lag > f["warn_after_hours"]
+            else "fresh"
+        )
+        rows.append(
+            (
+                f["source"],
+                str(f.get("newest_loaded_at") or "never")[:19],
+                "–" if lag is None else f"{lag:.1f} h",
+                f"warn after {_hours(f.get('warn_after_hours'))}, error after {_hours(f.get('error_after_hours'))}",
+                state,
+            )
+        )
         classes.append("loss" if state != "fresh" else "")
-    return ('<details class="freshness" open><summary>Freshness per source</summary>'
-            + _table(["source", "newest load (UTC)", "age", "expected", "state"], rows, classes) + "</details>")
+    return (
+        '<details class="freshness" open><summary>Freshness per source</summary>'
+        + _table(["source", "newest load (UTC)", "age", "expected", "state"], rows, classes)
+        + "</details>"
+    )
 
 
 def _hours(value) -> str:

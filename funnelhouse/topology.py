@@ -32,17 +32,29 @@ class ApiPool:
 # One per platform API. The limits are per token, key or app, so one task at a time: the extract
 # task's own client keeps under them (max_concurrency and rate_limits in extractors/sources/).
 API_POOLS: dict[str, ApiPool] = {
-    "hubspot": ApiPool("api_hubspot", 1, "HubSpot private apps: 100 requests per 10 s (190 on Professional and "
-                                         "Enterprise), CRM search 4 per second per token"),
-    "meta_ads": ApiPool("api_meta_marketing", 1, "Meta Marketing API: business use case limits per ad account "
-                                                "(X-Business-Use-Case-Usage); insights calls are the costly ones"),
-    "google_ads": ApiPool("api_google_ads", 1, "Google Ads API: operations per developer token per day (15,000 on "
-                                              "Basic access) and requests per customer per second"),
-    "ga4": ApiPool("api_ga4", 1, "GA4 Data API: 10 concurrent requests and 40,000 tokens per hour per property "
-                                 "(standard properties)"),
+    "hubspot": ApiPool(
+        "api_hubspot",
+        1,
+        "HubSpot private apps: 100 requests per 10 s (190 on Professional and Enterprise), CRM search 4 per second per token",
+    ),
+    "meta_ads": ApiPool(
+        "api_meta_marketing",
+        1,
+        "Meta Marketing API: business use case limits per ad account "
+        "(X-Business-Use-Case-Usage); insights calls are the costly ones",
+    ),
+    "google_ads": ApiPool(
+        "api_google_ads",
+        1,
+        "Google Ads API: operations per developer token per day (15,000 on Basic access) and requests per customer per second",
+    ),
+    "ga4": ApiPool(
+        "api_ga4", 1, "GA4 Data API: 10 concurrent requests and 40,000 tokens per hour per property (standard properties)"
+    ),
     "mailchimp": ApiPool("api_mailchimp", 1, "Mailchimp Marketing API: 10 simultaneous connections per API key"),
-    "facebook_pages": ApiPool("api_graph_pages", 1, "Graph API Pages and Instagram: platform and Page rate limits "
-                                                    "(X-App-Usage, X-Page-Usage)"),
+    "facebook_pages": ApiPool(
+        "api_graph_pages", 1, "Graph API Pages and Instagram: platform and Page rate limits (X-App-Usage, X-Page-Usage)"
+    ),
     "cbr": ApiPool("api_cbr", 1, "Bank of Russia XML services: public, no published rate limit (one series per request)"),
 }
 

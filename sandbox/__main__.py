@@ -34,11 +34,15 @@ def _instant(text: str) -> datetime:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m sandbox", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m sandbox", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="serve every platform API for one simulated business",
-                           description="Serve every platform API for one simulated business; prints the base URL.")
+    serve = sub.add_parser(
+        "serve",
+        help="serve every platform API for one simulated business",
+        description="Serve every platform API for one simulated business; prints the base URL.",
+    )
     serve.add_argument("--host", default="127.0.0.1", help="loopback address to bind (default 127.0.0.1)")
     serve.add_argument("--port", type=int, default=0, help="0 picks a free port")
     serve.add_argument("--seed", type=int, default=7)
@@ -47,18 +51,34 @@ def main(argv: list[str] | None = None) -> int:
     span = serve.add_mutually_exclusive_group()
     span.add_argument("--days", type=int, help="number of simulated days (default 90)")
     span.add_argument("--end", type=_day, help="last simulated day, inclusive (instead of --days)")
-    serve.add_argument("--now", type=_instant, default=None,
-                       help="server clock, UTC unless an offset is given (default: midnight after the last day)")
-    serve.add_argument("--no-hubspot-enterprise", dest="hubspot_enterprise", action="store_false",
-                       help="a HubSpot portal without Marketing Hub Enterprise: GET /events/v3/events answers 403 "
-                            "MISSING_SCOPES (the CRM objects still answer)")
-    serve.add_argument("--platform-limits", action="store_true",
-                       help="enforce the platforms' own rate limits, as the real APIs do: HubSpot CRM search at most "
-                            "4 requests per second per token (429 SECONDLY), Mailchimp at most 10 requests in flight "
-                            "per API key (429 problem+json). Default off: the demo and the tests run at full speed")
-    serve.add_argument("--faults", metavar="FILE_OR_JSON",
-                       help='inject failures: a fault plan as a JSON file or inline JSON ({"rules": [...]}, see sandbox/faults.py)')
-    serve.add_argument("--connections-file", help="also write the AIRFLOW_CONN_* variables for this server to this file (KEY=VALUE lines)")
+    serve.add_argument(
+        "--now",
+        type=_instant,
+        default=None,
+        help="server clock, UTC unless an offset is given (default: midnight after the last day)",
+    )
+    serve.add_argument(
+        "--no-hubspot-enterprise",
+        dest="hubspot_enterprise",
+        action="store_false",
+        help="a HubSpot portal without Marketing Hub Enterprise: GET /events/v3/events answers 403 "
+        "MISSING_SCOPES (the CRM objects still answer)",
+    )
+    serve.add_argument(
+        "--platform-limits",
+        action="store_true",
+        help="enforce the platforms' own rate limits, as the real APIs do: HubSpot CRM search at most "
+        "4 requests per second per token (429 SECONDLY), Mailchimp at most 10 requests in flight "
+        "per API key (429 problem+json). Default off: the demo and the tests run at full speed",
+    )
+    serve.add_argument(
+        "--faults",
+        metavar="FILE_OR_JSON",
+        help='inject failures: a fault plan as a JSON file or inline JSON ({"rules": [...]}, see sandbox/faults.py)',
+    )
+    serve.add_argument(
+        "--connections-file", help="also write the AIRFLOW_CONN_* variables for this server to this file (KEY=VALUE lines)"
+    )
     args = parser.parse_args(argv)
     if not (math.isfinite(args.scale) and args.scale > 0):
         serve.error(f"--scale must be a positive number, got {args.scale}")
@@ -80,8 +100,14 @@ def main(argv: list[str] | None = None) -> int:
             serve.error(f"--faults: {exc}")
     logging.basicConfig(level=logging.INFO, format="%(asctime)s sandbox %(levelname)s %(message)s")
     try:
-        server = SandboxServer(World(args.seed, args.scale, args.start, args.days), args.port, args.now, args.host, faults,
-                               platform_limits=args.platform_limits)
+        server = SandboxServer(
+            World(args.seed, args.scale, args.start, args.days),
+            args.port,
+            args.now,
+            args.host,
+            faults,
+            platform_limits=args.platform_limits,
+        )
     except OSError as exc:  # port taken, address not on this machine
         serve.error(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
     server.sandbox.hubspot_enterprise = args.hubspot_enterprise
@@ -91,10 +117,16 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(f"{key}='{value}'\n")
     # The base URL is the one line a caller waits for; flush so a pipe sees it at once.
     print(server.base_url, flush=True)
-    logging.info("serving world seed=%s scale=%s %s..%s clock=%s%s%s", args.seed, args.scale, args.start,
-                 server.world.end, server.sandbox.now.isoformat(),
-                 "" if args.hubspot_enterprise else " (HubSpot without Marketing Hub Enterprise)",
-                 " with the platforms' own rate limits" if args.platform_limits else "")
+    logging.info(
+        "serving world seed=%s scale=%s %s..%s clock=%s%s%s",
+        args.seed,
+        args.scale,
+        args.start,
+        server.world.end,
+        server.sandbox.now.isoformat(),
+        "" if args.hubspot_enterprise else " (HubSpot without Marketing Hub Enterprise)",
+        " with the platforms' own rate limits" if args.platform_limits else "",
+    )
     if faults is not None:
         logging.info("injecting faults: %s", json.dumps([r.to_dict() for r in faults.rules]))
     try:

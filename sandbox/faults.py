@@ -104,6 +104,7 @@ class FiredFault(NamedTuple):
 
 class SkippedFault(NamedTuple):
     """A rule that fired on a request whose answer it could not change (not in ``fired``)."""
+
     request_no: int
     endpoint: str
     kind: str
@@ -156,10 +157,12 @@ class FaultRule:
         self._body = re.compile(self.body) if self.body is not None else None
 
     def matches(self, method: str, path: str, platform: str | None, body: bytes = b"") -> bool:
-        return ((self.platform is None or self.platform == platform)
-                and (self._endpoint is None or self._endpoint.search(path) is not None)
-                and (self.method is None or self.method.upper() == method)
-                and (self._body is None or self._body.search(body.decode("utf-8", "replace")) is not None))
+        return (
+            (self.platform is None or self.platform == platform)
+            and (self._endpoint is None or self._endpoint.search(path) is not None)
+            and (self.method is None or self.method.upper() == method)
+            and (self._body is None or self._body.search(body.decode("utf-8", "replace")) is not None)
+        )
 
     def triggers(self, request_no: int) -> bool:
         if self.schedule is not None:
@@ -178,9 +181,18 @@ class FaultRule:
         return cls(**data)
 
     def to_dict(self) -> dict:
-        out = {"kind": self.kind, "platform": self.platform, "endpoint": self.endpoint, "method": self.method,
-               "body": self.body, "probability": self.probability, "schedule": self.schedule, "seed": self.seed, "burst": self.burst,
-               "params": self.params}
+        out = {
+            "kind": self.kind,
+            "platform": self.platform,
+            "endpoint": self.endpoint,
+            "method": self.method,
+            "body": self.body,
+            "probability": self.probability,
+            "schedule": self.schedule,
+            "seed": self.seed,
+            "burst": self.burst,
+            "params": self.params,
+        }
         return {k: v for k, v in out.items() if v is not None and v != {}}
 
 
@@ -189,9 +201,28 @@ PARAMS: dict[str, tuple[str, ...]] = {
     # hubspot: policy (SECONDLY|DAILY|...), max, interval_ms, daily, daily_remaining, headers (false: none)
     # meta: code (4, 17, 32, 613, 80000..80014), subcode, status, regain_minutes, call_count, total_cputime, total_time, account
     # google_ads: retry_delay ("30s" or seconds), rate_scope, rate_name, quota_error; mailchimp/ga4/all: retry_after, message
-    "rate_limit": ("policy", "max", "interval_ms", "daily", "daily_remaining", "headers", "code", "subcode", "status",
-                   "regain_minutes", "call_count", "total_cputime", "total_time", "account", "retry_delay",
-                   "rate_scope", "rate_name", "quota_error", "retry_after", "message"),
+    "rate_limit": (
+        "policy",
+        "max",
+        "interval_ms",
+        "daily",
+        "daily_remaining",
+        "headers",
+        "code",
+        "subcode",
+        "status",
+        "regain_minutes",
+        "call_count",
+        "total_cputime",
+        "total_time",
+        "account",
+        "retry_delay",
+        "rate_scope",
+        "rate_name",
+        "quota_error",
+        "retry_after",
+        "message",
+    ),
     # status: 500|502|503|... or a list cycled through the burst; message: Meta's error message instead of
     # "An unknown error occurred" (e.g. code 1's "Please reduce the amount of data you're asking for, ...")
     "server_error": ("status", "retry_after", "message"),
@@ -215,12 +246,14 @@ TYPE_CHANGES = ("auto", "number", "string", "object", "list")
 
 def _check_params(kind: str, params: dict) -> None:
     """Refuse a bad value when the rule is made, not as a 500 on the request it fires on."""
+
     def bad(name, expected):
         raise ValueError(f"{kind}: param {name}={params[name]!r} is invalid; expected {expected}")
 
     statuses = params.get("status", 503)
-    if kind == "server_error" and not all(isinstance(s, int) and 500 <= s <= 599
-                                          for s in (statuses if isinstance(statuses, list) else [statuses])):
+    if kind == "server_error" and not all(
+        isinstance(s, int) and 500 <= s <= 599 for s in (statuses if isinstance(statuses, list) else [statuses])
+    ):
         bad("status", "a 5xx status or a list of them")
     if kind == "client_error" and params.get("status", 400) not in CLIENT_ERRORS:
         bad("status", " | ".join(map(str, CLIENT_ERRORS)))
@@ -386,22 +419,34 @@ class FaultPlan:
     def _record(self, hit: _Hit, request: Request) -> None:
         """Called with the lock held."""
         self.fired.append(FiredFault(hit.request_no, request.path, hit.armed.rule.kind))
-        log.info("fault %s on %s %s (request %d of its rule)", hit.armed.rule.kind, request.method, request.path,
-                 hit.request_no)
+        log.info("fault %s on %s %s (request %d of its rule)", hit.armed.rule.kind, request.method, request.path, hit.request_no)
 
     def _skip(self, hit: _Hit, request: Request, reason: str) -> None:
         """A rule fired but could not change this answer: say so, and do not count it as fired. Lock held."""
         self.skipped.append(SkippedFault(hit.request_no, request.path, hit.armed.rule.kind, reason))
-        log.warning("fault %s on %s %s (request %d of its rule) did not apply: %s", hit.armed.rule.kind,
-                    request.method, request.path, hit.request_no, reason)
+        log.warning(
+            "fault %s on %s %s (request %d of its rule) did not apply: %s",
+            hit.armed.rule.kind,
+            request.method,
+            request.path,
+            hit.request_no,
+            reason,
+        )
 
 
 class FaultOutcome:
     """What the plan decided for one request: an answer to give instead of the platform's
     (``response``), and a ``transform`` for the platform's own answer."""
 
-    def __init__(self, plan: FaultPlan | None, request: Request | None, platform: str | None, hits: list[_Hit],
-                 watchers: list[_Armed] = (), shifts: list[tuple[_Armed, _Hit | None, int]] = ()):
+    def __init__(
+        self,
+        plan: FaultPlan | None,
+        request: Request | None,
+        platform: str | None,
+        hits: list[_Hit],
+        watchers: list[_Armed] = (),
+        shifts: list[tuple[_Armed, _Hit | None, int]] = (),
+    ):
         self._plan, self._request, self._platform = plan, request, platform
         self._watchers = list(watchers)
         self._shifts = list(shifts)  # offset-paged duplicates: (rule, its hit if it fired here, the stream's shift)
@@ -512,8 +557,13 @@ def _answer(rule: FaultRule, request: Request, platform: str | None, burst_posit
 def rate_limit_response(platform: str | None, request: Request, params: dict | None = None) -> Response:
     """The platform's own 'slow down' signal, as its clients see it."""
     params = params or {}
-    builder = {"hubspot": _hubspot_rate_limit, "meta": _meta_rate_limit, "google_ads": _google_ads_rate_limit,
-               "ga4": _ga4_rate_limit, "mailchimp": _mailchimp_rate_limit}.get(platform, _generic_rate_limit)
+    builder = {
+        "hubspot": _hubspot_rate_limit,
+        "meta": _meta_rate_limit,
+        "google_ads": _google_ads_rate_limit,
+        "ga4": _ga4_rate_limit,
+        "mailchimp": _mailchimp_rate_limit,
+    }.get(platform, _generic_rate_limit)
     response = builder(request, params)
     if params.get("retry_after") is not None:
         response.headers["Retry-After"] = str(params["retry_after"])
@@ -523,8 +573,13 @@ def rate_limit_response(platform: str | None, request: Request, params: dict | N
 def _hubspot_rate_limit(request: Request, params: dict) -> Response:
     policy = str(params.get("policy", "SECONDLY")).upper()
     daily = int(params.get("daily", 1_000_000))
-    body = {"status": "error", "message": params.get("message", f"You have reached your {policy.lower()} limit."),
-            "errorType": "RATE_LIMIT", "correlationId": request.correlation_id(), "policyName": policy}
+    body = {
+        "status": "error",
+        "message": params.get("message", f"You have reached your {policy.lower()} limit."),
+        "errorType": "RATE_LIMIT",
+        "correlationId": request.correlation_id(),
+        "policyName": policy,
+    }
     headers = {}
     if params.get("headers", True):
         headers = {
@@ -545,9 +600,18 @@ META_THROTTLES = {
     32: ("(#32) Page request limit reached", None, "pages"),
     613: ("(#613) Calls to this api have exceeded the rate limit.", 1487742, "ads_management"),
 }
-META_BUC_TYPES = {80000: "ads_insights", 80001: "pages", 80002: "instagram", 80003: "custom_audience",
-                  80004: "ads_management", 80005: "leadgen", 80006: "messenger", 80008: "whatsapp_business_management",
-                  80009: "catalog_management", 80014: "catalog_batch"}
+META_BUC_TYPES = {
+    80000: "ads_insights",
+    80001: "pages",
+    80002: "instagram",
+    80003: "custom_audience",
+    80004: "ads_management",
+    80005: "leadgen",
+    80006: "messenger",
+    80008: "whatsapp_business_management",
+    80009: "catalog_management",
+    80014: "catalog_batch",
+}
 
 
 def _meta_rate_limit(request: Request, params: dict) -> Response:
@@ -556,28 +620,46 @@ def _meta_rate_limit(request: Request, params: dict) -> Response:
         message, subcode, use_case = META_THROTTLES[code]
     elif 80000 <= code <= 80014:
         use_case = META_BUC_TYPES.get(code, "ads_management")
-        message = (f"(#{code}) There have been too many calls from this ad-account. Wait a bit and try again. "
-                   "For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting.")
+        message = (
+            f"(#{code}) There have been too many calls from this ad-account. Wait a bit and try again. "
+            "For more info, please refer to https://developers.facebook.com/docs/graph-api/overview/rate-limiting."
+        )
         subcode = 2446079
     else:  # refused when the rule is made (_check_params)
         raise ValueError(f"meta rate_limit code {code} is not a Meta throttling code (4, 17, 32, 613, 80000-80014)")
     subcode = params.get("subcode", subcode)
-    error = {"message": params.get("message", message), "type": "OAuthException", "code": code, "is_transient": True,
-             "fbtrace_id": request.correlation_id().replace("-", "")[:22]}
+    error = {
+        "message": params.get("message", message),
+        "type": "OAuthException",
+        "code": code,
+        "is_transient": True,
+        "fbtrace_id": request.correlation_id().replace("-", "")[:22],
+    }
     if subcode is not None:
         error["error_subcode"] = int(subcode)
     account = str(params.get("account") or _meta_object_id(request.path))
     regain = int(params.get("regain_minutes", 1))
     call_count = int(params.get("call_count", 100))
-    usage = {"type": use_case, "call_count": call_count, "total_cputime": int(params.get("total_cputime", 28)),
-             "total_time": int(params.get("total_time", 34)), "estimated_time_to_regain_access": regain}
+    usage = {
+        "type": use_case,
+        "call_count": call_count,
+        "total_cputime": int(params.get("total_cputime", 28)),
+        "total_time": int(params.get("total_time", 34)),
+        "estimated_time_to_regain_access": regain,
+    }
     headers = {
         "X-Business-Use-Case-Usage": json.dumps({account: [usage]}, separators=(",", ":")),
-        "X-App-Usage": json.dumps({"call_count": 100 if code == 4 else 42, "total_cputime": 12, "total_time": 15},
-                                  separators=(",", ":")),
-        "X-Ad-Account-Usage": json.dumps({"acc_id_util_pct": 100 if code in (17, 613) else 64,
-                                          "reset_time_duration": regain * 60, "ads_api_access_tier": "standard_access"},
-                                         separators=(",", ":")),
+        "X-App-Usage": json.dumps(
+            {"call_count": 100 if code == 4 else 42, "total_cputime": 12, "total_time": 15}, separators=(",", ":")
+        ),
+        "X-Ad-Account-Usage": json.dumps(
+            {
+                "acc_id_util_pct": 100 if code in (17, 613) else 64,
+                "reset_time_duration": regain * 60,
+                "ads_api_access_tier": "standard_access",
+            },
+            separators=(",", ":"),
+        ),
     }
     return Response(int(params.get("status", 400)), {"error": error}, headers)
 
@@ -595,18 +677,35 @@ def _google_ads_rate_limit(request: Request, params: dict) -> Response:
     delay = f"{delay}s" if isinstance(delay, int | float) else str(delay)
     failure = {
         "@type": f"type.googleapis.com/google.ads.googleads.{version}.errors.GoogleAdsFailure",
-        "errors": [{
-            "errorCode": {"quotaError": params.get("quota_error", "RESOURCE_EXHAUSTED")},
-            "message": params.get("message", f"Too many requests. Retry in {delay.rstrip('s')} seconds."),
-            "details": {"quotaErrorDetails": {"rateScope": params.get("rate_scope", "DEVELOPER"),
-                                              "rateName": params.get("rate_name", "Number of operations for basic access"),
-                                              "retryDelay": delay}},
-        }],
+        "errors": [
+            {
+                "errorCode": {"quotaError": params.get("quota_error", "RESOURCE_EXHAUSTED")},
+                "message": params.get("message", f"Too many requests. Retry in {delay.rstrip('s')} seconds."),
+                "details": {
+                    "quotaErrorDetails": {
+                        "rateScope": params.get("rate_scope", "DEVELOPER"),
+                        "rateName": params.get("rate_name", "Number of operations for basic access"),
+                        "retryDelay": delay,
+                    }
+                },
+            }
+        ],
         "requestId": _request_id(request),
     }
-    return _google_ads_error(request, Response(429, {"error": {
-        "code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED",
-        "details": [failure]}}))
+    return _google_ads_error(
+        request,
+        Response(
+            429,
+            {
+                "error": {
+                    "code": 429,
+                    "message": "Resource has been exhausted (e.g. check quota).",
+                    "status": "RESOURCE_EXHAUSTED",
+                    "details": [failure],
+                }
+            },
+        ),
+    )
 
 
 def _google_ads_error(request: Request, response: Response) -> Response:
@@ -633,18 +732,30 @@ def _generic_rate_limit(request: Request, params: dict) -> Response:
 
 def _problem(request: Request, status: int, title: str, detail: str) -> Response:
     """Mailchimp's error envelope (RFC 7807 problem details)."""
-    return Response(status, {"type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": title,
-                             "status": status, "detail": detail, "instance": request.correlation_id()},
-                    content_type="application/problem+json; charset=utf-8")
+    return Response(
+        status,
+        {
+            "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+            "title": title,
+            "status": status,
+            "detail": detail,
+            "instance": request.correlation_id(),
+        },
+        content_type="application/problem+json; charset=utf-8",
+    )
 
 
 def _request_id(request: Request) -> str:
     return request.correlation_id().replace("-", "")[:22]
 
 
-GOOGLE_STATUS = {500: ("INTERNAL", "Internal error encountered."), 503: ("UNAVAILABLE", "The service is currently unavailable."),
-                 504: ("DEADLINE_EXCEEDED", "Deadline exceeded."), 400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
-                 404: ("NOT_FOUND", "Requested entity was not found.")}
+GOOGLE_STATUS = {
+    500: ("INTERNAL", "Internal error encountered."),
+    503: ("UNAVAILABLE", "The service is currently unavailable."),
+    504: ("DEADLINE_EXCEEDED", "Deadline exceeded."),
+    400: ("INVALID_ARGUMENT", "Request contains an invalid argument."),
+    404: ("NOT_FOUND", "Requested entity was not found."),
+}
 REASON = {500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout"}
 
 
@@ -655,18 +766,38 @@ def server_error_response(platform: str | None, request: Request, status: int, p
         raise ValueError(f"server_error status must be a 5xx, not {status}")
     reason = REASON.get(status, "Server Error")
     if status == 502:  # the proxy answers, not the API: an HTML page, whoever the platform is
-        response = Response(502, f"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway"
-                                 f"</h1></center></body></html>\n".encode(), content_type="text/html")
+        response = Response(
+            502,
+            b"<html><head><title>502 Bad Gateway</title></head><body><center><h1>502 Bad Gateway</h1></center></body></html>\n",
+            content_type="text/html",
+        )
     elif platform == "hubspot":
-        response = Response(status, {"status": "error", "message": reason, "correlationId": request.correlation_id(),
-                                     "category": "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE"})
+        response = Response(
+            status,
+            {
+                "status": "error",
+                "message": reason,
+                "correlationId": request.correlation_id(),
+                "category": "INTERNAL_ERROR" if status == 500 else "SERVICE_UNAVAILABLE",
+            },
+        )
     elif platform == "meta":
         code, message = (1, "An unknown error occurred") if status == 500 else (2, "Service temporarily unavailable")
         if params.get("message"):  # a particular refusal: Meta sends it as code and message only (Airbyte's fixtures)
             response = Response(status, {"error": {"message": params["message"], "code": code}})
         else:
-            response = Response(status, {"error": {"message": message, "type": "OAuthException", "code": code,
-                                                   "is_transient": True, "fbtrace_id": _request_id(request)}})
+            response = Response(
+                status,
+                {
+                    "error": {
+                        "message": message,
+                        "type": "OAuthException",
+                        "code": code,
+                        "is_transient": True,
+                        "fbtrace_id": _request_id(request),
+                    }
+                },
+            )
     elif platform in ("google_ads", "ga4"):
         google_status, message = GOOGLE_STATUS.get(status, ("UNKNOWN", reason))
         response = Response(status, {"error": {"code": status, "message": message, "status": google_status}})
@@ -696,12 +827,17 @@ def client_error_response(platform: str | None, request: Request, status: int, m
     if platform == "hubspot":
         category = "VALIDATION_ERROR" if status == 400 else "OBJECT_NOT_FOUND"
         text = message or ("Invalid input JSON on line 1" if status == 400 else "resource not found")
-        return Response(status, {"status": "error", "message": text, "correlationId": request.correlation_id(),
-                                 "category": category})
+        return Response(
+            status, {"status": "error", "message": text, "correlationId": request.correlation_id(), "category": category}
+        )
     if platform == "meta":
-        code, text = (100, "(#100) Invalid parameter") if status == 400 else (803, "(#803) Some of the aliases you requested do not exist")
-        return Response(status, {"error": {"message": message or text, "type": "OAuthException", "code": code,
-                                           "fbtrace_id": _request_id(request)}})
+        code, text = (
+            (100, "(#100) Invalid parameter") if status == 400 else (803, "(#803) Some of the aliases you requested do not exist")
+        )
+        return Response(
+            status,
+            {"error": {"message": message or text, "type": "OAuthException", "code": code, "fbtrace_id": _request_id(request)}},
+        )
     if platform in ("google_ads", "ga4"):
         google_status, text = GOOGLE_STATUS[status]
         if platform == "ga4":
@@ -709,14 +845,27 @@ def client_error_response(platform: str | None, request: Request, status: int, m
         m = re.match(r"/(v\d+)/", request.path)
         code = {"queryError": "UNRECOGNIZED_FIELD"} if status == 400 else {"requestError": "RESOURCE_NOT_FOUND"}
         detail = message or ("Error in query: unrecognized field in the query." if status == 400 else "Resource was not found.")
-        failure = {"@type": f"type.googleapis.com/google.ads.googleads.{m.group(1) if m else 'v21'}.errors.GoogleAdsFailure",
-                   "errors": [{"errorCode": code, "message": detail}], "requestId": _request_id(request)}
-        return _google_ads_error(request, Response(status, {"error": {"code": status, "message": text, "status": google_status,
-                                                                      "details": [failure]}}))
+        failure = {
+            "@type": f"type.googleapis.com/google.ads.googleads.{m.group(1) if m else 'v21'}.errors.GoogleAdsFailure",
+            "errors": [{"errorCode": code, "message": detail}],
+            "requestId": _request_id(request),
+        }
+        return _google_ads_error(
+            request, Response(status, {"error": {"code": status, "message": text, "status": google_status, "details": [failure]}})
+        )
     if platform == "mailchimp":
         title = "Invalid Resource" if status == 400 else "Resource Not Found"
-        return _problem(request, status, title, message or ("The resource submitted could not be validated." if status == 400
-                                                            else "The requested resource could not be found."))
+        return _problem(
+            request,
+            status,
+            title,
+            message
+            or (
+                "The resource submitted could not be validated."
+                if status == 400
+                else "The requested resource could not be found."
+            ),
+        )
     return Response(status, {"message": message or CLIENT_ERROR_TEXT[status]})
 
 
@@ -727,7 +876,7 @@ def _truncate(payload: bytes, fraction: float) -> bytes:
     """Cut the body short; the server's Content-Length then matches the cut body, as after a dropped upstream."""
     if not 0 <= fraction < 1:
         raise ValueError(f"truncate fraction must be within [0, 1), not {fraction}")
-    return payload[:min(len(payload) - 1, int(len(payload) * fraction))] if payload else payload
+    return payload[: min(len(payload) - 1, int(len(payload) * fraction))] if payload else payload
 
 
 def _malformed(payload: bytes, style: str, content_type: str) -> tuple[bytes, str]:
@@ -735,8 +884,11 @@ def _malformed(payload: bytes, style: str, content_type: str) -> tuple[bytes, st
         stripped = payload.rstrip()
         return stripped[:-1] + b"," + stripped[-1:], content_type
     if style == "html":  # a proxy's interstitial page answered with 200
-        return (b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
-                b"<body>Checking your browser before accessing the API.</body></html>", "text/html; charset=utf-8")
+        return (
+            b"<!DOCTYPE html><html><head><title>Just a moment...</title></head>"
+            b"<body>Checking your browser before accessing the API.</body></html>",
+            "text/html; charset=utf-8",
+        )
     if style == "xssi_prefix":  # Google's anti-XSSI guard in front of the JSON
         return b")]}'\n" + payload, content_type
     raise ValueError(f"unknown malformed style {style!r}; one of {', '.join(MALFORMED_STYLES)}")
@@ -747,7 +899,7 @@ def _record_lists(body: object, list_key: str | None = None) -> list[list]:
     if isinstance(body, list):  # searchStream: [{"results": [...]}, ...]
         return [b[list_key or "results"] for b in body if isinstance(b, dict) and isinstance(b.get(list_key or "results"), list)]
     if isinstance(body, dict):
-        for key in ((list_key,) if list_key else RECORD_LIST_KEYS):
+        for key in (list_key,) if list_key else RECORD_LIST_KEYS:
             if isinstance(body.get(key), list):
                 return [body[key]]
     return []
@@ -884,7 +1036,7 @@ def _stream_error(body: object, params: dict) -> bool:
         return False
     status = int(params.get("status", 500))
     google_status, text = GOOGLE_STATUS[status]
-    del body[min(int(params.get("after", 1)), len(body)):]
+    del body[min(int(params.get("after", 1)), len(body)) :]
     body.append({"error": {"code": status, "message": params.get("message", text), "status": google_status}})
     return True
 

@@ -47,7 +47,8 @@ class Query:
     limit: int | None
 
 
-_TOKEN = re.compile(r"""
+_TOKEN = re.compile(
+    r"""
     \s*(?:
       (?P<string>'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*")
     | (?P<unterminated>['"])
@@ -56,7 +57,9 @@ _TOKEN = re.compile(r"""
     | (?P<op>!=|>=|<=|=|>|<)
     | (?P<punct>[(),])
     | (?P<bad>\S)
-    )""", re.VERBOSE)
+    )""",
+    re.VERBOSE,
+)
 
 _COMPARISONS = ("=", "!=", ">", ">=", "<", "<=")
 
@@ -171,8 +174,9 @@ class _Parser:
         if word == "DURING":
             literal = self.next("a date range literal")
             if literal.kind != "name" or literal.text.upper() not in DURING_LITERALS:
-                raise GaqlError("INVALID_VALUE_WITH_DURING_OPERATOR",
-                                f"Error in query: invalid value with DURING operator: '{literal.text}'.")
+                raise GaqlError(
+                    "INVALID_VALUE_WITH_DURING_OPERATOR", f"Error in query: invalid value with DURING operator: '{literal.text}'."
+                )
             return Condition(field, "DURING", (literal.text.upper(),))
         if word == "IS":
             token = self.next("NULL or NOT NULL")
@@ -192,7 +196,9 @@ class _Parser:
         self.keyword("FROM", "EXPECTED_FROM")
         resource_token = self.next("a resource name")
         if resource_token.kind != "name" or "." in resource_token.text:
-            raise GaqlError("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE", f"Error in query: invalid resource '{resource_token.text}' in FROM clause.")
+            raise GaqlError(
+                "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE", f"Error in query: invalid resource '{resource_token.text}' in FROM clause."
+            )
         conditions, order_by, limit = [], [], None
         if self.peek() is not None and self.peek().is_keyword("WHERE"):
             self.i += 1

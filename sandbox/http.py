@@ -17,10 +17,15 @@ from datetime import datetime
 
 from sandbox.world import World
 
-DEFAULT_TOKENS = {"hubspot": "sandbox-hubspot-token", "meta": "sandbox-meta-token",
-                  "google_ads": "sandbox-google-ads-token", "google_ads_developer": "sandbox-google-ads-developer-token",
-                  "ga4": "sandbox-ga4-token", "mailchimp": "sandbox-mailchimp-key-us21",
-                  "facebook": "sandbox-facebook-token"}
+DEFAULT_TOKENS = {
+    "hubspot": "sandbox-hubspot-token",
+    "meta": "sandbox-meta-token",
+    "google_ads": "sandbox-google-ads-token",
+    "google_ads_developer": "sandbox-google-ads-developer-token",
+    "ga4": "sandbox-ga4-token",
+    "mailchimp": "sandbox-mailchimp-key-us21",
+    "facebook": "sandbox-facebook-token",
+}
 
 
 @dataclass

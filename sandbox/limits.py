@@ -87,8 +87,12 @@ class PlatformLimits:
 
     def _hubspot_search(self, request: Request) -> Response | None:
         token = request.bearer_token()
-        if (request.method != "POST" or not HUBSPOT_SEARCH.fullmatch(request.path)
-                or token is None or token != request.sandbox.tokens["hubspot"]):
+        if (
+            request.method != "POST"
+            or not HUBSPOT_SEARCH.fullmatch(request.path)
+            or token is None
+            or token != request.sandbox.tokens["hubspot"]
+        ):
             return None
         with self._lock:
             now = self.clock()
@@ -99,16 +103,18 @@ class PlatformLimits:
                 recent.append(now)
                 return None
             since_ms = (now - recent[0]) * 1000
-        return self._refuse(request, "hubspot", "SECONDLY",
-                            f"{len(recent)} searches in the last {since_ms:.0f} ms")
+        return self._refuse(request, "hubspot", "SECONDLY", f"{len(recent)} searches in the last {since_ms:.0f} ms")
 
     def _refuse(self, request: Request, platform: str, policy: str, why: str) -> Response:
         with self._lock:
             self.refused.append(Refusal(platform, request.method, request.path, policy))
         log.info("platform limit: 429 %s on %s %s (%s)", policy, request.method, request.path, why)
         if platform == "hubspot":
-            return rate_limit_response("hubspot", request, {
-                "policy": policy, "max": HUBSPOT_SEARCH_MAX, "interval_ms": int(HUBSPOT_SEARCH_WINDOW_S * 1000)})
+            return rate_limit_response(
+                "hubspot",
+                request,
+                {"policy": policy, "max": HUBSPOT_SEARCH_MAX, "interval_ms": int(HUBSPOT_SEARCH_WINDOW_S * 1000)},
+            )
         return rate_limit_response("mailchimp", request)
 
 

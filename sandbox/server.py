@@ -58,8 +58,17 @@ class Sandbox(SandboxState):
 
 
 def _routes():
-    return [*hubspot.ROUTES, *meta.ROUTES, *google_ads.ROUTES, *ga4.ROUTES, *bigquery.ROUTES, *google_oauth.ROUTES,
-            *mailchimp.ROUTES, *facebook.ROUTES, *cbr.ROUTES]
+    return [
+        *hubspot.ROUTES,
+        *meta.ROUTES,
+        *google_ads.ROUTES,
+        *ga4.ROUTES,
+        *bigquery.ROUTES,
+        *google_oauth.ROUTES,
+        *mailchimp.ROUTES,
+        *facebook.ROUTES,
+        *cbr.ROUTES,
+    ]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -83,8 +92,9 @@ class _Handler(BaseHTTPRequestHandler):
         for route_method, pattern, handler in self.server.routes:
             m = pattern.fullmatch(parts.path)
             if m and route_method == method:
-                request = Request(method, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body,
-                                  f"http://{host}", m, sandbox)
+                request = Request(
+                    method, parts.path, query, {k.lower(): v for k, v in self.headers.items()}, body, f"http://{host}", m, sandbox
+                )
                 # The platforms' own limits decide on arrival; a request in flight holds its place
                 # (Mailchimp's connection count) until its answer is written.
                 with sandbox.limits.admit(request) if sandbox.platform_limits else nullcontext() as refused:
@@ -146,17 +156,25 @@ class _Server(ThreadingHTTPServer):
 class SandboxServer:
     """A running sandbox on loopback. Use as a context manager in tests::
 
-        with SandboxServer(World(seed=7)) as server:
-            server.base_url  # http://127.0.0.1:<port>
+    with SandboxServer(World(seed=7)) as server:
+        server.base_url  # http://127.0.0.1:<port>
     """
 
-    def __init__(self, world: World, port: int = 0, now: datetime | None = None, host: str = "127.0.0.1",
-                 faults: FaultPlan | None = None, platform_limits: bool = False):
+    def __init__(
+        self,
+        world: World,
+        port: int = 0,
+        now: datetime | None = None,
+        host: str = "127.0.0.1",
+        faults: FaultPlan | None = None,
+        platform_limits: bool = False,
+    ):
         self.sandbox = Sandbox(world, now, faults=faults, platform_limits=platform_limits)
         self._server = _Server((host, port), self.sandbox)
         # serve_forever polls for shutdown every 0.5 s by default: every stop would wait that long
-        self._thread = threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.02},
-                                        name="sandbox-server", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="sandbox-server", daemon=True
+        )
 
     @property
     def base_url(self) -> str:
@@ -203,19 +221,43 @@ def connection_env(base_url: str, tokens: dict[str, str] | None = None) -> dict[
     conns = {
         "hubspot": {"conn_type": "http", "host": base_url, "password": tokens["hubspot"], "extra": {"portal_id": "4400001"}},
         # No api_version: the extractors' defaults (extractors/api_versions.py) are what a run sends.
-        "meta_ads": {"conn_type": "http", "host": base_url, "password": tokens["meta"],
-                     "extra": {"account_ids": [a.account_id for a in AD_ACCOUNTS]}},
-        "google_ads": {"conn_type": "http", "host": base_url, "password": tokens["google_ads"],
-                       "extra": {"developer_token": tokens["google_ads_developer"], "login_customer_id": MANAGER.customer_id,
-                                 "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS]}},  # the default version
+        "meta_ads": {
+            "conn_type": "http",
+            "host": base_url,
+            "password": tokens["meta"],
+            "extra": {"account_ids": [a.account_id for a in AD_ACCOUNTS]},
+        },
+        "google_ads": {
+            "conn_type": "http",
+            "host": base_url,
+            "password": tokens["google_ads"],
+            "extra": {
+                "developer_token": tokens["google_ads_developer"],
+                "login_customer_id": MANAGER.customer_id,
+                "customer_ids": [c.customer_id for c in GOOGLE_ADS_CUSTOMERS],
+            },
+        },  # the default version
         # The property's BigQuery export is linked (sandbox/apis/bigquery.py): the ga4_export stream reads exits.
-        "ga4": {"conn_type": "http", "host": base_url, "password": tokens["ga4"],
-                "extra": {"property_ids": [PROPERTY_ID], "bigquery_project_id": bigquery.PROJECT_ID, "bigquery_url": base_url}},
+        "ga4": {
+            "conn_type": "http",
+            "host": base_url,
+            "password": tokens["ga4"],
+            "extra": {"property_ids": [PROPERTY_ID], "bigquery_project_id": bigquery.PROJECT_ID, "bigquery_url": base_url},
+        },
         # Mailchimp's base URL is https://<dc>.api.mailchimp.com; the key (its password) ends in the data center.
-        "mailchimp": {"conn_type": "http", "host": base_url, "login": "funnelhouse", "password": tokens["mailchimp"],
-                      "extra": {"list_ids": [a.list_id for a in AUDIENCES]}},
-        "facebook_pages": {"conn_type": "http", "host": base_url, "password": tokens["facebook"],
-                           "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id]}},
+        "mailchimp": {
+            "conn_type": "http",
+            "host": base_url,
+            "login": "funnelhouse",
+            "password": tokens["mailchimp"],
+            "extra": {"list_ids": [a.list_id for a in AUDIENCES]},
+        },
+        "facebook_pages": {
+            "conn_type": "http",
+            "host": base_url,
+            "password": tokens["facebook"],
+            "extra": {"page_ids": [FACEBOOK_PAGE.account_id], "ig_user_ids": [INSTAGRAM_ACCOUNT.account_id]},
+        },
         # The Bank of Russia's rates need no token (its base URL is https://www.cbr.ru).
         "cbr": {"conn_type": "http", "host": base_url, "extra": {"currencies": [c.code for c in CURRENCIES]}},
     }

@@ -95,9 +95,26 @@ from sandbox.world_web import (
 )
 
 __all__ = [
-    "AD_ACCOUNTS", "AD_STATUS_AT_FLIGHT_END", "ALL_GOOGLE_ADS_CUSTOMERS", "CAMPAIGNS", "GOOGLE_ADS_CUSTOMERS", "ORGANIC_SOURCES",
-    "SEARCH_CAMPAIGNS", "AdAccount", "AdDay", "AdGroupDay", "Campaign", "ContactFacts", "DealFacts", "GoogleAdsCustomer",
-    "GroundTruth", "OrganicSource", "SearchCampaign", "SessionBlock", "World", "identified_visits_by_cell",
+    "AD_ACCOUNTS",
+    "AD_STATUS_AT_FLIGHT_END",
+    "ALL_GOOGLE_ADS_CUSTOMERS",
+    "CAMPAIGNS",
+    "GOOGLE_ADS_CUSTOMERS",
+    "ORGANIC_SOURCES",
+    "SEARCH_CAMPAIGNS",
+    "AdAccount",
+    "AdDay",
+    "AdGroupDay",
+    "Campaign",
+    "ContactFacts",
+    "DealFacts",
+    "GoogleAdsCustomer",
+    "GroundTruth",
+    "OrganicSource",
+    "SearchCampaign",
+    "SessionBlock",
+    "World",
+    "identified_visits_by_cell",
 ]
 
 # Clicks (and so the contacts they create) happen between these local hours of the account's day.
@@ -141,12 +158,25 @@ ORGANIC_SOURCES = (
     OrganicSource("direct", "DIRECT_TRAFFIC", None, None, (), 4.0, 0.4, 0.45, 0.35, 1300.0),
     OrganicSource("referral", "REFERRALS", None, None, (), 2.0, 0.45, 0.5, 0.4, 1500.0),
     # utm_campaign: the Mailchimp campaign's tracking name (newsletter_weekly_2026_06_02, product_update_...).
-    OrganicSource("email", "EMAIL_MARKETING", "newsletter", "email", (), 0.0, 0.3, 0.35, 0.3, 900.0, starts_as_subscriber=True,
-                  driven_by="mailchimp"),
+    OrganicSource(
+        "email",
+        "EMAIL_MARKETING",
+        "newsletter",
+        "email",
+        (),
+        0.0,
+        0.3,
+        0.35,
+        0.3,
+        900.0,
+        starts_as_subscriber=True,
+        driven_by="mailchimp",
+    ),
     # utm_source facebook or instagram; utm_campaign: the post's or media's Graph id.
     OrganicSource("organic_social", "SOCIAL_MEDIA", None, "social", (), 0.0, 0.25, 0.3, 0.25, 800.0, driven_by="social"),
 )
 ORGANIC_BY_CHANNEL = {s.channel: s for s in ORGANIC_SOURCES}
+
 
 @dataclass(frozen=True)
 class DayFacts:
@@ -230,8 +260,12 @@ class World:
 
     def cache_info(self) -> dict[str, int]:
         """How many days are held in memory, at most, how many were built so far, and how many days' contact columns are kept."""
-        return {"cached_days": len(self._day_cache), "capacity": self._day_cache.capacity,
-                "generated_days": self._day_cache.generated, "contact_column_days": len(self._contact_days)}
+        return {
+            "cached_days": len(self._day_cache),
+            "capacity": self._day_cache.capacity,
+            "generated_days": self._day_cache.generated,
+            "contact_column_days": len(self._contact_days),
+        }
 
     # ---- generation -------------------------------------------------------
 
@@ -312,21 +346,64 @@ class World:
                     cid = contact_id()
                     # Clicks happen in the account's day; contacts are stamped in UTC.
                     local_seconds = rng.uniform(AD_CLICK_HOURS[0] * 3600, AD_CLICK_HOURS[1] * 3600)
-                    created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(seconds=local_seconds - account.timezone_offset_hours_utc * 3600)
-                    contacts.append(self._contact(rng, cid, created, "paid_social", "PAID_SOCIAL", "facebook", campaign.name,
-                                                  "facebook", account.utm_medium, campaign.name, ad_id,
-                                                  campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size, account.currency, False,
-                                                  ad_campaign=campaign.name))
+                    created = datetime.combine(day, datetime.min.time(), UTC) + timedelta(
+                        seconds=local_seconds - account.timezone_offset_hours_utc * 3600
+                    )
+                    contacts.append(
+                        self._contact(
+                            rng,
+                            cid,
+                            created,
+                            "paid_social",
+                            "PAID_SOCIAL",
+                            "facebook",
+                            campaign.name,
+                            "facebook",
+                            account.utm_medium,
+                            campaign.name,
+                            ad_id,
+                            campaign.mql_rate,
+                            campaign.sql_rate,
+                            campaign.win_rate,
+                            campaign.deal_size,
+                            account.currency,
+                            False,
+                            ad_campaign=campaign.name,
+                        )
+                    )
                     created_times.append(created)
                     claimed.append(created + timedelta(minutes=rng.uniform(1, 90)))
                 # The platform also claims view-through leads, reported days later (restatement).
                 n_view = _binomial(rng, n_leads * 3, campaign.view_through_leads / 3)
                 for _ in range(n_view):
                     claimed.append(datetime.combine(day, datetime.min.time(), UTC) + timedelta(days=rng.uniform(0.5, 7)))
-                ad_days.append(AdDay(account, campaign, adset_id, adset_name, ad_id, ad_name, day,
-                                     impressions, clicks, spend, array("q", sorted(map(epoch_us, claimed)))))
-                blocks += self._click_sessions(self._rng("ga4", day, f"meta:{ad_id}"), day, account.tz, clicks, created_times,
-                                               "paid_social", "facebook", account.utm_medium, campaign.name, campaign.landing_page)
+                ad_days.append(
+                    AdDay(
+                        account,
+                        campaign,
+                        adset_id,
+                        adset_name,
+                        ad_id,
+                        ad_name,
+                        day,
+                        impressions,
+                        clicks,
+                        spend,
+                        array("q", sorted(map(epoch_us, claimed))),
+                    )
+                )
+                blocks += self._click_sessions(
+                    self._rng("ga4", day, f"meta:{ad_id}"),
+                    day,
+                    account.tz,
+                    clicks,
+                    created_times,
+                    "paid_social",
+                    "facebook",
+                    account.utm_medium,
+                    campaign.name,
+                    campaign.landing_page,
+                )
         return ad_days
 
     def _google_ads_day(self, day, weekday_factor, contact_id, contacts, blocks) -> list[AdGroupDay]:
@@ -335,7 +412,9 @@ class World:
             customer = campaign.customer
             day_start = customer.day_start(day)
             click_start = datetime.combine(day, time(AD_CLICK_HOURS[0]), customer.tz).astimezone(UTC)
-            click_seconds = (datetime.combine(day, time(AD_CLICK_HOURS[1]), customer.tz).astimezone(UTC) - click_start).total_seconds()
+            click_seconds = (
+                datetime.combine(day, time(AD_CLICK_HOURS[1]), customer.tz).astimezone(UTC) - click_start
+            ).total_seconds()
             for group in campaign.ad_groups:
                 rng = self._rng("gads", day, group.ad_group_id)
                 budget = campaign.daily_budget * self.scale / len(campaign.ad_groups) * weekday_factor * rng.uniform(0.85, 1.15)
@@ -355,32 +434,93 @@ class World:
                         # drill-down 1: the campaign from utm_campaign; 2: the search term (utm_term)
                         tags = (campaign.name, group.keyword, "google", "cpc", campaign.name, group.ad_group_id, group.keyword)
                     data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, utm_term = tags
-                    contacts.append(self._contact(rng, cid, created, "paid_search", "PAID_SEARCH", data_1, data_2,
-                                                  utm_source, utm_medium, utm_campaign, utm_content,
-                                                  campaign.mql_rate, campaign.sql_rate, campaign.win_rate, campaign.deal_size,
-                                                  customer.currency, False, utm_term=utm_term, ad_campaign=campaign.name,
-                                                  ad_group_id=group.ad_group_id))
+                    contacts.append(
+                        self._contact(
+                            rng,
+                            cid,
+                            created,
+                            "paid_search",
+                            "PAID_SEARCH",
+                            data_1,
+                            data_2,
+                            utm_source,
+                            utm_medium,
+                            utm_campaign,
+                            utm_content,
+                            campaign.mql_rate,
+                            campaign.sql_rate,
+                            campaign.win_rate,
+                            campaign.deal_size,
+                            customer.currency,
+                            False,
+                            utm_term=utm_term,
+                            ad_campaign=campaign.name,
+                            ad_group_id=group.ad_group_id,
+                        )
+                    )
                     created_times.append(created)
                     conversions.append((created + timedelta(hours=rng.uniform(1, 48)), 1.0))
                 # Imported and modelled conversions: credited to the click's day, learnt up to 30 days later.
                 for _ in range(_fast_binomial(rng, clicks, campaign.extra_conversion_rate)):
                     conversions.append((day_start + timedelta(days=rng.uniform(1, 30)), rng.choice((0.5, 1.0))))
                 conversions.sort()
-                out.append(AdGroupDay(campaign, group, day, impressions, clicks, cost_cents * 10_000,
-                                      array("q", [epoch_us(at) for at, _ in conversions]), array("d", [c for _, c in conversions]),
-                                      tuple(contact_ids)))
-                blocks += self._click_sessions(self._rng("ga4", day, f"gads:{group.ad_group_id}"), day, customer.tz, clicks,
-                                               created_times, "paid_search", "google", "cpc", campaign.name, group.landing_page)
+                out.append(
+                    AdGroupDay(
+                        campaign,
+                        group,
+                        day,
+                        impressions,
+                        clicks,
+                        cost_cents * 10_000,
+                        array("q", [epoch_us(at) for at, _ in conversions]),
+                        array("d", [c for _, c in conversions]),
+                        tuple(contact_ids),
+                    )
+                )
+                blocks += self._click_sessions(
+                    self._rng("ga4", day, f"gads:{group.ad_group_id}"),
+                    day,
+                    customer.tz,
+                    clicks,
+                    created_times,
+                    "paid_search",
+                    "google",
+                    "cpc",
+                    campaign.name,
+                    group.landing_page,
+                )
         return out
 
-    def _click_sessions(self, rng, day: date, tz: tzinfo, clicks: int, created_times: list[datetime], channel: str,
-                        source: str, medium: str, campaign: str, landing_page: str) -> list[SessionBlock]:
+    def _click_sessions(
+        self,
+        rng,
+        day: date,
+        tz: tzinfo,
+        clicks: int,
+        created_times: list[datetime],
+        channel: str,
+        source: str,
+        medium: str,
+        campaign: str,
+        landing_page: str,
+    ) -> list[SessionBlock]:
         """Every click is a session; the ones that created a contact fall on their contact's instant."""
         window = (datetime.combine(day, time(AD_CLICK_HOURS[0]), tz), datetime.combine(day, time(AD_CLICK_HOURS[1]), tz))
         return self._window_sessions(rng, *window, clicks, created_times, channel, source, medium, campaign, landing_page)
 
-    def _window_sessions(self, rng, start: datetime, end: datetime, sessions: int, created_times: list[datetime], channel: str,
-                         source: str, medium: str, campaign: str, landing_page: str) -> list[SessionBlock]:
+    def _window_sessions(
+        self,
+        rng,
+        start: datetime,
+        end: datetime,
+        sessions: int,
+        created_times: list[datetime],
+        channel: str,
+        source: str,
+        medium: str,
+        campaign: str,
+        landing_page: str,
+    ) -> list[SessionBlock]:
         """``sessions`` visits made uniformly in [start, end); those that created a contact fall on its instant."""
         by_date = split_by_window(rng, sessions - len(created_times), start, end)
         converted: dict[date, int] = defaultdict(int)
@@ -406,23 +546,50 @@ class World:
                 cid = contact_id()
                 created = day_start + timedelta(seconds=rng.uniform(0, 86_399))
                 campaign = rng.choice(source.campaigns) if source.campaigns else None
-                data_1 = {"ORGANIC_SEARCH": "google", "DIRECT_TRAFFIC": "", "REFERRALS": "partnerblog.example"}.get(source.hs_analytics_source, source.utm_source or "")
-                contact = self._contact(rng, cid, created, source.channel, source.hs_analytics_source, data_1, campaign or "",
-                                        source.utm_source, source.utm_medium, campaign, None,
-                                        source.mql_rate, source.sql_rate, source.win_rate, source.deal_size, source.currency,
-                                        source.starts_as_subscriber)
+                data_1 = {"ORGANIC_SEARCH": "google", "DIRECT_TRAFFIC": "", "REFERRALS": "partnerblog.example"}.get(
+                    source.hs_analytics_source, source.utm_source or ""
+                )
+                contact = self._contact(
+                    rng,
+                    cid,
+                    created,
+                    source.channel,
+                    source.hs_analytics_source,
+                    data_1,
+                    campaign or "",
+                    source.utm_source,
+                    source.utm_medium,
+                    campaign,
+                    None,
+                    source.mql_rate,
+                    source.sql_rate,
+                    source.win_rate,
+                    source.deal_size,
+                    source.currency,
+                    source.starts_as_subscriber,
+                )
                 contacts.append(contact)
                 created_contacts.append(contact)
-            blocks += self._organic_sessions(self._rng("ga4", day, f"organic:{source.channel}"), day_start, progress,
-                                             source, expected, created_contacts)
+            blocks += self._organic_sessions(
+                self._rng("ga4", day, f"organic:{source.channel}"), day_start, progress, source, expected, created_contacts
+            )
 
-    def _organic_sessions(self, rng, day_start: datetime, progress: float, source: OrganicSource, expected_contacts: float,
-                          created_contacts: list[ContactFacts]) -> list[SessionBlock]:
+    def _organic_sessions(
+        self,
+        rng,
+        day_start: datetime,
+        progress: float,
+        source: OrganicSource,
+        expected_contacts: float,
+        created_contacts: list[ContactFacts],
+    ) -> list[SessionBlock]:
         """The channel's sessions of one UTC day: one per contact created, plus the visits that made none."""
         traffic = ORGANIC_TRAFFIC[source.channel]
         pages, weights = landing_weights(traffic, progress)
         campaigns = list(source.campaigns) or [traffic.campaign]
-        cells: dict[tuple[date, str, str], list[int]] = defaultdict(lambda: [0, 0])  # (date, campaign, page) -> [sessions, contacts]
+        cells: dict[tuple[date, str, str], list[int]] = defaultdict(
+            lambda: [0, 0]
+        )  # (date, campaign, page) -> [sessions, contacts]
         for c in created_contacts:
             cell = cells[(property_date(c.created_at), c.utm_campaign or traffic.campaign, rng.choices(pages, weights)[0])]
             cell[0] += 1
@@ -435,7 +602,9 @@ class World:
                     cells[(pdate, campaign, page)][0] += count
         blocks = []
         for (pdate, campaign, page), (sessions, converted) in sorted(cells.items()):
-            blocks += session_blocks(rng, pdate, source.channel, traffic.source, traffic.medium, campaign, page, sessions, converted)
+            blocks += session_blocks(
+                rng, pdate, source.channel, traffic.source, traffic.medium, campaign, page, sessions, converted
+            )
         return blocks
 
     def _email_day(self, day, contact_id, contacts, blocks) -> None:
@@ -451,15 +620,35 @@ class World:
             if click.converts:
                 cell[1] += 1
                 rng = self._rng("email_contact", day, f"{campaign.campaign_id}:{click.member.number}")
-                contacts.append(self._contact(rng, contact_id(), click.at, "email", "EMAIL_MARKETING", "newsletter",
-                                              campaign.tracking_name, "newsletter", "email", campaign.tracking_name, None,
-                                              economics.mql_rate, economics.sql_rate, economics.win_rate, economics.deal_size,
-                                              economics.currency, True, email=click.member.email))
+                contacts.append(
+                    self._contact(
+                        rng,
+                        contact_id(),
+                        click.at,
+                        "email",
+                        "EMAIL_MARKETING",
+                        "newsletter",
+                        campaign.tracking_name,
+                        "newsletter",
+                        "email",
+                        campaign.tracking_name,
+                        None,
+                        economics.mql_rate,
+                        economics.sql_rate,
+                        economics.win_rate,
+                        economics.deal_size,
+                        economics.currency,
+                        True,
+                        email=click.member.email,
+                    )
+                )
         for campaign_id in sorted(cells):
             campaign = campaigns[campaign_id]
             rng = self._rng("ga4", day, f"email:{campaign_id}")
             for (pdate, page), (sessions, converted) in sorted(cells[campaign_id].items()):
-                blocks += session_blocks(rng, pdate, "email", "newsletter", "email", campaign.tracking_name, page, sessions, converted)
+                blocks += session_blocks(
+                    rng, pdate, "email", "newsletter", "email", campaign.tracking_name, page, sessions, converted
+                )
 
     def _social_day(self, day, contact_id, contacts, blocks) -> None:
         """Link clicks on the page's posts and the Instagram media: sessions, and a few contacts."""
@@ -468,20 +657,69 @@ class World:
             post = clicks.post
             rng = self._rng("social_visits", day, post.post_id)
             sessions = _fast_binomial(rng, clicks.clicks, SOCIAL_TRACKED_CLICK_SHARE)
-            created_times = sorted(clicks.start + (clicks.end - clicks.start) * rng.random()
-                                   for _ in range(_fast_binomial(rng, sessions, SOCIAL_CONTACT_RATE)))
+            created_times = sorted(
+                clicks.start + (clicks.end - clicks.start) * rng.random()
+                for _ in range(_fast_binomial(rng, sessions, SOCIAL_CONTACT_RATE))
+            )
             for created in created_times:
-                contacts.append(self._contact(rng, contact_id(), created, "organic_social", "SOCIAL_MEDIA", post.utm_source,
-                                              post.utm_campaign, post.utm_source, "social", post.utm_campaign, None,
-                                              economics.mql_rate, economics.sql_rate, economics.win_rate, economics.deal_size,
-                                              economics.currency, False))
-            blocks += self._window_sessions(self._rng("ga4", day, f"social:{post.post_id}"), clicks.start, clicks.end, sessions,
-                                            created_times, "organic_social", post.utm_source, "social", post.utm_campaign,
-                                            post.landing_page)
+                contacts.append(
+                    self._contact(
+                        rng,
+                        contact_id(),
+                        created,
+                        "organic_social",
+                        "SOCIAL_MEDIA",
+                        post.utm_source,
+                        post.utm_campaign,
+                        post.utm_source,
+                        "social",
+                        post.utm_campaign,
+                        None,
+                        economics.mql_rate,
+                        economics.sql_rate,
+                        economics.win_rate,
+                        economics.deal_size,
+                        economics.currency,
+                        False,
+                    )
+                )
+            blocks += self._window_sessions(
+                self._rng("ga4", day, f"social:{post.post_id}"),
+                clicks.start,
+                clicks.end,
+                sessions,
+                created_times,
+                "organic_social",
+                post.utm_source,
+                "social",
+                post.utm_campaign,
+                post.landing_page,
+            )
 
-    def _contact(self, rng, cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                 mql_rate, sql_rate, win_rate, deal_size, currency, starts_as_subscriber, utm_term=None, email=None,
-                 ad_campaign=None, ad_group_id=None) -> ContactFacts:
+    def _contact(
+        self,
+        rng,
+        cid,
+        created,
+        channel,
+        hs_source,
+        data_1,
+        data_2,
+        utm_source,
+        utm_medium,
+        utm_campaign,
+        utm_content,
+        mql_rate,
+        sql_rate,
+        win_rate,
+        deal_size,
+        currency,
+        starts_as_subscriber,
+        utm_term=None,
+        email=None,
+        ad_campaign=None,
+        ad_group_id=None,
+    ) -> ContactFacts:
         stage_dates: dict[str, datetime] = {}
         at = created
         if starts_as_subscriber:
@@ -493,7 +731,11 @@ class World:
         if rng.random() < 0.02:  # spam sign-ups get deleted the next day
             archived_at = at + timedelta(hours=rng.uniform(12, 36))
         else:
-            for stage, rate, mean_days in (("marketingqualifiedlead", mql_rate, 4), ("salesqualifiedlead", sql_rate, 7), ("opportunity", 0.85, 5)):
+            for stage, rate, mean_days in (
+                ("marketingqualifiedlead", mql_rate, 4),
+                ("salesqualifiedlead", sql_rate, 7),
+                ("opportunity", 0.85, 5),
+            ):
                 if rng.random() >= rate:
                     break
                 at = at + timedelta(days=rng.expovariate(1 / mean_days))
@@ -506,8 +748,25 @@ class World:
                 if won:
                     stage_dates["customer"] = closed
                 deal = DealFacts(f"9{cid}", cid, opened, closed, won, amount, currency)
-        return ContactFacts(cid, created, channel, hs_source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content,
-                            stage_dates, archived_at, deal, utm_term, email, ad_campaign, ad_group_id)
+        return ContactFacts(
+            cid,
+            created,
+            channel,
+            hs_source,
+            data_1,
+            data_2,
+            utm_source,
+            utm_medium,
+            utm_campaign,
+            utm_content,
+            stage_dates,
+            archived_at,
+            deal,
+            utm_term,
+            email,
+            ad_campaign,
+            ad_group_id,
+        )
 
     # ---- views used by the API server -------------------------------------
 
@@ -565,7 +824,7 @@ class World:
                     if created > now or (archived != NOT_REACHED and archived <= now):
                         continue
                     updated = created  # the latest of creation and the stages reached by now
-                    for t in stages[i * n:(i + 1) * n]:
+                    for t in stages[i * n : (i + 1) * n]:
                         if updated < t <= now:
                             updated = t
                     keys.append(modified_ms(updated) << 40 | (base + seq[i]))
@@ -624,16 +883,26 @@ class World:
             for ad in self.ad_days(day):
                 if ad.account.account_id != account_id:
                     continue
-                day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) - timedelta(hours=ad.account.timezone_offset_hours_utc)
+                day_end = datetime.combine(day + timedelta(days=1), datetime.min.time(), UTC) - timedelta(
+                    hours=ad.account.timezone_offset_hours_utc
+                )
                 if day_end > as_of:  # the account's day has not finished yet
                     continue
                 leads = ad.claimed_leads_by(as_of)
                 row = {
-                    "account_id": account_id, "account_currency": ad.account.currency,
-                    "campaign_id": ad.campaign.campaign_id, "campaign_name": ad.campaign.name,
-                    "adset_id": ad.adset_id, "adset_name": ad.adset_name, "ad_id": ad.ad_id, "ad_name": ad.ad_name,
-                    "spend": f"{ad.spend:.2f}", "impressions": str(ad.impressions), "clicks": str(ad.clicks),
-                    "date_start": day.isoformat(), "date_stop": day.isoformat(),
+                    "account_id": account_id,
+                    "account_currency": ad.account.currency,
+                    "campaign_id": ad.campaign.campaign_id,
+                    "campaign_name": ad.campaign.name,
+                    "adset_id": ad.adset_id,
+                    "adset_name": ad.adset_name,
+                    "ad_id": ad.ad_id,
+                    "ad_name": ad.ad_name,
+                    "spend": f"{ad.spend:.2f}",
+                    "impressions": str(ad.impressions),
+                    "clicks": str(ad.clicks),
+                    "date_start": day.isoformat(),
+                    "date_stop": day.isoformat(),
                 }
                 actions = [{"action_type": "link_click", "value": str(ad.clicks)}]
                 if leads:
@@ -642,8 +911,10 @@ class World:
                 row["actions"] = actions
                 if leads:  # Meta omits action_values when no action has a value
                     value = f"{leads * ad.campaign.value_per_lead:.2f}"
-                    row["action_values"] = [{"action_type": "lead", "value": value},
-                                            {"action_type": "offsite_conversion.fb_pixel_lead", "value": value}]
+                    row["action_values"] = [
+                        {"action_type": "lead", "value": value},
+                        {"action_type": "offsite_conversion.fb_pixel_lead", "value": value},
+                    ]
                 rows.append(row)
             day += timedelta(days=1)
         return rows
@@ -712,11 +983,27 @@ class GroundTruth:
         rows = []
         for account in AD_ACCOUNTS:
             for row in self.world.insights_rows(account.account_id, self.world.start, self.world.end, self.as_of):
-                rows.append(("meta_ads", account.account_id, account.currency, row["campaign_name"], Decimal(row["spend"]),
-                             date.fromisoformat(row["date_start"])))
+                rows.append(
+                    (
+                        "meta_ads",
+                        account.account_id,
+                        account.currency,
+                        row["campaign_name"],
+                        Decimal(row["spend"]),
+                        date.fromisoformat(row["date_start"]),
+                    )
+                )
         for agd in self.world.iter_ad_group_days(None, self.world.start, self.world.end, self.as_of):
-            rows.append(("google_ads", agd.customer.customer_id, agd.customer.currency, agd.campaign.name,
-                         Decimal(agd.cost_micros) / 1_000_000, agd.day))
+            rows.append(
+                (
+                    "google_ads",
+                    agd.customer.customer_id,
+                    agd.customer.currency,
+                    agd.campaign.name,
+                    Decimal(agd.cost_micros) / 1_000_000,
+                    agd.day,
+                )
+            )
         return rows
 
     def to_usd(self, amount: Decimal, currency: str, day: date) -> Decimal:
@@ -806,9 +1093,20 @@ class GroundTruth:
 
     @cached_property
     def _sessions(self) -> dict[str, dict]:
-        sums: dict[str, dict] = {name: defaultdict(int) for name in (
-            "by_channel_day", "by_channel", "by_channel_campaign", "by_source_medium_campaign", "engaged_by_channel",
-            "conversions_by_source_medium_campaign", "page_views_by_page", "exits_by_page", "totals")}
+        sums: dict[str, dict] = {
+            name: defaultdict(int)
+            for name in (
+                "by_channel_day",
+                "by_channel",
+                "by_channel_campaign",
+                "by_source_medium_campaign",
+                "engaged_by_channel",
+                "conversions_by_source_medium_campaign",
+                "page_views_by_page",
+                "exits_by_page",
+                "totals",
+            )
+        }
         for b in self.world.iter_session_blocks(*self.world.session_dates, self.as_of):
             utm = (b.source, b.medium, b.campaign)
             sums["by_channel_day"][(b.channel, b.property_date)] += b.sessions
@@ -923,8 +1221,10 @@ class GroundTruth:
     def funnel_by_ad_campaign(self) -> dict[str, dict[str, int | Decimal]]:
         """Per ad campaign (Meta and Google Ads, whatever their links' tags): leads and customers among live
         contacts it created (by ``as_of``), their won revenue in USD, and the campaign's spend in USD."""
-        out: dict[str, dict[str, int | Decimal]] = {c: {"leads": 0, "customers": 0, "revenue_usd": Decimal(0), "spend_usd": spend}
-                                            for c, spend in self.spend_by_campaign_usd.items()}
+        out: dict[str, dict[str, int | Decimal]] = {
+            c: {"leads": 0, "customers": 0, "revenue_usd": Decimal(0), "spend_usd": spend}
+            for c, spend in self.spend_by_campaign_usd.items()
+        }
         for c in self._live_contacts:
             if c.ad_campaign is None:
                 continue
@@ -1092,8 +1392,11 @@ class GroundTruth:
         out = {}
         for day in self.world.social.reported_days(self.as_of):
             facts = self.world.social.account_day(FACEBOOK_PAGE, day)
-            out[day] = {"page_media_view": facts["impressions"], "page_post_engagements": facts["engagements"],
-                        "page_follows": facts["audience"]}
+            out[day] = {
+                "page_media_view": facts["impressions"],
+                "page_post_engagements": facts["engagements"],
+                "page_follows": facts["audience"],
+            }
         return out
 
     @cached_property
@@ -1106,8 +1409,10 @@ class GroundTruth:
         """Per post / media id (the utm_campaign of its link): link_clicks, sessions GA4 shows,
         contacts created (archived ones too), leads and customers among live contacts, won revenue in USD."""
         funnel = self._funnel_by_campaign("organic_social")
-        return {post_id: {"link_clicks": counters["link_clicks"], **funnel.get(post_id, _EMPTY_FUNNEL)}
-                for post_id, counters in self.social_by_post.items()}
+        return {
+            post_id: {"link_clicks": counters["link_clicks"], **funnel.get(post_id, _EMPTY_FUNNEL)}
+            for post_id, counters in self.social_by_post.items()
+        }
 
     def _funnel_by_campaign(self, channel: str) -> dict[str, dict[str, float]]:
         out: dict[str, dict[str, float]] = defaultdict(lambda: dict(_EMPTY_FUNNEL))
@@ -1126,7 +1431,6 @@ class GroundTruth:
             if c.deal and c.deal.is_won and c.deal.closed_at <= self.as_of:
                 funnel["revenue_usd"] += self._deal_usd(c.deal)
         return dict(out)
-
 
     # ---- multi-touch attribution (HubSpot page-visit events) ---------------------
 
@@ -1147,8 +1451,7 @@ class GroundTruth:
             if not (d and d.is_won and d.closed_at <= self.as_of):
                 continue
             closed = floor_ms(d.closed_at)
-            window = [t for t in self.touches(c.contact_id)
-                      if closed - timedelta(days=lookback_days) <= t.occurred_at <= closed]
+            window = [t for t in self.touches(c.contact_id) if closed - timedelta(days=lookback_days) <= t.occurred_at <= closed]
             revenue = self._deal_usd(d)
             month = closed.date().replace(day=1)
             if not window:

@@ -100,15 +100,39 @@ class ContactColumns:
     @classmethod
     def of(cls, day_index: int, contacts: list[ContactFacts], interned: dict) -> ContactColumns:
         base = CONTACT_ID_BASE + day_index * CONTACT_IDS_PER_DAY
-        cols = cls(day_index, array("i"), array("q"), array("q"), array("q"), [], {},
-                   array("i"), array("q"), array("q"), array("b"), array("d"), [])
+        cols = cls(
+            day_index,
+            array("i"),
+            array("q"),
+            array("q"),
+            array("q"),
+            [],
+            {},
+            array("i"),
+            array("q"),
+            array("q"),
+            array("b"),
+            array("d"),
+            [],
+        )
         for i, c in enumerate(contacts):
             cols.seq.append(int(c.contact_id) - base)
             cols.created.append(epoch_us(c.created_at))
             cols.archived.append(NOT_REACHED if c.archived_at is None else epoch_us(c.archived_at))
             cols.stages.extend(epoch_us(c.stage_dates[s]) if s in c.stage_dates else NOT_REACHED for s in STAGES)
-            profile = (c.channel, c.hs_analytics_source, c.source_data_1, c.source_data_2, c.utm_source, c.utm_medium,
-                       c.utm_campaign, c.utm_content, c.utm_term, c.ad_campaign, c.ad_group_id)
+            profile = (
+                c.channel,
+                c.hs_analytics_source,
+                c.source_data_1,
+                c.source_data_2,
+                c.utm_source,
+                c.utm_medium,
+                c.utm_campaign,
+                c.utm_content,
+                c.utm_term,
+                c.ad_campaign,
+                c.ad_group_id,
+            )
             cols.profiles.append(interned.setdefault(profile, profile))
             if c.email is not None:
                 cols.emails[i] = c.email
@@ -127,20 +151,55 @@ class ContactColumns:
         if k == len(self.deal_at) or self.deal_at[k] != i:
             return None
         contact_id = str(CONTACT_ID_BASE + self.day_index * CONTACT_IDS_PER_DAY + self.seq[i])
-        return DealFacts(f"9{contact_id}", contact_id, at_epoch_us(self.deal_opened[k]), at_epoch_us(self.deal_closed[k]),
-                         bool(self.deal_won[k]), self.deal_amount[k], self.deal_currency[k])
+        return DealFacts(
+            f"9{contact_id}",
+            contact_id,
+            at_epoch_us(self.deal_opened[k]),
+            at_epoch_us(self.deal_closed[k]),
+            bool(self.deal_won[k]),
+            self.deal_amount[k],
+            self.deal_currency[k],
+        )
 
     def contact(self, i: int) -> ContactFacts:
         """The contact at position i, equal to the generated one (stages in the same order)."""
-        (channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, utm_term, ad_campaign,
-         ad_group_id) = self.profiles[i]
+        (
+            channel,
+            source,
+            data_1,
+            data_2,
+            utm_source,
+            utm_medium,
+            utm_campaign,
+            utm_content,
+            utm_term,
+            ad_campaign,
+            ad_group_id,
+        ) = self.profiles[i]
         n = len(STAGES)
-        stage_dates = {s: at_epoch_us(t) for s, t in zip(STAGES, self.stages[i * n:(i + 1) * n]) if t != NOT_REACHED}
+        stage_dates = {
+            s: at_epoch_us(t) for s, t in zip(STAGES, self.stages[i * n : (i + 1) * n], strict=True) if t != NOT_REACHED
+        }
         archived = self.archived[i]
-        return ContactFacts(str(CONTACT_ID_BASE + self.day_index * CONTACT_IDS_PER_DAY + self.seq[i]), at_epoch_us(self.created[i]),
-                            channel, source, data_1, data_2, utm_source, utm_medium, utm_campaign, utm_content, stage_dates,
-                            None if archived == NOT_REACHED else at_epoch_us(archived), self.deal(i), utm_term, self.emails.get(i),
-                            ad_campaign, ad_group_id)
+        return ContactFacts(
+            str(CONTACT_ID_BASE + self.day_index * CONTACT_IDS_PER_DAY + self.seq[i]),
+            at_epoch_us(self.created[i]),
+            channel,
+            source,
+            data_1,
+            data_2,
+            utm_source,
+            utm_medium,
+            utm_campaign,
+            utm_content,
+            stage_dates,
+            None if archived == NOT_REACHED else at_epoch_us(archived),
+            self.deal(i),
+            utm_term,
+            self.emails.get(i),
+            ad_campaign,
+            ad_group_id,
+        )
 
     def position(self, contact_id: int) -> int | None:
         seq = contact_id - CONTACT_ID_BASE - self.day_index * CONTACT_IDS_PER_DAY
@@ -181,8 +240,13 @@ def contact_record(c: ContactFacts, as_of: datetime, properties: list[str] | Non
         wanted = set(properties) | {"createdate", "lastmodifieddate", "hs_object_id"}
         props = {k: v for k, v in props.items() if k in wanted}
         props.update({k: None for k in wanted - props.keys()})
-    record = {"id": c.contact_id, "properties": props, "createdAt": _iso(c.created_at), "updatedAt": _iso(updated),
-              "archived": False}
+    record = {
+        "id": c.contact_id,
+        "properties": props,
+        "createdAt": _iso(c.created_at),
+        "updatedAt": _iso(updated),
+        "archived": False,
+    }
     if c.archived_at and c.archived_at <= as_of:
         record["archived"] = True
         record["archivedAt"] = _iso(c.archived_at)
@@ -211,7 +275,13 @@ def deal_record(d: DealFacts, as_of: datetime, properties: list[str] | None, wit
         wanted = set(properties) | {"createdate", "hs_lastmodifieddate", "hs_object_id"}
         props = {k: v for k, v in props.items() if k in wanted}
         props.update({k: None for k in wanted - props.keys()})
-    record = {"id": d.deal_id, "properties": props, "createdAt": _iso(d.created_at), "updatedAt": _iso(updated), "archived": False}
+    record = {
+        "id": d.deal_id,
+        "properties": props,
+        "createdAt": _iso(d.created_at),
+        "updatedAt": _iso(updated),
+        "archived": False,
+    }
     if with_contacts:
         record["associations"] = {"contacts": {"results": [{"id": d.contact_id, "type": "deal_to_contact"}]}}
     return record

@@ -97,17 +97,33 @@ class EmailSeries:
     links: tuple[tuple[str, float], ...]  # (site path, share of the clicks)
 
 
-NEWSLETTER = Audience("7f3a9c2e1b", 410001, "Funnelhouse Newsletter", "reader", 10.0, 25.0, 0.88,
-                      0.36, 0.13, 0.008, 0.0015, 0.0025, 0.0045)
-PRODUCT_UPDATES = Audience("b41d8e6f0c", 410002, "Funnelhouse Product Updates", "builder", 3.0, 6.0, 0.92,
-                           0.45, 0.20, 0.006, 0.001, 0.004, 0.006)
+NEWSLETTER = Audience(
+    "7f3a9c2e1b", 410001, "Funnelhouse Newsletter", "reader", 10.0, 25.0, 0.88, 0.36, 0.13, 0.008, 0.0015, 0.0025, 0.0045
+)
+PRODUCT_UPDATES = Audience(
+    "b41d8e6f0c", 410002, "Funnelhouse Product Updates", "builder", 3.0, 6.0, 0.92, 0.45, 0.20, 0.006, 0.001, 0.004, 0.006
+)
 AUDIENCES = (NEWSLETTER, PRODUCT_UPDATES)
 
 SERIES = (
-    EmailSeries("newsletter_weekly", NEWSLETTER, 1, 14, 1.0, "This week in marketing analytics",
-                (("/blog/marketing-budget-template", 3.0), ("/features", 2.0), ("/", 1.0))),
-    EmailSeries("product_update", PRODUCT_UPDATES, 3, 15, 0.4, "New in Funnelhouse",
-                (("/features", 3.0), ("/integrations", 2.0), ("/pricing", 1.0))),
+    EmailSeries(
+        "newsletter_weekly",
+        NEWSLETTER,
+        1,
+        14,
+        1.0,
+        "This week in marketing analytics",
+        (("/blog/marketing-budget-template", 3.0), ("/features", 2.0), ("/", 1.0)),
+    ),
+    EmailSeries(
+        "product_update",
+        PRODUCT_UPDATES,
+        3,
+        15,
+        0.4,
+        "New in Funnelhouse",
+        (("/features", 3.0), ("/integrations", 2.0), ("/pricing", 1.0)),
+    ),
 )
 
 
@@ -224,10 +240,16 @@ class MemberDay:
 
     def member(self, i: int) -> Member:
         opt, leave_at = self.opt[i], self.leave_at[i]
-        return Member(self.audience, self.first_number + i, _utc(self.signup[i]), _utc(opt) if opt != NONE else None,
-                      self.leave_index[i] if self.leave_index[i] != NONE else None, LEAVE_KINDS[self.leave_kind[i]],
-                      _utc(leave_at) if leave_at != NONE else None,
-                      self.convert_index[i] if self.convert_index[i] != NONE else None)
+        return Member(
+            self.audience,
+            self.first_number + i,
+            _utc(self.signup[i]),
+            _utc(opt) if opt != NONE else None,
+            self.leave_index[i] if self.leave_index[i] != NONE else None,
+            LEAVE_KINDS[self.leave_kind[i]],
+            _utc(leave_at) if leave_at != NONE else None,
+            self.convert_index[i] if self.convert_index[i] != NONE else None,
+        )
 
     def last_changed(self, i: int, as_of: int) -> int:
         return max(t for t in (self.signup[i], self.opt[i], self.leave_at[i]) if t != NONE and t <= as_of)
@@ -269,7 +291,7 @@ class CampaignActivity:
     def add(self, number: int, actions: list[tuple[int, int, int, int]]) -> None:
         if actions:
             self.actors.append(len(self.recipients))
-            for at, code, link, flags in (sorted(actions) if len(actions) > 1 else actions):
+            for at, code, link, flags in sorted(actions) if len(actions) > 1 else actions:
                 self.at.append(at)
                 self.code.append(code)
                 self.link.append(link)
@@ -289,7 +311,11 @@ class CampaignActivity:
             if limit is not None and self.at[r] > limit:
                 break
             code = self.code[r]
-            detail = links[self.link[r]][0] if code == CLICK else ("hard" if code == HARD_BOUNCE else "soft" if code == SOFT_BOUNCE else None)
+            detail = (
+                links[self.link[r]][0]
+                if code == CLICK
+                else ("hard" if code == HARD_BOUNCE else "soft" if code == SOFT_BOUNCE else None)
+            )
             out.append(Action(_utc(self.at[r]), ("open", "click", "bounce", "bounce")[code], detail))
         return out
 
@@ -324,14 +350,21 @@ class CampaignActivity:
             unique_clicks += len(clicked)
         sent = len(self.recipients)
         delivered = sent - hard - soft
-        return {"emails_sent": sent, "opens": opens, "unique_opens": unique_opens,
-                "open_rate": unique_opens / delivered if delivered else 0.0,
-                "clicks": clicks, "unique_clicks": unique_clicks, "unique_subscriber_clicks": subscriber_clicks,
-                "click_rate": subscriber_clicks / delivered if delivered else 0.0,
-                "hard_bounces": hard, "soft_bounces": soft,
-                "unsubscribed": sum(1 for t in self.unsubscribes if t <= limit),
-                "last_open": _utc(last_open) if last_open is not None else None,
-                "last_click": _utc(last_click) if last_click is not None else None}
+        return {
+            "emails_sent": sent,
+            "opens": opens,
+            "unique_opens": unique_opens,
+            "open_rate": unique_opens / delivered if delivered else 0.0,
+            "clicks": clicks,
+            "unique_clicks": unique_clicks,
+            "unique_subscriber_clicks": subscriber_clicks,
+            "click_rate": subscriber_clicks / delivered if delivered else 0.0,
+            "hard_bounces": hard,
+            "soft_bounces": soft,
+            "unsubscribed": sum(1 for t in self.unsubscribes if t <= limit),
+            "last_open": _utc(last_open) if last_open is not None else None,
+            "last_click": _utc(last_click) if last_click is not None else None,
+        }
 
     def tracked_clicks(self) -> TrackedClicks:
         out = TrackedClicks(self.campaign)
@@ -424,7 +457,9 @@ class EmailWorld:
                     draw = random.Random(f"{self.frame.seed}:mc_schedule:{series.name}:{day.isoformat()}").random()
                     if series.probability >= 1 or draw < series.probability:
                         send = datetime.combine(day, time(series.send_hour_utc), UTC)
-                        digest = hashlib.sha256(f"{self.frame.seed}:mc_campaign:{series.name}:{day.isoformat()}".encode()).hexdigest()
+                        digest = hashlib.sha256(
+                            f"{self.frame.seed}:mc_campaign:{series.name}:{day.isoformat()}".encode()
+                        ).hexdigest()
                         out.append(EmailCampaign(digest[:10], int(digest[10:16], 16) % 900_000 + 100_000, series, index, send))
                         index += 1
                 day += timedelta(days=1)
@@ -454,8 +489,10 @@ class EmailWorld:
 
     def member_row(self, audience: Audience, number: int) -> tuple[MemberDay, int]:
         """(day, index) of the member ``number``."""
-        return (self.members_joined_on(audience, self.history_start + timedelta(days=number // MEMBER_NUMBERS_PER_DAY)),
-                number % MEMBER_NUMBERS_PER_DAY)
+        return (
+            self.members_joined_on(audience, self.history_start + timedelta(days=number // MEMBER_NUMBERS_PER_DAY)),
+            number % MEMBER_NUMBERS_PER_DAY,
+        )
 
     def member_rows(self, audience: Audience, as_of: datetime) -> Iterator[tuple[MemberDay, int]]:
         """(day, index) of the members who signed up by ``as_of``, in member order (the members endpoint's order)."""
@@ -466,7 +503,9 @@ class EmailWorld:
                 if members.signup[i] <= limit:
                     yield members, i
 
-    def member_page(self, audience: Audience, as_of: datetime, offset: int, count: int) -> tuple[int, list[tuple[MemberDay, int]]]:
+    def member_page(
+        self, audience: Audience, as_of: datetime, offset: int, count: int
+    ) -> tuple[int, list[tuple[MemberDay, int]]]:
         """How many members signed up by ``as_of`` and (day, index) of those at [offset, offset + count)
         in member order: ``member_rows`` sliced, from each day's size instead of a walk over every member."""
         limit, last = _epoch(as_of), as_of.date()
@@ -477,7 +516,7 @@ class EmailWorld:
             rows = range(len(members)) if day < last else [i for i in range(len(members)) if members.signup[i] <= limit]
             if len(page) < count and total + len(rows) > offset:
                 start = max(0, offset - total)
-                page += [(members, i) for i in rows[start:start + count - len(page)]]
+                page += [(members, i) for i in rows[start : start + count - len(page)]]
             total += len(rows)
         return total, page
 
@@ -532,6 +571,7 @@ class EmailWorld:
         # web's days needs only the clicks, which keeps memory flat as the scale grows.
         def build():
             return (self._activities.peek(campaign.campaign_id) or self._generate_activity(campaign)).tracked_clicks()
+
         return self._clicks.get(campaign.campaign_id, build)
 
     def clicks_on(self, day: date) -> list[EmailClick]:
@@ -543,8 +583,15 @@ class EmailWorld:
             if c.send_time < day_end and c.activity_end > day_start:
                 clicks = self.tracked_clicks(c)
                 for r in clicks.between(day_start, day_end):
-                    out.append(EmailClick(_utc(clicks.at[r]), c, self.member(c.audience, clicks.number[r]),
-                                          c.series.links[clicks.link[r]][0], bool(clicks.converts[r])))
+                    out.append(
+                        EmailClick(
+                            _utc(clicks.at[r]),
+                            c,
+                            self.member(c.audience, clicks.number[r]),
+                            c.series.links[clicks.link[r]][0],
+                            bool(clicks.converts[r]),
+                        )
+                    )
         out.sort(key=lambda k: (k.at, k.campaign.campaign_id, k.member.number))
         return out
 
@@ -565,8 +612,9 @@ class EmailWorld:
         for day in self.member_days(campaign.send_time.date()):
             members = self.members_joined_on(audience, day)
             base = members.first_number
-            for i, opted, leave_index, convert_index in zip(range(len(members)), members.opt, members.leave_index,
-                                                            members.convert_index, strict=True):
+            for i, opted, leave_index, convert_index in zip(
+                range(len(members)), members.opt, members.leave_index, members.convert_index, strict=True
+            ):
                 if opted == NONE or opted >= send or (leave_index != NONE and leave_index < k):
                     continue
                 number = base + i
@@ -595,11 +643,19 @@ class EmailWorld:
                 if converts or rng.random() < audience.click_rate:
                     first_click = first_open + int(rng.uniform(5, 180))
                     tracked = converts or rng.random() < TRACKED_CLICK_SHARE
-                    actions.append((first_click, CLICK, rng.choices(paths, weights)[0],
-                                    (TRACKED if tracked else 0) | (CONVERTS if converts else 0)))
+                    actions.append(
+                        (
+                            first_click,
+                            CLICK,
+                            rng.choices(paths, weights)[0],
+                            (TRACKED if tracked else 0) | (CONVERTS if converts else 0),
+                        )
+                    )
                     for _ in range(poisson(rng, 0.45)):
                         at = first_click + int((end - first_click) * rng.random())
-                        actions.append((at, CLICK, rng.choices(paths, weights)[0], TRACKED if rng.random() < TRACKED_CLICK_SHARE else 0))
+                        actions.append(
+                            (at, CLICK, rng.choices(paths, weights)[0], TRACKED if rng.random() < TRACKED_CLICK_SHARE else 0)
+                        )
                 out.add(number, actions)
         out.unsubscribes = array("i", sorted(out.unsubscribes))
         return out

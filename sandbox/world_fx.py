@@ -55,10 +55,17 @@ BY_CBR_ID = {c.cbr_id: c for c in CURRENCIES}
 
 # The non-working days of the simulated Bank's calendar (Russia's public holidays of 2026, a
 # holiday on a weekend moved to the next Monday; the government's other transfers are not modelled).
-HOLIDAYS = frozenset({
-    *(date(2026, 1, d) for d in range(1, 9)), date(2026, 2, 23), date(2026, 3, 9), date(2026, 5, 1),
-    date(2026, 5, 11), date(2026, 6, 12), date(2026, 11, 4),
-})
+HOLIDAYS = frozenset(
+    {
+        *(date(2026, 1, d) for d in range(1, 9)),
+        date(2026, 2, 23),
+        date(2026, 3, 9),
+        date(2026, 5, 1),
+        date(2026, 5, 11),
+        date(2026, 6, 12),
+        date(2026, 11, 4),
+    }
+)
 
 
 def is_working_day(day: date) -> bool:

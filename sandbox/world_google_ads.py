@@ -102,19 +102,98 @@ def _groups(campaign_id: str, *groups: tuple[str, str, str]) -> tuple[AdGroup, .
 # Brand search pays well (but below Meta retargeting), generic search roughly breaks even,
 # and bidding on competitors' names in the UK loses money.
 SEARCH_CAMPAIGNS = (
-    SearchCampaign("21000000101", "ru_search_brand", RU, 3000.0, 30.0, 0.08, 0.03, 0.55, 0.5, 0.4, 120_000.0, 0.01, 2500.0,
-                   _groups("21000000101", ("brand exact", "funnelhouse", "/"), ("brand misspellings", "funnel house", "/"))),
-    SearchCampaign("21000000102", "ru_search_generic", RU, 5500.0, 55.0, 0.03, 0.02, 0.4, 0.45, 0.3, 100_000.0, 0.008, 2000.0,
-                   _groups("21000000102", ("marketing analytics", "marketing analytics software", "/features"),
-                           ("roi dashboard", "marketing roi dashboard", "/pricing"))),
-    SearchCampaign("21000000201", "us_search_brand", US_SEARCH, 60.0, 1.1, 0.09, 0.05, 0.55, 0.5, 0.4, 1600.0, 0.012, 45.0,
-                   _groups("21000000201", ("brand exact", "funnelhouse", "/"), ("brand pricing", "funnelhouse pricing", "/pricing"))),
-    SearchCampaign("21000000202", "us_search_generic", US_SEARCH, 150.0, 3.2, 0.035, 0.04, 0.45, 0.45, 0.35, 2000.0, 0.01, 40.0,
-                   _groups("21000000202", ("attribution", "marketing attribution tool", "/features"),
-                           ("lead funnel", "lead funnel analytics", "/demo"))),
-    SearchCampaign("21000000301", "uk_search_competitors", UK, 80.0, 3.8, 0.025, 0.02, 0.3, 0.3, 0.25, 900.0, 0.01, 30.0,
-                   _groups("21000000301", ("competitor alternatives", "hubspot analytics alternative", "/lp/competitor-switch"),
-                           ("competitor vs", "funnelhouse vs competitor", "/lp/competitor-switch"))),
+    SearchCampaign(
+        "21000000101",
+        "ru_search_brand",
+        RU,
+        3000.0,
+        30.0,
+        0.08,
+        0.03,
+        0.55,
+        0.5,
+        0.4,
+        120_000.0,
+        0.01,
+        2500.0,
+        _groups("21000000101", ("brand exact", "funnelhouse", "/"), ("brand misspellings", "funnel house", "/")),
+    ),
+    SearchCampaign(
+        "21000000102",
+        "ru_search_generic",
+        RU,
+        5500.0,
+        55.0,
+        0.03,
+        0.02,
+        0.4,
+        0.45,
+        0.3,
+        100_000.0,
+        0.008,
+        2000.0,
+        _groups(
+            "21000000102",
+            ("marketing analytics", "marketing analytics software", "/features"),
+            ("roi dashboard", "marketing roi dashboard", "/pricing"),
+        ),
+    ),
+    SearchCampaign(
+        "21000000201",
+        "us_search_brand",
+        US_SEARCH,
+        60.0,
+        1.1,
+        0.09,
+        0.05,
+        0.55,
+        0.5,
+        0.4,
+        1600.0,
+        0.012,
+        45.0,
+        _groups("21000000201", ("brand exact", "funnelhouse", "/"), ("brand pricing", "funnelhouse pricing", "/pricing")),
+    ),
+    SearchCampaign(
+        "21000000202",
+        "us_search_generic",
+        US_SEARCH,
+        150.0,
+        3.2,
+        0.035,
+        0.04,
+        0.45,
+        0.45,
+        0.35,
+        2000.0,
+        0.01,
+        40.0,
+        _groups(
+            "21000000202",
+            ("attribution", "marketing attribution tool", "/features"),
+            ("lead funnel", "lead funnel analytics", "/demo"),
+        ),
+    ),
+    SearchCampaign(
+        "21000000301",
+        "uk_search_competitors",
+        UK,
+        80.0,
+        3.8,
+        0.025,
+        0.02,
+        0.3,
+        0.3,
+        0.25,
+        900.0,
+        0.01,
+        30.0,
+        _groups(
+            "21000000301",
+            ("competitor alternatives", "hubspot analytics alternative", "/lp/competitor-switch"),
+            ("competitor vs", "funnelhouse vs competitor", "/lp/competitor-switch"),
+        ),
+    ),
 )
 
 
@@ -148,12 +227,14 @@ class AdGroupDay:
         return self.customer.day_start(self.day + timedelta(days=1)) <= as_of
 
     def conversions_at(self, as_of: datetime) -> float:
-        return round(sum(self.conversion_credits[:bisect.bisect_right(self.conversion_times, epoch_us(as_of))]), 6)
+        return round(sum(self.conversion_credits[: bisect.bisect_right(self.conversion_times, epoch_us(as_of))]), 6)
 
     def gclids(self) -> list[str]:
         """Every click's gclid (click_view): the converting clicks' are their contacts', then the others."""
         others = self.clicks - len(self.contact_ids)
-        return [gclid(c) for c in self.contact_ids] + [gclid(f"{self.ad_group.ad_group_id}:{self.day}:{i}") for i in range(others)]
+        return [gclid(c) for c in self.contact_ids] + [
+            gclid(f"{self.ad_group.ad_group_id}:{self.day}:{i}") for i in range(others)
+        ]
 
     def conversions_value_at(self, as_of: datetime) -> float:
         return round(self.conversions_at(as_of) * self.campaign.value_per_conversion, 6)

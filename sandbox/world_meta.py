@@ -56,7 +56,14 @@ class Campaign:
         for s in range(2):
             adset_id = f"{self.campaign_id[:-2]}1{s}"
             for a in range(2):
-                out.append((adset_id, f"{self.name} / set {s + 1}", f"{self.campaign_id[:-2]}2{s}{a}", f"{self.name} / ad {s + 1}.{a + 1}"))
+                out.append(
+                    (
+                        adset_id,
+                        f"{self.name} / set {s + 1}",
+                        f"{self.campaign_id[:-2]}2{s}{a}",
+                        f"{self.name} / ad {s + 1}.{a + 1}",
+                    )
+                )
         return out
 
 
@@ -67,10 +74,57 @@ AD_ACCOUNTS = (US, EU)
 # Economics chosen so the marts have something true to find: retargeting is
 # clearly the best paid channel, the EU video awareness campaign plainly loses money.
 CAMPAIGNS = (
-    Campaign("23850000000100", "us_prospecting_lookalike", US, 180.0, 9.0, 0.012, 0.035, 0.45, 0.45, 0.35, 1400.0, 0.3, 60.0, "/lp/free-trial"),
-    Campaign("23850000000200", "us_retargeting_site_visitors", US, 90.0, 14.0, 0.021, 0.07, 0.6, 0.55, 0.45, 1800.0, 0.5, 90.0, "/pricing"),
-    Campaign("23850000000300", "eu_brand_awareness_video", EU, 220.0, 6.0, 0.006, 0.012, 0.25, 0.3, 0.2, 700.0, 0.8, 25.0, "/lp/brand-video"),
-    Campaign("23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4, 45.0, "/lp/lead-gen-form"),
+    Campaign(
+        "23850000000100",
+        "us_prospecting_lookalike",
+        US,
+        180.0,
+        9.0,
+        0.012,
+        0.035,
+        0.45,
+        0.45,
+        0.35,
+        1400.0,
+        0.3,
+        60.0,
+        "/lp/free-trial",
+    ),
+    Campaign(
+        "23850000000200",
+        "us_retargeting_site_visitors",
+        US,
+        90.0,
+        14.0,
+        0.021,
+        0.07,
+        0.6,
+        0.55,
+        0.45,
+        1800.0,
+        0.5,
+        90.0,
+        "/pricing",
+    ),
+    Campaign(
+        "23850000000300",
+        "eu_brand_awareness_video",
+        EU,
+        220.0,
+        6.0,
+        0.006,
+        0.012,
+        0.25,
+        0.3,
+        0.2,
+        700.0,
+        0.8,
+        25.0,
+        "/lp/brand-video",
+    ),
+    Campaign(
+        "23850000000400", "eu_lead_gen_forms", EU, 120.0, 10.0, 0.01, 0.05, 0.4, 0.4, 0.3, 1100.0, 0.4, 45.0, "/lp/lead-gen-form"
+    ),
 )
 
 # Ads whose status changed when their flight ended (at the world's default clock, the midnight after
@@ -104,4 +158,3 @@ class AdDay:
 
     def claimed_leads_by(self, as_of: datetime) -> int:
         return bisect.bisect_right(self.claimed_leads, epoch_us(as_of))
-

@@ -86,24 +86,39 @@ INSTAGRAM_CYCLE = ("IMAGE", "VIDEO", "CAROUSEL_ALBUM", "IMAGE", "VIDEO")
 CLICK_RATES = {"link": 0.03, "photo": 0.008, "video": 0.006, "IMAGE": 0.02, "CAROUSEL_ALBUM": 0.02, "VIDEO": 0.02}
 
 FACEBOOK_TEXT = {
-    "link": ("New on the blog: how to tag every campaign so your funnel adds up.", "Budget season: our free template, updated.",
-             "Attribution models explained in five minutes.", "What 300 marketing teams told us about ROI."),
-    "photo": ("Behind the scenes at Funnelhouse HQ.", "Our team at the analytics meetup this week.",
-              "One chart every CMO should see on Monday."),
+    "link": (
+        "New on the blog: how to tag every campaign so your funnel adds up.",
+        "Budget season: our free template, updated.",
+        "Attribution models explained in five minutes.",
+        "What 300 marketing teams told us about ROI.",
+    ),
+    "photo": (
+        "Behind the scenes at Funnelhouse HQ.",
+        "Our team at the analytics meetup this week.",
+        "One chart every CMO should see on Monday.",
+    ),
     "video": ("Watch: building a channel report in 90 seconds.", "Customer story: from spreadsheets to one funnel."),
 }
 INSTAGRAM_TEXT = {
     "IMAGE": ("Monday metrics mood.", "The funnel, drawn by our designer.", "Link in bio: the UTM guide."),
-    "CAROUSEL_ALBUM": ("5 dashboards we love (swipe).", "Before and after: one source of truth.",
-                       "Step by step: tag, track, attribute."),
+    "CAROUSEL_ALBUM": (
+        "5 dashboards we love (swipe).",
+        "Before and after: one source of truth.",
+        "Step by step: tag, track, attribute.",
+    ),
     "VIDEO": ("60 seconds to a cleaner funnel.", "POV: your attribution finally adds up.", "Reel: budget template walkthrough."),
 }
 COMMENTS = (
-    ("positive", "Love this, thanks for sharing!"), ("positive", "Super helpful, bookmarked."),
-    ("positive", "This is exactly what our team needed."), ("positive", "Great tips as always 🙌"),
-    ("neutral", "Interesting. Does it work with HubSpot?"), ("neutral", "Is there a version for agencies?"),
-    ("neutral", "Where can I find the template?"), ("neutral", "Tagging @marketing_team"),
-    ("negative", "The link is broken for me."), ("negative", "Pricing is too high for small teams."),
+    ("positive", "Love this, thanks for sharing!"),
+    ("positive", "Super helpful, bookmarked."),
+    ("positive", "This is exactly what our team needed."),
+    ("positive", "Great tips as always 🙌"),
+    ("neutral", "Interesting. Does it work with HubSpot?"),
+    ("neutral", "Is there a version for agencies?"),
+    ("neutral", "Where can I find the template?"),
+    ("neutral", "Tagging @marketing_team"),
+    ("negative", "The link is broken for me."),
+    ("negative", "Pricing is too high for small teams."),
     ("negative", "Still waiting for the GA4 integration..."),
 )
 
@@ -221,10 +236,15 @@ class SocialPost:
         return CommentList(self, first, max(first, self.comments.count_at(as_of)))
 
     def counters_at(self, as_of: datetime) -> dict[str, int]:
-        return {"impressions": self.impressions.count_at(as_of), "reach": self.reach.count_at(as_of),
-                "likes": self.likes.count_at(as_of), "comments": self.comments.count_at(as_of),
-                "shares": self.shares.count_at(as_of), "saved": self.saves.count_at(as_of),
-                "link_clicks": self.link_clicks.count_at(as_of)}
+        return {
+            "impressions": self.impressions.count_at(as_of),
+            "reach": self.reach.count_at(as_of),
+            "likes": self.likes.count_at(as_of),
+            "comments": self.comments.count_at(as_of),
+            "shares": self.shares.count_at(as_of),
+            "saved": self.saves.count_at(as_of),
+            "link_clicks": self.link_clicks.count_at(as_of),
+        }
 
     def engagements_between(self, start: datetime, end: datetime) -> int:
         """Reactions, comments, shares and link clicks in [start, end): Facebook's post engagements."""
@@ -269,8 +289,10 @@ class LinkClicks(NamedTuple):
 
 def account_day_bounds(day: date) -> tuple[datetime, datetime]:
     """The UTC instants a day of the accounts' time zone begins and ends."""
-    return (datetime.combine(day, time.min, ACCOUNT_TZ).astimezone(UTC),
-            datetime.combine(day + timedelta(days=1), time.min, ACCOUNT_TZ).astimezone(UTC))
+    return (
+        datetime.combine(day, time.min, ACCOUNT_TZ).astimezone(UTC),
+        datetime.combine(day + timedelta(days=1), time.min, ACCOUNT_TZ).astimezone(UTC),
+    )
 
 
 class SocialWorld:
@@ -280,8 +302,9 @@ class SocialWorld:
         self.frame = frame
         # When the Instagram account was last converted to a business account (Graph has no insights
         # for media posted before then).
-        self.instagram_business_since = datetime.combine(frame.start + timedelta(days=BUSINESS_SINCE_DAY), time.min,
-                                                         ACCOUNT_TZ).astimezone(UTC)
+        self.instagram_business_since = datetime.combine(
+            frame.start + timedelta(days=BUSINESS_SINCE_DAY), time.min, ACCOUNT_TZ
+        ).astimezone(UTC)
         self._posts: dict[date, list[SocialPost]] = {}
         self._page_days: dict[tuple[str, date], dict[str, int]] = {}
         self._lock = threading.Lock()
@@ -310,8 +333,7 @@ class SocialWorld:
 
     def posts(self, account: SocialAccount, as_of: datetime) -> list[SocialPost]:
         """The account's posts published by ``as_of``, newest first (the order Graph pages in)."""
-        out = [p for day in self._world_days() for p in self.posts_on(day)
-               if p.account is account and p.published_at <= as_of]
+        out = [p for day in self._world_days() for p in self.posts_on(day) if p.account is account and p.published_at <= as_of]
         out.sort(key=lambda p: (p.published_at, p.post_id), reverse=True)
         return out
 
@@ -319,13 +341,17 @@ class SocialWorld:
         day_index = (day - self.frame.start).days
         out = []
         for account, cycle, hours, impressions_mean, tau in (
-                (FACEBOOK_PAGE, FACEBOOK_CYCLE, (9, 18), 6000.0, 10.0),
-                (INSTAGRAM_ACCOUNT, INSTAGRAM_CYCLE, (11, 20), 4500.0, 16.0)):
+            (FACEBOOK_PAGE, FACEBOOK_CYCLE, (9, 18), 6000.0, 10.0),
+            (INSTAGRAM_ACCOUNT, INSTAGRAM_CYCLE, (11, 20), 4500.0, 16.0),
+        ):
             if account is FACEBOOK_PAGE and day.weekday() >= 5:
                 continue
             # The post's place in its account's calendar (Facebook counts weekdays only).
-            ordinal = day_index if account is INSTAGRAM_ACCOUNT else \
-                sum(1 for i in range(day_index) if (self.frame.start + timedelta(days=i)).weekday() < 5)
+            ordinal = (
+                day_index
+                if account is INSTAGRAM_ACCOUNT
+                else sum(1 for i in range(day_index) if (self.frame.start + timedelta(days=i)).weekday() < 5)
+            )
             rng = self.frame.rng(f"social:{account.platform}", day, account.account_id)
             seconds = rng.uniform(hours[0] * 3600, hours[1] * 3600)
             number = day_index * 10
@@ -334,7 +360,9 @@ class SocialWorld:
             click_rate = CLICK_RATES[kind]
             landing = LANDING_CYCLE[ordinal % len(LANDING_CYCLE)]
             text = rng.choice((FACEBOOK_TEXT if account is FACEBOOK_PAGE else INSTAGRAM_TEXT)[kind])
-            size = impressions_mean * self.frame.scale * rng.lognormvariate(0, POST_SIZE_SIGMA) * (2.0 if kind == "VIDEO" else 1.0)
+            size = (
+                impressions_mean * self.frame.scale * rng.lognormvariate(0, POST_SIZE_SIGMA) * (2.0 if kind == "VIDEO" else 1.0)
+            )
             if account is FACEBOOK_PAGE:
                 post_id = f"{account.account_id}_{810_000_000_000 + number}"
                 impressions = int(size)
@@ -348,11 +376,26 @@ class SocialWorld:
                 likes, saves = fast_binomial(rng, reach, 0.05), fast_binomial(rng, reach, 0.006)
                 comments, shares = fast_binomial(rng, reach, 0.005), fast_binomial(rng, reach, 0.004)
             clicks = fast_binomial(rng, reach, click_rate)
-            curve = lambda total, t=tau: Curve(total, published, t)  # noqa: E731
-            out.append(SocialPost(account, post_id, number, published, kind, text, landing,
-                                  curve(impressions), curve(reach), curve(likes), Curve(comments, published, tau * 0.8),
-                                  curve(shares), curve(saves), Curve(clicks, published, tau * 0.6, LINK_CLICK_DAYS),
-                                  seed=self.frame.seed))
+            curve = lambda total, t=tau, at=published: Curve(total, at, t)  # noqa: E731
+            out.append(
+                SocialPost(
+                    account,
+                    post_id,
+                    number,
+                    published,
+                    kind,
+                    text,
+                    landing,
+                    curve(impressions),
+                    curve(reach),
+                    curve(likes),
+                    Curve(comments, published, tau * 0.8),
+                    curve(shares),
+                    curve(saves),
+                    Curve(clicks, published, tau * 0.6, LINK_CLICK_DAYS),
+                    seed=self.frame.seed,
+                )
+            )
         return out
 
     def recent_posts(self, start: datetime, end: datetime, days: int = COUNTER_DAYS) -> Iterator[SocialPost]:
@@ -391,8 +434,11 @@ class SocialWorld:
             if key in self._page_days:
                 return self._page_days[key]
         first, _ = self.account_days
-        previous = self.account_day(account, day - timedelta(days=1))["audience"] if day > first else \
-            int(account.audience_at_start * self.frame.scale)
+        previous = (
+            self.account_day(account, day - timedelta(days=1))["audience"]
+            if day > first
+            else int(account.audience_at_start * self.frame.scale)
+        )
         start, end = account_day_bounds(day)
         impressions = engagements = 0
         for p in self.recent_posts(start, end):
@@ -403,8 +449,12 @@ class SocialWorld:
         impressions += poisson(rng, 400 * self.frame.scale)  # visits to the page itself
         gained = poisson(rng, 0.01 * engagements + 4 * self.frame.scale)
         lost = poisson(rng, 1.2 * self.frame.scale)
-        facts = {"impressions": impressions, "engagements": engagements, "new_audience": gained - lost,
-                 "audience": previous + gained - lost}
+        facts = {
+            "impressions": impressions,
+            "engagements": engagements,
+            "new_audience": gained - lost,
+            "audience": previous + gained - lost,
+        }
         with self._lock:
             self._page_days.setdefault(key, facts)
             return self._page_days[key]
@@ -434,5 +484,20 @@ def day_of(ts: datetime) -> date:
     return ts.astimezone(ACCOUNT_TZ).date()
 
 
-__all__ = ["ACCOUNT_TIME_ZONE", "CONTACT_RATE", "COUNTER_DAYS", "FACEBOOK_PAGE", "INSTAGRAM_ACCOUNT", "SOCIAL_ACCOUNTS", "Comment", "CommentList", "Curve",
-           "LinkClicks", "SocialAccount", "SocialPost", "SocialWorld", "account_day_bounds", "day_of"]
+__all__ = [
+    "ACCOUNT_TIME_ZONE",
+    "CONTACT_RATE",
+    "COUNTER_DAYS",
+    "FACEBOOK_PAGE",
+    "INSTAGRAM_ACCOUNT",
+    "SOCIAL_ACCOUNTS",
+    "Comment",
+    "CommentList",
+    "Curve",
+    "LinkClicks",
+    "SocialAccount",
+    "SocialPost",
+    "SocialWorld",
+    "account_day_bounds",
+    "day_of",
+]

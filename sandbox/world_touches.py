@@ -45,13 +45,23 @@ VISITS_AFTER_CLOSE_DAYS = 14
 VISITS_WITHOUT_DEAL = 1.0  # mean, within VISITS_WITHOUT_DEAL_DAYS after creation
 VISITS_WITHOUT_DEAL_DAYS = 30
 
-REFERRERS = {"organic_search": "https://www.google.com/", "paid_search": "https://www.google.com/",
-             "paid_social": "https://l.facebook.com/", "referral": "https://partnerblog.example/"}
+REFERRERS = {
+    "organic_search": "https://www.google.com/",
+    "paid_search": "https://www.google.com/",
+    "paid_social": "https://l.facebook.com/",
+    "referral": "https://partnerblog.example/",
+}
 SOCIAL_REFERRERS = {"facebook": "https://l.facebook.com/", "instagram": "https://l.instagram.com/"}
 
 # Where return visits come from, with weights; email only for subscribers (see _return_channels).
-RETURN_CHANNEL_WEIGHTS = {"organic_search": 0.30, "direct": 0.25, "paid_social": 0.15, "paid_search": 0.15,
-                          "referral": 0.05, "email": 0.10}
+RETURN_CHANNEL_WEIGHTS = {
+    "organic_search": 0.30,
+    "direct": 0.25,
+    "paid_social": 0.15,
+    "paid_search": 0.15,
+    "referral": 0.05,
+    "email": 0.10,
+}
 RETARGETING_CAMPAIGN = "us_retargeting_site_visitors"  # US account: its clicks fall 06-23 New York time
 RETARGETING_LANDING_PAGE = "/pricing"
 US_SEARCH_CAMPAIGNS = tuple(c for c in SEARCH_CAMPAIGNS if c.customer is US_SEARCH)
@@ -88,21 +98,37 @@ class Touch:
 
     def event_record(self) -> dict:
         """The record of GET /events/v3/events (occurrence properties are strings; absent ones are left out)."""
-        query = "&".join(f"utm_{k}={v}" for k, v in (("source", self.utm_source), ("medium", self.utm_medium),
-                                                      ("campaign", self.utm_campaign), ("content", self.utm_content),
-                                                      ("term", self.utm_term)) if v)
+        query = "&".join(
+            f"utm_{k}={v}"
+            for k, v in (
+                ("source", self.utm_source),
+                ("medium", self.utm_medium),
+                ("campaign", self.utm_campaign),
+                ("content", self.utm_content),
+                ("term", self.utm_term),
+            )
+            if v
+        )
         if self.gclid:
             query = f"gclid={self.gclid}"
         properties = {
             "hs_url": f"{SITE}{self.landing_page}" + (f"?{query}" if query else ""),
             "hs_page_path": self.landing_page,
             "hs_referrer": self.referrer or None,
-            "hs_utm_source": self.utm_source, "hs_utm_medium": self.utm_medium, "hs_utm_campaign": self.utm_campaign,
-            "hs_utm_content": self.utm_content, "hs_utm_term": self.utm_term,
+            "hs_utm_source": self.utm_source,
+            "hs_utm_medium": self.utm_medium,
+            "hs_utm_campaign": self.utm_campaign,
+            "hs_utm_content": self.utm_content,
+            "hs_utm_term": self.utm_term,
         }
-        return {"objectType": "CONTACT", "objectId": self.contact_id, "eventType": EVENT_TYPE,
-                "occurredAt": iso_ms(self.occurred_at), "id": self.event_id,
-                "properties": {k: v for k, v in sorted(properties.items()) if v is not None}}
+        return {
+            "objectType": "CONTACT",
+            "objectId": self.contact_id,
+            "eventType": EVENT_TYPE,
+            "occurredAt": iso_ms(self.occurred_at),
+            "id": self.event_id,
+            "properties": {k: v for k, v in sorted(properties.items()) if v is not None},
+        }
 
 
 def iso_ms(ts: datetime) -> str:
@@ -136,8 +162,12 @@ def touches(frame: WorldFrame, email: EmailWorld, contact: ContactFacts) -> tupl
             at = start + (end - start) * rng.random()
             visit = _return_visit(email, rng, contact, channel, at, len(out))
             # Only days GA4 has sessions for (UTC and property dates), strictly after the creating visit.
-            if (visit is not None and created < visit.occurred_at and first_day <= visit.occurred_at.date() <= last_day
-                    and first_day <= property_date(visit.occurred_at) <= last_day):
+            if (
+                visit is not None
+                and created < visit.occurred_at
+                and first_day <= visit.occurred_at.date() <= last_day
+                and first_day <= property_date(visit.occurred_at) <= last_day
+            ):
                 out.append(visit)
     out.sort(key=lambda t: (t.occurred_at, t.event_id))
     return tuple(out)
@@ -158,8 +188,21 @@ def _creating_visit(c: ContactFacts) -> Touch:
     else:
         landing = _campaign_landing_page(c)
     referrer = SOCIAL_REFERRERS.get(c.utm_source or "", "") if c.channel == "organic_social" else REFERRERS.get(c.channel, "")
-    return Touch(_event_id(c.contact_id, 0), c.contact_id, floor_ms(c.created_at), c.channel, c.utm_source, c.utm_medium,
-                 c.utm_campaign, c.utm_content, c.utm_term, landing, referrer, True, c.gclid)
+    return Touch(
+        _event_id(c.contact_id, 0),
+        c.contact_id,
+        floor_ms(c.created_at),
+        c.channel,
+        c.utm_source,
+        c.utm_medium,
+        c.utm_campaign,
+        c.utm_content,
+        c.utm_term,
+        landing,
+        referrer,
+        True,
+        c.gclid,
+    )
 
 
 def _campaign_landing_page(c: ContactFacts) -> str:
@@ -180,26 +223,74 @@ def _return_visit(email: EmailWorld, rng: random.Random, c: ContactFacts, channe
     if channel in ORGANIC_TRAFFIC:
         pages = ORGANIC_TRAFFIC[channel].landing_pages
         landing = rng.choices([p for p, _, _ in pages], [w for _, w, _ in pages])[0]
-        return Touch(event_id, c.contact_id, floor_ms(at), channel, None, None, None, None, None, landing,
-                     REFERRERS.get(channel, ""), False)
+        return Touch(
+            event_id,
+            c.contact_id,
+            floor_ms(at),
+            channel,
+            None,
+            None,
+            None,
+            None,
+            None,
+            landing,
+            REFERRERS.get(channel, ""),
+            False,
+        )
     if channel == "email":
         sends = [s for s in email.campaigns if c.created_at < s.send_time <= at]
         if not sends:
             return None
         send = sends[-1]  # the latest newsletter before the visit; it is clicked within hours of the send
         visit_at = send.send_time + timedelta(minutes=rng.uniform(5, 240))
-        return Touch(event_id, c.contact_id, floor_ms(visit_at), "email", "newsletter", "email", send.tracking_name, None,
-                     None, "/", "", False)
+        return Touch(
+            event_id,
+            c.contact_id,
+            floor_ms(visit_at),
+            "email",
+            "newsletter",
+            "email",
+            send.tracking_name,
+            None,
+            None,
+            "/",
+            "",
+            False,
+        )
     hours = VISIT_HOURS[channel]
     local = datetime.combine(day, time.min, PROPERTY_TZ) + timedelta(hours=rng.uniform(*hours))
     visit_at = local.astimezone(UTC)
     if channel == "paid_social":
-        return Touch(event_id, c.contact_id, floor_ms(visit_at), channel, "facebook", "paid_social", RETARGETING_CAMPAIGN,
-                     None, None, RETARGETING_LANDING_PAGE, REFERRERS[channel], False)
+        return Touch(
+            event_id,
+            c.contact_id,
+            floor_ms(visit_at),
+            channel,
+            "facebook",
+            "paid_social",
+            RETARGETING_CAMPAIGN,
+            None,
+            None,
+            RETARGETING_LANDING_PAGE,
+            REFERRERS[channel],
+            False,
+        )
     campaign = rng.choice(US_SEARCH_CAMPAIGNS)
     group = rng.choice(campaign.ad_groups)
-    return Touch(event_id, c.contact_id, floor_ms(visit_at), channel, "google", "cpc", campaign.name, group.ad_group_id,
-                 group.keyword, group.landing_page, REFERRERS[channel], False)
+    return Touch(
+        event_id,
+        c.contact_id,
+        floor_ms(visit_at),
+        channel,
+        "google",
+        "cpc",
+        campaign.name,
+        group.ad_group_id,
+        group.keyword,
+        group.landing_page,
+        REFERRERS[channel],
+        False,
+    )
 
 
 # ---- expected attribution (plain Python, the marts' definition) ----------------------

@@ -63,9 +63,18 @@ PROFILES = {
 
 # Pages visitors move on to after landing, with how much traffic each attracts.
 CONTENT_PAGES: dict[str, float] = {
-    "/": 5.0, "/pricing": 4.0, "/features": 4.0, "/demo": 2.0, "/customers": 2.0, "/integrations": 2.0,
-    "/signup": 1.5, "/blog": 2.0, "/blog/attribution-models-explained": 1.5, "/blog/utm-tagging-guide": 1.5,
-    "/blog/marketing-budget-template": 1.0, "/about": 1.0,
+    "/": 5.0,
+    "/pricing": 4.0,
+    "/features": 4.0,
+    "/demo": 2.0,
+    "/customers": 2.0,
+    "/integrations": 2.0,
+    "/signup": 1.5,
+    "/blog": 2.0,
+    "/blog/attribution-models-explained": 1.5,
+    "/blog/utm-tagging-guide": 1.5,
+    "/blog/marketing-budget-template": 1.0,
+    "/about": 1.0,
 }
 
 
@@ -83,13 +92,34 @@ class OrganicTraffic:
 # One content trend on purpose, so "which content is falling" has an answer: the UTM
 # guide loses organic traffic week over week while the attribution article gains it.
 ORGANIC_TRAFFIC = {
-    "organic_search": OrganicTraffic("google", "organic", "(organic)", 0.025, (
-        ("/blog/utm-tagging-guide", 6.0, 1.0), ("/blog/attribution-models-explained", 2.0, 6.0),
-        ("/blog/marketing-budget-template", 2.0, 2.0), ("/", 3.0, 3.0), ("/features", 1.5, 1.5), ("/pricing", 1.0, 1.0))),
-    "direct": OrganicTraffic("(direct)", "(none)", "(direct)", 0.03, (
-        ("/", 6.0, 6.0), ("/pricing", 2.0, 2.0), ("/signup", 1.0, 1.0), ("/demo", 1.0, 1.0))),
-    "referral": OrganicTraffic("partnerblog.example", "referral", "(referral)", 0.04, (
-        ("/integrations", 3.0, 3.0), ("/blog/attribution-models-explained", 3.0, 3.0), ("/", 1.0, 1.0))),
+    "organic_search": OrganicTraffic(
+        "google",
+        "organic",
+        "(organic)",
+        0.025,
+        (
+            ("/blog/utm-tagging-guide", 6.0, 1.0),
+            ("/blog/attribution-models-explained", 2.0, 6.0),
+            ("/blog/marketing-budget-template", 2.0, 2.0),
+            ("/", 3.0, 3.0),
+            ("/features", 1.5, 1.5),
+            ("/pricing", 1.0, 1.0),
+        ),
+    ),
+    "direct": OrganicTraffic(
+        "(direct)",
+        "(none)",
+        "(direct)",
+        0.03,
+        (("/", 6.0, 6.0), ("/pricing", 2.0, 2.0), ("/signup", 1.0, 1.0), ("/demo", 1.0, 1.0)),
+    ),
+    "referral": OrganicTraffic(
+        "partnerblog.example",
+        "referral",
+        "(referral)",
+        0.04,
+        (("/integrations", 3.0, 3.0), ("/blog/attribution-models-explained", 3.0, 3.0), ("/", 1.0, 1.0)),
+    ),
 }
 # Email and organic-social sessions are not drawn here: they are the tracked clicks of Mailchimp
 # campaigns (sandbox/world_email.py) and of Facebook / Instagram posts (sandbox/world_social.py).
@@ -97,8 +127,10 @@ ORGANIC_TRAFFIC = {
 
 def landing_weights(traffic: OrganicTraffic, progress: float) -> tuple[list[str], list[float]]:
     """Landing pages and their weights ``progress`` of the way (0..1) through the simulated period."""
-    return ([p for p, _, _ in traffic.landing_pages],
-            [first + (last - first) * progress for _, first, last in traffic.landing_pages])
+    return (
+        [p for p, _, _ in traffic.landing_pages],
+        [first + (last - first) * progress for _, first, last in traffic.landing_pages],
+    )
 
 
 class PageViews:
@@ -187,8 +219,17 @@ def split_by_window(rng: random.Random, n: int, start: datetime, end: datetime) 
     return {day: c for (day, _), c in zip(shares, counts, strict=True)}
 
 
-def session_blocks(rng: random.Random, day: date, channel: str, source: str, medium: str, campaign: str,
-                   landing_page: str, sessions: int, conversions: int) -> list[SessionBlock]:
+def session_blocks(
+    rng: random.Random,
+    day: date,
+    channel: str,
+    source: str,
+    medium: str,
+    campaign: str,
+    landing_page: str,
+    sessions: int,
+    conversions: int,
+) -> list[SessionBlock]:
     """The on-time and the late part of ``sessions`` visits, ``conversions`` of which made a contact."""
     if sessions <= 0:
         return []
@@ -203,8 +244,19 @@ def session_blocks(rng: random.Random, day: date, channel: str, source: str, med
     return blocks
 
 
-def _block(rng: random.Random, profile: TrafficProfile, day: date, arrives_at: datetime, channel: str, source: str,
-           medium: str, campaign: str, landing_page: str, n: int, k: int) -> SessionBlock:
+def _block(
+    rng: random.Random,
+    profile: TrafficProfile,
+    day: date,
+    arrives_at: datetime,
+    channel: str,
+    source: str,
+    medium: str,
+    campaign: str,
+    landing_page: str,
+    n: int,
+    k: int,
+) -> SessionBlock:
     engaged = k + fast_binomial(rng, n - k, profile.engagement_rate)  # a converting session is engaged
     bounced = n - engaged
     extra_views = poisson(rng, engaged * profile.extra_pages_per_engaged)
@@ -221,8 +273,21 @@ def _block(rng: random.Random, profile: TrafficProfile, day: date, arrives_at: d
     engagement = apportion(duration, all_views)
     pages = [(landing_page, n, n, n - multi_page, engagement[0])]
     pages += [(p, v, v, e, s) for p, v, e, s in zip(paths, views, exits, engagement[1:], strict=True) if v]
-    return SessionBlock(day, arrives_at, channel, source, medium, campaign, landing_page, n, engaged, duration,
-                        n + extra_views, k, PageViews(pages))
+    return SessionBlock(
+        day,
+        arrives_at,
+        channel,
+        source,
+        medium,
+        campaign,
+        landing_page,
+        n,
+        engaged,
+        duration,
+        n + extra_views,
+        k,
+        PageViews(pages),
+    )
 
 
 def _spread_exits(rng: random.Random, exits: int, views: list[int]) -> list[int]:
@@ -288,6 +353,13 @@ def export_sessions(blocks: list[SessionBlock], day: date) -> Iterator[dict]:
         arrives_us = int(block.arrives_at.timestamp() * 1_000_000)
         for i, paths in enumerate(session_paths(block)):
             session_start = first_seen + (k * 7919 + i * 104729) % span
-            yield {"user_pseudo_id": f"{1_000_000_000 + (k * 100_003 + i) % 1_000_000_000}.{first_seen}",
-                   "ga_session_id": session_start, "start_us": session_start * 1_000_000, "arrives_us": arrives_us,
-                   "paths": paths, "source": block.source, "medium": block.medium, "campaign": block.campaign}
+            yield {
+                "user_pseudo_id": f"{1_000_000_000 + (k * 100_003 + i) % 1_000_000_000}.{first_seen}",
+                "ga_session_id": session_start,
+                "start_us": session_start * 1_000_000,
+                "arrives_us": arrives_us,
+                "paths": paths,
+                "source": block.source,
+                "medium": block.medium,
+                "campaign": block.campaign,
+            }

@@ -64,8 +64,10 @@ def ensure_services() -> None:
         version = sorted(os.listdir("/etc/postgresql"))[-1]
         subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
     if subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True).returncode != 0:
-        subprocess.run(["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "",
-                        "--appendonly", "no"], check=False)
+        subprocess.run(
+            ["redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", "6379", "--save", "", "--appendonly", "no"],
+            check=False,
+        )
     for _ in range(60):
         pg = subprocess.run(["pg_isready", "-h", "127.0.0.1", "-q"]).returncode == 0
         rd = subprocess.run(["redis-cli", "-h", "127.0.0.1", "ping"], capture_output=True).returncode == 0
@@ -82,8 +84,11 @@ def free_port() -> int:
 
 
 def _psql(sql: str, database: str = "postgres") -> None:
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", sql],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+        capture_output=True,
+    )
 
 
 @dataclass
@@ -121,8 +126,11 @@ class CeleryStack:
         return {
             **keep,
             **self.connections,
-            **celery_stack_settings(postgres=f"postgres@127.0.0.1/{self.database}", redis=f"127.0.0.1:6379/{self.redis_db}",
-                                    api_server=f"http://127.0.0.1:{self.api_port}"),
+            **celery_stack_settings(
+                postgres=f"postgres@127.0.0.1/{self.database}",
+                redis=f"127.0.0.1:6379/{self.redis_db}",
+                api_server=f"http://127.0.0.1:{self.api_port}",
+            ),
             "AIRFLOW_HOME": str(self.home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT / "dags"),
             "AIRFLOW__CORE__FERNET_KEY": self.fernet_key,
@@ -152,14 +160,20 @@ class CeleryStack:
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "-n", str(self.redis_db), "flushdb"], check=True, capture_output=True)
         self.run(["db", "migrate"])
         pools = self.root / "pools.json"
-        pools.write_text(subprocess.run([sys.executable, "-m", "funnelhouse", "pools"], capture_output=True, text=True,
-                                        check=True, cwd=PROJECT).stdout)
+        pools.write_text(
+            subprocess.run(
+                [sys.executable, "-m", "funnelhouse", "pools"], capture_output=True, text=True, check=True, cwd=PROJECT
+            ).stdout
+        )
         self.run(["pools", "import", str(pools)])
-        self.procs["api-server"] = self._spawn("api-server", ["api-server", "--host", "127.0.0.1", "--port", str(self.api_port),
-                                                              "--workers", "1"])
+        self.procs["api-server"] = self._spawn(
+            "api-server", ["api-server", "--host", "127.0.0.1", "--port", str(self.api_port), "--workers", "1"]
+        )
         self.procs["scheduler"] = self._spawn("scheduler", ["scheduler", "--skip-serve-logs"])
         self.procs["dag-processor"] = self._spawn("dag-processor", ["dag-processor"])
-        self.wait_for(lambda: self.query("SELECT 1 FROM serialized_dag WHERE dag_id = 'funnelhouse'"), 240, "the DAG to be parsed")
+        self.wait_for(
+            lambda: self.query("SELECT 1 FROM serialized_dag WHERE dag_id = 'funnelhouse'"), 240, "the DAG to be parsed"
+        )
         self.wait_for(self._api_up, 120, "the API server")
         self.run(["dags", "unpause", "funnelhouse"])
 
@@ -172,10 +186,26 @@ class CeleryStack:
         for name, queues in WORKER_QUEUES.items():
             data = data_dirs[name]
             data.mkdir(parents=True, exist_ok=True)
-            env = {"FUNNELHOUSE_DATA_DIR": str(data), HOSTNAME_VARIABLE: f"{name}-worker",
-                   "FUNNELHOUSE_LANDING_URL": str(self.landing)}
-            proc = self._spawn(f"worker-{name}", ["celery", "worker", "--celery-hostname", f"{name}@%h", "--queues", queues,
-                                                  "--skip-serve-logs", "--without-gossip", "--without-mingle"], env)
+            env = {
+                "FUNNELHOUSE_DATA_DIR": str(data),
+                HOSTNAME_VARIABLE: f"{name}-worker",
+                "FUNNELHOUSE_LANDING_URL": str(self.landing),
+            }
+            proc = self._spawn(
+                f"worker-{name}",
+                [
+                    "celery",
+                    "worker",
+                    "--celery-hostname",
+                    f"{name}@%h",
+                    "--queues",
+                    queues,
+                    "--skip-serve-logs",
+                    "--without-gossip",
+                    "--without-mingle",
+                ],
+                env,
+            )
             self.workers[name] = Worker(f"{name}-worker", proc, data)
         self.wait_for(self._workers_ready, 180, "both Celery workers")
 
@@ -195,8 +225,10 @@ class CeleryStack:
         for proc in reversed(list(self.procs.values())):
             _stop(proc)
         self.procs.clear()
-        subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"],
-                       capture_output=True)
+        subprocess.run(
+            ["psql", "-h", "127.0.0.1", "-U", "postgres", "-qc", f"DROP DATABASE IF EXISTS {self.database} WITH (FORCE)"],
+            capture_output=True,
+        )
         subprocess.run(["redis-cli", "-h", "127.0.0.1", "-n", str(self.redis_db), "flushdb"], capture_output=True)
 
     # --- Airflow, through its CLI and its metadata database ---
@@ -231,11 +263,14 @@ class CeleryStack:
             if len(states) >= count and all(s in ("success", "failed") for s in states.values()):
                 return states
             time.sleep(2)
-        raise TimeoutError(f"runs not finished after {timeout_s:.0f} s: {dict(self.query(run_ids_sql, params))}\n{self.tail_logs()}")
+        raise TimeoutError(
+            f"runs not finished after {timeout_s:.0f} s: {dict(self.query(run_ids_sql, params))}\n{self.tail_logs()}"
+        )
 
     def wait_for_run(self, run_id: str, timeout_s: float) -> str:
-        return self.wait_for_runs("SELECT run_id, state FROM dag_run WHERE dag_id = 'funnelhouse' AND run_id = %s",
-                                  (run_id,), 1, timeout_s)[run_id]
+        return self.wait_for_runs(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = 'funnelhouse' AND run_id = %s", (run_id,), 1, timeout_s
+        )[run_id]
 
     def task_tries(self, run_id: str) -> list[tuple[str, int, str | None, str | None]]:
         """(task_id, try_number, hostname, state) of every try of every task of the run, earlier tries included."""
@@ -278,8 +313,14 @@ class CeleryStack:
 
     def _spawn(self, name: str, args: list[str], env: dict | None = None) -> subprocess.Popen:
         log = open(self.root / f"{name}.log", "a")
-        return subprocess.Popen([str(AIRFLOW), *args], env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=self.root, start_new_session=True)
+        return subprocess.Popen(
+            [str(AIRFLOW), *args],
+            env={**self.env, **(env or {})},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.root,
+            start_new_session=True,
+        )
 
 
 def _stop(proc: subprocess.Popen) -> None:

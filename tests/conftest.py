@@ -5,11 +5,11 @@ from __future__ import annotations
 import os
 from datetime import timedelta
 
-import pytest
-
 # Airflow configures logging when first imported and replaces the root logger's handlers, pytest's
 # log capture among them: imported here, before any test, so caplog sees every test's log lines.
 import airflow.sdk  # noqa: F401
+import pytest
+
 from sandbox.server import SandboxServer
 from sandbox.world import World
 
@@ -75,15 +75,25 @@ def pipeline_runs(tmp_path_factory, world):
         try:
             logical_date = world.end + timedelta(days=1)
             first_code = run_dag(logical_date, data)
-            first = {"raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
-                     "marts": table_checksums(settings.published_path(), "marts"),
-                     "mart_columns": column_hashes(settings.published_path(), "marts")}
+            first = {
+                "raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
+                "marts": table_checksums(settings.published_path(), "marts"),
+                "mart_columns": column_hashes(settings.published_path(), "marts"),
+            }
             second_code = run_dag(logical_date, data)
-            second = {"raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
-                      "marts": table_checksums(settings.published_path(), "marts"),
-                      "mart_columns": column_hashes(settings.published_path(), "marts")}
-            runs = {"codes": (first_code, second_code), "first": first, "second": second,
-                    "published": settings.published_path(), "warehouse": settings.warehouse_path(), "data_dir": data}
+            second = {
+                "raw": table_checksums(settings.warehouse_path(), "raw\\_%"),
+                "marts": table_checksums(settings.published_path(), "marts"),
+                "mart_columns": column_hashes(settings.published_path(), "marts"),
+            }
+            runs = {
+                "codes": (first_code, second_code),
+                "first": first,
+                "second": second,
+                "published": settings.published_path(),
+                "warehouse": settings.warehouse_path(),
+                "data_dir": data,
+            }
         finally:
             os.environ.clear()
             os.environ.update(saved)

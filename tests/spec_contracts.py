@@ -52,7 +52,12 @@ def openapi_to_json_schema(schema: dict | bool) -> dict | bool:
             out["enum"] = [*out["enum"], None]
     # Closed objects: a field the spec does not declare is a sandbox invention. (Not under
     # allOf/anyOf/oneOf, where closing each part would reject the other parts' fields.)
-    if out.get("type") == "object" and "properties" in out and "additionalProperties" not in out and not _COMPOSITION & out.keys():
+    if (
+        out.get("type") == "object"
+        and "properties" in out
+        and "additionalProperties" not in out
+        and not _COMPOSITION & out.keys()
+    ):
         out["additionalProperties"] = False
     return out
 

@@ -10,7 +10,6 @@ from extractors.errors import ConfigError
 from extractors.http import HttpClient, RateLimit, RetryPolicy
 from extractors.streams import Stream, Window
 
-
 DEFAULT_TIMEOUT_S = 120.0
 
 
@@ -32,8 +31,9 @@ class Source:
         """Bearer-token auth, as most platforms use; a source with other auth builds on ``http_client``."""
         return self.http_client(conn, headers={"Authorization": f"Bearer {conn.password}"})
 
-    def http_client(self, conn: PlatformConnection, headers: dict[str, str] | None = None,
-                    secrets: list[str] | None = None) -> HttpClient:
+    def http_client(
+        self, conn: PlatformConnection, headers: dict[str, str] | None = None, secrets: list[str] | None = None
+    ) -> HttpClient:
         """The shared client with this platform's concurrency limit and the connection's
         ``timeout_s`` extra (seconds to wait for an answer, default 120)."""
         try:
@@ -41,8 +41,15 @@ class Source:
         except (TypeError, ValueError):
             raise ConfigError(f"connection '{conn.conn_id}' extra 'timeout_s' is not a number of seconds") from None
         policy = RetryPolicy(read_timeout_s=timeout_s)
-        return HttpClient(self.name, conn.base_url, headers=headers, secrets=[conn.password, *(secrets or [])],
-                          max_concurrency=self.max_concurrency, policy=policy, rate_limits=self.rate_limits)
+        return HttpClient(
+            self.name,
+            conn.base_url,
+            headers=headers,
+            secrets=[conn.password, *(secrets or [])],
+            max_concurrency=self.max_concurrency,
+            policy=policy,
+            rate_limits=self.rate_limits,
+        )
 
     default_history = timedelta(days=90)
 
@@ -59,8 +66,9 @@ class Source:
         except ValueError:
             raise ConfigError(f"connection '{conn.conn_id}' extra 'start_date' is not YYYY-MM-DD: {configured!r}") from None
 
-    def read(self, client: HttpClient, conn: PlatformConnection, stream: Stream, account: str,
-             window: Window) -> Iterator[list[dict]]:
+    def read(
+        self, client: HttpClient, conn: PlatformConnection, stream: Stream, account: str, window: Window
+    ) -> Iterator[list[dict]]:
         """The unit's pages of records; a ``landing.Note`` between them is a remark its manifest keeps."""
         raise NotImplementedError
 
@@ -68,7 +76,9 @@ class Source:
         for s in self.streams:
             if s.name == name:
                 return s
-        raise ConfigError(f"unknown stream '{name}' for source '{self.name}': choose from {', '.join(s.name for s in self.streams)}")
+        raise ConfigError(
+            f"unknown stream '{name}' for source '{self.name}': choose from {', '.join(s.name for s in self.streams)}"
+        )
 
 
 # name -> module and class: a run imports only its own source (Google's need cryptography, ~1 s to import).

@@ -70,8 +70,7 @@ def _xml(content: bytes) -> ET.Element:
 
 def _records(root: ET.Element) -> list[dict]:
     """Each Record as sent: its attributes and the text of its elements."""
-    return [{**record.attrib, **{child.tag: (child.text or "").strip() for child in record}}
-            for record in root.iter("Record")]
+    return [{**record.attrib, **{child.tag: (child.text or "").strip() for child in record}} for record in root.iter("Record")]
 
 
 class CentralBankOfRussia(Source):
@@ -81,9 +80,15 @@ class CentralBankOfRussia(Source):
     needs_password = False
     default_history = FIRST_RUN_HISTORY
     streams = (
-        Stream("daily_rates", (KeyColumn("date", "$.Date", "DATE", parse=DD_MM_YYYY),), load="window",
-               window_key="date", lookback=LOOKBACK, rows_every_day=False,  # no rates on the Bank's days off
-               description="official rate of one currency in roubles per rate date (XML_dynamic.asp)"),
+        Stream(
+            "daily_rates",
+            (KeyColumn("date", "$.Date", "DATE", parse=DD_MM_YYYY),),
+            load="window",
+            window_key="date",
+            lookback=LOOKBACK,
+            rows_every_day=False,  # no rates on the Bank's days off
+            description="official rate of one currency in roubles per rate date (XML_dynamic.asp)",
+        ),
     )
 
     def __init__(self):
@@ -104,15 +109,23 @@ class CentralBankOfRussia(Source):
         with self._lock:
             if self._bank_codes is None:
                 root = client.request("GET", "/scripts/XML_valFull.asp", what="currency list", decode=_xml)
-                self._bank_codes = {(item.findtext("ISO_Char_Code") or "").strip().upper(): item.get("ID")
-                                    for item in root.iter("Item") if item.get("ID")}
+                self._bank_codes = {
+                    (item.findtext("ISO_Char_Code") or "").strip().upper(): item.get("ID")
+                    for item in root.iter("Item")
+                    if item.get("ID")
+                }
         if currency not in self._bank_codes:
-            raise ConfigError(f"connection 'cbr' extra 'currencies' names {currency!r}, which the Bank of Russia "
-                              "does not quote: remove it, or give its rates in seeds/fx_rates.csv (var fx_rates_source: seed)")
+            raise ConfigError(
+                f"connection 'cbr' extra 'currencies' names {currency!r}, which the Bank of Russia "
+                "does not quote: remove it, or give its rates in seeds/fx_rates.csv (var fx_rates_source: seed)"
+            )
         return self._bank_codes[currency]
 
     def read(self, client, conn, stream, account, window) -> Iterator[list[dict]]:
-        params = {"date_req1": f"{window.first_day:%d/%m/%Y}", "date_req2": f"{window.last_day:%d/%m/%Y}",
-                  "VAL_NM_RQ": self.bank_code(client, account)}
+        params = {
+            "date_req1": f"{window.first_day:%d/%m/%Y}",
+            "date_req2": f"{window.last_day:%d/%m/%Y}",
+            "VAL_NM_RQ": self.bank_code(client, account),
+        }
         root = client.request("GET", "/scripts/XML_dynamic.asp", params=params, what=f"daily_rates [{account}]", decode=_xml)
         yield _records(root)

@@ -102,16 +102,39 @@ class FacebookPages(Source):
     conn_id = "facebook_pages"
     max_concurrency = 4
     streams = (
-        Stream("page_posts", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="page posts with share, comment and reaction counts"),
-        Stream("page_insights", (KeyColumn("metric", "$.name"), KeyColumn("end_time", "$.end_time", "TIMESTAMPTZ")),
-               load="window", window_key="end_time", lookback=timedelta(days=3), description="daily page media views, engagements, followers"),
+        Stream(
+            "page_posts",
+            (KeyColumn("id", "$.id"),),
+            lookback=COUNTER_LOOKBACK,
+            description="page posts with share, comment and reaction counts",
+        ),
+        Stream(
+            "page_insights",
+            (KeyColumn("metric", "$.name"), KeyColumn("end_time", "$.end_time", "TIMESTAMPTZ")),
+            load="window",
+            window_key="end_time",
+            lookback=timedelta(days=3),
+            description="daily page media views, engagements, followers",
+        ),
         Stream("post_comments", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="comments on recent posts"),
-        Stream("ig_media", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="Instagram media with like and comment counts"),
-        Stream("ig_media_insights", (KeyColumn("media_id", "$.media_id"), KeyColumn("metric", "$.name")),
-               lookback=COUNTER_LOOKBACK, description="lifetime views, reach, saves, shares (and likes, comments where its type has them) per recent media"),
+        Stream(
+            "ig_media",
+            (KeyColumn("id", "$.id"),),
+            lookback=COUNTER_LOOKBACK,
+            description="Instagram media with like and comment counts",
+        ),
+        Stream(
+            "ig_media_insights",
+            (KeyColumn("media_id", "$.media_id"), KeyColumn("metric", "$.name")),
+            lookback=COUNTER_LOOKBACK,
+            description="lifetime views, reach, saves, shares (and likes, comments where its type has them) per recent media",
+        ),
         Stream("ig_comments", (KeyColumn("id", "$.id"),), lookback=COUNTER_LOOKBACK, description="comments on recent media"),
-        Stream("account_snapshots", (KeyColumn("id", "$.id"), KeyColumn("snapshot_at", "$.snapshot_at", "TIMESTAMPTZ")),
-               description="followers of the page and the Instagram account, read once per run"),
+        Stream(
+            "account_snapshots",
+            (KeyColumn("id", "$.id"), KeyColumn("snapshot_at", "$.snapshot_at", "TIMESTAMPTZ")),
+            description="followers of the page and the Instagram account, read once per run",
+        ),
     )
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
@@ -129,14 +152,24 @@ class FacebookPages(Source):
         until = {"until": int(window.end.timestamp())}
         what = f"{stream.name} [{account}]"
         if stream.name == "page_posts":
-            yield from paginate(client, PageRequest("GET", f"/{v}/{account}/posts", params={"fields": POST_FIELDS, **since, **until}),
-                                NEXT, ("data",), what=what)
+            yield from paginate(
+                client,
+                PageRequest("GET", f"/{v}/{account}/posts", params={"fields": POST_FIELDS, **since, **until}),
+                NEXT,
+                ("data",),
+                what=what,
+            )
         elif stream.name == "page_insights":
             # Time-paged: paging.next always exists (it points past today), so read our own windows once each.
             start = window.start or window.end - INSIGHTS_MAX_SPAN
             while start < window.end:
                 stop = min(start + INSIGHTS_MAX_SPAN, window.end)
-                params = {"metric": PAGE_METRICS, "period": "day", "since": int(start.timestamp()), "until": int(stop.timestamp())}
+                params = {
+                    "metric": PAGE_METRICS,
+                    "period": "day",
+                    "since": int(start.timestamp()),
+                    "until": int(stop.timestamp()),
+                }
                 yield _metric_values(client.request("GET", f"/{v}/{account}/insights", params=params, what=what))
                 start = stop
         elif stream.name == "account_snapshots":
@@ -154,15 +187,38 @@ class FacebookPages(Source):
                     if page is None:
                         without.append(m["id"])
                         continue
-                    yield [{"media_id": m["id"], "name": d["name"], "period": d.get("period"), "id": d.get("id"),
-                            "value": d.get("total_value", {}).get("value") if "total_value" in d else (d.get("values") or [{}])[0].get("value")}
-                           for d in page.get("data") or []]
+                    yield [
+                        {
+                            "media_id": m["id"],
+                            "name": d["name"],
+                            "period": d.get("period"),
+                            "id": d.get("id"),
+                            "value": d.get("total_value", {}).get("value")
+                            if "total_value" in d
+                            else (d.get("values") or [{}])[0].get("value"),
+                        }
+                        for d in page.get("data") or []
+                    ]
             if without:
-                log.warning("facebook_pages %s: %d media have no insights (posted before the account became a business "
-                            "account), the others loaded: %s", what, len(without), ", ".join(without))
+                log.warning(
+                    "facebook_pages %s: %d media have no insights (posted before the account became a business "
+                    "account), the others loaded: %s",
+                    what,
+                    len(without),
+                    ", ".join(without),
+                )
         else:  # comments on the posts / media of the window
-            parents = (paginate(client, PageRequest("GET", f"/{v}/{account}/posts", params={"fields": "id", **since, **until}), NEXT, ("data",), what=what)
-                       if stream.name == "post_comments" else self._recent_media(client, v, account, window, what))
+            parents = (
+                paginate(
+                    client,
+                    PageRequest("GET", f"/{v}/{account}/posts", params={"fields": "id", **since, **until}),
+                    NEXT,
+                    ("data",),
+                    what=what,
+                )
+                if stream.name == "post_comments"
+                else self._recent_media(client, v, account, window, what)
+            )
             fields = POST_COMMENT_FIELDS if stream.name == "post_comments" else IG_COMMENT_FIELDS
             for page in parents:
                 for parent in page:
@@ -174,7 +230,9 @@ class FacebookPages(Source):
         """Instagram's media edge has no since filter: page newest-first and stop past the window."""
         first = PageRequest("GET", f"/{v}/{account}/media", params={"fields": MEDIA_FIELDS})
         for page in paginate(client, first, NEXT, ("data",), what=what):
-            recent = [m for m in page if window.start is None or m.get("timestamp", "") >= window.start.strftime("%Y-%m-%dT%H:%M:%S")]
+            recent = [
+                m for m in page if window.start is None or m.get("timestamp", "") >= window.start.strftime("%Y-%m-%dT%H:%M:%S")
+            ]
             yield recent
             if len(recent) < len(page):
                 return
@@ -189,15 +247,23 @@ def _media_insights(client, v: str, media: dict, what: str) -> dict | None:
         except ApiError as exc:
             error = exc.platform_error
             if (error.get("code"), error.get("error_subcode")) == POSTED_BEFORE_BUSINESS:
-                log.warning("facebook_pages %s: skipped, %s (Graph error 100/2108006)", what,
-                            error.get("error_user_title") or error.get("message"))
+                log.warning(
+                    "facebook_pages %s: skipped, %s (Graph error 100/2108006)",
+                    what,
+                    error.get("error_user_title") or error.get("message"),
+                )
                 return None
             refused = _REFUSED_METRIC.search(str(error.get("message", ""))) if error.get("code") == 100 else None
             name = refused and (refused.group(1) or refused.group(2))
             if name not in metrics or len(metrics) == 1:
                 raise
-            log.warning("facebook_pages %s: Graph refused the metric %s for this %s %s media; reading the others",
-                        what, name, media.get("media_product_type"), media.get("media_type"))
+            log.warning(
+                "facebook_pages %s: Graph refused the metric %s for this %s %s media; reading the others",
+                what,
+                name,
+                media.get("media_product_type"),
+                media.get("media_type"),
+            )
             metrics.remove(name)
 
 
@@ -210,5 +276,8 @@ def _ig_user_ids(conn: PlatformConnection) -> list[str]:
 
 
 def _metric_values(page: dict) -> list[dict]:
-    return [{"name": d["name"], "period": d.get("period"), "title": d.get("title"), "id": d.get("id"), **value}
-            for d in page.get("data") or [] for value in d.get("values") or []]
+    return [
+        {"name": d["name"], "period": d.get("period"), "title": d.get("title"), "id": d.get("id"), **value}
+        for d in page.get("data") or []
+        for value in d.get("values") or []
+    ]

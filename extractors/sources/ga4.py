@@ -81,10 +81,18 @@ class Report:
 REPORTS = {
     "sessions_daily": Report(
         # sessionGoogleAdsCampaign*: auto-tagged Google Ads clicks (gclid, no UTM) name their campaign ('(not set)' for others)
-        ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "sessionGoogleAdsCampaignId",
-         "sessionGoogleAdsCampaignName", "landingPage"),
+        (
+            "date",
+            "sessionSource",
+            "sessionMedium",
+            "sessionCampaignName",
+            "sessionGoogleAdsCampaignId",
+            "sessionGoogleAdsCampaignName",
+            "landingPage",
+        ),
         ("sessions", "engagedSessions", "bounceRate", "averageSessionDuration", "screenPageViews", "keyEvents"),
-        detail="landingPage"),
+        detail="landingPage",
+    ),
     "pages_daily": Report(("date", "pagePath"), ("screenPageViews", "userEngagementDuration", "sessions")),
 }
 # How a metric of a remainder row (a coarse row minus its detailed rows) is worked out: additive
@@ -127,7 +135,8 @@ class QuotaGuard:
                     raise QuotaExhausted(
                         f"ga4 {what}: the property's Data API tokens for this {period} are spent ({name}: {left} left, "
                         f"the last request cost {self._last_cost}); stopped before sending more. GA4 returns them "
-                        f"within the {period}: run again then to read this unit")
+                        f"within the {period}: run again then to read this unit"
+                    )
 
 
 class GA4(Source):
@@ -135,14 +144,27 @@ class GA4(Source):
     conn_id = "ga4"
     max_concurrency = 4
     streams = (
-        *(Stream(report, tuple(_key(d) for d in spec.dimensions), load="window", window_key="date",
-                 lookback=timedelta(days=4), description=f"GA4 report: {', '.join(spec.dimensions)} -> {', '.join(spec.metrics)}")
-          for report, spec in REPORTS.items()),
+        *(
+            Stream(
+                report,
+                tuple(_key(d) for d in spec.dimensions),
+                load="window",
+                window_key="date",
+                lookback=timedelta(days=4),
+                description=f"GA4 report: {', '.join(spec.dimensions)} -> {', '.join(spec.metrics)}",
+            )
+            for report, spec in REPORTS.items()
+        ),
         # Optional: read only for a connection with bigquery_project_id; a 403 skips it (no BigQuery access).
-        Stream(EXPORT_STREAM, (KeyColumn("date", "$.event_date", "DATE", parse=YYYYMMDD), KeyColumn("page_path", "$.page_path")),
-               load="window", window_key="date",
-               lookback=timedelta(days=4), optional=True,
-               description="GA4 BigQuery export: page views and exits (a session's last page_view) per day and page"),
+        Stream(
+            EXPORT_STREAM,
+            (KeyColumn("date", "$.event_date", "DATE", parse=YYYYMMDD), KeyColumn("page_path", "$.page_path")),
+            load="window",
+            window_key="date",
+            lookback=timedelta(days=4),
+            optional=True,
+            description="GA4 BigQuery export: page views and exits (a session's last page_view) per day and page",
+        ),
     )
 
     def __init__(self):
@@ -232,14 +254,19 @@ def _read_day(pages: _ReportPages, spec: Report, day: date, what: str) -> Iterat
         if not pages.folded:
             remainders = _remainders(detailed, coarse, coarse_dims, spec)
             yield [*detailed, *remainders]
-            yield Note(f"{what} {day}: GA4 folded rows into (other); {len(remainders)} rows keep their "
-                       f"{', '.join(d for d in coarse_dims if d != 'date')} with {spec.detail} '(other)'")
+            yield Note(
+                f"{what} {day}: GA4 folded rows into (other); {len(remainders)} rows keep their "
+                f"{', '.join(d for d in coarse_dims if d != 'date')} with {spec.detail} '(other)'"
+            )
             return
     for row in folded:
         row["date"] = stamp  # the request covered this one day
     yield [*detailed, *folded]
-    yield Note(f"{what} {day}: GA4 folded rows into (other) even for one day"
-               + (f" without {spec.detail}" if spec.detail else "") + "; the (other) row is kept as GA4 sent it")
+    yield Note(
+        f"{what} {day}: GA4 folded rows into (other) even for one day"
+        + (f" without {spec.detail}" if spec.detail else "")
+        + "; the (other) row is kept as GA4 sent it"
+    )
 
 
 def _remainders(detailed: list[dict], coarse: list[dict], coarse_dims: tuple[str, ...], spec: Report) -> list[dict]:
@@ -285,6 +312,8 @@ def _rows_as_records(page: dict) -> list[dict]:
     metrics = [h["name"] for h in page.get("metricHeaders") or []]
     records = []
     for row in page.get("rows") or []:
-        values = [v.get("value") for v in row.get("dimensionValues") or []] + [v.get("value") for v in row.get("metricValues") or []]
+        values = [v.get("value") for v in row.get("dimensionValues") or []] + [
+            v.get("value") for v in row.get("metricValues") or []
+        ]
         records.append(dict(zip(dimensions + metrics, values, strict=False)))
     return records

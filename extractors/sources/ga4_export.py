@@ -100,8 +100,10 @@ def export_configured(conn: PlatformConnection) -> bool:
 def _dataset(conn: PlatformConnection, property_id: str) -> str:
     datasets = conn.extra.get("bigquery_datasets") or {}
     if not isinstance(datasets, dict):
-        raise ConfigError(f"connection '{conn.conn_id}' extra 'bigquery_datasets' must map property ids to datasets, "
-                          f'e.g. {{"{property_id}": "analytics_{property_id}"}}')
+        raise ConfigError(
+            f"connection '{conn.conn_id}' extra 'bigquery_datasets' must map property ids to datasets, "
+            f'e.g. {{"{property_id}": "analytics_{property_id}"}}'
+        )
     return str(datasets.get(property_id) or f"analytics_{property_id}")
 
 
@@ -124,15 +126,24 @@ def read_export(client, conn: PlatformConnection, property_id: str, window: Wind
 
 def _table_ids(client, base: str, project: str, dataset: str, what: str) -> set[str]:
     first = PageRequest("GET", f"{base}/bigquery/v2/projects/{project}/datasets/{dataset}/tables", params={"maxResults": 1000})
-    pages = paginate(client, first, BodyCursor(("nextPageToken",), param="pageToken"),
-                     lambda page: [t.get("tableReference", {}).get("tableId") for t in page.get("tables") or []],
-                     what=f"{what} tables")
+    pages = paginate(
+        client,
+        first,
+        BodyCursor(("nextPageToken",), param="pageToken"),
+        lambda page: [t.get("tableReference", {}).get("tableId") for t in page.get("tables") or []],
+        what=f"{what} tables",
+    )
     return {table for page in pages for table in page}
 
 
 def _query(client, base: str, project: str, dataset: str, location, sql: str, what: str) -> Iterator[list[dict]]:
-    body = {"query": sql, "useLegacySql": False, "defaultDataset": {"projectId": project, "datasetId": dataset},
-            "maxResults": PAGE_ROWS, "timeoutMs": POLL_TIMEOUT_MS}
+    body = {
+        "query": sql,
+        "useLegacySql": False,
+        "defaultDataset": {"projectId": project, "datasetId": dataset},
+        "maxResults": PAGE_ROWS,
+        "timeoutMs": POLL_TIMEOUT_MS,
+    }
     if location:
         body["location"] = location
     answer = client.request("POST", f"{base}/bigquery/v2/projects/{project}/queries", json_body=body, what=what)
@@ -144,8 +155,10 @@ def _query(client, base: str, project: str, dataset: str, location, sql: str, wh
     polls = 0
     while not answer.get("jobComplete"):
         if polls == MAX_POLLS:
-            raise ApiError(f"ga4 {what}: BigQuery job {job['jobId']} has not finished after {MAX_POLLS} waits of "
-                           f"{POLL_TIMEOUT_MS // 1000} s; run again later")
+            raise ApiError(
+                f"ga4 {what}: BigQuery job {job['jobId']} has not finished after {MAX_POLLS} waits of "
+                f"{POLL_TIMEOUT_MS // 1000} s; run again later"
+            )
         polls += 1
         answer = client.request("GET", results, params={**params, "maxResults": 0, "timeoutMs": POLL_TIMEOUT_MS}, what=what)
     log.info("ga4 %s: %s rows, %s bytes processed", what, answer.get("totalRows"), answer.get("totalBytesProcessed"))
@@ -155,11 +168,18 @@ def _query(client, base: str, project: str, dataset: str, location, sql: str, wh
         if not answer.get("pageToken"):
             return
         page_params["pageToken"] = answer["pageToken"]
-    yield from paginate(client, PageRequest("GET", results, params=page_params), BodyCursor(("pageToken",), param="pageToken"),
-                        _records, what=what)
+    yield from paginate(
+        client,
+        PageRequest("GET", results, params=page_params),
+        BodyCursor(("pageToken",), param="pageToken"),
+        _records,
+        what=what,
+    )
 
 
 def _records(page: dict) -> list[dict]:
     """BigQuery rows ({"f": [{"v": value}]}, values as strings) as {field name: value}."""
     fields = [f["name"] for f in (page.get("schema") or {}).get("fields") or []]
-    return [{name: cell.get("v") for name, cell in zip(fields, row.get("f") or [], strict=False)} for row in page.get("rows") or []]
+    return [
+        {name: cell.get("v") for name, cell in zip(fields, row.get("f") or [], strict=False)} for row in page.get("rows") or []
+    ]

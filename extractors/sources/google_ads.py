@@ -63,17 +63,21 @@ from extractors.streams import KeyColumn, Stream
 CLICK_VIEW_DAYS = 90  # Google serves click_view for the last 90 days
 QUERIES = {
     "customers": "SELECT customer.id, customer.descriptive_name, customer.currency_code, customer.time_zone FROM customer",
-    "campaigns": ("SELECT customer.id, campaign.id, campaign.name, campaign.status, campaign.advertising_channel_type "
-                  "FROM campaign"),
+    "campaigns": (
+        "SELECT customer.id, campaign.id, campaign.name, campaign.status, campaign.advertising_channel_type FROM campaign"
+    ),
     "ad_groups": "SELECT customer.id, campaign.id, ad_group.id, ad_group.name, ad_group.status FROM ad_group",
     # one day per query: Google refuses click_view over a range
-    "click_views": ("SELECT customer.id, campaign.id, campaign.name, ad_group.id, click_view.gclid, segments.date "
-                    "FROM click_view WHERE segments.date = '{day}'"),
+    "click_views": (
+        "SELECT customer.id, campaign.id, campaign.name, ad_group.id, click_view.gclid, segments.date "
+        "FROM click_view WHERE segments.date = '{day}'"
+    ),
     "ad_group_performance": (
         "SELECT customer.id, customer.currency_code, customer.time_zone, campaign.id, campaign.name, "
         "ad_group.id, ad_group.name, metrics.impressions, metrics.clicks, metrics.cost_micros, "
         "metrics.conversions, metrics.conversions_value, segments.date FROM ad_group "
-        "WHERE segments.date BETWEEN '{since}' AND '{until}'"),
+        "WHERE segments.date BETWEEN '{since}' AND '{until}'"
+    ),
 }
 _SUNSET_MESSAGE = re.compile(r"Version v\d+ is deprecated")
 
@@ -86,13 +90,24 @@ class GoogleAds(Source):
         Stream("customers", (KeyColumn("customer_id", "$.customer.id"),), description="account currency and time zone"),
         Stream("campaigns", (KeyColumn("campaign_id", "$.campaign.id"),), description="campaign names and status"),
         Stream("ad_groups", (KeyColumn("ad_group_id", "$.adGroup.id"),), description="ad group names and status"),
-        Stream("ad_group_performance", (KeyColumn("ad_group_id", "$.adGroup.id"), KeyColumn("date", "$.segments.date", "DATE")),
-               load="window", window_key="date", lookback=timedelta(days=30),
-               description="ad-group daily impressions, clicks, cost (micros), conversions, in the account's time zone"),
+        Stream(
+            "ad_group_performance",
+            (KeyColumn("ad_group_id", "$.adGroup.id"), KeyColumn("date", "$.segments.date", "DATE")),
+            load="window",
+            window_key="date",
+            lookback=timedelta(days=30),
+            description="ad-group daily impressions, clicks, cost (micros), conversions, in the account's time zone",
+        ),
         # the account's day may not have ended at the last run (Los Angeles ends 7 hours after UTC): 2 days again
-        Stream("click_views", (KeyColumn("gclid", "$.clickView.gclid"), KeyColumn("date", "$.segments.date", "DATE")),
-               load="window", window_key="date", lookback=timedelta(days=2), max_history=timedelta(days=CLICK_VIEW_DAYS),
-               description="every click's gclid with its campaign and ad group, one account day per query"),
+        Stream(
+            "click_views",
+            (KeyColumn("gclid", "$.clickView.gclid"), KeyColumn("date", "$.segments.date", "DATE")),
+            load="window",
+            window_key="date",
+            lookback=timedelta(days=2),
+            max_history=timedelta(days=CLICK_VIEW_DAYS),
+            description="every click's gclid with its campaign and ad group, one account day per query",
+        ),
     )
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
@@ -111,8 +126,12 @@ class GoogleAds(Source):
         version = str(conn.extra.get("api_version") or PLATFORMS["google_ads"].default)  # as api_version(), unwarned
         for query in _queries(stream, window):
             try:
-                batches = client.request("POST", f"/{version}/customers/{account}/googleAds:searchStream",
-                                         json_body={"query": query}, what=f"{stream.name} [customer {account}]")
+                batches = client.request(
+                    "POST",
+                    f"/{version}/customers/{account}/googleAds:searchStream",
+                    json_body={"query": query},
+                    what=f"{stream.name} [customer {account}]",
+                )
             except ApiError as exc:
                 if _is_sunset_answer(exc.body):
                     raise ApiVersionError(deprecated_version_message("google_ads", conn.conn_id, version)) from None

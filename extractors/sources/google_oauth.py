@@ -56,19 +56,32 @@ def google_access_token(source_name: str, conn: PlatformConnection) -> str:
     client = HttpClient(source_name, token_uri, secrets=[str(refresh_token), str(client_secret)], max_concurrency=1)
     what = "access token (OAuth refresh)"
     try:
-        body = client.request("POST", token_uri, what=what, form={
-            "grant_type": "refresh_token", "client_id": client_id, "client_secret": client_secret, "refresh_token": refresh_token})
+        body = client.request(
+            "POST",
+            token_uri,
+            what=what,
+            form={
+                "grant_type": "refresh_token",
+                "client_id": client_id,
+                "client_secret": client_secret,
+                "refresh_token": refresh_token,
+            },
+        )
     except AuthError as exc:
         answer = exc.body if isinstance(exc.body, dict) else {}
         said = client.redact(f"{answer.get('error')}: {answer.get('error_description', '')}".rstrip(": "))
         if answer.get("error") == "invalid_grant":
-            raise AuthError(f"{source_name} {what}: Google answered {said}: the refresh token of connection '{conn.conn_id}' "
-                            "was revoked or has expired; mint a new refresh token (sign in again through the OAuth consent "
-                            "of the same client) and put it in the connection's extra 'refresh_token'") from None
+            raise AuthError(
+                f"{source_name} {what}: Google answered {said}: the refresh token of connection '{conn.conn_id}' "
+                "was revoked or has expired; mint a new refresh token (sign in again through the OAuth consent "
+                "of the same client) and put it in the connection's extra 'refresh_token'"
+            ) from None
         if answer.get("error") in ("invalid_client", "unauthorized_client"):
-            raise AuthError(f"{source_name} {what}: Google answered {said}: the OAuth client was refused; put the id and "
-                            f"secret of the client that minted the refresh token in the extras 'client_id' and "
-                            f"'client_secret' of connection '{conn.conn_id}'") from None
+            raise AuthError(
+                f"{source_name} {what}: Google answered {said}: the OAuth client was refused; put the id and "
+                f"secret of the client that minted the refresh token in the extras 'client_id' and "
+                f"'client_secret' of connection '{conn.conn_id}'"
+            ) from None
         raise
     return body["access_token"]
 
@@ -79,23 +92,34 @@ def _service_account_token(source_name: str, conn: PlatformConnection) -> str:
         try:
             key = json.loads(key)
         except ValueError:
-            raise ConfigError(f"connection '{conn.conn_id}' extra 'service_account_key' is not JSON: paste the key file's "
-                              f"content, e.g. {KEY_EXAMPLE}") from None
+            raise ConfigError(
+                f"connection '{conn.conn_id}' extra 'service_account_key' is not JSON: paste the key file's "
+                f"content, e.g. {KEY_EXAMPLE}"
+            ) from None
     missing = [k for k in ("client_email", "private_key") if not (isinstance(key, dict) and key.get(k))]
     if missing:
-        raise ConfigError(f"connection '{conn.conn_id}' extra 'service_account_key' has no {', '.join(missing)}: "
-                          f"use the service account's JSON key file, e.g. {KEY_EXAMPLE}")
+        raise ConfigError(
+            f"connection '{conn.conn_id}' extra 'service_account_key' has no {', '.join(missing)}: "
+            f"use the service account's JSON key file, e.g. {KEY_EXAMPLE}"
+        )
     token_uri = str(conn.extra.get("token_uri") or key.get("token_uri") or GOOGLE_TOKEN_URI)
     scopes = conn.extra.get("scopes") or SCOPES.get(source_name, ())
     now = int(time.time())
     claims = {"iss": key["client_email"], "scope": " ".join(scopes), "aud": token_uri, "iat": now, "exp": now + 3600}
     try:
-        assertion = jwt.encode(claims, key["private_key"], algorithm="RS256",
-                               headers={"kid": key["private_key_id"]} if key.get("private_key_id") else None)
+        assertion = jwt.encode(
+            claims,
+            key["private_key"],
+            algorithm="RS256",
+            headers={"kid": key["private_key_id"]} if key.get("private_key_id") else None,
+        )
     except (ValueError, TypeError, jwt.PyJWTError):
-        raise ConfigError(f"connection '{conn.conn_id}' extra 'service_account_key' has a private_key that is not an RSA "
-                          "key in PEM form: use the key file Google issued") from None
+        raise ConfigError(
+            f"connection '{conn.conn_id}' extra 'service_account_key' has a private_key that is not an RSA "
+            "key in PEM form: use the key file Google issued"
+        ) from None
     client = HttpClient(source_name, token_uri, secrets=[str(key["private_key"]), assertion], max_concurrency=1)
-    body = client.request("POST", token_uri, what="access token (service account)",
-                          form={"grant_type": JWT_BEARER, "assertion": assertion})
+    body = client.request(
+        "POST", token_uri, what="access token (service account)", form={"grant_type": JWT_BEARER, "assertion": assertion}
+    )
     return body["access_token"]

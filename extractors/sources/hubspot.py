@@ -68,17 +68,47 @@ from extractors.pagination import BodyCursor, PageRequest, paginate
 from extractors.sources import Source
 from extractors.streams import KeyColumn, Stream, Window
 
-LIFECYCLE_STAGES = ("subscriber", "lead", "marketingqualifiedlead", "salesqualifiedlead", "opportunity", "customer", "evangelist", "other")
+LIFECYCLE_STAGES = (
+    "subscriber",
+    "lead",
+    "marketingqualifiedlead",
+    "salesqualifiedlead",
+    "opportunity",
+    "customer",
+    "evangelist",
+    "other",
+)
 CONTACT_PROPERTIES = (
-    "email", "firstname", "lastname", "createdate", "lastmodifieddate", "lifecyclestage",
+    "email",
+    "firstname",
+    "lastname",
+    "createdate",
+    "lastmodifieddate",
+    "lifecyclestage",
     *(f"hs_lifecyclestage_{s}_date" for s in LIFECYCLE_STAGES),
-    "hs_analytics_source", "hs_analytics_source_data_1", "hs_analytics_source_data_2",
-    "utm_source", "utm_medium", "utm_campaign", "utm_content", "utm_term",
+    "hs_analytics_source",
+    "hs_analytics_source_data_1",
+    "hs_analytics_source_data_2",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_content",
+    "utm_term",
     # the gclid of an auto-tagged Google Ads click ("Google ad click id"): its campaign is in Google Ads' click_view
     "hs_google_click_id",
 )
-DEAL_PROPERTIES = ("dealname", "amount", "dealstage", "pipeline", "closedate", "createdate", "hs_lastmodifieddate",
-                   "hs_is_closed_won", "hs_is_closed", "deal_currency_code")
+DEAL_PROPERTIES = (
+    "dealname",
+    "amount",
+    "dealstage",
+    "pipeline",
+    "closedate",
+    "createdate",
+    "hs_lastmodifieddate",
+    "hs_is_closed_won",
+    "hs_is_closed",
+    "deal_currency_code",
+)
 LIST_LIMIT = 100
 EVENTS_LIMIT = 100
 LANDING_PAGE_RECORDS = 1000
@@ -103,11 +133,21 @@ class HubSpot(Source):
     # counts each from its answer, a round trip after HubSpot did: that is the headroom.
     rate_limits = (RateLimit(r"/crm/v3/objects/[^/]+/search$", max_requests=4, window_s=1.0),)
     streams = (
-        Stream("contacts", ID, lookback=timedelta(hours=1), description="contacts with lifecycle dates, source and UTM properties; archived ones flagged"),
+        Stream(
+            "contacts",
+            ID,
+            lookback=timedelta(hours=1),
+            description="contacts with lifecycle dates, source and UTM properties; archived ones flagged",
+        ),
         Stream("deals", ID, description="deals with stage, amount, currency and associated contacts (full list each run)"),
         # The events API needs Marketing Hub Enterprise: other portals answer 403.
-        Stream("contact_visits", ID, lookback=timedelta(hours=1), optional=True,
-               description="page-visit events (e_visited_page) of the contacts associated with deals"),
+        Stream(
+            "contact_visits",
+            ID,
+            lookback=timedelta(hours=1),
+            optional=True,
+            description="page-visit events (e_visited_page) of the contacts associated with deals",
+        ),
     )
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
@@ -129,8 +169,9 @@ class HubSpot(Source):
             yield from self._search(client, "contacts", "lastmodifieddate", properties, window)
         yield from self._list(client, "contacts", properties, archived=True)
 
-    def _list(self, client: HttpClient, object_type: str, properties: list[str], archived: bool,
-              associations: str | None = None) -> Iterator[list[dict]]:
+    def _list(
+        self, client: HttpClient, object_type: str, properties: list[str], archived: bool, associations: str | None = None
+    ) -> Iterator[list[dict]]:
         """List every record, with every property asked for.
 
         The properties go in the URL, so a long list (``all_properties`` on a portal with hundreds)
@@ -149,7 +190,9 @@ class HubSpot(Source):
         first = PageRequest("GET", f"/crm/v3/objects/{object_type}", params=params)
         what = f"{object_type}{' (archived)' if archived else ''}"
         for page in paginate(client, first, BodyCursor(("paging", "next", "after")), ("results",), what=what):
-            yield _complete(client, object_type, page, first_chunk, other_chunks, archived, what) if other_chunks and page else page
+            yield (
+                _complete(client, object_type, page, first_chunk, other_chunks, archived, what) if other_chunks and page else page
+            )
 
     def _contact_visits(self, client: HttpClient, window: Window) -> Iterator[list[dict]]:
         since: dict[str, datetime | None] = {}  # contact id -> read visits from (None: all of them)
@@ -165,20 +208,29 @@ class HubSpot(Source):
             if since and not probed:
                 # The events API needs Marketing Hub Enterprise: ask it once now, so a portal without it
                 # refuses (403: the stream is skipped and reported) after one page of deals, not all of them.
-                client.request("GET", "/events/v3/events", what=f"contact_visits [{next(iter(since))}]",
-                               params={"objectType": "contact", "objectId": next(iter(since)),
-                                       "eventType": VISIT_EVENT_TYPE, "limit": 1})
+                client.request(
+                    "GET",
+                    "/events/v3/events",
+                    what=f"contact_visits [{next(iter(since))}]",
+                    params={"objectType": "contact", "objectId": next(iter(since)), "eventType": VISIT_EVENT_TYPE, "limit": 1},
+                )
                 probed = True
         before = _iso_z(window.end)
         buffered: list[dict] = []
         for contact_id in sorted(since, key=lambda c: (len(c), c)):
-            params = {"objectType": "contact", "objectId": contact_id, "eventType": VISIT_EVENT_TYPE,
-                      "occurredBefore": before, "limit": EVENTS_LIMIT}
+            params = {
+                "objectType": "contact",
+                "objectId": contact_id,
+                "eventType": VISIT_EVENT_TYPE,
+                "occurredBefore": before,
+                "limit": EVENTS_LIMIT,
+            }
             if since[contact_id] is not None:
                 params["occurredAfter"] = _iso_z(since[contact_id])
             first = PageRequest("GET", "/events/v3/events", params=params)
-            for page in paginate(client, first, BodyCursor(("paging", "next", "after")), ("results",),
-                                 what=f"contact_visits [{contact_id}]"):
+            for page in paginate(
+                client, first, BodyCursor(("paging", "next", "after")), ("results",), what=f"contact_visits [{contact_id}]"
+            ):
                 buffered += page
             # Most contacts have a handful of visits: land several contacts per file, not one file each.
             if len(buffered) >= LANDING_PAGE_RECORDS:
@@ -186,8 +238,9 @@ class HubSpot(Source):
                 buffered = []
         yield buffered
 
-    def _search(self, client: HttpClient, object_type: str, modified: str, properties: list[str],
-                window: Window) -> Iterator[list[dict]]:
+    def _search(
+        self, client: HttpClient, object_type: str, modified: str, properties: list[str], window: Window
+    ) -> Iterator[list[dict]]:
         """Keyset paging: each query starts at the last modified time seen, never at an offset.
 
         An offset into a result set sorted by modified time skips rows when a record read
@@ -200,10 +253,14 @@ class HubSpot(Source):
         last_ms = start_ms  # the last modified time this query has shown (its first page may be empty)
         while True:
             body = {
-                "filterGroups": [{"filters": [
-                    {"propertyName": modified, "operator": "GTE", "value": str(start_ms)},
-                    {"propertyName": modified, "operator": "LT", "value": str(end_ms)},
-                ]}],
+                "filterGroups": [
+                    {
+                        "filters": [
+                            {"propertyName": modified, "operator": "GTE", "value": str(start_ms)},
+                            {"propertyName": modified, "operator": "LT", "value": str(end_ms)},
+                        ]
+                    }
+                ],
                 "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
                 "properties": properties,
                 "limit": SEARCH_LIMIT,
@@ -220,8 +277,10 @@ class HubSpot(Source):
             if last_ms > start_ms:
                 start_ms, after = last_ms, None
             elif int(next_after) + SEARCH_LIMIT > SEARCH_CAP:
-                raise ApiError(f"hubspot {object_type} (search): more than {SEARCH_CAP} records share one "
-                               "modified time; cannot page past the search cap")
+                raise ApiError(
+                    f"hubspot {object_type} (search): more than {SEARCH_CAP} records share one "
+                    "modified time; cannot page past the search cap"
+                )
             else:
                 after = next_after
 
@@ -241,23 +300,37 @@ def _property_chunks(properties: list[str]) -> list[list[str]]:
     return chunks
 
 
-def _batch_read(client: HttpClient, object_type: str, ids: list[str], properties: list[str], archived: bool,
-                what: str) -> dict[str, dict]:
+def _batch_read(
+    client: HttpClient, object_type: str, ids: list[str], properties: list[str], archived: bool, what: str
+) -> dict[str, dict]:
     """{id: record} of the records with these ids that still exist (a missing one comes back as an error
     of category OBJECT_NOT_FOUND in a 207 answer, not as a failure of the call)."""
-    body = client.request("POST", f"/crm/v3/objects/{object_type}/batch/read", params={"archived": str(archived).lower()},
-                          json_body={"properties": properties, "inputs": [{"id": i} for i in ids]}, what=f"{what} (batch read)")
+    body = client.request(
+        "POST",
+        f"/crm/v3/objects/{object_type}/batch/read",
+        params={"archived": str(archived).lower()},
+        json_body={"properties": properties, "inputs": [{"id": i} for i in ids]},
+        what=f"{what} (batch read)",
+    )
     return {str(r["id"]): r for r in body.get("results") or []}
 
 
-def _complete(client: HttpClient, object_type: str, page: list[dict], first_chunk: list[str], chunks: list[list[str]],
-              archived: bool, what: str) -> list[dict]:
+def _complete(
+    client: HttpClient,
+    object_type: str,
+    page: list[dict],
+    first_chunk: list[str],
+    chunks: list[list[str]],
+    archived: bool,
+    what: str,
+) -> list[dict]:
     """The page's records with the properties of the other chunks, read for exactly their ids and merged by id."""
     records = {str(r["id"]): r for r in page}
     parts = [_batch_read(client, object_type, list(records), chunk, archived, what) for chunk in chunks]
     vanished = {i for i in records if any(i not in part for part in parts)}
-    changed = [i for i in records if i not in vanished and any(part[i].get("updatedAt") != records[i].get("updatedAt")
-                                                               for part in parts)]
+    changed = [
+        i for i in records if i not in vanished and any(part[i].get("updatedAt") != records[i].get("updatedAt") for part in parts)
+    ]
     unsettled = 0
     if changed:
         # Changed between the requests: read them again in every chunk, the listed one too, so that all
@@ -287,11 +360,18 @@ def _complete(client: HttpClient, object_type: str, page: list[dict], first_chun
         record["properties"] = dict(sorted(properties.items()))  # as one answer would hold them: alphabetical
         merged.append(record)
     if vanished:
-        log.warning("hubspot %s: %d records vanished between the requests of one page (archived or deleted "
-                    "mid-read); the archived pass or the next run reads them", what, len(vanished))
+        log.warning(
+            "hubspot %s: %d records vanished between the requests of one page (archived or deleted "
+            "mid-read); the archived pass or the next run reads them",
+            what,
+            len(vanished),
+        )
     if unsettled:
-        log.warning("hubspot %s: %d records kept changing while their properties were read; the next run "
-                    "reads them again", what, unsettled)
+        log.warning(
+            "hubspot %s: %d records kept changing while their properties were read; the next run reads them again",
+            what,
+            unsettled,
+        )
     return merged
 
 

@@ -65,15 +65,31 @@ class Mailchimp(Source):
     max_concurrency = 10
     streams = (
         Stream("campaigns", (KeyColumn("id", "$.id"),), lookback=SENT_CAMPAIGN_LOOKBACK, description="sent campaigns"),
-        Stream("reports", (KeyColumn("id", "$.id"),), lookback=SENT_CAMPAIGN_LOOKBACK,
-               description="per-campaign sends, opens, clicks, bounces, unsubscribes"),
-        Stream("email_activity", (KeyColumn("campaign_id", "$.campaign_id"), KeyColumn("email_id", "$.email_id"),
-                                  KeyColumn("action", "$.action"), KeyColumn("timestamp", "$.timestamp"),
-                                  # two clicks in one second on different links are two actions ('' for opens/bounces)
-                                  KeyColumn("url", "$.url", parse="COALESCE({}, '')")),
-               lookback=SENT_CAMPAIGN_LOOKBACK, description="one record per open / click / bounce of one recipient"),
-        Stream("list_members", (KeyColumn("list_id", "$.list_id"), KeyColumn("id", "$.id")),
-               lookback=timedelta(hours=1), description="audience members with status and last change"),
+        Stream(
+            "reports",
+            (KeyColumn("id", "$.id"),),
+            lookback=SENT_CAMPAIGN_LOOKBACK,
+            description="per-campaign sends, opens, clicks, bounces, unsubscribes",
+        ),
+        Stream(
+            "email_activity",
+            (
+                KeyColumn("campaign_id", "$.campaign_id"),
+                KeyColumn("email_id", "$.email_id"),
+                KeyColumn("action", "$.action"),
+                KeyColumn("timestamp", "$.timestamp"),
+                # two clicks in one second on different links are two actions ('' for opens/bounces)
+                KeyColumn("url", "$.url", parse="COALESCE({}, '')"),
+            ),
+            lookback=SENT_CAMPAIGN_LOOKBACK,
+            description="one record per open / click / bounce of one recipient",
+        ),
+        Stream(
+            "list_members",
+            (KeyColumn("list_id", "$.list_id"), KeyColumn("id", "$.id")),
+            lookback=timedelta(hours=1),
+            description="audience members with status and last change",
+        ),
     )
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
@@ -98,7 +114,9 @@ class Mailchimp(Source):
         elif stream.name == "reports":
             yield from self._pages(client, "/3.0/reports", {k: v for k, v in sent.items() if k != "status"}, "reports", "reports")
         else:  # email_activity: per campaign sent in the window
-            for campaigns in self._pages(client, "/3.0/campaigns", {**sent, "fields": "campaigns.id,total_items"}, "campaigns", "campaigns"):
+            for campaigns in self._pages(
+                client, "/3.0/campaigns", {**sent, "fields": "campaigns.id,total_items"}, "campaigns", "campaigns"
+            ):
                 for campaign in campaigns:
                     yield from self._activity(client, campaign["id"])
 
@@ -107,9 +125,17 @@ class Mailchimp(Source):
 
     def _activity(self, client, campaign_id: str) -> Iterator[list[dict]]:
         def actions(page: dict) -> list[dict]:
-            return [{"campaign_id": page.get("campaign_id", campaign_id), "list_id": email.get("list_id"),
-                     "email_id": email.get("email_id"), "email_address": email.get("email_address"), **action}
-                    for email in page.get("emails") or [] for action in email.get("activity") or []]
+            return [
+                {
+                    "campaign_id": page.get("campaign_id", campaign_id),
+                    "list_id": email.get("list_id"),
+                    "email_id": email.get("email_id"),
+                    "email_address": email.get("email_address"),
+                    **action,
+                }
+                for email in page.get("emails") or []
+                for action in email.get("activity") or []
+            ]
 
         first = PageRequest("GET", f"/3.0/reports/{campaign_id}/email-activity", params={"count": PAGE_COUNT, "offset": 0})
         # Offsets count emails, not actions: the style is told how many emails a page held.

@@ -55,20 +55,47 @@ from datetime import date, timedelta
 
 from extractors.api_versions import api_version, deprecated_version_message
 from extractors.connections import PlatformConnection
-from extractors.errors import ApiError, ConfigError, RequestTooLarge, ApiVersionError
+from extractors.errors import ApiError, ApiVersionError, ConfigError, RequestTooLarge
 from extractors.pagination import NextUrl, PageRequest, paginate
 from extractors.sources import Source
 from extractors.streams import KeyColumn, Stream
 
 log = logging.getLogger(__name__)
 
-INSIGHT_FIELDS = ("account_id", "account_currency", "campaign_id", "campaign_name", "adset_id", "adset_name",
-                  "ad_id", "ad_name", "spend", "impressions", "clicks", "actions", "action_values", "date_start", "date_stop")
+INSIGHT_FIELDS = (
+    "account_id",
+    "account_currency",
+    "campaign_id",
+    "campaign_name",
+    "adset_id",
+    "adset_name",
+    "ad_id",
+    "ad_name",
+    "spend",
+    "impressions",
+    "clicks",
+    "actions",
+    "action_values",
+    "date_start",
+    "date_stop",
+)
 ACCOUNT_FIELDS = ("id", "account_id", "name", "currency", "timezone_name", "timezone_offset_hours_utc")
 PAGE_LIMIT = 500
 # Every Ad_effective_status Meta defines (tests/specs/meta/enum_types.json): deleted and archived ads too.
-AD_EFFECTIVE_STATUSES = ("ACTIVE", "ADSET_PAUSED", "ARCHIVED", "CAMPAIGN_PAUSED", "DELETED", "DISAPPROVED", "IN_PROCESS",
-                         "PAUSED", "PENDING_BILLING_INFO", "PENDING_REVIEW", "PREAPPROVED", "WITH_ISSUES")
+AD_EFFECTIVE_STATUSES = (
+    "ACTIVE",
+    "ADSET_PAUSED",
+    "ARCHIVED",
+    "CAMPAIGN_PAUSED",
+    "DELETED",
+    "DISAPPROVED",
+    "IN_PROCESS",
+    "PAUSED",
+    "PENDING_BILLING_INFO",
+    "PENDING_REVIEW",
+    "PREAPPROVED",
+    "WITH_ISSUES",
+)
 DEFAULT_REPORT_TIMEOUT_S = 1800.0
 POLL_DELAYS_S = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 15.0)  # then every 15 s until the timeout
 RUN_ATTEMPTS = 2  # a failed or skipped run is started once more before its window is split
@@ -85,9 +112,14 @@ class MetaAds(Source):
     max_concurrency = 4
     streams = (
         Stream("ad_accounts", (KeyColumn("id", "$.id"),), description="ad account currency and time zone"),
-        Stream("insights", (KeyColumn("ad_id", "$.ad_id"), KeyColumn("date_start", "$.date_start", "DATE")),
-               load="window", window_key="date_start", lookback=timedelta(days=28),
-               description="ad-level daily spend, impressions, clicks, actions in the account's currency and time zone"),
+        Stream(
+            "insights",
+            (KeyColumn("ad_id", "$.ad_id"), KeyColumn("date_start", "$.date_start", "DATE")),
+            load="window",
+            window_key="date_start",
+            lookback=timedelta(days=28),
+            description="ad-level daily spend, impressions, clicks, actions in the account's currency and time zone",
+        ),
     )
 
     def accounts(self, conn: PlatformConnection, stream: Stream) -> list[str]:
@@ -98,8 +130,14 @@ class MetaAds(Source):
         version = api_version("meta_marketing", conn)
         try:
             if stream.name == "ad_accounts":
-                yield [client.request("GET", f"/{version}/act_{account}", params={"fields": ",".join(ACCOUNT_FIELDS)},
-                                      what=f"ad_accounts [act_{account}]")]
+                yield [
+                    client.request(
+                        "GET",
+                        f"/{version}/act_{account}",
+                        params={"fields": ",".join(ACCOUNT_FIELDS)},
+                        what=f"ad_accounts [act_{account}]",
+                    )
+                ]
             else:
                 yield from self._insights(client, conn, version, account, window.first_day, window.last_day)
         except ApiVersionError:
@@ -118,13 +156,22 @@ class MetaAds(Source):
                 if since == until:
                     raise ApiError(f"meta_ads {what}: Meta will not report even one day: {exc}") from None
                 middle = since + (until - since) // 2
-                log.warning("meta_ads %s: %s; asking for %s..%s and %s..%s instead", what, exc, since, middle,
-                            middle + timedelta(days=1), until)
+                log.warning(
+                    "meta_ads %s: %s; asking for %s..%s and %s..%s instead",
+                    what,
+                    exc,
+                    since,
+                    middle,
+                    middle + timedelta(days=1),
+                    until,
+                )
                 pending += [(middle + timedelta(days=1), until), (since, middle)]  # the earlier half first
 
     def _report(self, client, version, account, since, until, timeout_s, what) -> Iterator[list[dict]]:
         params = {
-            "level": "ad", "time_increment": 1, "fields": ",".join(INSIGHT_FIELDS),
+            "level": "ad",
+            "time_increment": 1,
+            "fields": ",".join(INSIGHT_FIELDS),
             "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}),
             "filtering": json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}]),
         }
@@ -149,8 +196,10 @@ def _wait(client, version, run_id, timeout_s, what) -> str:
         if status == JOB_DONE or status in JOB_FAILURES:
             return status
         if time.monotonic() >= deadline:
-            raise ApiError(f"meta_ads {what}: report run {run_id} did not finish in {timeout_s:.0f}s ({status}, "
-                           f"{run.get('async_percent_completion')}%): run again later, or raise the extra 'report_timeout_s'")
+            raise ApiError(
+                f"meta_ads {what}: report run {run_id} did not finish in {timeout_s:.0f}s ({status}, "
+                f"{run.get('async_percent_completion')}%): run again later, or raise the extra 'report_timeout_s'"
+            )
 
 
 def _timeout(conn: PlatformConnection) -> float:

@@ -45,8 +45,16 @@ from sqlglot import exp
 from sqlglot.errors import ParseError
 
 from sandbox.http import Request, Response
-from sandbox.world_web import (EXPORT_DELAY, EXPORT_SITE, EXPORT_STREAM_ID, PROPERTY_ID, SECONDS_BETWEEN_VIEWS,
-                               export_ready, export_sessions, property_day_end)
+from sandbox.world_web import (
+    EXPORT_DELAY,
+    EXPORT_SITE,
+    EXPORT_STREAM_ID,
+    PROPERTY_ID,
+    SECONDS_BETWEEN_VIEWS,
+    export_ready,
+    export_sessions,
+    property_day_end,
+)
 
 PROJECT_ID = "funnelhouse-sandbox"
 DATASET_ID = f"analytics_{PROPERTY_ID}"
@@ -55,35 +63,68 @@ PAGE_BYTES = 10 * 1024 * 1024
 KEPT_JOBS = 256
 TABLE = re.compile(r"events_(\d{8})")
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
-AUTH_HELP = ("Expected OAuth 2 access token, login cookie or other valid authentication credential. "
-             "See https://developers.google.com/identity/sign-in/web/devconsole-project.")
-TYPES = {"VARCHAR": "STRING", "BIGINT": "INTEGER", "INTEGER": "INTEGER", "HUGEINT": "INTEGER", "DOUBLE": "FLOAT",
-         "FLOAT": "FLOAT", "BOOLEAN": "BOOLEAN", "DATE": "DATE", "TIMESTAMP": "DATETIME", "TIMESTAMP WITH TIME ZONE": "TIMESTAMP"}
+AUTH_HELP = (
+    "Expected OAuth 2 access token, login cookie or other valid authentication credential. "
+    "See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
+TYPES = {
+    "VARCHAR": "STRING",
+    "BIGINT": "INTEGER",
+    "INTEGER": "INTEGER",
+    "HUGEINT": "INTEGER",
+    "DOUBLE": "FLOAT",
+    "FLOAT": "FLOAT",
+    "BOOLEAN": "BOOLEAN",
+    "DATE": "DATE",
+    "TIMESTAMP": "DATETIME",
+    "TIMESTAMP WITH TIME ZONE": "TIMESTAMP",
+}
 
 
 def _error(status: int, grpc_status: str, reason: str, message: str) -> Response:
-    return Response(status, {"error": {"code": status, "message": message,
-                                       "errors": [{"message": message, "domain": "global", "reason": reason}],
-                                       "status": grpc_status}})
+    return Response(
+        status,
+        {
+            "error": {
+                "code": status,
+                "message": message,
+                "errors": [{"message": message, "domain": "global", "reason": reason}],
+                "status": grpc_status,
+            }
+        },
+    )
 
 
 def _check(request: Request) -> Response | None:
     token = request.bearer_token()
     if token is None or token != request.sandbox.tokens["ga4"]:
-        return _error(401, "UNAUTHENTICATED", "unauthorized", f"Request is missing required authentication credential. {AUTH_HELP}"
-                      if token is None else f"Request had invalid authentication credentials. {AUTH_HELP}")
+        return _error(
+            401,
+            "UNAUTHENTICATED",
+            "unauthorized",
+            f"Request is missing required authentication credential. {AUTH_HELP}"
+            if token is None
+            else f"Request had invalid authentication credentials. {AUTH_HELP}",
+        )
     project = request.match["project"]
     if project != PROJECT_ID:
-        return _error(403, "PERMISSION_DENIED", "accessDenied",
-                      f"Access Denied: Project {project}: User does not have bigquery.jobs.create permission in project {project}.")
+        return _error(
+            403,
+            "PERMISSION_DENIED",
+            "accessDenied",
+            f"Access Denied: Project {project}: User does not have bigquery.jobs.create permission in project {project}.",
+        )
     return None
 
 
 def _days(request: Request) -> list[date]:
     """The property dates whose daily table exists at the sandbox's clock."""
     first, last = request.sandbox.world.session_dates
-    return [d for d in (date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1))
-            if export_ready(d, request.sandbox.now)]
+    return [
+        d
+        for d in (date.fromordinal(o) for o in range(first.toordinal(), last.toordinal() + 1))
+        if export_ready(d, request.sandbox.now)
+    ]
 
 
 def list_tables(request: Request) -> Response:
@@ -94,12 +135,22 @@ def list_tables(request: Request) -> Response:
     names = [f"events_{d:%Y%m%d}" for d in _days(request)]
     size = _positive(request.query.get("maxResults"), 50)
     start = _offset(request.query.get("pageToken"))
-    page = names[start:start + size]
-    out: dict = {"kind": "bigquery#tableList", "etag": _etag(page),
-                 "tables": [{"kind": "bigquery#table", "id": f"{PROJECT_ID}:{DATASET_ID}.{name}",
-                             "tableReference": {"projectId": PROJECT_ID, "datasetId": DATASET_ID, "tableId": name},
-                             "type": "TABLE", "creationTime": _creation_ms(name)} for name in page],
-                 "totalItems": len(names)}
+    page = names[start : start + size]
+    out: dict = {
+        "kind": "bigquery#tableList",
+        "etag": _etag(page),
+        "tables": [
+            {
+                "kind": "bigquery#table",
+                "id": f"{PROJECT_ID}:{DATASET_ID}.{name}",
+                "tableReference": {"projectId": PROJECT_ID, "datasetId": DATASET_ID, "tableId": name},
+                "type": "TABLE",
+                "creationTime": _creation_ms(name),
+            }
+            for name in page
+        ],
+        "totalItems": len(names),
+    }
     if start + size < len(names):
         out["nextPageToken"] = _token(start + size)
     return Response(200, out)
@@ -115,15 +166,18 @@ def query(request: Request) -> Response:
     if not isinstance(body, dict) or not isinstance(body.get("query"), str):
         return _error(400, "INVALID_ARGUMENT", "required", "Required parameter is missing: query")
     if body.get("useLegacySql", True):
-        return _error(400, "INVALID_ARGUMENT", "invalidQuery",
-                      "The sandbox runs GoogleSQL only: send \"useLegacySql\": false.")
+        return _error(400, "INVALID_ARGUMENT", "invalidQuery", 'The sandbox runs GoogleSQL only: send "useLegacySql": false.')
     try:
         columns, rows = _run(request, body["query"], body.get("defaultDataset") or {})
     except _QueryError as exc:
         return exc.response
     job_id = "job_" + hashlib.sha256(f"{request.body!r} {request.sandbox.now.isoformat()}".encode()).hexdigest()[:27]
-    job = {"columns": columns, "rows": rows, "pending": request.sandbox.bigquery_pending_polls,
-           "bytes": sum(len(json.dumps(r)) for r in rows) * 40}
+    job = {
+        "columns": columns,
+        "rows": rows,
+        "pending": request.sandbox.bigquery_pending_polls,
+        "bytes": sum(len(json.dumps(r)) for r in rows) * 40,
+    }
     jobs = _jobs(request)
     with _JOBS_LOCK:
         jobs[job_id] = job
@@ -140,8 +194,10 @@ def get_query_results(request: Request) -> Response:
         job = _jobs(request).get(job_id)
     if job is None:
         return _error(404, "NOT_FOUND", "notFound", f"Not found: Job {PROJECT_ID}:{LOCATION}.{job_id}")
-    return Response(200, _answer("bigquery#getQueryResultsResponse", job_id, job, request.query.get("maxResults"),
-                                 request.query.get("pageToken")))
+    return Response(
+        200,
+        _answer("bigquery#getQueryResultsResponse", job_id, job, request.query.get("maxResults"), request.query.get("pageToken")),
+    )
 
 
 _JOBS_LOCK = threading.Lock()
@@ -163,7 +219,7 @@ def _answer(kind: str, job_id: str, job: dict, max_results, page_token) -> dict:
     start = _offset(page_token)
     size = _positive(max_results, len(rows))  # without maxResults only the ~10 MB page limit applies
     page, used = [], 0
-    for row in rows[start:start + size]:
+    for row in rows[start : start + size]:
         cells = {"f": [{"v": value} for value in row]}
         used += len(json.dumps(cells))
         if page and used > PAGE_BYTES:
@@ -192,8 +248,14 @@ def _run(request: Request, sql: str, default_dataset: dict) -> tuple[list[tuple[
     try:
         tree = sqlglot.parse_one(sql, read="bigquery")
     except ParseError as exc:
-        raise _QueryError(_error(400, "INVALID_ARGUMENT", "invalidQuery", f"Syntax error: {exc.errors[0]['description']}"
-                                 if exc.errors else f"Syntax error: {exc}")) from None
+        raise _QueryError(
+            _error(
+                400,
+                "INVALID_ARGUMENT",
+                "invalidQuery",
+                f"Syntax error: {exc.errors[0]['description']}" if exc.errors else f"Syntax error: {exc}",
+            )
+        ) from None
     ready = set(_days(request))
     days: dict[str, date] = {}
     for table in tree.find_all(exp.Table):
@@ -201,13 +263,25 @@ def _run(request: Request, sql: str, default_dataset: dict) -> tuple[list[tuple[
         dataset = table.db or default_dataset.get("datasetId") or ""
         name = table.name
         if not dataset:
-            raise _QueryError(_error(400, "INVALID_ARGUMENT", "invalidQuery",
-                                     f'Table "{name}" must be qualified with a dataset (e.g. dataset.table).'))
+            raise _QueryError(
+                _error(
+                    400,
+                    "INVALID_ARGUMENT",
+                    "invalidQuery",
+                    f'Table "{name}" must be qualified with a dataset (e.g. dataset.table).',
+                )
+            )
         match = TABLE.fullmatch(name)
         day = _day(match[1]) if match else None
         if project != PROJECT_ID or dataset != DATASET_ID or day not in ready:
-            raise _QueryError(_error(404, "NOT_FOUND", "notFound",
-                                     f"Not found: Table {project}:{dataset}.{name} was not found in location {LOCATION}"))
+            raise _QueryError(
+                _error(
+                    404,
+                    "NOT_FOUND",
+                    "notFound",
+                    f"Not found: Table {project}:{dataset}.{name} was not found in location {LOCATION}",
+                )
+            )
         days[name] = day
         table.replace(exp.to_table(name))
     _unnest_struct_arrays(tree)
@@ -227,13 +301,27 @@ def _run(request: Request, sql: str, default_dataset: dict) -> tuple[list[tuple[
     return columns, rows
 
 
-SESSION_COLUMNS = {"user_pseudo_id": "VARCHAR", "ga_session_id": "BIGINT", "start_us": "BIGINT", "arrives_us": "BIGINT",
-                   "paths": "VARCHAR[]", "source": "VARCHAR", "medium": "VARCHAR", "campaign": "VARCHAR"}
-_PARAM = ("{{'key': '{key}', 'value': {{'string_value': {string}, 'int_value': {integer}, "
-          "'float_value': NULL::DOUBLE, 'double_value': NULL::DOUBLE}}}}")
-_PARAMS = ", ".join([_PARAM.format(key="ga_session_id", string="NULL::VARCHAR", integer="ga_session_id"),
-                     _PARAM.format(key="ga_session_number", string="NULL::VARCHAR", integer="1::BIGINT"),
-                     _PARAM.format(key="page_location", string="page_location", integer="NULL::BIGINT")])
+SESSION_COLUMNS = {
+    "user_pseudo_id": "VARCHAR",
+    "ga_session_id": "BIGINT",
+    "start_us": "BIGINT",
+    "arrives_us": "BIGINT",
+    "paths": "VARCHAR[]",
+    "source": "VARCHAR",
+    "medium": "VARCHAR",
+    "campaign": "VARCHAR",
+}
+_PARAM = (
+    "{{'key': '{key}', 'value': {{'string_value': {string}, 'int_value': {integer}, "
+    "'float_value': NULL::DOUBLE, 'double_value': NULL::DOUBLE}}}}"
+)
+_PARAMS = ", ".join(
+    [
+        _PARAM.format(key="ga_session_id", string="NULL::VARCHAR", integer="ga_session_id"),
+        _PARAM.format(key="ga_session_number", string="NULL::VARCHAR", integer="1::BIGINT"),
+        _PARAM.format(key="page_location", string="page_location", integer="NULL::BIGINT"),
+    ]
+)
 _ENTRANCE = _PARAM.format(key="entrances", string="NULL::VARCHAR", integer="1::BIGINT")
 
 
@@ -250,8 +338,12 @@ def _unnest_struct_arrays(tree: exp.Expression) -> None:
         select = subquery.this
         source = select.args.get("from_") if isinstance(select, exp.Select) else None
         unnest = source.this if source is not None else None
-        if (not isinstance(unnest, exp.Unnest) or unnest.alias or len(select.expressions) != 1
-                or any(select.args.get(k) for k in ("joins", "group", "having", "order", "limit", "distinct"))):
+        if (
+            not isinstance(unnest, exp.Unnest)
+            or unnest.alias
+            or len(select.expressions) != 1
+            or any(select.args.get(k) for k in ("joins", "group", "having", "order", "limit", "distinct"))
+        ):
             continue
         value = select.expressions[0].unalias()
         where = select.args.get("where")
@@ -368,7 +460,7 @@ def _etag(items: list) -> str:
 
 
 def _creation_ms(name: str) -> str:
-    day = datetime.strptime(name[len("events_"):], "%Y%m%d").date()
+    day = datetime.strptime(name[len("events_") :], "%Y%m%d").date()
     return str(int((property_day_end(day) + EXPORT_DELAY).timestamp() * 1000))
 
 

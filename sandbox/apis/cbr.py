@@ -48,9 +48,10 @@ def _comma(value) -> str:
 def currency_list(request: Request) -> Response:
     items = "".join(
         f'<Item ID="{c.cbr_id}"><Name>{c.name}</Name><EngName>{c.eng_name}</EngName><Nominal>{c.nominal}</Nominal>'
-        f'<ParentCode>{c.cbr_id.ljust(9)}</ParentCode><ISO_Num_Code>{int(c.iso_num)}</ISO_Num_Code>'
-        f'<ISO_Char_Code>{c.code}</ISO_Char_Code></Item>'
-        for c in CURRENCIES)
+        f"<ParentCode>{c.cbr_id.ljust(9)}</ParentCode><ISO_Num_Code>{int(c.iso_num)}</ISO_Num_Code>"
+        f"<ISO_Char_Code>{c.code}</ISO_Char_Code></Item>"
+        for c in CURRENCIES
+    )
     return _xml(f'<Valuta name="Foreign Currency Market Lib">{items}</Valuta>')
 
 
@@ -64,18 +65,25 @@ def _day(text: str | None) -> date | None:
 def dynamic(request: Request) -> Response:
     since, until = _day(request.query.get("date_req1")), _day(request.query.get("date_req2"))
     if since is None or until is None:
-        return Response(400, b"Error in parameters: date_req1 and date_req2 must be dd/mm/yyyy",
-                        content_type="text/plain; charset=windows-1251")
+        return Response(
+            400,
+            b"Error in parameters: date_req1 and date_req2 must be dd/mm/yyyy",
+            content_type="text/plain; charset=windows-1251",
+        )
     code_id = request.query.get("VAL_NM_RQ", "")
     currency = BY_CBR_ID.get(code_id)
     records = ""
     if currency is not None:
         for day, value in request.sandbox.world.fx.published(currency.code, since, until, request.sandbox.now):
             unit_rate = (value / currency.nominal).normalize()
-            records += (f'<Record Date="{day:%d.%m.%Y}" Id="{currency.cbr_id}"><Nominal>{currency.nominal}</Nominal>'
-                        f'<Value>{_comma(value)}</Value><VunitRate>{_comma(f"{unit_rate:f}")}</VunitRate></Record>')
-    return _xml(f'<ValCurs ID={quoteattr(code_id)} DateRange1="{since:%d.%m.%Y}" DateRange2="{until:%d.%m.%Y}" '
-                f'name="Foreign Currency Market Dynamic">{records}</ValCurs>')
+            records += (
+                f'<Record Date="{day:%d.%m.%Y}" Id="{currency.cbr_id}"><Nominal>{currency.nominal}</Nominal>'
+                f"<Value>{_comma(value)}</Value><VunitRate>{_comma(f'{unit_rate:f}')}</VunitRate></Record>"
+            )
+    return _xml(
+        f'<ValCurs ID={quoteattr(code_id)} DateRange1="{since:%d.%m.%Y}" DateRange2="{until:%d.%m.%Y}" '
+        f'name="Foreign Currency Market Dynamic">{records}</ValCurs>'
+    )
 
 
 ROUTES = [

@@ -74,10 +74,16 @@ MAX_INSIGHTS_DAYS = 93
 ACCOUNTS = {a.account_id: a for a in (FACEBOOK_PAGE, INSTAGRAM_ACCOUNT)}
 
 PAGE_METRICS = {
-    "page_media_view": ("impressions", "Daily Media Views",
-                        "Daily: The number of times your Page's content was played or displayed."),
-    "page_post_engagements": ("engagements", "Daily Post Engagements",
-                              "Daily: The number of times people have engaged with your posts through reactions, comments, shares and more."),
+    "page_media_view": (
+        "impressions",
+        "Daily Media Views",
+        "Daily: The number of times your Page's content was played or displayed.",
+    ),
+    "page_post_engagements": (
+        "engagements",
+        "Daily Post Engagements",
+        "Daily: The number of times people have engaged with your posts through reactions, comments, shares and more.",
+    ),
     "page_follows": ("audience", "Lifetime Page Follows", "Lifetime: The number of followers of your Facebook Page."),
 }
 
@@ -105,8 +111,15 @@ MEDIA_METRICS_BY_TYPE = {
 
 
 class _GraphError(Exception):
-    def __init__(self, message: str, code: int = 100, type_: str = "OAuthException", subcode: int | None = None, status: int = 400,
-                 extra: dict | None = None):
+    def __init__(
+        self,
+        message: str,
+        code: int = 100,
+        type_: str = "OAuthException",
+        subcode: int | None = None,
+        status: int = 400,
+        extra: dict | None = None,
+    ):
         super().__init__(message)
         self.message, self.code, self.type, self.subcode, self.status = message, code, type_, subcode, status
         self.extra = extra or {}
@@ -125,11 +138,17 @@ def _posted_before_business() -> _GraphError:
     """Graph's answer for media posted before the account's business conversion (Airbyte issue #1814's
     log, the error_posted_before_business fixture of its media_insights tests)."""
     return _GraphError(
-        "Invalid parameter", 100, subcode=2108006,
-        extra={"error_data": {"blame_field_specs": [[""]]}, "is_transient": False,
-               "error_user_title": "Media posted before business account conversion",
-               "error_user_msg": "The media was posted before the most recent time that the user's account was converted "
-                                 "to a business account from a personal account."})
+        "Invalid parameter",
+        100,
+        subcode=2108006,
+        extra={
+            "error_data": {"blame_field_specs": [[""]]},
+            "is_transient": False,
+            "error_user_title": "Media posted before business account conversion",
+            "error_user_msg": "The media was posted before the most recent time that the user's account was converted "
+            "to a business account from a personal account.",
+        },
+    )
 
 
 def _check_auth(request: Request) -> None:
@@ -147,13 +166,19 @@ def _handler(build):
             return Response(200, build(request))
         except _GraphError as e:
             return _error(request, e)
+
     return handle
 
 
 def _missing(node_id: str) -> _GraphError:
-    return _GraphError(f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded due to missing "
-                       "permissions, or does not support this operation. Please read the Graph API documentation at "
-                       "https://developers.facebook.com/docs/graph-api", 100, "GraphMethodException", subcode=33)
+    return _GraphError(
+        f"Unsupported get request. Object with ID '{node_id}' does not exist, cannot be loaded due to missing "
+        "permissions, or does not support this operation. Please read the Graph API documentation at "
+        "https://developers.facebook.com/docs/graph-api",
+        100,
+        "GraphMethodException",
+        subcode=33,
+    )
 
 
 def _graph_time(ts: datetime) -> str:
@@ -182,7 +207,9 @@ def parse_fields(text: str | None) -> list[FieldSpec] | None:
         return None
     specs, pos = _parse_list(text, 0)
     if pos != len(text):
-        raise _GraphError(f"Syntax error \"Expected end of string instead of \"{text[pos:pos + 10]}\".\" at character {pos}: {text}", 2500)
+        raise _GraphError(
+            f'Syntax error "Expected end of string instead of "{text[pos : pos + 10]}"." at character {pos}: {text}', 2500
+        )
     return specs
 
 
@@ -191,7 +218,7 @@ def _parse_list(text: str, pos: int) -> tuple[list[FieldSpec], int]:
     while True:
         m = _FIELD.match(text, pos)
         if m is None:
-            raise _GraphError(f"Syntax error \"Field name expected.\" at character {pos}: {text}", 2500)
+            raise _GraphError(f'Syntax error "Field name expected." at character {pos}: {text}', 2500)
         name, pos = m.group(1), m.end()
         modifiers = []
         while (mod := _MODIFIER.match(text, pos)) is not None:
@@ -201,7 +228,7 @@ def _parse_list(text: str, pos: int) -> tuple[list[FieldSpec], int]:
         if text.startswith("{", pos):
             subfields, pos = _parse_list(text, pos + 1)
             if not text.startswith("}", pos):
-                raise _GraphError(f"Syntax error \"Expected \"}}\".\" at character {pos}: {text}", 2500)
+                raise _GraphError(f'Syntax error "Expected "}}"." at character {pos}: {text}', 2500)
             pos += 1
         specs.append(FieldSpec(name, tuple(modifiers), tuple(subfields) if subfields is not None else None))
         if text.startswith(",", pos):
@@ -282,22 +309,40 @@ def _account_fields(request: Request, account: SocialAccount) -> dict:
     audience = lambda s: world.social.audience_at(account, now)  # noqa: E731
     common = {"id": lambda s: account.account_id, "name": lambda s: account.name, "username": lambda s: account.username}
     if account.platform == "facebook":
-        return {**common, "fan_count": audience, "followers_count": audience, "category": lambda s: "Software",
-                "link": lambda s: f"https://www.facebook.com/{account.username}"}
-    return {**common, "followers_count": audience, "follows_count": lambda s: 180,
-            "media_count": lambda s: len(world.social.posts(account, now)),
-            "biography": lambda s: "Every channel, one funnel.", "website": lambda s: "https://funnelhouse.example/"}
+        return {
+            **common,
+            "fan_count": audience,
+            "followers_count": audience,
+            "category": lambda s: "Software",
+            "link": lambda s: f"https://www.facebook.com/{account.username}",
+        }
+    return {
+        **common,
+        "followers_count": audience,
+        "follows_count": lambda s: 180,
+        "media_count": lambda s: len(world.social.posts(account, now)),
+        "biography": lambda s: "Every channel, one funnel.",
+        "website": lambda s: "https://funnelhouse.example/",
+    }
 
 
 def _comment_record(post: SocialPost, comment, specs: list[FieldSpec] | None) -> dict:
     fields = {"id": lambda s: comment.comment_id}
     if post.platform == "instagram":  # IGComment: text and timestamp, no message or created_time
-        fields |= {"text": lambda s: comment.message, "timestamp": lambda s: _graph_time(comment.created_at),
-                   "username": lambda s: f"fan_{int(comment.comment_id) % 100_000:05d}", "like_count": lambda s: 0}
+        fields |= {
+            "text": lambda s: comment.message,
+            "timestamp": lambda s: _graph_time(comment.created_at),
+            "username": lambda s: f"fan_{int(comment.comment_id) % 100_000:05d}",
+            "like_count": lambda s: 0,
+        }
         default = ("id", "text", "timestamp")
     else:
-        fields |= {"message": lambda s: comment.message, "created_time": lambda s: _graph_time(comment.created_at),
-                   "like_count": lambda s: 0, "comment_count": lambda s: 0}
+        fields |= {
+            "message": lambda s: comment.message,
+            "created_time": lambda s: _graph_time(comment.created_at),
+            "like_count": lambda s: 0,
+            "comment_count": lambda s: 0,
+        }
         default = ("id", "message", "created_time")
     return _select(specs, default, fields, "IGComment" if post.platform == "instagram" else "Comment")
 
@@ -318,8 +363,12 @@ def _comments_edge(request: Request, post: SocialPost, spec: FieldSpec) -> dict:
     if page:
         # Cursors only: a next URL would hold the sandbox's own address (a port that changes from run to
         # run) inside the post record; read on with /{post_id}/comments?after=<cursor>.
-        edge["paging"] = {"cursors": {"before": _cursor(page[0].created_at, page[0].comment_id),
-                                      "after": _cursor(page[-1].created_at, page[-1].comment_id)}}
+        edge["paging"] = {
+            "cursors": {
+                "before": _cursor(page[0].created_at, page[0].comment_id),
+                "after": _cursor(page[-1].created_at, page[-1].comment_id),
+            }
+        }
     if spec.modifier("summary") == "true":
         edge["summary"] = {"order": "chronological", "total_count": len(comments), "can_comment": True}
     return edge
@@ -378,11 +427,15 @@ def _keyed_page(request: Request, items: Sequence, key, newest_first: bool, rend
     body: dict = {"data": [render(item) for item in page]}
     if page:
         first, last = key(page[0]), key(page[-1])
-        cursors = {"before": _cursor(datetime.fromtimestamp(first[0], UTC), first[1]),
-                   "after": _cursor(datetime.fromtimestamp(last[0], UTC), last[1])}
+        cursors = {
+            "before": _cursor(datetime.fromtimestamp(first[0], UTC), first[1]),
+            "after": _cursor(datetime.fromtimestamp(last[0], UTC), last[1]),
+        }
         body["paging"] = {"cursors": cursors}
         if stop < len(items):
-            query = {k: v for k, v in q.items() if k not in ("after", "before")} | {"after": cursors["after"]}  # Graph keeps access_token
+            query = {k: v for k, v in q.items() if k not in ("after", "before")} | {
+                "after": cursors["after"]
+            }  # Graph keeps access_token
             body["paging"]["next"] = f"{request.base_url}{request.path}?{urlencode(query)}"
         if start > 0:
             query = {k: v for k, v in q.items() if k not in ("after", "before")} | {"before": cursors["before"]}
@@ -427,32 +480,43 @@ def _posts_of(request: Request, platform: str, edge: str) -> tuple[SocialAccount
         node_type = "IGUser" if isinstance(node, SocialAccount) else ("PagePost" if node.platform == "facebook" else "IGMedia")
         raise _GraphError(f"(#100) Tried accessing nonexisting field ({edge}) on node type ({node_type})")
     since, until = _time_param(request, "since"), _time_param(request, "until")
-    posts = [p for p in request.sandbox.world.social.posts(node, request.sandbox.now)
-             if not (since and p.published_at < since) and not (until and p.published_at >= until)]
+    posts = [
+        p
+        for p in request.sandbox.world.social.posts(node, request.sandbox.now)
+        if not (since and p.published_at < since) and not (until and p.published_at >= until)
+    ]
     return node, posts
 
 
 def list_posts(request: Request) -> dict:
     _, posts = _posts_of(request, "facebook", "posts")
     specs = parse_fields(request.query.get("fields"))
-    return _keyed_page(request, posts, _post_key, True,
-                       lambda p: _select(specs, ("id", "message", "created_time"), _post_fields(request, p), "PagePost"))
+    return _keyed_page(
+        request,
+        posts,
+        _post_key,
+        True,
+        lambda p: _select(specs, ("id", "message", "created_time"), _post_fields(request, p), "PagePost"),
+    )
 
 
 def list_media(request: Request) -> dict:
     _, media = _posts_of(request, "instagram", "media")
     specs = parse_fields(request.query.get("fields"))
-    return _keyed_page(request, media, _post_key, True,
-                       lambda p: _select(specs, ("id",), _media_fields(request, p), "IGMedia"))
+    return _keyed_page(request, media, _post_key, True, lambda p: _select(specs, ("id",), _media_fields(request, p), "IGMedia"))
 
 
 def list_comments(request: Request) -> dict:
     node = _node(request, request.match["node"])
     if not isinstance(node, SocialPost):
-        raise _GraphError(f"(#100) Tried accessing nonexisting field (comments) on node type ({'Page' if node.platform == 'facebook' else 'IGUser'})")
+        raise _GraphError(
+            f"(#100) Tried accessing nonexisting field (comments) on node type ({'Page' if node.platform == 'facebook' else 'IGUser'})"
+        )
     q = request.query
-    if q.get("order", "chronological") not in ("chronological", "reverse_chronological") or \
-            q.get("filter", "toplevel") not in ("toplevel", "stream"):
+    if q.get("order", "chronological") not in ("chronological", "reverse_chronological") or q.get("filter", "toplevel") not in (
+        "toplevel",
+        "stream",
+    ):
         raise _GraphError("(#100) order must be chronological or reverse_chronological, filter toplevel or stream")
     since = _time_param(request, "since")
     comments = node.comments_at(request.sandbox.now, since)
@@ -460,8 +524,13 @@ def list_comments(request: Request) -> dict:
     if newest_first:
         comments = comments.newest_first()
     specs = parse_fields(q.get("fields"))
-    body = _keyed_page(request, comments, lambda c: (int(c.created_at.timestamp()), c.comment_id), newest_first,
-                       lambda c: _comment_record(node, c, specs))
+    body = _keyed_page(
+        request,
+        comments,
+        lambda c: (int(c.created_at.timestamp()), c.comment_id),
+        newest_first,
+        lambda c: _comment_record(node, c, specs),
+    )
     if q.get("summary") == "true":
         body["summary"] = {"order": q.get("order", "chronological"), "total_count": len(comments), "can_comment": True}
     return body
@@ -491,8 +560,17 @@ def _media_insights(request: Request, post: SocialPost, metrics: list[str]) -> d
     counters = post.counters_at(request.sandbox.now)
     counters["total_interactions"] = counters["likes"] + counters["comments"] + counters["shares"] + counters["saved"]
     counters["views"] = counters["impressions"]
-    data = [{"name": m, "period": "lifetime", "values": [{"value": counters[m]}], "title": MEDIA_METRICS[m][0],
-             "description": MEDIA_METRICS[m][1], "id": f"{post.post_id}/insights/{m}/lifetime"} for m in metrics]
+    data = [
+        {
+            "name": m,
+            "period": "lifetime",
+            "values": [{"value": counters[m]}],
+            "title": MEDIA_METRICS[m][0],
+            "description": MEDIA_METRICS[m][1],
+            "id": f"{post.post_id}/insights/{m}/lifetime",
+        }
+        for m in metrics
+    ]
     return {"data": data}
 
 
@@ -508,7 +586,9 @@ def _page_insights(request: Request, page: SocialAccount, metrics: list[str]) ->
     if since > until:
         raise _GraphError("(#100) since must be before until")
     if until - since > timedelta(days=MAX_INSIGHTS_DAYS):
-        raise _GraphError(f"(#100) There cannot be more than {MAX_INSIGHTS_DAYS} days ({MAX_INSIGHTS_DAYS * 86400} s) between since and until")
+        raise _GraphError(
+            f"(#100) There cannot be more than {MAX_INSIGHTS_DAYS} days ({MAX_INSIGHTS_DAYS * 86400} s) between since and until"
+        )
     social = request.sandbox.world.social
     days: list[tuple[date, datetime]] = []
     for day in social.reported_days(now):
@@ -519,15 +599,28 @@ def _page_insights(request: Request, page: SocialAccount, metrics: list[str]) ->
     for m in metrics:
         key, title, description = PAGE_METRICS[m]
         values = [{"value": social.account_day(page, day)[key], "end_time": _graph_time(end)} for day, end in days]
-        data.append({"name": m, "period": "day", "values": values, "title": title, "description": description,
-                     "id": f"{page.account_id}/insights/{m}/day"})
+        data.append(
+            {
+                "name": m,
+                "period": "day",
+                "values": values,
+                "title": title,
+                "description": description,
+                "id": f"{page.account_id}/insights/{m}/day",
+            }
+        )
     # Graph's time paging: the same span before and after, always both, even past the clock.
     span = until - since
     kept = {k: v for k, v in request.query.items() if k not in ("since", "until")}  # Graph keeps access_token
     previous = kept | {"since": int((since - span).timestamp()), "until": int(since.timestamp())}
     following = kept | {"since": int(until.timestamp()), "until": int((until + span).timestamp())}
-    return {"data": data, "paging": {"previous": f"{request.base_url}{request.path}?{urlencode(previous)}",
-                                     "next": f"{request.base_url}{request.path}?{urlencode(following)}"}}
+    return {
+        "data": data,
+        "paging": {
+            "previous": f"{request.base_url}{request.path}?{urlencode(previous)}",
+            "next": f"{request.base_url}{request.path}?{urlencode(following)}",
+        },
+    }
 
 
 node_handler = _handler(get_node)

@@ -71,8 +71,10 @@ from sandbox.world_web import PROFILES, PROPERTY_CURRENCY, PROPERTY_ID, PROPERTY
 DEFAULT_LIMIT = 10_000
 MAX_LIMIT = 250_000
 SCHEMA_HELP = "For a list of valid dimensions and metrics, see https://developers.google.com/analytics/devguides/reporting/data/v1/api-schema"
-AUTH_HELP = ("Expected OAuth 2 access token, login cookie or other valid authentication credential. "
-             "See https://developers.google.com/identity/sign-in/web/devconsole-project.")
+AUTH_HELP = (
+    "Expected OAuth 2 access token, login cookie or other valid authentication credential. "
+    "See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
 
 # GA4 knows the Google Ads campaign of a click by its gclid: only auto-tagged accounts' sessions have one.
 AUTO_TAGGED_CAMPAIGNS = {c.name: c for c in SEARCH_CAMPAIGNS if c.customer.auto_tagged}
@@ -115,9 +117,14 @@ OTHER = "(other)"
 DEFAULT_ROW_LIMIT = 100_000
 QUOTA_HELP = "To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"
 # A standard property's limits (PropertyQuota); Sandbox.ga4_quota overrides any of them.
-QUOTA_LIMITS = {"tokensPerDay": 200_000, "tokensPerHour": 40_000, "concurrentRequests": 10,
-                "serverErrorsPerProjectPerHour": 10, "potentiallyThresholdedRequestsPerHour": 120,
-                "tokensPerProjectPerHour": 14_000}
+QUOTA_LIMITS = {
+    "tokensPerDay": 200_000,
+    "tokensPerHour": 40_000,
+    "concurrentRequests": 10,
+    "serverErrorsPerProjectPerHour": 10,
+    "potentiallyThresholdedRequestsPerHour": 120,
+    "tokensPerProjectPerHour": 14_000,
+}
 # The token quotas a request checks first, with Google's 429 message for each (the per-project one as recorded).
 TOKEN_QUOTAS = {
     "tokensPerProjectPerHour": "Exhausted property tokens for a project per hour. These quota tokens will return in under an hour.",
@@ -141,9 +148,12 @@ def _check_auth(request: Request) -> Response | None:
     if token != request.sandbox.tokens["ga4"]:
         return _error(401, "UNAUTHENTICATED", f"Request had invalid authentication credentials. {AUTH_HELP}")
     if request.match["property"] != PROPERTY_ID:
-        return _error(403, "PERMISSION_DENIED",
-                      "User does not have sufficient permissions for this property. To learn more about Property ID, "
-                      "see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.")
+        return _error(
+            403,
+            "PERMISSION_DENIED",
+            "User does not have sufficient permissions for this property. To learn more about Property ID, "
+            "see https://developers.google.com/analytics/devguides/reporting/data/v1/property-id.",
+        )
     return None
 
 
@@ -215,7 +225,10 @@ class _PropertyQuota:
                 key = (name, self._period(name))
                 self.used[key] = self.used.get(key, 0) + tokens
             status = {name: {"consumed": tokens, "remaining": self._remaining(name)} for name in TOKEN_QUOTAS}
-            status["concurrentRequests"] = {"consumed": 1, "remaining": max(0, self.limits["concurrentRequests"] - self.in_flight)}
+            status["concurrentRequests"] = {
+                "consumed": 1,
+                "remaining": max(0, self.limits["concurrentRequests"] - self.in_flight),
+            }
             for name in ("serverErrorsPerProjectPerHour", "potentiallyThresholdedRequestsPerHour"):
                 status[name] = {"consumed": 0, "remaining": self.limits[name]}  # no errors, no thresholded dimensions
         return {name: status[name] for name in QUOTA_LIMITS}
@@ -246,8 +259,10 @@ def _report(request: Request, body: dict) -> dict:
             raise _BadRequest(f"Field {m} is not a valid metric. {SCHEMA_HELP}")
     page_scope = PAGE_DIMENSION in dimensions
     if page_scope and (incompatible := [m for m in metrics if m not in PAGE_METRICS]):
-        raise _BadRequest(f"Please remove {', '.join(incompatible)} to make the request compatible. The request's dimensions & "
-                          f"metrics are incompatible: with pagePath the sandbox serves {', '.join(PAGE_METRICS)}.")
+        raise _BadRequest(
+            f"Please remove {', '.join(incompatible)} to make the request compatible. The request's dimensions & "
+            f"metrics are incompatible: with pagePath the sandbox serves {', '.join(PAGE_METRICS)}."
+        )
     if body.get("metricFilter"):
         raise _BadRequest("The sandbox does not support metricFilter; filter the rows after reading them.")
     start, end = _date_range(request, body.get("dateRanges"))
@@ -259,7 +274,9 @@ def _report(request: Request, body: dict) -> dict:
     keep = _filter(body.get("dimensionFilter"))
 
     # Without a filter only the requested dimensions are needed: a report walks ~13,000 blocks (~150,000 pages).
-    getters = list(DIMENSIONS.items()) if body.get("dimensionFilter") else [(d, DIMENSIONS[d]) for d in dimensions if d in DIMENSIONS]
+    getters = (
+        list(DIMENSIONS.items()) if body.get("dimensionFilter") else [(d, DIMENSIONS[d]) for d in dimensions if d in DIMENSIONS]
+    )
     totals: dict[tuple[str, ...], list[int]] = {}
     for block in request.sandbox.world.iter_session_blocks(start, end, request.sandbox.now):
         values = {name: get(block) for name, get in getters}
@@ -269,22 +286,36 @@ def _report(request: Request, body: dict) -> dict:
                 if keep(values):
                     _add(totals, tuple([values[d] for d in dimensions]), sessions, 0, engagement, views, 0)
         elif keep(values):
-            _add(totals, tuple([values[d] for d in dimensions]), block.sessions, block.engaged_sessions, block.duration_seconds,
-                 block.page_views, block.conversions)
+            _add(
+                totals,
+                tuple([values[d] for d in dimensions]),
+                block.sessions,
+                block.engaged_sessions,
+                block.duration_seconds,
+                block.page_views,
+                block.conversions,
+            )
 
     folded = len(totals) > request.sandbox.ga4_row_limit
     if folded:
         totals = _fold(totals, metrics, request.sandbox.ga4_row_limit, len(dimensions))
-    rows = [(key, {m: METRICS[m][1](dict(zip(COUNTERS, sums))) for m in metrics}) for key, sums in totals.items()]
+    rows = [(key, {m: METRICS[m][1](dict(zip(COUNTERS, sums, strict=True))) for m in metrics}) for key, sums in totals.items()]
     rows.sort(key=lambda r: r[0])
     for order in reversed(body.get("orderBys") or []):
         rows.sort(key=_order_key(order, dimensions, metrics), reverse=bool(order.get("desc")))
-    out: dict = {"dimensionHeaders": [{"name": d} for d in dimensions],
-                 "metricHeaders": [{"name": m, "type": METRICS[m][0]} for m in metrics]}
-    page = rows[offset:offset + limit]
+    out: dict = {
+        "dimensionHeaders": [{"name": d} for d in dimensions],
+        "metricHeaders": [{"name": m, "type": METRICS[m][0]} for m in metrics],
+    }
+    page = rows[offset : offset + limit]
     if page:
-        out["rows"] = [{"dimensionValues": [{"value": v} for v in key],
-                        "metricValues": [{"value": _value(METRICS[m][0], values[m])} for m in metrics]} for key, values in page]
+        out["rows"] = [
+            {
+                "dimensionValues": [{"value": v} for v in key],
+                "metricValues": [{"value": _value(METRICS[m][0], values[m])} for m in metrics],
+            }
+            for key, values in page
+        ]
     if rows:
         out["rowCount"] = len(rows)
     out["metadata"] = {"currencyCode": PROPERTY_CURRENCY, "timeZone": PROPERTY_TIME_ZONE}
@@ -311,9 +342,9 @@ def _add(totals: dict, key: tuple, sessions: int, engaged: int, duration: int, v
 def _fold(totals: dict, metrics: list[str], limit: int, width: int) -> dict:
     """Keep the ``limit - 1`` most common rows (by the first metric) and sum the rest into one (other) row."""
     first = METRICS[metrics[0]][1] if metrics else (lambda counters: 0)
-    ranked = sorted(totals.items(), key=lambda kv: (-first(dict(zip(COUNTERS, kv[1]))), kv[0]))
-    kept = dict(ranked[:max(limit - 1, 0)])
-    other = [sum(column) for column in zip(*(sums for _, sums in ranked[max(limit - 1, 0):]), strict=True)]
+    ranked = sorted(totals.items(), key=lambda kv: (-first(dict(zip(COUNTERS, kv[1], strict=True))), kv[0]))
+    kept = dict(ranked[: max(limit - 1, 0)])
+    other = [sum(column) for column in zip(*(sums for _, sums in ranked[max(limit - 1, 0) :]), strict=True)]
     kept[(OTHER,) * width] = other
     return kept
 
@@ -335,7 +366,7 @@ def _integer(value, name: str, default: int) -> int:
 
 def _date_range(request: Request, ranges) -> tuple[date, date]:
     if not isinstance(ranges, list) or not ranges:
-        raise _BadRequest("dateRanges is required: e.g. [{\"startDate\": \"2026-06-01\", \"endDate\": \"2026-06-30\"}].")
+        raise _BadRequest('dateRanges is required: e.g. [{"startDate": "2026-06-01", "endDate": "2026-06-30"}].')
     if len(ranges) > 1:
         raise _BadRequest("The sandbox serves one date range per request; send one request per range.")
     today = request.sandbox.now.astimezone(PROPERTY_TZ).date()
@@ -400,10 +431,14 @@ def _filter(expression) -> Callable[[dict], bool]:
         f = spec["stringFilter"]
         case = bool(f.get("caseSensitive"))
         target = f.get("value", "") if case else f.get("value", "").lower()
-        match = {"EXACT": lambda v: v == target, "BEGINS_WITH": lambda v: v.startswith(target),
-                 "ENDS_WITH": lambda v: v.endswith(target), "CONTAINS": lambda v: target in v,
-                 "FULL_REGEXP": lambda v: re.fullmatch(target, v) is not None,
-                 "PARTIAL_REGEXP": lambda v: re.search(target, v) is not None}.get(f.get("matchType", "EXACT"))
+        match = {
+            "EXACT": lambda v: v == target,
+            "BEGINS_WITH": lambda v: v.startswith(target),
+            "ENDS_WITH": lambda v: v.endswith(target),
+            "CONTAINS": lambda v: target in v,
+            "FULL_REGEXP": lambda v: re.fullmatch(target, v) is not None,
+            "PARTIAL_REGEXP": lambda v: re.search(target, v) is not None,
+        }.get(f.get("matchType", "EXACT"))
         if match is None:
             raise _BadRequest(f"Unsupported stringFilter matchType {f.get('matchType')}.")
         return lambda values: field in values and match(values[field] if case else values[field].lower())

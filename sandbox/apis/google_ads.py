@@ -49,12 +49,20 @@ from sandbox.http import Request, Response
 from sandbox.world_google_ads import ALL_GOOGLE_ADS_CUSTOMERS, MANAGER, SEARCH_CAMPAIGNS, GoogleAdsCustomer
 
 CUSTOMERS = {c.customer_id: c for c in ALL_GOOGLE_ADS_CUSTOMERS}
-SUNSETS = {17: date(2025, 6, 4), 18: date(2025, 8, 20), 19: date(2026, 2, 11), 20: date(2026, 6, 10), 21: date(2026, 8, 5),
-           22: date(2026, 10, 7)}
+SUNSETS = {
+    17: date(2025, 6, 4),
+    18: date(2025, 8, 20),
+    19: date(2026, 2, 11),
+    20: date(2026, 6, 10),
+    21: date(2026, 8, 5),
+    22: date(2026, 10, 7),
+}
 OLDEST_SUNSET_LISTED = min(SUNSETS)
 BATCH_SIZE = 10_000
-AUTH_HELP = ("Expected OAuth 2 access token, login cookie or other valid authentication credential. "
-             "See https://developers.google.com/identity/sign-in/web/devconsole-project.")
+AUTH_HELP = (
+    "Expected OAuth 2 access token, login cookie or other valid authentication credential. "
+    "See https://developers.google.com/identity/sign-in/web/devconsole-project."
+)
 
 # Which resources' fields a query FROM each resource may use.
 SCOPE = {
@@ -97,19 +105,27 @@ FIELDS: dict[str, FieldSpec] = {
     "customer.time_zone": FieldSpec("string", lambda f: f["customer"].time_zone),
     "customer.manager": FieldSpec("bool", lambda f: f["customer"].manager),
     "campaign.id": FieldSpec("int64", lambda f: f["campaign"].campaign_id),
-    "campaign.resource_name": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/campaigns/{f['campaign'].campaign_id}"),
+    "campaign.resource_name": FieldSpec(
+        "string", lambda f: f"{f['customer'].resource_name}/campaigns/{f['campaign'].campaign_id}"
+    ),
     "campaign.name": FieldSpec("string", lambda f: f["campaign"].name),
     "campaign.status": FieldSpec("enum", lambda f: "ENABLED"),
     "campaign.advertising_channel_type": FieldSpec("enum", lambda f: "SEARCH"),
     "ad_group.id": FieldSpec("int64", lambda f: f["ad_group"].ad_group_id),
-    "ad_group.resource_name": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/adGroups/{f['ad_group'].ad_group_id}"),
+    "ad_group.resource_name": FieldSpec(
+        "string", lambda f: f"{f['customer'].resource_name}/adGroups/{f['ad_group'].ad_group_id}"
+    ),
     "ad_group.name": FieldSpec("string", lambda f: f["ad_group"].name),
     "ad_group.status": FieldSpec("enum", lambda f: "ENABLED"),
     "ad_group.type": FieldSpec("enum", lambda f: "SEARCH_STANDARD"),
     "ad_group.campaign": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/campaigns/{f['campaign'].campaign_id}"),
     "click_view.gclid": FieldSpec("string", lambda f: f["click"].gclid),
-    "click_view.resource_name": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/clickViews/{f['date']}~{f['click'].gclid}"),
-    "customer_client.resource_name": FieldSpec("string", lambda f: f"{f['customer'].resource_name}/customerClients/{f['client'].customer_id}"),
+    "click_view.resource_name": FieldSpec(
+        "string", lambda f: f"{f['customer'].resource_name}/clickViews/{f['date']}~{f['click'].gclid}"
+    ),
+    "customer_client.resource_name": FieldSpec(
+        "string", lambda f: f"{f['customer'].resource_name}/customerClients/{f['client'].customer_id}"
+    ),
     "customer_client.client_customer": FieldSpec("string", lambda f: f["client"].resource_name),
     "customer_client.id": FieldSpec("int64", lambda f: f["client"].customer_id),
     "customer_client.descriptive_name": FieldSpec("string", lambda f: f["client"].name),
@@ -138,15 +154,18 @@ def _request_id(request: Request) -> str:
     return request.correlation_id().replace("-", "")[:22]
 
 
-def _error(request: Request, status: int, grpc_status: str, message: str, error_code: dict | None = None,
-           detail: str | None = None) -> Response:
+def _error(
+    request: Request, status: int, grpc_status: str, message: str, error_code: dict | None = None, detail: str | None = None
+) -> Response:
     error: dict = {"code": status, "message": message, "status": grpc_status}
     if error_code is not None:
-        error["details"] = [{
-            "@type": f"type.googleapis.com/google.ads.googleads.v{request.match['version']}.errors.GoogleAdsFailure",
-            "errors": [{"errorCode": error_code, "message": detail or message}],
-            "requestId": _request_id(request),
-        }]
+        error["details"] = [
+            {
+                "@type": f"type.googleapis.com/google.ads.googleads.v{request.match['version']}.errors.GoogleAdsFailure",
+                "errors": [{"errorCode": error_code, "message": detail or message}],
+                "requestId": _request_id(request),
+            }
+        ]
     return Response(status, [{"error": error}])
 
 
@@ -160,24 +179,46 @@ def _check_access(request: Request) -> Response | GoogleAdsCustomer:
     if token is None:
         return _error(request, 401, "UNAUTHENTICATED", f"Request is missing required authentication credential. {AUTH_HELP}")
     if token != tokens["google_ads"]:
-        return _error(request, 401, "UNAUTHENTICATED", f"Request had invalid authentication credentials. {AUTH_HELP}",
-                      {"authenticationError": "OAUTH_TOKEN_INVALID"}, "Oauth token is invalid.")
+        return _error(
+            request,
+            401,
+            "UNAUTHENTICATED",
+            f"Request had invalid authentication credentials. {AUTH_HELP}",
+            {"authenticationError": "OAUTH_TOKEN_INVALID"},
+            "Oauth token is invalid.",
+        )
     if request.headers.get("developer-token") != tokens["google_ads_developer"]:
-        return _error(request, 401, "UNAUTHENTICATED", "Request is missing required authentication credential.",
-                      {"authenticationError": "DEVELOPER_TOKEN_INVALID"}, "The developer token is not valid.")
+        return _error(
+            request,
+            401,
+            "UNAUTHENTICATED",
+            "Request is missing required authentication credential.",
+            {"authenticationError": "DEVELOPER_TOKEN_INVALID"},
+            "The developer token is not valid.",
+        )
     login = request.headers.get("login-customer-id")
     if login is not None and not re.fullmatch(r"\d+", login):
-        return _error(request, 400, "INVALID_ARGUMENT", "Request contains an invalid argument.",
-                      {"headerError": "INVALID_LOGIN_CUSTOMER_ID"},
-                      "The login customer ID header must be the customer id as digits without dashes.")
+        return _error(
+            request,
+            400,
+            "INVALID_ARGUMENT",
+            "Request contains an invalid argument.",
+            {"headerError": "INVALID_LOGIN_CUSTOMER_ID"},
+            "The login customer ID header must be the customer id as digits without dashes.",
+        )
     customer = CUSTOMERS.get(request.match["customer"])
     reachable = customer is not None and (login is None or login == customer.customer_id or login == MANAGER.customer_id)
     if not reachable:
-        return _error(request, 403, "PERMISSION_DENIED", "The caller does not have permission",
-                      {"authorizationError": "USER_PERMISSION_DENIED"},
-                      "User doesn't have permission to access customer. Note: If you're accessing a client customer, "
-                      "the manager's customer id must be set in the 'login-customer-id' header. "
-                      "See https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid")
+        return _error(
+            request,
+            403,
+            "PERMISSION_DENIED",
+            "The caller does not have permission",
+            {"authorizationError": "USER_PERMISSION_DENIED"},
+            "User doesn't have permission to access customer. Note: If you're accessing a client customer, "
+            "the manager's customer id must be set in the 'login-customer-id' header. "
+            "See https://developers.google.com/google-ads/api/docs/concepts/call-structure#cid",
+        )
     return customer
 
 
@@ -187,8 +228,14 @@ def _sunset(request: Request) -> Response | None:
     day = SUNSETS.get(version, date.min if version < OLDEST_SUNSET_LISTED else None)
     if day is None or request.sandbox.now.date() < day:
         return None
-    return _error(request, 400, "INVALID_ARGUMENT", "Request contains an invalid argument.", {"requestError": "UNSUPPORTED_VERSION"},
-                  f"Version v{version} is deprecated. Requests to this version will be blocked.")
+    return _error(
+        request,
+        400,
+        "INVALID_ARGUMENT",
+        "Request contains an invalid argument.",
+        {"requestError": "UNSUPPORTED_VERSION"},
+        f"Version v{version} is deprecated. Requests to this version will be blocked.",
+    )
 
 
 def search_stream(request: Request) -> Response:
@@ -202,8 +249,12 @@ def search_stream(request: Request) -> Response:
         body = request.json()
         query_text = body["query"]
     except (ValueError, KeyError, TypeError):
-        return _error(request, 400, "INVALID_ARGUMENT",
-                      "Invalid JSON payload received. The body must be a JSON object with a 'query' string.")
+        return _error(
+            request,
+            400,
+            "INVALID_ARGUMENT",
+            "Invalid JSON payload received. The body must be a JSON object with a 'query' string.",
+        )
     try:
         query = parse(query_text)
         rows = _run(request, customer, query)
@@ -213,35 +264,52 @@ def search_stream(request: Request) -> Response:
         return exc.response
     field_mask = ",".join(".".join(_json_path(f)) for f in query.fields)
     request_id = _request_id(request)
-    batches = [{"results": rows[i:i + BATCH_SIZE], "fieldMask": field_mask, "requestId": request_id}
-               for i in range(0, len(rows), BATCH_SIZE)]
+    batches = [
+        {"results": rows[i : i + BATCH_SIZE], "fieldMask": field_mask, "requestId": request_id}
+        for i in range(0, len(rows), BATCH_SIZE)
+    ]
     return Response(200, batches or [{"fieldMask": field_mask, "requestId": request_id}])
 
 
 def _validate(request: Request, customer: GoogleAdsCustomer, query: Query) -> None:
     if query.resource not in SCOPE:
-        raise GaqlError("BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
-                        f"Error in query: the sandbox serves FROM {', '.join(SCOPE)}, not '{query.resource}'.")
-    used = [(f, "SELECT") for f in query.fields] + [(c.field, "WHERE") for c in query.conditions] + \
-           [(f, "ORDER BY") for f, _ in query.order_by]
+        raise GaqlError(
+            "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE",
+            f"Error in query: the sandbox serves FROM {', '.join(SCOPE)}, not '{query.resource}'.",
+        )
+    used = (
+        [(f, "SELECT") for f in query.fields]
+        + [(c.field, "WHERE") for c in query.conditions]
+        + [(f, "ORDER BY") for f, _ in query.order_by]
+    )
     for field, clause in used:
         if field not in FIELDS:
             raise GaqlError("UNRECOGNIZED_FIELD", f"Error in query: unrecognized field in the query: '{field}'.")
         resource = field.split(".", 1)[0]
         if resource in ("metrics", "segments"):
             if query.resource not in METRIC_RESOURCES:
-                raise GaqlError("PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE" if resource == "metrics" else
-                                "PROHIBITED_SEGMENT_IN_SELECT_OR_WHERE_CLAUSE",
-                                f"Error in query: '{field}' cannot be used with the resource in the FROM clause: '{query.resource}'.")
+                raise GaqlError(
+                    "PROHIBITED_METRIC_IN_SELECT_OR_WHERE_CLAUSE"
+                    if resource == "metrics"
+                    else "PROHIBITED_SEGMENT_IN_SELECT_OR_WHERE_CLAUSE",
+                    f"Error in query: '{field}' cannot be used with the resource in the FROM clause: '{query.resource}'.",
+                )
         elif resource not in SCOPE[query.resource]:
-            code = "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE" if clause == "SELECT" else "PROHIBITED_RESOURCE_TYPE_IN_WHERE_CLAUSE"
-            raise GaqlError(code, f"Error in query: cannot {clause} '{field}': resource '{resource}' is not "
-                                  f"reachable from the resource in the FROM clause: '{query.resource}'.")
+            code = (
+                "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE" if clause == "SELECT" else "PROHIBITED_RESOURCE_TYPE_IN_WHERE_CLAUSE"
+            )
+            raise GaqlError(
+                code,
+                f"Error in query: cannot {clause} '{field}': resource '{resource}' is not "
+                f"reachable from the resource in the FROM clause: '{query.resource}'.",
+            )
     wants_metrics = any(f.startswith("metrics.") for f, _ in used)
     if customer.manager and wants_metrics:
-        raise GaqlError("REQUESTED_METRICS_FOR_MANAGER",
-                        "Metrics cannot be requested for a manager account. To retrieve metrics, issue separate "
-                        "requests against each client account under the manager account.")
+        raise GaqlError(
+            "REQUESTED_METRICS_FOR_MANAGER",
+            "Metrics cannot be requested for a manager account. To retrieve metrics, issue separate "
+            "requests against each client account under the manager account.",
+        )
 
 
 def _date_bounds(request: Request, customer: GoogleAdsCustomer, query: Query) -> tuple[date | None, date | None]:
@@ -274,9 +342,11 @@ def _date_bounds(request: Request, customer: GoogleAdsCustomer, query: Query) ->
         if hi is not None:
             high = hi if high is None else min(high, hi)
     if "segments.date" in query.fields and (low is None or high is None):
-        raise GaqlError("EXPECTED_FILTERS_ON_DATE_RANGE",
-                        "Error in query: segments.date is selected, so the WHERE clause must limit it to a finite range "
-                        "(BETWEEN, DURING, or both a lower and an upper bound).")
+        raise GaqlError(
+            "EXPECTED_FILTERS_ON_DATE_RANGE",
+            "Error in query: segments.date is selected, so the WHERE clause must limit it to a finite range "
+            "(BETWEEN, DURING, or both a lower and an upper bound).",
+        )
     if low is not None and high is not None and low > high:
         raise GaqlError("DATE_RANGE_TOO_NARROW", f"Error in query: the date range starts ({low}) after it ends ({high}).")
     return low, high
@@ -302,7 +372,9 @@ def _during(literal: str, today: date) -> tuple[date, date]:
     if literal == "THIS_MONTH":
         return today.replace(day=1), today
     last_month_end = today.replace(day=1) - timedelta(days=1)
-    return last_month_end.replace(day=1), last_month_end.replace(day=calendar.monthrange(last_month_end.year, last_month_end.month)[1])
+    return last_month_end.replace(day=1), last_month_end.replace(
+        day=calendar.monthrange(last_month_end.year, last_month_end.month)[1]
+    )
 
 
 def _facts(request: Request, customer: GoogleAdsCustomer, query: Query, low: date | None, high: date | None):
@@ -313,8 +385,9 @@ def _facts(request: Request, customer: GoogleAdsCustomer, query: Query, low: dat
         for client in clients:
             yield {"customer": customer, "client": client}
         return
-    measured = any(f.startswith(("metrics.", "segments.")) for f in query.fields) or \
-        any(c.field.startswith(("metrics.", "segments.")) for c in query.conditions)
+    measured = any(f.startswith(("metrics.", "segments.")) for f in query.fields) or any(
+        c.field.startswith(("metrics.", "segments.")) for c in query.conditions
+    )
     if not measured:  # an attribute listing: every entity, active or not
         if query.resource == "customer":
             yield {"customer": customer}
@@ -332,26 +405,57 @@ def _facts(request: Request, customer: GoogleAdsCustomer, query: Query, low: dat
         yield from _clicks(request, customer, low, high)
         return
     for agd in world.iter_ad_group_days(customer.customer_id, low or world.start, high or world.end, now):
-        yield {"customer": customer, "campaign": agd.campaign, "ad_group": agd.ad_group, "date": agd.day.isoformat(),
-               "m": {"impressions": agd.impressions, "clicks": agd.clicks, "cost_micros": agd.cost_micros,
-                     "conversions": agd.conversions_at(now), "conversions_value": agd.conversions_value_at(now)}}
+        yield {
+            "customer": customer,
+            "campaign": agd.campaign,
+            "ad_group": agd.ad_group,
+            "date": agd.day.isoformat(),
+            "m": {
+                "impressions": agd.impressions,
+                "clicks": agd.clicks,
+                "cost_micros": agd.cost_micros,
+                "conversions": agd.conversions_at(now),
+                "conversions_value": agd.conversions_value_at(now),
+            },
+        }
 
 
 def _clicks(request: Request, customer: GoogleAdsCustomer, low: date | None, high: date | None):
     """click_view: one fact per click of one account day, Google's two limits first."""
     if low is None or low != high:
-        raise _QueryRejected(_error(request, 400, "INVALID_ARGUMENT", "Request contains an invalid argument.",
-                                    {"clickViewError": "EXPECTED_FILTER_ON_A_SINGLE_DAY"}, "Missing filter on a single day."))
+        raise _QueryRejected(
+            _error(
+                request,
+                400,
+                "INVALID_ARGUMENT",
+                "Request contains an invalid argument.",
+                {"clickViewError": "EXPECTED_FILTER_ON_A_SINGLE_DAY"},
+                "Missing filter on a single day.",
+            )
+        )
     today = request.sandbox.now.astimezone(customer.tz).date()
     if low < today - timedelta(days=CLICK_VIEW_DAYS):
-        raise _QueryRejected(_error(request, 400, "INVALID_ARGUMENT", "Request contains an invalid argument.",
-                                    {"clickViewError": "DATE_TOO_OLD"}, "The requested date is too old."))
+        raise _QueryRejected(
+            _error(
+                request,
+                400,
+                "INVALID_ARGUMENT",
+                "Request contains an invalid argument.",
+                {"clickViewError": "DATE_TOO_OLD"},
+                "The requested date is too old.",
+            )
+        )
     world = request.sandbox.world
     for agd in world.iter_ad_group_days(customer.customer_id, low, high, request.sandbox.now):
         for gclid in agd.gclids():
-            yield {"customer": customer, "campaign": agd.campaign, "ad_group": agd.ad_group, "click": Click(gclid),
-                   "date": agd.day.isoformat(),
-                   "m": {"impressions": 0, "clicks": 1, "cost_micros": 0, "conversions": 0.0, "conversions_value": 0.0}}
+            yield {
+                "customer": customer,
+                "campaign": agd.campaign,
+                "ad_group": agd.ad_group,
+                "click": Click(gclid),
+                "date": agd.day.isoformat(),
+                "m": {"impressions": 0, "clicks": 1, "cost_micros": 0, "conversions": 0.0, "conversions_value": 0.0},
+            }
 
 
 GRAIN = {  # the ids that make one row of each FROM resource
@@ -391,7 +495,7 @@ def _run(request: Request, customer: GoogleAdsCustomer, query: Query) -> list[di
     for field, descending in reversed(query.order_by):
         rows.sort(key=lambda g, f=field: _typed(FIELDS[f], FIELDS[f].get(g)), reverse=descending)
     if query.limit is not None:
-        rows = rows[:query.limit]
+        rows = rows[: query.limit]
     return [_format(query, g) for g in rows]
 
 
@@ -420,7 +524,9 @@ def _matches(spec: FieldSpec, actual, condition: Condition) -> bool:
     targets = [_typed(spec, v) for v in condition.values]
     if op in ("LIKE", "NOT LIKE"):
         if spec.kind not in ("string", "enum"):
-            raise GaqlError("INVALID_VALUE_WITH_LIKE_OPERATOR", f"Error in query: LIKE needs a string field, not '{condition.field}'.")
+            raise GaqlError(
+                "INVALID_VALUE_WITH_LIKE_OPERATOR", f"Error in query: LIKE needs a string field, not '{condition.field}'."
+            )
         pattern = "".join(".*" if ch == "%" else "." if ch == "_" else re.escape(ch) for ch in str(targets[0]))
         hit = re.fullmatch(pattern, value, re.DOTALL) is not None
         return hit if op == "LIKE" else not hit
@@ -430,8 +536,14 @@ def _matches(spec: FieldSpec, actual, condition: Condition) -> bool:
         return value not in targets
     if op == "BETWEEN":
         return targets[0] <= value <= targets[1]
-    return {"=": value == targets[0], "!=": value != targets[0], ">": value > targets[0], ">=": value >= targets[0],
-            "<": value < targets[0], "<=": value <= targets[0]}[op]
+    return {
+        "=": value == targets[0],
+        "!=": value != targets[0],
+        ">": value > targets[0],
+        ">=": value >= targets[0],
+        "<": value < targets[0],
+        "<=": value <= targets[0],
+    }[op]
 
 
 def _format(query: Query, group: dict) -> dict:
@@ -441,7 +553,9 @@ def _format(query: Query, group: dict) -> dict:
     def section(resource: str) -> dict:
         key = _camel(resource)
         if key not in row:
-            row[key] = {} if resource in ("metrics", "segments") else {"resourceName": FIELDS[f"{resource}.resource_name"].get(group)}
+            row[key] = (
+                {} if resource in ("metrics", "segments") else {"resourceName": FIELDS[f"{resource}.resource_name"].get(group)}
+            )
         return row[key]
 
     section(query.resource)

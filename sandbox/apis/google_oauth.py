@@ -31,7 +31,10 @@ CLIENT_SECRET = "sandbox-client-secret"
 REFRESH_TOKENS = {"sandbox-google-ads-refresh-token": "google_ads", "sandbox-ga4-refresh-token": "ga4"}
 JWT_BEARER = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SERVICE_ACCOUNT_EMAIL = "funnelhouse-etl@funnelhouse-sandbox.iam.gserviceaccount.com"
-SCOPE_PRODUCTS = {"https://www.googleapis.com/auth/analytics.readonly": "ga4", "https://www.googleapis.com/auth/adwords": "google_ads"}
+SCOPE_PRODUCTS = {
+    "https://www.googleapis.com/auth/analytics.readonly": "ga4",
+    "https://www.googleapis.com/auth/adwords": "google_ads",
+}
 _KEY_LOCK = threading.Lock()
 _KEY: list[rsa.RSAPrivateKey] = []
 
@@ -45,28 +48,49 @@ def _private_key() -> rsa.RSAPrivateKey:
 
 def service_account_key(token_uri: str) -> dict:
     """The sandbox service account's JSON key file, as Google issues it (the fields a client uses)."""
-    pem = _private_key().private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                       serialization.NoEncryption()).decode()
-    return {"type": "service_account", "project_id": "funnelhouse-sandbox", "private_key_id": "sandbox-key-1",
-            "private_key": pem, "client_email": SERVICE_ACCOUNT_EMAIL, "client_id": "100000000000000000001",
-            "token_uri": token_uri}
+    pem = (
+        _private_key()
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
+    return {
+        "type": "service_account",
+        "project_id": "funnelhouse-sandbox",
+        "private_key_id": "sandbox-key-1",
+        "private_key": pem,
+        "client_email": SERVICE_ACCOUNT_EMAIL,
+        "client_id": "100000000000000000001",
+        "token_uri": token_uri,
+    }
 
 
 def _service_account(request: Request, assertion: str) -> Response:
     invalid = Response(400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."})
     try:
-        claims = jwt.decode(assertion, _private_key().public_key(), algorithms=["RS256"], audience=request.base_url + "/token",
-                            options={"require": ["iss", "aud", "iat", "exp", "scope"]})
+        claims = jwt.decode(
+            assertion,
+            _private_key().public_key(),
+            algorithms=["RS256"],
+            audience=request.base_url + "/token",
+            options={"require": ["iss", "aud", "iat", "exp", "scope"]},
+        )
     except jwt.ExpiredSignatureError:
-        return Response(400, {"error": "invalid_grant", "error_description": "Invalid JWT: Token must be a short-lived token "
-                                                                              "(60 minutes) and in a reasonable timeframe."})
+        return Response(
+            400,
+            {
+                "error": "invalid_grant",
+                "error_description": "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe.",
+            },
+        )
     except jwt.PyJWTError:
         return invalid
     if claims["iss"] != SERVICE_ACCOUNT_EMAIL or claims["exp"] - claims["iat"] > 3600 or claims["iat"] > time.time() + 300:
         return invalid
     products = [SCOPE_PRODUCTS[s] for s in str(claims["scope"]).split() if s in SCOPE_PRODUCTS]
     if not products:
-        return Response(400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope or ID token audience provided."})
+        return Response(
+            400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope or ID token audience provided."}
+        )
     return Response(200, {"access_token": request.sandbox.tokens[products[0]], "expires_in": 3599, "token_type": "Bearer"})
 
 
@@ -75,16 +99,25 @@ def token(request: Request) -> Response:
     if form.get("grant_type") == JWT_BEARER:
         return _service_account(request, form.get("assertion", ""))
     if form.get("grant_type") != "refresh_token":
-        return Response(400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type: " + form.get("grant_type", "")})
+        return Response(
+            400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type: " + form.get("grant_type", "")}
+        )
     if form.get("client_id") != CLIENT_ID or form.get("client_secret") != CLIENT_SECRET:
         return Response(401, {"error": "invalid_client", "error_description": "The OAuth client was not found."})
     product = REFRESH_TOKENS.get(form.get("refresh_token", ""))
     if product is None:
         return Response(400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."})
-    return Response(200, {"access_token": request.sandbox.tokens[product], "expires_in": 3599,
-                          "scope": "https://www.googleapis.com/auth/adwords" if product == "google_ads"
-                          else "https://www.googleapis.com/auth/analytics.readonly https://www.googleapis.com/auth/bigquery.readonly",
-                          "token_type": "Bearer"})
+    return Response(
+        200,
+        {
+            "access_token": request.sandbox.tokens[product],
+            "expires_in": 3599,
+            "scope": "https://www.googleapis.com/auth/adwords"
+            if product == "google_ads"
+            else "https://www.googleapis.com/auth/analytics.readonly https://www.googleapis.com/auth/bigquery.readonly",
+            "token_type": "Bearer",
+        },
+    )
 
 
 ROUTES = [("POST", r"/token", token)]

@@ -21,8 +21,8 @@ Two behaviours of the real API that break naive clients:
 from __future__ import annotations
 
 import base64
-import bisect
 import binascii
+import bisect
 import hashlib
 import json
 from array import array
@@ -42,42 +42,55 @@ SEARCH_MAX_RESULTS = 10_000
 URL_LIMIT = 16_000  # characters of the request target (path and query) the front proxy accepts
 BATCH_READ_MAX_INPUTS = 100
 SEARCH_GHOST_SHARE = 0.15  # the share of search queries whose first page comes back empty with a cursor
-URI_TOO_LONG = (b"<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
-                b"<center><h1>414 Request-URI Too Large</h1></center>\r\n</body>\r\n</html>\r\n")
+URI_TOO_LONG = (
+    b"<html>\r\n<head><title>414 Request-URI Too Large</title></head>\r\n<body>\r\n"
+    b"<center><h1>414 Request-URI Too Large</h1></center>\r\n</body>\r\n</html>\r\n"
+)
 
 
 def _error(request: Request, status: int, category: str, message: str) -> Response:
-    return Response(status, {"status": "error", "message": message, "correlationId": request.correlation_id(),
-                             "category": category})
+    return Response(
+        status, {"status": "error", "message": message, "correlationId": request.correlation_id(), "category": category}
+    )
 
 
 def _missing_scopes(request: Request) -> Response:
     """HubSpot's 403 for a call the token may not make, in the shape HubSpot answers it. Not verified:
     that a portal lacking the product tier (not a scope) gets this category and message."""
-    response = _error(request, 403, "MISSING_SCOPES", "This app hasn't been granted all required scopes to make this call. "
-                      "Read more about required scopes here: https://developers.hubspot.com/scopes.")
+    response = _error(
+        request,
+        403,
+        "MISSING_SCOPES",
+        "This app hasn't been granted all required scopes to make this call. "
+        "Read more about required scopes here: https://developers.hubspot.com/scopes.",
+    )
     response.body["links"] = {"scopes": "https://developers.hubspot.com/scopes"}
     return response
 
 
 def _within_url_limit(handler):
     """Every HubSpot route sits behind the proxy that refuses over-long URLs."""
+
     def guarded(request: Request) -> Response:
         target = request.path + ("?" + urlencode(request.query) if request.query else "")
         if len(target) > URL_LIMIT:
             return Response(414, URI_TOO_LONG, content_type="text/html")
         return handler(request)
+
     return guarded
 
 
 def _check_auth(request: Request) -> Response | None:
     token = request.bearer_token()
     if token is None:
-        return _error(request, 401, "INVALID_AUTHENTICATION",
-                      "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview")
+        return _error(
+            request,
+            401,
+            "INVALID_AUTHENTICATION",
+            "Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview",
+        )
     if token != request.sandbox.tokens["hubspot"]:
-        return _error(request, 401, "INVALID_AUTHENTICATION",
-                      "The OAuth token used to make this call expired or is invalid.")
+        return _error(request, 401, "INVALID_AUTHENTICATION", "The OAuth token used to make this call expired or is invalid.")
     return None
 
 
@@ -177,8 +190,14 @@ def _modified_index(request: Request, object_type: str) -> tuple[array, array]:
 
 def _matches(value_ms: int, operator: str, target: str) -> bool:
     target_ms = int(target)
-    return {"GTE": value_ms >= target_ms, "GT": value_ms > target_ms, "LTE": value_ms <= target_ms,
-            "LT": value_ms < target_ms, "EQ": value_ms == target_ms, "NEQ": value_ms != target_ms}[operator]
+    return {
+        "GTE": value_ms >= target_ms,
+        "GT": value_ms > target_ms,
+        "LTE": value_ms <= target_ms,
+        "LT": value_ms < target_ms,
+        "EQ": value_ms == target_ms,
+        "NEQ": value_ms != target_ms,
+    }[operator]
 
 
 def _matching(modified: array, groups: list[list[dict]]) -> Sequence[int]:
@@ -197,8 +216,11 @@ def _matching(modified: array, groups: list[list[dict]]) -> Sequence[int]:
                 edge = (bisect.bisect_left if operator in ("GTE", "LT") else bisect.bisect_right)(modified, target)
                 lo, hi = (max(lo, edge), hi) if operator in ("GTE", "GT") else (lo, min(hi, edge))
             return range(lo, max(lo, hi))
-    return [i for i, ms in enumerate(modified)
-            if any(all(_matches(ms, f["operator"], f["value"]) for f in filters) for filters in groups)]
+    return [
+        i
+        for i, ms in enumerate(modified)
+        if any(all(_matches(ms, f["operator"], f["value"]) for f in filters) for filters in groups)
+    ]
 
 
 def _epoch_ms(iso: str) -> int:
@@ -229,21 +251,42 @@ def search_objects(request: Request) -> Response:
         if offset < 0:
             raise ValueError(offset)
     except (TypeError, ValueError):
-        return _error(request, 400, "VALIDATION_ERROR", f"Invalid input JSON on line 1: after '{body.get('after')}' is not a valid paging cursor")
+        return _error(
+            request,
+            400,
+            "VALIDATION_ERROR",
+            f"Invalid input JSON on line 1: after '{body.get('after')}' is not a valid paging cursor",
+        )
     if offset + limit > SEARCH_MAX_RESULTS:
-        return _error(request, 400, "VALIDATION_ERROR",
-                      f"There was a problem with the request. Search results are limited to {SEARCH_MAX_RESULTS} records; narrow the filter (after={offset}).")
+        return _error(
+            request,
+            400,
+            "VALIDATION_ERROR",
+            f"There was a problem with the request. Search results are limited to {SEARCH_MAX_RESULTS} records; narrow the filter (after={offset}).",
+        )
     modified = MODIFIED_PROPERTY[object_type]
     groups = [group.get("filters", []) for group in body.get("filterGroups", [])]
     for f in (f for filters in groups for f in filters):
         if f.get("propertyName") != modified or f.get("operator") not in ("GTE", "GT", "LTE", "LT", "EQ", "NEQ"):
-            return _error(request, 400, "VALIDATION_ERROR",
-                          f"The sandbox filters {object_type} on {modified} with GTE/GT/LTE/LT/EQ/NEQ only, not {f.get('propertyName')} {f.get('operator')}")
+            return _error(
+                request,
+                400,
+                "VALIDATION_ERROR",
+                f"The sandbox filters {object_type} on {modified} with GTE/GT/LTE/LT/EQ/NEQ only, not {f.get('propertyName')} {f.get('operator')}",
+            )
     sorts = body.get("sorts") or []
     for sort in sorts:  # the index is ordered by the modified date: any other order would be silently wrong
-        if not isinstance(sort, dict) or sort.get("propertyName") != modified or sort.get("direction", "ASCENDING") not in ("ASCENDING", "DESCENDING"):
-            return _error(request, 400, "VALIDATION_ERROR",
-                          f"The sandbox sorts {object_type} on {modified} (ASCENDING or DESCENDING) only, not {sort!r}")
+        if (
+            not isinstance(sort, dict)
+            or sort.get("propertyName") != modified
+            or sort.get("direction", "ASCENDING") not in ("ASCENDING", "DESCENDING")
+        ):
+            return _error(
+                request,
+                400,
+                "VALIDATION_ERROR",
+                f"The sandbox sorts {object_type} on {modified} (ASCENDING or DESCENDING) only, not {sort!r}",
+            )
     properties = body.get("properties") or None
     # Filters in a group must all match; any group may match (HubSpot's AND within, OR across).
     modified_ms, ids = _modified_index(request, object_type)
@@ -258,7 +301,10 @@ def search_objects(request: Request) -> Response:
     # A query with a block of filtered-out index entries at its start: positions [0, ghosts) render nothing.
     ghosts = limit if _has_ghosts(request, object_type, groups, sorts, limit) else 0
     positions = range(max(offset, ghosts) - ghosts, max(offset + limit - ghosts, 0))
-    out: dict = {"total": len(matched), "results": [_sorted_properties(build(ids[matched[p]])) for p in positions if p < len(matched)]}
+    out: dict = {
+        "total": len(matched),
+        "results": [_sorted_properties(build(ids[matched[p]])) for p in positions if p < len(matched)],
+    }
     if offset + limit < len(matched) + ghosts:
         out["paging"] = {"next": {"after": str(offset + limit)}}
     return Response(200, out)
@@ -286,9 +332,14 @@ def batch_read(request: Request) -> Response:
     object_type, body = checked
     inputs = body.get("inputs")
     if not isinstance(inputs, list) or not all(isinstance(i, dict) and i.get("id") for i in inputs):
-        return _error(request, 400, "VALIDATION_ERROR", "Invalid input JSON on line 1: inputs must be a list of {\"id\": ...}")
+        return _error(request, 400, "VALIDATION_ERROR", 'Invalid input JSON on line 1: inputs must be a list of {"id": ...}')
     if len(inputs) > BATCH_READ_MAX_INPUTS:
-        return _error(request, 400, "VALIDATION_ERROR", f"Batch input limit exceeded: at most {BATCH_READ_MAX_INPUTS} inputs, got {len(inputs)}")
+        return _error(
+            request,
+            400,
+            "VALIDATION_ERROR",
+            f"Batch input limit exceeded: at most {BATCH_READ_MAX_INPUTS} inputs, got {len(inputs)}",
+        )
     if body.get("idProperty"):
         return _error(request, 400, "VALIDATION_ERROR", "The sandbox reads batches by record id only, not by idProperty")
     archived = request.query.get("archived", "false").lower() == "true"
@@ -306,8 +357,16 @@ def batch_read(request: Request) -> Response:
         return Response(200, out)
     label = "CONTACT" if object_type == "contacts" else "DEAL"
     out["numErrors"] = 1
-    out["errors"] = [{"status": "error", "category": "OBJECT_NOT_FOUND", "context": {"ids": missing}, "errors": [], "links": {},
-                      "message": f"Could not get some {label} objects, they may be deleted or not exist. Check that ids are valid."}]
+    out["errors"] = [
+        {
+            "status": "error",
+            "category": "OBJECT_NOT_FOUND",
+            "context": {"ids": missing},
+            "errors": [],
+            "links": {},
+            "message": f"Could not get some {label} objects, they may be deleted or not exist. Check that ids are valid.",
+        }
+    ]
     return Response(207, out)
 
 
@@ -349,15 +408,25 @@ def list_properties(request: Request) -> Response:
     results = []
     for order, name in enumerate(sorted(sample["properties"])):
         is_date = name.endswith("date") or name.endswith("_date")
-        results.append({
-            "name": name, "label": name.replace("_", " ").capitalize(), "description": "",
-            "groupName": "contactinformation" if object_type == "contacts" else "dealinformation",
-            "type": "datetime" if is_date else "number" if name == "amount" else "string",
-            "fieldType": "date" if is_date else "number" if name == "amount" else "text",
-            "options": [], "displayOrder": order, "calculated": False, "externalOptions": False,
-            "hasUniqueValue": name == "hs_object_id", "hidden": False, "formField": False,
-            "hubspotDefined": not name.startswith("utm_"), "archived": False,
-        })
+        results.append(
+            {
+                "name": name,
+                "label": name.replace("_", " ").capitalize(),
+                "description": "",
+                "groupName": "contactinformation" if object_type == "contacts" else "dealinformation",
+                "type": "datetime" if is_date else "number" if name == "amount" else "string",
+                "fieldType": "date" if is_date else "number" if name == "amount" else "text",
+                "options": [],
+                "displayOrder": order,
+                "calculated": False,
+                "externalOptions": False,
+                "hasUniqueValue": name == "hs_object_id",
+                "hidden": False,
+                "formField": False,
+                "hubspotDefined": not name.startswith("utm_"),
+                "archived": False,
+            }
+        )
     return Response(200, {"results": results})
 
 
@@ -415,9 +484,14 @@ def list_events(request: Request) -> Response:
     contact = world.contact(object_id)
     visits = []
     if contact is not None and contact.created_at <= now and event_type in (None, "e_visited_page"):
-        visits = [t for t in world.touches(contact) if t.occurred_at <= now  # nothing from the clock's future
-                  and (after_ts is None or t.occurred_at >= after_ts) and (before_ts is None or t.occurred_at < before_ts)]
-    body: dict = {"results": [t.event_record() for t in visits[offset:offset + limit]]}
+        visits = [
+            t
+            for t in world.touches(contact)
+            if t.occurred_at <= now  # nothing from the clock's future
+            and (after_ts is None or t.occurred_at >= after_ts)
+            and (before_ts is None or t.occurred_at < before_ts)
+        ]
+    body: dict = {"results": [t.event_record() for t in visits[offset : offset + limit]]}
     if offset + limit < len(visits):
         next_after = _encode_cursor(str(offset + limit))
         next_query = {k: v for k, v in request.query.items() if k != "after"} | {"after": next_after}
@@ -425,10 +499,13 @@ def list_events(request: Request) -> Response:
     return Response(200, body)
 
 
-ROUTES = [(method, path, _within_url_limit(handler)) for method, path, handler in (
-    ("GET", r"/events/v3/events/?", list_events),
-    ("GET", r"/crm/v3/properties/(?P<object>contacts|deals|0-1|0-3)", list_properties),
-    ("GET", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)", list_objects),
-    ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/search", search_objects),
-    ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/batch/read", batch_read),
-)]
+ROUTES = [
+    (method, path, _within_url_limit(handler))
+    for method, path, handler in (
+        ("GET", r"/events/v3/events/?", list_events),
+        ("GET", r"/crm/v3/properties/(?P<object>contacts|deals|0-1|0-3)", list_properties),
+        ("GET", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)", list_objects),
+        ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/search", search_objects),
+        ("POST", r"/crm/v3/objects/(?P<object>contacts|deals|0-1|0-3)/batch/read", batch_read),
+    )
+]

@@ -52,9 +52,11 @@ class _Problem(Exception):
 
 
 def problem(request: Request, status: int, title: str, detail: str) -> Response:
-    return Response(status, {"type": ERROR_DOCS, "title": title, "status": status, "detail": detail,
-                             "instance": request.correlation_id()},
-                    content_type="application/problem+json; charset=utf-8")
+    return Response(
+        status,
+        {"type": ERROR_DOCS, "title": title, "status": status, "detail": detail, "instance": request.correlation_id()},
+        content_type="application/problem+json; charset=utf-8",
+    )
 
 
 def _not_found() -> _Problem:
@@ -78,13 +80,15 @@ def _check_auth(request: Request) -> Response | None:
     if not key:
         return problem(request, 401, "API Key Missing", "Your request did not include an API key.")
     if key != request.sandbox.tokens["mailchimp"]:
-        return problem(request, 401, "API Key Invalid",
-                       "Your API key may be invalid, or you've attempted to access the wrong datacenter.")
+        return problem(
+            request, 401, "API Key Invalid", "Your API key may be invalid, or you've attempted to access the wrong datacenter."
+        )
     return None
 
 
 def _handler(build):
     """Auth, then the body; a _Problem becomes the problem+json answer; fields/exclude_fields apply."""
+
     def handle(request: Request) -> Response:
         if (denied := _check_auth(request)) is not None:
             return denied
@@ -93,6 +97,7 @@ def _handler(build):
         except _Problem as p:
             return problem(request, p.status, p.title, p.detail)
         return Response(200, select_fields(body, request.query.get("fields"), request.query.get("exclude_fields")))
+
     return handle
 
 
@@ -117,13 +122,15 @@ def _instant(request: Request, name: str) -> datetime | None:
     try:
         value = datetime.fromisoformat(text.replace(" ", "+"))  # a '+' sent unencoded arrives as a space
     except ValueError:
-        raise _Problem(400, "Invalid Resource", f"The value of {name} must be an ISO 8601 time, e.g. 2026-06-01T00:00:00+00:00.") from None
+        raise _Problem(
+            400, "Invalid Resource", f"The value of {name} must be an ISO 8601 time, e.g. 2026-06-01T00:00:00+00:00."
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _page(items: list, request: Request) -> list:
     count, offset = _paging(request)
-    return items[offset:offset + count]
+    return items[offset : offset + count]
 
 
 def select_fields(body: object, fields: str | None, exclude: str | None) -> object:
@@ -176,44 +183,97 @@ def _campaign_record(request: Request, c: EmailCampaign) -> dict:
     counts = world.mailchimp.activity(c).counts(now) if sent else None
     slug = hashlib.sha256(f"{world.seed}:archive:{c.campaign_id}".encode()).hexdigest()[:6]
     record = {
-        "id": c.campaign_id, "web_id": c.web_id, "type": "regular", "create_time": _iso(c.create_time),
+        "id": c.campaign_id,
+        "web_id": c.web_id,
+        "type": "regular",
+        "create_time": _iso(c.create_time),
         "archive_url": f"https://mailchi.mp/funnelhouse/{slug}",
         "long_archive_url": f"https://us21.campaign-archive.com/?u=0f1c2d3e4b5a69788796a5b4c&id={c.campaign_id}",
-        "status": "sent" if sent else "save", "emails_sent": counts["emails_sent"] if sent else 0,
-        "send_time": _iso(c.send_time) if sent else "", "content_type": "template",
-        "needs_block_refresh": False, "resendable": False,
-        "recipients": {"list_id": c.audience.list_id, "list_is_active": True, "list_name": c.audience.name,
-                       "segment_text": "", "recipient_count": counts["emails_sent"] if sent else 0},
-        "settings": {"subject_line": c.subject_line, "preview_text": f"{c.series.subject}, and what's next.", "title": c.title,
-                     "from_name": FROM_NAME, "reply_to": REPLY_TO, "use_conversation": False, "to_name": "*|FNAME|*",
-                     "folder_id": "", "authenticate": True, "auto_footer": False, "inline_css": False, "auto_tweet": False,
-                     "fb_comments": True, "timewarp": False, "template_id": 10001, "drag_and_drop": True},
-        "tracking": {"opens": True, "html_clicks": True, "text_clicks": False, "goal_tracking": False, "ecomm360": False,
-                     "google_analytics": c.tracking_name, "clicktale": ""},
+        "status": "sent" if sent else "save",
+        "emails_sent": counts["emails_sent"] if sent else 0,
+        "send_time": _iso(c.send_time) if sent else "",
+        "content_type": "template",
+        "needs_block_refresh": False,
+        "resendable": False,
+        "recipients": {
+            "list_id": c.audience.list_id,
+            "list_is_active": True,
+            "list_name": c.audience.name,
+            "segment_text": "",
+            "recipient_count": counts["emails_sent"] if sent else 0,
+        },
+        "settings": {
+            "subject_line": c.subject_line,
+            "preview_text": f"{c.series.subject}, and what's next.",
+            "title": c.title,
+            "from_name": FROM_NAME,
+            "reply_to": REPLY_TO,
+            "use_conversation": False,
+            "to_name": "*|FNAME|*",
+            "folder_id": "",
+            "authenticate": True,
+            "auto_footer": False,
+            "inline_css": False,
+            "auto_tweet": False,
+            "fb_comments": True,
+            "timewarp": False,
+            "template_id": 10001,
+            "drag_and_drop": True,
+        },
+        "tracking": {
+            "opens": True,
+            "html_clicks": True,
+            "text_clicks": False,
+            "goal_tracking": False,
+            "ecomm360": False,
+            "google_analytics": c.tracking_name,
+            "clicktale": "",
+        },
         "delivery_status": {"enabled": False},
     }
     if sent:
         record["report_summary"] = {
-            "opens": counts["opens"], "unique_opens": counts["unique_opens"], "open_rate": counts["open_rate"],
-            "clicks": counts["clicks"], "subscriber_clicks": counts["unique_subscriber_clicks"], "click_rate": counts["click_rate"],
-            "ecommerce": {"total_orders": 0, "total_spent": 0, "total_revenue": 0}}
+            "opens": counts["opens"],
+            "unique_opens": counts["unique_opens"],
+            "open_rate": counts["open_rate"],
+            "clicks": counts["clicks"],
+            "subscriber_clicks": counts["unique_subscriber_clicks"],
+            "click_rate": counts["click_rate"],
+            "ecommerce": {"total_orders": 0, "total_spent": 0, "total_revenue": 0},
+        }
     return record
 
 
 def _report_record(request: Request, c: EmailCampaign) -> dict:
     counts = request.sandbox.world.mailchimp.activity(c).counts(request.sandbox.now)
     return {
-        "id": c.campaign_id, "campaign_title": c.title, "type": "regular", "list_id": c.audience.list_id,
-        "list_is_active": True, "list_name": c.audience.name, "subject_line": c.subject_line,
-        "preview_text": f"{c.series.subject}, and what's next.", "emails_sent": counts["emails_sent"], "abuse_reports": 0,
-        "unsubscribed": counts["unsubscribed"], "send_time": _iso(c.send_time),
+        "id": c.campaign_id,
+        "campaign_title": c.title,
+        "type": "regular",
+        "list_id": c.audience.list_id,
+        "list_is_active": True,
+        "list_name": c.audience.name,
+        "subject_line": c.subject_line,
+        "preview_text": f"{c.series.subject}, and what's next.",
+        "emails_sent": counts["emails_sent"],
+        "abuse_reports": 0,
+        "unsubscribed": counts["unsubscribed"],
+        "send_time": _iso(c.send_time),
         "bounces": {"hard_bounces": counts["hard_bounces"], "soft_bounces": counts["soft_bounces"], "syntax_errors": 0},
         "forwards": {"forwards_count": 0, "forwards_opens": 0},
-        "opens": {"opens_total": counts["opens"], "unique_opens": counts["unique_opens"], "open_rate": counts["open_rate"],
-                  "last_open": _iso(counts["last_open"])},
-        "clicks": {"clicks_total": counts["clicks"], "unique_clicks": counts["unique_clicks"],
-                   "unique_subscriber_clicks": counts["unique_subscriber_clicks"], "click_rate": counts["click_rate"],
-                   "last_click": _iso(counts["last_click"])},
+        "opens": {
+            "opens_total": counts["opens"],
+            "unique_opens": counts["unique_opens"],
+            "open_rate": counts["open_rate"],
+            "last_open": _iso(counts["last_open"]),
+        },
+        "clicks": {
+            "clicks_total": counts["clicks"],
+            "unique_clicks": counts["unique_clicks"],
+            "unique_subscriber_clicks": counts["unique_subscriber_clicks"],
+            "click_rate": counts["click_rate"],
+            "last_click": _iso(counts["last_click"]),
+        },
     }
 
 
@@ -230,8 +290,14 @@ def _email_record(activity: CampaignActivity, position: int, now: datetime, sinc
         elif a.action == "bounce":
             action["type"] = a.detail
         actions.append(action)
-    return {"campaign_id": c.campaign_id, "list_id": c.audience.list_id, "list_is_active": True,
-            "email_id": member_id(email), "email_address": email, "activity": actions}
+    return {
+        "campaign_id": c.campaign_id,
+        "list_id": c.audience.list_id,
+        "list_is_active": True,
+        "email_id": member_id(email),
+        "email_address": email,
+        "activity": actions,
+    }
 
 
 def _member_record(request: Request, members, i: int) -> dict:
@@ -240,13 +306,27 @@ def _member_record(request: Request, members, i: int) -> dict:
     history = m.signup_at.date() < request.sandbox.world.start
     digest = hashlib.sha256(f"{request.sandbox.world.seed}:member:{m.audience.list_id}:{m.number}".encode()).hexdigest()
     return {
-        "id": m.member_id, "email_address": m.email, "unique_email_id": digest[:10], "contact_id": digest[10:42],
-        "full_name": "", "web_id": int(digest[42:50], 16) % 900_000_000 + 100_000_000, "email_type": "html",
-        "status": m.status_at(now), "merge_fields": {"FNAME": "", "LNAME": ""},
-        "ip_signup": "", "timestamp_signup": _iso(m.signup_at),
-        "ip_opt": "", "timestamp_opt": _iso(m.opt_at) if m.opt_at is not None and m.opt_at <= now else "",
-        "last_changed": _iso(m.last_changed_at(now)), "language": "", "vip": False, "email_client": "",
-        "source": "Import" if history else "Hosted Signup Form", "tags_count": 0, "tags": [], "list_id": m.audience.list_id,
+        "id": m.member_id,
+        "email_address": m.email,
+        "unique_email_id": digest[:10],
+        "contact_id": digest[10:42],
+        "full_name": "",
+        "web_id": int(digest[42:50], 16) % 900_000_000 + 100_000_000,
+        "email_type": "html",
+        "status": m.status_at(now),
+        "merge_fields": {"FNAME": "", "LNAME": ""},
+        "ip_signup": "",
+        "timestamp_signup": _iso(m.signup_at),
+        "ip_opt": "",
+        "timestamp_opt": _iso(m.opt_at) if m.opt_at is not None and m.opt_at <= now else "",
+        "last_changed": _iso(m.last_changed_at(now)),
+        "language": "",
+        "vip": False,
+        "email_client": "",
+        "source": "Import" if history else "Hosted Signup Form",
+        "tags_count": 0,
+        "tags": [],
+        "list_id": m.audience.list_id,
     }
 
 
@@ -304,8 +384,11 @@ def get_campaign(request: Request) -> dict:
 def list_reports(request: Request) -> dict:
     _filter_type(request)
     since, before = _instant(request, "since_send_time"), _instant(request, "before_send_time")
-    sent = [c for c in request.sandbox.world.mailchimp.sent_campaigns(request.sandbox.now)
-            if not (since and c.send_time <= since) and not (before and c.send_time > before)]
+    sent = [
+        c
+        for c in request.sandbox.world.mailchimp.sent_campaigns(request.sandbox.now)
+        if not (since and c.send_time <= since) and not (before and c.send_time > before)
+    ]
     return {"reports": [_report_record(request, c) for c in _page(sent, request)], "total_items": len(sent)}
 
 
@@ -321,8 +404,11 @@ def email_activity(request: Request) -> dict:
     since = _instant(request, "since")
     activity = request.sandbox.world.mailchimp.activity(c)
     positions = range(offset, min(offset + count, len(activity.recipients)))
-    return {"emails": [_email_record(activity, p, request.sandbox.now, since) for p in positions],
-            "campaign_id": c.campaign_id, "total_items": len(activity.recipients)}
+    return {
+        "emails": [_email_record(activity, p, request.sandbox.now, since) for p in positions],
+        "campaign_id": c.campaign_id,
+        "total_items": len(activity.recipients),
+    }
 
 
 def list_members(request: Request) -> dict:
@@ -340,9 +426,12 @@ def list_members(request: Request) -> dict:
         total, page = email.member_page(audience, now, offset, count)
     else:
         numbers = _matching_members(request, audience, (since, before, since_opt, before_opt, status))
-        total, page = len(numbers), [email.member_row(audience, n) for n in numbers[offset:offset + count]]
-    return {"members": [_member_record(request, members, i) for members, i in page], "list_id": audience.list_id,
-            "total_items": total}
+        total, page = len(numbers), [email.member_row(audience, n) for n in numbers[offset : offset + count]]
+    return {
+        "members": [_member_record(request, members, i) for members, i in page],
+        "list_id": audience.list_id,
+        "total_items": total,
+    }
 
 
 def _matching_members(request: Request, audience: Audience, filters: tuple) -> array:
@@ -363,7 +452,12 @@ def _matching_members(request: Request, audience: Audience, filters: tuple) -> a
                     continue
             if since_opt is not None or before_opt is not None:
                 opt = members.opt[i]
-                if opt < 0 or opt > limit or (since_opt is not None and opt <= since_opt) or (before_opt is not None and opt > before_opt):
+                if (
+                    opt < 0
+                    or opt > limit
+                    or (since_opt is not None and opt <= since_opt)
+                    or (before_opt is not None and opt > before_opt)
+                ):
                     continue
             if status and members.member(i).status_at(now) != status:
                 continue
@@ -386,17 +480,32 @@ def _list_record(request: Request, audience: Audience) -> dict:
             last_unsub = max(last_unsub or m.leave_at, m.leave_at)
     sent = [c for c in world.mailchimp.sent_campaigns(now) if c.audience is audience]
     return {
-        "id": audience.list_id, "web_id": audience.web_id, "name": audience.name,
-        "contact": {"company": "Funnelhouse", "address1": "1 Market Street", "city": "San Francisco", "state": "CA",
-                    "zip": "94105", "country": "US"},
+        "id": audience.list_id,
+        "web_id": audience.web_id,
+        "name": audience.name,
+        "contact": {
+            "company": "Funnelhouse",
+            "address1": "1 Market Street",
+            "city": "San Francisco",
+            "state": "CA",
+            "zip": "94105",
+            "country": "US",
+        },
         "permission_reminder": "You signed up on funnelhouse.example.",
         "campaign_defaults": {"from_name": FROM_NAME, "from_email": REPLY_TO, "subject": "", "language": "en"},
         "date_created": _iso(datetime.combine(world.mailchimp.history_start, datetime.min.time(), UTC)),
-        "double_optin": True, "visibility": "pub", "email_type_option": False,
-        "stats": {"member_count": statuses["subscribed"], "unsubscribe_count": statuses["unsubscribed"],
-                  "cleaned_count": statuses["cleaned"], "campaign_count": len(sent),
-                  "campaign_last_sent": _iso(sent[-1].send_time) if sent else "",
-                  "last_sub_date": _iso(last_sub), "last_unsub_date": _iso(last_unsub)},
+        "double_optin": True,
+        "visibility": "pub",
+        "email_type_option": False,
+        "stats": {
+            "member_count": statuses["subscribed"],
+            "unsubscribe_count": statuses["unsubscribed"],
+            "cleaned_count": statuses["cleaned"],
+            "campaign_count": len(sent),
+            "campaign_last_sent": _iso(sent[-1].send_time) if sent else "",
+            "last_sub_date": _iso(last_sub),
+            "last_unsub_date": _iso(last_unsub),
+        },
     }
 
 

@@ -63,8 +63,20 @@ MARKETING_API_VERSIONS = {
     "v27.0": (date(2026, 11, 4), None),
 }
 # Meta's Ad_effective_status values (tests/specs/meta/enum_types.json).
-AD_EFFECTIVE_STATUSES = ("ACTIVE", "ADSET_PAUSED", "ARCHIVED", "CAMPAIGN_PAUSED", "DELETED", "DISAPPROVED", "IN_PROCESS",
-                         "PAUSED", "PENDING_BILLING_INFO", "PENDING_REVIEW", "PREAPPROVED", "WITH_ISSUES")
+AD_EFFECTIVE_STATUSES = (
+    "ACTIVE",
+    "ADSET_PAUSED",
+    "ARCHIVED",
+    "CAMPAIGN_PAUSED",
+    "DELETED",
+    "DISAPPROVED",
+    "IN_PROCESS",
+    "PAUSED",
+    "PENDING_BILLING_INFO",
+    "PENDING_REVIEW",
+    "PREAPPROVED",
+    "WITH_ISSUES",
+)
 DEFAULT_STATUSES = frozenset(AD_EFFECTIVE_STATUSES) - {"DELETED"}  # what the account edge shows unless asked
 TOO_MUCH_DATA = "Please reduce the amount of data you're asking for, then retry your request"
 JOB_STATES = (("Job Not Started", 0), ("Job Running", 50), ("Job Completed", 100))  # one step per poll
@@ -73,8 +85,9 @@ _jobs_lock = threading.Lock()
 
 
 class _Refusal(Exception):
-    def __init__(self, message: str, type_: str = "OAuthException", code: int = 100, status: int = 400,
-                 subcode: int | None = None):
+    def __init__(
+        self, message: str, type_: str = "OAuthException", code: int = 100, status: int = 400, subcode: int | None = None
+    ):
         super().__init__(message)
         self.message, self.type, self.code, self.status, self.subcode = message, type_, code, status, subcode
 
@@ -110,17 +123,24 @@ def _version_answer(request: Request) -> tuple[Response | None, dict[str, str]]:
     expired = (expires is not None and expires <= today) or _version_key(version) < _version_key(oldest_known)
     if not expired:
         return None, {}
-    live = sorted((v for v, (released, ends) in MARKETING_API_VERSIONS.items()
-                   if released <= today and (ends is None or ends > today)), key=_version_key)
+    live = sorted(
+        (v for v, (released, ends) in MARKETING_API_VERSIONS.items() if released <= today and (ends is None or ends > today)),
+        key=_version_key,
+    )
     if request.sandbox.meta_auto_upgrade and live:
         return None, {"X-Ad-Api-Version-Warning": f"{version} is deprecated: this call was upgraded to {live[0]}"}
     latest = live[-1] if live else max(MARKETING_API_VERSIONS, key=_version_key)
-    return _error(request, f"(#2635) You are calling a deprecated version of the Ads API. Please update to the latest "
-                           f"version: {latest}.", "OAuthException", 2635), {}
+    return _error(
+        request,
+        f"(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version: {latest}.",
+        "OAuthException",
+        2635,
+    ), {}
 
 
 def _marketing(handler):
     """Auth, then the version check, then the endpoint; the version's headers go on its answer."""
+
     def handle(request: Request) -> Response:
         if (denied := _check_auth(request)) is not None:
             return denied
@@ -133,22 +153,32 @@ def _marketing(handler):
             return _error(request, e.message, e.type, e.code, e.status, e.subcode)
         response.headers.update(headers)
         return response
+
     return handle
 
 
 def _account(request: Request):
     account = ACCOUNTS.get(request.match["account"])
     if account is None:
-        raise _Refusal(f"Unsupported get request. Object with ID 'act_{request.match['account']}' does not exist, cannot be "
-                       "loaded due to missing permissions, or does not support this operation.", "GraphMethodException", subcode=33)
+        raise _Refusal(
+            f"Unsupported get request. Object with ID 'act_{request.match['account']}' does not exist, cannot be "
+            "loaded due to missing permissions, or does not support this operation.",
+            "GraphMethodException",
+            subcode=33,
+        )
     return account
 
 
 def get_account(request: Request) -> Response:
     account = _account(request)
-    record = {"id": f"act_{account.account_id}", "account_id": account.account_id, "name": account.name,
-              "currency": account.currency, "timezone_name": account.timezone_name,
-              "timezone_offset_hours_utc": account.timezone_offset_hours_utc}
+    record = {
+        "id": f"act_{account.account_id}",
+        "account_id": account.account_id,
+        "name": account.name,
+        "currency": account.currency,
+        "timezone_name": account.timezone_name,
+        "timezone_offset_hours_utc": account.timezone_offset_hours_utc,
+    }
     fields = [f for f in request.query.get("fields", "").split(",") if f]
     return Response(200, {k: v for k, v in record.items() if not fields or k in fields or k == "id"})
 
@@ -166,10 +196,15 @@ class _Report:
 
     def rows(self, request: Request, as_of) -> list[dict]:
         world = request.sandbox.world
-        rows = [r for r in world.insights_rows(self.account_id, self.since, self.until, as_of)
-                if world.ad_effective_status(r["ad_id"], as_of) in self.statuses]
-        return [{k: v for k, v in row.items() if not self.fields or k in self.fields or k in ("date_start", "date_stop")}
-                for row in rows]
+        rows = [
+            r
+            for r in world.insights_rows(self.account_id, self.since, self.until, as_of)
+            if world.ad_effective_status(r["ad_id"], as_of) in self.statuses
+        ]
+        return [
+            {k: v for k, v in row.items() if not self.fields or k in self.fields or k in ("date_start", "date_stop")}
+            for row in rows
+        ]
 
 
 def _report(request: Request, q: dict[str, str]) -> _Report:
@@ -221,7 +256,7 @@ def _page(request: Request, rows: list[dict], q: dict[str, str]) -> dict:
         offset = _decode_cursor(q["after"]) if q.get("after") else 0
     except ValueError:
         raise _Refusal(f"(#100) Invalid paging cursor after='{q['after']}'") from None
-    data = rows[offset:offset + limit]
+    data = rows[offset : offset + limit]
     body: dict = {"data": data}
     if data:
         cursor = lambda n: base64.b64encode(str(n).encode()).decode()  # noqa: E731
@@ -268,9 +303,16 @@ def post_insights(request: Request) -> Response:
 def _run_node(run_id: str, job: dict) -> dict:
     status, percent = JOB_STATES[min(job["polls"], len(JOB_STATES) - 1)]
     report = job["report"]
-    node = {"id": run_id, "account_id": report.account_id, "time_ref": int(job["as_of"].timestamp()),
-            "async_status": status, "async_percent_completion": percent,
-            "date_start": report.since.isoformat(), "date_stop": report.until.isoformat(), "is_running": percent < 100}
+    node = {
+        "id": run_id,
+        "account_id": report.account_id,
+        "time_ref": int(job["as_of"].timestamp()),
+        "async_status": status,
+        "async_percent_completion": percent,
+        "date_start": report.since.isoformat(),
+        "date_stop": report.until.isoformat(),
+        "is_running": percent < 100,
+    }
     if percent == 100:
         node["time_completed"] = int(job["as_of"].timestamp())
     return node
@@ -299,6 +341,7 @@ def _report_run_or_graph(run_handler, graph_handler):
 
     def handle(request: Request) -> Response:
         return marketing(request) if request.match["node"] in _jobs(request) else graph_handler(request)
+
     return handle
 
 

@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
-import pytest
 from sqlalchemy import create_engine, inspect, text
 
 CONTRACT = json.loads((Path(__file__).parent / "bi_contract.json").read_text())
@@ -24,7 +23,8 @@ def contract_violations(connection, contract: dict) -> list[str]:
     """What the bi views of the open file break of the contract: missing views, lost or retyped columns."""
     actual: dict[str, dict[str, str]] = {}
     for view, column, data_type in connection.execute(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'bi'").fetchall():
+        "SELECT table_name, column_name, data_type FROM information_schema.columns WHERE table_schema = 'bi'"
+    ).fetchall():
         actual.setdefault(view, {})[column] = data_type
     problems = []
     for view, columns in contract.items():
@@ -44,19 +44,30 @@ def test_published_bi_views_keep_their_contract_and_carry_comments(marts):
     # GIVEN the published file of the session's run
     # THEN it holds one bi view per mart, keeping every contracted column and type
     views = {v for (v,) in marts.execute("SELECT view_name FROM duckdb_views() WHERE schema_name = 'bi'").fetchall()}
-    assert views == set(CONTRACT) == {t for (t,) in marts.execute(
-        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    assert (
+        views
+        == set(CONTRACT)
+        == {
+            t
+            for (t,) in marts.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()
+        }
+    )
     assert contract_violations(marts, CONTRACT) == []
     # AND money is exact DECIMAL there, whatever the mart's type; the numbers are the marts'
     assert dict(CONTRACT["channel_performance_daily"])["spend"] == "DECIMAL(38,6)"
-    assert marts.execute("SELECT sum(spend) FROM bi.channel_performance_daily").fetchone() == marts.execute(
-        "SELECT sum(spend) FROM marts.channel_performance_daily").fetchone() == (Decimal("92368.39"),)
+    assert (
+        marts.execute("SELECT sum(spend) FROM bi.channel_performance_daily").fetchone()
+        == marts.execute("SELECT sum(spend) FROM marts.channel_performance_daily").fetchone()
+        == (Decimal("92368.39"),)
+    )
     # AND every column says what it means (the marts YAML's descriptions, as comments)
-    undocumented = marts.execute("SELECT table_name || '.' || column_name FROM duckdb_columns()"
-                                 " WHERE schema_name = 'bi' AND comment IS NULL").fetchall()
+    undocumented = marts.execute(
+        "SELECT table_name || '.' || column_name FROM duckdb_columns() WHERE schema_name = 'bi' AND comment IS NULL"
+    ).fetchall()
     assert undocumented == []
-    assert marts.execute("SELECT comment FROM duckdb_columns() WHERE schema_name = 'bi' AND table_name = 'leads'"
-                         " AND column_name = 'contact_id'").fetchone() == ("HubSpot contact id.",)
+    assert marts.execute(
+        "SELECT comment FROM duckdb_columns() WHERE schema_name = 'bi' AND table_name = 'leads' AND column_name = 'contact_id'"
+    ).fetchone() == ("HubSpot contact id.",)
 
 
 def test_the_contract_check_fails_when_a_view_loses_or_retypes_a_column(pipeline_runs, tmp_path):

@@ -162,8 +162,9 @@ def killed_run(stack, sandbox, small_world, clean_run):
         for (task_id,) in running:
             source = task_id.removeprefix("extract_")
             folder = stack.landing / source
-            if folder.exists() and any(not (b / "manifest.json").exists() and any(b.rglob("page-*.ndjson"))
-                                       for b in folder.iterdir() if b.is_dir()):
+            if folder.exists() and any(
+                not (b / "manifest.json").exists() and any(b.rglob("page-*.ndjson")) for b in folder.iterdir() if b.is_dir()
+            ):
                 return task_id
         return None
 
@@ -206,10 +207,26 @@ def backfill(stack, small_world, clean_run):
     first_day = last_day - timedelta(days=BACKFILL_DAYS - 1)
 
     def create():
-        stack.run(["backfill", "create", "--dag-id", "funnelhouse", "--from-date", f"{first_day}T00:00:00+00:00",
-                   "--to-date", f"{last_day}T00:00:00+00:00", "--max-active-runs", "1"])
-        return stack.wait_for_runs("SELECT run_id, state FROM dag_run WHERE dag_id = 'funnelhouse' AND run_type = 'backfill'",
-                                   (), BACKFILL_DAYS, RUN_TIMEOUT_S * 2)
+        stack.run(
+            [
+                "backfill",
+                "create",
+                "--dag-id",
+                "funnelhouse",
+                "--from-date",
+                f"{first_day}T00:00:00+00:00",
+                "--to-date",
+                f"{last_day}T00:00:00+00:00",
+                "--max-active-runs",
+                "1",
+            ]
+        )
+        return stack.wait_for_runs(
+            "SELECT run_id, state FROM dag_run WHERE dag_id = 'funnelhouse' AND run_type = 'backfill'",
+            (),
+            BACKFILL_DAYS,
+            RUN_TIMEOUT_S * 2,
+        )
 
     out = _run(stack, "backfill", create)
     out["runs"] = stack.query("""SELECT logical_date, data_interval_end, state FROM dag_run
@@ -241,9 +258,12 @@ def refused_source_run(stack, sandbox, small_world, alerts, clean_run):
     url, received = alerts
     connections = sandbox.connections()
     meta = json.loads(connections["AIRFLOW_CONN_META_ADS"])
-    stack.extra_env.update({"AIRFLOW_CONN_META_ADS": json.dumps({**meta, "password": "revoked-token"}),
-                            "AIRFLOW_CONN_FUNNELHOUSE_ALERTS": json.dumps({"conn_type": "http", "host": url,
-                                                                          "password": "secret-part"})})
+    stack.extra_env.update(
+        {
+            "AIRFLOW_CONN_META_ADS": json.dumps({**meta, "password": "revoked-token"}),
+            "AIRFLOW_CONN_FUNNELHOUSE_ALERTS": json.dumps({"conn_type": "http", "host": url, "password": "secret-part"}),
+        }
+    )
 
     def trigger():
         stack.trigger(_logical_date(small_world, 3), "refused")
@@ -267,7 +287,12 @@ def test_a_refused_source_does_not_stop_the_others_and_is_named_stale(refused_so
     assert final["extract_meta_ads"] == "failed" and final["load_meta_ads"] == "upstream_failed"
     # ... after the other sources were loaded and published
     assert {s: final[f"load_{s}"] for s in SOURCES if s != "meta_ads"} == dict.fromkeys(set(SOURCES) - {"meta_ads"}, "success")
-    assert (final["transform"], final["quality_gate"], final["publish"], final["freshness"]) == ("success", "success", "success", "failed")
+    assert (final["transform"], final["quality_gate"], final["publish"], final["freshness"]) == (
+        "success",
+        "success",
+        "success",
+        "failed",
+    )
     assert run["freshness"]["stale"] == ["meta_ads"] and "meta_ads (loaded up to never)" in run["freshness"]["message"]
     for source in set(SOURCES) - {"meta_ads"}:
         tables = {t: v for t, v in clean_run["raw"].items() if t.startswith(f"raw_{source}.") and t not in RUN_DATED}
@@ -284,9 +309,13 @@ def test_a_refused_source_does_not_stop_the_others_and_is_named_stale(refused_so
 
 def test_stack_durations_are_reported(stack, clean_run, killed_run, backfill, refused_source_run, record_property):
     """Not a timing assertion: the numbers go into the JUnit properties and the log for BASELINE.md."""
-    durations = {"stack start": round(stack.started_in_s, 1), "clean run": clean_run["seconds"],
-                 "killed run": killed_run["seconds"], f"backfill of {BACKFILL_DAYS} days": backfill["seconds"],
-                 "refused-source run": refused_source_run["seconds"]}
+    durations = {
+        "stack start": round(stack.started_in_s, 1),
+        "clean run": clean_run["seconds"],
+        "killed run": killed_run["seconds"],
+        f"backfill of {BACKFILL_DAYS} days": backfill["seconds"],
+        "refused-source run": refused_source_run["seconds"],
+    }
     for name, seconds in durations.items():
         record_property(name, seconds)
     print(f"celery stack durations (s): {durations}")
@@ -297,19 +326,30 @@ def assert_marts_hold_the_world(marts, world: World) -> None:
     """The end-to-end test's checks of the headline numbers, on any world: spend per campaign, the funnel
     per channel, GA4 sessions per channel and day, and every attribution model's total."""
     truth = world.truth()
-    spend = dict(marts.execute("SELECT campaign, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall())
+    spend = dict(
+        marts.execute("SELECT campaign, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall()
+    )
     assert spend == truth.spend_by_campaign_usd  # DECIMAL, exact to the cent
-    funnel = {c: rest for c, *rest in marts.execute(
-        "SELECT channel, sum(leads), sum(customers), sum(revenue) FROM marts.channel_performance_daily GROUP BY 1").fetchall()}
+    funnel = {
+        c: rest
+        for c, *rest in marts.execute(
+            "SELECT channel, sum(leads), sum(customers), sum(revenue) FROM marts.channel_performance_daily GROUP BY 1"
+        ).fetchall()
+    }
     for channel, leads in truth.leads_by_channel.items():
         assert tuple(funnel[channel][:2]) == (leads, truth.customers_by_channel.get(channel, 0)), channel
         assert funnel[channel][2] == truth.revenue_by_channel_usd.get(channel, 0), channel
-    sessions = {(c, d): n for c, d, n in marts.execute(
-        "SELECT channel, date_day, sum(sessions) FROM marts.channel_performance_daily GROUP BY 1, 2 HAVING sum(sessions) > 0").fetchall()}
+    sessions = {
+        (c, d): n
+        for c, d, n in marts.execute(
+            "SELECT channel, date_day, sum(sessions) FROM marts.channel_performance_daily GROUP BY 1, 2 HAVING sum(sessions) > 0"
+        ).fetchall()
+    }
     # every property day GA4 shows at the clock (the first run reads from before the world's first day,
     # so the New York evening before it is there too)
     assert sessions == {k: n for k, n in truth.sessions_by_channel_day.items() if k[1] <= world.end and n}
-    totals = dict(marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall())
+    totals = dict(
+        marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall()
+    )
     assert totals == dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"), truth.won_revenue_usd)
     assert truth.won_revenue_usd > 0 and sum(truth.customers_by_channel.values()) > 0
-

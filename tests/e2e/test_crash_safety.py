@@ -27,14 +27,21 @@ SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pa
 
 
 def cli(source: str, env: dict) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "extractors", source, "--end", "2026-08-29"], env=env, cwd=PROJECT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        [sys.executable, "-m", "extractors", source, "--end", "2026-08-29"],
+        env=env,
+        cwd=PROJECT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def tables(source: str) -> dict[str, tuple[int, str]]:
     """Row count and checksum of every stream's raw table."""
-    return {s.name: (len(rows := table(f"raw_{source}.{s.name}")), hashlib.sha256(repr(rows).encode()).hexdigest())
-            for s in get_source(source).streams}
+    return {
+        s.name: (len(rows := table(f"raw_{source}.{s.name}")), hashlib.sha256(repr(rows).encode()).hexdigest())
+        for s in get_source(source).streams
+    }
 
 
 @pytest.fixture
@@ -63,17 +70,31 @@ def clean_run(tmp_path_factory, world):
     finally:
         os.environ.pop("FUNNELHOUSE_DATA_DIR") if saved is None else os.environ.update(FUNNELHOUSE_DATA_DIR=saved)
     # the clean run itself is the world's (each source's full read is compared record by record elsewhere)
-    assert {name: rows for name, (rows, _) in out["mailchimp"].items()} == \
-        {"campaigns": 17, "reports": 17, "email_activity": 43286, "list_members": 7485}
+    assert {name: rows for name, (rows, _) in out["mailchimp"].items()} == {
+        "campaigns": 17,
+        "reports": 17,
+        "email_activity": 43286,
+        "list_members": 7485,
+    }
     assert out["hubspot"]["contacts"][0] == 5032 and out["hubspot"]["deals"][0] == 670
     return out
 
 
 # Kill points: mailchimp 3 (the first page of every stream in flight) and 40 (deep in the email activity
 # pages); facebook_pages 3 and 120 (of several hundred: posts, media, comments, insights).
-@pytest.mark.parametrize("source, kill_at_request", [("hubspot", 25), ("meta_ads", 3), ("google_ads", 3), ("ga4", 2),
-                                                     ("mailchimp", 3), ("mailchimp", 40),
-                                                     ("facebook_pages", 3), ("facebook_pages", 120)])
+@pytest.mark.parametrize(
+    "source, kill_at_request",
+    [
+        ("hubspot", 25),
+        ("meta_ads", 3),
+        ("google_ads", 3),
+        ("ga4", 2),
+        ("mailchimp", 3),
+        ("mailchimp", 40),
+        ("facebook_pages", 3),
+        ("facebook_pages", 120),
+    ],
+)
 def test_kill_mid_extraction_then_rerun_equals_a_clean_run(sandbox, env, source, kill_at_request, clean_run):
     # mid-extraction: the hook kills on receiving that request, before answering it, and a clean run makes at least as many
     assert kill_at_request <= clean_run[f"{source} requests"]

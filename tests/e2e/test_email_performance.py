@@ -19,10 +19,23 @@ import pytest
 
 pytestmark = pytest.mark.timeout(1200)
 
-MAILCHIMP_TABLES = ("raw_mailchimp.campaigns", "raw_mailchimp.reports", "raw_mailchimp.email_activity",
-                    "raw_mailchimp.list_members")
-REPORT_COLUMNS = ("emails_sent", "opens", "unique_opens", "clicks", "unique_clicks", "unique_subscriber_clicks",
-                  "hard_bounces", "soft_bounces", "unsubscribes")
+MAILCHIMP_TABLES = (
+    "raw_mailchimp.campaigns",
+    "raw_mailchimp.reports",
+    "raw_mailchimp.email_activity",
+    "raw_mailchimp.list_members",
+)
+REPORT_COLUMNS = (
+    "emails_sent",
+    "opens",
+    "unique_opens",
+    "clicks",
+    "unique_clicks",
+    "unique_subscriber_clicks",
+    "hard_bounces",
+    "soft_bounces",
+    "unsubscribes",
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,12 +52,17 @@ def test_the_dag_extracts_and_loads_mailchimp_and_a_second_run_changes_nothing(p
     actions = sum(e["opens"] + e["clicks"] + e["hard_bounces"] + e["soft_bounces"] for e in truth.email_by_campaign.values())
     members = sum(sum(by_status.values()) for by_status in truth.list_members_by_status.values())
     assert {t: first[t][0] for t in MAILCHIMP_TABLES} == {
-        "raw_mailchimp.campaigns": len(truth.email_campaign_ids), "raw_mailchimp.reports": len(truth.email_campaign_ids),
-        "raw_mailchimp.email_activity": actions, "raw_mailchimp.list_members": members}
+        "raw_mailchimp.campaigns": len(truth.email_campaign_ids),
+        "raw_mailchimp.reports": len(truth.email_campaign_ids),
+        "raw_mailchimp.email_activity": actions,
+        "raw_mailchimp.list_members": members,
+    }
     assert (len(truth.email_campaign_ids), actions, members) == (17, 43286, 7485)
     # the second run re-reads the last 30 days of campaigns and the members changed since its cursor: same rows
     assert {t: second[t] for t in MAILCHIMP_TABLES} == {t: first[t] for t in MAILCHIMP_TABLES}
-    assert pipeline_runs["second"]["marts"]["marts.email_performance"] == pipeline_runs["first"]["marts"]["marts.email_performance"]
+    assert (
+        pipeline_runs["second"]["marts"]["marts.email_performance"] == pipeline_runs["first"]["marts"]["marts.email_performance"]
+    )
 
 
 def test_one_row_per_sent_campaign_with_its_settings(mart_rows, world):
@@ -54,7 +72,12 @@ def test_one_row_per_sent_campaign_with_its_settings(mart_rows, world):
     for name, c in campaigns.items():
         row = mart_rows[name]
         assert (row["campaign_id"], row["campaign_title"], row["subject_line"], row["list_id"], row["list_name"]) == (
-            c.campaign_id, c.title, c.subject_line, c.audience.list_id, c.audience.name), name
+            c.campaign_id,
+            c.title,
+            c.subject_line,
+            c.audience.list_id,
+            c.audience.name,
+        ), name
         # naive UTC in the warehouse
         assert row["sent_at"] == c.send_time.replace(tzinfo=None) and row["send_date"] == c.send_time.date(), name
         assert row["has_report"] is True, name
@@ -96,17 +119,25 @@ def test_sessions_contacts_and_revenue_each_campaign_drove_match_the_world(mart_
 def test_email_campaigns_add_up_to_the_email_channel_of_the_other_marts(marts, world):
     """Every email session and lead belongs to a campaign: the campaign mart and the channel marts agree."""
     truth = world.truth()
-    per_campaign = marts.execute("SELECT sum(sessions), sum(leads), sum(mqls), sum(customers) FROM marts.email_performance").fetchone()
+    per_campaign = marts.execute(
+        "SELECT sum(sessions), sum(leads), sum(mqls), sum(customers) FROM marts.email_performance"
+    ).fetchone()
     per_channel = marts.execute("""SELECT sum(sessions), sum(leads), sum(mqls), sum(customers)
                                    FROM marts.channel_performance_daily WHERE channel = 'email'""").fetchone()
     assert per_campaign == per_channel
-    assert per_campaign[1:] == (truth.leads_by_channel["email"], truth.mqls_by_channel["email"], truth.customers_by_channel["email"])
+    assert per_campaign[1:] == (
+        truth.leads_by_channel["email"],
+        truth.mqls_by_channel["email"],
+        truth.customers_by_channel["email"],
+    )
 
 
 def test_report_counts_agree_with_the_email_activity(pipeline_runs, mart_rows):
     """The mart keeps the platform's report; the activity landed one record per action recounts it."""
     with duckdb.connect(str(pipeline_runs["warehouse"]), read_only=True) as con:
-        recount = {c: rest for c, *rest in con.execute("""
+        recount = {
+            c: rest
+            for c, *rest in con.execute("""
             SELECT campaign_id,
                    count(*) FILTER (WHERE action = 'open'),
                    count(DISTINCT member_id) FILTER (WHERE action = 'open'),
@@ -115,15 +146,28 @@ def test_report_counts_agree_with_the_email_activity(pipeline_runs, mart_rows):
                    count(DISTINCT member_id) FILTER (WHERE action = 'click'),
                    count(*) FILTER (WHERE action = 'bounce' AND bounce_type = 'hard'),
                    count(*) FILTER (WHERE action = 'bounce' AND bounce_type = 'soft')
-            FROM staging.stg_mailchimp__email_activity GROUP BY 1""").fetchall()}
+            FROM staging.stg_mailchimp__email_activity GROUP BY 1""").fetchall()
+        }
         # every action is in UTC and inside the week after its campaign's send
         outside = con.execute("""SELECT count(*) FROM staging.stg_mailchimp__email_activity AS a
                                  JOIN staging.stg_mailchimp__campaigns AS c USING (campaign_id)
                                  WHERE a.occurred_at < c.sent_at OR a.occurred_at >= c.sent_at + INTERVAL 7 DAY""").fetchone()[0]
     assert outside == 0
-    report = {row["campaign_id"]: [row[k] for k in ("opens", "unique_opens", "clicks", "unique_clicks",
-                                                    "unique_subscriber_clicks", "hard_bounces", "soft_bounces")]
-              for row in mart_rows.values()}
+    report = {
+        row["campaign_id"]: [
+            row[k]
+            for k in (
+                "opens",
+                "unique_opens",
+                "clicks",
+                "unique_clicks",
+                "unique_subscriber_clicks",
+                "hard_bounces",
+                "soft_bounces",
+            )
+        ]
+        for row in mart_rows.values()
+    }
     assert recount == report
 
 

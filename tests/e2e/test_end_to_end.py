@@ -29,9 +29,20 @@ from tests.pipeline_helpers import column_hashes
 
 pytestmark = pytest.mark.timeout(1200)
 
-MART_TABLES = ("channel_performance_daily", "funnel_by_channel", "lead_stage_history", "leads", "ad_performance_daily",
-               "conversion_reconciliation", "kpi_attainment", "channel_budget_recommendation",
-               "campaign_budget_recommendation", "content_performance", "attribution_touches", "attribution_by_channel")
+MART_TABLES = (
+    "channel_performance_daily",
+    "funnel_by_channel",
+    "lead_stage_history",
+    "leads",
+    "ad_performance_daily",
+    "conversion_reconciliation",
+    "kpi_attainment",
+    "channel_budget_recommendation",
+    "campaign_budget_recommendation",
+    "content_performance",
+    "attribution_touches",
+    "attribution_by_channel",
+)
 META_ACCOUNT_IDS = {a.account_id for a in AD_ACCOUNTS}
 META_CAMPAIGNS = {c.name for c in CAMPAIGNS}
 GOOGLE_CAMPAIGNS = {c.name for c in SEARCH_CAMPAIGNS}
@@ -41,8 +52,9 @@ ALL_CAMPAIGNS = META_CAMPAIGNS | GOOGLE_CAMPAIGNS
 def sessions_read(world, truth) -> dict[tuple[str, date], int]:
     """GA4 sessions per (channel, property day) on the days the run read (its 90 days; GA4 shows a
     day once it has ended in New York, so the last one is not there yet)."""
-    return {(channel, day): n for (channel, day), n in truth.sessions_by_channel_day.items()
-            if world.start <= day <= world.end and n}
+    return {
+        (channel, day): n for (channel, day), n in truth.sessions_by_channel_day.items() if world.start <= day <= world.end and n
+    }
 
 
 def blocks_read(world, truth):
@@ -72,7 +84,9 @@ def test_ga4_sessions_land_for_every_day_the_run_read(pipeline_runs, world):
     """The run reads the 90 days before its logical date; GA4 sessions on those days equal the world's."""
     truth = world.truth()
     with duckdb.connect(str(pipeline_runs["warehouse"]), read_only=True) as con:
-        landed = con.execute("SELECT sum((_record->>'$.sessions')::BIGINT), min(date), max(date) FROM raw_ga4.sessions_daily").fetchone()
+        landed = con.execute(
+            "SELECT sum((_record->>'$.sessions')::BIGINT), min(date), max(date) FROM raw_ga4.sessions_daily"
+        ).fetchone()
     read = sessions_read(world, truth)
     # The last day ends later in the property's time zone (New York) than in UTC: GA4 does not show it yet.
     assert landed == (sum(read.values()), world.start, max(day for _, day in read)) == (149854, world.start, date(2026, 8, 28))
@@ -103,14 +117,27 @@ def single_thread_build(pipeline_runs, tmp_path_factory):
     profile["funnelhouse"]["outputs"]["dev"].update({"threads": 1, "settings": {"threads": 1}})
     (work / "profiles.yml").write_text(yaml.safe_dump(profile))
     dbt = Path(sys.executable).with_name("dbt")
-    common = ["--project-dir", str(project), "--profiles-dir", str(work), "--target-path", str(work / "target"),
-              "--log-path", str(work / "logs")]
+    common = [
+        "--project-dir",
+        str(project),
+        "--profiles-dir",
+        str(work),
+        "--target-path",
+        str(work / "target"),
+        "--log-path",
+        str(work / "logs"),
+    ]
     env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("AIRFLOW_CONN_")}
     env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
     build = subprocess.run([str(dbt), "run", "--full-refresh", *common], env=env, capture_output=True, text=True, timeout=900)
     assert build.returncode == 0, build.stdout[-3000:]
-    shown = subprocess.run([str(dbt), "show", "--inline", "select current_setting('threads') as duckdb_threads",
-                            "--output", "json", *common], env=env, capture_output=True, text=True, timeout=300)
+    shown = subprocess.run(
+        [str(dbt), "show", "--inline", "select current_setting('threads') as duckdb_threads", "--output", "json", *common],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert shown.returncode == 0, shown.stdout[-3000:]
     return {"marts": column_hashes(warehouse, "marts"), "show": shown.stdout}
 
@@ -127,7 +154,9 @@ def test_marts_are_byte_identical_with_one_duckdb_thread(single_thread_build, pi
 def test_published_file_holds_only_the_marts(marts):
     schemas = {s for (s,) in marts.execute("SELECT DISTINCT table_schema FROM information_schema.tables").fetchall()}
     assert "marts" in schemas and not any(s.startswith("raw_") for s in schemas)
-    tables = {t for (t,) in marts.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()}
+    tables = {
+        t for (t,) in marts.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = 'marts'").fetchall()
+    }
     assert set(MART_TABLES) <= tables
 
 
@@ -139,9 +168,13 @@ def test_spend_in_reporting_currency_matches_the_world(marts, world):
     meta, google = truth.spend_usd_by_platform["meta_ads"], truth.spend_usd_by_platform["google_ads"]
     assert total == meta + google == Decimal("92368.39")
     assert (meta, google) == (Decimal("55880.31"), Decimal("36488.08"))
-    by_channel = dict(marts.execute("SELECT channel, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall())
+    by_channel = dict(
+        marts.execute("SELECT channel, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall()
+    )
     assert by_channel == {"paid_social": meta, "paid_search": google}
-    by_campaign = dict(marts.execute("SELECT campaign, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall())
+    by_campaign = dict(
+        marts.execute("SELECT campaign, sum(spend) FROM marts.channel_performance_daily WHERE spend > 0 GROUP BY 1").fetchall()
+    )
     assert by_campaign == truth.spend_by_campaign_usd
     assert set(by_campaign) == ALL_CAMPAIGNS
 
@@ -152,12 +185,18 @@ def test_google_ads_spend_per_currency_and_campaign_matches_the_world(marts, wor
     per_currency = dict(marts.execute(f"SELECT account_currency, sum(spend_in_account_currency) {google} GROUP BY 1").fetchall())
     assert per_currency == truth.spend_by_platform_currency["google_ads"]
     assert per_currency == {"RUB": Decimal("738453.24"), "USD": Decimal("18724.95"), "GBP": Decimal("7044.04")}
-    usd_per_campaign = dict(marts.execute(f"SELECT campaign_name, sum(spend_in_reporting_currency) {google} GROUP BY 1").fetchall())
+    usd_per_campaign = dict(
+        marts.execute(f"SELECT campaign_name, sum(spend_in_reporting_currency) {google} GROUP BY 1").fetchall()
+    )
     assert usd_per_campaign == truth.spend_usd_by_platform_campaign["google_ads"]
-    delivery = {c: rest for c, *rest in marts.execute(
-        f"""SELECT campaign_name, sum(impressions), sum(clicks), sum(spend_in_account_currency), sum(conversions),
+    delivery = {
+        c: rest
+        for c, *rest in marts.execute(
+            f"""SELECT campaign_name, sum(impressions), sum(clicks), sum(spend_in_account_currency), sum(conversions),
                    sum(conversion_value_in_account_currency), sum(conversion_value_in_reporting_currency)
-            {google} GROUP BY 1""").fetchall()}
+            {google} GROUP BY 1"""
+        ).fetchall()
+    }
     for campaign, m in truth.google_ads_by_campaign.items():
         impressions, clicks, spend, conversions, conversions_value, conversions_value_usd = delivery[campaign]
         assert (impressions, clicks) == (m["impressions"], m["clicks"]), campaign
@@ -165,8 +204,12 @@ def test_google_ads_spend_per_currency_and_campaign_matches_the_world(marts, wor
         # restated for 30 days: what Google reports at the clock (conversions are fractional counts, DOUBLE)
         assert conversions == pytest.approx(m["conversions"], abs=1e-6), campaign
         assert (conversions_value, conversions_value_usd) == (m["conversions_value"], m["conversions_value_usd"]), campaign
-    accounts = {a: (tz, cur) for a, tz, cur in marts.execute(
-        f"SELECT ad_account_id, any_value(account_timezone), any_value(account_currency) {google} GROUP BY 1").fetchall()}
+    accounts = {
+        a: (tz, cur)
+        for a, tz, cur in marts.execute(
+            f"SELECT ad_account_id, any_value(account_timezone), any_value(account_currency) {google} GROUP BY 1"
+        ).fetchall()
+    }
     assert accounts == {c.customer_id: (c.time_zone, c.currency) for c in GOOGLE_ADS_CUSTOMERS}
     rows, ad_ids = marts.execute(f"SELECT count(*), list(DISTINCT ad_id) {google}").fetchone()
     assert rows == truth.google_ads_row_count == 896 and ad_ids == ["(none)"]  # ad-group level
@@ -193,10 +236,13 @@ def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(m
     customers and revenue are the world's, on rows of its own channel, and so are its CPL, CAC and ROAS."""
     truth = world.truth()
     campaigns = ", ".join(f"'{c}'" for c in ALL_CAMPAIGNS)
-    got = {c: rest for c, *rest in marts.execute(f"""
+    got = {
+        c: rest
+        for c, *rest in marts.execute(f"""
         SELECT campaign, sum(spend), sum(leads), sum(customers), sum(revenue), sum(spend) / nullif(sum(leads), 0),
                sum(spend) / nullif(sum(customers), 0), sum(revenue) / nullif(sum(spend), 0), list(DISTINCT channel)
-        FROM marts.channel_performance_daily WHERE campaign IN ({campaigns}) GROUP BY 1""").fetchall()}
+        FROM marts.channel_performance_daily WHERE campaign IN ({campaigns}) GROUP BY 1""").fetchall()
+    }
     assert set(got) == set(truth.funnel_by_ad_campaign) == ALL_CAMPAIGNS
     for campaign, f in truth.funnel_by_ad_campaign.items():
         spend, leads, customers, revenue, cpl, cac, roas, channels = got[campaign]
@@ -206,7 +252,8 @@ def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(m
         assert float(revenue) == pytest.approx(float(f["revenue_usd"]), abs=0.01), campaign
         assert float(cpl) == pytest.approx(float(f["spend_usd"]) / f["leads"], rel=1e-6), campaign
         assert (None if cac is None else float(cac)) == (
-            pytest.approx(float(f["spend_usd"]) / f["customers"], rel=1e-6) if f["customers"] else None), campaign
+            pytest.approx(float(f["spend_usd"]) / f["customers"], rel=1e-6) if f["customers"] else None
+        ), campaign
         assert float(roas) == pytest.approx(float(f["revenue_usd"]) / float(f["spend_usd"]), rel=1e-6), campaign
         assert channels == (["paid_social"] if campaign in META_CAMPAIGNS else ["paid_search"]), campaign
     # the spend sits on the (source, medium) rows of the leads it bought, whatever the tags
@@ -218,9 +265,12 @@ def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(m
     assert {c: (spent, led) for c, spent, led in pairs} == {c: ([pair], [pair]) for c, pair in expected.items()}
     assert {pair for pair in expected.values()} == {"facebook / paid_social", "facebook / cpc", "google / cpc"}
     # per channel: paid social is every Meta campaign, paid search every Google one
-    per_channel = {c: rest for c, *rest in marts.execute("""
+    per_channel = {
+        c: rest
+        for c, *rest in marts.execute("""
         SELECT channel, sum(spend), sum(leads), sum(customers), sum(revenue) FROM marts.channel_performance_daily
-        WHERE channel IN ('paid_social', 'paid_search') GROUP BY 1""").fetchall()}
+        WHERE channel IN ('paid_social', 'paid_search') GROUP BY 1""").fetchall()
+    }
     for channel, names in (("paid_social", META_CAMPAIGNS), ("paid_search", GOOGLE_CAMPAIGNS)):
         spend, leads, customers, revenue = per_channel[channel]
         assert float(spend) == pytest.approx(float(truth.spend_usd_by_channel[channel]), abs=0.01)
@@ -230,8 +280,10 @@ def test_each_campaign_recovers_spend_leads_customers_revenue_cpl_cac_and_roas(m
 
 
 def test_the_money_losing_campaign_shows_no_return(marts, world):
-    roas = dict(marts.execute("""SELECT campaign, sum(revenue) / sum(spend) FROM marts.channel_performance_daily
-                                 WHERE channel = 'paid_social' GROUP BY 1""").fetchall())
+    roas = dict(
+        marts.execute("""SELECT campaign, sum(revenue) / sum(spend) FROM marts.channel_performance_daily
+                                 WHERE channel = 'paid_social' GROUP BY 1""").fetchall()
+    )
     assert roas["eu_brand_awareness_video"] == 0
     assert max(roas, key=roas.get) == "us_retargeting_site_visitors"
 
@@ -245,7 +297,8 @@ def test_funnel_cohorts_add_up_to_the_world(marts, world):
 def test_lead_stage_history_has_one_current_stage_per_live_contact(marts, world):
     truth = world.truth()
     contacts, current = marts.execute(
-        "SELECT count(DISTINCT contact_id), count(*) FILTER (WHERE is_current) FROM marts.lead_stage_history").fetchone()
+        "SELECT count(DISTINCT contact_id), count(*) FILTER (WHERE is_current) FROM marts.lead_stage_history"
+    ).fetchone()
     assert contacts == current == truth.contact_count
 
 
@@ -264,7 +317,8 @@ def test_leads_has_every_live_contact_with_the_worlds_funnel_and_revenue(marts, 
 
 def test_funnel_touches_are_every_live_contact(marts, world):
     touches, leads, short = marts.execute(
-        "SELECT sum(touches), sum(leads), count(*) FILTER (WHERE touches < leads) FROM marts.funnel_by_channel").fetchone()
+        "SELECT sum(touches), sum(leads), count(*) FILTER (WHERE touches < leads) FROM marts.funnel_by_channel"
+    ).fetchone()
     assert touches == world.truth().contact_count
     assert leads == sum(world.truth().leads_by_channel.values()) and short == 0
 
@@ -273,20 +327,33 @@ def test_ad_performance_daily_matches_meta_delivery_per_account(marts, world):
     truth = world.truth()
     rows = dict(marts.execute("SELECT platform, count(*) FROM marts.ad_performance_daily GROUP BY 1").fetchall())
     assert rows == {"meta_ads": truth.insights_row_count, "google_ads": truth.google_ads_row_count}
-    per_account = {a: (tz, cur, spend) for a, tz, cur, spend in marts.execute(
-        """SELECT ad_account_id, any_value(account_timezone), any_value(account_currency), sum(spend_in_account_currency)
-           FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1""").fetchall()}
+    per_account = {
+        a: (tz, cur, spend)
+        for a, tz, cur, spend in marts.execute(
+            """SELECT ad_account_id, any_value(account_timezone), any_value(account_currency), sum(spend_in_account_currency)
+           FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1"""
+        ).fetchall()
+    }
     assert {a: v[2] for a, v in per_account.items()} == {a: v for a, v in truth.spend_by_account.items() if a in META_ACCOUNT_IDS}
     assert {a: v[:2] for a, v in per_account.items()} == {a.account_id: (a.timezone_name, a.currency) for a in AD_ACCOUNTS}
-    by_campaign = dict(marts.execute(
-        "SELECT campaign_name, sum(spend_in_reporting_currency) FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1").fetchall())
+    by_campaign = dict(
+        marts.execute(
+            "SELECT campaign_name, sum(spend_in_reporting_currency) FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1"
+        ).fetchall()
+    )
     assert by_campaign == {c: v for c, v in truth.spend_by_campaign_usd.items() if c in META_CAMPAIGNS}
-    conversions = marts.execute("SELECT sum(conversions) FROM marts.ad_performance_daily WHERE platform = 'meta_ads'").fetchone()[0]
+    conversions = marts.execute("SELECT sum(conversions) FROM marts.ad_performance_daily WHERE platform = 'meta_ads'").fetchone()[
+        0
+    ]
     assert conversions == sum(truth.meta_claimed_leads_by_account_day.values())
     # the value Meta puts on those leads (action_values 'lead'), restated as view-through leads arrive
-    values = {c: (acc, usd) for c, acc, usd in marts.execute(
-        """SELECT campaign_name, sum(conversion_value_in_account_currency), sum(conversion_value_in_reporting_currency)
-           FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1""").fetchall()}
+    values = {
+        c: (acc, usd)
+        for c, acc, usd in marts.execute(
+            """SELECT campaign_name, sum(conversion_value_in_account_currency), sum(conversion_value_in_reporting_currency)
+           FROM marts.ad_performance_daily WHERE platform = 'meta_ads' GROUP BY 1"""
+        ).fetchall()
+    }
     expected = truth.meta_conversion_value_by_campaign
     assert {c: v[0] for c, v in values.items()} == {c: m["account_currency"] for c, m in expected.items()}
     assert {c: v[1] for c, v in values.items()} == {c: m["usd"] for c, m in expected.items()}
@@ -312,9 +379,13 @@ def test_conversion_reconciliation_shows_meta_over_claiming_against_the_crm(mart
 
 def test_conversion_reconciliation_puts_every_google_lead_on_its_account(marts, world):
     truth = world.truth()
-    per_account = {a: (claimed, crm) for a, claimed, crm in marts.execute(
-        """SELECT ad_account_id, sum(platform_conversions), sum(crm_leads) FROM marts.conversion_reconciliation
-           WHERE platform = 'google_ads' GROUP BY 1""").fetchall()}
+    per_account = {
+        a: (claimed, crm)
+        for a, claimed, crm in marts.execute(
+            """SELECT ad_account_id, sum(platform_conversions), sum(crm_leads) FROM marts.conversion_reconciliation
+           WHERE platform = 'google_ads' GROUP BY 1"""
+        ).fetchall()
+    }
     # search clicks carry the ad group in utm_content: no lead is left '(unknown)'
     assert set(per_account) == {c.customer_id for c in GOOGLE_ADS_CUSTOMERS}
     assert sum(crm for _, crm in per_account.values()) == truth.leads_by_channel["paid_search"]
@@ -327,8 +398,12 @@ def test_conversion_reconciliation_puts_every_google_lead_on_its_account(marts, 
 def test_ga4_sessions_per_channel_and_day_match_the_world(marts, world):
     truth = world.truth()
     read = sessions_read(world, truth)
-    per_day = {(c, d): n for c, d, n in marts.execute(
-        "SELECT channel, date_day, sum(sessions) FROM marts.channel_performance_daily GROUP BY 1, 2 HAVING sum(sessions) > 0").fetchall()}
+    per_day = {
+        (c, d): n
+        for c, d, n in marts.execute(
+            "SELECT channel, date_day, sum(sessions) FROM marts.channel_performance_daily GROUP BY 1, 2 HAVING sum(sessions) > 0"
+        ).fetchall()
+    }
     assert per_day == read
     per_channel = defaultdict(int)
     for (channel, _), n in read.items():
@@ -337,14 +412,20 @@ def test_ga4_sessions_per_channel_and_day_match_the_world(marts, world):
     # every GA4 source / medium reached its channel: organic search (google / organic), direct
     # ((direct) / (none)), referral (<site> / referral), email, organic and paid social, paid search
     assert set(per_channel) == {"paid_social", "paid_search", "organic_search", "direct", "referral", "email", "organic_social"}
-    funnel = dict(marts.execute("SELECT channel, sum(sessions) FROM marts.funnel_by_channel GROUP BY 1 HAVING sum(sessions) > 0").fetchall())
+    funnel = dict(
+        marts.execute("SELECT channel, sum(sessions) FROM marts.funnel_by_channel GROUP BY 1 HAVING sum(sessions) > 0").fetchall()
+    )
     assert funnel == per_channel
     engagement = defaultdict(lambda: [0, 0])
     for block in blocks_read(world, truth):
         engagement[block.channel][0] += block.engaged_sessions
         engagement[block.channel][1] += block.page_views
-    got = {c: [e, v] for c, e, v in marts.execute(
-        "SELECT channel, sum(engaged_sessions), sum(page_views) FROM marts.channel_performance_daily GROUP BY 1 HAVING sum(sessions) > 0").fetchall()}
+    got = {
+        c: [e, v]
+        for c, e, v in marts.execute(
+            "SELECT channel, sum(engaged_sessions), sum(page_views) FROM marts.channel_performance_daily GROUP BY 1 HAVING sum(sessions) > 0"
+        ).fetchall()
+    }
     assert got == dict(engagement)
 
 
@@ -380,8 +461,12 @@ def test_content_performance_finds_the_planted_falling_and_rising_pages(marts, w
         for path, page_views, _, page_exits, _ in block.pages:
             views[path] += page_views
             exits[path] += page_exits
-    got = {p: (v, x, e) for p, v, x, e in marts.execute(
-        "SELECT page_path, sum(page_views), sum(exits), sum(entrances) FROM marts.content_performance GROUP BY 1").fetchall()}
+    got = {
+        p: (v, x, e)
+        for p, v, x, e in marts.execute(
+            "SELECT page_path, sum(page_views), sum(exits), sum(entrances) FROM marts.content_performance GROUP BY 1"
+        ).fetchall()
+    }
     assert got == {p: (views[p], exits[p], entrances[p]) for p in views}
     assert marts.execute("SELECT list(DISTINCT property_id) FROM marts.content_performance").fetchone()[0] == [PROPERTY_ID]
 
@@ -420,12 +505,13 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
     assert june["paid_search"][1] == pytest.approx(june["paid_search"][0] / 2, abs=1e-12)
     assert june["paid_social"][1] == pytest.approx(june["paid_social"][0] + june["paid_search"][0] / 2, abs=1e-12)
     # the other months have no loss-making line: nothing moves
-    assert all(current == pytest.approx(recommended, abs=1e-12) for m, _, _, current, recommended in months if m != date(2026, 6, 1))
+    assert all(
+        current == pytest.approx(recommended, abs=1e-12) for m, _, _, current, recommended in months if m != date(2026, 6, 1)
+    )
 
     # the planted loss-makers lose money over the summer and are flagged and cut every month
     planted = {"eu_brand_awareness_video", "uk_search_competitors"}
-    losing_in_the_world = {c for c in ALL_CAMPAIGNS
-                           if truth.revenue_by_campaign_usd.get(c, 0) < truth.spend_by_campaign_usd[c]}
+    losing_in_the_world = {c for c in ALL_CAMPAIGNS if truth.revenue_by_campaign_usd.get(c, 0) < truth.spend_by_campaign_usd[c]}
     # generic search roughly breaks even: in the RU account a little below
     assert losing_in_the_world == planted | {"ru_search_generic"}
     campaigns = marts.execute("""SELECT campaign, count(*) FILTER (WHERE is_loss_making),
@@ -441,7 +527,9 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
     worst = marts.execute("""SELECT count(*) FROM marts.campaign_budget_recommendation
                              WHERE spend > 0 AND campaign = 'eu_brand_awareness_video' AND roi = -1
                                AND roi = (SELECT min(roi) FROM marts.campaign_budget_recommendation AS m
-                                          WHERE m.budget_month = campaign_budget_recommendation.budget_month AND m.spend > 0)""").fetchone()[0]
+                                          WHERE m.budget_month = campaign_budget_recommendation.budget_month AND m.spend > 0)""").fetchone()[
+        0
+    ]
     assert worst == 3
     best = max(ALL_CAMPAIGNS, key=lambda c: truth.revenue_by_campaign_usd.get(c, 0) / truth.spend_by_campaign_usd[c])
     assert best == "us_retargeting_site_visitors"
@@ -450,8 +538,10 @@ def test_budget_recommendation_flags_the_planted_loss_makers_and_shares_sum_to_o
 
 def test_kpi_attainment_counts_the_worlds_leads_and_revenue(marts, world):
     truth = world.truth()
-    goals = {g: (as_of, actual) for g, as_of, actual in marts.execute(
-        "SELECT goal_id, as_of_date, actual FROM marts.kpi_attainment").fetchall()}
+    goals = {
+        g: (as_of, actual)
+        for g, as_of, actual in marts.execute("SELECT goal_id, as_of_date, actual FROM marts.kpi_attainment").fetchall()
+    }
     # both goals of seeds/kpi_goals.csv span the whole simulated summer
     assert goals["summer_leads_all"] == (world.end, sum(truth.leads_by_channel.values()))
     assert goals["summer_paid_social_revenue"][1] == truth.revenue_by_channel_usd["paid_social"]
@@ -480,8 +570,12 @@ def test_attribution_per_model_channel_and_month_matches_the_world(marts, world)
     """Each model's customers and revenue per channel and month of close equal the world's
     attribution (plain Python over its visit paths), to the cent."""
     expected = world.truth().attribution()
-    got = {(m, c, month): (customers, revenue) for m, c, month, customers, revenue in marts.execute(
-        "SELECT attribution_model, channel, close_month, attributed_customers, attributed_revenue FROM marts.attribution_by_channel").fetchall()}
+    got = {
+        (m, c, month): (customers, revenue)
+        for m, c, month, customers, revenue in marts.execute(
+            "SELECT attribution_model, channel, close_month, attributed_customers, attributed_revenue FROM marts.attribution_by_channel"
+        ).fetchall()
+    }
     assert set(got) == set(expected) and len(got) == 95
     for key, values in expected.items():
         assert got[key][1] == values["revenue_usd"], key  # whole cents, shared out as the world does
@@ -490,19 +584,27 @@ def test_attribution_per_model_channel_and_month_matches_the_world(marts, world)
 
 def test_attribution_models_each_sum_to_won_revenue_and_first_touch_is_the_original_channel(marts, world):
     truth = world.truth()
-    totals = dict(marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall())
+    totals = dict(
+        marts.execute("SELECT attribution_model, sum(attributed_revenue) FROM marts.attribution_by_channel GROUP BY 1").fetchall()
+    )
     # exactly, no tolerance: each deal's revenue is shared out in whole cents
-    assert totals == dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"),
-                                   truth.won_revenue_usd) == dict.fromkeys(totals, Decimal("366469.27"))
-    first = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
-        WHERE attribution_model = 'first_touch' GROUP BY 1 HAVING sum(attributed_revenue) > 0""").fetchall())
+    assert (
+        totals
+        == dict.fromkeys(("first_touch", "last_touch", "linear", "position_based", "time_decay"), truth.won_revenue_usd)
+        == dict.fromkeys(totals, Decimal("366469.27"))
+    )
+    first = dict(
+        marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
+        WHERE attribution_model = 'first_touch' GROUP BY 1 HAVING sum(attributed_revenue) > 0""").fetchall()
+    )
     assert first == truth.revenue_by_channel_usd
-    last = dict(marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
-        WHERE attribution_model = 'last_touch' GROUP BY 1""").fetchall())
+    last = dict(
+        marts.execute("""SELECT channel, sum(attributed_revenue) FROM marts.attribution_by_channel
+        WHERE attribution_model = 'last_touch' GROUP BY 1""").fetchall()
+    )
     assert max(last, key=last.get) == "organic_search" and max(first, key=first.get) == "paid_social"
     deals = marts.execute("SELECT count(DISTINCT deal_id), count(*) FROM marts.attribution_touches").fetchone()
     assert deals == (246, 950)
-
 
 
 def _spend_by_day(truth) -> dict[tuple[str, date], Decimal]:

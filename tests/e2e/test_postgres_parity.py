@@ -47,8 +47,11 @@ def ensure_postgres() -> None:
 
 
 def psql(sql: str) -> None:
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True,
+        capture_output=True,
+    )
 
 
 class environment:
@@ -125,11 +128,17 @@ def _duckdb_rows(path: Path, relation: str) -> tuple[list[str], list[tuple]]:
         cursor = con.execute(f"SELECT * FROM {relation}")
         columns = [d[0] for d in cursor.description]
         rows = cursor.fetchall()  # before the next query: a DuckDB connection holds one result
-        types = dict(con.execute("SELECT column_name, data_type FROM information_schema.columns"
-                                 " WHERE table_schema || '.' || table_name = ?", [relation]).fetchall())
+        types = dict(
+            con.execute(
+                "SELECT column_name, data_type FROM information_schema.columns WHERE table_schema || '.' || table_name = ?",
+                [relation],
+            ).fetchall()
+        )
     json_columns = {c for c, t in types.items() if t == "JSON"}
-    return columns, [tuple(_plain(json.loads(v) if c in json_columns and v is not None else v)
-                           for c, v in zip(columns, row)) for row in rows]
+    return columns, [
+        tuple(_plain(json.loads(v) if c in json_columns and v is not None else v) for c, v in zip(columns, row, strict=True))
+        for row in rows
+    ]
 
 
 def _postgres_rows(url: str, relation: str) -> tuple[list[str], list[tuple]]:
@@ -154,8 +163,12 @@ def _comparable(columns: list[str], rows: list[tuple]) -> list[tuple]:
 
 def _relations(path: Path, schema: str) -> list[str]:
     with duckdb.connect(str(path), read_only=True) as con:
-        return [f"{schema}.{t}" for (t,) in con.execute(
-            "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]).fetchall()]
+        return [
+            f"{schema}.{t}"
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ? ORDER BY 1", [schema]
+            ).fetchall()
+        ]
 
 
 @pytest.mark.parametrize("schema", ["staging", "intermediate", "marts"])
@@ -172,8 +185,10 @@ def test_every_model_holds_the_same_rows_on_postgresql(warehouses, schema):
         if left != right:
             only_duck = [r for r in left if r not in set(right)][:2]
             only_pg = [r for r in right if r not in set(left)][:2]
-            different.append(f"{relation}: {len(left)} rows on DuckDB, {len(right)} on PostgreSQL; "
-                             f"only on DuckDB e.g. {only_duck}; only on PostgreSQL e.g. {only_pg}")
+            different.append(
+                f"{relation}: {len(left)} rows on DuckDB, {len(right)} on PostgreSQL; "
+                f"only on DuckDB e.g. {only_duck}; only on PostgreSQL e.g. {only_pg}"
+            )
     assert not different, "\n".join(different)
 
 
@@ -211,16 +226,23 @@ def test_publish_is_a_schema_swap_and_rollback_swaps_back(warehouses, monkeypatc
     with environment(FUNNELHOUSE_DATA_DIR=str(tmp_path), FUNNELHOUSE_WAREHOUSE=url):
         first = steps.publish(run_id="run-1")
         marts = {r.split(".", 1)[1] for r in _relations(duck, "marts")}
-        published = {t for (t,) in _pg(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'published_marts'")}
+        published = {
+            t for (t,) in _pg(url, "SELECT table_name FROM information_schema.tables WHERE table_schema = 'published_marts'")
+        }
         assert published == marts
         for name in marts:  # the published copy is the build, row for row
-            assert _comparable(*_postgres_rows(url, f"published_marts.{name}")) == _comparable(*_postgres_rows(url, f"marts.{name}"))
+            assert _comparable(*_postgres_rows(url, f"published_marts.{name}")) == _comparable(
+                *_postgres_rows(url, f"marts.{name}")
+            )
         assert first["tables"] == {f"marts.{n}": len(_postgres_rows(url, f"marts.{n}")[1]) for n in marts}
         bi_views = {t for (t,) in _pg(url, "SELECT table_name FROM information_schema.views WHERE table_schema = 'published_bi'")}
         assert bi_views == {t for (t,) in _pg(url, "SELECT table_name FROM information_schema.views WHERE table_schema = 'bi'")}
         # the bi views read the published tables, not the build's
-        assert not _pg(url, "SELECT 1 FROM information_schema.view_table_usage WHERE view_schema = 'published_bi'"
-                            " AND table_schema <> 'published_marts'")
+        assert not _pg(
+            url,
+            "SELECT 1 FROM information_schema.view_table_usage WHERE view_schema = 'published_bi'"
+            " AND table_schema <> 'published_marts'",
+        )
         assert _pg(url, "SELECT run_id FROM published_meta.publication") == [("run-1",)]
 
         steps.publish(run_id="run-2")

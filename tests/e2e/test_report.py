@@ -15,8 +15,10 @@ CHROMIUM = Path("/usr/bin/chromium")
 SECTIONS = ["spend-revenue", "funnel", "attribution", "kpis", "budget", "content", "social", "email", "reconciliation"]
 ARTIFACTS = Path(os.environ.get("FUNNELHOUSE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "data" / "test-artifacts"))
 # The marks Vega draws for data (bars, lines, points, text labels), not axes or legends.
-DATA_MARKS = ("g.mark-rect.role-mark > path, g.mark-line.role-mark > path, g.mark-symbol.role-mark > path,"
-              " g.mark-rule.role-mark > line, g.mark-text.role-mark > text")
+DATA_MARKS = (
+    "g.mark-rect.role-mark > path, g.mark-line.role-mark > path, g.mark-symbol.role-mark > path,"
+    " g.mark-rule.role-mark > line, g.mark-text.role-mark > text"
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,8 +59,14 @@ def test_report_renders_in_chromium_with_every_section_charted_and_no_network(re
             executable_path=str(CHROMIUM),
             headless=True,
             viewport={"width": 1100, "height": 900},
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         try:
             page = browser.new_page()

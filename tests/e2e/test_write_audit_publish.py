@@ -34,17 +34,23 @@ def test_gate_pass_publishes_and_gate_failure_keeps_the_last_good_version(data_d
 
     # WHEN the next build has a duplicated row (its spend counted twice) and a negative spend
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("INSERT INTO marts.channel_performance_daily SELECT * FROM marts.channel_performance_daily WHERE channel = 'paid_search'")
+        con.execute(
+            "INSERT INTO marts.channel_performance_daily SELECT * FROM marts.channel_performance_daily WHERE channel = 'paid_search'"
+        )
         con.execute("UPDATE marts.ad_performance_daily SET spend_in_reporting_currency = -5.0 WHERE ad_account_id = '1002'")
 
     # THEN the gate stops the run, naming the expectations and the failing values
     with pytest.raises(RuntimeError) as failure:
         steps.gate(run_id="run-2")
     message = str(failure.value)
-    assert message.startswith("quality gate failed, nothing published: marts.ad_performance_daily:"
-                              " expect_column_values_to_be_between(column=spend_in_reporting_currency): 1 unexpected rows, e.g. [-5.0]")
-    assert ("reconcile.channel_spend: unexpected_rows_expectation(spend_matches_ad_performance): 2 unexpected rows,"
-            " e.g. date_day=2024-05-01, platforms=google_ads, ad_spend=100, channel_spend=200") in message
+    assert message.startswith(
+        "quality gate failed, nothing published: marts.ad_performance_daily:"
+        " expect_column_values_to_be_between(column=spend_in_reporting_currency): 1 unexpected rows, e.g. [-5.0]"
+    )
+    assert (
+        "reconcile.channel_spend: unexpected_rows_expectation(spend_matches_ad_performance): 2 unexpected rows,"
+        " e.g. date_day=2024-05-01, platforms=google_ads, ad_spend=100, channel_spend=200"
+    ) in message
     # AND nothing was published: the file is byte-identical, and the summary says why
     assert digest(settings.published_path()) == good
     summary = steps.summary().splitlines()
@@ -77,26 +83,35 @@ def test_end_to_end_a_bad_night_publishes_nothing_and_the_next_good_run_does(pip
     with duckdb.connect(str(warehouse)) as con:
         con.execute("DELETE FROM raw_meta_ads.insights WHERE _account_id = '1002' AND date_start = '2026-08-20'")
     # WHEN the raw gate runs  THEN it fails naming the volume expectation and the day
-    with pytest.raises(RuntimeError, match=r"raw quality gate failed, nothing built or published: gate\.volumes: "
-                                           r"unexpected_rows_expectation\(rows_per_day_against_history\): 1 unexpected rows, e\.g\. "
-                                           r"source=meta_ads, stream=insights, account_id=1002, date_day=2026-08-20, rows=0"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"raw quality gate failed, nothing built or published: gate\.volumes: "
+        r"unexpected_rows_expectation\(rows_per_day_against_history\): 1 unexpected rows, e\.g\. "
+        r"source=meta_ads, stream=insights, account_id=1002, date_day=2026-08-20, rows=0",
+    ):
         steps.raw_gate(run_id="bad-raw")
 
     # GIVEN a good raw layer but a mart with a negative spend and a duplicated day of leads
     shutil.copyfile(tmp_path / "good.duckdb", warehouse)
     with duckdb.connect(str(warehouse)) as con:
-        con.execute("UPDATE marts.ad_performance_daily SET spend_in_account_currency = -1.0, spend_in_reporting_currency = -1.0"
-                    " WHERE date_day = '2026-07-01' AND platform = 'meta_ads' AND ad_account_id = '1001'")
-        con.execute("INSERT INTO marts.channel_performance_daily SELECT * FROM marts.channel_performance_daily"
-                    " WHERE date_day = '2026-07-02' AND leads > 0")
+        con.execute(
+            "UPDATE marts.ad_performance_daily SET spend_in_account_currency = -1.0, spend_in_reporting_currency = -1.0"
+            " WHERE date_day = '2026-07-01' AND platform = 'meta_ads' AND ad_account_id = '1001'"
+        )
+        con.execute(
+            "INSERT INTO marts.channel_performance_daily SELECT * FROM marts.channel_performance_daily"
+            " WHERE date_day = '2026-07-02' AND leads > 0"
+        )
     # WHEN the gate runs  THEN it fails naming the expectations with values
     with pytest.raises(RuntimeError) as failure:
         steps.gate(run_id="bad-marts")
     message = str(failure.value)
-    for named in ("marts.ad_performance_daily: expect_column_values_to_be_between(column=spend_in_reporting_currency)",
-                  "reconcile.meta_ads_spend: unexpected_rows_expectation(spend_matches_raw)",
-                  "reconcile.leads: unexpected_rows_expectation(leads_match_raw_contacts)",
-                  "date_day=2026-07-02, raw_leads="):
+    for named in (
+        "marts.ad_performance_daily: expect_column_values_to_be_between(column=spend_in_reporting_currency)",
+        "reconcile.meta_ads_spend: unexpected_rows_expectation(spend_matches_raw)",
+        "reconcile.leads: unexpected_rows_expectation(leads_match_raw_contacts)",
+        "date_day=2026-07-02, raw_leads=",
+    ):
         assert named in message
     # AND the published file never changed
     assert digest(published) == before

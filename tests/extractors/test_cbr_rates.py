@@ -25,16 +25,21 @@ from sandbox.world_fx import CURRENCIES, MAX_AGE_DAYS
 from tests.pipeline_helpers import rows, run
 
 # A Record as the Bank sends it (the shape peers recorded), written here by hand.
-BANK_XML = ('<?xml version="1.0" encoding="windows-1251"?><ValCurs ID="R01239" DateRange1="01.04.2024" '
-            'DateRange2="09.04.2024" name="Foreign Currency Market Dynamic"><Record Date="06.04.2024" Id="R01239">'
-            '<Nominal>1</Nominal><Value>100,1259</Value><VunitRate>100,1259</VunitRate></Record>'
-            '<Record Date="09.04.2024" Id="R01239"><Nominal>1</Nominal><Value>100,2236</Value>'
-            '<VunitRate>100,2236</VunitRate></Record></ValCurs>').encode("cp1251")
+BANK_XML = (
+    '<?xml version="1.0" encoding="windows-1251"?><ValCurs ID="R01239" DateRange1="01.04.2024" '
+    'DateRange2="09.04.2024" name="Foreign Currency Market Dynamic"><Record Date="06.04.2024" Id="R01239">'
+    "<Nominal>1</Nominal><Value>100,1259</Value><VunitRate>100,1259</VunitRate></Record>"
+    '<Record Date="09.04.2024" Id="R01239"><Nominal>1</Nominal><Value>100,2236</Value>'
+    "<VunitRate>100,2236</VunitRate></Record></ValCurs>"
+).encode("cp1251")
 
 
 def dynamic(server, bank_id: str, since: date, until: date) -> requests.Response:
-    return requests.get(f"{server.base_url}/scripts/XML_dynamic.asp", timeout=30,
-                        params={"date_req1": f"{since:%d/%m/%Y}", "date_req2": f"{until:%d/%m/%Y}", "VAL_NM_RQ": bank_id})
+    return requests.get(
+        f"{server.base_url}/scripts/XML_dynamic.asp",
+        timeout=30,
+        params={"date_req1": f"{since:%d/%m/%Y}", "date_req2": f"{until:%d/%m/%Y}", "VAL_NM_RQ": bank_id},
+    )
 
 
 def test_a_banks_record_lands_as_sent():
@@ -51,7 +56,11 @@ def test_the_sandbox_serves_rates_for_the_days_the_bank_sets_them(sandbox, world
     assert response.content.startswith(b'<?xml version="1.0" encoding="windows-1251"?>')
     root = ET.fromstring(response.content)
     assert (root.tag, root.get("ID"), root.get("DateRange1"), root.get("DateRange2")) == (
-        "ValCurs", "R01235", "01.06.2026", "17.06.2026")
+        "ValCurs",
+        "R01235",
+        "01.06.2026",
+        "17.06.2026",
+    )
     records = _records(root)
     dates = [datetime.strptime(r["Date"], "%d.%m.%Y").date() for r in records]
     # Tuesday to Saturday; none for Sunday and Monday, nor for the days after Friday June 12th (Russia Day)
@@ -65,7 +74,10 @@ def test_the_sandbox_serves_rates_for_the_days_the_bank_sets_them(sandbox, world
     assert len({r["Value"] for r in records}) == len(records)
     catalog = ET.fromstring(requests.get(f"{sandbox.base_url}/scripts/XML_valFull.asp", timeout=30).content)
     assert {item.findtext("ISO_Char_Code"): item.get("ID") for item in catalog.iter("Item")} == {
-        "USD": "R01235", "EUR": "R01239", "GBP": "R01035"}
+        "USD": "R01235",
+        "EUR": "R01239",
+        "GBP": "R01035",
+    }
 
 
 def test_a_rate_appears_the_working_day_before_its_date(sandbox, world):
@@ -92,7 +104,9 @@ def test_the_world_converts_an_amount_at_the_last_rate_before_its_day(world):
 
 
 def published(world, now, since: date, until: date) -> set[tuple[str, date, str]]:
-    return {(c.code, d, f"{v:.4f}".replace(".", ",")) for c in CURRENCIES for d, v in world.fx.published(c.code, since, until, now)}
+    return {
+        (c.code, d, f"{v:.4f}".replace(".", ",")) for c in CURRENCIES for d, v in world.fx.published(c.code, since, until, now)
+    }
 
 
 def test_the_extractor_lands_every_published_rate_and_a_rerun_replaces_its_lookback(sandbox, connections, data_dir, world):
@@ -136,7 +150,8 @@ def test_a_currency_the_bank_does_not_quote_stops_with_its_name_and_loads_nothin
     with pytest.raises(ConfigError, match="'XYZ', which the Bank of Russia does not quote"):
         run("cbr", end=world.default_now)
     assert not data_dir.joinpath("warehouse.duckdb").exists() or not rows(
-        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'raw_cbr'")
+        "SELECT 1 FROM information_schema.tables WHERE table_schema = 'raw_cbr'"
+    )
 
 
 def test_a_truncated_xml_answer_is_retried_like_a_truncated_json_one():

@@ -65,7 +65,9 @@ def test_incremental_hubspot_read_after_changes_equals_a_full_read(sandbox, conn
 
 
 @pytest.mark.slow
-def test_meta_lookback_replaces_restated_days_and_equals_a_full_read(sandbox, connections, data_dir, world, tmp_path, monkeypatch):
+def test_meta_lookback_replaces_restated_days_and_equals_a_full_read(
+    sandbox, connections, data_dir, world, tmp_path, monkeypatch
+):
     earlier = world.default_now - timedelta(days=10)
     sandbox.set_clock(earlier)
     run("meta_ads", end=earlier)
@@ -96,7 +98,9 @@ def test_rerunning_the_same_interval_three_times_changes_nothing(sandbox, connec
 
 def test_secrets_never_reach_landing_files_raw_tables_or_logs(sandbox, connections, data_dir, world, caplog):
     caplog.set_level("DEBUG")
-    extract_dir = pipeline.extract("meta_ads", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    extract_dir = pipeline.extract(
+        "meta_ads", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir()
+    )
     landed = b"".join(p.read_bytes() for p in extract_dir.rglob("*") if p.is_file())
     pipeline.load("meta_ads", warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     assert "meta_ads insights" in caplog.text  # the run's log lines were captured: the check below is not vacuous
@@ -107,7 +111,9 @@ def test_secrets_never_reach_landing_files_raw_tables_or_logs(sandbox, connectio
 
 
 def _cli(args: list[str], env: dict) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "extractors", *args], env=env, capture_output=True, text=True, cwd=PROJECT, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "extractors", *args], env=env, capture_output=True, text=True, cwd=PROJECT, timeout=120
+    )
 
 
 @pytest.fixture
@@ -117,15 +123,38 @@ def cli_env(connections, data_dir):
     return {**os.environ}
 
 
-@pytest.mark.parametrize("args, env_change, code, message", [
-    (["tiktok"], {}, 2, "error: unknown source 'tiktok': choose from cbr, facebook_pages, ga4, google_ads, hubspot, mailchimp, meta_ads"),
-    (["hubspot", "--start", "2026-08-10", "--end", "2026-08-01"], {}, 2, "error: --start 2026-08-10 is after --end 2026-08-01"),
-    (["hubspot", "--start", "2026-13-01"], {}, 2, "'2026-13-01' is not a date in YYYY-MM-DD form"),
-    (["hubspot", "--stream", "tickets"], {}, 2, "error: unknown stream 'tickets' for source 'hubspot'"),
-    (["meta_ads", "--end", "2026-08-29"], {"AIRFLOW_CONN_META_ADS": None}, 2, "error: connection 'meta_ads' is not defined"),
-    (["meta_ads", "--end", "2026-08-29"], {"AIRFLOW_CONN_META_ADS": {"extra": {}}}, 2, "error: connection 'meta_ads' has no extra 'account_ids'"),
-    (["hubspot", "--end", "2026-08-29"], {"AIRFLOW_CONN_HUBSPOT": {"password": "expired-token-xyz"}}, 1, "credentials were rejected (HTTP 401"),
-])
+@pytest.mark.parametrize(
+    "args, env_change, code, message",
+    [
+        (
+            ["tiktok"],
+            {},
+            2,
+            "error: unknown source 'tiktok': choose from cbr, facebook_pages, ga4, google_ads, hubspot, mailchimp, meta_ads",
+        ),
+        (
+            ["hubspot", "--start", "2026-08-10", "--end", "2026-08-01"],
+            {},
+            2,
+            "error: --start 2026-08-10 is after --end 2026-08-01",
+        ),
+        (["hubspot", "--start", "2026-13-01"], {}, 2, "'2026-13-01' is not a date in YYYY-MM-DD form"),
+        (["hubspot", "--stream", "tickets"], {}, 2, "error: unknown stream 'tickets' for source 'hubspot'"),
+        (["meta_ads", "--end", "2026-08-29"], {"AIRFLOW_CONN_META_ADS": None}, 2, "error: connection 'meta_ads' is not defined"),
+        (
+            ["meta_ads", "--end", "2026-08-29"],
+            {"AIRFLOW_CONN_META_ADS": {"extra": {}}},
+            2,
+            "error: connection 'meta_ads' has no extra 'account_ids'",
+        ),
+        (
+            ["hubspot", "--end", "2026-08-29"],
+            {"AIRFLOW_CONN_HUBSPOT": {"password": "expired-token-xyz"}},
+            1,
+            "credentials were rejected (HTTP 401",
+        ),
+    ],
+)
 @pytest.mark.slow
 def test_bad_input_gives_one_clear_line_a_nonzero_exit_and_no_damage(cli_env, args, env_change, code, message):
     env = dict(cli_env)
@@ -206,17 +235,27 @@ def test_a_field_changing_type_does_not_crash_and_unusable_records_are_quarantin
     THEN the load goes on: spend is kept as sent, the keyless rows go to quarantine with their
     payload, and loaded + quarantined equals what the API returned."""
     # GET: the pages of the report runs (POST /insights starts a run and holds no rows).
-    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", method="GET", schedule=list(range(1, 50)),
-                       field="spend", to="number")
-    sandbox.faults.add("change_type", platform="meta", endpoint=r"/insights$", method="GET", schedule=[2], field="date_start",
-                       to="object")
+    sandbox.faults.add(
+        "change_type",
+        platform="meta",
+        endpoint=r"/insights$",
+        method="GET",
+        schedule=list(range(1, 50)),
+        field="spend",
+        to="number",
+    )
+    sandbox.faults.add(
+        "change_type", platform="meta", endpoint=r"/insights$", method="GET", schedule=[2], field="date_start", to="object"
+    )
     results = run("meta_ads", end=world.default_now)
     returned = world.truth().insights_row_count
     loaded, quarantined = results[0].loaded["insights"], results[0].quarantined["insights"]
     assert quarantined > 0 and loaded + quarantined == returned
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
         assert con.execute("SELECT DISTINCT json_type(_record, '$.spend') FROM raw_meta_ads.insights").fetchall() == [("DOUBLE",)]
-        reasons = con.execute("SELECT DISTINCT reason, json_type(raw_payload::JSON, '$.date_start') FROM raw_meta_ads._quarantine").fetchall()
+        reasons = con.execute(
+            "SELECT DISTINCT reason, json_type(raw_payload::JSON, '$.date_start') FROM raw_meta_ads._quarantine"
+        ).fetchall()
     assert reasons == [('missing or invalid key: "ad_id", "date_start"', "OBJECT")]
 
 
@@ -231,8 +270,9 @@ def test_a_response_slower_than_the_timeout_is_retried(sandbox, connections, dat
 
 
 @pytest.mark.slow
-def test_a_refused_optional_stream_is_skipped_and_reported_and_read_in_full_once_allowed(sandbox, connections, data_dir,
-                                                                                       world, caplog):
+def test_a_refused_optional_stream_is_skipped_and_reported_and_read_in_full_once_allowed(
+    sandbox, connections, data_dir, world, caplog
+):
     """GIVEN a portal whose events API starts answering 403 after visits were landed (Marketing Hub
     Enterprise lapsed) WHEN HubSpot runs THEN contacts and deals load, contact_visits is skipped with
     the platform's reason (log, manifest, result) and its landed pages are dropped, and its cursor
@@ -247,8 +287,9 @@ def test_a_refused_optional_stream_is_skipped_and_reported_and_read_in_full_once
 
     sandbox.sandbox.request_hooks.append(lapse_after_400_contacts)
     with caplog.at_level(logging.WARNING, logger="extractors.pipeline"):
-        batch = pipeline.extract("hubspot", end=world.default_now, warehouse=settings.warehouse_path(),
-                                 landing_root=settings.landing_dir())
+        batch = pipeline.extract(
+            "hubspot", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir()
+        )
     sandbox.sandbox.request_hooks.clear()
     manifest = Manifest.read(batch)
     assert list((batch / "contact_visits").rglob("page-*.ndjson"))  # pages were landed before the 403...
@@ -261,14 +302,20 @@ def test_a_refused_optional_stream_is_skipped_and_reported_and_read_in_full_once
     [result] = pipeline.load("hubspot", warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     assert result.skipped_streams == {"contact_visits/4400001": reason} and result.failed_accounts == {}
     assert len(table("raw_hubspot.contacts")) == 5032 and len(table("raw_hubspot.deals")) == 670
-    assert rows("SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw_hubspot' AND table_name = 'contact_visits'") == [(0,)]
+    assert rows(
+        "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'raw_hubspot' AND table_name = 'contact_visits'"
+    ) == [(0,)]
     assert rows("SELECT stream FROM _funnelhouse.stream_state ORDER BY 1") == [("contacts",), ("deals",)]
 
     sandbox.sandbox.hubspot_enterprise = True
     [result] = run("hubspot", end=world.default_now)
     assert result.skipped_streams == {}
-    expected = {t.event_id for d in world.iter_deals(world.default_now) for t in world.touches(world.contact(d.contact_id))
-                if t.occurred_at < world.default_now}
+    expected = {
+        t.event_id
+        for d in world.iter_deals(world.default_now)
+        for t in world.touches(world.contact(d.contact_id))
+        if t.occurred_at < world.default_now
+    }
     landed = {event_id for (event_id,) in rows("SELECT id FROM raw_hubspot.contact_visits")}
     assert landed == expected and len(landed) == 2784  # the whole history: no cursor had moved
 

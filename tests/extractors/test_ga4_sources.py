@@ -67,26 +67,37 @@ def test_every_report_is_accepted_and_asks_only_for_data_api_metrics(connections
     [result] = run(world, ["sessions_daily", "pages_daily"])
     reports = [body for method, path, _, body in requests_seen if path.endswith(":runReport")]
     metrics = {m["name"] for body in reports for m in body["metrics"]}
-    assert metrics == {"sessions", "engagedSessions", "bounceRate", "averageSessionDuration", "screenPageViews", "keyEvents",
-                       "userEngagementDuration"}
+    assert metrics == {
+        "sessions",
+        "engagedSessions",
+        "bounceRate",
+        "averageSessionDuration",
+        "screenPageViews",
+        "keyEvents",
+        "userEngagementDuration",
+    }
     assert all(body["returnPropertyQuota"] is True for body in reports)
     assert result.loaded["sessions_daily"] > 0 and result.loaded["pages_daily"] > 0
-    key_events = rows("SELECT sum((_record->>'$.keyEvents')::BIGINT), count(_record->>'$.conversions') FROM raw_ga4.sessions_daily")
+    key_events = rows(
+        "SELECT sum((_record->>'$.keyEvents')::BIGINT), count(_record->>'$.conversions') FROM raw_ga4.sessions_daily"
+    )
     truth = world_sessions(world, world.default_now)
     assert key_events == [(sum(v[3] for v in truth.values()), 0)]
 
 
 def test_folded_rows_are_read_again_by_day_then_without_landing_page_and_every_utm_keeps_its_sessions(
-        sandbox, connections, data_dir, world, requests_seen):
+    sandbox, connections, data_dir, world, requests_seen
+):
     # The 5-day report (~140 rows) folds; single days of 34-37 rows fold too, days of 32 do not; without
     # landingPage a day has about 20 rows and never folds.
     sandbox.sandbox.ga4_row_limit = 33
     [result] = run(world, ["sessions_daily"])
     got = defaultdict(lambda: [0, 0, 0, 0, 0.0])
     for day, source, medium, campaign, sessions, engaged, views, key_events, avg in rows(
-            "SELECT strftime(date, '%Y%m%d'), sessionSource, sessionMedium, sessionCampaignName, (_record->>'$.sessions')::BIGINT, "
-            "(_record->>'$.engagedSessions')::BIGINT, (_record->>'$.screenPageViews')::BIGINT, (_record->>'$.keyEvents')::BIGINT, "
-            "(_record->>'$.averageSessionDuration')::DOUBLE FROM raw_ga4.sessions_daily"):
+        "SELECT strftime(date, '%Y%m%d'), sessionSource, sessionMedium, sessionCampaignName, (_record->>'$.sessions')::BIGINT, "
+        "(_record->>'$.engagedSessions')::BIGINT, (_record->>'$.screenPageViews')::BIGINT, (_record->>'$.keyEvents')::BIGINT, "
+        "(_record->>'$.averageSessionDuration')::DOUBLE FROM raw_ga4.sessions_daily"
+    ):
         totals = got[(day, source, medium, campaign)]
         for i, n in enumerate((sessions, engaged, views, key_events, avg * sessions)):
             totals[i] += n
@@ -121,31 +132,49 @@ def test_a_day_that_folds_even_alone_keeps_the_other_row_dated_and_the_batch_say
     assert len(notes) == len(views) and all("even for one day" in n for n in notes)
 
 
-def test_a_spent_hourly_quota_stops_the_unit_before_its_next_report_without_a_429(sandbox, connections, data_dir, world,
-                                                                                  requests_seen):
+def test_a_spent_hourly_quota_stops_the_unit_before_its_next_report_without_a_429(
+    sandbox, connections, data_dir, world, requests_seen
+):
     sandbox.sandbox.ga4_row_limit = 33  # the window folds: one report per day follows
     sandbox.sandbox.ga4_quota = {"tokensPerProjectPerHour": 3}
-    batch = pipeline.extract("ga4", end=world.default_now, start=world.default_now - timedelta(days=DAYS),
-                             stream_names=["sessions_daily"], warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    batch = pipeline.extract(
+        "ga4",
+        end=world.default_now,
+        start=world.default_now - timedelta(days=DAYS),
+        stream_names=["sessions_daily"],
+        warehouse=settings.warehouse_path(),
+        landing_root=settings.landing_dir(),
+    )
     # The unit stops (it keeps its cursor; any other unit would load) and the run says why.
-    with pytest.raises(PartialFailure, match=r"tokens for this hour are spent \(tokensPerProjectPerHour: 0 left, the last "
-                                             r"request cost 1\); stopped before sending more.*run again then"):
+    with pytest.raises(
+        PartialFailure,
+        match=r"tokens for this hour are spent \(tokensPerProjectPerHour: 0 left, the last "
+        r"request cost 1\); stopped before sending more.*run again then",
+    ):
         pipeline.raise_for_failed_units(batch)
     assert sum(1 for _, path, _, _ in requests_seen if path.endswith(":runReport")) == 3  # the paced ones; no 429 was met
     # the tokens come back within the hour: the next run reads the unit
     sandbox.set_clock(world.default_now + timedelta(hours=1))
     sandbox.sandbox.ga4_quota = None
     # (the first run's batch, which holds no unit, loads first; the second settles its failure)
-    *_, result = run_source("ga4", world.default_now + timedelta(hours=1), world.default_now - timedelta(days=DAYS), ["sessions_daily"])
+    *_, result = run_source(
+        "ga4", world.default_now + timedelta(hours=1), world.default_now - timedelta(days=DAYS), ["sessions_daily"]
+    )
     assert result.loaded["sessions_daily"] > 0 and result.failed_units == {}
 
 
 def test_a_429_for_the_hours_tokens_is_one_clear_error_not_a_retry_loop(sandbox, connections, data_dir, world, requests_seen):
-    """"Exhausted property tokens for a project per hour" does not clear in seconds: retrying six times was useless."""
+    """ "Exhausted property tokens for a project per hour" does not clear in seconds: retrying six times was useless."""
     sandbox.sandbox.ga4_quota = {"tokensPerProjectPerHour": 0}
     started = time.monotonic()
-    batch = pipeline.extract("ga4", end=world.default_now, start=world.default_now - timedelta(days=DAYS),
-                             stream_names=["sessions_daily"], warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    batch = pipeline.extract(
+        "ga4",
+        end=world.default_now,
+        start=world.default_now - timedelta(days=DAYS),
+        stream_names=["sessions_daily"],
+        warehouse=settings.warehouse_path(),
+        landing_root=settings.landing_dir(),
+    )
     with pytest.raises(PartialFailure) as raised:
         pipeline.raise_for_failed_units(batch)
     assert time.monotonic() - started < 5  # no backoff waits
@@ -154,8 +183,9 @@ def test_a_429_for_the_hours_tokens_is_one_clear_error_not_a_retry_loop(sandbox,
     assert sum(1 for _, path, _, _ in requests_seen if path.endswith(":runReport")) == 1
 
 
-def test_the_export_stream_reads_exits_per_day_and_page_as_the_world_has_them(sandbox, connections, data_dir, world, requests_seen,
-                                                                              monkeypatch):
+def test_the_export_stream_reads_exits_per_day_and_page_as_the_world_has_them(
+    sandbox, connections, data_dir, world, requests_seen, monkeypatch
+):
     monkeypatch.setattr(ga4_export, "PAGE_ROWS", 5)  # pages of 5 rows: every day's 16 pages take four
     sandbox.sandbox.bigquery_pending_polls = 2  # each job answers jobComplete false twice first
     [result] = run(world, ["ga4_export"])
@@ -165,14 +195,20 @@ def test_the_export_stream_reads_exits_per_day_and_page_as_the_world_has_them(sa
         for path, views, _, exits, _ in b.pages:
             truth[(b.property_date, path)][0] += views
             truth[(b.property_date, path)][1] += exits
-    got = {(d, p): [v, x] for d, p, v, x in rows(
-        "SELECT date, page_path, (_record->>'$.page_views')::BIGINT, (_record->>'$.exits')::BIGINT FROM raw_ga4.ga4_export")}
+    got = {
+        (d, p): [v, x]
+        for d, p, v, x in rows(
+            "SELECT date, page_path, (_record->>'$.page_views')::BIGINT, (_record->>'$.exits')::BIGINT FROM raw_ga4.ga4_export"
+        )
+    }
     # the last day's table is not there yet (it appears hours after the day): no rows, and no query for it
     ready = {d for d, _ in truth if d < last}
     assert got == {k: v for k, v in truth.items() if k[0] in ready} and {d for d, _ in got} == ready
     queries = [(m, p, q, b) for m, p, q, b in requests_seen if "/queries" in p]
     posts = [b for m, _, _, b in queries if m == "POST"]
-    assert [b["defaultDataset"] for b in posts] == [{"projectId": "funnelhouse-sandbox", "datasetId": "analytics_420000001"}] * len(ready)
+    assert [b["defaultDataset"] for b in posts] == [
+        {"projectId": "funnelhouse-sandbox", "datasetId": "analytics_420000001"}
+    ] * len(ready)
     assert all(b["useLegacySql"] is False and b["maxResults"] == 5 for b in posts)
     polls = [q for m, _, q, _ in queries if m == "GET" and q.get("maxResults") == "0"]
     pages = [q for m, _, q, _ in queries if m == "GET" and q.get("maxResults") == "5"]
@@ -181,7 +217,9 @@ def test_the_export_stream_reads_exits_per_day_and_page_as_the_world_has_them(sa
     assert result.loaded["ga4_export"] == len(got)
 
 
-def test_without_an_export_configured_nothing_is_asked_of_bigquery(sandbox, connections, data_dir, world, requests_seen, monkeypatch):
+def test_without_an_export_configured_nothing_is_asked_of_bigquery(
+    sandbox, connections, data_dir, world, requests_seen, monkeypatch
+):
     conn = json.loads(connections["AIRFLOW_CONN_GA4"])
     del conn["extra"]["bigquery_project_id"]
     monkeypatch.setenv("AIRFLOW_CONN_GA4", json.dumps(conn))
@@ -190,7 +228,9 @@ def test_without_an_export_configured_nothing_is_asked_of_bigquery(sandbox, conn
     assert not [p for _, p, _, _ in requests_seen if p.startswith("/bigquery/")]
 
 
-def test_no_access_to_the_export_project_skips_the_stream_and_the_reports_load(sandbox, connections, data_dir, world, monkeypatch):
+def test_no_access_to_the_export_project_skips_the_stream_and_the_reports_load(
+    sandbox, connections, data_dir, world, monkeypatch
+):
     conn = json.loads(connections["AIRFLOW_CONN_GA4"])
     conn["extra"]["bigquery_project_id"] = "another-project"
     monkeypatch.setenv("AIRFLOW_CONN_GA4", json.dumps(conn))
@@ -199,8 +239,9 @@ def test_no_access_to_the_export_project_skips_the_stream_and_the_reports_load(s
     assert result.loaded["sessions_daily"] > 0 and result.loaded["pages_daily"] > 0
 
 
-def test_a_service_account_key_mints_the_access_token_with_a_signed_jwt(sandbox, connections, data_dir, world, requests_seen,
-                                                                       monkeypatch):
+def test_a_service_account_key_mints_the_access_token_with_a_signed_jwt(
+    sandbox, connections, data_dir, world, requests_seen, monkeypatch
+):
     """Unattended runs may use a service account: each run signs a JWT with its key (jwt-bearer grant)."""
     from sandbox.apis import google_oauth
 
@@ -221,8 +262,11 @@ def test_a_key_signed_by_someone_else_is_refused_as_an_auth_error(sandbox, conne
     from sandbox.apis import google_oauth
 
     key = google_oauth.service_account_key(f"{sandbox.base_url}/token")
-    key["private_key"] = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key["private_key"] = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+        .decode()
+    )
     conn = json.loads(connections["AIRFLOW_CONN_GA4"])
     conn["extra"]["service_account_key"] = key
     monkeypatch.setenv("AIRFLOW_CONN_GA4", json.dumps(conn))

@@ -71,7 +71,7 @@ def test_the_sandbox_refuses_a_url_past_hubspots_limit_with_its_proxys_414_page(
 
 def test_properties_split_into_chunks_each_under_the_limit_keeping_every_name_once():
     chunks = hubspot._property_chunks(list(hubspot.CONTACT_PROPERTIES) + LONG_NAMES)
-    assert len(chunks) == 2 and chunks[0][:len(hubspot.CONTACT_PROPERTIES)] == list(hubspot.CONTACT_PROPERTIES)
+    assert len(chunks) == 2 and chunks[0][: len(hubspot.CONTACT_PROPERTIES)] == list(hubspot.CONTACT_PROPERTIES)
     assert [p for chunk in chunks for p in chunk] == list(hubspot.CONTACT_PROPERTIES) + LONG_NAMES
     assert all(len(",".join(chunk)) <= hubspot.PROPERTIES_PARAM_MAX for chunk in chunks)
     assert hubspot._property_chunks(["email", "firstname"]) == [["email", "firstname"]]
@@ -137,16 +137,25 @@ def test_an_empty_search_page_that_still_gives_a_cursor_does_not_end_the_search(
     """GIVEN HubSpot's search answers a page with no results but with paging.next.after (Airbyte's
     test_crm_search_pagination_boundaries), then a page of records WHEN contacts are searched
     THEN the search goes on and lands those records. The old extractor stopped at the empty page."""
-    record = {"id": "1001", "properties": {"lastmodifieddate": "2026-06-02T10:00:00.000Z", "hs_object_id": "1001"},
-              "createdAt": "2026-06-01T10:00:00.000Z", "updatedAt": "2026-06-02T10:00:00.000Z", "archived": False}
-    script = [(200, {}, {"total": 1, "results": [], "paging": {"next": {"after": "200"}}}),
-              (200, {}, {"total": 1, "results": [record]}),
-              (200, {}, {"results": []})]  # the archived list
+    record = {
+        "id": "1001",
+        "properties": {"lastmodifieddate": "2026-06-02T10:00:00.000Z", "hs_object_id": "1001"},
+        "createdAt": "2026-06-01T10:00:00.000Z",
+        "updatedAt": "2026-06-02T10:00:00.000Z",
+        "archived": False,
+    }
+    script = [
+        (200, {}, {"total": 1, "results": [], "paging": {"next": {"after": "200"}}}),
+        (200, {}, {"total": 1, "results": [record]}),
+        (200, {}, {"results": []}),
+    ]  # the archived list
     from datetime import UTC, datetime
 
     with ScriptedServer(script) as server:
-        monkeypatch.setenv("AIRFLOW_CONN_HUBSPOT", json.dumps({"conn_type": "http", "host": server.url, "password": "pat-1",
-                                                               "extra": {"portal_id": "1"}}))
+        monkeypatch.setenv(
+            "AIRFLOW_CONN_HUBSPOT",
+            json.dumps({"conn_type": "http", "host": server.url, "password": "pat-1", "extra": {"portal_id": "1"}}),
+        )
         run("hubspot", datetime(2026, 6, 3, tzinfo=UTC), start=datetime(2026, 6, 1, tzinfo=UTC), streams=["contacts"])
         bodies = [json.loads(r["body"]) for r in server.requests if r["method"] == "POST"]
     assert [b.get("after") for b in bodies] == [None, "200"]
@@ -155,7 +164,8 @@ def test_an_empty_search_page_that_still_gives_a_cursor_does_not_end_the_search(
 
 @pytest.mark.slow
 def test_the_sandbox_search_gives_empty_pages_with_a_cursor_now_and_then_and_the_incremental_read_is_whole(
-        sandbox, connections, data_dir, world, tmp_path, monkeypatch):
+    sandbox, connections, data_dir, world, tmp_path, monkeypatch
+):
     """GIVEN the sandbox's search meets filtered-out entries on a seeded share of queries
     WHEN HubSpot is read incrementally THEN some searches did answer an empty first page with a
     cursor, and the contacts equal a full read at the same clock."""

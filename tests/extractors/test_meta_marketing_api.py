@@ -41,8 +41,14 @@ def set_extra(monkeypatch, connections, **extra):
 
 
 def params(since: str, until: str, **extra) -> dict:
-    return {"level": "ad", "time_increment": "1", "limit": 500, "fields": "ad_id,spend,date_start",
-            "time_range": json.dumps({"since": since, "until": until}), **extra}
+    return {
+        "level": "ad",
+        "time_increment": "1",
+        "limit": 500,
+        "fields": "ad_id,spend,date_start",
+        "time_range": json.dumps({"since": since, "until": until}),
+        **extra,
+    }
 
 
 def every_status() -> str:
@@ -60,8 +66,10 @@ def report_ranges(seen) -> list[tuple[str, str]]:
 
 
 def spend_by_ad(account_id: str) -> dict[str, float]:
-    got = rows(f"SELECT _record->>'$.ad_id', sum(CAST(_record->>'$.spend' AS DECIMAL(18, 2))) FROM raw_meta_ads.insights "
-               f"WHERE _account_id = '{account_id}' GROUP BY 1")
+    got = rows(
+        f"SELECT _record->>'$.ad_id', sum(CAST(_record->>'$.spend' AS DECIMAL(18, 2))) FROM raw_meta_ads.insights "
+        f"WHERE _account_id = '{account_id}' GROUP BY 1"
+    )
     return {ad: float(s) for ad, s in got}
 
 
@@ -82,7 +90,9 @@ def test_an_expired_version_is_refused_as_meta_refuses_it_judged_at_the_sandbox_
     error = refused.json()["error"]
     assert {k: error[k] for k in ("message", "type", "code")} == {
         "message": "(#2635) You are calling a deprecated version of the Ads API. Please update to the latest version: v26.0.",
-        "type": "OAuthException", "code": 2635}
+        "type": "OAuthException",
+        "code": 2635,
+    }
     assert "error_subcode" not in error and error["fbtrace_id"]
     assert requests.get(url("v24.0"), headers=META_AUTH, timeout=10).status_code == 200  # expires 2026-11-10
     sandbox.set_clock(datetime(2026, 11, 10, 12, tzinfo=sandbox.sandbox.now.tzinfo))
@@ -99,13 +109,15 @@ def test_the_sandbox_and_the_extractor_know_the_same_marketing_api_dates():
 
 
 def test_a_retired_version_stops_the_run_with_one_line_that_says_what_to_set_and_is_not_retried(
-        sandbox, connections, data_dir, world, monkeypatch, capsys):
+    sandbox, connections, data_dir, world, monkeypatch, capsys
+):
     set_extra(monkeypatch, connections, api_version="v21.0")
     seen = []
     sandbox.sandbox.request_hooks.append(seen.append)
     with pytest.raises(ApiVersionError) as refused:
-        pipeline.extract("meta_ads", end=world.default_now, warehouse=settings.warehouse_path(),
-                         landing_root=settings.landing_dir())
+        pipeline.extract(
+            "meta_ads", end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir()
+        )
     message = str(refused.value)
     assert "\n" not in message
     assert "v21.0" in message and "'meta_ads'" in message and "'api_version'" in message and f'"{DEFAULT}"' in message
@@ -133,8 +145,9 @@ def test_airflow_fails_a_retired_version_at_once_instead_of_retrying_it():
         extract()
 
 
-def test_with_auto_upgrade_an_expired_version_is_served_and_the_run_warns(sandbox, connections, data_dir, world,
-                                                                         monkeypatch, caplog):
+def test_with_auto_upgrade_an_expired_version_is_served_and_the_run_warns(
+    sandbox, connections, data_dir, world, monkeypatch, caplog
+):
     """Meta's version auto-upgrade: an expired version of an unchanged endpoint is served by the next one,
     with X-Ad-Api-Version-Warning. The rows load; the run says the extra must change."""
     sandbox.sandbox.meta_auto_upgrade = True
@@ -169,7 +182,10 @@ def test_a_report_run_advances_per_poll_and_pages_what_the_synchronous_read_give
     assert early.status_code == 400 and early.json()["error"]["code"] == 100
     states = [requests.get(f"{base}/{run_id}", headers=META_AUTH, timeout=30).json() for _ in range(3)]
     assert [(s["async_status"], s["async_percent_completion"]) for s in states] == [
-        ("Job Running", 50), ("Job Completed", 100), ("Job Completed", 100)]
+        ("Job Running", 50),
+        ("Job Completed", 100),
+        ("Job Completed", 100),
+    ]
     assert states[0]["id"] == run_id and states[0]["account_id"] == "1002"
     assert (states[0]["date_start"], states[0]["date_stop"]) == ("2026-06-01", "2026-06-30")
     got, url, page_params = [], f"{base}/{run_id}/insights", {"limit": 100}
@@ -195,11 +211,19 @@ def test_a_large_account_is_read_through_report_runs(sandbox, connections, data_
     assert not [r for r in seen if r.path.endswith("/insights") and "/act_" in r.path and r.method == "GET"]
 
 
-def test_a_window_meta_answers_with_code_1_is_split_in_halves_never_asked_again(sandbox, connections, data_dir, world,
-                                                                                monkeypatch):
+def test_a_window_meta_answers_with_code_1_is_split_in_halves_never_asked_again(
+    sandbox, connections, data_dir, world, monkeypatch
+):
     set_extra(monkeypatch, connections, account_ids=["1001"])
-    sandbox.faults.add("server_error", platform="meta", endpoint=r"/act_\d+/insights$", method="POST", schedule=[1],
-                       status=500, message=TOO_MUCH_DATA)
+    sandbox.faults.add(
+        "server_error",
+        platform="meta",
+        endpoint=r"/act_\d+/insights$",
+        method="POST",
+        schedule=[1],
+        status=500,
+        message=TOO_MUCH_DATA,
+    )
     seen = []
     sandbox.sandbox.request_hooks.append(seen.append)
     start = world.default_now - timedelta(days=20)
@@ -209,8 +233,9 @@ def test_a_window_meta_answers_with_code_1_is_split_in_halves_never_asked_again(
 
 
 @pytest.mark.parametrize("failure", ["Job Failed", "Job Skipped"])
-def test_a_report_run_that_fails_twice_is_split_and_the_window_still_lands(failure, sandbox, connections, data_dir, world,
-                                                                           monkeypatch, caplog):
+def test_a_report_run_that_fails_twice_is_split_and_the_window_still_lands(
+    failure, sandbox, connections, data_dir, world, monkeypatch, caplog
+):
     set_extra(monkeypatch, connections, account_ids=["1001"])
     sandbox.faults.add("report_failed", platform="meta", endpoint=RUN_NODE, method="GET", schedule=[1, 2], status=failure)
     seen = []
@@ -218,7 +243,10 @@ def test_a_report_run_that_fails_twice_is_split_and_the_window_still_lands(failu
     with caplog.at_level(logging.WARNING, logger="extractors.sources.meta_ads"):
         run("meta_ads", end=world.default_now, start=world.default_now - timedelta(days=20), streams=["insights"])
     assert [f.kind for f in sandbox.faults.fired] == ["report_failed", "report_failed"]
-    assert report_ranges(seen) == [("2026-08-10", "2026-08-29")] * 2 + [("2026-08-10", "2026-08-19"), ("2026-08-20", "2026-08-29")]
+    assert report_ranges(seen) == [("2026-08-10", "2026-08-29")] * 2 + [
+        ("2026-08-10", "2026-08-19"),
+        ("2026-08-20", "2026-08-29"),
+    ]
     assert sum(f"ended '{failure}' (attempt" in r.getMessage() for r in caplog.records) == 2  # then split
     assert spend_by_ad("1001") == world_spend_by_ad(world, "1001", date(2026, 8, 10), date(2026, 8, 29))
 
@@ -227,7 +255,9 @@ def test_a_day_meta_never_reports_fails_the_unit_with_metas_words(sandbox, conne
     set_extra(monkeypatch, connections, account_ids=["1001"])
     sandbox.faults.add("report_failed", platform="meta", endpoint=RUN_NODE, method="GET")  # every run fails
     # The unit fails (it keeps its cursor, the other units would load) and the run says why in Meta's words.
-    with pytest.raises(PartialFailure, match=r"insights \[act_1001\] 2026-08-29\.\.2026-08-29: Meta will not report even one day"):
+    with pytest.raises(
+        PartialFailure, match=r"insights \[act_1001\] 2026-08-29\.\.2026-08-29: Meta will not report even one day"
+    ):
         run("meta_ads", end=world.default_now, start=world.default_now - timedelta(days=1), streams=["insights"])
 
 
@@ -243,8 +273,11 @@ def test_a_report_run_that_never_finishes_is_given_up_after_the_timeout(sandbox,
 
 def test_insights_leave_out_deleted_ads_unless_their_status_is_asked_for(sandbox, world):
     url = f"{sandbox.base_url}/{DEFAULT}/act_1001/insights"
-    ads = lambda **extra: {r["ad_id"] for r in requests.get(  # noqa: E731
-        url, params=params("2026-08-01", "2026-08-02", **extra), headers=META_AUTH, timeout=30).json()["data"]}
+
+    def ads(**extra):
+        answer = requests.get(url, params=params("2026-08-01", "2026-08-02", **extra), headers=META_AUTH, timeout=30)
+        return {r["ad_id"] for r in answer.json()["data"]}
+
     deleted = {ad for ad, status in AD_STATUS_AT_FLIGHT_END.items() if status == "DELETED"}
     archived = {ad for ad, status in AD_STATUS_AT_FLIGHT_END.items() if status == "ARCHIVED"}
     everything = ads(filtering=every_status())
@@ -254,9 +287,14 @@ def test_insights_leave_out_deleted_ads_unless_their_status_is_asked_for(sandbox
     assert ads(filtering=live) == everything - deleted - archived
     sandbox.set_clock(world.default_now - timedelta(hours=1))  # before the flight ended, every ad was active
     assert ads() == everything
-    bad = requests.get(url, params=params("2026-08-01", "2026-08-02", filtering='[{"field": "ad.effective_status", '
-                                                                                '"operator": "IN", "value": ["GONE"]}]'),
-                       headers=META_AUTH, timeout=30)
+    bad = requests.get(
+        url,
+        params=params(
+            "2026-08-01", "2026-08-02", filtering='[{"field": "ad.effective_status", "operator": "IN", "value": ["GONE"]}]'
+        ),
+        headers=META_AUTH,
+        timeout=30,
+    )
     assert bad.status_code == 400 and bad.json()["error"]["code"] == 100
 
 

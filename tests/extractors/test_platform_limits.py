@@ -33,14 +33,18 @@ from extractors.sources.mailchimp import Mailchimp
 from sandbox.limits import Refusal
 from sandbox.server import DEFAULT_TOKENS, SandboxServer
 from tests.pipeline_helpers import run
-from tests.spec_contracts import REPO
 from tests.sandbox.test_sandbox_determinism import serve
+from tests.spec_contracts import REPO
 
 HUBSPOT = {"Authorization": f"Bearer {DEFAULT_TOKENS['hubspot']}"}
 MAILCHIMP = ("funnelhouse", DEFAULT_TOKENS["mailchimp"])
 SEARCH = "/crm/v3/objects/contacts/search"
-QUERY = {"filterGroups": [], "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
-         "properties": ["email"], "limit": 1}
+QUERY = {
+    "filterGroups": [],
+    "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+    "properties": ["email"],
+    "limit": 1,
+}
 RATE_LIMIT_BODY_KEYS = {"status", "message", "errorType", "correlationId", "policyName"}
 
 
@@ -69,6 +73,7 @@ def search(server, headers=HUBSPOT) -> requests.Response:
 
 # ---- HubSpot: CRM search, 4 requests per second per token ----------------------------------------
 
+
 def test_the_fifth_search_within_a_second_gets_hubspots_429_secondly_with_its_headers(limited):
     answers = [search(limited) for _ in range(5)]
     assert [a.status_code for a in answers] == [200, 200, 200, 200, 429]
@@ -84,8 +89,10 @@ def test_the_fifth_search_within_a_second_gets_hubspots_429_secondly_with_its_he
     assert refused.headers["X-HubSpot-RateLimit-Interval-Milliseconds"] == "1000"
     assert limited.sandbox.limits.refused == [Refusal("hubspot", "POST", SEARCH, "SECONDLY")]
     # Other endpoints have their own (higher) limit: a list still answers.
-    assert requests.get(limited.base_url + "/crm/v3/objects/contacts", params={"limit": 1}, headers=HUBSPOT,
-                        timeout=30).status_code == 200
+    assert (
+        requests.get(limited.base_url + "/crm/v3/objects/contacts", params={"limit": 1}, headers=HUBSPOT, timeout=30).status_code
+        == 200
+    )
     # Once the window has passed, search answers again.
     time.sleep(1.05)
     assert search(limited).status_code == 200
@@ -100,8 +107,7 @@ def test_the_search_window_slides_and_a_refused_search_does_not_count(limited):
         statuses.append((at, search(limited).status_code))
     # 4 in [0, 0.3]; 0.999 is within a second of 0.0; at 1.0 the search at 0.0 has left the window
     # (the refused one at 0.999 took no place); 1.05 makes 5 within a second of 0.1; at 1.1 0.1 has left.
-    assert statuses == [(0.0, 200), (0.1, 200), (0.2, 200), (0.3, 200), (0.999, 429), (1.0, 200), (1.05, 429),
-                        (1.1, 200)]
+    assert statuses == [(0.0, 200), (0.1, 200), (0.2, 200), (0.3, 200), (0.999, 429), (1.0, 200), (1.05, 429), (1.1, 200)]
     assert [r.policy for r in limited.sandbox.limits.refused] == ["SECONDLY", "SECONDLY"]
 
 
@@ -115,6 +121,7 @@ def test_the_search_limit_is_per_accepted_token_and_a_wrong_token_gets_401(limit
 
 
 # ---- Mailchimp: 10 requests in flight per API key ------------------------------------------------
+
 
 def hold_mailchimp_requests(server, release: threading.Event) -> list[str]:
     """A request hook that keeps every Mailchimp request in flight until ``release`` is set."""
@@ -144,8 +151,7 @@ def test_eleven_mailchimp_requests_in_flight_the_one_over_ten_gets_429_problem_j
     arrived = hold_mailchimp_requests(sandbox, release)
     key = DEFAULT_TOKENS["mailchimp"]
     with ThreadPoolExecutor(max_workers=11) as pool:
-        first_ten = [pool.submit(requests.get, f"{sandbox.base_url}/3.0/ping", auth=MAILCHIMP, timeout=60)
-                     for _ in range(10)]
+        first_ten = [pool.submit(requests.get, f"{sandbox.base_url}/3.0/ping", auth=MAILCHIMP, timeout=60) for _ in range(10)]
         wait_for(lambda: sandbox.sandbox.limits.in_flight(key) == 10)
         eleventh = pool.submit(requests.get, f"{sandbox.base_url}/3.0/ping", auth=MAILCHIMP, timeout=60)
         wait_for(lambda: len(arrived) == 11)  # every request is held, the refused one too, until released
@@ -175,6 +181,7 @@ def test_a_wrong_mailchimp_key_gets_401_and_takes_no_place(sandbox):
 
 # ---- mode off ------------------------------------------------------------------------------------
 
+
 def test_with_the_mode_off_nothing_is_limited(sandbox):
     assert sandbox.sandbox.platform_limits is False
     search(sandbox)  # builds the index
@@ -182,8 +189,7 @@ def test_with_the_mode_off_nothing_is_limited(sandbox):
     release = threading.Event()
     arrived = hold_mailchimp_requests(sandbox, release)
     with ThreadPoolExecutor(max_workers=15) as pool:
-        futures = [pool.submit(requests.get, f"{sandbox.base_url}/3.0/ping", auth=MAILCHIMP, timeout=60)
-                   for _ in range(15)]
+        futures = [pool.submit(requests.get, f"{sandbox.base_url}/3.0/ping", auth=MAILCHIMP, timeout=60) for _ in range(15)]
         wait_for(lambda: len(arrived) == 15)  # 15 in flight at once
         release.set()
         assert [f.result().status_code for f in futures] == [200] * 15
@@ -192,19 +198,22 @@ def test_with_the_mode_off_nothing_is_limited(sandbox):
 
 @pytest.mark.slow
 def test_serve_platform_limits_flag_is_documented_and_turns_the_limits_on():
-    help_text = " ".join(subprocess.run([sys.executable, "-m", "sandbox", "serve", "--help"], cwd=REPO,
-                                        capture_output=True, text=True, check=True).stdout.split())
+    help_text = " ".join(
+        subprocess.run(
+            [sys.executable, "-m", "sandbox", "serve", "--help"], cwd=REPO, capture_output=True, text=True, check=True
+        ).stdout.split()
+    )
     assert "--platform-limits" in help_text and "4 requests per second" in help_text
     for args, expected in ((("--platform-limits",), 429), ((), 200)):
         with serve("--days", "14", *args) as base_url:
             requests.post(base_url + SEARCH, json=QUERY, headers=HUBSPOT, timeout=60)  # builds the index
             time.sleep(1.05)
-            statuses = [requests.post(base_url + SEARCH, json=QUERY, headers=HUBSPOT, timeout=30).status_code
-                        for _ in range(5)]
+            statuses = [requests.post(base_url + SEARCH, json=QUERY, headers=HUBSPOT, timeout=30).status_code for _ in range(5)]
         assert statuses == [200, 200, 200, 200, expected], args
 
 
 # ---- the extractors' side -----------------------------------------------------------------------
+
 
 def client_responses(monkeypatch) -> tuple[list[int], list[float]]:
     """Every status the HTTP client receives, and every wait for a turn of a declared rate, counted
@@ -231,12 +240,10 @@ def client_responses(monkeypatch) -> tuple[list[int], list[float]]:
 def test_a_client_that_declares_the_search_rate_is_never_refused_and_one_that_does_not_is(limited, monkeypatch):
     _, turns = client_responses(monkeypatch)
     limit = HubSpot.rate_limits[0]
-    paced = HttpClient("hubspot", limited.base_url, headers=HUBSPOT, rate_limits=(limit,),
-                       policy=RetryPolicy(max_attempts=1))
+    paced = HttpClient("hubspot", limited.base_url, headers=HUBSPOT, rate_limits=(limit,), policy=RetryPolicy(max_attempts=1))
     # Four threads sharing one client (one token), three searches each.
     with ThreadPoolExecutor(max_workers=4) as pool:
-        pages = list(pool.map(lambda _: paced.request("POST", SEARCH, json_body=QUERY, what="contacts (search)"),
-                              range(12)))
+        pages = list(pool.map(lambda _: paced.request("POST", SEARCH, json_body=QUERY, what="contacts (search)"), range(12)))
     assert len(pages) == 12 and all(p["results"] for p in pages)
     assert limited.sandbox.limits.refused == []
     # 12 searches, 4 at once: each thread's next search finds the 4 answers of the first wave in the
@@ -256,14 +263,20 @@ def test_a_client_that_declares_the_search_rate_is_never_refused_and_one_that_do
 
 def checksums() -> dict[str, str]:
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        return {t: hashlib.sha256(repr(con.execute(
-            f"SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_hubspot.{t} ORDER BY ALL").fetchall()).encode()).hexdigest()
-            for t in ("contacts", "deals", "contact_visits")}
+        return {
+            t: hashlib.sha256(
+                repr(
+                    con.execute(f"SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_hubspot.{t} ORDER BY ALL").fetchall()
+                ).encode()
+            ).hexdigest()
+            for t in ("contacts", "deals", "contact_visits")
+        }
 
 
 @pytest.mark.slow
 def test_an_incremental_hubspot_read_of_many_search_pages_is_never_throttled_and_lands_the_same_rows(
-        world, data_dir, tmp_path, monkeypatch):
+    world, data_dir, tmp_path, monkeypatch
+):
     """GIVEN contacts read 20 days ago (about 1,500 changed since: 8 search pages, twice HubSpot's
     per-second search limit), WHEN the incremental read runs against the platform's limits,
     THEN no request is refused and the raw tables equal those of the same runs without limits."""

@@ -30,8 +30,9 @@ METRICS = "page_media_view,page_post_engagements,page_follows"
 
 
 def graph(sandbox, path: str, **params) -> requests.Response:
-    return requests.get(f"{sandbox.base_url}/v21.0{path}", params=params, headers={"Authorization": f"Bearer {PAGE_TOKEN}"},
-                        timeout=60)
+    return requests.get(
+        f"{sandbox.base_url}/v21.0{path}", params=params, headers={"Authorization": f"Bearer {PAGE_TOKEN}"}, timeout=60
+    )
 
 
 def window(url: str) -> tuple[int, int]:
@@ -56,8 +57,7 @@ def test_following_next_never_ends_even_past_the_clock(sandbox, world):
     """Why the extractor must not follow paging.next here: past the clock, the answers are empty and still link onwards."""
     since = int((world.default_now - timedelta(days=7)).timestamp())
     url = None
-    body = graph(sandbox, f"/{PAGE}/insights", metric="page_follows", period="day", since=since,
-                 until=since + 7 * 86400).json()
+    body = graph(sandbox, f"/{PAGE}/insights", metric="page_follows", period="day", since=since, until=since + 7 * 86400).json()
     for _ in range(5):
         url = body["paging"]["next"]
         body = requests.get(url, headers={"Authorization": f"Bearer {PAGE_TOKEN}"}, timeout=60).json()
@@ -74,12 +74,20 @@ def test_metrics_meta_removed_answer_an_invalid_metric_error(sandbox, metric):
 
 def test_page_follows_is_the_followers_at_each_days_end(sandbox, world):
     truth = world.truth()
-    body = graph(sandbox, f"/{PAGE}/insights", metric="page_follows", period="day",
-                 since=int(datetime(2026, 8, 1, tzinfo=UTC).timestamp()), until=int(world.default_now.timestamp())).json()
+    body = graph(
+        sandbox,
+        f"/{PAGE}/insights",
+        metric="page_follows",
+        period="day",
+        since=int(datetime(2026, 8, 1, tzinfo=UTC).timestamp()),
+        until=int(world.default_now.timestamp()),
+    ).json()
     (follows,) = body["data"]
     ends = {datetime.strptime(v["end_time"], "%Y-%m-%dT%H:%M:%S%z"): v["value"] for v in follows["values"]}
     assert max(ends.values()) == ends[max(ends)] == truth.followers["facebook"] == 12_433
-    assert not MetaSpec().object_errors("InsightsResult", {k: v for k, v in follows.items() if k != "description"}, "page_follows")
+    assert not MetaSpec().object_errors(
+        "InsightsResult", {k: v for k, v in follows.items() if k != "description"}, "page_follows"
+    )
 
 
 def test_comment_fields_are_each_platforms_own(sandbox, world):
@@ -107,8 +115,10 @@ def test_extractor_reads_the_window_it_asked_for_once(sandbox, connections, data
     truth = world.truth()
     landed = rows("SELECT metric, count(*), count(DISTINCT end_time) FROM raw_facebook_pages.page_insights GROUP BY 1 ORDER BY 1")
     assert landed == [(m, 90, 90) for m in sorted(METRICS.split(","))] and len(truth.page_insights_by_day) == 90
-    follows = rows("SELECT (_record->>'$.value')::BIGINT FROM raw_facebook_pages.page_insights "
-                   "WHERE metric = 'page_follows' ORDER BY end_time")
+    follows = rows(
+        "SELECT (_record->>'$.value')::BIGINT FROM raw_facebook_pages.page_insights "
+        "WHERE metric = 'page_follows' ORDER BY end_time"
+    )
     assert [v for (v,) in follows] == [d["page_follows"] for _, d in sorted(truth.page_insights_by_day.items())]
 
 
@@ -116,6 +126,7 @@ def test_account_snapshots_read_both_accounts_followers_at_the_interval_end(sand
     run("facebook_pages", world.default_now, streams=["account_snapshots"])
     run("facebook_pages", world.default_now, streams=["account_snapshots"])  # the same interval again replaces it
     truth = world.truth()
-    assert rows("SELECT id, snapshot_at, (_record->>'$.followers_count')::BIGINT FROM raw_facebook_pages.account_snapshots ORDER BY id") == [
-        (PAGE, world.default_now, truth.followers["facebook"]), (IG, world.default_now, truth.followers["instagram"])]
+    assert rows(
+        "SELECT id, snapshot_at, (_record->>'$.followers_count')::BIGINT FROM raw_facebook_pages.account_snapshots ORDER BY id"
+    ) == [(PAGE, world.default_now, truth.followers["facebook"]), (IG, world.default_now, truth.followers["instagram"])]
     assert truth.followers == {"facebook": 12_433, "instagram": 9_146}

@@ -26,22 +26,29 @@ pytestmark = pytest.mark.slow
 
 SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages")
 # The page and Instagram endpoints are Graph API paths: the fault plan's platform "meta".
-PLATFORM = {"hubspot": "hubspot", "meta_ads": "meta", "google_ads": "google_ads", "ga4": "ga4", "mailchimp": "mailchimp",
-            "facebook_pages": "meta"}
+PLATFORM = {
+    "hubspot": "hubspot",
+    "meta_ads": "meta",
+    "google_ads": "google_ads",
+    "ga4": "ga4",
+    "mailchimp": "mailchimp",
+    "facebook_pages": "meta",
+}
 
 
 # Pages small enough that a read has several, so that "the same record on two pages" really happens:
 # Google Ads streams come in batches of 10,000 rows and GA4 reads 100,000 rows a page, more than the
 # sandbox's accounts hold. (module, attribute, size): the sandbox's batch, the extractor's page.
-SMALL_PAGES = {"google_ads": ("sandbox.apis.google_ads", "BATCH_SIZE", 100),
-               "ga4": ("extractors.sources.ga4", "PAGE_LIMIT", 250)}
+SMALL_PAGES = {"google_ads": ("sandbox.apis.google_ads", "BATCH_SIZE", 100), "ga4": ("extractors.sources.ga4", "PAGE_LIMIT", 250)}
 
 
 def checksums(source: str) -> dict[str, tuple[int, str]]:
     out = {}
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
         for stream in get_source(source).streams:
-            rows = con.execute(f"SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_{source}.{stream.name} ORDER BY ALL").fetchall()
+            rows = con.execute(
+                f"SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_{source}.{stream.name} ORDER BY ALL"
+            ).fetchall()
             out[stream.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
     return out
 
@@ -109,7 +116,9 @@ def test_rereading_the_same_interval_three_times_changes_nothing(source, sandbox
 def test_no_secret_reaches_landing_files_tables_or_logs(source, sandbox, connections, data_dir, world, caplog):
     caplog.set_level("DEBUG")
     sandbox.faults.add("server_error", platform=PLATFORM[source], schedule=[1])  # an error message in the logs too
-    batch = pipeline.extract(source, end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
+    batch = pipeline.extract(
+        source, end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir()
+    )
     landed = b"".join(p.read_bytes() for p in batch.rglob("*") if p.is_file())
     pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     stored = settings.warehouse_path().read_bytes()
@@ -118,15 +127,15 @@ def test_no_secret_reaches_landing_files_tables_or_logs(source, sandbox, connect
         assert secret.encode() not in landed and secret.encode() not in stored and secret not in caplog.text
 
 
-
 # Rows that are a snapshot taken by each run (keyed by the run's interval end), not records the
 # platform keeps: an incremental reader holds one per run, a full read one.
 RUN_SNAPSHOTS = {"facebook_pages": {"account_snapshots"}}
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_an_incremental_read_after_changes_equals_a_full_read(source, sandbox, connections, data_dir, world, tmp_path,
-                                                               monkeypatch):
+def test_an_incremental_read_after_changes_equals_a_full_read(
+    source, sandbox, connections, data_dir, world, tmp_path, monkeypatch
+):
     """Read ten days before the clock, let the business move on (new records, restated
     conversions, late GA4 hits, growing counters, stage changes), read again from the saved
     cursors: the raw tables equal one full read at the new clock over the same history."""
@@ -166,7 +175,10 @@ def _unit_key_patterns():
     return {  # source -> (the refused unit, the fault rule's filters)
         "hubspot": ("contact_visits/4400001", {"endpoint": r"^/events/v3/events"}),
         "meta_ads": (f"insights/{meta}", {"endpoint": rf"/act_{meta}/insights"}),
-        "google_ads": (f"ad_group_performance/{customer}", {"endpoint": rf"/customers/{customer}/", "body": r"segments\.date BETWEEN"}),  # the report, not click_view (one day: =)
+        "google_ads": (
+            f"ad_group_performance/{customer}",
+            {"endpoint": rf"/customers/{customer}/", "body": r"segments\.date BETWEEN"},
+        ),  # the report, not click_view (one day: =)
         "ga4": ("pages_daily/420000001", {"body": r"pagePath"}),
         "mailchimp": (f"list_members/{audience}", {"endpoint": rf"/lists/{audience}/members"}),
         "facebook_pages": (f"page_insights/{FACEBOOK_PAGE.account_id}", {"endpoint": rf"/{FACEBOOK_PAGE.account_id}/insights$"}),
@@ -177,18 +189,26 @@ def _tables(source: str) -> dict[str, tuple[int, str]]:
     """checksums(), with a stream whose table was never created counted as empty."""
     out = {}
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        existing = {t for (t,) in con.execute("SELECT table_name FROM information_schema.tables WHERE table_schema = ?",
-                                              [f"raw_{source}"]).fetchall()}
+        existing = {
+            t
+            for (t,) in con.execute(
+                "SELECT table_name FROM information_schema.tables WHERE table_schema = ?", [f"raw_{source}"]
+            ).fetchall()
+        }
         for stream in get_source(source).streams:
-            rows = (con.execute(f"SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_{source}.{stream.name} ORDER BY ALL").fetchall()
-                    if stream.name in existing else [])
+            rows = (
+                con.execute(f"SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_{source}.{stream.name} ORDER BY ALL").fetchall()
+                if stream.name in existing
+                else []
+            )
             out[stream.name] = (len(rows), hashlib.sha256(repr(rows).encode()).hexdigest())
     return out
 
 
 @pytest.mark.parametrize("source", SOURCES)
-def test_one_refused_unit_fails_alone_keeps_its_cursor_and_is_read_by_the_next_run(source, sandbox, connections, data_dir,
-                                                                                   world, clean):
+def test_one_refused_unit_fails_alone_keeps_its_cursor_and_is_read_by_the_next_run(
+    source, sandbox, connections, data_dir, world, clean
+):
     """GIVEN the platform refuses one unit for good (HTTP 400 in its own shape) among several
     WHEN the source runs THEN the load fails naming that unit alone, every other stream equals the
     clean read, the refused stream holds only its other accounts' rows, the unit's cursor did not
@@ -211,8 +231,9 @@ def test_one_refused_unit_fails_alone_keeps_its_cursor_and_is_read_by_the_next_r
     assert {s: c for s, c in after.items() if s != stream} == {s: c for s, c in clean[source].items() if s != stream}
     others = rows(f"SELECT DISTINCT _account_id FROM raw_{source}.{stream}") if after[stream][0] else []
     assert account not in {a for (a,) in others} and after[stream][0] < clean[source][stream][0]
-    assert (stream, account) not in {tuple(r) for r in rows(
-        f"SELECT stream, account_id FROM _funnelhouse.stream_state WHERE source = '{source}'")}
+    assert (stream, account) not in {
+        tuple(r) for r in rows(f"SELECT stream, account_id FROM _funnelhouse.stream_state WHERE source = '{source}'")
+    }
 
     sandbox.faults.clear()
     [result] = run(source, world.default_now)
@@ -220,8 +241,9 @@ def test_one_refused_unit_fails_alone_keeps_its_cursor_and_is_read_by_the_next_r
     assert _tables(source) == clean[source]
 
 
-def test_a_retry_of_the_extract_task_reads_only_the_failed_unit_and_the_load_doubles_nothing(sandbox, connections, data_dir,
-                                                                                             world, clean, monkeypatch):
+def test_a_retry_of_the_extract_task_reads_only_the_failed_unit_and_the_load_doubles_nothing(
+    sandbox, connections, data_dir, world, clean, monkeypatch
+):
     """GIVEN one Google Ads report unit keeps failing with 5xx until the client gives up
     WHEN the DAG's extract task runs with tries left THEN it fails retryable after landing the
     fourteen other units (five streams x three customers); WHEN Airflow retries it and the platform is well again THEN the retry sends
@@ -255,8 +277,9 @@ def test_a_retry_of_the_extract_task_reads_only_the_failed_unit_and_the_load_dou
     assert _tables("google_ads") == clean["google_ads"]
 
 
-def test_on_the_last_try_the_extract_succeeds_and_the_load_loads_the_rest_then_fails_fast(sandbox, connections, data_dir,
-                                                                                          world, clean, monkeypatch):
+def test_on_the_last_try_the_extract_succeeds_and_the_load_loads_the_rest_then_fails_fast(
+    sandbox, connections, data_dir, world, clean, monkeypatch
+):
     """GIVEN a unit that keeps failing (5xx) on the extract's last try, and a Mailchimp audience that
     does not exist (404) WHEN the DAG's extract and load run (through the DAG's fail-fast wrapper)
     THEN the extract succeeds, the load loads every other unit and fails without retries (Airflow's

@@ -26,8 +26,9 @@ DATASET = {"projectId": PROJECT_ID, "datasetId": DATASET_ID}
 
 
 def bq(server, method: str, path: str, headers=None, **kwargs) -> requests.Response:
-    return requests.request(method, f"{server.base_url}{path}", headers=HEADERS if headers is None else headers, timeout=120,
-                            **kwargs)
+    return requests.request(
+        method, f"{server.base_url}{path}", headers=HEADERS if headers is None else headers, timeout=120, **kwargs
+    )
 
 
 def query(server, sql: str, **body) -> requests.Response:
@@ -54,10 +55,12 @@ def test_a_query_answers_in_bigquerys_shape_and_the_events_are_the_worlds_page_v
     answer = query(sandbox, EXITS_QUERY.format(table=f"events_{day:%Y%m%d}")).json()
     assert answer["kind"] == "bigquery#queryResponse" and answer["jobComplete"] is True
     assert answer["jobReference"]["projectId"] == PROJECT_ID and answer["jobReference"]["location"] == "US"
-    assert answer["schema"]["fields"] == [{"name": "event_date", "type": "STRING", "mode": "NULLABLE"},
-                                          {"name": "page_path", "type": "STRING", "mode": "NULLABLE"},
-                                          {"name": "page_views", "type": "INTEGER", "mode": "NULLABLE"},
-                                          {"name": "exits", "type": "INTEGER", "mode": "NULLABLE"}]
+    assert answer["schema"]["fields"] == [
+        {"name": "event_date", "type": "STRING", "mode": "NULLABLE"},
+        {"name": "page_path", "type": "STRING", "mode": "NULLABLE"},
+        {"name": "page_views", "type": "INTEGER", "mode": "NULLABLE"},
+        {"name": "exits", "type": "INTEGER", "mode": "NULLABLE"},
+    ]
     rows = as_dicts(answer)
     assert answer["totalRows"] == str(len(rows)) and "pageToken" not in answer
     assert all(isinstance(v, str) for row in rows for v in row.values())  # BigQuery sends every value as a string
@@ -78,7 +81,9 @@ def test_pages_follow_page_tokens_and_a_pending_job_answers_job_complete_false_f
     assert done["jobComplete"] is True and "rows" not in done and done["totalRows"] == str(len(whole))
     rows, token, pages = [], None, 0
     while True:
-        page = bq(sandbox, "GET", results, params={"maxResults": 4, "location": "US", **({"pageToken": token} if token else {})}).json()
+        page = bq(
+            sandbox, "GET", results, params={"maxResults": 4, "location": "US", **({"pageToken": token} if token else {})}
+        ).json()
         rows += as_dicts(page)
         pages += 1
         token = page.get("pageToken")
@@ -95,8 +100,12 @@ def test_a_days_table_appears_after_the_day_and_takes_in_late_events_for_three_d
         sandbox.set_clock(clock)
         names, token = set(), None
         while True:
-            page = bq(sandbox, "GET", f"{API}/datasets/{DATASET_ID}/tables",
-                      params={"maxResults": 30, **({"pageToken": token} if token else {})}).json()
+            page = bq(
+                sandbox,
+                "GET",
+                f"{API}/datasets/{DATASET_ID}/tables",
+                params={"maxResults": 30, **({"pageToken": token} if token else {})},
+            ).json()
             assert page["kind"] == "bigquery#tableList"
             names |= {t["tableReference"]["tableId"] for t in page.get("tables", [])}
             token = page.get("nextPageToken")
@@ -108,7 +117,9 @@ def test_a_days_table_appears_after_the_day_and_takes_in_late_events_for_three_d
     missing = query(sandbox, EXITS_QUERY.format(table=table))
     assert missing.status_code == 404
     assert missing.json()["error"]["errors"][0]["reason"] == "notFound"
-    assert missing.json()["error"]["message"] == f"Not found: Table {PROJECT_ID}:{DATASET_ID}.{table} was not found in location US"
+    assert (
+        missing.json()["error"]["message"] == f"Not found: Table {PROJECT_ID}:{DATASET_ID}.{table} was not found in location US"
+    )
     assert table in tables_at(ready)
     early = {r["page_path"]: int(r["page_views"]) for r in as_dicts(query(sandbox, EXITS_QUERY.format(table=table)).json())}
     late_clock = property_day_end(day) + timedelta(hours=72)
@@ -120,10 +131,12 @@ def test_a_days_table_appears_after_the_day_and_takes_in_late_events_for_three_d
 
 def test_qualified_names_the_export_columns_and_the_ga4_unnest_idiom_work(sandbox, world):
     day = f"{world.start + timedelta(days=10):%Y%m%d}"
-    sql = (f"SELECT event_name, COUNT(*) AS n, COUNT(DISTINCT user_pseudo_id) AS users, "
-           f"COUNTIF((SELECT value.int_value FROM UNNEST(event_params) WHERE key = 'entrances') = 1) AS entrances, "
-           f"MAX(platform) AS platform, MAX(collected_traffic_source.manual_medium) AS medium "
-           f"FROM `{PROJECT_ID}.{DATASET_ID}.events_{day}` GROUP BY event_name ORDER BY event_name")
+    sql = (
+        f"SELECT event_name, COUNT(*) AS n, COUNT(DISTINCT user_pseudo_id) AS users, "
+        f"COUNTIF((SELECT value.int_value FROM UNNEST(event_params) WHERE key = 'entrances') = 1) AS entrances, "
+        f"MAX(platform) AS platform, MAX(collected_traffic_source.manual_medium) AS medium "
+        f"FROM `{PROJECT_ID}.{DATASET_ID}.events_{day}` GROUP BY event_name ORDER BY event_name"
+    )
     answer = bq(sandbox, "POST", f"{API}/queries", json={"query": sql, "useLegacySql": False}).json()
     rows = {r["event_name"]: r for r in as_dicts(answer)}
     sessions = int(rows["session_start"]["n"])
@@ -132,20 +145,60 @@ def test_qualified_names_the_export_columns_and_the_ga4_unnest_idiom_work(sandbo
     assert int(rows["page_view"]["n"]) > sessions and rows["page_view"]["platform"] == "WEB"
 
 
-@pytest.mark.parametrize("headers, path, body, status, reason, message", [
-    ({}, f"{API}/queries", {"query": "SELECT 1", "useLegacySql": False}, 401, "unauthorized", "missing required authentication"),
-    ({"Authorization": "Bearer nope"}, f"{API}/queries", {"query": "SELECT 1", "useLegacySql": False}, 401, "unauthorized",
-     "invalid authentication credentials"),
-    (None, "/bigquery/v2/projects/someone-else/queries", {"query": "SELECT 1", "useLegacySql": False}, 403, "accessDenied",
-     "does not have bigquery.jobs.create permission in project someone-else"),
-    (None, f"{API}/queries", {"query": "SELEC event_name FROM events_20260601", "useLegacySql": False}, 400, "invalidQuery",
-     "Syntax error"),
-    (None, f"{API}/queries", {"query": "SELECT nope FROM events_20260601", "useLegacySql": False,
-                              "defaultDataset": DATASET}, 400, "invalidQuery", "nope"),
-    (None, f"{API}/queries", {"query": "SELECT 1 FROM analytics_999.events_20260601", "useLegacySql": False}, 404, "notFound",
-     "Not found: Table funnelhouse-sandbox:analytics_999.events_20260601"),
-    (None, f"{API}/queries", {"query": "SELECT 1"}, 400, "invalidQuery", "useLegacySql"),
-])
+@pytest.mark.parametrize(
+    "headers, path, body, status, reason, message",
+    [
+        (
+            {},
+            f"{API}/queries",
+            {"query": "SELECT 1", "useLegacySql": False},
+            401,
+            "unauthorized",
+            "missing required authentication",
+        ),
+        (
+            {"Authorization": "Bearer nope"},
+            f"{API}/queries",
+            {"query": "SELECT 1", "useLegacySql": False},
+            401,
+            "unauthorized",
+            "invalid authentication credentials",
+        ),
+        (
+            None,
+            "/bigquery/v2/projects/someone-else/queries",
+            {"query": "SELECT 1", "useLegacySql": False},
+            403,
+            "accessDenied",
+            "does not have bigquery.jobs.create permission in project someone-else",
+        ),
+        (
+            None,
+            f"{API}/queries",
+            {"query": "SELEC event_name FROM events_20260601", "useLegacySql": False},
+            400,
+            "invalidQuery",
+            "Syntax error",
+        ),
+        (
+            None,
+            f"{API}/queries",
+            {"query": "SELECT nope FROM events_20260601", "useLegacySql": False, "defaultDataset": DATASET},
+            400,
+            "invalidQuery",
+            "nope",
+        ),
+        (
+            None,
+            f"{API}/queries",
+            {"query": "SELECT 1 FROM analytics_999.events_20260601", "useLegacySql": False},
+            404,
+            "notFound",
+            "Not found: Table funnelhouse-sandbox:analytics_999.events_20260601",
+        ),
+        (None, f"{API}/queries", {"query": "SELECT 1"}, 400, "invalidQuery", "useLegacySql"),
+    ],
+)
 def test_bigquery_errors_are_googles(sandbox, headers, path, body, status, reason, message):
     response = bq(sandbox, "POST", path, headers=headers, json=body)
     assert response.status_code == status, response.text

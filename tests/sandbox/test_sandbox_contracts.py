@@ -46,7 +46,10 @@ CONTACTS, DEALS = "hubspot/contacts.json", "hubspot/deals.json"
 
 # The operations the extractors use, at the paths the spec files name them
 # (deals.json names deals by their object type id, 0-3).
-CONTACTS_LIST, CONTACTS_SEARCH = (CONTACTS, "GET", "/crm/v3/objects/contacts"), (CONTACTS, "POST", "/crm/v3/objects/contacts/search")
+CONTACTS_LIST, CONTACTS_SEARCH = (
+    (CONTACTS, "GET", "/crm/v3/objects/contacts"),
+    (CONTACTS, "POST", "/crm/v3/objects/contacts/search"),
+)
 DEALS_LIST, DEALS_SEARCH = (DEALS, "GET", "/crm/v3/objects/0-3"), (DEALS, "POST", "/crm/v3/objects/0-3/search")
 
 _NULLABLE_STRINGS = {"type": "object", "additionalProperties": {"type": ["string", "null"]}}
@@ -95,8 +98,15 @@ def test_the_spec_names_the_schemas_this_test_validates_against():
 def test_openapi_nullable_becomes_a_json_schema_null_type():
     from tests.spec_contracts import openapi_to_json_schema
 
-    converted = openapi_to_json_schema({"type": "object", "properties": {
-        "a": {"type": "string", "nullable": True, "example": "x"}, "b": {"type": "string", "enum": ["x"], "nullable": True}}})
+    converted = openapi_to_json_schema(
+        {
+            "type": "object",
+            "properties": {
+                "a": {"type": "string", "nullable": True, "example": "x"},
+                "b": {"type": "string", "enum": ["x"], "nullable": True},
+            },
+        }
+    )
     validator = Draft4Validator(converted)
     assert validator.is_valid({"a": None, "b": None}) and validator.is_valid({"a": "s", "b": "x"})
     assert not validator.is_valid({"a": 1}) and not validator.is_valid({"c": "undeclared"})
@@ -104,12 +114,14 @@ def test_openapi_nullable_becomes_a_json_schema_null_type():
 
 # ---- HubSpot -----------------------------------------------------------------
 
+
 def read_all_pages(base_url: str, path: str, params: dict, validator: Draft4Validator) -> list[dict]:
     """Every page of a list call, each validated; returns all records."""
     records, after, pages = [], None, 0
     while True:
-        response = requests.get(f"{base_url}{path}", params={**params, **({"after": after} if after else {})},
-                                headers=HUBSPOT_AUTH, timeout=30)
+        response = requests.get(
+            f"{base_url}{path}", params={**params, **({"after": after} if after else {})}, headers=HUBSPOT_AUTH, timeout=30
+        )
         assert response.status_code == 200, response.text
         assert response.headers["Content-Type"].startswith("application/json")
         page = response.json()
@@ -122,14 +134,30 @@ def read_all_pages(base_url: str, path: str, params: dict, validator: Draft4Vali
         assert page["results"], "a page that promises more must not be empty"
 
 
-@pytest.mark.parametrize("operation, path, params", [
-    (CONTACTS_LIST, "/crm/v3/objects/contacts", {"limit": 100, "properties": ",".join(CONTACT_PROPERTIES), "archived": "false"}),
-    (CONTACTS_LIST, "/crm/v3/objects/contacts", {"limit": 100, "properties": ",".join(CONTACT_PROPERTIES), "archived": "true"}),
-    (CONTACTS_LIST, "/crm/v3/objects/contacts", {"limit": 100}),  # no properties: every one the sandbox knows, nulls included
-    (DEALS_LIST, "/crm/v3/objects/0-3", {"limit": 100, "properties": ",".join(DEAL_PROPERTIES), "associations": "contacts"}),
-    (DEALS_LIST, "/crm/v3/objects/deals", {"limit": 100, "properties": ",".join(DEAL_PROPERTIES), "associations": "contacts"}),
-    (DEALS_LIST, "/crm/v3/objects/deals", {"limit": 100, "properties": ",".join(DEAL_PROPERTIES), "archived": "true"}),
-], ids=["contacts", "contacts-archived", "contacts-default-properties", "deals-by-type-id", "deals", "deals-archived"])
+@pytest.mark.parametrize(
+    "operation, path, params",
+    [
+        (
+            CONTACTS_LIST,
+            "/crm/v3/objects/contacts",
+            {"limit": 100, "properties": ",".join(CONTACT_PROPERTIES), "archived": "false"},
+        ),
+        (
+            CONTACTS_LIST,
+            "/crm/v3/objects/contacts",
+            {"limit": 100, "properties": ",".join(CONTACT_PROPERTIES), "archived": "true"},
+        ),
+        (CONTACTS_LIST, "/crm/v3/objects/contacts", {"limit": 100}),  # no properties: every one the sandbox knows, nulls included
+        (DEALS_LIST, "/crm/v3/objects/0-3", {"limit": 100, "properties": ",".join(DEAL_PROPERTIES), "associations": "contacts"}),
+        (
+            DEALS_LIST,
+            "/crm/v3/objects/deals",
+            {"limit": 100, "properties": ",".join(DEAL_PROPERTIES), "associations": "contacts"},
+        ),
+        (DEALS_LIST, "/crm/v3/objects/deals", {"limit": 100, "properties": ",".join(DEAL_PROPERTIES), "archived": "true"}),
+    ],
+    ids=["contacts", "contacts-archived", "contacts-default-properties", "deals-by-type-id", "deals", "deals-archived"],
+)
 def test_hubspot_list_pages_match_the_spec(sandbox, world, hubspot_schema, operation, path, params):
     """GIVEN the sandbox, WHEN every page of a list is read, THEN each page validates against
     the schema the spec names, and the records are the world's."""
@@ -138,8 +166,11 @@ def test_hubspot_list_pages_match_the_spec(sandbox, world, hubspot_schema, opera
     archived = params.get("archived") == "true"
     assert all(r["archived"] is archived and ("archivedAt" in r) is archived for r in records)
     if operation is CONTACTS_LIST:
-        expected = [c.contact_id for c in world.iter_contacts(world.default_now)
-                    if bool(c.archived_at and c.archived_at <= world.default_now) is archived]
+        expected = [
+            c.contact_id
+            for c in world.iter_contacts(world.default_now)
+            if bool(c.archived_at and c.archived_at <= world.default_now) is archived
+        ]
         assert [r["id"] for r in records] == expected and expected
     elif archived:
         assert records == []  # the simulated business never deletes deals: an empty list is still a valid page
@@ -157,32 +188,57 @@ def test_hubspot_next_link_reads_the_same_page_as_the_after_cursor(sandbox, hubs
     assert_valid(hubspot_schema(CONTACTS_LIST), first, "first page")
     nxt = first["paging"]["next"]
     by_link = requests.get(nxt["link"], headers=HUBSPOT_AUTH, timeout=30).json()
-    by_cursor = requests.get(f"{sandbox.base_url}/crm/v3/objects/contacts", params={**params, "after": nxt["after"]},
-                             headers=HUBSPOT_AUTH, timeout=30).json()
+    by_cursor = requests.get(
+        f"{sandbox.base_url}/crm/v3/objects/contacts", params={**params, "after": nxt["after"]}, headers=HUBSPOT_AUTH, timeout=30
+    ).json()
     assert by_link == by_cursor
     assert len(by_link["results"]) == 5 and all(r["archived"] for r in by_link["results"])
-    assert set(by_link["results"][0]["properties"]) == {"createdate", "email", "hs_object_id", "lastmodifieddate", "lifecyclestage"}
+    assert set(by_link["results"][0]["properties"]) == {
+        "createdate",
+        "email",
+        "hs_object_id",
+        "lastmodifieddate",
+        "lifecyclestage",
+    }
 
 
 def search_body(modified: str, start_ms: int, end_ms: int, properties, after: str | None = None) -> dict:
     """The incremental search the extractor sends."""
-    return {"filterGroups": [{"filters": [{"propertyName": modified, "operator": "GTE", "value": str(start_ms)},
-                                          {"propertyName": modified, "operator": "LT", "value": str(end_ms)}]}],
-            "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
-            "properties": list(properties), "limit": 200, **({"after": after} if after else {})}
+    return {
+        "filterGroups": [
+            {
+                "filters": [
+                    {"propertyName": modified, "operator": "GTE", "value": str(start_ms)},
+                    {"propertyName": modified, "operator": "LT", "value": str(end_ms)},
+                ]
+            }
+        ],
+        "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+        "properties": list(properties),
+        "limit": 200,
+        **({"after": after} if after else {}),
+    }
 
 
-@pytest.mark.parametrize("operation, path, modified, properties", [
-    (CONTACTS_SEARCH, "/crm/v3/objects/contacts/search", "lastmodifieddate", CONTACT_PROPERTIES),
-    (DEALS_SEARCH, "/crm/v3/objects/0-3/search", "hs_lastmodifieddate", DEAL_PROPERTIES),
-], ids=["contacts", "deals"])
+@pytest.mark.parametrize(
+    "operation, path, modified, properties",
+    [
+        (CONTACTS_SEARCH, "/crm/v3/objects/contacts/search", "lastmodifieddate", CONTACT_PROPERTIES),
+        (DEALS_SEARCH, "/crm/v3/objects/0-3/search", "hs_lastmodifieddate", DEAL_PROPERTIES),
+    ],
+    ids=["contacts", "deals"],
+)
 def test_hubspot_search_pages_match_the_spec(sandbox, world, hubspot_schema, operation, path, modified, properties):
     end_ms = int(world.default_now.timestamp() * 1000)
     start_ms = int((world.default_now - timedelta(days=30)).timestamp() * 1000)
     records, after, totals = [], None, set()
     while True:
-        response = requests.post(f"{sandbox.base_url}{path}", json=search_body(modified, start_ms, end_ms, properties, after),
-                                 headers=HUBSPOT_AUTH, timeout=30)
+        response = requests.post(
+            f"{sandbox.base_url}{path}",
+            json=search_body(modified, start_ms, end_ms, properties, after),
+            headers=HUBSPOT_AUTH,
+            timeout=30,
+        )
         assert response.status_code == 200, response.text
         page = response.json()
         assert_valid(hubspot_schema(operation), page, f"POST {path} after={after}")
@@ -195,21 +251,50 @@ def test_hubspot_search_pages_match_the_spec(sandbox, world, hubspot_schema, ope
     assert [r["properties"][modified] for r in records] == sorted(r["properties"][modified] for r in records)
 
 
-@pytest.mark.parametrize("method, path, kwargs, status, category", [
-    ("GET", "/crm/v3/objects/contacts", {"headers": {}}, 401, "INVALID_AUTHENTICATION"),
-    ("GET", "/crm/v3/objects/0-3", {"headers": {"Authorization": "Bearer expired-token"}}, 401, "INVALID_AUTHENTICATION"),
-    ("GET", "/crm/v3/objects/contacts", {"params": {"limit": "many"}}, 400, "VALIDATION_ERROR"),
-    ("GET", "/crm/v3/objects/contacts", {"params": {"after": "not-a-cursor"}}, 400, "VALIDATION_ERROR"),
-    ("POST", "/crm/v3/objects/contacts/search", {"data": b"{not json"}, 400, "VALIDATION_ERROR"),
-    ("POST", "/crm/v3/objects/contacts/search", {"json": {"after": "abc"}}, 400, "VALIDATION_ERROR"),
-    ("POST", "/crm/v3/objects/0-3/search", {"json": {"filterGroups": [{"filters": [{"propertyName": "amount", "operator": "GT", "value": "1"}]}]}},
-     400, "VALIDATION_ERROR"),
-    ("POST", "/crm/v3/objects/contacts/search", {"json": {"after": "9950", "limit": 100}}, 400, "VALIDATION_ERROR"),  # past the 10,000 cap
-    # an order the sandbox cannot give is refused, never silently replaced by the modified-date order
-    ("POST", "/crm/v3/objects/contacts/search", {"json": {"sorts": [{"propertyName": "createdate", "direction": "DESCENDING"}]}},
-     400, "VALIDATION_ERROR"),
-], ids=["no-token", "bad-token", "bad-limit", "bad-cursor", "search-not-json", "search-bad-after", "search-unsupported-filter", "search-cap",
-        "search-unsupported-sort"])
+@pytest.mark.parametrize(
+    "method, path, kwargs, status, category",
+    [
+        ("GET", "/crm/v3/objects/contacts", {"headers": {}}, 401, "INVALID_AUTHENTICATION"),
+        ("GET", "/crm/v3/objects/0-3", {"headers": {"Authorization": "Bearer expired-token"}}, 401, "INVALID_AUTHENTICATION"),
+        ("GET", "/crm/v3/objects/contacts", {"params": {"limit": "many"}}, 400, "VALIDATION_ERROR"),
+        ("GET", "/crm/v3/objects/contacts", {"params": {"after": "not-a-cursor"}}, 400, "VALIDATION_ERROR"),
+        ("POST", "/crm/v3/objects/contacts/search", {"data": b"{not json"}, 400, "VALIDATION_ERROR"),
+        ("POST", "/crm/v3/objects/contacts/search", {"json": {"after": "abc"}}, 400, "VALIDATION_ERROR"),
+        (
+            "POST",
+            "/crm/v3/objects/0-3/search",
+            {"json": {"filterGroups": [{"filters": [{"propertyName": "amount", "operator": "GT", "value": "1"}]}]}},
+            400,
+            "VALIDATION_ERROR",
+        ),
+        (
+            "POST",
+            "/crm/v3/objects/contacts/search",
+            {"json": {"after": "9950", "limit": 100}},
+            400,
+            "VALIDATION_ERROR",
+        ),  # past the 10,000 cap
+        # an order the sandbox cannot give is refused, never silently replaced by the modified-date order
+        (
+            "POST",
+            "/crm/v3/objects/contacts/search",
+            {"json": {"sorts": [{"propertyName": "createdate", "direction": "DESCENDING"}]}},
+            400,
+            "VALIDATION_ERROR",
+        ),
+    ],
+    ids=[
+        "no-token",
+        "bad-token",
+        "bad-limit",
+        "bad-cursor",
+        "search-not-json",
+        "search-bad-after",
+        "search-unsupported-filter",
+        "search-cap",
+        "search-unsupported-sort",
+    ],
+)
 def test_hubspot_error_bodies_match_the_error_schema(sandbox, hubspot_schema, method, path, kwargs, status, category):
     kwargs = {"headers": HUBSPOT_AUTH, **kwargs}
     response = requests.request(method, f"{sandbox.base_url}{path}", timeout=30, **kwargs)
@@ -253,26 +338,50 @@ def test_the_extractors_hubspot_requests_use_the_specs_parameters(sandbox, conne
 # Graph API envelopes, from Meta's docs ("Using the Graph API: paginated results",
 # "Handling errors"); specs/meta has no machine-readable form of them.
 GRAPH_PAGE_SCHEMA = {
-    "type": "object", "required": ["data"], "additionalProperties": False,
+    "type": "object",
+    "required": ["data"],
+    "additionalProperties": False,
     "properties": {
         "data": {"type": "array", "items": {"type": "object"}},
-        "paging": {"type": "object", "required": ["cursors"], "additionalProperties": False, "properties": {
-            "cursors": {"type": "object", "required": ["before", "after"], "additionalProperties": False,
-                        "properties": {"before": {"type": "string", "minLength": 1}, "after": {"type": "string", "minLength": 1}}},
-            "next": {"type": "string", "pattern": "^https?://"},
-            "previous": {"type": "string", "pattern": "^https?://"},
-        }},
+        "paging": {
+            "type": "object",
+            "required": ["cursors"],
+            "additionalProperties": False,
+            "properties": {
+                "cursors": {
+                    "type": "object",
+                    "required": ["before", "after"],
+                    "additionalProperties": False,
+                    "properties": {"before": {"type": "string", "minLength": 1}, "after": {"type": "string", "minLength": 1}},
+                },
+                "next": {"type": "string", "pattern": "^https?://"},
+                "previous": {"type": "string", "pattern": "^https?://"},
+            },
+        },
     },
 }
 GRAPH_ERROR_SCHEMA = {
-    "type": "object", "required": ["error"], "additionalProperties": False,
-    "properties": {"error": {
-        "type": "object", "required": ["message", "type", "code", "fbtrace_id"], "additionalProperties": False,
-        "properties": {"message": {"type": "string", "minLength": 1}, "type": {"type": "string", "minLength": 1},
-                       "code": {"type": "integer"}, "error_subcode": {"type": "integer"}, "fbtrace_id": {"type": "string", "minLength": 1},
-                       "is_transient": {"type": "boolean"}, "error_user_title": {"type": "string"}, "error_user_msg": {"type": "string"},
-                       "error_data": {}},
-    }},
+    "type": "object",
+    "required": ["error"],
+    "additionalProperties": False,
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["message", "type", "code", "fbtrace_id"],
+            "additionalProperties": False,
+            "properties": {
+                "message": {"type": "string", "minLength": 1},
+                "type": {"type": "string", "minLength": 1},
+                "code": {"type": "integer"},
+                "error_subcode": {"type": "integer"},
+                "fbtrace_id": {"type": "string", "minLength": 1},
+                "is_transient": {"type": "boolean"},
+                "error_user_title": {"type": "string"},
+                "error_user_msg": {"type": "string"},
+                "error_data": {},
+            },
+        }
+    },
 }
 # Graph API parameters every edge takes (auth and cursor paging), beside the edge's own.
 GRAPH_COMMON_PARAMS = {"access_token", "after", "before", "appsecret_proof"}
@@ -290,8 +399,14 @@ def meta():
 
 def insights_params(world, **extra) -> dict:
     """The whole period, every ad status (deleted ads' rows are left out unless asked for)."""
-    return {"level": "ad", "time_increment": "1", "limit": 500, "filtering": EVERY_STATUS,
-            "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()}), **extra}
+    return {
+        "level": "ad",
+        "time_increment": "1",
+        "limit": 500,
+        "filtering": EVERY_STATUS,
+        "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()}),
+        **extra,
+    }
 
 
 @pytest.mark.parametrize("fields", [INSIGHT_FIELDS, None], ids=["extractor-fields", "all-fields"])
@@ -335,13 +450,17 @@ def test_meta_ad_accounts_use_adaccount_fields_and_types(sandbox, meta, fields):
     currencies = meta.enum_values("adaccount_currency")
     for account in AD_ACCOUNTS:
         params = {"fields": ",".join(fields)} if fields else {}
-        response = requests.get(f"{sandbox.base_url}/v26.0/act_{account.account_id}", params=params, headers=META_AUTH, timeout=30)
+        response = requests.get(
+            f"{sandbox.base_url}/v26.0/act_{account.account_id}", params=params, headers=META_AUTH, timeout=30
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         errors = meta.object_errors("AdAccount", body, f"act_{account.account_id}")
         assert not errors, "\n".join(errors)
         assert body["id"] == f"act_{body['account_id']}"
-        assert body["currency"] in currencies, f"{body['currency']} is not a currency Meta ad accounts can have (adaccount_currency)"
+        assert body["currency"] in currencies, (
+            f"{body['currency']} is not a currency Meta ad accounts can have (adaccount_currency)"
+        )
 
 
 def test_the_extractors_meta_requests_use_the_insights_edges_parameters(sandbox, connections, data_dir, world, meta):
@@ -369,8 +488,9 @@ def test_the_extractors_meta_requests_use_the_insights_edges_parameters(sandbox,
         assert set(time_range) == {"since", "until"} and all(DAY.match(v) for v in time_range.values())
         assert types["fields"] == "list<string>" and set(query["fields"].split(",")) <= meta.fields("AdsInsights").keys()
         assert types["filtering"] == "list<Object>"
-        assert json.loads(query["filtering"]) == [{"field": "ad.effective_status", "operator": "IN",
-                                                   "value": meta.enum_values("Ad_effective_status")}]
+        assert json.loads(query["filtering"]) == [
+            {"field": "ad.effective_status", "operator": "IN", "value": meta.enum_values("Ad_effective_status")}
+        ]
     for query in results:  # a report run's rows: paged like the insights edge
         assert set(query) <= {"limit"} | GRAPH_COMMON_PARAMS and query["limit"].isdigit()
     for query in accounts:
@@ -391,20 +511,28 @@ def test_meta_paging_follows_next_urls_to_the_last_page(sandbox, world):
         pages.append(requests.get(nxt, headers=META_AUTH, timeout=30).json())
     assert [len(p["data"]) for p in pages] == [7, 7, 7, 3]  # 2 campaigns x 4 ads x 3 days = 24 rows
     assert all(Draft4Validator(GRAPH_PAGE_SCHEMA).is_valid(p) for p in pages)
-    empty = requests.get(url, params=insights_params(world, time_range=json.dumps({"since": "2030-01-01", "until": "2030-01-02"})),
-                         headers=META_AUTH, timeout=30)
+    empty = requests.get(
+        url,
+        params=insights_params(world, time_range=json.dumps({"since": "2030-01-01", "until": "2030-01-02"})),
+        headers=META_AUTH,
+        timeout=30,
+    )
     assert empty.json() == {"data": []}
 
 
-@pytest.mark.parametrize("path, params, headers, code", [
-    ("/v26.0/act_1001/insights", {}, {}, 104),
-    ("/v26.0/act_1001", {"access_token": "expired-token"}, {}, 190),
-    ("/v26.0/act_1999", {}, META_AUTH, 100),
-    ("/v26.0/act_1001/insights", {"level": "campaign", "time_increment": "1"}, META_AUTH, 100),
-    ("/v26.0/act_1001/insights", {"level": "ad", "time_increment": "1", "time_range": "last week"}, META_AUTH, 100),
-    ("/v26.0/act_1001/insights", {"limit": "lots"}, META_AUTH, 100),
-    ("/v26.0/act_1001/insights", {"after": "%%%"}, META_AUTH, 100),
-], ids=["no-token", "bad-token", "unknown-account", "unsupported-level", "bad-time-range", "bad-limit", "bad-cursor"])
+@pytest.mark.parametrize(
+    "path, params, headers, code",
+    [
+        ("/v26.0/act_1001/insights", {}, {}, 104),
+        ("/v26.0/act_1001", {"access_token": "expired-token"}, {}, 190),
+        ("/v26.0/act_1999", {}, META_AUTH, 100),
+        ("/v26.0/act_1001/insights", {"level": "campaign", "time_increment": "1"}, META_AUTH, 100),
+        ("/v26.0/act_1001/insights", {"level": "ad", "time_increment": "1", "time_range": "last week"}, META_AUTH, 100),
+        ("/v26.0/act_1001/insights", {"limit": "lots"}, META_AUTH, 100),
+        ("/v26.0/act_1001/insights", {"after": "%%%"}, META_AUTH, 100),
+    ],
+    ids=["no-token", "bad-token", "unknown-account", "unsupported-level", "bad-time-range", "bad-limit", "bad-cursor"],
+)
 def test_meta_errors_use_the_graph_error_envelope(sandbox, world, path, params, headers, code):
     if path.endswith("/insights") and "level" not in params:
         params = {**insights_params(world), **params}
@@ -436,21 +564,41 @@ def replay(seed: int) -> list[tuple[str, int, bytes]]:
         params = {"limit": 50, "properties": ",".join(CONTACT_PROPERTIES)}
         page = call("contacts list", "GET", "/crm/v3/objects/contacts", params=params, headers=HUBSPOT_AUTH)
         call("contacts list page 2", "GET", page["paging"]["next"]["link"], headers=HUBSPOT_AUTH)
-        call("contacts list, unknown properties", "GET", "/crm/v3/objects/contacts",
-             params={"limit": 20, "properties": "email,zz_custom,aa_custom,mm_custom,utm_term"}, headers=HUBSPOT_AUTH)
+        call(
+            "contacts list, unknown properties",
+            "GET",
+            "/crm/v3/objects/contacts",
+            params={"limit": 20, "properties": "email,zz_custom,aa_custom,mm_custom,utm_term"},
+            headers=HUBSPOT_AUTH,
+        )
         call("contacts archived", "GET", "/crm/v3/objects/contacts", params={**params, "archived": "true"}, headers=HUBSPOT_AUTH)
         call("deals list", "GET", "/crm/v3/objects/deals", params={"limit": 50, "associations": "contacts"}, headers=HUBSPOT_AUTH)
         now_ms = int(World(seed=seed).default_now.timestamp() * 1000)
         body = search_body("lastmodifieddate", now_ms - 14 * 86_400_000, now_ms, CONTACT_PROPERTIES)
         page = call("contacts search", "POST", "/crm/v3/objects/contacts/search", json=body, headers=HUBSPOT_AUTH)
-        call("contacts search page 2", "POST", "/crm/v3/objects/contacts/search",
-             json={**body, "after": page["paging"]["next"]["after"]}, headers=HUBSPOT_AUTH)
+        call(
+            "contacts search page 2",
+            "POST",
+            "/crm/v3/objects/contacts/search",
+            json={**body, "after": page["paging"]["next"]["after"]},
+            headers=HUBSPOT_AUTH,
+        )
         call("hubspot 401", "GET", "/crm/v3/objects/contacts")
         for account in AD_ACCOUNTS:
             call(f"act_{account.account_id}", "GET", f"/v26.0/act_{account.account_id}", headers=META_AUTH)
-            page = call(f"act_{account.account_id} insights", "GET", f"/v26.0/act_{account.account_id}/insights",
-                        params={"level": "ad", "time_increment": "1", "limit": 100, "fields": ",".join(INSIGHT_FIELDS),
-                                "time_range": json.dumps({"since": "2026-06-01", "until": "2026-06-30"})}, headers=META_AUTH)
+            page = call(
+                f"act_{account.account_id} insights",
+                "GET",
+                f"/v26.0/act_{account.account_id}/insights",
+                params={
+                    "level": "ad",
+                    "time_increment": "1",
+                    "limit": 100,
+                    "fields": ",".join(INSIGHT_FIELDS),
+                    "time_range": json.dumps({"since": "2026-06-01", "until": "2026-06-30"}),
+                },
+                headers=META_AUTH,
+            )
             call(f"act_{account.account_id} insights page 2", "GET", page["paging"]["next"], headers=META_AUTH)
         call("meta error", "GET", "/v26.0/act_1999", headers=META_AUTH)
         return out
@@ -472,8 +620,11 @@ def test_the_same_seed_gives_byte_identical_bodies():
 @pytest.mark.slow
 def test_another_seed_gives_different_bodies():
     seven, eight = replay(7), replay(8)
-    data_calls = [(label, a, b) for (label, _, a), (_, _, b) in zip(seven, eight, strict=True)
-                  if any(word in label for word in ("list", "search", "insights"))]
+    data_calls = [
+        (label, a, b)
+        for (label, _, a), (_, _, b) in zip(seven, eight, strict=True)
+        if any(word in label for word in ("list", "search", "insights"))
+    ]
     assert data_calls and all(a != b for _, a, b in data_calls), [label for label, a, b in data_calls if a == b]
 
 
@@ -484,8 +635,14 @@ def test_bodies_do_not_depend_on_the_process_hash_seed():
     code = "from tests.sandbox.test_sandbox_contracts import digest; print(digest(7))"
     digests = set()
     for hash_seed in ("1", "2", "3"):
-        result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=300,
-                                env={**os.environ, "PYTHONHASHSEED": hash_seed})
+        result = subprocess.run(
+            [sys.executable, "-c", code],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env={**os.environ, "PYTHONHASHSEED": hash_seed},
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         digests.add(result.stdout.strip().splitlines()[-1])
     assert len(digests) == 1, digests
@@ -496,8 +653,11 @@ def test_hubspot_properties_list_matches_the_spec(sandbox, hubspot_schema, objec
     """GET /crm/v3/properties/{objectType} (what `all_properties` reads) validates against properties.json."""
     operation = ("hubspot/properties.json", "GET", "/crm/v3/properties/{objectType}")
     assert response_schema_name(*operation) == "CollectionResponsePropertyNoPaging"
-    response = requests.get(f"{sandbox.base_url}/crm/v3/properties/{object_type}",
-                            headers={"Authorization": f"Bearer {sandbox.sandbox.tokens['hubspot']}"}, timeout=30)
+    response = requests.get(
+        f"{sandbox.base_url}/crm/v3/properties/{object_type}",
+        headers={"Authorization": f"Bearer {sandbox.sandbox.tokens['hubspot']}"},
+        timeout=30,
+    )
     assert response.status_code == 200
     assert_valid(hubspot_schema(operation), response.json(), f"properties of {object_type}")
     names = {p["name"] for p in response.json()["results"]}
@@ -510,15 +670,21 @@ CONTACTS_BATCH_READ = (CONTACTS, "POST", "/crm/v3/objects/contacts/batch/read")
 def test_hubspot_batch_read_matches_the_spec_and_names_missing_ids_in_a_207(sandbox, world, hubspot_schema):
     """What the extractor reads a page's further property chunks with: 200 BatchResponseSimplePublicObject,
     207 BatchResponseSimplePublicObjectWithErrors when an id is not found."""
-    listed = requests.get(f"{sandbox.base_url}/crm/v3/objects/contacts", params={"limit": 5}, headers=HUBSPOT_AUTH, timeout=30).json()
+    listed = requests.get(
+        f"{sandbox.base_url}/crm/v3/objects/contacts", params={"limit": 5}, headers=HUBSPOT_AUTH, timeout=30
+    ).json()
     ids = [r["id"] for r in listed["results"]]
     body = {"properties": ["utm_source", "lifecyclestage"], "inputs": [{"id": i} for i in ids]}
     found = requests.post(f"{sandbox.base_url}/crm/v3/objects/contacts/batch/read", json=body, headers=HUBSPOT_AUTH, timeout=30)
     assert found.status_code == 200
     assert_valid(hubspot_schema(CONTACTS_BATCH_READ), found.json(), "batch read")
     assert [r["id"] for r in found.json()["results"]] == ids and found.json()["status"] == "COMPLETE"
-    with_unknown = requests.post(f"{sandbox.base_url}/crm/v3/objects/contacts/batch/read", headers=HUBSPOT_AUTH, timeout=30,
-                                 json={**body, "inputs": body["inputs"] + [{"id": "999"}]})
+    with_unknown = requests.post(
+        f"{sandbox.base_url}/crm/v3/objects/contacts/batch/read",
+        headers=HUBSPOT_AUTH,
+        timeout=30,
+        json={**body, "inputs": body["inputs"] + [{"id": "999"}]},
+    )
     assert with_unknown.status_code == 207
     assert_valid(hubspot_schema(CONTACTS_BATCH_READ, "207"), with_unknown.json(), "batch read, one id unknown")
     [error] = with_unknown.json()["errors"]

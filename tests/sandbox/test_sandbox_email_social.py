@@ -20,8 +20,8 @@ import duckdb
 import pytest
 import requests
 
-from extractors.api_versions import PLATFORMS
 from extractors import pipeline, settings
+from extractors.api_versions import PLATFORMS
 from extractors.errors import AuthError
 from extractors.http import HttpClient, RetryPolicy
 from extractors.sources import Source, get_source
@@ -89,15 +89,27 @@ def graph_all(server, path: str, **params) -> list[dict]:
 def ga4_sessions(server, medium: str) -> dict[tuple[str, str], tuple[int, int]]:
     """(source, campaign) -> (sessions, key events) of one medium, every property date, from GA4's runReport."""
     first, last = server.world.session_dates
-    body = {"dateRanges": [{"startDate": str(first), "endDate": str(last)}],
-            "dimensions": [{"name": "sessionSource"}, {"name": "sessionCampaignName"}],
-            "metrics": [{"name": "sessions"}, {"name": "keyEvents"}], "limit": "100000",
-            "dimensionFilter": {"filter": {"fieldName": "sessionMedium", "stringFilter": {"value": medium}}}}
-    response = requests.post(f"{server.base_url}/v1beta/properties/{PROPERTY_ID}:runReport", json=body,
-                             headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}, timeout=60)
+    body = {
+        "dateRanges": [{"startDate": str(first), "endDate": str(last)}],
+        "dimensions": [{"name": "sessionSource"}, {"name": "sessionCampaignName"}],
+        "metrics": [{"name": "sessions"}, {"name": "keyEvents"}],
+        "limit": "100000",
+        "dimensionFilter": {"filter": {"fieldName": "sessionMedium", "stringFilter": {"value": medium}}},
+    }
+    response = requests.post(
+        f"{server.base_url}/v1beta/properties/{PROPERTY_ID}:runReport",
+        json=body,
+        headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"},
+        timeout=60,
+    )
     assert response.status_code == 200, response.text
-    return {(r["dimensionValues"][0]["value"], r["dimensionValues"][1]["value"]):
-            (int(r["metricValues"][0]["value"]), int(r["metricValues"][1]["value"])) for r in response.json().get("rows", [])}
+    return {
+        (r["dimensionValues"][0]["value"], r["dimensionValues"][1]["value"]): (
+            int(r["metricValues"][0]["value"]),
+            int(r["metricValues"][1]["value"]),
+        )
+        for r in response.json().get("rows", [])
+    }
 
 
 def graph_time(ts: datetime) -> str:
@@ -139,11 +151,31 @@ def assert_mailchimp_tables_equal_the_world(world):
     assert reports.keys() == campaigns.keys()
     for c in sent:
         r, t = reports[c.campaign_id], truth.email_by_campaign[c.tracking_name]
-        assert (r["emails_sent"], r["opens"]["opens_total"], r["opens"]["unique_opens"], r["opens"]["open_rate"],
-                r["clicks"]["clicks_total"], r["clicks"]["unique_clicks"], r["clicks"]["unique_subscriber_clicks"],
-                r["clicks"]["click_rate"], r["bounces"]["hard_bounces"], r["bounces"]["soft_bounces"], r["unsubscribed"]) == (
-            t["emails_sent"], t["opens"], t["unique_opens"], t["open_rate"], t["clicks"], t["unique_clicks"],
-            t["unique_subscriber_clicks"], t["click_rate"], t["hard_bounces"], t["soft_bounces"], t["unsubscribed"]), c.tracking_name
+        assert (
+            r["emails_sent"],
+            r["opens"]["opens_total"],
+            r["opens"]["unique_opens"],
+            r["opens"]["open_rate"],
+            r["clicks"]["clicks_total"],
+            r["clicks"]["unique_clicks"],
+            r["clicks"]["unique_subscriber_clicks"],
+            r["clicks"]["click_rate"],
+            r["bounces"]["hard_bounces"],
+            r["bounces"]["soft_bounces"],
+            r["unsubscribed"],
+        ) == (
+            t["emails_sent"],
+            t["opens"],
+            t["unique_opens"],
+            t["open_rate"],
+            t["clicks"],
+            t["unique_clicks"],
+            t["unique_subscriber_clicks"],
+            t["click_rate"],
+            t["hard_bounces"],
+            t["soft_bounces"],
+            t["unsubscribed"],
+        ), c.tracking_name
     # email activity, one row per action, adds up to each report exactly
     activity = query("""SELECT campaign_id,
                                count(*) FILTER (WHERE action = 'open'),
@@ -157,17 +189,30 @@ def assert_mailchimp_tables_equal_the_world(world):
     assert {row[0] for row in activity} == set(campaigns)
     for campaign_id, *counts in activity:
         r = reports[campaign_id]
-        assert counts == [r["opens"]["opens_total"], r["opens"]["unique_opens"], r["clicks"]["clicks_total"],
-                          r["clicks"]["unique_clicks"], r["clicks"]["unique_subscriber_clicks"],
-                          r["bounces"]["hard_bounces"], r["bounces"]["soft_bounces"]], campaign_id
+        assert counts == [
+            r["opens"]["opens_total"],
+            r["opens"]["unique_opens"],
+            r["clicks"]["clicks_total"],
+            r["clicks"]["unique_clicks"],
+            r["clicks"]["unique_subscriber_clicks"],
+            r["bounces"]["hard_bounces"],
+            r["bounces"]["soft_bounces"],
+        ], campaign_id
     tracking = {c.campaign_id: c.tracking_name for c in sent}
-    for campaign_id, url in query("SELECT campaign_id, _record->>'$.url' FROM raw_mailchimp.email_activity WHERE action = 'click'"):
+    for campaign_id, url in query(
+        "SELECT campaign_id, _record->>'$.url' FROM raw_mailchimp.email_activity WHERE action = 'click'"
+    ):
         assert url.endswith(f"?utm_source=newsletter&utm_medium=email&utm_campaign={tracking[campaign_id]}")
     # list members: every member of both audiences with their status and last change
-    members = {(row[0], row[1]): (row[2], row[3]) for row in query(
-        "SELECT list_id, id, _record->>'$.status', _record->>'$.last_changed' FROM raw_mailchimp.list_members")}
-    expected = {(a.list_id, m.member_id): (m.status_at(now), m.last_changed_at(now).strftime("%Y-%m-%dT%H:%M:%S+00:00"))
-                for a in AUDIENCES for m in world.mailchimp.iter_members(a, now)}
+    members = {
+        (row[0], row[1]): (row[2], row[3])
+        for row in query("SELECT list_id, id, _record->>'$.status', _record->>'$.last_changed' FROM raw_mailchimp.list_members")
+    }
+    expected = {
+        (a.list_id, m.member_id): (m.status_at(now), m.last_changed_at(now).strftime("%Y-%m-%dT%H:%M:%S+00:00"))
+        for a in AUDIENCES
+        for m in world.mailchimp.iter_members(a, now)
+    }
     assert members == expected
     by_status: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for (list_id, _), (status, _) in members.items():
@@ -183,7 +228,12 @@ def test_full_mailchimp_read_equals_the_world(sandbox, connections, data_dir, wo
     assert len(truth.email_by_campaign) == 17
     assert sum(t["emails_sent"] for t in truth.email_by_campaign.values()) == 62_635
     assert sum(t["clicks"] for t in truth.email_by_campaign.values()) == 4_715
-    assert truth.list_members_by_status[NEWSLETTER.list_id] == {"subscribed": 5290, "unsubscribed": 126, "pending": 373, "cleaned": 82}
+    assert truth.list_members_by_status[NEWSLETTER.list_id] == {
+        "subscribed": 5290,
+        "unsubscribed": 126,
+        "pending": 373,
+        "cleaned": 82,
+    }
 
 
 def assert_facebook_tables_equal_the_world(world):
@@ -196,8 +246,11 @@ def assert_facebook_tables_equal_the_world(world):
     assert landed.keys() == posts.keys()
     for post_id, r in landed.items():
         t = truth.social_by_post[post_id]
-        assert (r["reactions"]["summary"]["total_count"], r["comments"]["summary"]["total_count"],
-                r.get("shares", {"count": 0})["count"]) == (t["likes"], t["comments"], t["shares"]), post_id
+        assert (
+            r["reactions"]["summary"]["total_count"],
+            r["comments"]["summary"]["total_count"],
+            r.get("shares", {"count": 0})["count"],
+        ) == (t["likes"], t["comments"], t["shares"]), post_id
         assert r["created_time"] == graph_time(posts[post_id].published_at)
         assert f"utm_source=facebook&utm_medium=social&utm_campaign={post_id}" in r["message"]
     # Instagram media and their insights
@@ -209,8 +262,12 @@ def assert_facebook_tables_equal_the_world(world):
     insights = {(r["media_id"], r["name"]): r["value"] for r in records("raw_facebook_pages.ig_media_insights")}
     truth_name = {"views": "impressions"}  # Instagram's views are the world's impressions
     # each media's type's metrics; none for the media posted before the business conversion (Graph's 2108006)
-    assert insights == {(m, name): truth.social_by_post[m][truth_name.get(name, name)] for m, p in media.items()
-                        if world.social.has_insights(p) for name in MEDIA_METRICS[(p.media_product_type, p.kind)]}
+    assert insights == {
+        (m, name): truth.social_by_post[m][truth_name.get(name, name)]
+        for m, p in media.items()
+        if world.social.has_insights(p)
+        for name in MEDIA_METRICS[(p.media_product_type, p.kind)]
+    }
     assert sum(not world.social.has_insights(p) for p in media.values()) == 2
     # daily page insights
     page_days = defaultdict(dict)
@@ -221,7 +278,10 @@ def assert_facebook_tables_equal_the_world(world):
     assert dict(page_days) == truth.page_insights_by_day
     # comments, with the post or media they are on
     # (Facebook Comment nodes carry message / created_time, Instagram IGComment nodes text / timestamp)
-    for table, parents, text, at in (("post_comments", posts, "message", "created_time"), ("ig_comments", media, "text", "timestamp")):
+    for table, parents, text, at in (
+        ("post_comments", posts, "message", "created_time"),
+        ("ig_comments", media, "text", "timestamp"),
+    ):
         landed_comments = {r["id"]: r for r in records(f"raw_facebook_pages.{table}")}
         expected = {c.comment_id: (post_id, c) for post_id, p in parents.items() for c in p.comments_at(now)}
         assert landed_comments.keys() == expected.keys(), table
@@ -254,8 +314,9 @@ def test_the_sandbox_connections_name_every_audience_page_and_account(server):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("source", ["mailchimp", "facebook_pages"])
-def test_incremental_read_after_the_clock_moves_equals_a_full_read(sandbox, connections, data_dir, world, tmp_path,
-                                                                   monkeypatch, source):
+def test_incremental_read_after_the_clock_moves_equals_a_full_read(
+    sandbox, connections, data_dir, world, tmp_path, monkeypatch, source
+):
     earlier = world.default_now - timedelta(days=20)
     sandbox.set_clock(earlier)
     first = run(source, end=earlier)[0].loaded
@@ -264,15 +325,25 @@ def test_incremental_read_after_the_clock_moves_equals_a_full_read(sandbox, conn
     incremental = checksums(source)
     partial = {"mailchimp": "list_members", "facebook_pages": "page_posts"}[source]
     assert 0 < second[partial] < incremental[partial][0] and first  # the second run read only what may have changed
-    latest_snapshots = query("SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_facebook_pages.account_snapshots "
-                             "WHERE snapshot_at = (SELECT max(snapshot_at) FROM raw_facebook_pages.account_snapshots) ORDER BY ALL") \
-        if source == "facebook_pages" else None
+    latest_snapshots = (
+        query(
+            "SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_facebook_pages.account_snapshots "
+            "WHERE snapshot_at = (SELECT max(snapshot_at) FROM raw_facebook_pages.account_snapshots) ORDER BY ALL"
+        )
+        if source == "facebook_pages"
+        else None
+    )
     monkeypatch.setenv("FUNNELHOUSE_DATA_DIR", str(tmp_path / "full"))
     run(source, end=world.default_now)
     full = checksums(source)
-    if source == "facebook_pages":  # follower snapshots are one per run: the incremental side ran twice, its last one equals the full's
+    if (
+        source == "facebook_pages"
+    ):  # follower snapshots are one per run: the incremental side ran twice, its last one equals the full's
         assert (incremental.pop("account_snapshots")[0], full.pop("account_snapshots")[0]) == (4, 2)
-        assert query("SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_facebook_pages.account_snapshots ORDER BY ALL") == latest_snapshots
+        assert (
+            query("SELECT * EXCLUDE (_loaded_at, _batch_id) FROM raw_facebook_pages.account_snapshots ORDER BY ALL")
+            == latest_snapshots
+        )
     assert full == incremental
 
 
@@ -299,8 +370,9 @@ def test_social_counters_grow_for_two_weeks_after_publishing(sandbox, world):
         before = [posts1[i][counter]["summary"]["total_count"] for i in young]
         after = [posts2[i][counter]["summary"]["total_count"] for i in young]
         assert all(a >= b for a, b in zip(after, before, strict=True)), counter
-    assert sum(posts2[i]["reactions"]["summary"]["total_count"] for i in young) > \
-        sum(posts1[i]["reactions"]["summary"]["total_count"] for i in young)
+    assert sum(posts2[i]["reactions"]["summary"]["total_count"] for i in young) > sum(
+        posts1[i]["reactions"]["summary"]["total_count"] for i in young
+    )
     for i in old:  # two weeks on, a post's numbers are final
         assert posts2[i] == posts1[i]
     growing = [i for i in media1 if media2[i]["like_count"] > media1[i]["like_count"]]
@@ -319,8 +391,9 @@ def test_email_reports_activity_and_members_change_as_the_clock_moves(sandbox, w
     def read(clock):
         sandbox.set_clock(clock)
         report = mailchimp(sandbox, f"/reports/{campaign.campaign_id}").json()
-        members = mailchimp(sandbox, f"/lists/{campaign.audience.list_id}/members", count=1000,
-                            since_last_changed=t1.isoformat()).json()
+        members = mailchimp(
+            sandbox, f"/lists/{campaign.audience.list_id}/members", count=1000, since_last_changed=t1.isoformat()
+        ).json()
         return report, members
 
     report1, members1 = read(t1)
@@ -348,8 +421,10 @@ def test_email_reports_activity_and_members_change_as_the_clock_moves(sandbox, w
 def test_email_clicks_are_the_email_sessions_and_contacts_per_campaign(later_server, world):
     truth = world.truth(later_server.sandbox.now)
     reports = mailchimp(later_server, "/reports", count=1000).json()["reports"]
-    campaigns = {c["id"]: c["tracking"]["google_analytics"]
-                 for c in mailchimp(later_server, "/campaigns", status="sent", count=1000).json()["campaigns"]}
+    campaigns = {
+        c["id"]: c["tracking"]["google_analytics"]
+        for c in mailchimp(later_server, "/campaigns", status="sent", count=1000).json()["campaigns"]
+    }
     sessions = ga4_sessions(later_server, "email")
     assert {source for source, _ in sessions} == {"newsletter"}
     assert {campaign for _, campaign in sessions} == set(campaigns.values())  # every email session names a sent campaign
@@ -365,7 +440,10 @@ def test_email_clicks_are_the_email_sessions_and_contacts_per_campaign(later_ser
     emails = {m.email for a in AUDIENCES for m in world.mailchimp.iter_members(a, later_server.sandbox.now)}
     email_contacts = [c for c in world.iter_contacts(later_server.sandbox.now) if c.channel == "email"]
     assert email_contacts and all(c.email in emails and c.utm_campaign in campaigns.values() for c in email_contacts)
-    assert all(world.contact_record(c, later_server.sandbox.now, ["email"])["properties"]["email"] == c.email for c in email_contacts[:20])
+    assert all(
+        world.contact_record(c, later_server.sandbox.now, ["email"])["properties"]["email"] == c.email
+        for c in email_contacts[:20]
+    )
 
 
 def test_social_link_clicks_are_the_organic_social_sessions_and_contacts_per_post(later_server, world):
@@ -383,14 +461,21 @@ def test_social_link_clicks_are_the_organic_social_sessions_and_contacts_per_pos
         assert truth.social_funnel_by_post[post_id]["sessions"] == visits
     assert sum(v for v, _ in sessions.values()) == truth.sessions_by_channel["organic_social"]
     assert sum(f["contacts"] for f in truth.social_funnel_by_post.values()) == sum(
-        n for (source, medium, _), n in contacts.items() if medium == "social")
+        n for (source, medium, _), n in contacts.items() if medium == "social"
+    )
 
 
 def test_page_insights_add_up_the_posts_of_each_day(server, world):
     """page_post_engagements of a day = reactions, comments, shares and link clicks of the page's posts that day."""
     truth = world.truth()
-    response = graph(server, f"/{PAGE}/insights", metric="page_post_engagements,page_follows", period="day",
-                     since=int(datetime(2026, 7, 1, tzinfo=UTC).timestamp()), until=int(datetime(2026, 7, 15, tzinfo=UTC).timestamp()))
+    response = graph(
+        server,
+        f"/{PAGE}/insights",
+        metric="page_post_engagements,page_follows",
+        period="day",
+        since=int(datetime(2026, 7, 1, tzinfo=UTC).timestamp()),
+        until=int(datetime(2026, 7, 15, tzinfo=UTC).timestamp()),
+    )
     engagements, fans = response.json()["data"]
     assert [v["end_time"] for v in engagements["values"]] == [f"2026-07-{d:02d}T07:00:00+0000" for d in range(1, 15)]
     for value in engagements["values"]:
@@ -414,7 +499,9 @@ def test_graph_records_use_the_meta_spec_fields_and_types(server, world):
         assert not meta.object_errors("PagePost", {k: v for k, v in post.items() if k in post_fields}, post["id"])
     for media in graph_all(server, f"/{IG}/media", fields=MEDIA_FIELDS, limit=100):
         assert not meta.object_errors("IGMedia", media, media["id"])
-    metric_enum = meta.enum_values(dict((p["name"], p["type"]) for p in meta.edge("IGMedia", "insights")["params"])["metric"][5:-1])
+    metric_enum = meta.enum_values(
+        dict((p["name"], p["type"]) for p in meta.edge("IGMedia", "insights")["params"])["metric"][5:-1]
+    )
     assert {m for metrics in MEDIA_METRICS.values() for m in metrics} <= set(metric_enum)
     newest = world.social.posts(INSTAGRAM_ACCOUNT, world.default_now)[0]
     metrics = ",".join(MEDIA_METRICS[(newest.media_product_type, newest.kind)])
@@ -426,13 +513,16 @@ def test_graph_records_use_the_meta_spec_fields_and_types(server, world):
     assert not meta.object_errors("Page", node, PAGE) and node["fan_count"] == world.truth().followers["facebook"]
 
 
-@pytest.mark.parametrize("path, key, params, status, title", [
-    ("/campaigns", None, {}, 401, "API Key Missing"),
-    ("/campaigns", "wrong-key-us21", {}, 401, "API Key Invalid"),
-    ("/reports/0000000000", MAILCHIMP_KEY, {}, 404, "Resource Not Found"),
-    ("/lists/nolist/members", MAILCHIMP_KEY, {}, 404, "Resource Not Found"),
-    ("/campaigns", MAILCHIMP_KEY, {"since_send_time": "last tuesday"}, 400, "Invalid Resource"),
-])
+@pytest.mark.parametrize(
+    "path, key, params, status, title",
+    [
+        ("/campaigns", None, {}, 401, "API Key Missing"),
+        ("/campaigns", "wrong-key-us21", {}, 401, "API Key Invalid"),
+        ("/reports/0000000000", MAILCHIMP_KEY, {}, 404, "Resource Not Found"),
+        ("/lists/nolist/members", MAILCHIMP_KEY, {}, 404, "Resource Not Found"),
+        ("/campaigns", MAILCHIMP_KEY, {"since_send_time": "last tuesday"}, 400, "Invalid Resource"),
+    ],
+)
 def test_mailchimp_errors_are_problem_json(server, path, key, params, status, title):
     response = mailchimp(server, path, key=key, **params)
     assert response.status_code == status
@@ -445,6 +535,7 @@ def test_mailchimp_time_filters_count_and_unsent_activity_follow_the_probes(sand
     """Estuary's recorded probes against a real account: ``since_*`` (and email activity's ``since``)
     exclude the exact second, ``before_*`` include it; a count over 1000 is not refused; the email
     activity of a campaign not sent yet is an empty page."""
+
     def iso(ts: str, seconds: int = 0) -> str:
         return (datetime.fromisoformat(ts) + timedelta(seconds=seconds)).isoformat()
 
@@ -457,8 +548,12 @@ def test_mailchimp_time_filters_count_and_unsent_activity_follow_the_probes(sand
         assert c["id"] in ids(path, key, since_send_time=iso(c["send_time"], -1), before_send_time=c["send_time"])
     members = f"/lists/{AUDIENCES[0].list_id}/members"
     m = mailchimp(sandbox, members, count=1).json()["members"][0]
-    assert m["id"] not in ids(members, "members", since_last_changed=m["last_changed"], before_last_changed=iso(m["last_changed"], 1))
-    assert m["id"] in ids(members, "members", since_last_changed=iso(m["last_changed"], -1), before_last_changed=m["last_changed"])
+    assert m["id"] not in ids(
+        members, "members", since_last_changed=m["last_changed"], before_last_changed=iso(m["last_changed"], 1)
+    )
+    assert m["id"] in ids(
+        members, "members", since_last_changed=iso(m["last_changed"], -1), before_last_changed=m["last_changed"]
+    )
 
     activity = f"/reports/{c['id']}/email-activity"
     email = next(e for e in mailchimp(sandbox, activity, count=1000).json()["emails"] if e["activity"])
@@ -467,6 +562,7 @@ def test_mailchimp_time_filters_count_and_unsent_activity_follow_the_probes(sand
 
     def actions(since):
         return mailchimp(sandbox, activity, count=1, offset=position, since=since).json()["emails"][0]["activity"]
+
     assert last not in {a["timestamp"] for a in actions(last)} and last in {a["timestamp"] for a in actions(iso(last, -1))}
 
     big = mailchimp(sandbox, members, count=5000).json()
@@ -478,18 +574,21 @@ def test_mailchimp_time_filters_count_and_unsent_activity_follow_the_probes(sand
     assert response.json() == {"emails": [], "campaign_id": unsent.campaign_id, "total_items": 0}
 
 
-@pytest.mark.parametrize("path, token, params, code", [
-    (f"/{PAGE}/posts", None, {}, 104),
-    (f"/{PAGE}/posts", "expired", {}, 190),
-    (f"/{PAGE}/posts", DEFAULT_TOKENS["meta"], {}, 190),  # the ads token is not the page's token
-    ("/999999/posts", PAGE_TOKEN, {}, 100),
-    (f"/{PAGE}/posts", PAGE_TOKEN, {"fields": "id,impressions"}, 100),
-    (f"/{IG}/posts", PAGE_TOKEN, {}, 100),
-    (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_visits"}, 100),
-    (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_follows", "since": "1780000000", "until": "1790000000"}, 100),
-    (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_fans"}, 100),  # removed by Meta on 2025-11-15
-    (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_impressions,page_post_engagements"}, 100),  # likewise
-])
+@pytest.mark.parametrize(
+    "path, token, params, code",
+    [
+        (f"/{PAGE}/posts", None, {}, 104),
+        (f"/{PAGE}/posts", "expired", {}, 190),
+        (f"/{PAGE}/posts", DEFAULT_TOKENS["meta"], {}, 190),  # the ads token is not the page's token
+        ("/999999/posts", PAGE_TOKEN, {}, 100),
+        (f"/{PAGE}/posts", PAGE_TOKEN, {"fields": "id,impressions"}, 100),
+        (f"/{IG}/posts", PAGE_TOKEN, {}, 100),
+        (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_visits"}, 100),
+        (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_follows", "since": "1780000000", "until": "1790000000"}, 100),
+        (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_fans"}, 100),  # removed by Meta on 2025-11-15
+        (f"/{PAGE}/insights", PAGE_TOKEN, {"metric": "page_impressions,page_post_engagements"}, 100),  # likewise
+    ],
+)
 def test_graph_errors_use_the_error_envelope(server, path, token, params, code):
     response = graph(server, path, token=token, **params)
     assert response.status_code == 400
@@ -498,10 +597,16 @@ def test_graph_errors_use_the_error_envelope(server, path, token, params, code):
     assert PAGE_TOKEN not in response.text
 
 
-@pytest.mark.parametrize("source, conn, password", [("mailchimp", "AIRFLOW_CONN_MAILCHIMP", "expired-key-us21"),
-                                                    ("facebook_pages", "AIRFLOW_CONN_FACEBOOK_PAGES", "expired-page-token")])
-def test_extractors_with_a_rejected_key_stop_with_an_auth_error(sandbox, connections, data_dir, world, monkeypatch,
-                                                                source, conn, password):
+@pytest.mark.parametrize(
+    "source, conn, password",
+    [
+        ("mailchimp", "AIRFLOW_CONN_MAILCHIMP", "expired-key-us21"),
+        ("facebook_pages", "AIRFLOW_CONN_FACEBOOK_PAGES", "expired-page-token"),
+    ],
+)
+def test_extractors_with_a_rejected_key_stop_with_an_auth_error(
+    sandbox, connections, data_dir, world, monkeypatch, source, conn, password
+):
     monkeypatch.setenv(conn, json.dumps({**json.loads(connections[conn]), "password": password}))
     with pytest.raises(AuthError) as error:
         pipeline.extract(source, end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
@@ -513,12 +618,22 @@ def test_extractors_with_a_rejected_key_stop_with_an_auth_error(sandbox, connect
 
 
 @pytest.mark.slow
-def test_the_extractors_load_exactly_the_world_through_rate_limits_5xx_and_duplicates(sandbox, connections, data_dir, world,
-                                                                                    monkeypatch):
+def test_the_extractors_load_exactly_the_world_through_rate_limits_5xx_and_duplicates(
+    sandbox, connections, data_dir, world, monkeypatch
+):
     waits: list[float] = []
-    monkeypatch.setattr(Source, "http_client", lambda self, conn, headers=None, secrets=None: HttpClient(
-        self.name, conn.base_url, headers=headers, secrets=[conn.password], max_concurrency=self.max_concurrency,
-        policy=RetryPolicy(sleep=waits.append)))
+    monkeypatch.setattr(
+        Source,
+        "http_client",
+        lambda self, conn, headers=None, secrets=None: HttpClient(
+            self.name,
+            conn.base_url,
+            headers=headers,
+            secrets=[conn.password],
+            max_concurrency=self.max_concurrency,
+            policy=RetryPolicy(sleep=waits.append),
+        ),
+    )
     sandbox.faults.add("duplicate", platform="mailchimp", probability=0.3, seed=1)
     sandbox.faults.add("duplicate", platform="meta", endpoint=r"/(posts|media|comments)$", probability=0.3, seed=2)
     sandbox.faults.add("server_error", probability=0.04, seed=3, burst=2, status=[500, 502, 503])
@@ -530,8 +645,13 @@ def test_the_extractors_load_exactly_the_world_through_rate_limits_5xx_and_dupli
         run(source, end=world.default_now)
     fired = {(f.kind, f.endpoint.split("/")[1]) for f in sandbox.faults.fired}
     graph_version = PLATFORMS["graph"].default
-    assert {("duplicate", "3.0"), ("duplicate", graph_version), ("rate_limit", "3.0"), ("rate_limit", graph_version),
-            ("new_field", "3.0")} <= fired
+    assert {
+        ("duplicate", "3.0"),
+        ("duplicate", graph_version),
+        ("rate_limit", "3.0"),
+        ("rate_limit", graph_version),
+        ("new_field", "3.0"),
+    } <= fired
     assert {"server_error", "truncate"} <= {kind for kind, _ in fired} and waits
     assert_mailchimp_tables_equal_the_world(world)
     assert_facebook_tables_equal_the_world(world)
@@ -547,15 +667,26 @@ def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
     post = world.social.posts(FACEBOOK_PAGE, world.default_now)[5]
 
     def answers(server):
-        return tuple(content.replace(server.base_url.encode(), b"") for content in (  # paging links name the server's own address
-            mailchimp(server, "/campaigns", count=1000).content, mailchimp(server, "/reports", count=1000).content,
+        return tuple(
+            content.replace(server.base_url.encode(), b"")
+            for content in (  # paging links name the server's own address
+                mailchimp(server, "/campaigns", count=1000).content,
+                mailchimp(server, "/reports", count=1000).content,
                 mailchimp(server, f"/reports/{campaign.campaign_id}/email-activity", count=1000, offset=1000).content,
                 mailchimp(server, f"/lists/{NEWSLETTER.list_id}/members", count=1000, offset=3000).content,
                 graph(server, f"/{PAGE}/posts", fields=POST_FIELDS, limit=100).content,
                 graph(server, f"/{IG}/media", fields=MEDIA_FIELDS, limit=100).content,
                 graph(server, f"/{post.post_id}/comments", fields="id,message,created_time").content,
-                graph(server, f"/{PAGE}/insights", metric="page_media_view,page_post_engagements,page_follows", period="day",
-                      since=int(datetime(2026, 6, 1, tzinfo=UTC).timestamp()), until=int(datetime(2026, 8, 30, tzinfo=UTC).timestamp())).content))
+                graph(
+                    server,
+                    f"/{PAGE}/insights",
+                    metric="page_media_view,page_post_engagements,page_follows",
+                    period="day",
+                    since=int(datetime(2026, 6, 1, tzinfo=UTC).timestamp()),
+                    until=int(datetime(2026, 8, 30, tzinfo=UTC).timestamp()),
+                ).content,
+            )
+        )
 
     runs = []
     for _ in range(2):
@@ -574,6 +705,16 @@ def test_email_generation_is_lazy_and_compact():
     assert world.cache_info()["generated_days"] == 0  # a campaign needs its audience, not the web's days
     assert len(activity.recipients) > 60_000
     # columns, not objects: a few bytes per recipient and per action
-    size = sum(a.buffer_info()[1] * a.itemsize for a in (activity.recipients, activity.actors, activity.starts, activity.at,
-                                                          activity.code, activity.link, activity.flags))
+    size = sum(
+        a.buffer_info()[1] * a.itemsize
+        for a in (
+            activity.recipients,
+            activity.actors,
+            activity.starts,
+            activity.at,
+            activity.code,
+            activity.link,
+            activity.flags,
+        )
+    )
     assert size < 40 * len(activity.recipients)

@@ -48,8 +48,11 @@ INSIGHTS = f"/v26.0/act_{ACCOUNT}/insights"
 CUSTOMER = GOOGLE_ADS_CUSTOMERS[0].customer_id
 # The extractors' default version: a sunset one (v17 on 2025-06-04) is refused at the sandbox's clock.
 SEARCH_STREAM = f"/{PLATFORMS_API['google_ads'].default}/customers/{CUSTOMER}/googleAds:searchStream"
-GOOGLE_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}",
-                  "developer-token": DEFAULT_TOKENS["google_ads_developer"], "login-customer-id": "5550000"}
+GOOGLE_HEADERS = {
+    "Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}",
+    "developer-token": DEFAULT_TOKENS["google_ads_developer"],
+    "login-customer-id": "5550000",
+}
 RUN_REPORT = f"/v1beta/properties/{PROPERTY_ID}:runReport"
 GA4_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}
 CAMPAIGNS = "/3.0/campaigns"
@@ -70,16 +73,23 @@ def fake_request(path: str, method: str = "GET", query: dict | None = None, body
 
 def get_contacts(server, limit: int = 3, after: str | None = None, timeout: float = 10) -> requests.Response:
     params = {"limit": limit, **({"after": after} if after else {})}
-    return requests.get(server.base_url + CONTACTS, params=params, timeout=timeout,
-                        headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"})
+    return requests.get(
+        server.base_url + CONTACTS, params=params, timeout=timeout, headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"}
+    )
 
 
 def insights_query(world, limit: int = 4) -> dict:
     day = world.start.isoformat()
     every_status = [{"field": "ad.effective_status", "operator": "IN", "value": ["ACTIVE", "PAUSED", "ARCHIVED", "DELETED"]}]
-    return {"level": "ad", "time_increment": "1", "time_range": json.dumps({"since": day, "until": day}),
-            "filtering": json.dumps(every_status),
-            "fields": "ad_id,spend,impressions,clicks,actions,date_start", "limit": str(limit), "access_token": META_TOKEN}
+    return {
+        "level": "ad",
+        "time_increment": "1",
+        "time_range": json.dumps({"since": day, "until": day}),
+        "filtering": json.dumps(every_status),
+        "fields": "ad_id,spend,impressions,clicks,actions,date_start",
+        "limit": str(limit),
+        "access_token": META_TOKEN,
+    }
 
 
 def get_insights(server, world, limit: int = 4) -> requests.Response:
@@ -92,15 +102,20 @@ def search_stream(server, query: str) -> requests.Response:
 
 def ad_group_query(world, days: int = 5) -> str:
     last = world.start + timedelta(days=days - 1)
-    return ("SELECT ad_group.id, metrics.clicks, metrics.cost_micros, segments.date FROM ad_group "
-            f"WHERE segments.date BETWEEN '{world.start}' AND '{last}'")
+    return (
+        "SELECT ad_group.id, metrics.clicks, metrics.cost_micros, segments.date FROM ad_group "
+        f"WHERE segments.date BETWEEN '{world.start}' AND '{last}'"
+    )
 
 
 def ga4_body(world, days: int = 5, **paging) -> dict:
     first = world.session_dates[0]
-    return {"dateRanges": [{"startDate": str(first), "endDate": str(first + timedelta(days=days - 1))}],
-            "dimensions": [{"name": "date"}, {"name": "sessionSource"}], "metrics": [{"name": "sessions"}],
-            **{k: str(v) for k, v in paging.items()}}
+    return {
+        "dateRanges": [{"startDate": str(first), "endDate": str(first + timedelta(days=days - 1))}],
+        "dimensions": [{"name": "date"}, {"name": "sessionSource"}],
+        "metrics": [{"name": "sessions"}],
+        **{k: str(v) for k, v in paging.items()},
+    }
 
 
 def run_report(server, body: dict) -> requests.Response:
@@ -146,35 +161,41 @@ def sandbox(shared_server, world):
 # ---- which platform a request belongs to; rules and plans ---------------------------------
 
 
-@pytest.mark.parametrize("path, platform", [
-    ("/crm/v3/objects/contacts", "hubspot"),
-    ("/crm/v3/objects/deals/search", "hubspot"),
-    ("/v26.0/act_1001/insights", "meta"),
-    ("/v21.0/1234/posts", "meta"),
-    ("/v21/customers/123/googleAds:searchStream", "google_ads"),
-    ("/v1beta/properties/42:runReport", "ga4"),
-    ("/3.0/campaigns", "mailchimp"),
-    ("/healthz", None),
-])
+@pytest.mark.parametrize(
+    "path, platform",
+    [
+        ("/crm/v3/objects/contacts", "hubspot"),
+        ("/crm/v3/objects/deals/search", "hubspot"),
+        ("/v26.0/act_1001/insights", "meta"),
+        ("/v21.0/1234/posts", "meta"),
+        ("/v21/customers/123/googleAds:searchStream", "google_ads"),
+        ("/v1beta/properties/42:runReport", "ga4"),
+        ("/3.0/campaigns", "mailchimp"),
+        ("/healthz", None),
+    ],
+)
 def test_a_request_belongs_to_the_platform_its_path_names(path, platform):
     assert platform_of(path) == platform
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"kind": "meteor"}, "unknown fault kind"),
-    ({"kind": "slow", "platform": "myspace"}, "unknown platform"),
-    ({"kind": "slow", "probability": 0.5, "schedule": [1]}, "not both"),
-    ({"kind": "slow", "schedule": [0]}, "counted from 1"),
-    ({"kind": "slow", "probability": 1.5}, "within 0..1"),
-    ({"kind": "server_error", "burst": 0}, "burst"),
-    ({"kind": "server_error", "params": {"status": 429}}, "5xx"),
-    ({"kind": "rate_limit", "params": {"code": 190}}, "Meta throttling code"),
-    ({"kind": "truncate", "params": {"fraction": 1}}, "fraction"),
-    ({"kind": "malformed", "params": {"style": "yaml"}}, "trailing_comma"),
-    ({"kind": "change_type", "params": {"to": "date"}}, "auto"),
-    ({"kind": "slow", "params": {"secs": 1}}, "unknown params"),
-    ({"kind": "slow", "when": "now"}, "unknown keys"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"kind": "meteor"}, "unknown fault kind"),
+        ({"kind": "slow", "platform": "myspace"}, "unknown platform"),
+        ({"kind": "slow", "probability": 0.5, "schedule": [1]}, "not both"),
+        ({"kind": "slow", "schedule": [0]}, "counted from 1"),
+        ({"kind": "slow", "probability": 1.5}, "within 0..1"),
+        ({"kind": "server_error", "burst": 0}, "burst"),
+        ({"kind": "server_error", "params": {"status": 429}}, "5xx"),
+        ({"kind": "rate_limit", "params": {"code": 190}}, "Meta throttling code"),
+        ({"kind": "truncate", "params": {"fraction": 1}}, "fraction"),
+        ({"kind": "malformed", "params": {"style": "yaml"}}, "trailing_comma"),
+        ({"kind": "change_type", "params": {"to": "date"}}, "auto"),
+        ({"kind": "slow", "params": {"secs": 1}}, "unknown params"),
+        ({"kind": "slow", "when": "now"}, "unknown keys"),
+    ],
+)
 def test_a_bad_rule_is_refused_when_made_naming_what_to_fix(bad, message):
     with pytest.raises(ValueError, match=message):
         FaultRule.from_dict(bad)
@@ -184,8 +205,14 @@ def test_a_plan_loads_from_a_json_file_or_inline_json_and_round_trips(tmp_path):
     # GIVEN a plan file with one rule of every kind
     rules = [{"kind": kind, "platform": "hubspot", "schedule": [2, 1]} for kind in KINDS]
     rules[0] |= {"params": {"policy": "DAILY"}}
-    rules[1] = {"kind": "server_error", "endpoint": "/insights$", "probability": 0.25, "seed": 9, "burst": 3,
-                "params": {"status": [500, 502]}}
+    rules[1] = {
+        "kind": "server_error",
+        "endpoint": "/insights$",
+        "probability": 0.25,
+        "seed": 9,
+        "burst": 3,
+        "params": {"status": [500, 502]},
+    }
     path = tmp_path / "faults.json"
     path.write_text(json.dumps({"rules": rules}))
     # WHEN it is loaded from the file and from inline JSON
@@ -200,8 +227,13 @@ def test_a_plan_loads_from_a_json_file_or_inline_json_and_round_trips(tmp_path):
 def test_the_cli_serves_with_a_fault_plan(tmp_path):
     plan = tmp_path / "faults.json"
     plan.write_text(json.dumps({"rules": [{"kind": "rate_limit", "platform": "hubspot", "schedule": [1]}]}))
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "serve", "--port", "0", "--faults", str(plan)],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=PROJECT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sandbox", "serve", "--port", "0", "--faults", str(plan)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=PROJECT,
+    )
     try:
         base_url = proc.stdout.readline().strip()
         headers = {"Authorization": f"Bearer {HUBSPOT_TOKEN}"}
@@ -243,11 +275,20 @@ def test_every_platform_has_its_own_rate_limit_shape_not_the_generic_one(platfor
 def test_hubspot_rate_limit_is_429_with_its_headers_and_body():
     response = rate_limit_response("hubspot", fake_request(CONTACTS), {})
     assert response.status == 429
-    assert response.body == {"status": "error", "message": "You have reached your secondly limit.", "errorType": "RATE_LIMIT",
-                             "correlationId": fake_request(CONTACTS).correlation_id(), "policyName": "SECONDLY"}
-    assert response.headers == {"X-HubSpot-RateLimit-Max": "190", "X-HubSpot-RateLimit-Remaining": "0",
-                                "X-HubSpot-RateLimit-Interval-Milliseconds": "10000", "X-HubSpot-RateLimit-Daily": "1000000",
-                                "X-HubSpot-RateLimit-Daily-Remaining": "999000"}
+    assert response.body == {
+        "status": "error",
+        "message": "You have reached your secondly limit.",
+        "errorType": "RATE_LIMIT",
+        "correlationId": fake_request(CONTACTS).correlation_id(),
+        "policyName": "SECONDLY",
+    }
+    assert response.headers == {
+        "X-HubSpot-RateLimit-Max": "190",
+        "X-HubSpot-RateLimit-Remaining": "0",
+        "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+        "X-HubSpot-RateLimit-Daily": "1000000",
+        "X-HubSpot-RateLimit-Daily-Remaining": "999000",
+    }
     daily = rate_limit_response("hubspot", fake_request(CONTACTS), {"policy": "DAILY"})
     assert daily.body["policyName"] == "DAILY" and daily.headers["X-HubSpot-RateLimit-Daily-Remaining"] == "0"
     assert rate_limit_response("hubspot", fake_request(CONTACTS), {"headers": False}).headers == {}
@@ -271,7 +312,9 @@ def test_meta_throttling_is_http_400_with_its_code_and_usage_headers(code):
 
 
 def test_google_ads_rate_limit_is_resource_exhausted_with_a_retry_delay():
-    response = rate_limit_response("google_ads", fake_request("/v19/customers/42/googleAds:searchStream", "POST"), {"retry_delay": 45})
+    response = rate_limit_response(
+        "google_ads", fake_request("/v19/customers/42/googleAds:searchStream", "POST"), {"retry_delay": 45}
+    )
     assert response.status == 429
     (body,) = response.body  # searchStream answers an array, its error too
     error = body["error"]
@@ -280,8 +323,11 @@ def test_google_ads_rate_limit_is_resource_exhausted_with_a_retry_delay():
     assert failure["@type"] == "type.googleapis.com/google.ads.googleads.v19.errors.GoogleAdsFailure"
     (err,) = failure["errors"]
     assert err["errorCode"] == {"quotaError": "RESOURCE_EXHAUSTED"} and err["message"]
-    assert err["details"]["quotaErrorDetails"] == {"rateScope": "DEVELOPER", "rateName": "Number of operations for basic access",
-                                                   "retryDelay": "45s"}
+    assert err["details"]["quotaErrorDetails"] == {
+        "rateScope": "DEVELOPER",
+        "rateName": "Number of operations for basic access",
+        "retryDelay": "45s",
+    }
 
 
 def test_ga4_rate_limit_is_429_resource_exhausted():
@@ -299,8 +345,10 @@ def test_mailchimp_rate_limit_is_429_problem_json():
     assert rate_limit_response("mailchimp", fake_request(CAMPAIGNS), {"retry_after": 2}).headers == {"Retry-After": "2"}
 
 
-@pytest.mark.parametrize("platform, path", [("hubspot", CONTACTS), ("meta", INSIGHTS), ("google_ads", SEARCH_STREAM),
-                                            ("ga4", RUN_REPORT), ("mailchimp", CAMPAIGNS)])
+@pytest.mark.parametrize(
+    "platform, path",
+    [("hubspot", CONTACTS), ("meta", INSIGHTS), ("google_ads", SEARCH_STREAM), ("ga4", RUN_REPORT), ("mailchimp", CAMPAIGNS)],
+)
 def test_5xx_bodies_are_each_platforms_own_and_502_is_the_proxys_html(platform, path):
     request = fake_request(path)
     bodies = {status: server_error_response(platform, request, status) for status in (500, 502, 503)}
@@ -351,8 +399,17 @@ def test_meta_throttle_over_http_names_the_requested_account(sandbox, world):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == 80000
     usage = json.loads(response.headers["X-Business-Use-Case-Usage"])
-    assert usage == {ACCOUNT: [{"type": "ads_insights", "call_count": 100, "total_cputime": 28, "total_time": 34,
-                                "estimated_time_to_regain_access": 2}]}
+    assert usage == {
+        ACCOUNT: [
+            {
+                "type": "ads_insights",
+                "call_count": 100,
+                "total_cputime": 28,
+                "total_time": 34,
+                "estimated_time_to_regain_access": 2,
+            }
+        ]
+    }
 
 
 def test_google_ads_search_stream_rate_limit_is_resource_exhausted_with_its_retry_delay(sandbox, world):
@@ -365,15 +422,34 @@ def test_google_ads_search_stream_rate_limit_is_resource_exhausted_with_its_retr
     body = responses[1].json()
     request_id = body[0]["error"]["details"][0]["requestId"]
     assert re.fullmatch(r"[0-9a-f]{22}", request_id)
-    assert body == [{"error": {
-        "code": 429, "message": "Resource has been exhausted (e.g. check quota).", "status": "RESOURCE_EXHAUSTED",
-        "details": [{"@type": f"type.googleapis.com/google.ads.googleads.{SEARCH_STREAM.split('/')[1]}.errors.GoogleAdsFailure",
-                     "errors": [{"errorCode": {"quotaError": "RESOURCE_EXHAUSTED"},
-                                 "message": "Too many requests. Retry in 45 seconds.",
-                                 "details": {"quotaErrorDetails": {"rateScope": "DEVELOPER",
-                                                                   "rateName": "Number of operations for basic access",
-                                                                   "retryDelay": "45s"}}}],
-                     "requestId": request_id}]}}]
+    assert body == [
+        {
+            "error": {
+                "code": 429,
+                "message": "Resource has been exhausted (e.g. check quota).",
+                "status": "RESOURCE_EXHAUSTED",
+                "details": [
+                    {
+                        "@type": f"type.googleapis.com/google.ads.googleads.{SEARCH_STREAM.split('/')[1]}.errors.GoogleAdsFailure",
+                        "errors": [
+                            {
+                                "errorCode": {"quotaError": "RESOURCE_EXHAUSTED"},
+                                "message": "Too many requests. Retry in 45 seconds.",
+                                "details": {
+                                    "quotaErrorDetails": {
+                                        "rateScope": "DEVELOPER",
+                                        "rateName": "Number of operations for basic access",
+                                        "retryDelay": "45s",
+                                    }
+                                },
+                            }
+                        ],
+                        "requestId": request_id,
+                    }
+                ],
+            }
+        }
+    ]
     assert "Retry-After" not in responses[1].headers  # Google states its delay in the body only
     # Nothing else changes: the requests around it get the stream in full.
     assert responses[0].json() and [b["results"] for b in responses[0].json()] == [b["results"] for b in responses[2].json()]
@@ -392,8 +468,13 @@ def test_ga4_run_report_rate_limit_fires_on_the_seeded_requests_with_googles_bod
     assert [n for n, r in enumerate(responses, 1) if r.status_code == 429] == expected
     for n, response in enumerate(responses, 1):
         if n in expected:
-            assert response.json() == {"error": {"code": 429, "message": "Exhausted concurrent requests quota for the property.",
-                                                  "status": "RESOURCE_EXHAUSTED"}}
+            assert response.json() == {
+                "error": {
+                    "code": 429,
+                    "message": "Exhausted concurrent requests quota for the property.",
+                    "status": "RESOURCE_EXHAUSTED",
+                }
+            }
             assert response.headers["Content-Type"].startswith("application/json") and "Retry-After" not in response.headers
         else:
             assert response.status_code == 200
@@ -412,9 +493,13 @@ def test_mailchimp_rate_limit_is_429_problem_json_on_its_routes(sandbox):
     assert [r.status_code for r in responses] == [429, 200, 429, 200]
     for response in (responses[0], responses[2]):
         assert response.headers["Content-Type"] == "application/problem+json; charset=utf-8"
-        assert response.json() == {"type": "https://mailchimp.com/developer/marketing/docs/errors/", "title": "Too Many Requests",
-                                   "status": 429, "detail": "You have exceeded the limit of 10 simultaneous connections.",
-                                   "instance": fake_request(CAMPAIGNS, query={"count": "5"}).correlation_id()}
+        assert response.json() == {
+            "type": "https://mailchimp.com/developer/marketing/docs/errors/",
+            "title": "Too Many Requests",
+            "status": 429,
+            "detail": "You have exceeded the limit of 10 simultaneous connections.",
+            "instance": fake_request(CAMPAIGNS, query={"count": "5"}).correlation_id(),
+        }
         assert "Retry-After" not in response.headers
     assert responses[1].json()["total_items"] == len(mailchimp(sandbox, "/3.0/reports", count=1000).json()["reports"])
     assert sandbox.faults.fired == [FiredFault(1, CAMPAIGNS, "rate_limit"), FiredFault(3, CAMPAIGNS, "rate_limit")]
@@ -464,8 +549,14 @@ def test_concurrent_streams_do_not_move_another_endpoints_schedule(sandbox):
     noise = threading.Thread(target=contacts)
     noise.start()
     for _ in range(5):
-        deal_statuses.append(requests.get(sandbox.base_url + "/crm/v3/objects/deals", params={"limit": 1}, timeout=10,
-                                          headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"}).status_code)
+        deal_statuses.append(
+            requests.get(
+                sandbox.base_url + "/crm/v3/objects/deals",
+                params={"limit": 1},
+                timeout=10,
+                headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"},
+            ).status_code
+        )
     noise.join()
     assert deal_statuses == [200, 200, 503, 200, 200]
     assert sandbox.faults.fired == [FiredFault(3, "/crm/v3/objects/deals", "server_error")]
@@ -539,10 +630,16 @@ def test_hubspot_list_repeats_the_last_record_of_a_page_on_the_next(sandbox):
 def test_hubspot_search_repeats_a_record_across_pages_whose_cursor_is_in_the_body(sandbox, monkeypatch):
     monkeypatch.setattr(sandbox.sandbox, "hubspot_search_gaps", False)  # full pages: this test counts them
     sandbox.faults.add("duplicate", platform="hubspot", endpoint=r"/search$", schedule=[2])
-    body = {"limit": 2, "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}],
-            "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}]}
-    search = lambda b: requests.post(sandbox.base_url + CONTACTS + "/search", json=b, timeout=30,  # noqa: E731
-                                     headers={"Authorization": f"Bearer {HUBSPOT_TOKEN}"}).json()
+    body = {
+        "limit": 2,
+        "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": "0"}]}],
+        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+    }
+
+    def search(b):
+        headers = {"Authorization": f"Bearer {HUBSPOT_TOKEN}"}
+        return requests.post(sandbox.base_url + CONTACTS + "/search", json=b, timeout=30, headers=headers).json()
+
     page1 = search(body)
     page2 = search(body | {"after": next_after(page1)})
     assert ids(page2["results"])[0] == ids(page1["results"])[-1] and len(page2["results"]) == 3
@@ -568,7 +665,8 @@ def test_a_google_ads_stream_repeats_the_last_row_of_a_batch_at_the_start_of_the
     rows = [b["results"] for b in clean]
     assert [b["results"] for b in reads[1]] == [rows[0]] + [[prev[-1], *cur] for prev, cur in zip(rows, rows[1:], strict=False)]
     assert [{k: v for k, v in b.items() if k != "results"} for b in reads[1]] == [
-        {k: v for k, v in b.items() if k != "results"} for b in clean]
+        {k: v for k, v in b.items() if k != "results"} for b in clean
+    ]
     assert reads[0] == reads[2] == clean
     assert sandbox.faults.fired == [FiredFault(2, SEARCH_STREAM, "duplicate")]
 
@@ -578,8 +676,9 @@ def test_a_google_ads_stream_of_one_batch_has_no_next_batch_to_repeat_into_and_s
     stream = search_stream(sandbox, ad_group_query(world)).json()
     assert len(stream) == 1 and stream == search_stream(sandbox, ad_group_query(world)).json()
     assert sandbox.faults.fired == []
-    assert sandbox.faults.skipped == [SkippedFault(1, SEARCH_STREAM, "duplicate",
-                                                   "no page before it in this read to repeat a record from")]
+    assert sandbox.faults.skipped == [
+        SkippedFault(1, SEARCH_STREAM, "duplicate", "no page before it in this read to repeat a record from")
+    ]
 
 
 def read_by_offset(server, world, platform: str, page_size: int) -> tuple[list[list], list[int]]:
@@ -600,12 +699,16 @@ def read_by_offset(server, world, platform: str, page_size: int) -> tuple[list[l
             return pages, totals
 
 
-@pytest.mark.parametrize("platform, page_size, clean_sizes, shifted_sizes", [
-    ("mailchimp", 5, [5, 5, 5, 2], [5, 5, 5, 3]),  # /3.0/campaigns: 17 sent campaigns
-    ("ga4", 13, [13, 13], [13, 13, 1]),  # runReport: 26 rows, a multiple of the page: the last row must not be lost
-])
-def test_offset_pages_repeat_a_record_as_a_record_inserted_ahead_of_the_reader_does(sandbox, world, platform, page_size,
-                                                                                     clean_sizes, shifted_sizes):
+@pytest.mark.parametrize(
+    "platform, page_size, clean_sizes, shifted_sizes",
+    [
+        ("mailchimp", 5, [5, 5, 5, 2], [5, 5, 5, 3]),  # /3.0/campaigns: 17 sent campaigns
+        ("ga4", 13, [13, 13], [13, 13, 1]),  # runReport: 26 rows, a multiple of the page: the last row must not be lost
+    ],
+)
+def test_offset_pages_repeat_a_record_as_a_record_inserted_ahead_of_the_reader_does(
+    sandbox, world, platform, page_size, clean_sizes, shifted_sizes
+):
     clean, clean_totals = read_by_offset(sandbox, world, platform, page_size)
     assert [len(p) for p in clean] == clean_sizes and len(set(sum(clean, []))) == sum(clean_sizes)
     # GIVEN the duplicate fault on the 2nd request of the read
@@ -627,8 +730,9 @@ def test_a_duplicate_on_a_first_offset_page_has_nothing_to_repeat_and_says_so(sa
     sandbox.faults.add("duplicate", platform="ga4", schedule=[1])
     first = run_report(sandbox, ga4_body(world, limit=13, offset=0)).json()
     assert sandbox.faults.fired == [] and first["rowCount"] == 26 and len(first["rows"]) == 13
-    assert sandbox.faults.skipped == [SkippedFault(1, RUN_REPORT, "duplicate",
-                                                   "a first page: no page before it to repeat a record from")]
+    assert sandbox.faults.skipped == [
+        SkippedFault(1, RUN_REPORT, "duplicate", "a first page: no page before it to repeat a record from")
+    ]
 
 
 def test_a_new_field_appears_on_every_record_from_the_kth_request_on(sandbox):
@@ -663,7 +767,9 @@ def test_hubspot_ids_become_numbers_and_ga4_metrics_change_type(sandbox, world):
     clean = run_report(sandbox, ga4_body(world)).json()["rows"]
     sandbox.faults.add("change_type", platform="ga4", schedule=[1])
     contacts = get_contacts(sandbox).json()["results"]
-    assert all(isinstance(r["properties"]["hs_object_id"], int) and r["properties"]["hs_object_id"] == int(r["id"]) for r in contacts)
+    assert all(
+        isinstance(r["properties"]["hs_object_id"], int) and r["properties"]["hs_object_id"] == int(r["id"]) for r in contacts
+    )
     rows = run_report(sandbox, ga4_body(world)).json()["rows"]
     # GA4's default: the first metric, a string number, becomes a number; the dimensions stay
     assert [r["metricValues"][0]["value"] for r in rows] == [int(r["metricValues"][0]["value"]) for r in clean]
@@ -732,8 +838,13 @@ def test_a_change_type_that_finds_no_field_fires_nothing_and_says_so(sandbox, wo
     assert clean_insights["data"]
     assert sandbox.faults.fired == []
     assert sandbox.faults.skipped == [
-        SkippedFault(1, comments_path, "change_type", "no record has the field spend | like_count | reactions.summary.total_count"
-                                                      " | comments.summary.total_count | values.0.value"),
+        SkippedFault(
+            1,
+            comments_path,
+            "change_type",
+            "no record has the field spend | like_count | reactions.summary.total_count"
+            " | comments.summary.total_count | values.0.value",
+        ),
         SkippedFault(1, members_path, "change_type", "no record has the field emails_sent"),
         SkippedFault(1, INSIGHTS, "change_type", "no record has the field no_such_field"),
     ]
@@ -749,8 +860,10 @@ def test_faults_on_a_request_another_fault_answers_did_not_happen_and_say_so(san
     assert first.status_code == 429 and first.json()["errorType"] == "RATE_LIMIT"
     assert second.status_code == 200 and len(second.content) == int(len(get_contacts(sandbox).content) * 0.5)
     assert sandbox.faults.fired == [FiredFault(1, CONTACTS, "rate_limit"), FiredFault(2, CONTACTS, "truncate")]
-    assert sandbox.faults.skipped == [SkippedFault(1, CONTACTS, "server_error", "another rule (429) answered this request"),
-                                      SkippedFault(1, CONTACTS, "truncate", "the answer was an error (429), not a page")]
+    assert sandbox.faults.skipped == [
+        SkippedFault(1, CONTACTS, "server_error", "another rule (429) answered this request"),
+        SkippedFault(1, CONTACTS, "truncate", "the answer was an error (429), not a page"),
+    ]
 
 
 @pytest.mark.parametrize("edge", ["posts", "media"])
@@ -767,12 +880,15 @@ def test_a_slow_graph_page_outlasts_a_client_timeout_then_answers_the_same_page(
     assert sandbox.faults.fired == [FiredFault(1, path, "slow"), FiredFault(2, path, "slow")]
 
 
-@pytest.mark.parametrize("edge, kind, params", [
-    ("posts", "truncate", {"fraction": 0.3}),
-    ("posts", "malformed", {"style": "trailing_comma"}),
-    ("media", "truncate", {"fraction": 0.8}),
-    ("media", "malformed", {"style": "html"}),
-])
+@pytest.mark.parametrize(
+    "edge, kind, params",
+    [
+        ("posts", "truncate", {"fraction": 0.3}),
+        ("posts", "malformed", {"style": "trailing_comma"}),
+        ("media", "truncate", {"fraction": 0.8}),
+        ("media", "malformed", {"style": "html"}),
+    ],
+)
 def test_a_graph_page_is_cut_or_garbled_on_exactly_the_scheduled_request(sandbox, edge, kind, params):
     path, fields, _ = GRAPH[edge]
     full = graph(sandbox, path, fields, limit=5).content
@@ -784,7 +900,9 @@ def test_a_graph_page_is_cut_or_garbled_on_exactly_the_scheduled_request(sandbox
     with pytest.raises(ValueError):
         json.loads(bad.content)
     if kind == "truncate":
-        assert bad.content == full[:int(len(full) * params["fraction"])] and int(bad.headers["Content-Length"]) == len(bad.content)
+        assert bad.content == full[: int(len(full) * params["fraction"])] and int(bad.headers["Content-Length"]) == len(
+            bad.content
+        )
     elif params["style"] == "trailing_comma":
         assert bad.content == full[:-1] + b",}"
     else:
@@ -795,19 +913,29 @@ def test_a_graph_page_is_cut_or_garbled_on_exactly_the_scheduled_request(sandbox
 def test_mailchimp_emails_sent_changes_type_from_the_kth_request_on(sandbox):
     clean = {path: mailchimp(sandbox, path, count=5).json() for path in (CAMPAIGNS, "/3.0/reports")}
     sandbox.faults.add("change_type", platform="mailchimp", schedule=[2])  # default: emails_sent, a number -> a string
-    sandbox.faults.add("change_type", platform="mailchimp", endpoint="/reports$", schedule=[1], field="opens.open_rate",
-                       to="string")
+    sandbox.faults.add(
+        "change_type", platform="mailchimp", endpoint="/reports$", schedule=[1], field="opens.open_rate", to="string"
+    )
     campaigns = [mailchimp(sandbox, CAMPAIGNS, count=5).json() for _ in range(2)]
     reports = mailchimp(sandbox, "/3.0/reports", count=5).json()  # the 3rd of the first rule, the 1st of the second
     assert campaigns[0] == clean[CAMPAIGNS]
-    assert campaigns[1] == {**clean[CAMPAIGNS], "campaigns": [{**c, "emails_sent": str(c["emails_sent"])}
-                                                              for c in clean[CAMPAIGNS]["campaigns"]]}
-    assert reports == {**clean["/3.0/reports"], "reports": [
-        {**r, "emails_sent": str(r["emails_sent"]), "opens": {**r["opens"], "open_rate": str(r["opens"]["open_rate"])}}
-        for r in clean["/3.0/reports"]["reports"]]}
+    assert campaigns[1] == {
+        **clean[CAMPAIGNS],
+        "campaigns": [{**c, "emails_sent": str(c["emails_sent"])} for c in clean[CAMPAIGNS]["campaigns"]],
+    }
+    assert reports == {
+        **clean["/3.0/reports"],
+        "reports": [
+            {**r, "emails_sent": str(r["emails_sent"]), "opens": {**r["opens"], "open_rate": str(r["opens"]["open_rate"])}}
+            for r in clean["/3.0/reports"]["reports"]
+        ],
+    }
     assert all(isinstance(c["emails_sent"], int) for c in clean[CAMPAIGNS]["campaigns"])
-    assert sandbox.faults.fired == [FiredFault(2, CAMPAIGNS, "change_type"), FiredFault(3, "/3.0/reports", "change_type"),
-                                    FiredFault(1, "/3.0/reports", "change_type")]
+    assert sandbox.faults.fired == [
+        FiredFault(2, CAMPAIGNS, "change_type"),
+        FiredFault(3, "/3.0/reports", "change_type"),
+        FiredFault(1, "/3.0/reports", "change_type"),
+    ]
 
 
 def test_a_slow_mailchimp_page_outlasts_a_client_timeout_on_the_seeded_requests(sandbox):
@@ -830,15 +958,18 @@ def test_a_slow_mailchimp_page_outlasts_a_client_timeout_on_the_seeded_requests(
 # ---- the extractors' HTTP client survives each fault and returns the right page -----------------
 
 
-@pytest.mark.parametrize("platform, expected_wait", [
-    ("hubspot", 10.0),  # X-HubSpot-RateLimit-Interval-Milliseconds
-    ("meta", 60.0),  # estimated_time_to_regain_access: 1 minute
-    ("google_ads", 30.0),  # retryDelay, inside searchStream's array
-    ("ga4", 5.0),  # no stated delay: the client's floor for a throttle
-    ("mailchimp", 5.0),
-])
+@pytest.mark.parametrize(
+    "platform, expected_wait",
+    [
+        ("hubspot", 10.0),  # X-HubSpot-RateLimit-Interval-Milliseconds
+        ("meta", 60.0),  # estimated_time_to_regain_access: 1 minute
+        ("google_ads", 30.0),  # retryDelay, inside searchStream's array
+        ("ga4", 5.0),  # no stated delay: the client's floor for a throttle
+        ("mailchimp", 5.0),
+    ],
+)
 def test_the_http_client_waits_out_each_platforms_rate_limit_and_gets_the_page(sandbox, world, platform, expected_wait):
-    server, body, params, auth = sandbox, None, None, None
+    server, body, params = sandbox, None, None
     if platform == "hubspot":
         method, path, headers, params = "GET", CONTACTS, {"Authorization": f"Bearer {HUBSPOT_TOKEN}"}, {"limit": 3}
     elif platform == "meta":
@@ -859,12 +990,15 @@ def test_the_http_client_waits_out_each_platforms_rate_limit_and_gets_the_page(s
     assert server.faults.fired_requests() == [1, 2]  # a rule counts the requests made after it was added
 
 
-@pytest.mark.parametrize("kind, params", [
-    ("server_error", {"status": [500, 502, 503]}),
-    ("truncate", {"fraction": 0.7}),
-    ("malformed", {"style": "trailing_comma"}),
-    ("malformed", {"style": "html"}),
-])
+@pytest.mark.parametrize(
+    "kind, params",
+    [
+        ("server_error", {"status": [500, 502, 503]}),
+        ("truncate", {"fraction": 0.7}),
+        ("malformed", {"style": "trailing_comma"}),
+        ("malformed", {"style": "html"}),
+    ],
+)
 def test_the_http_client_retries_5xx_bursts_and_broken_bodies_and_gets_the_page(sandbox, kind, params):
     headers = {"Authorization": f"Bearer {HUBSPOT_TOKEN}"}
     expected = get_contacts(sandbox).json()
@@ -880,7 +1014,8 @@ def test_the_http_client_gives_up_on_a_slow_response_and_retries(sandbox):
     sandbox.faults.add("slow", platform="hubspot", schedule=[1], seconds=0.5)
     waits: list[float] = []
     got = client(sandbox, "hubspot", waits, {"Authorization": f"Bearer {HUBSPOT_TOKEN}"}, read_timeout_s=0.2).request(
-        "GET", CONTACTS, params={"limit": 3}, what="contacts")
+        "GET", CONTACTS, params={"limit": 3}, what="contacts"
+    )
     assert ids(got["results"]) == ids(get_contacts(sandbox).json()["results"])
     assert len(waits) == 1
 
@@ -897,8 +1032,9 @@ def test_clear_removes_every_rule_and_the_log(sandbox):
 
 
 @pytest.mark.slow
-def test_the_extractors_load_exactly_the_world_through_every_transport_and_paging_fault(sandbox, connections, data_dir, world,
-                                                                                       monkeypatch):
+def test_the_extractors_load_exactly_the_world_through_every_transport_and_paging_fault(
+    sandbox, connections, data_dir, world, monkeypatch
+):
     """Retries, dedupe across pages and unknown fields, end to end: what lands equals the world."""
     import duckdb
 
@@ -907,9 +1043,18 @@ def test_the_extractors_load_exactly_the_world_through_every_transport_and_pagin
 
     # GIVEN the real sources, with waits recorded instead of slept, and a plan with every fault they must survive
     waits: list[float] = []
-    monkeypatch.setattr(Source, "client", lambda self, conn: HttpClient(
-        self.name, conn.base_url, headers={"Authorization": f"Bearer {conn.password}"}, secrets=[conn.password],
-        max_concurrency=self.max_concurrency, policy=RetryPolicy(sleep=waits.append)))
+    monkeypatch.setattr(
+        Source,
+        "client",
+        lambda self, conn: HttpClient(
+            self.name,
+            conn.base_url,
+            headers={"Authorization": f"Bearer {conn.password}"},
+            secrets=[conn.password],
+            max_concurrency=self.max_concurrency,
+            policy=RetryPolicy(sleep=waits.append),
+        ),
+    )
     sandbox.faults.add("duplicate", probability=0.3, seed=1)
     sandbox.faults.add("server_error", probability=0.04, seed=2, burst=2, status=[500, 502, 503])
     sandbox.faults.add("truncate", schedule=[5, 30], fraction=0.9)
@@ -923,12 +1068,20 @@ def test_the_extractors_load_exactly_the_world_through_every_transport_and_pagin
         pipeline.extract(source, end=world.default_now, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
         pipeline.load(source, warehouse=settings.warehouse_path(), landing_root=settings.landing_dir())
     # THEN every kind fired, and the raw tables hold exactly the world's records, each once, unknown fields kept
-    assert {f.kind for f in sandbox.faults.fired} == {"duplicate", "server_error", "truncate", "malformed", "rate_limit", "new_field"}
+    assert {f.kind for f in sandbox.faults.fired} == {
+        "duplicate",
+        "server_error",
+        "truncate",
+        "malformed",
+        "rate_limit",
+        "new_field",
+    }
     assert waits
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
         contacts = {cid: json.loads(rec) for cid, rec in con.execute("SELECT id, _record FROM raw_hubspot.contacts").fetchall()}
-        insights = con.execute("SELECT count(*), count(DISTINCT (_account_id, ad_id, date_start))"
-                               " FROM raw_meta_ads.insights").fetchone()
+        insights = con.execute(
+            "SELECT count(*), count(DISTINCT (_account_id, ad_id, date_start)) FROM raw_meta_ads.insights"
+        ).fetchone()
         new_metric = con.execute("SELECT count(*) FROM raw_meta_ads.insights WHERE _record->>'new_metric' = '1'").fetchone()[0]
     expected = {c.contact_id: c for c in world.iter_contacts(world.default_now)}
     assert contacts.keys() == expected.keys()
@@ -942,6 +1095,7 @@ def test_the_extractors_load_exactly_the_world_through_every_transport_and_pagin
 
 def test_a_fault_on_an_answer_the_sandbox_failed_to_make_is_skipped_not_lost(sandbox, world, monkeypatch):
     """A sandbox bug answers a platform 500; a fault due on that request is reported as skipped."""
+
     def broken(*args, **kwargs):
         raise RuntimeError("a bug in the sandbox")
 
@@ -956,8 +1110,10 @@ def test_a_fault_on_an_answer_the_sandbox_failed_to_make_is_skipped_not_lost(san
 # ---- permanent refusals, body-matched rules, a stream failing mid-answer -----------------------
 
 
-@pytest.mark.parametrize("platform, path", [("hubspot", CONTACTS), ("meta", INSIGHTS), ("google_ads", SEARCH_STREAM),
-                                            ("ga4", RUN_REPORT), ("mailchimp", CAMPAIGNS)])
+@pytest.mark.parametrize(
+    "platform, path",
+    [("hubspot", CONTACTS), ("meta", INSIGHTS), ("google_ads", SEARCH_STREAM), ("ga4", RUN_REPORT), ("mailchimp", CAMPAIGNS)],
+)
 @pytest.mark.parametrize("status", [400, 404])
 def test_a_client_error_is_each_platforms_own_refusal(platform, path, status):
     body = client_error_response(platform, fake_request(path), status).body
@@ -973,13 +1129,20 @@ def test_a_client_error_is_each_platforms_own_refusal(platform, path, status):
         assert body["error"]["status"] == ("INVALID_ARGUMENT" if status == 400 else "NOT_FOUND")
         assert body["error"]["details"][0]["@type"].endswith(".errors.GoogleAdsFailure")
     elif platform == "ga4":
-        assert body["error"]["code"] == status and body["error"]["status"] == ("INVALID_ARGUMENT" if status == 400 else "NOT_FOUND")
+        assert body["error"]["code"] == status and body["error"]["status"] == (
+            "INVALID_ARGUMENT" if status == 400 else "NOT_FOUND"
+        )
     else:
         assert body["status"] == status and response.content_type.startswith("application/problem+json")
 
 
-@pytest.mark.parametrize("bad, message", [({"kind": "client_error", "params": {"status": 429}}, "400 | 404"),
-                                          ({"kind": "stream_error", "params": {"after": -1}}, "after")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"kind": "client_error", "params": {"status": 429}}, "400 | 404"),
+        ({"kind": "stream_error", "params": {"after": -1}}, "after"),
+    ],
+)
 def test_a_bad_refusal_rule_is_refused_when_made(bad, message):
     with pytest.raises(ValueError, match=message):
         FaultRule.from_dict(bad)
@@ -994,8 +1157,9 @@ def test_a_body_pattern_refuses_one_query_among_those_sent_to_the_same_endpoint(
     assert search_stream(sandbox, "SELECT customer.id FROM customer").status_code == 200
     waits: list[float] = []
     with pytest.raises(RefusedError, match="HTTP 400: Request contains an invalid argument.: Error in query"):
-        client(sandbox, "google_ads", waits, GOOGLE_HEADERS).request("POST", SEARCH_STREAM, json_body={"query": ad_group_query(world)},
-                                                                      what="ad_group_performance")
+        client(sandbox, "google_ads", waits, GOOGLE_HEADERS).request(
+            "POST", SEARCH_STREAM, json_body={"query": ad_group_query(world)}, what="ad_group_performance"
+        )
     assert waits == [] and sandbox.faults.fired == [FiredFault(1, SEARCH_STREAM, "client_error")]
 
 
@@ -1009,6 +1173,7 @@ def test_a_search_stream_can_fail_after_its_first_batches_under_http_200(sandbox
     # the one HTTP client sees the error, retries, and returns the whole stream, never its first two batches
     sandbox.faults.add("stream_error", platform="google_ads", schedule=[1], after=3)
     waits: list[float] = []
-    got = client(sandbox, "google_ads", waits, GOOGLE_HEADERS).request("POST", SEARCH_STREAM, json_body={"query": ad_group_query(world)},
-                                                                       what="ad_group_performance")
+    got = client(sandbox, "google_ads", waits, GOOGLE_HEADERS).request(
+        "POST", SEARCH_STREAM, json_body={"query": ad_group_query(world)}, what="ad_group_performance"
+    )
     assert got == clean and len(waits) == 1

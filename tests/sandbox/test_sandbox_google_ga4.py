@@ -23,20 +23,29 @@ from sandbox.server import DEFAULT_TOKENS, SandboxServer
 from sandbox.world import CAMPAIGNS, GOOGLE_ADS_CUSTOMERS, SEARCH_CAMPAIGNS, World
 from sandbox.world_web import PROPERTY_ID, property_day_end
 
-GOOGLE_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}",
-                  "developer-token": DEFAULT_TOKENS["google_ads_developer"], "login-customer-id": "5550000"}
+GOOGLE_HEADERS = {
+    "Authorization": f"Bearer {DEFAULT_TOKENS['google_ads']}",
+    "developer-token": DEFAULT_TOKENS["google_ads_developer"],
+    "login-customer-id": "5550000",
+}
 GA4_HEADERS = {"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}
-AD_GROUP_QUERY = ("SELECT customer.id, customer.currency_code, customer.time_zone, campaign.id, campaign.name, ad_group.id, "
-                  "metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, metrics.conversions_value, "
-                  "segments.date FROM ad_group WHERE segments.date BETWEEN '{start}' AND '{end}'")
+AD_GROUP_QUERY = (
+    "SELECT customer.id, customer.currency_code, customer.time_zone, campaign.id, campaign.name, ad_group.id, "
+    "metrics.impressions, metrics.clicks, metrics.cost_micros, metrics.conversions, metrics.conversions_value, "
+    "segments.date FROM ad_group WHERE segments.date BETWEEN '{start}' AND '{end}'"
+)
 SESSION_DIMENSIONS = ("date", "sessionSource", "sessionMedium", "sessionCampaignName", "landingPage")
 SESSION_METRICS = ("sessions", "engagedSessions", "bounceRate", "averageSessionDuration", "screenPageViews", "keyEvents")
 PAGE_METRICS = ("screenPageViews", "userEngagementDuration", "sessions")
 
 
 def search_stream(server, customer_id: str, query: str, headers: dict | None = None) -> requests.Response:
-    return requests.post(f"{server.base_url}/v26/customers/{customer_id}/googleAds:searchStream",
-                         json={"query": query}, headers=GOOGLE_HEADERS if headers is None else headers, timeout=60)
+    return requests.post(
+        f"{server.base_url}/v26/customers/{customer_id}/googleAds:searchStream",
+        json={"query": query},
+        headers=GOOGLE_HEADERS if headers is None else headers,
+        timeout=60,
+    )
 
 
 def google_rows(server, customer_id: str, query: str) -> list[dict]:
@@ -51,15 +60,22 @@ def full_ad_group_read(server, world) -> list[dict]:
 
 
 def run_report(server, body: dict, headers: dict | None = None, property_id: str = PROPERTY_ID) -> requests.Response:
-    return requests.post(f"{server.base_url}/v1beta/properties/{property_id}:runReport", json=body,
-                         headers=GA4_HEADERS if headers is None else headers, timeout=60)
+    return requests.post(
+        f"{server.base_url}/v1beta/properties/{property_id}:runReport",
+        json=body,
+        headers=GA4_HEADERS if headers is None else headers,
+        timeout=60,
+    )
 
 
 def ga4_read(server, world, dimensions, metrics, page_size: int = 2000, start=None, end=None) -> list[dict]:
     """Every row of a report, paged with offset/limit (as strings) until rowCount."""
     first, last = world.session_dates
-    body = {"dateRanges": [{"startDate": str(start or first), "endDate": str(end or last)}],
-            "dimensions": [{"name": d} for d in dimensions], "metrics": [{"name": m} for m in metrics]}
+    body = {
+        "dateRanges": [{"startDate": str(start or first), "endDate": str(end or last)}],
+        "dimensions": [{"name": d} for d in dimensions],
+        "metrics": [{"name": m} for m in metrics],
+    }
     rows, offset = [], 0
     while True:
         response = run_report(server, {**body, "limit": str(page_size), "offset": str(offset)})
@@ -94,18 +110,32 @@ def later_server(world):
 def test_full_google_ads_read_equals_the_worlds_ad_group_days(server, world):
     rows = full_ad_group_read(server, world)
     now = server.sandbox.now
-    expected = {(a.ad_group.ad_group_id, a.day.isoformat()): a for a in world.iter_ad_group_days(None, world.start, world.end, now)}
+    expected = {
+        (a.ad_group.ad_group_id, a.day.isoformat()): a for a in world.iter_ad_group_days(None, world.start, world.end, now)
+    }
     got = {(r["adGroup"]["id"], r["segments"]["date"]): r for r in rows}
     assert len(rows) == len(got) == len(expected) == world.truth().google_ads_row_count == 896
     assert got.keys() == expected.keys()
     for key, row in got.items():
         agd = expected[key]
-        assert row["customer"] == {"resourceName": agd.customer.resource_name, "id": agd.customer.customer_id,
-                                   "currencyCode": agd.customer.currency, "timeZone": agd.customer.time_zone}
-        assert row["campaign"] == {"resourceName": f"customers/{agd.customer.customer_id}/campaigns/{agd.campaign.campaign_id}",
-                                   "id": agd.campaign.campaign_id, "name": agd.campaign.name}
-        assert row["metrics"] == {"impressions": str(agd.impressions), "clicks": str(agd.clicks), "costMicros": str(agd.cost_micros),
-                                  "conversions": agd.conversions_at(now), "conversionsValue": agd.conversions_value_at(now)}
+        assert row["customer"] == {
+            "resourceName": agd.customer.resource_name,
+            "id": agd.customer.customer_id,
+            "currencyCode": agd.customer.currency,
+            "timeZone": agd.customer.time_zone,
+        }
+        assert row["campaign"] == {
+            "resourceName": f"customers/{agd.customer.customer_id}/campaigns/{agd.campaign.campaign_id}",
+            "id": agd.campaign.campaign_id,
+            "name": agd.campaign.name,
+        }
+        assert row["metrics"] == {
+            "impressions": str(agd.impressions),
+            "clicks": str(agd.clicks),
+            "costMicros": str(agd.cost_micros),
+            "conversions": agd.conversions_at(now),
+            "conversionsValue": agd.conversions_value_at(now),
+        }
 
 
 def test_google_ads_sums_equal_the_ground_truth(server, world):
@@ -124,7 +154,8 @@ def test_google_ads_sums_equal_the_ground_truth(server, world):
         got = dict(by_campaign[campaign])
         assert got["conversions"] == pytest.approx(metrics["conversions"]), campaign
         assert {k: v for k, v in got.items() if k != "conversions"} == {
-            k: v for k, v in metrics.items() if k not in ("conversions", "conversions_value_usd")}, campaign
+            k: v for k, v in metrics.items() if k not in ("conversions", "conversions_value_usd")
+        }, campaign
     assert dict(by_currency) == truth.spend_by_platform_currency["google_ads"]
     assert set(by_currency) == {"RUB", "USD", "GBP"}
     assert truth.spend_by_platform_currency["google_ads"]["RUB"] == Decimal("738453.24")
@@ -133,18 +164,30 @@ def test_google_ads_sums_equal_the_ground_truth(server, world):
 def test_campaign_and_customer_reports_aggregate_the_ad_group_days(server, world):
     start, end = world.start, world.start + timedelta(days=29)
     ad_groups = google_rows(server, "5550002", AD_GROUP_QUERY.format(start=start, end=end))
-    campaigns = google_rows(server, "5550002", "SELECT campaign.name, metrics.clicks, metrics.cost_micros FROM campaign "
-                                                f"WHERE segments.date >= '{start}' AND segments.date <= '{end}' ORDER BY campaign.name")
+    campaigns = google_rows(
+        server,
+        "5550002",
+        "SELECT campaign.name, metrics.clicks, metrics.cost_micros FROM campaign "
+        f"WHERE segments.date >= '{start}' AND segments.date <= '{end}' ORDER BY campaign.name",
+    )
     expected = defaultdict(lambda: [0, 0])
     for r in ad_groups:
         expected[r["campaign"]["name"]][0] += int(r["metrics"]["clicks"])
         expected[r["campaign"]["name"]][1] += int(r["metrics"]["costMicros"])
-    assert [(r["campaign"]["name"], int(r["metrics"]["clicks"]), int(r["metrics"]["costMicros"])) for r in campaigns] == \
-        sorted((name, clicks, cost) for name, (clicks, cost) in expected.items())
-    customer = google_rows(server, "5550002", "SELECT customer.id, metrics.cost_micros FROM customer "
-                                               f"WHERE segments.date BETWEEN '{start}' AND '{end}'")
-    assert customer == [{"customer": {"resourceName": "customers/5550002", "id": "5550002"},
-                         "metrics": {"costMicros": str(sum(cost for _, cost in expected.values()))}}]
+    assert [(r["campaign"]["name"], int(r["metrics"]["clicks"]), int(r["metrics"]["costMicros"])) for r in campaigns] == sorted(
+        (name, clicks, cost) for name, (clicks, cost) in expected.items()
+    )
+    customer = google_rows(
+        server,
+        "5550002",
+        f"SELECT customer.id, metrics.cost_micros FROM customer WHERE segments.date BETWEEN '{start}' AND '{end}'",
+    )
+    assert customer == [
+        {
+            "customer": {"resourceName": "customers/5550002", "id": "5550002"},
+            "metrics": {"costMicros": str(sum(cost for _, cost in expected.values()))},
+        }
+    ]
 
 
 def test_google_ads_answers_in_batches_of_at_most_the_batch_size(server, world, monkeypatch):
@@ -153,9 +196,11 @@ def test_google_ads_answers_in_batches_of_at_most_the_batch_size(server, world, 
     batches = response.json()
     assert [len(b["results"]) for b in batches] == [100] * 3 + [60]
     assert all(b["fieldMask"] == batches[0]["fieldMask"] and b["requestId"] == batches[0]["requestId"] for b in batches)
-    assert batches[0]["fieldMask"] == ("customer.id,customer.currencyCode,customer.timeZone,campaign.id,campaign.name,adGroup.id,"
-                                       "metrics.impressions,metrics.clicks,metrics.costMicros,metrics.conversions,"
-                                       "metrics.conversionsValue,segments.date")
+    assert batches[0]["fieldMask"] == (
+        "customer.id,customer.currencyCode,customer.timeZone,campaign.id,campaign.name,adGroup.id,"
+        "metrics.impressions,metrics.clicks,metrics.costMicros,metrics.conversions,"
+        "metrics.conversionsValue,segments.date"
+    )
 
 
 def test_google_ads_dates_are_the_accounts_own_days_reported_once_they_end(sandbox, world):
@@ -186,23 +231,34 @@ def test_google_conversions_are_restated_as_the_clock_moves(sandbox, world):
 
 
 def test_manager_account_lists_its_clients_and_refuses_metrics(server):
-    rows = google_rows(server, "5550000", "SELECT customer_client.id, customer_client.currency_code, customer_client.time_zone, "
-                                           "customer_client.manager, customer_client.level FROM customer_client")
+    rows = google_rows(
+        server,
+        "5550000",
+        "SELECT customer_client.id, customer_client.currency_code, customer_client.time_zone, "
+        "customer_client.manager, customer_client.level FROM customer_client",
+    )
     assert [(r["customerClient"]["id"], r["customerClient"]["currencyCode"], r["customerClient"]["level"]) for r in rows] == [
-        ("5550000", "USD", "0"), ("5550001", "RUB", "1"), ("5550002", "USD", "1"), ("5550003", "GBP", "1")]
+        ("5550000", "USD", "0"),
+        ("5550001", "RUB", "1"),
+        ("5550002", "USD", "1"),
+        ("5550003", "GBP", "1"),
+    ]
     response = search_stream(server, "5550000", "SELECT metrics.clicks FROM customer WHERE segments.date DURING LAST_7_DAYS")
     assert response.status_code == 400
     assert response.json()[0]["error"]["details"][0]["errors"][0]["errorCode"] == {"queryError": "REQUESTED_METRICS_FOR_MANAGER"}
 
 
-@pytest.mark.parametrize("headers, customer, status, grpc_status, error_code", [
-    (None, "5550001", 401, "UNAUTHENTICATED", None),
-    ({"Authorization": "Bearer expired"}, "5550001", 401, "UNAUTHENTICATED", {"authenticationError": "OAUTH_TOKEN_INVALID"}),
-    ({"developer-token": "nope"}, "5550001", 401, "UNAUTHENTICATED", {"authenticationError": "DEVELOPER_TOKEN_INVALID"}),
-    ({}, "9999999", 403, "PERMISSION_DENIED", {"authorizationError": "USER_PERMISSION_DENIED"}),
-    ({"login-customer-id": "5550002"}, "5550001", 403, "PERMISSION_DENIED", {"authorizationError": "USER_PERMISSION_DENIED"}),
-    ({"login-customer-id": "555-000-0"}, "5550001", 400, "INVALID_ARGUMENT", {"headerError": "INVALID_LOGIN_CUSTOMER_ID"}),
-])
+@pytest.mark.parametrize(
+    "headers, customer, status, grpc_status, error_code",
+    [
+        (None, "5550001", 401, "UNAUTHENTICATED", None),
+        ({"Authorization": "Bearer expired"}, "5550001", 401, "UNAUTHENTICATED", {"authenticationError": "OAUTH_TOKEN_INVALID"}),
+        ({"developer-token": "nope"}, "5550001", 401, "UNAUTHENTICATED", {"authenticationError": "DEVELOPER_TOKEN_INVALID"}),
+        ({}, "9999999", 403, "PERMISSION_DENIED", {"authorizationError": "USER_PERMISSION_DENIED"}),
+        ({"login-customer-id": "5550002"}, "5550001", 403, "PERMISSION_DENIED", {"authorizationError": "USER_PERMISSION_DENIED"}),
+        ({"login-customer-id": "555-000-0"}, "5550001", 400, "INVALID_ARGUMENT", {"headerError": "INVALID_LOGIN_CUSTOMER_ID"}),
+    ],
+)
 def test_google_ads_auth_and_access_errors_are_googles(server, headers, customer, status, grpc_status, error_code):
     sent = {} if headers is None else {**GOOGLE_HEADERS, **headers}
     response = search_stream(server, customer, "SELECT customer.id FROM customer", headers=sent)
@@ -217,23 +273,26 @@ def test_google_ads_auth_and_access_errors_are_googles(server, headers, customer
     assert DEFAULT_TOKENS["google_ads"] not in response.text
 
 
-@pytest.mark.parametrize("query, code", [
-    ("SELECT campaign.id FROM campaign WHERE", "UNEXPECTED_END_OF_QUERY"),
-    ("SELECT campaign.id campaign", "EXPECTED_FROM"),
-    ("campaign.id FROM campaign", "EXPECTED_SELECT"),
-    ("SELECT metrics.clickz FROM campaign", "UNRECOGNIZED_FIELD"),
-    ("SELECT campaign.id FROM keyword_view", "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"),
-    ("SELECT ad_group.id FROM campaign", "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"),
-    ("SELECT campaign.id, segments.date FROM campaign", "EXPECTED_FILTERS_ON_DATE_RANGE"),
-    ("SELECT campaign.id, segments.date FROM campaign WHERE segments.date >= '2026-06-01'", "EXPECTED_FILTERS_ON_DATE_RANGE"),
-    ("SELECT campaign.id FROM campaign WHERE segments.date BETWEEN '2026-06-01' AND '2026/06/30'", "INVALID_DATE_FORMAT"),
-    ("SELECT campaign.id FROM campaign WHERE segments.date BETWEEN '2026-06-30' AND '2026-06-01'", "DATE_RANGE_TOO_NARROW"),
-    ("SELECT campaign.id FROM campaign WHERE segments.date DURING LAST_3_WEEKS", "INVALID_VALUE_WITH_DURING_OPERATOR"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.name = 'unterminated", "STRING_NOT_TERMINATED"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.id ~ 3", "BAD_SYMBOL"),
-    ("SELECT campaign.id FROM campaign LIMIT 0", "LIMIT_VALUE_TOO_LOW"),
-    ("SELECT campaign.id FROM campaign WHERE campaign.id IN ()", "PROHIBITED_EMPTY_LIST_IN_CONDITION"),
-])
+@pytest.mark.parametrize(
+    "query, code",
+    [
+        ("SELECT campaign.id FROM campaign WHERE", "UNEXPECTED_END_OF_QUERY"),
+        ("SELECT campaign.id campaign", "EXPECTED_FROM"),
+        ("campaign.id FROM campaign", "EXPECTED_SELECT"),
+        ("SELECT metrics.clickz FROM campaign", "UNRECOGNIZED_FIELD"),
+        ("SELECT campaign.id FROM keyword_view", "BAD_RESOURCE_TYPE_IN_FROM_CLAUSE"),
+        ("SELECT ad_group.id FROM campaign", "PROHIBITED_RESOURCE_TYPE_IN_SELECT_CLAUSE"),
+        ("SELECT campaign.id, segments.date FROM campaign", "EXPECTED_FILTERS_ON_DATE_RANGE"),
+        ("SELECT campaign.id, segments.date FROM campaign WHERE segments.date >= '2026-06-01'", "EXPECTED_FILTERS_ON_DATE_RANGE"),
+        ("SELECT campaign.id FROM campaign WHERE segments.date BETWEEN '2026-06-01' AND '2026/06/30'", "INVALID_DATE_FORMAT"),
+        ("SELECT campaign.id FROM campaign WHERE segments.date BETWEEN '2026-06-30' AND '2026-06-01'", "DATE_RANGE_TOO_NARROW"),
+        ("SELECT campaign.id FROM campaign WHERE segments.date DURING LAST_3_WEEKS", "INVALID_VALUE_WITH_DURING_OPERATOR"),
+        ("SELECT campaign.id FROM campaign WHERE campaign.name = 'unterminated", "STRING_NOT_TERMINATED"),
+        ("SELECT campaign.id FROM campaign WHERE campaign.id ~ 3", "BAD_SYMBOL"),
+        ("SELECT campaign.id FROM campaign LIMIT 0", "LIMIT_VALUE_TOO_LOW"),
+        ("SELECT campaign.id FROM campaign WHERE campaign.id IN ()", "PROHIBITED_EMPTY_LIST_IN_CONDITION"),
+    ],
+)
 def test_bad_gaql_is_invalid_argument_with_googles_query_error(server, query, code):
     response = search_stream(server, "5550002", query)
     assert response.status_code == 400, response.text
@@ -243,10 +302,12 @@ def test_bad_gaql_is_invalid_argument_with_googles_query_error(server, query, co
 
 
 def test_gaql_parses_the_subset_the_sandbox_answers():
-    q = gaql.parse("select campaign.id, campaign.name, metrics.cost_micros FROM campaign "
-                   "WHERE segments.date BETWEEN '2026-06-01' AND \"2026-06-30\" AND campaign.status = ENABLED "
-                   "AND campaign.id IN (1, 2) AND campaign.name NOT LIKE '%test%' AND metrics.clicks > 10 "
-                   "AND ad_group.name IS NOT NULL ORDER BY metrics.cost_micros DESC, campaign.id LIMIT 5")
+    q = gaql.parse(
+        "select campaign.id, campaign.name, metrics.cost_micros FROM campaign "
+        "WHERE segments.date BETWEEN '2026-06-01' AND \"2026-06-30\" AND campaign.status = ENABLED "
+        "AND campaign.id IN (1, 2) AND campaign.name NOT LIKE '%test%' AND metrics.clicks > 10 "
+        "AND ad_group.name IS NOT NULL ORDER BY metrics.cost_micros DESC, campaign.id LIMIT 5"
+    )
     assert q.fields == ("campaign.id", "campaign.name", "metrics.cost_micros")
     assert q.resource == "campaign"
     assert q.conditions == (
@@ -260,18 +321,25 @@ def test_gaql_parses_the_subset_the_sandbox_answers():
     assert q.order_by == (("metrics.cost_micros", True), ("campaign.id", False))
     assert q.limit == 5
     assert gaql.parse("SELECT customer.id FROM customer WHERE segments.date DURING last_30_days").conditions == (
-        gaql.Condition("segments.date", "DURING", ("LAST_30_DAYS",)),)
+        gaql.Condition("segments.date", "DURING", ("LAST_30_DAYS",)),
+    )
     assert gaql.parse("SELECT campaign.name FROM campaign WHERE campaign.name = 'it\\'s'").conditions[0].values == ("it's",)
 
 
 def test_gaql_filters_order_and_limit_apply_to_the_rows(server, world):
-    rows = google_rows(server, "5550001", "SELECT campaign.name, ad_group.id, metrics.clicks FROM ad_group "
-                                           f"WHERE segments.date BETWEEN '{world.start}' AND '{world.end}' "
-                                           "AND campaign.name LIKE 'ru_search_%' AND metrics.clicks > 100 "
-                                           "ORDER BY metrics.clicks DESC LIMIT 3")
+    rows = google_rows(
+        server,
+        "5550001",
+        "SELECT campaign.name, ad_group.id, metrics.clicks FROM ad_group "
+        f"WHERE segments.date BETWEEN '{world.start}' AND '{world.end}' "
+        "AND campaign.name LIKE 'ru_search_%' AND metrics.clicks > 100 "
+        "ORDER BY metrics.clicks DESC LIMIT 3",
+    )
     clicks = [int(r["metrics"]["clicks"]) for r in rows]
     assert len(rows) == 3 and clicks == sorted(clicks, reverse=True) and min(clicks) > 100
-    brand = google_rows(server, "5550001", "SELECT campaign.id, campaign.name FROM campaign WHERE campaign.name = 'ru_search_brand'")
+    brand = google_rows(
+        server, "5550001", "SELECT campaign.id, campaign.name FROM campaign WHERE campaign.name = 'ru_search_brand'"
+    )
     assert [r["campaign"]["name"] for r in brand] == ["ru_search_brand"]
 
 
@@ -285,7 +353,9 @@ def test_full_ga4_session_report_equals_the_ground_truth(server, world):
     assert sum(int(r["engagedSessions"]) for r in rows) == truth.ga4_totals["engaged_sessions"]
     assert sum(int(r["screenPageViews"]) for r in rows) == truth.ga4_totals["page_views"]
     assert sum(int(r["keyEvents"]) for r in rows) == truth.ga4_totals["conversions"]
-    assert sum(float(r["averageSessionDuration"]) * int(r["sessions"]) for r in rows) == pytest.approx(truth.ga4_totals["duration_seconds"])
+    assert sum(float(r["averageSessionDuration"]) * int(r["sessions"]) for r in rows) == pytest.approx(
+        truth.ga4_totals["duration_seconds"]
+    )
     by_utm: dict[tuple, int] = defaultdict(int)
     for r in rows:
         by_utm[(r["sessionSource"], r["sessionMedium"], r["sessionCampaignName"])] += int(r["sessions"])
@@ -296,8 +366,15 @@ def test_full_ga4_session_report_equals_the_ground_truth(server, world):
     by_day = defaultdict(int)
     for r in ga4_read(server, world, ("date", "sessionDefaultChannelGroup"), ("sessions",)):
         by_day[(r["sessionDefaultChannelGroup"], r["date"])] += int(r["sessions"])
-    groups = {"paid_social": "Paid Social", "paid_search": "Paid Search", "organic_search": "Organic Search", "direct": "Direct",
-              "referral": "Referral", "email": "Email", "organic_social": "Organic Social"}
+    groups = {
+        "paid_social": "Paid Social",
+        "paid_search": "Paid Search",
+        "organic_search": "Organic Search",
+        "direct": "Direct",
+        "referral": "Referral",
+        "email": "Email",
+        "organic_social": "Organic Social",
+    }
     assert dict(by_day) == {(groups[c], d.strftime("%Y%m%d")): n for (c, d), n in truth.sessions_by_channel_day.items()}
 
 
@@ -328,8 +405,11 @@ def test_organic_content_trend_is_visible_week_over_week(later_server, world):
 
 def test_ga4_days_appear_when_they_end_and_late_hits_arrive_for_72_hours(sandbox, world):
     day = world.start + timedelta(days=40)
-    body = {"dateRanges": [{"startDate": str(day), "endDate": str(day)}], "dimensions": [{"name": "date"}],
-            "metrics": [{"name": "sessions"}]}
+    body = {
+        "dateRanges": [{"startDate": str(day), "endDate": str(day)}],
+        "dimensions": [{"name": "date"}],
+        "metrics": [{"name": "sessions"}],
+    }
 
     def sessions_at(clock):
         sandbox.set_clock(clock)
@@ -392,14 +472,21 @@ def test_paid_search_contacts_carry_the_ad_group_that_brought_them(server, world
     clicks = {}
     days = sorted({c.created_at.astimezone(SEARCH_CAMPAIGNS[0].customer.tz).date() for c in untagged})[:5]
     for day in days:
-        query = ("SELECT campaign.name, ad_group.id, click_view.gclid, segments.date FROM click_view "
-                 f"WHERE segments.date = '{day}'")
-        clicks.update({r["clickView"]["gclid"]: (r["campaign"]["name"], r["adGroup"]["id"])
-                       for r in google_rows(server, "5550001", query)})
+        query = (
+            f"SELECT campaign.name, ad_group.id, click_view.gclid, segments.date FROM click_view WHERE segments.date = '{day}'"
+        )
+        clicks.update(
+            {r["clickView"]["gclid"]: (r["campaign"]["name"], r["adGroup"]["id"]) for r in google_rows(server, "5550001", query)}
+        )
     checked = 0
     for c in untagged:
         assert (c.utm_source, c.utm_medium, c.utm_campaign, c.utm_content, c.hs_analytics_source) == (
-            None, None, None, None, "PAID_SEARCH")
+            None,
+            None,
+            None,
+            None,
+            "PAID_SEARCH",
+        )
         record = world.contact_record(c, world.default_now, None)["properties"]
         assert record["hs_google_click_id"] == c.gclid and record["utm_campaign"] is None
         if c.gclid in clicks:
@@ -412,13 +499,23 @@ def test_paid_search_contacts_carry_the_ad_group_that_brought_them(server, world
 
 
 def test_ga4_names_the_google_ads_campaign_of_auto_tagged_clicks_only(server, world):
-    rows = ga4_read(server, world, ("sessionSource", "sessionMedium", "sessionCampaignName", "sessionGoogleAdsCampaignId",
-                                    "sessionGoogleAdsCampaignName"), ("sessions",))
-    named = {(r["sessionCampaignName"], r["sessionGoogleAdsCampaignId"], r["sessionGoogleAdsCampaignName"])
-             for r in rows if r["sessionGoogleAdsCampaignId"] != "(not set)"}
+    rows = ga4_read(
+        server,
+        world,
+        ("sessionSource", "sessionMedium", "sessionCampaignName", "sessionGoogleAdsCampaignId", "sessionGoogleAdsCampaignName"),
+        ("sessions",),
+    )
+    named = {
+        (r["sessionCampaignName"], r["sessionGoogleAdsCampaignId"], r["sessionGoogleAdsCampaignName"])
+        for r in rows
+        if r["sessionGoogleAdsCampaignId"] != "(not set)"
+    }
     assert named == {(c.name, c.campaign_id, c.name) for c in SEARCH_CAMPAIGNS if c.customer.auto_tagged}
-    assert all((r["sessionSource"], r["sessionMedium"]) == ("google", "cpc") for r in rows
-               if r["sessionGoogleAdsCampaignId"] != "(not set)")
+    assert all(
+        (r["sessionSource"], r["sessionMedium"]) == ("google", "cpc")
+        for r in rows
+        if r["sessionGoogleAdsCampaignId"] != "(not set)"
+    )
     assert all(r["sessionGoogleAdsCampaignName"] == "(not set)" for r in rows if r["sessionGoogleAdsCampaignId"] == "(not set)")
 
 
@@ -430,35 +527,82 @@ def test_click_view_answers_one_day_at_most_90_days_back(server, world):
     assert len(rows) == sum(agd.clicks for agd in world.ad_group_days(day) if agd.customer.customer_id == "5550001")
     assert len({r["clickView"]["gclid"] for r in rows}) == len(rows)
     assert rows[0]["clickView"]["resourceName"] == f"customers/5550001/clickViews/{day}~{rows[0]['clickView']['gclid']}"
-    for where, code in ((f"BETWEEN '{day}' AND '{day + timedelta(days=1)}'", "EXPECTED_FILTER_ON_A_SINGLE_DAY"),
-                        ("= '2026-05-30'", "DATE_TOO_OLD")):
+    for where, code in (
+        (f"BETWEEN '{day}' AND '{day + timedelta(days=1)}'", "EXPECTED_FILTER_ON_A_SINGLE_DAY"),
+        ("= '2026-05-30'", "DATE_TOO_OLD"),
+    ):
         response = search_stream(server, "5550001", query.format(where))
         assert response.status_code == 400
         assert response.json()[0]["error"]["details"][0]["errors"][0]["errorCode"] == {"clickViewError": code}
 
 
-@pytest.mark.parametrize("headers, property_id, body_change, status, grpc_status, message", [
-    ({}, PROPERTY_ID, {}, 401, "UNAUTHENTICATED", "missing required authentication credential"),
-    ({"Authorization": "Bearer expired"}, PROPERTY_ID, {}, 401, "UNAUTHENTICATED", "invalid authentication credentials"),
-    (None, "999", {}, 403, "PERMISSION_DENIED", "sufficient permissions for this property"),
-    (None, PROPERTY_ID, {"dimensions": [{"name": "sessionPotato"}]}, 400, "INVALID_ARGUMENT", "sessionPotato is not a valid dimension"),
-    (None, PROPERTY_ID, {"metrics": [{"name": "visits"}]}, 400, "INVALID_ARGUMENT", "visits is not a valid metric"),
-    # not Data API metrics (googleapis/google-cloud-java#9279, googleanalytics/ga-dev-tools#1658)
-    (None, PROPERTY_ID, {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "exits"}]}, 400, "INVALID_ARGUMENT",
-     "Field exits is not a valid metric"),
-    (None, PROPERTY_ID, {"dimensions": [{"name": "landingPage"}], "metrics": [{"name": "entrances"}]}, 400, "INVALID_ARGUMENT",
-     "Field entrances is not a valid metric"),
-    # renamed keyEvents in 2024
-    (None, PROPERTY_ID, {"metrics": [{"name": "conversions"}]}, 400, "INVALID_ARGUMENT", "Field conversions is not a valid metric"),
-    (None, PROPERTY_ID, {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "bounceRate"}]}, 400, "INVALID_ARGUMENT",
-     "incompatible"),
-    (None, PROPERTY_ID, {"dateRanges": [{"startDate": "2026-07-02", "endDate": "2026-07-01"}]}, 400, "INVALID_ARGUMENT",
-     "must be on or before"),
-    (None, PROPERTY_ID, {"limit": "lots"}, 400, "INVALID_ARGUMENT", "limit"),
-])
+@pytest.mark.parametrize(
+    "headers, property_id, body_change, status, grpc_status, message",
+    [
+        ({}, PROPERTY_ID, {}, 401, "UNAUTHENTICATED", "missing required authentication credential"),
+        ({"Authorization": "Bearer expired"}, PROPERTY_ID, {}, 401, "UNAUTHENTICATED", "invalid authentication credentials"),
+        (None, "999", {}, 403, "PERMISSION_DENIED", "sufficient permissions for this property"),
+        (
+            None,
+            PROPERTY_ID,
+            {"dimensions": [{"name": "sessionPotato"}]},
+            400,
+            "INVALID_ARGUMENT",
+            "sessionPotato is not a valid dimension",
+        ),
+        (None, PROPERTY_ID, {"metrics": [{"name": "visits"}]}, 400, "INVALID_ARGUMENT", "visits is not a valid metric"),
+        # not Data API metrics (googleapis/google-cloud-java#9279, googleanalytics/ga-dev-tools#1658)
+        (
+            None,
+            PROPERTY_ID,
+            {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "exits"}]},
+            400,
+            "INVALID_ARGUMENT",
+            "Field exits is not a valid metric",
+        ),
+        (
+            None,
+            PROPERTY_ID,
+            {"dimensions": [{"name": "landingPage"}], "metrics": [{"name": "entrances"}]},
+            400,
+            "INVALID_ARGUMENT",
+            "Field entrances is not a valid metric",
+        ),
+        # renamed keyEvents in 2024
+        (
+            None,
+            PROPERTY_ID,
+            {"metrics": [{"name": "conversions"}]},
+            400,
+            "INVALID_ARGUMENT",
+            "Field conversions is not a valid metric",
+        ),
+        (
+            None,
+            PROPERTY_ID,
+            {"dimensions": [{"name": "pagePath"}], "metrics": [{"name": "bounceRate"}]},
+            400,
+            "INVALID_ARGUMENT",
+            "incompatible",
+        ),
+        (
+            None,
+            PROPERTY_ID,
+            {"dateRanges": [{"startDate": "2026-07-02", "endDate": "2026-07-01"}]},
+            400,
+            "INVALID_ARGUMENT",
+            "must be on or before",
+        ),
+        (None, PROPERTY_ID, {"limit": "lots"}, 400, "INVALID_ARGUMENT", "limit"),
+    ],
+)
 def test_ga4_errors_are_googles(server, headers, property_id, body_change, status, grpc_status, message):
-    body = {"dateRanges": [{"startDate": "2026-07-01", "endDate": "2026-07-01"}], "dimensions": [{"name": "date"}],
-            "metrics": [{"name": "sessions"}], **body_change}
+    body = {
+        "dateRanges": [{"startDate": "2026-07-01", "endDate": "2026-07-01"}],
+        "dimensions": [{"name": "date"}],
+        "metrics": [{"name": "sessions"}],
+        **body_change,
+    }
     response = run_report(server, body, headers=headers, property_id=property_id)
     assert response.status_code == status
     error = response.json()["error"]
@@ -468,12 +612,25 @@ def test_ga4_errors_are_googles(server, headers, property_id, body_change, statu
 
 def test_ga4_relative_dates_filters_and_order(sandbox, world):
     sandbox.set_clock(world.default_now + timedelta(days=5))
-    body = {"dateRanges": [{"startDate": "7daysAgo", "endDate": "yesterday"}],
-            "dimensions": [{"name": "date"}, {"name": "sessionCampaignName"}], "metrics": [{"name": "sessions"}],
-            "dimensionFilter": {"andGroup": {"expressions": [
-                {"filter": {"fieldName": "sessionMedium", "stringFilter": {"value": "cpc"}}},
-                {"filter": {"fieldName": "sessionCampaignName", "inListFilter": {"values": ["us_search_brand", "us_search_generic"]}}}]}},
-            "orderBys": [{"metric": {"metricName": "sessions"}, "desc": True}]}
+    body = {
+        "dateRanges": [{"startDate": "7daysAgo", "endDate": "yesterday"}],
+        "dimensions": [{"name": "date"}, {"name": "sessionCampaignName"}],
+        "metrics": [{"name": "sessions"}],
+        "dimensionFilter": {
+            "andGroup": {
+                "expressions": [
+                    {"filter": {"fieldName": "sessionMedium", "stringFilter": {"value": "cpc"}}},
+                    {
+                        "filter": {
+                            "fieldName": "sessionCampaignName",
+                            "inListFilter": {"values": ["us_search_brand", "us_search_generic"]},
+                        }
+                    },
+                ]
+            }
+        },
+        "orderBys": [{"metric": {"metricName": "sessions"}, "desc": True}],
+    }
     page = run_report(sandbox, body).json()
     rows = [([v["value"] for v in r["dimensionValues"]], int(r["metricValues"][0]["value"])) for r in page["rows"]]
     assert {name for (_, name), _ in rows} == {"us_search_brand", "us_search_generic"}
@@ -492,7 +649,9 @@ def test_one_paid_campaign_is_clearly_best_and_one_plainly_loses_money(world):
     roas = {c: truth.revenue_by_campaign_usd.get(c, Decimal(0)) / spend for c, spend in truth.spend_by_campaign_usd.items()}
     assert set(truth.spend_usd_by_platform) == {"meta_ads", "google_ads"}
     assert max(roas, key=roas.get) == "us_retargeting_site_visitors"
-    assert roas["us_retargeting_site_visitors"] > Decimal("1.5") * max(v for c, v in roas.items() if c != "us_retargeting_site_visitors")
+    assert roas["us_retargeting_site_visitors"] > Decimal("1.5") * max(
+        v for c, v in roas.items() if c != "us_retargeting_site_visitors"
+    )
     assert roas["eu_brand_awareness_video"] == 0
     assert roas["uk_search_competitors"] < 1  # paid search has a loser too
     assert truth.total_spend_usd == sum(truth.spend_usd_by_platform.values()) == Decimal("92368.39")
@@ -516,21 +675,38 @@ def test_connections_point_at_the_google_ads_and_ga4_sandbox(server):
     assert google["extra"]["login_customer_id"] == "5550000"
     ga4 = json.loads(conns["AIRFLOW_CONN_GA4"])
     # the property's BigQuery export is linked, on the same server: the demo reads exits from it
-    assert ga4["extra"] == {"property_ids": [PROPERTY_ID], "bigquery_project_id": "funnelhouse-sandbox",
-                            "bigquery_url": server.base_url}
+    assert ga4["extra"] == {
+        "property_ids": [PROPERTY_ID],
+        "bigquery_project_id": "funnelhouse-sandbox",
+        "bigquery_url": server.base_url,
+    }
 
 
 @pytest.mark.slow
 def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
-    body = {"dateRanges": [{"startDate": "2026-06-01", "endDate": "2026-08-30"}],
-            "dimensions": [{"name": d} for d in SESSION_DIMENSIONS], "metrics": [{"name": m} for m in SESSION_METRICS]}
+    body = {
+        "dateRanges": [{"startDate": "2026-06-01", "endDate": "2026-08-30"}],
+        "dimensions": [{"name": d} for d in SESSION_DIMENSIONS],
+        "metrics": [{"name": m} for m in SESSION_METRICS],
+    }
     query = AD_GROUP_QUERY.format(start="2026-06-01", end="2026-08-29")
     answers = []
     for _ in range(2):
         with SandboxServer(World(seed=7)) as server:
-            answers.append((search_stream(server, "5550003", query).content, run_report(server, body).content,
-                            run_report(server, {**body, "dimensions": [{"name": "date"}, {"name": "pagePath"}],
-                                                "metrics": [{"name": m} for m in PAGE_METRICS]}).content))
+            answers.append(
+                (
+                    search_stream(server, "5550003", query).content,
+                    run_report(server, body).content,
+                    run_report(
+                        server,
+                        {
+                            **body,
+                            "dimensions": [{"name": "date"}, {"name": "pagePath"}],
+                            "metrics": [{"name": m} for m in PAGE_METRICS],
+                        },
+                    ).content,
+                )
+            )
     assert answers[0] == answers[1]
     with SandboxServer(World(seed=8)) as other:
         assert search_stream(other, "5550003", query).content != answers[0][0]
@@ -560,8 +736,11 @@ def test_generation_is_lazy_and_memory_stays_flat_as_scale_grows():
 def test_ga4_folds_a_report_above_its_row_limit_into_an_other_row_and_says_so(sandbox, world):
     """GA4 keeps the most common rows and condenses the rest into "(other)" (support answer 13331684)."""
     day = world.start + timedelta(days=20)
-    body = {"dateRanges": [{"startDate": str(day), "endDate": str(day + timedelta(days=6))}],
-            "dimensions": [{"name": d} for d in SESSION_DIMENSIONS], "metrics": [{"name": "sessions"}, {"name": "keyEvents"}]}
+    body = {
+        "dateRanges": [{"startDate": str(day), "endDate": str(day + timedelta(days=6))}],
+        "dimensions": [{"name": d} for d in SESSION_DIMENSIONS],
+        "metrics": [{"name": "sessions"}, {"name": "keyEvents"}],
+    }
     whole = run_report(sandbox, body).json()
     assert "dataLossFromOtherRow" not in whole["metadata"] and whole["rowCount"] > 100
     sandbox.sandbox.ga4_row_limit = 100
@@ -578,19 +757,30 @@ def test_ga4_folds_a_report_above_its_row_limit_into_an_other_row_and_says_so(sa
     assert all(n <= smallest_kept for key, n in original.items() if key not in kept)
     assert sum(kept.values()) == sum(original.values())
     for i in (0, 1):
-        assert sum(int(r["metricValues"][i]["value"]) for r in folded["rows"]) == \
-            sum(int(r["metricValues"][i]["value"]) for r in whole["rows"])
+        assert sum(int(r["metricValues"][i]["value"]) for r in folded["rows"]) == sum(
+            int(r["metricValues"][i]["value"]) for r in whole["rows"]
+        )
     one_day = run_report(sandbox, {**body, "dateRanges": [{"startDate": str(day), "endDate": str(day)}]}).json()
     assert one_day["rowCount"] < 100 and "dataLossFromOtherRow" not in one_day["metadata"]
 
 
 def test_ga4_returns_the_property_quota_and_refuses_with_429_once_the_hours_tokens_are_spent(sandbox, world):
     sandbox.sandbox.ga4_quota = {"tokensPerProjectPerHour": 3}
-    body = {"dateRanges": [{"startDate": str(world.start), "endDate": str(world.start)}], "dimensions": [{"name": "date"}],
-            "metrics": [{"name": "sessions"}], "returnPropertyQuota": True}
+    body = {
+        "dateRanges": [{"startDate": str(world.start), "endDate": str(world.start)}],
+        "dimensions": [{"name": "date"}],
+        "metrics": [{"name": "sessions"}],
+        "returnPropertyQuota": True,
+    }
     quotas = [run_report(sandbox, body).json()["propertyQuota"] for _ in range(3)]
-    assert list(quotas[0]) == ["tokensPerDay", "tokensPerHour", "concurrentRequests", "serverErrorsPerProjectPerHour",
-                               "potentiallyThresholdedRequestsPerHour", "tokensPerProjectPerHour"]
+    assert list(quotas[0]) == [
+        "tokensPerDay",
+        "tokensPerHour",
+        "concurrentRequests",
+        "serverErrorsPerProjectPerHour",
+        "potentiallyThresholdedRequestsPerHour",
+        "tokensPerProjectPerHour",
+    ]
     assert [q["tokensPerProjectPerHour"] for q in quotas] == [{"consumed": 1, "remaining": r} for r in (2, 1, 0)]
     assert [q["tokensPerHour"]["remaining"] for q in quotas] == [39_999, 39_998, 39_997]
     assert quotas[0]["tokensPerDay"] == {"consumed": 1, "remaining": 199_999}
@@ -598,9 +788,11 @@ def test_ga4_returns_the_property_quota_and_refuses_with_429_once_the_hours_toke
     refused = run_report(sandbox, body)
     assert refused.status_code == 429
     assert refused.json()["error"] == {
-        "code": 429, "status": "RESOURCE_EXHAUSTED",
+        "code": 429,
+        "status": "RESOURCE_EXHAUSTED",
         "message": "Exhausted property tokens for a project per hour. These quota tokens will return in under an hour. "
-                   "To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas"}
+        "To learn more, see https://developers.google.com/analytics/devguides/reporting/data/v1/quotas",
+    }
     assert "propertyQuota" not in run_report(sandbox, {**body, "returnPropertyQuota": False}).json().get("error", {})
     sandbox.set_clock(sandbox.sandbox.now + timedelta(hours=1))  # the next hour's tokens
     again = run_report(sandbox, body)

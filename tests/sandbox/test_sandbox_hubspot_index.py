@@ -42,16 +42,25 @@ def test_every_contact_rebuilt_from_its_columns_equals_the_generated_one():
 def test_the_index_is_every_rendered_records_modified_time_sorted():
     """The index against the records themselves: render each one, parse its lastmodifieddate."""
     world = World(seed=7, scale=1, days=20)
-    clocks = (datetime(2026, 6, 4, 9, 30, 0, 250_700, tzinfo=UTC), world.default_now - timedelta(microseconds=1),
-              world.default_now, world.default_now + timedelta(days=30))
+    clocks = (
+        datetime(2026, 6, 4, 9, 30, 0, 250_700, tzinfo=UTC),
+        world.default_now - timedelta(microseconds=1),
+        world.default_now,
+        world.default_now + timedelta(days=30),
+    )
     for as_of in clocks:
-        contacts = sorted((_epoch_ms(world.contact_record(c, as_of, None)["properties"]["lastmodifieddate"]), int(c.contact_id))
-                          for c in world.iter_contacts(as_of) if not (c.archived_at and c.archived_at <= as_of))
-        deals = sorted((_epoch_ms(world.deal_record(d, as_of, None, False)["properties"]["hs_lastmodifieddate"]), int(d.deal_id))
-                       for d in world.iter_deals(as_of))
+        contacts = sorted(
+            (_epoch_ms(world.contact_record(c, as_of, None)["properties"]["lastmodifieddate"]), int(c.contact_id))
+            for c in world.iter_contacts(as_of)
+            if not (c.archived_at and c.archived_at <= as_of)
+        )
+        deals = sorted(
+            (_epoch_ms(world.deal_record(d, as_of, None, False)["properties"]["hs_lastmodifieddate"]), int(d.deal_id))
+            for d in world.iter_deals(as_of)
+        )
         for object_type, expected in (("contacts", contacts), ("deals", deals)):
             modified, ids = world.modified_index(object_type, as_of)
-            assert list(zip(modified, ids)) == expected
+            assert list(zip(modified, ids, strict=True)) == expected
         assert len(contacts) == world.truth(as_of).contact_count
         assert len(deals) == world.truth(as_of).deal_count
     modified, ids = world.modified_index("contacts", datetime(2026, 5, 1, tzinfo=UTC))  # before the world starts
@@ -75,8 +84,12 @@ def test_searches_at_new_clocks_regenerate_no_day():
             since = _epoch_ms("2026-06-05T00:00:00.000Z")
             seen, after, empty_pages = [], None, 0
             while True:
-                body = {"limit": 200, "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(since)}]}],
-                        "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}], "properties": ["email"]}
+                body = {
+                    "limit": 200,
+                    "filterGroups": [{"filters": [{"propertyName": "lastmodifieddate", "operator": "GTE", "value": str(since)}]}],
+                    "sorts": [{"propertyName": "lastmodifieddate", "direction": "ASCENDING"}],
+                    "properties": ["email"],
+                }
                 if after:
                     body["after"] = after
                 page = requests.post(url, json=body, headers=HUB, timeout=60).json()

@@ -44,9 +44,14 @@ SEARCH_CAP = 10_000
 def meta_insights(server, account_id: str, since: date, until: date) -> list[dict]:
     """Every row of the extractor's insights request (synchronously), following paging.next."""
     url = f"{server.base_url}/v26.0/act_{account_id}/insights"
-    params = {"level": "ad", "time_increment": "1", "limit": PAGE_LIMIT, "fields": ",".join(INSIGHT_FIELDS),
-              "filtering": json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}]),
-              "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()})}
+    params = {
+        "level": "ad",
+        "time_increment": "1",
+        "limit": PAGE_LIMIT,
+        "fields": ",".join(INSIGHT_FIELDS),
+        "filtering": json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}]),
+        "time_range": json.dumps({"since": since.isoformat(), "until": until.isoformat()}),
+    }
     rows = []
     while url:
         response = requests.get(url, params=params, headers=META_AUTH, timeout=60)
@@ -121,8 +126,12 @@ def epoch_ms(iso: str) -> int:
 def hubspot_list(server, object_type: str, params: dict) -> list[dict]:
     records, after = [], None
     while True:
-        response = requests.get(f"{server.base_url}/crm/v3/objects/{object_type}",
-                                params={**params, **({"after": after} if after else {})}, headers=HUBSPOT_AUTH, timeout=60)
+        response = requests.get(
+            f"{server.base_url}/crm/v3/objects/{object_type}",
+            params={**params, **({"after": after} if after else {})},
+            headers=HUBSPOT_AUTH,
+            timeout=60,
+        )
         assert response.status_code == 200, response.text
         page = response.json()
         records += page["results"]
@@ -135,11 +144,16 @@ def hubspot_search(server, object_type: str, modified: str, operator: str, since
     """The extractor's incremental search, paged with ``after`` until no next page."""
     records, after = [], None
     while True:
-        body = {"filterGroups": [{"filters": [{"propertyName": modified, "operator": operator, "value": str(since_ms)}]}],
-                "sorts": [{"propertyName": modified, "direction": "ASCENDING"}], "properties": list(properties),
-                "limit": SEARCH_PAGE, **({"after": after} if after else {})}
-        response = requests.post(f"{server.base_url}/crm/v3/objects/{object_type}/search", json=body, headers=HUBSPOT_AUTH,
-                                 timeout=60)
+        body = {
+            "filterGroups": [{"filters": [{"propertyName": modified, "operator": operator, "value": str(since_ms)}]}],
+            "sorts": [{"propertyName": modified, "direction": "ASCENDING"}],
+            "properties": list(properties),
+            "limit": SEARCH_PAGE,
+            **({"after": after} if after else {}),
+        }
+        response = requests.post(
+            f"{server.base_url}/crm/v3/objects/{object_type}/search", json=body, headers=HUBSPOT_AUTH, timeout=60
+        )
         assert response.status_code == 200, response.text
         page = response.json()
         records += page["results"]
@@ -157,13 +171,18 @@ def rendered(world, object_type: str, now: datetime, properties) -> list[dict]:
     return [world.deal_record(d, now, list(properties), False) for d in world.iter_deals(now)]
 
 
-@pytest.mark.parametrize("object_type, modified, properties", [
-    ("contacts", "lastmodifieddate", CONTACT_PROPERTIES),
-    ("deals", "hs_lastmodifieddate", DEAL_PROPERTIES),
-], ids=["contacts", "deals"])
+@pytest.mark.parametrize(
+    "object_type, modified, properties",
+    [
+        ("contacts", "lastmodifieddate", CONTACT_PROPERTIES),
+        ("deals", "hs_lastmodifieddate", DEAL_PROPERTIES),
+    ],
+    ids=["contacts", "deals"],
+)
 @pytest.mark.parametrize("days_before_end", [20, 0], ids=["mid-period", "period-end"])
-def test_hubspot_modified_since_search_returns_exactly_the_records_changed_since(sandbox, world, object_type, modified,
-                                                                              properties, days_before_end):
+def test_hubspot_modified_since_search_returns_exactly_the_records_changed_since(
+    sandbox, world, object_type, modified, properties, days_before_end
+):
     # GIVEN the CRM at a clock, and a bound that is one live record's own modified time (GTE includes it)
     now = world.default_now - timedelta(days=days_before_end)
     sandbox.set_clock(now)
@@ -190,8 +209,11 @@ def test_hubspot_modified_since_search_returns_exactly_the_records_changed_since
     assert {r["id"] for r in strict} == {i for i, r in expected.items() if ms(r) > since} < expected.keys()
 
 
-@pytest.mark.parametrize("object_type, archived", [("contacts", False), ("contacts", True), ("deals", False)],
-                         ids=["contacts", "contacts-archived", "deals"])
+@pytest.mark.parametrize(
+    "object_type, archived",
+    [("contacts", False), ("contacts", True), ("deals", False)],
+    ids=["contacts", "contacts-archived", "deals"],
+)
 def test_hubspot_list_records_equal_the_worlds_rendering(sandbox, world, object_type, archived):
     now = sandbox.sandbox.now
     properties = CONTACT_PROPERTIES if object_type == "contacts" else DEAL_PROPERTIES
@@ -223,8 +245,9 @@ def mailchimp_all(server, path: str, key: str, count: int, **params) -> list[dic
     """Every item of a Mailchimp list endpoint, paged with count/offset until total_items."""
     items, offset = [], 0
     while True:
-        response = requests.get(f"{server.base_url}/3.0{path}", params={**params, "count": count, "offset": offset},
-                                auth=MAILCHIMP_AUTH, timeout=60)
+        response = requests.get(
+            f"{server.base_url}/3.0{path}", params={**params, "count": count, "offset": offset}, auth=MAILCHIMP_AUTH, timeout=60
+        )
         assert response.status_code == 200, response.text
         page = response.json()
         items += page[key]
@@ -255,14 +278,34 @@ def test_mailchimp_since_send_time_returns_exactly_the_campaigns_sent_since(sand
     assert [c["id"] for c in campaigns] == [r["id"] for r in reports] == [c.campaign_id for c in expected]
     for campaign, report, c in zip(campaigns, reports, expected, strict=True):
         counts = world.mailchimp.activity(c).counts(now)
-        assert (campaign["status"], campaign["send_time"], campaign["emails_sent"], campaign["recipients"]["list_id"],
-                campaign["tracking"]["google_analytics"]) == ("sent", mc_time(c.send_time), counts["emails_sent"],
-                                                              c.audience.list_id, c.tracking_name)
-        assert (report["send_time"], report["emails_sent"], report["opens"]["opens_total"], report["opens"]["unique_opens"],
-                report["clicks"]["clicks_total"], report["clicks"]["unique_clicks"], report["bounces"]["hard_bounces"],
-                report["bounces"]["soft_bounces"], report["unsubscribed"]) == (
-            mc_time(c.send_time), counts["emails_sent"], counts["opens"], counts["unique_opens"], counts["clicks"],
-            counts["unique_clicks"], counts["hard_bounces"], counts["soft_bounces"], counts["unsubscribed"])
+        assert (
+            campaign["status"],
+            campaign["send_time"],
+            campaign["emails_sent"],
+            campaign["recipients"]["list_id"],
+            campaign["tracking"]["google_analytics"],
+        ) == ("sent", mc_time(c.send_time), counts["emails_sent"], c.audience.list_id, c.tracking_name)
+        assert (
+            report["send_time"],
+            report["emails_sent"],
+            report["opens"]["opens_total"],
+            report["opens"]["unique_opens"],
+            report["clicks"]["clicks_total"],
+            report["clicks"]["unique_clicks"],
+            report["bounces"]["hard_bounces"],
+            report["bounces"]["soft_bounces"],
+            report["unsubscribed"],
+        ) == (
+            mc_time(c.send_time),
+            counts["emails_sent"],
+            counts["opens"],
+            counts["unique_opens"],
+            counts["clicks"],
+            counts["unique_clicks"],
+            counts["hard_bounces"],
+            counts["soft_bounces"],
+            counts["unsubscribed"],
+        )
     # a second earlier, the campaign sent at the bound comes in, and only it
     earlier = mailchimp_all(sandbox, "/reports", "reports", 2, since_send_time=mc_time(since - timedelta(seconds=1)))
     assert [r["id"] for r in earlier] == [sent[len(sent) // 2].campaign_id] + [c.campaign_id for c in expected]
@@ -284,19 +327,27 @@ def expected_activity(campaign, activity, position: int, now: datetime, since: d
 @pytest.mark.parametrize("audience", AUDIENCES, ids=lambda a: a.name)
 def test_mailchimp_email_activity_since_returns_exactly_the_actions_since(sandbox, world, audience):
     # GIVEN a campaign three days after its send (opens and clicks still arriving), and a bound that is an action's instant
-    campaign = next(c for c in world.mailchimp.campaigns if c.audience is audience and c.send_time > datetime(2026, 7, 1, tzinfo=UTC))
+    campaign = next(
+        c for c in world.mailchimp.campaigns if c.audience is audience and c.send_time > datetime(2026, 7, 1, tzinfo=UTC)
+    )
     now = campaign.send_time + timedelta(days=3)
     sandbox.set_clock(now)
     activity = world.mailchimp.activity(campaign)
-    since = min(a.at for p in range(len(activity.recipients)) for a in activity.actions_of(p, now)
-                if a.at >= campaign.send_time + timedelta(days=1))
+    since = min(
+        a.at
+        for p in range(len(activity.recipients))
+        for a in activity.actions_of(p, now)
+        if a.at >= campaign.send_time + timedelta(days=1)
+    )
 
     # WHEN every page of the email activity since then is read
     emails = mailchimp_all(sandbox, f"/reports/{campaign.campaign_id}/email-activity", "emails", 500, since=mc_time(since))
 
     # THEN every recipient, in member order, with exactly their actions after the bound up to the clock
-    expected = [(member_email(audience, number), expected_activity(campaign, activity, p, now, since))
-                for p, number in enumerate(activity.recipients)]
+    expected = [
+        (member_email(audience, number), expected_activity(campaign, activity, p, now, since))
+        for p, number in enumerate(activity.recipients)
+    ]
     assert [(e["email_address"], e["activity"]) for e in emails] == expected
     returned = [a for e in emails for a in e["activity"]]
     assert mc_time(since) not in {a["timestamp"] for a in returned} and {"open", "click"} <= {a["action"] for a in returned}
@@ -317,10 +368,12 @@ def test_mailchimp_since_last_changed_returns_exactly_the_members_changed_since(
     got = mailchimp_all(sandbox, f"/lists/{audience.list_id}/members", "members", 10, since_last_changed=mc_time(since))
 
     assert [(g["id"], g["email_address"], g["status"], g["last_changed"]) for g in got] == [
-        (m.member_id, m.email, m.status_at(now), mc_time(m.last_changed_at(now))) for m in expected]
+        (m.member_id, m.email, m.status_at(now), mc_time(m.last_changed_at(now))) for m in expected
+    ]
     assert len(got) > 10 and {"subscribed", "pending"} <= {g["status"] for g in got}
-    earlier = mailchimp_all(sandbox, f"/lists/{audience.list_id}/members", "members", 1000,
-                            since_last_changed=mc_time(since - timedelta(seconds=1)))
+    earlier = mailchimp_all(
+        sandbox, f"/lists/{audience.list_id}/members", "members", 1000, since_last_changed=mc_time(since - timedelta(seconds=1))
+    )
     assert [g["id"] for g in earlier] == [m.member_id for m in members if m.last_changed_at(now) >= since]
     assert len(earlier) > len(got)
 
@@ -355,12 +408,18 @@ def graph_all(server, path: str, **params) -> tuple[list[dict], int]:
 def counters_as_graph_shows_them(platform: str, record: dict) -> dict:
     if platform == "instagram":
         return {"likes": record["like_count"], "comments": record["comments_count"]}
-    return {"likes": record["reactions"]["summary"]["total_count"], "comments": record["comments"]["summary"]["total_count"],
-            "shares": record.get("shares", {"count": 0})["count"]}
+    return {
+        "likes": record["reactions"]["summary"]["total_count"],
+        "comments": record["comments"]["summary"]["total_count"],
+        "shares": record.get("shares", {"count": 0})["count"],
+    }
 
 
-@pytest.mark.parametrize("account, edge, fields", [(FACEBOOK_PAGE, "posts", POST_FIELDS), (INSTAGRAM_ACCOUNT, "media", MEDIA_FIELDS)],
-                         ids=["page-posts", "ig-media"])
+@pytest.mark.parametrize(
+    "account, edge, fields",
+    [(FACEBOOK_PAGE, "posts", POST_FIELDS), (INSTAGRAM_ACCOUNT, "media", MEDIA_FIELDS)],
+    ids=["page-posts", "ig-media"],
+)
 @pytest.mark.parametrize("before_end", [timedelta(days=30, hours=3), timedelta(0)], ids=["mid-period", "period-end"])
 def test_graph_since_until_returns_exactly_the_posts_published_in_the_window(sandbox, world, account, edge, fields, before_end):
     now = world.default_now - before_end
@@ -370,8 +429,14 @@ def test_graph_since_until_returns_exactly_the_posts_published_in_the_window(san
     since, until = posts[25].published_at, posts[5].published_at
     expected = [p for p in posts if since <= p.published_at < until]
 
-    got, pages = graph_all(sandbox, f"/{account.account_id}/{edge}", fields=fields, limit=4,
-                           since=int(since.timestamp()), until=int(until.timestamp()))
+    got, pages = graph_all(
+        sandbox,
+        f"/{account.account_id}/{edge}",
+        fields=fields,
+        limit=4,
+        since=int(since.timestamp()),
+        until=int(until.timestamp()),
+    )
 
     assert [g["id"] for g in got] == [p.post_id for p in expected] == [p.post_id for p in posts[6:26]]
     assert pages == 5
@@ -392,15 +457,23 @@ def test_graph_comments_since_returns_exactly_the_comments_made_since(sandbox, w
     since = made[len(made) // 2].created_at  # a comment's own second: inclusive
 
     # WHEN its comments since then are read three at a time
-    got, pages = graph_all(sandbox, f"/{post.post_id}/comments", fields=POST_COMMENT_FIELDS, filter="stream", order=order,
-                           since=int(since.timestamp()), limit=3)
+    got, pages = graph_all(
+        sandbox,
+        f"/{post.post_id}/comments",
+        fields=POST_COMMENT_FIELDS,
+        filter="stream",
+        order=order,
+        since=int(since.timestamp()),
+        limit=3,
+    )
 
     # THEN exactly the comments the world has made from the bound to the clock, in the order asked for
     expected = list(post.comments_at(now, since))
     if order == "reverse_chronological":
         expected.reverse()
     assert [(c["id"], c["message"], c["created_time"]) for c in got] == [
-        (c.comment_id, c.message, graph_time(c.created_at)) for c in expected]
+        (c.comment_id, c.message, graph_time(c.created_at)) for c in expected
+    ]
     assert 3 < len(expected) < len(made) < post.comments.total and pages == -(-len(expected) // 3)
 
 
@@ -413,5 +486,7 @@ def test_graph_instagram_comments_read_equals_the_worlds_comments(sandbox, world
     got, pages = graph_all(sandbox, f"/{media.post_id}/comments", fields=IG_COMMENT_FIELDS, limit=10)
 
     expected = list(media.comments_at(now))
-    assert [(c["id"], c["text"], c["timestamp"]) for c in got] == [(c.comment_id, c.message, graph_time(c.created_at)) for c in expected]
+    assert [(c["id"], c["text"], c["timestamp"]) for c in got] == [
+        (c.comment_id, c.message, graph_time(c.created_at)) for c in expected
+    ]
     assert pages > 2 and len(expected) < media.comments.total

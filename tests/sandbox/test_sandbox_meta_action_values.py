@@ -13,7 +13,6 @@ import json
 from datetime import date, timedelta
 from decimal import Decimal
 
-import pytest
 import requests
 
 from extractors.sources.meta_ads import AD_EFFECTIVE_STATUSES, INSIGHT_FIELDS
@@ -27,9 +26,14 @@ LEAD_ACTIONS = ("lead", "offsite_conversion.fb_pixel_lead")
 def insights(server, world, account_id: str, fields) -> list[dict]:
     """Every row of the 90 days of one account (every ad status), following paging.next."""
     url = f"{server.base_url}/v26.0/act_{account_id}/insights"
-    params = {"level": "ad", "time_increment": "1", "limit": 500, "fields": ",".join(fields),
-              "filtering": json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}]),
-              "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()})}
+    params = {
+        "level": "ad",
+        "time_increment": "1",
+        "limit": 500,
+        "fields": ",".join(fields),
+        "filtering": json.dumps([{"field": "ad.effective_status", "operator": "IN", "value": list(AD_EFFECTIVE_STATUSES)}]),
+        "time_range": json.dumps({"since": world.start.isoformat(), "until": world.end.isoformat()}),
+    }
     rows = []
     while url:
         response = requests.get(url, params=params, headers=META_AUTH, timeout=60)
@@ -50,8 +54,11 @@ def test_meta_action_values_are_claimed_leads_times_the_campaigns_value_at_two_c
     for clock in (earlier, later):
         sandbox.set_clock(clock)
         # what the world says, straight from its ad days: leads claimed by the clock x value per lead
-        expected = {(ad.ad_id, ad.day.isoformat()): ad.claimed_leads_by(clock) * ad.campaign.value_per_lead
-                    for day in world.days_until(world.default_now) for ad in world.ad_days(day)}
+        expected = {
+            (ad.ad_id, ad.day.isoformat()): ad.claimed_leads_by(clock) * ad.campaign.value_per_lead
+            for day in world.days_until(world.default_now)
+            for ad in world.ad_days(day)
+        }
         rows = [r for a in AD_ACCOUNTS for r in insights(sandbox, world, a.account_id, INSIGHT_FIELDS)]
         read = {}
         for row in rows:
@@ -69,7 +76,9 @@ def test_meta_action_values_are_claimed_leads_times_the_campaigns_value_at_two_c
             value = Decimal(lead_values(row).get("lead", 0))
             per_campaign[row["campaign_name"]] += value
             # each row at the rate of its own day, rounded to the cent, as the marts convert it
-            usd[row["campaign_name"]] += world.fx.convert(value, currency[row["campaign_name"]], date.fromisoformat(row["date_start"]))
+            usd[row["campaign_name"]] += world.fx.convert(
+                value, currency[row["campaign_name"]], date.fromisoformat(row["date_start"])
+            )
         truth = world.truth(clock).meta_conversion_value_by_campaign
         assert per_campaign == {c: m["account_currency"] for c, m in truth.items()}
         assert usd == {c: m["usd"] for c, m in truth.items()}
@@ -88,7 +97,9 @@ def test_meta_action_values_come_only_when_asked_for(sandbox, world):
     assert without and not any("action_values" in row for row in without)
     only = insights(sandbox, world, account.account_id, ["ad_id", "action_values"])
     world_rows = world.insights_rows(account.account_id, world.start, world.end, sandbox.sandbox.now)
-    assert only == [{k: v for k, v in r.items() if k in ("ad_id", "action_values", "date_start", "date_stop")} for r in world_rows]
+    assert only == [
+        {k: v for k, v in r.items() if k in ("ad_id", "action_values", "date_start", "date_stop")} for r in world_rows
+    ]
     total = sum(Decimal(lead_values(r).get("lead", 0)) for r in only)
     truth = world.truth(sandbox.sandbox.now).meta_conversion_value_by_campaign
     its_campaigns = {c.name for c in CAMPAIGNS if c.account == account}

@@ -33,7 +33,7 @@ def test_member_page_is_the_full_walk_sliced():
             for offset, count in ((0, 1000), (1234, 1000), (len(walk) - 5, 1000), (len(walk), 10), (len(walk) + 50, 10), (17, 0)):
                 total, page = email.member_page(audience, as_of, offset, count)
                 assert total == len(walk)
-                assert numbers(page) == walk[offset:offset + count]
+                assert numbers(page) == walk[offset : offset + count]
     cut = datetime(2026, 6, 10, 13, 30, tzinfo=UTC)
     signups = email.members_joined_on(NEWSLETTER, cut.date()).signup
     assert min(signups) <= epoch_seconds(cut) < max(signups)  # the mid-day clock above cut a day short
@@ -62,8 +62,12 @@ def test_members_pages_do_not_walk_every_member(monkeypatch):
 
         # a filtered listing walks the members once per clock and filter, then pages from its index
         since = (world.default_now - timedelta(days=10)).isoformat()
-        pages = [requests.get(url, params={"count": 100, "offset": o, "since_last_changed": since}, auth=MAILCHIMP_AUTH,
-                              timeout=60).json() for o in (0, 100, 200)]
+        pages = [
+            requests.get(
+                url, params={"count": 100, "offset": o, "since_last_changed": since}, auth=MAILCHIMP_AUTH, timeout=60
+            ).json()
+            for o in (0, 100, 200)
+        ]
         assert walked == [NEWSLETTER.list_id]
         assert len({p["total_items"] for p in pages}) == 1 and pages[0]["total_items"] > 200
         assert all(m["last_changed"] >= since for p in pages for m in p["members"])
@@ -82,11 +86,18 @@ def test_reports_read_kept_days_without_regenerating_the_people():
     assert world.cache_info()["cached_days"] <= world.cache_info()["capacity"]  # contacts stay in the bounded LRU
 
     with SandboxServer(world) as server:
-        body = {"dateRanges": [{"startDate": world.start.isoformat(), "endDate": world.end.isoformat()}],
-                "dimensions": [{"name": "date"}, {"name": "pagePath"}], "metrics": [{"name": "screenPageViews"}],
-                "limit": "100000"}
-        report = requests.post(f"{server.base_url}/v1beta/properties/{PROPERTY_ID}:runReport", json=body, timeout=60,
-                               headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"}).json()
+        body = {
+            "dateRanges": [{"startDate": world.start.isoformat(), "endDate": world.end.isoformat()}],
+            "dimensions": [{"name": "date"}, {"name": "pagePath"}],
+            "metrics": [{"name": "screenPageViews"}],
+            "limit": "100000",
+        }
+        report = requests.post(
+            f"{server.base_url}/v1beta/properties/{PROPERTY_ID}:runReport",
+            json=body,
+            timeout=60,
+            headers={"Authorization": f"Bearer {DEFAULT_TOKENS['ga4']}"},
+        ).json()
     assert world.cache_info()["generated_days"] == generated
     views = sum(int(r["metricValues"][0]["value"]) for r in report["rows"])
     assert views == sum(v for b in world.iter_session_blocks(world.start, world.end, world.default_now) for _, v, *_ in b.pages)
@@ -103,11 +114,14 @@ def test_session_block_pages_iterate_as_tuples():
     assert sum(p[4] for p in pages) == block.duration_seconds
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--scales", "1,ten"], "scales must be numbers separated by commas"),
-    (["--scales", "0"], "scales must be positive numbers"),
-    (["--max-requests", "0"], "--max-requests must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--scales", "1,ten"], "scales must be numbers separated by commas"),
+        (["--scales", "0"], "scales must be positive numbers"),
+        (["--max-requests", "0"], "--max-requests must be at least 1"),
+    ],
+)
 def test_benchmark_options_fail_with_one_clear_line(args, message):
     done = subprocess.run([sys.executable, "-m", "benchmarks", "sandbox", *args], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2

@@ -23,7 +23,8 @@ def test_no_default_is_past_its_recorded_expiry(platform):
     assert default is not None, f"{platform}: the default {api.default} has no row in the table"
     today = datetime.now(UTC).date()
     assert default.expires is None or default.expires > today, (
-        f"{api.name} default {api.default} expired on {default.expires}: move the default to one of {api.supported(today)}")
+        f"{api.name} default {api.default} expired on {default.expires}: move the default to one of {api.supported(today)}"
+    )
 
 
 @pytest.mark.parametrize("platform", sorted(PLATFORMS))

@@ -14,8 +14,16 @@ from extractors.errors import ConfigError
 
 VALUES = [
     json.dumps({"conn_type": "http", "host": "http://127.0.0.1:8080", "password": "tok", "extra": {"portal_id": "1"}}),
-    json.dumps({"conn_type": "http", "host": "api.hubapi.com", "port": "8443", "login": "me", "password": "p",
-                "extra": json.dumps({"account_ids": ["1", "2"]})}),
+    json.dumps(
+        {
+            "conn_type": "http",
+            "host": "api.hubapi.com",
+            "port": "8443",
+            "login": "me",
+            "password": "p",
+            "extra": json.dumps({"account_ids": ["1", "2"]}),
+        }
+    ),
     json.dumps({"conn_type": "http", "host": "example.com"}),
     "http://user:p%40ss%2Fword@api.example.com:8443/schema?portal_id=9&flag=",
     "https://:tok%0A@https%3A%2F%2Fapi.hubapi.com",
@@ -50,15 +58,19 @@ def test_a_secrets_backend_or_airflow_itself_reads_the_connection(monkeypatch):
     assert _conn_from_environment("x") is None  # Airflow asks the backend before the environment
     monkeypatch.delenv("AIRFLOW__SECRETS__BACKEND")
     import airflow.sdk  # noqa: F401 - inside Airflow, Airflow reads it
+
     assert _conn_from_environment("x") is None
     assert get_connection("x").extra == {"portal_id": "1"}
 
 
-@pytest.mark.parametrize("value, message", [
-    ('{"host": "example.com", ', "AIRFLOW_CONN_X is neither a connection URI nor a JSON object"),
-    ("http://:tok@https://api.example.com", "AIRFLOW_CONN_X is not a valid connection URI"),  # Airflow refuses it too
-    ("http://a:b:c://d://e", "AIRFLOW_CONN_X is not a valid connection URI"),
-])
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ('{"host": "example.com", ', "AIRFLOW_CONN_X is neither a connection URI nor a JSON object"),
+        ("http://:tok@https://api.example.com", "AIRFLOW_CONN_X is not a valid connection URI"),  # Airflow refuses it too
+        ("http://a:b:c://d://e", "AIRFLOW_CONN_X is not a valid connection URI"),
+    ],
+)
 def test_a_broken_connection_variable_fails_with_one_line(monkeypatch, value, message):
     monkeypatch.setenv("AIRFLOW_CONN_X", value)
     monkeypatch.delitem(sys.modules, "airflow.sdk", raising=False)
@@ -68,9 +80,11 @@ def test_a_broken_connection_variable_fails_with_one_line(monkeypatch, value, me
 
 def test_the_cli_reads_a_connection_without_importing_airflow(tmp_path):
     # WHEN the CLI's own modules plan a run from an environment connection
-    code = ("import sys, extractors.__main__, extractors.pipeline; from extractors.connections import get_connection;"
-            "from extractors.sources import get_source; get_source('hubspot');"
-            "c = get_connection('hubspot'); print(c.base_url, 'airflow' in sys.modules, 'jwt' in sys.modules)")
+    code = (
+        "import sys, extractors.__main__, extractors.pipeline; from extractors.connections import get_connection;"
+        "from extractors.sources import get_source; get_source('hubspot');"
+        "c = get_connection('hubspot'); print(c.base_url, 'airflow' in sys.modules, 'jwt' in sys.modules)"
+    )
     env = {"AIRFLOW_CONN_HUBSPOT": VALUES[0], "PATH": "/usr/bin:/bin", "HOME": str(tmp_path)}
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     # THEN neither Airflow nor another source's libraries (Google's JWT signing) are imported

@@ -33,7 +33,9 @@ def test_every_dag_follows_policy(dagbag):
         assert dag.default_args["retries"] >= 1, f"{dag_id}: retries in default_args"
         assert dag.default_args["owner"] == "data-engineering" and dag.owner == "data-engineering", f"{dag_id}: owner"
         assert {"funnelhouse"} <= set(dag.tags), f"{dag_id}: tags"
-        assert any(isinstance(n, ChatWebhookNotifier) for n in dag.default_args["on_failure_callback"]), f"{dag_id}: failure alerts"
+        assert any(isinstance(n, ChatWebhookNotifier) for n in dag.default_args["on_failure_callback"]), (
+            f"{dag_id}: failure alerts"
+        )
         for t in dag.tasks:
             assert t.owner == "data-engineering" and t.retries is not None, f"{dag_id}.{t.task_id}: owner and retries"
             assert t.doc_md is None or t.doc_md.strip(), f"{dag_id}.{t.task_id}: empty doc"
@@ -58,8 +60,10 @@ def test_every_dag_file_parses_within_the_budget():
     import sys
 
     for path in sorted(DAGS.glob("*.py")):
-        code = ("import time, runpy, sys; import airflow.sdk; t = time.process_time(); runpy.run_path(sys.argv[1]); "
-                "print(round(time.process_time() - t, 3))")
+        code = (
+            "import time, runpy, sys; import airflow.sdk; t = time.process_time(); runpy.run_path(sys.argv[1]); "
+            "print(round(time.process_time() - t, 3))"
+        )
         # Three tries, the best counts: the machine may be busy with other work for one of them.
         times = []
         for _ in range(3):
@@ -70,8 +74,15 @@ def test_every_dag_file_parses_within_the_budget():
 
 
 SOURCES = ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr")
-WAREHOUSE_TASKS = {*(f"load_{s}" for s in SOURCES), "raw_quality_gate", "transform", "quality_gate", "publish", "report",
-                   "freshness"}
+WAREHOUSE_TASKS = {
+    *(f"load_{s}" for s in SOURCES),
+    "raw_quality_gate",
+    "transform",
+    "quality_gate",
+    "publish",
+    "report",
+    "freshness",
+}
 
 
 def test_tasks_that_open_the_warehouse_share_the_one_writer_pool_and_the_warehouse_queue(dagbag):
@@ -83,15 +94,21 @@ def test_tasks_that_open_the_warehouse_share_the_one_writer_pool_and_the_warehou
     assert extractors == {f"extract_{s}" for s in SOURCES}
     # extraction runs on any worker, each in its platform's own pool
     assert {t.task_id: (t.queue, t.pool) for t in dag.tasks if t.task_id in extractors} == {
-        "extract_hubspot": ("default", "api_hubspot"), "extract_meta_ads": ("default", "api_meta_marketing"),
-        "extract_google_ads": ("default", "api_google_ads"), "extract_ga4": ("default", "api_ga4"),
-        "extract_mailchimp": ("default", "api_mailchimp"), "extract_facebook_pages": ("default", "api_graph_pages"),
-        "extract_cbr": ("default", "api_cbr")}
+        "extract_hubspot": ("default", "api_hubspot"),
+        "extract_meta_ads": ("default", "api_meta_marketing"),
+        "extract_google_ads": ("default", "api_google_ads"),
+        "extract_ga4": ("default", "api_ga4"),
+        "extract_mailchimp": ("default", "api_mailchimp"),
+        "extract_facebook_pages": ("default", "api_graph_pages"),
+        "extract_cbr": ("default", "api_cbr"),
+    }
     assert dag.get_task("transform").upstream_task_ids == {"raw_quality_gate"}
     assert dag.get_task("publish").upstream_task_ids == {"quality_gate"}
     assert dag.get_task("report").upstream_task_ids == {"publish"}
     assert [o.name for o in dag.get_task("publish").outlets] == ["funnelhouse_published_marts"]
-    assert {s: [o.name for o in dag.get_task(f"load_{s}").outlets] for s in SOURCES} == {s: [f"funnelhouse_raw_{s}"] for s in SOURCES}
+    assert {s: [o.name for o in dag.get_task(f"load_{s}").outlets] for s in SOURCES} == {
+        s: [f"funnelhouse_raw_{s}"] for s in SOURCES
+    }
 
 
 def test_a_failed_source_does_not_hold_back_the_others(dagbag):
@@ -122,8 +139,9 @@ def test_pools_the_dag_uses_are_the_ones_set_up():
 
     from airflow.dag_processing.dagbag import DagBag
 
-    out = subprocess.run([sys.executable, "-m", "funnelhouse", "pools"], capture_output=True, text=True, timeout=120,
-                         cwd=DAGS.parent)
+    out = subprocess.run(
+        [sys.executable, "-m", "funnelhouse", "pools"], capture_output=True, text=True, timeout=120, cwd=DAGS.parent
+    )
     pools = json.loads(out.stdout)
     dag = DagBag(dag_folder=str(DAGS)).dags["funnelhouse"]
     assert {t.pool for t in dag.tasks} <= set(pools)
@@ -133,9 +151,19 @@ def test_pools_the_dag_uses_are_the_ones_set_up():
 def test_platform_errors_retry_but_findings_do_not(dagbag):
     dag = dagbag.dags["funnelhouse"]
     retries = {t.task_id: t.retries for t in dag.tasks}
-    assert retries == {**{f"{step}_{source}": 2 for step in ("extract", "load") for source in ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp",
-                                                                                         "facebook_pages", "cbr")},
-                       "raw_quality_gate": 0, "transform": 0, "quality_gate": 0, "publish": 2, "report": 2, "freshness": 0}
+    assert retries == {
+        **{
+            f"{step}_{source}": 2
+            for step in ("extract", "load")
+            for source in ("hubspot", "meta_ads", "google_ads", "ga4", "mailchimp", "facebook_pages", "cbr")
+        },
+        "raw_quality_gate": 0,
+        "transform": 0,
+        "quality_gate": 0,
+        "publish": 2,
+        "report": 2,
+        "freshness": 0,
+    }
 
 
 @pytest.mark.slow
@@ -144,8 +172,12 @@ def test_parsing_the_dag_file_loads_no_pipeline_code():
     import subprocess
     import sys
 
-    code = ("import runpy, sys; runpy.run_path(sys.argv[1]); "
-            "print(sorted(m for m in ('duckdb', 'extractors', 'funnelhouse.steps', 'great_expectations') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code, str(DAGS / "funnelhouse_pipeline.py")], capture_output=True, text=True, timeout=120)
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        "print(sorted(m for m in ('duckdb', 'extractors', 'funnelhouse.steps', 'great_expectations') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(DAGS / "funnelhouse_pipeline.py")], capture_output=True, text=True, timeout=120
+    )
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == "[]"

@@ -16,8 +16,15 @@ import yaml
 from tests.airflow_stack import WORKER_QUEUES, celery_stack_settings
 
 PROJECT = Path(__file__).resolve().parents[2]
-AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer",
-                    "airflow-worker-warehouse", "airflow-worker"}
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker-warehouse",
+    "airflow-worker",
+}
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +46,9 @@ def test_services_are_the_official_stacks_with_two_workers(compose):
 
 
 def test_every_airflow_service_gets_the_celery_stacks_settings(compose):
-    expected = celery_stack_settings(postgres="airflow:airflow@postgres/airflow", redis="redis:6379/0",
-                                     api_server="http://airflow-apiserver:8080")
+    expected = celery_stack_settings(
+        postgres="airflow:airflow@postgres/airflow", redis="redis:6379/0", api_server="http://airflow-apiserver:8080"
+    )
     for name in AIRFLOW_SERVICES:
         env = _env(compose["services"][name])
         assert {k: env.get(k) for k in expected} == expected, name
@@ -59,8 +67,11 @@ def test_workers_serve_the_queues_of_the_celery_test_and_only_the_warehouse_work
         assert command[:3] == ["airflow", "celery", "worker"]
         assert command[command.index("--queues") + 1] == WORKER_QUEUES[kind], service
         assert "--skip-serve-logs" in command, service
-    assert _volumes(services["airflow-worker-warehouse"]) == {"logs": "/opt/airflow/logs", "warehouse": "/data",
-                                                              "landing": "/landing"}
+    assert _volumes(services["airflow-worker-warehouse"]) == {
+        "logs": "/opt/airflow/logs",
+        "warehouse": "/data",
+        "landing": "/landing",
+    }
     assert _volumes(services["airflow-worker"]) == {"logs": "/opt/airflow/logs", "landing": "/landing"}
     assert set(compose["volumes"]) == {"pgdata", "logs", "warehouse", "landing"}
 
@@ -100,7 +111,8 @@ def test_init_migrates_creates_the_admin_and_imports_the_dags_pools(compose):
         "airflow db migrate",
         """python -c 'import json, os; print(json.dumps({"admin": os.environ["AIRFLOW_ADMIN_PASSWORD"]}))' > "$${AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE}\"""",
         "python -m funnelhouse pools > /tmp/pools.json",
-        "airflow pools import /tmp/pools.json"]
+        "airflow pools import /tmp/pools.json",
+    ]
     assert init["restart"] == "no"
 
 

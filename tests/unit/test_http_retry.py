@@ -21,20 +21,102 @@ def client(server, waits: list[float], attempts: int = 4) -> HttpClient:
 OK = (200, {}, {"results": [1]})
 
 
-@pytest.mark.parametrize("name, failure, expected_wait", [
-    ("hubspot secondly 429", (429, {"X-HubSpot-RateLimit-Max": "100", "X-HubSpot-RateLimit-Remaining": "0",
-                                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000"},
-                              {"status": "error", "errorType": "RATE_LIMIT", "policyName": "SECONDLY", "correlationId": "x",
-                               "message": "You have reached your secondly limit."}), 10.0),
-    ("meta throttling code 17 with usage header", (400, {"X-Business-Use-Case-Usage": json.dumps(
-        {"1001": [{"type": "ads_insights", "call_count": 100, "total_cputime": 40, "total_time": 60, "estimated_time_to_regain_access": 2}]})},
-        {"error": {"message": "User request limit reached", "type": "OAuthException", "code": 17, "error_subcode": 2446079, "fbtrace_id": "A"}}), 120.0),
-    ("google RESOURCE_EXHAUSTED with retryDelay", (429, {}, {"error": {"code": 429, "status": "RESOURCE_EXHAUSTED", "message": "quota",
-        "details": [{"@type": "type.googleapis.com/google.ads.googleads.v17.errors.GoogleAdsFailure",
-                     "errors": [{"errorCode": {"quotaError": "RESOURCE_EXHAUSTED"}, "details": {"quotaErrorDetails": {"retryDelay": "30s"}}}]}]}}), 30.0),
-    ("mailchimp 429 with Retry-After", (429, {"Retry-After": "7"}, {"type": "about:blank", "title": "Too Many Requests", "status": 429,
-                                                                    "detail": "too many connections", "instance": "x"}), 7.0),
-])
+@pytest.mark.parametrize(
+    "name, failure, expected_wait",
+    [
+        (
+            "hubspot secondly 429",
+            (
+                429,
+                {
+                    "X-HubSpot-RateLimit-Max": "100",
+                    "X-HubSpot-RateLimit-Remaining": "0",
+                    "X-HubSpot-RateLimit-Interval-Milliseconds": "10000",
+                },
+                {
+                    "status": "error",
+                    "errorType": "RATE_LIMIT",
+                    "policyName": "SECONDLY",
+                    "correlationId": "x",
+                    "message": "You have reached your secondly limit.",
+                },
+            ),
+            10.0,
+        ),
+        (
+            "meta throttling code 17 with usage header",
+            (
+                400,
+                {
+                    "X-Business-Use-Case-Usage": json.dumps(
+                        {
+                            "1001": [
+                                {
+                                    "type": "ads_insights",
+                                    "call_count": 100,
+                                    "total_cputime": 40,
+                                    "total_time": 60,
+                                    "estimated_time_to_regain_access": 2,
+                                }
+                            ]
+                        }
+                    )
+                },
+                {
+                    "error": {
+                        "message": "User request limit reached",
+                        "type": "OAuthException",
+                        "code": 17,
+                        "error_subcode": 2446079,
+                        "fbtrace_id": "A",
+                    }
+                },
+            ),
+            120.0,
+        ),
+        (
+            "google RESOURCE_EXHAUSTED with retryDelay",
+            (
+                429,
+                {},
+                {
+                    "error": {
+                        "code": 429,
+                        "status": "RESOURCE_EXHAUSTED",
+                        "message": "quota",
+                        "details": [
+                            {
+                                "@type": "type.googleapis.com/google.ads.googleads.v17.errors.GoogleAdsFailure",
+                                "errors": [
+                                    {
+                                        "errorCode": {"quotaError": "RESOURCE_EXHAUSTED"},
+                                        "details": {"quotaErrorDetails": {"retryDelay": "30s"}},
+                                    }
+                                ],
+                            }
+                        ],
+                    }
+                },
+            ),
+            30.0,
+        ),
+        (
+            "mailchimp 429 with Retry-After",
+            (
+                429,
+                {"Retry-After": "7"},
+                {
+                    "type": "about:blank",
+                    "title": "Too Many Requests",
+                    "status": 429,
+                    "detail": "too many connections",
+                    "instance": "x",
+                },
+            ),
+            7.0,
+        ),
+    ],
+)
 def test_platform_throttle_signals_wait_as_told_then_succeed(name, failure, expected_wait):
     waits: list[float] = []
     with ScriptedServer([failure, OK]) as server:
@@ -42,11 +124,14 @@ def test_platform_throttle_signals_wait_as_told_then_succeed(name, failure, expe
     assert waits == [expected_wait], name
 
 
-@pytest.mark.parametrize("failure", [
-    (500, {}, {"message": "boom"}),
-    (503, {}, b"<html>busy</html>"),
-    (200, {}, b'{"results": [1, 2'),  # truncated body
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        (500, {}, {"message": "boom"}),
+        (503, {}, b"<html>busy</html>"),
+        (200, {}, b'{"results": [1, 2'),  # truncated body
+    ],
+)
 def test_transient_failures_are_retried_with_backoff(failure):
     waits: list[float] = []
     with ScriptedServer([failure, failure, OK]) as server:
@@ -59,7 +144,9 @@ def test_exhausted_retries_name_source_stream_and_request_without_the_secret():
     waits: list[float] = []
     with ScriptedServer([(500, {}, {"message": f"bad {TOKEN}"})] * 3) as server:
         with pytest.raises(ApiError) as err:
-            client(server, waits, attempts=3).request("GET", f"/v21.0/act_1/insights?access_token={TOKEN}", what="insights [act_1]")
+            client(server, waits, attempts=3).request(
+                "GET", f"/v21.0/act_1/insights?access_token={TOKEN}", what="insights [act_1]"
+            )
     message = str(err.value)
     assert message.startswith("testsource insights [act_1]: GET http://127.0.0.1:")
     assert "failed after 3 attempts" in message and "HTTP 500" in message
@@ -68,8 +155,19 @@ def test_exhausted_retries_name_source_stream_and_request_without_the_secret():
 
 def test_401_is_an_auth_error_and_not_retried():
     waits: list[float] = []
-    with ScriptedServer([(401, {}, {"status": "error", "message": "The OAuth token used to make this call expired or is invalid.",
-                                    "category": "INVALID_AUTHENTICATION"})]) as server:
+    with ScriptedServer(
+        [
+            (
+                401,
+                {},
+                {
+                    "status": "error",
+                    "message": "The OAuth token used to make this call expired or is invalid.",
+                    "category": "INVALID_AUTHENTICATION",
+                },
+            )
+        ]
+    ) as server:
         with pytest.raises(AuthError, match="credentials were rejected"):
             client(server, waits).request("GET", "/x", what="contacts")
         assert len(server.requests) == 1
@@ -77,7 +175,9 @@ def test_401_is_an_auth_error_and_not_retried():
 
 
 def test_meta_invalid_token_code_190_is_an_auth_error():
-    with ScriptedServer([(400, {}, {"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}})]) as server:
+    with ScriptedServer(
+        [(400, {}, {"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}})]
+    ) as server:
         with pytest.raises(AuthError):
             client(server, []).request("GET", "/x", what="insights")
 
@@ -115,9 +215,20 @@ def test_a_permanent_refusal_is_raised_at_once_and_marked_not_retryable():
 
 
 def _ads_failure(code: int, status: str, message: str, detail: str) -> dict:
-    return {"error": {"code": code, "message": message, "status": status, "details": [{
-        "@type": "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure",
-        "errors": [{"errorCode": {"queryError": "UNRECOGNIZED_FIELD"}, "message": detail}], "requestId": "r1"}]}}
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "status": status,
+            "details": [
+                {
+                    "@type": "type.googleapis.com/google.ads.googleads.v26.errors.GoogleAdsFailure",
+                    "errors": [{"errorCode": {"queryError": "UNRECOGNIZED_FIELD"}, "message": detail}],
+                    "requestId": "r1",
+                }
+            ],
+        }
+    }
 
 
 BATCH = {"results": [{"adGroup": {"id": "1"}}], "fieldMask": "adGroup.id", "requestId": "r1"}
@@ -138,8 +249,15 @@ def test_an_error_after_result_batches_in_a_search_stream_is_the_answer_not_a_sh
 def test_a_refusal_inside_a_search_stream_names_google_s_reason_and_is_not_retried():
     from extractors.errors import RefusedError
 
-    refused = [BATCH, _ads_failure(400, "INVALID_ARGUMENT", "Request contains an invalid argument.",
-                                   "Error in query: unrecognized field in the query: 'metrics.exits'.")]
+    refused = [
+        BATCH,
+        _ads_failure(
+            400,
+            "INVALID_ARGUMENT",
+            "Request contains an invalid argument.",
+            "Error in query: unrecognized field in the query: 'metrics.exits'.",
+        ),
+    ]
     with ScriptedServer([(200, {}, refused)]) as server:
         with pytest.raises(RefusedError) as err:
             client(server, []).request("POST", "/v26/customers/1/googleAds:searchStream", what="ads")

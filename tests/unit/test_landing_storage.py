@@ -22,8 +22,13 @@ END = datetime(2026, 8, 30, tzinfo=UTC)
 
 
 def _raw(source: str) -> dict[str, list[tuple]]:
-    tables = [t for (t,) in rows(f"SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_{source}' "
-                                 "AND NOT starts_with(table_name, '_') ORDER BY 1")]
+    tables = [
+        t
+        for (t,) in rows(
+            f"SELECT table_name FROM information_schema.tables WHERE table_schema = 'raw_{source}' "
+            "AND NOT starts_with(table_name, '_') ORDER BY 1"
+        )
+    ]
     return {t: rows(f"SELECT _account_id, _record::VARCHAR FROM raw_{source}.{t} ORDER BY ALL") for t in tables}
 
 
@@ -111,9 +116,18 @@ def bi_reader(data_dir):
     path = settings.warehouse_path()
     path.parent.mkdir(parents=True, exist_ok=True)
     duckdb.connect(str(path)).close()
-    proc = subprocess.Popen([sys.executable, "-c", "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
-                             "print('open', flush=True); sys.stdin.readline()", str(path)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print('open', flush=True); sys.stdin.readline()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stdout.readline().strip() == "open"
     yield proc
     proc.kill()
@@ -147,8 +161,9 @@ def test_a_load_facing_a_reader_that_stays_fails_naming_it_and_the_published_fil
 
 
 @pytest.mark.slow
-def test_a_batch_planned_from_another_warehouses_cursors_is_refused_not_loaded_with_a_gap(connections, data_dir, tmp_path,
-                                                                                           monkeypatch):
+def test_a_batch_planned_from_another_warehouses_cursors_is_refused_not_loaded_with_a_gap(
+    connections, data_dir, tmp_path, monkeypatch
+):
     from extractors.loader import LandingMismatch
 
     # GIVEN a shared landing storage holding the cursor copy of a warehouse that was then deleted
@@ -192,7 +207,9 @@ def test_every_page_is_on_disk_before_the_manifest_vouches_for_it(tmp_path, monk
     monkeypatch.setattr(landing, "SEGMENT_BYTES", 400)  # a file holds about two of these pages
     batch = landing.LandingBatch(tmp_path, "hubspot")
     writer = batch.unit("contacts", "1", None, END)
-    pages = [[{"id": str(p * 10 + i), "properties": {"firstname": "Ивана", "note": 'a "quote"'}} for i in range(3)] for p in range(5)]
+    pages = [
+        [{"id": str(p * 10 + i), "properties": {"firstname": "Ивана", "note": 'a "quote"'}} for i in range(3)] for p in range(5)
+    ]
     for page in pages:
         writer.write_page(page)
     batch_dir = batch.commit()
@@ -204,4 +221,5 @@ def test_every_page_is_on_disk_before_the_manifest_vouches_for_it(tmp_path, monk
     assert {f"fsync {f}" for f in files} | {"fsync 1"} <= set(events[:manifest_at])
     # and a file holds its pages' records in request order as the API sent them, one compact JSON line each
     assert (batch_dir / "contacts" / "1" / files[1]).read_text(encoding="utf-8") == "".join(
-        json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for page in pages[2:4] for r in page)
+        json.dumps(r, separators=(",", ":"), ensure_ascii=False) + "\n" for page in pages[2:4] for r in page
+    )

@@ -41,7 +41,11 @@ def test_keys_quarantine_and_in_batch_duplicates(tmp_path):
 
     # 5 records returned: 3 distinct loaded (id 1 came twice, the later page wins), 1 quarantined.
     assert result.loaded == {"contacts": 3} and result.quarantined == {"contacts": 1}
-    assert rows(warehouse, "SELECT id, _record->>'$.v' FROM raw_hubspot.contacts ORDER BY id") == [("1", "new"), ("2", "a"), ("3", "b")]
+    assert rows(warehouse, "SELECT id, _record->>'$.v' FROM raw_hubspot.contacts ORDER BY id") == [
+        ("1", "new"),
+        ("2", "a"),
+        ("3", "b"),
+    ]
     quarantine = rows(warehouse, "SELECT stream, reason, raw_payload FROM raw_hubspot._quarantine")
     assert quarantine == [("contacts", 'missing or invalid key: "id"', '{"v":"no id"}')]
     assert read_state(warehouse, "hubspot") == {("contacts", "p1"): END}
@@ -70,23 +74,39 @@ def test_a_batch_loaded_a_chunk_at_a_time_equals_one_load_of_it_all(tmp_path, mo
 
 def test_merge_replaces_by_key_and_keeps_other_accounts(tmp_path):
     warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
-    load_batch(land(landing, "hubspot", [("contacts", "p1", None, [[{"id": "1", "v": "a"}]]),
-                                         ("contacts", "p2", None, [[{"id": "1", "v": "other portal"}]])]), warehouse)
+    load_batch(
+        land(
+            landing,
+            "hubspot",
+            [("contacts", "p1", None, [[{"id": "1", "v": "a"}]]), ("contacts", "p2", None, [[{"id": "1", "v": "other portal"}]])],
+        ),
+        warehouse,
+    )
     load_batch(land(landing, "hubspot", [("contacts", "p1", END, [[{"id": "1", "v": "b"}, {"id": "4", "v": "c"}]])]), warehouse)
     assert rows(warehouse, "SELECT _account_id, id, _record->>'$.v' FROM raw_hubspot.contacts ORDER BY ALL") == [
-        ("p1", "1", "b"), ("p1", "4", "c"), ("p2", "1", "other portal")]
+        ("p1", "1", "b"),
+        ("p1", "4", "c"),
+        ("p2", "1", "other portal"),
+    ]
 
 
 def test_window_load_replaces_exactly_the_reread_days(tmp_path):
     warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
-    first = [insight("a", "2026-08-01", "1.00"), insight("a", "2026-08-02", "2.00"), insight("b", "2026-08-02", "3.00"),
-             insight("a", "2026-08-03", "4.00")]
+    first = [
+        insight("a", "2026-08-01", "1.00"),
+        insight("a", "2026-08-02", "2.00"),
+        insight("b", "2026-08-02", "3.00"),
+        insight("a", "2026-08-03", "4.00"),
+    ]
     load_batch(land(landing, "meta_ads", [("insights", "1001", datetime(2026, 8, 1, tzinfo=UTC), [first])]), warehouse)
     # Re-read from Aug 2: 'a' restated, 'b' vanished (paused ad, deleted row), Aug 1 untouched.
     reread = [insight("a", "2026-08-02", "2.50"), insight("a", "2026-08-03", "4.00")]
     load_batch(land(landing, "meta_ads", [("insights", "1001", datetime(2026, 8, 2, tzinfo=UTC), [reread])]), warehouse)
     assert rows(warehouse, "SELECT ad_id, date_start::VARCHAR, _record->>'$.spend' FROM raw_meta_ads.insights ORDER BY ALL") == [
-        ("a", "2026-08-01", "1.00"), ("a", "2026-08-02", "2.50"), ("a", "2026-08-03", "4.00")]
+        ("a", "2026-08-01", "1.00"),
+        ("a", "2026-08-02", "2.50"),
+        ("a", "2026-08-03", "4.00"),
+    ]
 
 
 def test_a_batch_loads_once_and_a_failed_load_changes_nothing(tmp_path, monkeypatch):
@@ -125,14 +145,19 @@ def test_a_manifest_written_before_skipped_streams_existed_still_loads(tmp_path)
 def test_two_clicks_in_one_second_on_different_links_are_two_email_actions(tmp_path):
     warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
     at = "2026-08-01T10:00:00+00:00"
-    page = [{"campaign_id": "c1", "email_id": "m1", "action": "open", "timestamp": at},
-            {"campaign_id": "c1", "email_id": "m1", "action": "click", "timestamp": at, "url": "https://x.example/a"},
-            {"campaign_id": "c1", "email_id": "m1", "action": "click", "timestamp": at, "url": "https://x.example/b"}]
+    page = [
+        {"campaign_id": "c1", "email_id": "m1", "action": "open", "timestamp": at},
+        {"campaign_id": "c1", "email_id": "m1", "action": "click", "timestamp": at, "url": "https://x.example/a"},
+        {"campaign_id": "c1", "email_id": "m1", "action": "click", "timestamp": at, "url": "https://x.example/b"},
+    ]
     result = load_batch(land(landing, "mailchimp", [("email_activity", "c1", None, [page, page[:1]])]), warehouse)
     # the open repeated on a later page is one action; the two clicks stay two
     assert result.loaded == {"email_activity": 3} and result.quarantined == {"email_activity": 0}
     assert rows(warehouse, "SELECT action, url FROM raw_mailchimp.email_activity ORDER BY ALL") == [
-        ("click", "https://x.example/a"), ("click", "https://x.example/b"), ("open", "")]
+        ("click", "https://x.example/a"),
+        ("click", "https://x.example/b"),
+        ("open", ""),
+    ]
 
 
 def test_a_manifest_written_before_failed_units_existed_still_loads_and_reports_its_failed_accounts(tmp_path):
@@ -142,8 +167,9 @@ def test_a_manifest_written_before_failed_units_existed_still_loads_and_reports_
     from extractors.errors import PartialFailure
 
     warehouse, landing = tmp_path / "w.duckdb", tmp_path / "landing"
-    batch_dir = land(landing, "meta_ads", [("insights", "1001", datetime(2026, 8, 1, tzinfo=UTC),
-                                            [[insight("a1", "2026-08-02", "1.00")]])])
+    batch_dir = land(
+        landing, "meta_ads", [("insights", "1001", datetime(2026, 8, 1, tzinfo=UTC), [[insight("a1", "2026-08-02", "1.00")]])]
+    )
     manifest = json.loads((batch_dir / "manifest.json").read_text())
     del manifest["failed_units"]
     manifest["failed_accounts"] = {"1999": "meta_ads insights [act_1999]: no permission (HTTP 403)"}
@@ -163,8 +189,23 @@ def test_a_failed_unit_is_reported_and_keeps_its_cursor_while_the_others_move_th
     broken = batch.unit("insights", "1002", datetime(2026, 8, 1, tzinfo=UTC), END)
     broken.write_page([insight("b1", "2026-08-02", "9.00")])  # landed before its next page failed
     batch.drop(broken)
-    result = load_batch(batch.commit([FailedUnit("insights", "1002", "2026-08-01T00:00:00+00:00", END.isoformat(),
-                                                 "meta_ads insights [act_1002]: rejected (HTTP 400)", False)]), warehouse)
-    assert result.units == ["insights/1001"] and result.failed_units == {"insights/1002": "meta_ads insights [act_1002]: rejected (HTTP 400)"}
+    result = load_batch(
+        batch.commit(
+            [
+                FailedUnit(
+                    "insights",
+                    "1002",
+                    "2026-08-01T00:00:00+00:00",
+                    END.isoformat(),
+                    "meta_ads insights [act_1002]: rejected (HTTP 400)",
+                    False,
+                )
+            ]
+        ),
+        warehouse,
+    )
+    assert result.units == ["insights/1001"] and result.failed_units == {
+        "insights/1002": "meta_ads insights [act_1002]: rejected (HTTP 400)"
+    }
     assert rows(warehouse, "SELECT _account_id, ad_id FROM raw_meta_ads.insights") == [("1001", "a1")]  # b1 never loads
     assert set(read_state(warehouse, "meta_ads")) == {("insights", "1001")}  # a failed unit never moves a cursor

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import duckdb
@@ -51,7 +51,7 @@ def test_publish_copies_only_the_marts_and_materialises_views(tmp_path):
     published = tmp_path / "published.duckdb"
 
     # WHEN it is published
-    before = datetime.now(timezone.utc)
+    before = datetime.now(UTC)
     result = publish(str(build), str(published))
 
     # THEN the published file holds the marts (views as tables) and the publish metadata only
@@ -65,7 +65,7 @@ def test_publish_copies_only_the_marts_and_materialises_views(tmp_path):
     ]
     assert query(published, "SELECT channel, spend FROM marts.spend_by_channel") == [("paid_search", 60.0)]
     # AND the metadata records what was published, when (UTC) and from where
-    assert before <= result.published_at <= datetime.now(timezone.utc)
+    assert before <= result.published_at <= datetime.now(UTC)
     assert query(published, "SELECT * FROM meta.published_tables ORDER BY table_name") == [
         ("marts", "channel_performance_daily", 3, result.published_at.replace(tzinfo=None), str(build)),
         ("marts", "spend_by_channel", 1, result.published_at.replace(tzinfo=None), str(build)),
@@ -116,7 +116,8 @@ def test_rollback_command_and_its_clear_error(tmp_path, monkeypatch, capsys):
     # WHEN `python -m funnelhouse rollback` runs  THEN the earlier run is published again
     assert main(["rollback"]) == 0
     assert capsys.readouterr().out.strip() == (
-        f"{published} now holds run scheduled__2026-08-29T00:00:00+00:00 (was scheduled__2026-08-30T00:00:00+00:00)")
+        f"{published} now holds run scheduled__2026-08-29T00:00:00+00:00 (was scheduled__2026-08-30T00:00:00+00:00)"
+    )
     assert query(published, "SELECT sum(spend) FROM marts.channel_performance_daily") == [(60.0,)]
     # AND --list marks the current one; an unknown run id is refused with exit 2
     assert main(["rollback", "--list"]) == 0
