@@ -5,7 +5,8 @@
     contacts matched to it (int_ad_campaigns), so a Meta account tagged facebook / cpc and
     one tagged fb / paid_social both report as paid_social.
 
-    Adding a platform: one entry here, one CTE in int_ad_delivery_unioned.
+    Adding a platform: one entry here, one CTE in int_ad_delivery_unioned (the
+    accepted_values tests of platform columns read this list).
 #}
 {% macro ad_platforms() -%}
     {{ return([

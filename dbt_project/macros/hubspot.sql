@@ -12,7 +12,8 @@
 {#
     The lifecycle stages in funnel order: HubSpot's internal value, the friendly name
     the models use, and the stage's position. Staging names its date columns
-    became_<name>_at; lead_stage_history numbers stages by `order`.
+    became_<name>_at; lead_stage_history numbers stages by `order`. The one list of
+    stages: the accepted_values tests of stage columns read it too.
 #}
 {% macro hubspot_lifecycle_stages() -%}
     {{ return([

@@ -3,7 +3,7 @@ endpoint in the sandbox, the contact_visits stream, and the GX suites of the two
 
 The marts themselves are checked against the world's ground truth in
 tests/e2e/test_end_to_end.py (the DAG's run there builds them), and the weights by dbt unit
-tests in dbt_project/models/marts/_marts__attribution.yml.
+tests in dbt_project/models/marts/attribution/attribution_touches.yml.
 """
 
 from __future__ import annotations

@@ -870,7 +870,7 @@ def test_conversion_reconciliation_puts_crm_leads_on_the_ad_accounts_day(warehou
 
 
 def test_kpi_attainment_measures_the_shipped_goals_up_to_the_latest_data_day(warehouse):
-    """Reads seeds/kpi_goals.csv as shipped; the rules themselves are unit-tested in _marts__models.yml."""
+    """Reads seeds/kpi_goals.csv as shipped; the rules themselves are unit-tested in kpi_attainment.yml."""
     rows = {r[0]: r[1:] for r in query(warehouse, """
         select goal_id, as_of_date, period_status, elapsed_days, target_to_date, actual,
                round(pace, 6), is_on_track, spend, cost_per_unit, max_cost_per_unit, is_within_cost_cap
@@ -941,7 +941,7 @@ def test_budget_recommendations_cut_the_loss_making_campaign_and_give_organic_no
 
 
 def test_content_performance_measures_pages_per_week(warehouse):
-    """Trend flags need eight whole weeks; their rule is unit-tested in _marts__models.yml."""
+    """Trend flags need eight whole weeks; their rule is unit-tested in content_performance.yml."""
     rows = query(warehouse, """
         select page_path, week_start_date, days_with_data, is_complete_week, page_views, unique_page_views, entrances,
                exits, round(exit_rate, 6), round(bounce_rate, 6), avg_time_on_page_s, previous_week_page_views,

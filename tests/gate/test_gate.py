@@ -436,7 +436,7 @@ def test_dbt_owns_keys_nulls_and_accepted_values_and_gx_does_not_repeat_them():
                 for e in json.loads(path.read_text())["expectations"] if e["type"] in dbt_owned]
     assert repeated == []
     # and the rules GX gave up are dbt tests now (one of each kind, spot-checked)
-    models = {m["name"]: m for f in (gate.GX_DIR.parent.parent / "dbt_project/models/marts").glob("_*.yml")
+    models = {m["name"]: m for f in (gate.GX_DIR.parent.parent / "dbt_project/models/marts").rglob("*.yml")
               for m in yaml.safe_load(f.read_text()).get("models") or []}
     columns = {c["name"]: c.get("data_tests") or [] for c in models["funnel_by_channel"]["columns"]}
     assert {"not_null": {"config": {"where": "leads > 0"}}} in columns["lead_to_mql_rate"]

@@ -5,7 +5,7 @@
 -- Website content per page and week (Monday to Sunday, the property's days): page views,
 -- entrances, exits, engagement, the week-over-week change, and flags for the week's top
 -- pages and for pages whose traffic is falling or rising over several weeks. Formulas are
--- in the model docs (_marts__models.yml); thresholds are vars in dbt_project.yml. Exits come
+-- in the model docs (content_performance.yml); thresholds are vars in dbt_project.yml. Exits come
 -- from GA4's BigQuery export (the Data API has none): NULL for a week the export does not cover.
 with
 

@@ -1,6 +1,6 @@
 -- Per channel and month: what was spent and returned, and the share of the month's paid
 -- budget the rule in macros/budget.sql would give each channel (documented in
--- _marts__models.yml).
+-- channel_budget_recommendation.yml).
 with
 
 daily as (
