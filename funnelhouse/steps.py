@@ -120,10 +120,12 @@ def _invoke_dbt(args: list[str], warehouse):
             outcome = dbtRunner(callbacks=[_log_dbt_event]).invoke(args)
         finally:
             _release_duckdb()
-        if outcome.exception is not None:  # dbt stopped before or between nodes (e.g. a compilation error)
+        if isinstance(outcome.exception, Exception):  # dbt stopped before or between nodes (e.g. a compilation error)
             from dbt_common.events.functions import env_scrubber
 
             log.error("dbt | %s", env_scrubber(str(outcome.exception)))
+        elif outcome.exception is not None:  # an interrupt or the task's termination: dbtRunner catches those too
+            raise outcome.exception
     return outcome
 
 
