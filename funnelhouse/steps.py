@@ -10,10 +10,10 @@ import json
 from collections import Counter
 import logging
 import os
-import re
 import shutil
-import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -29,7 +29,12 @@ log = logging.getLogger(__name__)
 DBT_PROJECT = PROJECT_ROOT / "dbt_project"
 MART_SCHEMA = "marts"
 BI_SCHEMA = "bi"
-_DBT_HEADLINE = re.compile(r"OK created|OK loaded|ERROR|FAIL|Finished running|Done\.|Completed|Database Error|Compilation Error")
+# dbt-core keeps global state (flags, adapters, the event manager) per process: one invocation at a time.
+_DBT_LOCK = threading.Lock()
+# The progress the task log shows: each model and seed built, each failing test, the verdict.
+# Every other line (passing tests, SQL) stays in dbt's own log under the data dir.
+_DBT_PROGRESS = frozenset({"LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult",
+                           "FinishedRunningStats", "EndOfRunSummary", "StatsLine"})
 
 
 def extract(source: str, end: datetime, retries_left: bool = False) -> str:
@@ -75,53 +80,119 @@ def _load_summary(source: str, results: list) -> dict:
 def transform(full_refresh: bool = False) -> dict:
     """``dbt build`` (models, seeds, tests) into the warehouse; raises if any node fails."""
     warehouse = settings.warehouse_path()
-    target = settings.data_dir() / "dbt"
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "build", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-           "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors"]
+    args = ["build"]
     if full_refresh:
-        cmd.append("--full-refresh")
+        args.append("--full-refresh")
     never_loaded = _never_loaded_sources(warehouse)
     if never_loaded:
         # A source that has never loaded (its first extraction failed, or it is not extracted) has no
         # raw tables: its source tests would error; its staging models read empty (source_or_empty).
         log.warning("no raw tables yet for %s: building without their source tests", ", ".join(never_loaded))
-        cmd += ["--exclude", *(f"source:{s}" for s in never_loaded)]
-    env, target_args = _dbt_target(warehouse)
-    cmd += target_args
+        args += ["--exclude", *(f"source:{s}" for s in never_loaded)]
     with warehouse_lock(warehouse):
-        log.info("dbt build: %s", " ".join(cmd[1:2]))
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=DBT_PROJECT)
-        for line in proc.stdout:
-            # Progress shows models built and the verdict; every test line stays in the debug log.
-            level = logging.INFO if _DBT_HEADLINE.search(line) else logging.DEBUG
-            log.log(level, "dbt | %s", line.rstrip())
-        code = proc.wait()
-    results = json.loads((target / "target" / "run_results.json").read_text())["results"] if (target / "target" / "run_results.json").exists() else []
+        log.info("dbt build: %s", args[0])
+        outcome = _invoke_dbt(args, warehouse)
+    results = _node_results(outcome)
     counts: dict[str, int] = {}
     for r in results:
-        counts[r["status"]] = counts.get(r["status"], 0) + 1
-    if code != 0:
-        failed = [r for r in results if r["status"] in ("error", "fail")]
+        counts[str(r.status)] = counts.get(str(r.status), 0) + 1
+    if not outcome.success:
+        failed = [r for r in results if str(r.status) in ("error", "fail")]
         # the database's own words (e.g. "no exchange rate from CHF to USD for 2026-06-10: ..."), once each
-        reasons = dict.fromkeys(_dbt_reason(r.get("message")) for r in failed if r["status"] == "error")
-        raise RuntimeError(f"dbt build failed ({counts}); failing nodes: {', '.join(r['unique_id'] for r in failed) or 'see the dbt log above'}"
+        reasons = dict.fromkeys(_dbt_reason(r.message) for r in failed if str(r.status) == "error")
+        raise RuntimeError(f"dbt build failed ({counts}); failing nodes: {', '.join(r.node.unique_id for r in failed) or 'see the dbt log above'}"
                            + "".join(f"; {reason}" for reason in reasons if reason))
     return {"dbt": counts}
 
 
+def _invoke_dbt(args: list[str], warehouse):
+    """One dbt command in this process (dbt-core's dbtRunner), against the warehouse's target.
+    Its progress goes to this module's log (_log_dbt_event); its debug log to the data dir."""
+    from dbt.cli.main import dbtRunner  # a few seconds to import: only the steps that run dbt pay it
+
+    target = settings.data_dir() / "dbt"
+    variables, target_args = _dbt_target(warehouse)
+    args = [*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
+            "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors",
+            "--log-level", "none", *target_args]  # no console output: the callback logs it
+    with _DBT_LOCK, _dbt_environment(variables):
+        try:
+            outcome = dbtRunner(callbacks=[_log_dbt_event]).invoke(args)
+        finally:
+            _release_duckdb()
+        if isinstance(outcome.exception, Exception):  # dbt stopped before or between nodes (e.g. a compilation error)
+            from dbt_common.events.functions import env_scrubber
+
+            log.error("dbt | %s", env_scrubber(str(outcome.exception)))
+        elif outcome.exception is not None:  # an interrupt or the task's termination: dbtRunner catches those too
+            raise outcome.exception
+    return outcome
+
+
+def _node_results(outcome) -> list:
+    """Each node's result (status, node, message) of a build; none when dbt stopped before running any."""
+    from dbt.artifacts.schemas.run import RunExecutionResult
+
+    return list(outcome.result.results) if isinstance(outcome.result, RunExecutionResult) else []
+
+
+def _log_dbt_event(msg) -> None:
+    """dbt's events as the task log's lines: progress at INFO, warnings and errors at their level,
+    the other console lines at DEBUG. Secrets (DBT_ENV_SECRET_*) are masked, as dbt masks its own."""
+    from dbt_common.events.functions import env_scrubber
+
+    level, name = msg.info.level, msg.info.name
+    if level == "debug" or name == "MainEncounteredError":  # the exception: _invoke_dbt logs it once
+        return
+    if level in ("error", "warn"):
+        python_level = logging.ERROR if level == "error" else logging.WARNING
+    elif name in _DBT_PROGRESS and not (name == "LogTestResult" and msg.data.status == "pass"):
+        python_level = logging.INFO
+    else:
+        python_level = logging.DEBUG
+    if log.isEnabledFor(python_level):
+        log.log(python_level, "dbt | %s", env_scrubber(msg.info.msg))
+
+
+@contextmanager
+def _dbt_environment(variables: dict[str, str]):
+    """The process environment as dbt should read it (dbt reads os.environ), for one invocation:
+    the target's variables set, the Connections (AIRFLOW_CONN_*) hidden; all restored after."""
+    saved = {k: os.environ.get(k) for k in (*variables, *(k for k in os.environ if k.startswith("AIRFLOW_CONN_")))}
+    try:
+        for k in saved:
+            os.environ.pop(k, None)
+        os.environ.update(variables)
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
+def _release_duckdb() -> None:
+    """dbt-duckdb keeps its DuckDB instance open after a command (keep_open), for the next one in the
+    process; until closed, this process could not open the warehouse with other settings (read-only)."""
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    if connections is None:
+        return
+    environment = connections.DuckDBConnectionManager._ENV
+    connections.DuckDBConnectionManager.close_all_connections()
+    if environment is not None:
+        environment.close()
+
+
 def _dbt_target(warehouse) -> tuple[dict[str, str], list[str]]:
-    """dbt's environment and target for the warehouse (dbt_project/profiles.yml). dbt needs no
-    platform credentials: the Connections stay out of its environment."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}
+    """The environment variables and target arguments dbt needs for the warehouse
+    (dbt_project/profiles.yml). dbt needs no platform credentials (_dbt_environment hides them)."""
     if isinstance(warehouse, PostgresWarehouse):
         p = warehouse.parts
-        env["PGTZ"] = "UTC"  # libpq: dbt's sessions in UTC, as the DuckDB target sets TimeZone
-        env.update({"FUNNELHOUSE_PG_HOST": p["host"], "FUNNELHOUSE_PG_PORT": p["port"], "FUNNELHOUSE_PG_USER": p["user"],
-                    "DBT_ENV_SECRET_FUNNELHOUSE_PG_PASSWORD": p["password"], "FUNNELHOUSE_PG_DATABASE": p["dbname"]})
-        return env, ["--target", "postgres"]
-    env["FUNNELHOUSE_WAREHOUSE"] = str(warehouse)
-    return env, []
+        return {"PGTZ": "UTC",  # libpq: dbt's sessions in UTC, as the DuckDB target sets TimeZone
+                "FUNNELHOUSE_PG_HOST": p["host"], "FUNNELHOUSE_PG_PORT": p["port"], "FUNNELHOUSE_PG_USER": p["user"],
+                "DBT_ENV_SECRET_FUNNELHOUSE_PG_PASSWORD": p["password"], "FUNNELHOUSE_PG_DATABASE": p["dbname"]}, ["--target", "postgres"]
+    return {"FUNNELHOUSE_WAREHOUSE": str(warehouse)}, []
 
 
 def _dbt_reason(message: str | None) -> str:
@@ -255,17 +326,11 @@ def _freshness() -> list[dict]:
 def _dbt_docs(target_file: Path) -> Path | None:
     """``dbt docs generate --static``: one self-contained page (lineage, column meanings) for analysts."""
     warehouse = settings.warehouse_path()
-    target = settings.data_dir() / "dbt"
-    dbt = Path(sys.executable).with_name("dbt")
-    cmd = [str(dbt), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-           "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors"]
-    env, target_args = _dbt_target(warehouse)
-    cmd += target_args
     with warehouse_lock(warehouse):
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=DBT_PROJECT)
-    site = target / "target" / "static_index.html"
-    if proc.returncode != 0 or not site.exists():
-        log.error("dbt docs generate failed (exit %s): %s", proc.returncode, proc.stdout[-2000:])
+        outcome = _invoke_dbt(["docs", "generate", "--static"], warehouse)
+    site = settings.data_dir() / "dbt" / "target" / "static_index.html"
+    if not outcome.success or not site.exists():
+        log.error("dbt docs generate failed (%s): see the dbt log above", "no static page" if outcome.success else "dbt failed")
         return None
     temporary = target_file.with_name(target_file.name + ".tmp")
     shutil.copyfile(site, temporary)

@@ -25,7 +25,8 @@ import pytest
 from decimal import Decimal as M
 
 PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-# In a subprocess, as Airflow runs it: dbt-duckdb keeps the warehouse open in its process.
+# In a subprocess: dbt-duckdb keeps the warehouse open in its process (the pipeline, which runs dbt
+# in-process, closes it after each command: funnelhouse/steps.py).
 DBT = Path(sys.executable).with_name("dbt")
 
 LIFECYCLE_DATE_PROPERTIES = {
