@@ -38,7 +38,7 @@ CHROMIUM := /usr/bin/chromium
 $(CHROMIUM):
 	apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
 
-test: $(VENV)/.synced $(CHROMIUM)  ## the whole test suite (CI runs exactly this)
+test: lint $(CHROMIUM)  ## lint, then the whole test suite (CI runs exactly this)
 	$(VENV)/bin/python -m pytest
 
 # ruff (format and lint) on the Python, sqlfluff on dbt's SQL (dbt_project/.sqlfluff).

@@ -136,8 +136,15 @@ class GateResult:
         return sum(s.evaluated for s in self.suites)
 
 
-def run_gate(database_path: str | PostgresWarehouse, gx_dir: str | Path = GX_DIR, *, phase: str = "marts", run_id: str | None = None,
-             results_dir: str | Path | None = None, keep: int | None = None) -> GateResult:
+def run_gate(
+    database_path: str | PostgresWarehouse,
+    gx_dir: str | Path = GX_DIR,
+    *,
+    phase: str = "marts",
+    run_id: str | None = None,
+    results_dir: str | Path | None = None,
+    keep: int | None = None,
+) -> GateResult:
     """Validate the DuckDB file at ``database_path``: its raw tables (phase ``raw``) or its marts.
 
     Needs write access to the file (the volume and freshness inputs and the run's results are
@@ -196,23 +203,22 @@ def run_gate(database_path: str | PostgresWarehouse, gx_dir: str | Path = GX_DIR
             continue
         missing = [t for t in definition.suite.meta.get("requires", []) if t not in existing]
         (skipped if missing else selected).append(definition if not missing else definition.name)
-    checkpoint = context.checkpoints.add_or_update(gx.Checkpoint(
-        name=f"{phase}_gate",
-        validation_definitions=selected,
-        actions=[UpdateDataDocsAction(name="update_data_docs")],
-        # COMPLETE: unexpected-rows expectations return their first rows (the failing values)
-        result_format={"result_format": "COMPLETE", "partial_unexpected_count": VALUES_PER_FAILURE + 2},
-    ))  # stored in this run's results folder: the suites to run depend on the tables present
+    checkpoint = context.checkpoints.add_or_update(
+        gx.Checkpoint(
+            name=f"{phase}_gate",
+            validation_definitions=selected,
+            actions=[UpdateDataDocsAction(name="update_data_docs")],
+            # COMPLETE: unexpected-rows expectations return their first rows (the failing values)
+            result_format={"result_format": "COMPLETE", "partial_unexpected_count": VALUES_PER_FAILURE + 2},
+        )
+    )  # stored in this run's results folder: the suites to run depend on the tables present
     logger.info("running the %s gate (%d suites, %d skipped) on %s", phase, len(selected), len(skipped), database)
     try:
         checkpoint_result = checkpoint.run(run_id=RunIdentifier(run_name=run_id, run_time=checked_at))
     finally:
         _close_connections(checkpoint)
 
-    suites = tuple(
-        _summarise_suite(validation_result)
-        for validation_result in checkpoint_result.run_results.values()
-    )
+    suites = tuple(_summarise_suite(validation_result) for validation_result in checkpoint_result.run_results.values())
     docs = context.get_docs_sites_urls()
     result = GateResult(
         success=all(s.success for s in suites),
@@ -226,10 +232,12 @@ def run_gate(database_path: str | PostgresWarehouse, gx_dir: str | Path = GX_DIR
         _record_run(connection, result, checked_at)
     for suite in result.suites:
         (logger.info if suite.success and not suite.warnings else logger.warning if suite.success else logger.error)(
-            "%s", suite.summary_line())
+            "%s", suite.summary_line()
+        )
         for failure in suite.failures:
             (logger.error if failure.severity == "error" else logger.warning)(
-                "  %s %s %s: %s", failure.severity.upper(), suite.suite, failure.expectation, failure.detail)
+                "  %s %s %s: %s", failure.severity.upper(), suite.suite, failure.expectation, failure.detail
+            )
     if skipped:
         logger.info("skipped (tables absent): %s", ", ".join(skipped))
     logger.info("data docs: %s", result.data_docs_url)
@@ -339,23 +347,30 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
             key = next(k for k in stream.keys if k.name == stream.window_key)
             day = f'"{key.name}"' if key.sql_type == "DATE" else f"CAST(\"{key.name}\" AT TIME ZONE 'UTC' AS DATE)"
             # the days of [window start, window end - 1 day]
-            first, last = ("CAST(CAST(? AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS DATE)",
-                           "CAST((CAST(? AS TIMESTAMPTZ) - INTERVAL '1 day' - INTERVAL '1 microsecond') AT TIME ZONE 'UTC' AS DATE)")
-            days = (f"CAST(generate_series(CAST({first} AS TIMESTAMP), CAST({last} AS TIMESTAMP), INTERVAL '1 day') AS DATE)"
-                    if postgres else
-                    "CAST(unnest(generate_series(CAST(?::TIMESTAMPTZ AT TIME ZONE 'UTC' AS DATE),"
-                    " CAST((?::TIMESTAMPTZ - INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AT TIME ZONE 'UTC' AS DATE),"
-                    " INTERVAL 1 DAY)) AS DATE)")
-            connection.execute(f"""INSERT INTO {BOOKKEEPING_SCHEMA}.gate_volume_history
+            first, last = (
+                "CAST(CAST(? AS TIMESTAMPTZ) AT TIME ZONE 'UTC' AS DATE)",
+                "CAST((CAST(? AS TIMESTAMPTZ) - INTERVAL '1 day' - INTERVAL '1 microsecond') AT TIME ZONE 'UTC' AS DATE)",
+            )
+            days = (
+                f"CAST(generate_series(CAST({first} AS TIMESTAMP), CAST({last} AS TIMESTAMP), INTERVAL '1 day') AS DATE)"
+                if postgres
+                else "CAST(unnest(generate_series(CAST(?::TIMESTAMPTZ AT TIME ZONE 'UTC' AS DATE),"
+                " CAST((?::TIMESTAMPTZ - INTERVAL 1 DAY - INTERVAL 1 MICROSECOND) AT TIME ZONE 'UTC' AS DATE),"
+                " INTERVAL 1 DAY)) AS DATE)"
+            )
+            connection.execute(
+                f"""INSERT INTO {BOOKKEEPING_SCHEMA}.gate_volume_history
                 SELECT ?, ?, ?, ?, ?, days.date_day, count(r._account_id)
                 FROM (SELECT {days} AS date_day) days
                 LEFT JOIN (SELECT _account_id, {day} AS date_day FROM {table} WHERE _account_id = ?) r
                     ON r.date_day = days.date_day
                 GROUP BY days.date_day""",
-                               [run_id, checked_at, source, stream_name, account, window_start, window_end, account])
-    median = ("percentile_cont(0.5) WITHIN GROUP (ORDER BY rows)" if postgres else "median(rows)")
+                [run_id, checked_at, source, stream_name, account, window_start, window_end, account],
+            )
+    median = "percentile_cont(0.5) WITHIN GROUP (ORDER BY rows)" if postgres else "median(rows)"
     connection.execute(f"DROP TABLE IF EXISTS {BOOKKEEPING_SCHEMA}.gate_volume_check")
-    connection.execute(f"""CREATE TABLE {BOOKKEEPING_SCHEMA}.gate_volume_check AS
+    connection.execute(
+        f"""CREATE TABLE {BOOKKEEPING_SCHEMA}.gate_volume_check AS
         WITH previous_runs AS (
             SELECT run_id FROM {BOOKKEEPING_SCHEMA}.gate_volume_history WHERE run_id <> ?
             GROUP BY run_id ORDER BY max(checked_at) DESC LIMIT ?),
@@ -367,7 +382,9 @@ def _write_volume_check(connection: duckdb.DuckDBPyConnection, run_id: str, chec
                coalesce(b.runs_in_baseline, 0) AS runs_in_baseline,
                CAST(ceil(b.baseline_rows * (1 - CAST(? AS DOUBLE PRECISION))) AS BIGINT) AS min_rows
         FROM {BOOKKEEPING_SCHEMA}.gate_volume_history c LEFT JOIN baseline b USING (source, stream, account_id)
-        WHERE c.run_id = ?""", [run_id, VOLUME_RUNS, VOLUME_DROP, run_id])
+        WHERE c.run_id = ?""",
+        [run_id, VOLUME_RUNS, VOLUME_DROP, run_id],
+    )
 
 
 def declared_freshness(sources_dir: Path = DBT_SOURCES) -> dict[str, tuple[str, float | None, float | None]]:
@@ -385,7 +402,10 @@ def declared_freshness(sources_dir: Path = DBT_SOURCES) -> dict[str, tuple[str, 
                 return threshold["count"] * _HOURS[threshold["period"]] if threshold else None
 
             declared[source.get("schema") or source["name"]] = (
-                field_name, hours(freshness.get("warn_after")), hours(freshness.get("error_after")))
+                field_name,
+                hours(freshness.get("warn_after")),
+                hours(freshness.get("error_after")),
+            )
     return declared
 
 
@@ -410,7 +430,9 @@ def _write_freshness(connection: duckdb.DuckDBPyConnection, run_id: str, checked
 
 
 def _existing_tables(connection: duckdb.DuckDBPyConnection) -> set[str]:
-    return {f"{s}.{t}" for s, t in connection.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()}
+    return {
+        f"{s}.{t}" for s, t in connection.execute("SELECT table_schema, table_name FROM information_schema.tables").fetchall()
+    }
 
 
 def _record_run(connection: duckdb.DuckDBPyConnection, result: GateResult, checked_at: datetime) -> None:
@@ -420,17 +442,37 @@ def _record_run(connection: duckdb.DuckDBPyConnection, result: GateResult, check
         errors INTEGER NOT NULL, warnings INTEGER NOT NULL, skipped VARCHAR[] NOT NULL, data_docs VARCHAR)""")
     connection.execute(f"""CREATE TABLE IF NOT EXISTS {BOOKKEEPING_SCHEMA}.gate_findings (run_id VARCHAR NOT NULL, phase VARCHAR NOT NULL,
         suite VARCHAR NOT NULL, expectation VARCHAR NOT NULL, severity VARCHAR NOT NULL, detail VARCHAR NOT NULL)""")
-    connection.execute(f"DELETE FROM {BOOKKEEPING_SCHEMA}.gate_runs WHERE run_id = ? AND phase = ?", [result.run_id, result.phase])
-    connection.execute(f"DELETE FROM {BOOKKEEPING_SCHEMA}.gate_findings WHERE run_id = ? AND phase = ?", [result.run_id, result.phase])
+    connection.execute(
+        f"DELETE FROM {BOOKKEEPING_SCHEMA}.gate_runs WHERE run_id = ? AND phase = ?", [result.run_id, result.phase]
+    )
+    connection.execute(
+        f"DELETE FROM {BOOKKEEPING_SCHEMA}.gate_findings WHERE run_id = ? AND phase = ?", [result.run_id, result.phase]
+    )
     errors = sum(len(s.errors) for s in result.suites)
     warnings = sum(len(s.warnings) for s in result.suites)
-    connection.execute(f"INSERT INTO {BOOKKEEPING_SCHEMA}.gate_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [result.run_id, result.phase, checked_at, result.success, len(result.suites), result.evaluated,
-                        errors, warnings, list(result.skipped), result.data_docs_url])
-    findings = [(result.run_id, result.phase, s.suite, f.expectation, f.severity, f.detail) for s in result.suites for f in s.failures]
+    connection.execute(
+        f"INSERT INTO {BOOKKEEPING_SCHEMA}.gate_runs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            result.run_id,
+            result.phase,
+            checked_at,
+            result.success,
+            len(result.suites),
+            result.evaluated,
+            errors,
+            warnings,
+            list(result.skipped),
+            result.data_docs_url,
+        ],
+    )
+    findings = [
+        (result.run_id, result.phase, s.suite, f.expectation, f.severity, f.detail) for s in result.suites for f in s.failures
+    ]
     if findings:  # one statement for the few rows, not a row-by-row executemany
-        connection.execute(f"INSERT INTO {BOOKKEEPING_SCHEMA}.gate_findings VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(findings)),
-                           [value for row in findings for value in row])
+        connection.execute(
+            f"INSERT INTO {BOOKKEEPING_SCHEMA}.gate_findings VALUES " + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(findings)),
+            [value for row in findings for value in row],
+        )
 
 
 def _quiet_great_expectations_logging() -> None:

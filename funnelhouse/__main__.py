@@ -27,7 +27,9 @@ from funnelhouse import PROJECT_ROOT
 
 DAG_ID = "funnelhouse"
 # Lines of the Airflow log worth showing while the DAG runs: our own loggers and task boundaries.
-PROGRESS = re.compile(r"\[(extractors|funnelhouse|expectations)[.\w]*\]|\[DAG TEST\] (starting|end) task|DagRun Finished|ERROR|Traceback|error:")
+PROGRESS = re.compile(
+    r"\[(extractors|funnelhouse|expectations)[.\w]*\]|\[DAG TEST\] (starting|end) task|DagRun Finished|ERROR|Traceback|error:"
+)
 
 
 def airflow_env(data_dir: Path) -> dict[str, str]:
@@ -37,7 +39,9 @@ def airflow_env(data_dir: Path) -> dict[str, str]:
         "AIRFLOW_HOME": str(home),
         "AIRFLOW__CORE__DAGS_FOLDER": str(PROJECT_ROOT / "dags"),
         "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": os.environ.get("AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db"),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": os.environ.get(
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", f"sqlite:///{home}/airflow.db"
+        ),
         "FUNNELHOUSE_DATA_DIR": str(data_dir),
     }
 
@@ -80,7 +84,10 @@ def run_dag(logical_date: date, data_dir: Path, full_refresh: bool = False) -> i
     code = _airflow(["dags", "test", DAG_ID, logical_date.isoformat(), *conf], env, log_file, show_progress=True)
     state = _last_run_state(log_file)
     if code != 0 or state != "success":
-        print(f"error: DAG run ended in state '{state or 'unknown'}'; nothing new was published. Full log: {log_file}", file=sys.stderr)
+        print(
+            f"error: DAG run ended in state '{state or 'unknown'}'; nothing new was published. Full log: {log_file}",
+            file=sys.stderr,
+        )
         return 1
     from funnelhouse.steps import summary
 
@@ -123,12 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("--days", type=int, default=90)
     demo.add_argument("--full-refresh", action="store_true", help="rebuild the incremental dbt models from scratch")
     run = sub.add_parser("run", help="run the DAG against the Connections in the environment")
-    run.add_argument("--date", type=date.fromisoformat, default=None,
-                     help="logical date (the run reads days before it); default today, UTC")
+    run.add_argument(
+        "--date", type=date.fromisoformat, default=None, help="logical date (the run reads days before it); default today, UTC"
+    )
     run.add_argument("--full-refresh", action="store_true", help="rebuild the incremental dbt models from scratch")
     sub.add_parser("summary", help="print the last run's summary")
     rollback = sub.add_parser("rollback", help="make an earlier published version current, atomically")
-    rollback.add_argument("--to", metavar="RUN_ID", help="the run whose version to publish again (default: the one before the current)")
+    rollback.add_argument(
+        "--to", metavar="RUN_ID", help="the run whose version to publish again (default: the one before the current)"
+    )
     rollback.add_argument("--list", action="store_true", help="list the kept versions and exit")
     sub.add_parser("pools", help="print the DAG's pools (writer and per-platform) as JSON for `airflow pools import`")
     args = parser.parse_args(argv)
@@ -144,7 +154,10 @@ def main(argv: list[str] | None = None) -> int:
     data_dir = settings.data_dir()
     if args.command == "summary":
         if not settings.published_path().exists():
-            print(f"error: nothing published yet at {settings.published_path()}: run `make demo` or `make run` first", file=sys.stderr)
+            print(
+                f"error: nothing published yet at {settings.published_path()}: run `make demo` or `make run` first",
+                file=sys.stderr,
+            )
             return 1
         from funnelhouse.steps import summary
 
@@ -160,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
 
     world = World(seed=args.seed, scale=args.scale, days=args.days)
     with SandboxServer(world) as server:
-        print(f"== sandbox serving a simulated business ({world.start}..{world.end}, seed {args.seed}, scale {args.scale}) at {server.base_url}", flush=True)
+        print(
+            f"== sandbox serving a simulated business ({world.start}..{world.end}, seed {args.seed}, scale {args.scale}) at {server.base_url}",
+            flush=True,
+        )
         os.environ.update(server.connections())
         return run_dag(world.end + timedelta(days=1), data_dir, full_refresh=args.full_refresh)
 

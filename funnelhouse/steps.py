@@ -7,12 +7,12 @@ Steps that open the warehouse hold its writer lock for their whole duration.
 from __future__ import annotations
 
 import json
-from collections import Counter
 import logging
 import os
 import shutil
 import sys
 import threading
+from collections import Counter
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,8 +33,17 @@ BI_SCHEMA = "bi"
 _DBT_LOCK = threading.Lock()
 # The progress the task log shows: each model and seed built, each failing test, the verdict.
 # Every other line (passing tests, SQL) stays in dbt's own log under the data dir.
-_DBT_PROGRESS = frozenset({"LogModelResult", "LogSeedResult", "LogSnapshotResult", "LogTestResult",
-                           "FinishedRunningStats", "EndOfRunSummary", "StatsLine"})
+_DBT_PROGRESS = frozenset(
+    {
+        "LogModelResult",
+        "LogSeedResult",
+        "LogSnapshotResult",
+        "LogTestResult",
+        "FinishedRunningStats",
+        "EndOfRunSummary",
+        "StatsLine",
+    }
+)
 
 
 def extract(source: str, end: datetime, retries_left: bool = False) -> str:
@@ -71,10 +80,15 @@ def _load_summary(source: str, results: list) -> dict:
     loaded: Counter[str] = Counter()
     for r in results:
         loaded.update(r.loaded)
-    return {"source": source, "batches": [r.batch_id for r in results], "loaded": dict(loaded),
-            "quarantined": sum(sum(r.quarantined.values()) for r in results), "tables": tables,
-            "skipped_streams": {k: v for r in results for k, v in r.skipped_streams.items()},
-            "failed_units": {k: v for r in results for k, v in r.failed_units.items()}}
+    return {
+        "source": source,
+        "batches": [r.batch_id for r in results],
+        "loaded": dict(loaded),
+        "quarantined": sum(sum(r.quarantined.values()) for r in results),
+        "tables": tables,
+        "skipped_streams": {k: v for r in results for k, v in r.skipped_streams.items()},
+        "failed_units": {k: v for r in results for k, v in r.failed_units.items()},
+    }
 
 
 def transform(full_refresh: bool = False) -> dict:
@@ -100,8 +114,10 @@ def transform(full_refresh: bool = False) -> dict:
         failed = [r for r in results if str(r.status) in ("error", "fail")]
         # the database's own words (e.g. "no exchange rate from CHF to USD for 2026-06-10: ..."), once each
         reasons = dict.fromkeys(_dbt_reason(r.message) for r in failed if str(r.status) == "error")
-        raise RuntimeError(f"dbt build failed ({counts}); failing nodes: {', '.join(r.node.unique_id for r in failed) or 'see the dbt log above'}"
-                           + "".join(f"; {reason}" for reason in reasons if reason))
+        raise RuntimeError(
+            f"dbt build failed ({counts}); failing nodes: {', '.join(r.node.unique_id for r in failed) or 'see the dbt log above'}"
+            + "".join(f"; {reason}" for reason in reasons if reason)
+        )
     return {"dbt": counts}
 
 
@@ -112,9 +128,21 @@ def _invoke_dbt(args: list[str], warehouse):
 
     target = settings.data_dir() / "dbt"
     variables, target_args = _dbt_target(warehouse)
-    args = [*args, "--project-dir", str(DBT_PROJECT), "--profiles-dir", str(DBT_PROJECT),
-            "--target-path", str(target / "target"), "--log-path", str(target / "logs"), "--no-use-colors",
-            "--log-level", "none", *target_args]  # no console output: the callback logs it
+    args = [
+        *args,
+        "--project-dir",
+        str(DBT_PROJECT),
+        "--profiles-dir",
+        str(DBT_PROJECT),
+        "--target-path",
+        str(target / "target"),
+        "--log-path",
+        str(target / "logs"),
+        "--no-use-colors",
+        "--log-level",
+        "none",
+        *target_args,
+    ]  # no console output: the callback logs it
     with _DBT_LOCK, _dbt_environment(variables):
         try:
             outcome = dbtRunner(callbacks=[_log_dbt_event]).invoke(args)
@@ -189,9 +217,14 @@ def _dbt_target(warehouse) -> tuple[dict[str, str], list[str]]:
     (dbt_project/profiles.yml). dbt needs no platform credentials (_dbt_environment hides them)."""
     if isinstance(warehouse, PostgresWarehouse):
         p = warehouse.parts
-        return {"PGTZ": "UTC",  # libpq: dbt's sessions in UTC, as the DuckDB target sets TimeZone
-                "FUNNELHOUSE_PG_HOST": p["host"], "FUNNELHOUSE_PG_PORT": p["port"], "FUNNELHOUSE_PG_USER": p["user"],
-                "DBT_ENV_SECRET_FUNNELHOUSE_PG_PASSWORD": p["password"], "FUNNELHOUSE_PG_DATABASE": p["dbname"]}, ["--target", "postgres"]
+        return {
+            "PGTZ": "UTC",  # libpq: dbt's sessions in UTC, as the DuckDB target sets TimeZone
+            "FUNNELHOUSE_PG_HOST": p["host"],
+            "FUNNELHOUSE_PG_PORT": p["port"],
+            "FUNNELHOUSE_PG_USER": p["user"],
+            "DBT_ENV_SECRET_FUNNELHOUSE_PG_PASSWORD": p["password"],
+            "FUNNELHOUSE_PG_DATABASE": p["dbname"],
+        }, ["--target", "postgres"]
     return {"FUNNELHOUSE_WAREHOUSE": str(warehouse)}, []
 
 
@@ -261,8 +294,12 @@ def publish(run_id: str | None = None) -> dict:
 
         with warehouse_lock(warehouse):
             with connect(warehouse, read_only=True) as con:
-                has_bi = bool(con.execute("SELECT count(*) FROM information_schema.views WHERE table_schema = ?", [BI_SCHEMA]).fetchone()[0])
-            result = publish_postgres.publish(warehouse, schemas=(MART_SCHEMA,), run_id=run_id, view_schemas=(BI_SCHEMA,) if has_bi else ())
+                has_bi = bool(
+                    con.execute("SELECT count(*) FROM information_schema.views WHERE table_schema = ?", [BI_SCHEMA]).fetchone()[0]
+                )
+            result = publish_postgres.publish(
+                warehouse, schemas=(MART_SCHEMA,), run_id=run_id, view_schemas=(BI_SCHEMA,) if has_bi else ()
+            )
         log.info("published %s (run %s)", result.published_db, result.run_id)
         return {"published": result.published_db, "run_id": result.run_id, "version": result.version, "tables": result.row_counts}
     published.parent.mkdir(parents=True, exist_ok=True)
@@ -271,15 +308,17 @@ def publish(run_id: str | None = None) -> dict:
 
         with duckdb.connect(str(warehouse), read_only=True) as con:
             has_bi = bool(con.execute("SELECT count(*) FROM duckdb_views() WHERE schema_name = ?", [BI_SCHEMA]).fetchone()[0])
-        result = publish_marts(str(warehouse), str(published), schemas=(MART_SCHEMA,), run_id=run_id,
-                               view_schemas=(BI_SCHEMA,) if has_bi else ())
+        result = publish_marts(
+            str(warehouse), str(published), schemas=(MART_SCHEMA,), run_id=run_id, view_schemas=(BI_SCHEMA,) if has_bi else ()
+        )
     log.info("published %s (run %s)", published, result.run_id)
     return {"published": str(published), "run_id": result.run_id, "version": result.version, "tables": result.row_counts}
 
 
 def rollback(to_run_id: str | None = None) -> dict:
     """Make an earlier published version current (atomically), under the warehouse lock so no publish races it."""
-    from funnelhouse.publish import current_run_id, rollback as rollback_to
+    from funnelhouse.publish import current_run_id
+    from funnelhouse.publish import rollback as rollback_to
 
     published = settings.published_path()
     if isinstance(settings.warehouse_path(), PostgresWarehouse):
@@ -305,8 +344,13 @@ def report(run_id: str | None = None) -> dict:
         # funnelhouse/report.py reads a published DuckDB file; BI tools read published_marts instead
         log.warning("no HTML report for a PostgreSQL warehouse yet (it reads the published DuckDB file); dbt docs: %s", docs)
         return {"report": None, "dbt_docs": str(docs) if docs else None}
-    path = write_report(published, published.parent / "report.html", gate=_read_run_file("marts_gate.json"),
-                        raw_gate=_read_run_file("raw_gate.json"), freshness=_freshness())
+    path = write_report(
+        published,
+        published.parent / "report.html",
+        gate=_read_run_file("marts_gate.json"),
+        raw_gate=_read_run_file("raw_gate.json"),
+        freshness=_freshness(),
+    )
     log.info("report: %s", path)
     return {"report": str(path), "dbt_docs": str(docs) if docs else None}
 
@@ -314,13 +358,17 @@ def report(run_id: str | None = None) -> dict:
 def _freshness() -> list[dict]:
     """Each source's newest load as the raw gate measured it (empty before the first raw gate)."""
     with connect(settings.warehouse_path(), read_only=True) as con:
-        if not con.execute(f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{BOOKKEEPING_SCHEMA}'"
-                           " AND table_name = 'gate_freshness'").fetchone()[0]:
+        if not con.execute(
+            f"SELECT count(*) FROM information_schema.tables WHERE table_schema = '{BOOKKEEPING_SCHEMA}'"
+            " AND table_name = 'gate_freshness'"
+        ).fetchone()[0]:
             return []
-        cursor = con.execute("SELECT source, newest_loaded_at, lag_hours, warn_after_hours, error_after_hours"
-                             f" FROM {BOOKKEEPING_SCHEMA}.gate_freshness ORDER BY source")
+        cursor = con.execute(
+            "SELECT source, newest_loaded_at, lag_hours, warn_after_hours, error_after_hours"
+            f" FROM {BOOKKEEPING_SCHEMA}.gate_freshness ORDER BY source"
+        )
         names = [d[0] for d in cursor.description]
-        return [dict(zip(names, row)) for row in cursor.fetchall()]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _dbt_docs(target_file: Path) -> Path | None:
@@ -357,15 +405,32 @@ def later_run_pending(context, every: timedelta) -> str | None:
 def freshness(sources: tuple[str, ...], interval_end: datetime) -> dict:
     """Which sources the warehouse holds up to this run's interval end, and which are stale."""
     with connect(settings.warehouse_path(), read_only=True) as con:
-        has_state = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'stream_state'",
-                                [BOOKKEEPING_SCHEMA]).fetchone()[0]
-        reached = dict(con.execute(f"SELECT source, max(cursor_value) FROM {BOOKKEEPING_SCHEMA}.stream_state GROUP BY 1").fetchall()) if has_state else {}
-    sources_report = {s: {"loaded_up_to": reached[s].isoformat() if s in reached else None,
-                          "fresh": s in reached and reached[s] >= interval_end} for s in sources}
+        has_state = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = ? AND table_name = 'stream_state'",
+            [BOOKKEEPING_SCHEMA],
+        ).fetchone()[0]
+        reached = (
+            dict(con.execute(f"SELECT source, max(cursor_value) FROM {BOOKKEEPING_SCHEMA}.stream_state GROUP BY 1").fetchall())
+            if has_state
+            else {}
+        )
+    sources_report = {
+        s: {
+            "loaded_up_to": reached[s].isoformat() if s in reached else None,
+            "fresh": s in reached and reached[s] >= interval_end,
+        }
+        for s in sources
+    }
     stale = sorted(s for s, r in sources_report.items() if not r["fresh"])
-    message = (f"stale sources (not loaded up to {interval_end:%Y-%m-%d %H:%M} UTC): "
-               + ", ".join(f"{s} (loaded up to {sources_report[s]['loaded_up_to'] or 'never'})" for s in stale)
-               + "; the marts were built from the others") if stale else f"every source is loaded up to {interval_end:%Y-%m-%d %H:%M} UTC"
+    message = (
+        (
+            f"stale sources (not loaded up to {interval_end:%Y-%m-%d %H:%M} UTC): "
+            + ", ".join(f"{s} (loaded up to {sources_report[s]['loaded_up_to'] or 'never'})" for s in stale)
+            + "; the marts were built from the others"
+        )
+        if stale
+        else f"every source is loaded up to {interval_end:%Y-%m-%d %H:%M} UTC"
+    )
     (log.error if stale else log.info)("%s", message)
     report = {"interval_end": interval_end.isoformat(), "sources": sources_report, "stale": stale, "message": message}
     _write_run_file("freshness.json", report)
@@ -399,8 +464,9 @@ def summary() -> str:
         if not g:
             continue
         verdict = "PASSED" if g.get("success") else "FAILED"
-        lines.append(f"{label}: {verdict} ({g.get('evaluated')} expectations, {g.get('failed')} failed,"
-                     f" {g.get('warned', 0)} warnings)")
+        lines.append(
+            f"{label}: {verdict} ({g.get('evaluated')} expectations, {g.get('failed')} failed, {g.get('warned', 0)} warnings)"
+        )
         lines += [f"  error: {e}" for e in g.get("errors", [])]
         lines += [f"  warning: {w}" for w in g.get("warnings", [])]
         if g.get("data_docs"):

@@ -8,14 +8,12 @@ tests in dbt_project/models/marts/attribution/attribution_touches.yml.
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import hashlib
 import json
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
-import pytest
 import requests
 
 from sandbox.world import World, identified_visits_by_cell
@@ -53,7 +51,13 @@ def test_creating_visit_is_the_contacts_own_source_utm_and_instant(world):
         first, *rest = world.touches(c)
         assert first.is_creating_visit and not any(t.is_creating_visit for t in rest)
         assert (first.channel, first.utm_source, first.utm_medium, first.utm_campaign, first.utm_content, first.utm_term) == (
-            c.channel, c.utm_source, c.utm_medium, c.utm_campaign, c.utm_content, c.utm_term)
+            c.channel,
+            c.utm_source,
+            c.utm_medium,
+            c.utm_campaign,
+            c.utm_content,
+            c.utm_term,
+        )
         assert iso_ms(first.occurred_at) == world.contact_record(c, world.default_now, None)["properties"]["createdate"]
         assert all(first.occurred_at < t.occurred_at for t in rest)
         assert [t.occurred_at for t in rest] == sorted(t.occurred_at for t in rest)
@@ -90,7 +94,9 @@ def test_models_credit_channels_differently_and_each_sums_to_won_revenue(world):
     # return visits move credit: paid social leads first touch, organic search last touch
     assert max(per_model["first_touch"], key=per_model["first_touch"].get) == "paid_social"
     assert max(per_model["last_touch"], key=per_model["last_touch"].get) == "organic_search"
-    assert per_model["linear"]["paid_social"] < per_model["position_based"]["paid_social"] < per_model["first_touch"]["paid_social"]
+    assert (
+        per_model["linear"]["paid_social"] < per_model["position_based"]["paid_social"] < per_model["first_touch"]["paid_social"]
+    )
     assert len({round(v.get("direct", 0), 2) for v in per_model.values()}) == 5
 
 
@@ -101,8 +107,11 @@ def test_a_short_lookback_leaves_deals_unattributed(world):
     won = len(won_contacts(world))
     assert won == 246
     # only deals whose contact visited in the day before the close keep a touch
-    expected = sum(1 for c in won_contacts(world)
-                   if not any(c.deal.closed_at - timedelta(days=1) <= t.occurred_at <= c.deal.closed_at for t in world.touches(c)))
+    expected = sum(
+        1
+        for c in won_contacts(world)
+        if not any(c.deal.closed_at - timedelta(days=1) <= t.occurred_at <= c.deal.closed_at for t in world.touches(c))
+    )
     assert unattributed == expected and 0 < expected < won
 
 
@@ -119,8 +128,14 @@ def test_events_endpoint_pages_a_contacts_visits_with_after(sandbox, world):
     assert len(expected) >= 8
     got, after, pages = [], None, 0
     while True:
-        body = _events(sandbox, objectType="contact", objectId=contact.contact_id, eventType="e_visited_page", limit=3,
-                       **({"after": after} if after else {})).json()
+        body = _events(
+            sandbox,
+            objectType="contact",
+            objectId=contact.contact_id,
+            eventType="e_visited_page",
+            limit=3,
+            **({"after": after} if after else {}),
+        ).json()
         got += body["results"]
         pages += 1
         after = ((body.get("paging") or {}).get("next") or {}).get("after")
@@ -151,10 +166,16 @@ def test_events_endpoint_filters_by_time_and_never_shows_the_future(sandbox, wor
 
 
 def test_events_endpoint_speaks_hubspots_errors(sandbox, world):
-    unauthenticated = requests.get(f"{sandbox.base_url}/events/v3/events", params={"objectType": "contact", "objectId": "1"}, timeout=30)
+    unauthenticated = requests.get(
+        f"{sandbox.base_url}/events/v3/events", params={"objectType": "contact", "objectId": "1"}, timeout=30
+    )
     assert unauthenticated.status_code == 401 and unauthenticated.json()["category"] == "INVALID_AUTHENTICATION"
-    for params in ({"objectType": "contact"}, {"objectType": "contact", "objectId": "1", "occurredAfter": "yesterday"},
-                   {"objectType": "deal", "objectId": "1"}, {"objectType": "contact", "objectId": "1", "after": "%%%"}):
+    for params in (
+        {"objectType": "contact"},
+        {"objectType": "contact", "objectId": "1", "occurredAfter": "yesterday"},
+        {"objectType": "deal", "objectId": "1"},
+        {"objectType": "contact", "objectId": "1", "after": "%%%"},
+    ):
         response = _events(sandbox, **params)
         assert response.status_code == 400, params
         assert response.json()["status"] == "error" and response.json()["category"] == "VALIDATION_ERROR"
@@ -223,7 +244,17 @@ def test_gate_names_defects_in_the_attribution_marts(tmp_path, gx_dir):  # noqa:
 
 # Query parameters of GET /events/v3/events in HubSpot's Events v3 OpenAPI file (api catalog
 # "events/v3/events"); tests/specs has no copy of it.
-EVENTS_V3_PARAMETERS = {"occurredAfter", "occurredBefore", "objectType", "objectId", "eventType", "after", "before", "limit", "sort"}
+EVENTS_V3_PARAMETERS = {
+    "occurredAfter",
+    "occurredBefore",
+    "objectType",
+    "objectId",
+    "eventType",
+    "after",
+    "before",
+    "limit",
+    "sort",
+}
 
 
 def test_the_extractors_event_requests_use_the_events_v3_parameters(sandbox, connections, data_dir, world):

@@ -21,11 +21,11 @@ def test_the_environment_is_dbts_for_the_call_only(monkeypatch):
     monkeypatch.setenv("FUNNELHOUSE_WAREHOUSE", "/elsewhere.duckdb")
     monkeypatch.delenv("PGTZ", raising=False)
     before = dict(os.environ)
-    with pytest.raises(ZeroDivisionError):
+    with pytest.raises(RuntimeError, match="inside the call"):
         with steps._dbt_environment({"FUNNELHOUSE_WAREHOUSE": "/build.duckdb", "PGTZ": "UTC"}):
             assert os.environ["FUNNELHOUSE_WAREHOUSE"] == "/build.duckdb" and os.environ["PGTZ"] == "UTC"
             assert not [k for k in os.environ if k.startswith("AIRFLOW_CONN_")]
-            1 / 0
+            raise RuntimeError("inside the call")
     assert dict(os.environ) == before
 
 
@@ -54,6 +54,7 @@ def test_a_failed_dbt_command_leaves_the_next_one_working_and_the_warehouse_free
     assert [(str(r.status), r.node.unique_id) for r in steps._node_results(seeded)] == [
         ("success", "operation.funnelhouse.funnelhouse-on-run-start-0"),
         ("success", "operation.funnelhouse.funnelhouse-on-run-start-1"),
-        ("success", "seed.funnelhouse.kpi_goals")]
+        ("success", "seed.funnelhouse.kpi_goals"),
+    ]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from seeds.kpi_goals").fetchone()[0] == 8

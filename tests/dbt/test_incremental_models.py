@@ -26,8 +26,7 @@ from tests.pipeline_helpers import table_checksums
 
 pytestmark = pytest.mark.timeout(1200)
 
-INCREMENTAL_MODELS = ("intermediate.int_sessions_attributed", "marts.ad_performance_daily",
-                      "marts.channel_performance_daily")
+INCREMENTAL_MODELS = ("intermediate.int_sessions_attributed", "marts.ad_performance_daily", "marts.channel_performance_daily")
 DAILY_RUNS = 3
 
 
@@ -40,20 +39,36 @@ def _run_day(server, now) -> dict:
     steps.transform()
     run_results = json.loads((settings.data_dir() / "dbt" / "target" / "run_results.json").read_text())["results"]
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
-        models = {"crm_outcomes": set(con.execute("SELECT * FROM intermediate.int_crm_outcomes_aggregated").fetchall()),
-                  "fx_rates": set(con.execute("SELECT * FROM staging.stg_fx__rates_daily").fetchall()), "today": now.date()}
+        models = {
+            "crm_outcomes": set(con.execute("SELECT * FROM intermediate.int_crm_outcomes_aggregated").fetchall()),
+            "fx_rates": set(con.execute("SELECT * FROM staging.stg_fx__rates_daily").fetchall()),
+            "today": now.date(),
+        }
         for model in INCREMENTAL_MODELS:
-            days = [d for (d,) in con.execute(
-                "SELECT date_day FROM _funnelhouse.incremental_changed_days WHERE model = ? ORDER BY 1", [model]).fetchall()]
+            days = [
+                d
+                for (d,) in con.execute(
+                    "SELECT date_day FROM _funnelhouse.incremental_changed_days WHERE model = ? ORDER BY 1", [model]
+                ).fetchall()
+            ]
             rebuilt, total, all_days = con.execute(
                 f"""SELECT count(*) FILTER (WHERE date_day IN (SELECT date_day FROM _funnelhouse.incremental_changed_days
                                                                 WHERE model = ?)),
-                           count(*), count(DISTINCT date_day) FROM {model}""", [model]).fetchone()
-            incremental_build = con.execute("SELECT incremental_build FROM _funnelhouse.incremental_state WHERE model = ?",
-                                            [model]).fetchone()[0]
+                           count(*), count(DISTINCT date_day) FROM {model}""",
+                [model],
+            ).fetchone()
+            incremental_build = con.execute(
+                "SELECT incremental_build FROM _funnelhouse.incremental_state WHERE model = ?", [model]
+            ).fetchone()[0]
             compiled = next(r["compiled_code"] for r in run_results if r["unique_id"].endswith("." + model.split(".")[1]))
-            models[model] = {"changed_days": days, "rebuilt_rows": rebuilt, "rows": total, "days": all_days,
-                             "incremental_build": incremental_build, "compiled_filters_days": "incremental_changed_days" in compiled}
+            models[model] = {
+                "changed_days": days,
+                "rebuilt_rows": rebuilt,
+                "rows": total,
+                "days": all_days,
+                "incremental_build": incremental_build,
+                "compiled_filters_days": "incremental_changed_days" in compiled,
+            }
     return models
 
 
@@ -81,8 +96,13 @@ def runs(tmp_path_factory, world):
             full_warehouse = settings.warehouse_path()
             with duckdb.connect(str(full_warehouse), read_only=True) as con:
                 full_state = dict(con.execute("SELECT model, incremental_build FROM _funnelhouse.incremental_state").fetchall())
-        yield {"first": first, "daily": daily, "incremental": incremental_warehouse, "full": full_warehouse,
-               "full_state": full_state}
+        yield {
+            "first": first,
+            "daily": daily,
+            "incremental": incremental_warehouse,
+            "full": full_warehouse,
+            "full_state": full_state,
+        }
     finally:
         os.environ.clear()
         os.environ.update(saved)
@@ -123,8 +143,7 @@ def test_daily_builds_were_incremental_and_rebuilt_only_changed_days(runs):
         # previous run (worked out here from the two runs' int_crm_outcomes_aggregated), and nothing else
         crm_days = {row[0] for row in previous["crm_outcomes"] ^ models["crm_outcomes"]}
         crm_changes.append(crm_days)
-        assert set(models["marts.channel_performance_daily"]["changed_days"]) == (
-            set(sessions_days) | ad_days | crm_days)
+        assert set(models["marts.channel_performance_daily"]["changed_days"]) == (set(sessions_days) | ad_days | crm_days)
     # HubSpot changed contacts or deals between every two runs: the CRM side was exercised
     assert all(crm_changes), crm_changes
     first = runs["first"]
@@ -135,14 +154,26 @@ def test_incrementally_built_marts_hold_the_worlds_numbers(runs, world):
     truth = world.truth()
     with duckdb.connect(str(runs["incremental"]), read_only=True) as con:
         spend, customers = con.execute("SELECT sum(spend), sum(customers) FROM marts.channel_performance_daily").fetchone()
-        leads = dict(con.execute("SELECT channel, sum(leads) FROM marts.channel_performance_daily GROUP BY 1 HAVING sum(leads) > 0").fetchall())
-        google_conversions = dict(con.execute("""SELECT campaign_name, sum(conversions) FROM marts.ad_performance_daily
-                                                 WHERE platform = 'google_ads' GROUP BY 1""").fetchall())
-        sessions = dict(con.execute("SELECT date_day, sum(sessions) FROM marts.channel_performance_daily GROUP BY 1 HAVING sum(sessions) > 0").fetchall())
+        leads = dict(
+            con.execute(
+                "SELECT channel, sum(leads) FROM marts.channel_performance_daily GROUP BY 1 HAVING sum(leads) > 0"
+            ).fetchall()
+        )
+        google_conversions = dict(
+            con.execute("""SELECT campaign_name, sum(conversions) FROM marts.ad_performance_daily
+                                                 WHERE platform = 'google_ads' GROUP BY 1""").fetchall()
+        )
+        sessions = dict(
+            con.execute(
+                "SELECT date_day, sum(sessions) FROM marts.channel_performance_daily GROUP BY 1 HAVING sum(sessions) > 0"
+            ).fetchall()
+        )
         # each GA4 day as the property showed it at the last run that re-read it (the end of that run's window)
-        last_read = dict(con.execute("""SELECT day, max(window_end) FROM (
+        last_read = dict(
+            con.execute("""SELECT day, max(window_end) FROM (
                 SELECT unnest(generate_series(first_day, last_day, INTERVAL 1 DAY))::DATE AS day, window_end
-                FROM _funnelhouse.loaded_windows WHERE source = 'ga4' AND stream = 'sessions_daily') GROUP BY day""").fetchall())
+                FROM _funnelhouse.loaded_windows WHERE source = 'ga4' AND stream = 'sessions_daily') GROUP BY day""").fetchall()
+        )
     assert spend == sum(truth.spend_usd_by_platform.values()) == Decimal("92368.39")  # exact: DECIMAL money
     assert customers == sum(truth.customers_by_channel.values()) == 246
     assert leads == truth.leads_by_channel
@@ -178,7 +209,12 @@ def test_a_day_whose_rows_all_vanish_is_rebuilt_too(runs, tmp_path, monkeypatch,
     steps.transform()
     with duckdb.connect(str(settings.warehouse_path()), read_only=True) as con:
         assert con.execute(query).fetchone()[0] == 0
-        changed = [d for (d,) in con.execute("SELECT date_day FROM _funnelhouse.incremental_changed_days WHERE model = 'marts.ad_performance_daily'").fetchall()]
+        changed = [
+            d
+            for (d,) in con.execute(
+                "SELECT date_day FROM _funnelhouse.incremental_changed_days WHERE model = 'marts.ad_performance_daily'"
+            ).fetchall()
+        ]
     assert changed == [day]
     incremental = table_checksums(settings.warehouse_path(), "marts")
 

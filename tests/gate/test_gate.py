@@ -200,8 +200,25 @@ CONTENT = "marts.content_performance"
 ATT = "marts.attribution_touches"
 ABC = "marts.attribution_by_channel"
 EMAIL = "marts.email_performance"
-MART_SUITES = sorted([CPD, FBC, LSH, LEADS, APD, REC, KPI, CBR, CAMP, CONTENT, EMAIL, "marts.social_engagement",
-                      "marts.social_post_engagement", ATT, ABC])  # the gate runs suites in name order
+MART_SUITES = sorted(
+    [
+        CPD,
+        FBC,
+        LSH,
+        LEADS,
+        APD,
+        REC,
+        KPI,
+        CBR,
+        CAMP,
+        CONTENT,
+        EMAIL,
+        "marts.social_engagement",
+        "marts.social_post_engagement",
+        ATT,
+        ABC,
+    ]
+)  # the gate runs suites in name order
 # Reconciliation suites that read raw or staging tables, which the marts-only test database lacks.
 NEEDS_RAW = ["reconcile.google_ads_spend", "reconcile.leads", "reconcile.meta_ads_spend", "reconcile.won_revenue"]
 ROWS_PER_TABLE = {
@@ -221,8 +238,6 @@ ROWS_PER_TABLE = {
     "attribution_touches": 3,
     "attribution_by_channel": 3,
 }
-
-
 
 
 def build_marts(path: Path, *defects: str) -> Path:
@@ -248,8 +263,9 @@ def gx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-GX_PROJECT_BEFORE = {p.relative_to(gate.GX_DIR): p.read_bytes() for p in gate.GX_DIR.rglob("*")
-                     if p.is_file() and "uncommitted" not in p.parts}
+GX_PROJECT_BEFORE = {
+    p.relative_to(gate.GX_DIR): p.read_bytes() for p in gate.GX_DIR.rglob("*") if p.is_file() and "uncommitted" not in p.parts
+}
 
 
 @pytest.fixture(scope="module")
@@ -279,8 +295,9 @@ def test_gate_passes_good_marts_and_records_the_run(good_run, gx_dir):
     assert {p.relative_to(gx_dir): p.read_bytes() for p in gx_dir.rglob("*") if p.is_file()} == GX_PROJECT_BEFORE
     # AND the run is stored, in the database and as GX validation results under its run id
     with duckdb.connect(str(database), read_only=True) as connection:
-        assert connection.execute("SELECT run_id, phase, success, errors, warnings, skipped FROM _funnelhouse.gate_runs").fetchall() == [
-            ("good-run", "marts", True, 0, 0, NEEDS_RAW)]
+        assert connection.execute(
+            "SELECT run_id, phase, success, errors, warnings, skipped FROM _funnelhouse.gate_runs"
+        ).fetchall() == [("good-run", "marts", True, 0, 0, NEEDS_RAW)]
     assert any(list((d / "validations").rglob("good-run")) for d in run_dirs)
 
 
@@ -343,8 +360,12 @@ def test_gate_fails_and_names_planted_defects_with_their_values(tmp_path, gx_dir
     (reconciliation,) = result.suite("reconcile.channel_spend").failures
     assert reconciliation.detail == (
         "2 unexpected rows, e.g. date_day=2024-05-01, platforms=google_ads, ad_spend=100, channel_spend=200;"
-        " date_day=2024-05-02, platforms=meta_ads, ad_spend=34.2, channel_spend=50")
-    assert "reconcile.channel_spend: unexpected_rows_expectation(spend_matches_ad_performance): 2 unexpected rows" in result.findings("error")[-1]
+        " date_day=2024-05-02, platforms=meta_ads, ad_spend=34.2, channel_spend=50"
+    )
+    assert (
+        "reconcile.channel_spend: unexpected_rows_expectation(spend_matches_ad_performance): 2 unexpected rows"
+        in result.findings("error")[-1]
+    )
 
 
 def test_gate_names_defects_in_the_lead_ad_reconciliation_goal_and_budget_marts(tmp_path, gx_dir):
@@ -397,7 +418,8 @@ def test_a_warning_is_reported_with_its_values_and_does_not_fail_the_gate(tmp_pa
     assert result.success is True and result.failing_expectations == []
     assert result.findings("warning") == [
         f"{CONTENT}: expect_column_pair_values_a_to_be_greater_than_b(column_A=page_views, column_B=exits):"
-        " 1 unexpected rows, e.g. [(900, 1000)]"]
+        " 1 unexpected rows, e.g. [(900, 1000)]"
+    ]
     assert result.suite(CONTENT).summary_line().startswith(f"WARN {CONTENT}:")
     with duckdb.connect(str(database), read_only=True) as connection:
         assert connection.execute("SELECT success, errors, warnings FROM _funnelhouse.gate_runs").fetchall() == [(True, 0, 1)]
@@ -419,25 +441,39 @@ def test_cli_prints_one_line_per_suite_and_exits_1_on_stage_history_defects(tmp_
     assert exit_code == 1
     lines = capsys.readouterr().out.splitlines()
     assert [line.split(":")[0] for line in lines] == [
-        f"{'FAIL' if suite == LSH else 'PASS'} {suite}" for suite in [*MART_SUITES, "reconcile.channel_spend"]]
+        f"{'FAIL' if suite == LSH else 'PASS'} {suite}" for suite in [*MART_SUITES, "reconcile.channel_spend"]
+    ]
     (failing,) = [line for line in lines if line.startswith("FAIL")]
     assert failing.endswith(
         "3 rows; failed: expect_column_values_to_be_between(column=days_in_stage), "
-        "expect_column_values_to_be_null(column=exited_at, where is_current == True)")
+        "expect_column_values_to_be_null(column=exited_at, where is_current == True)"
+    )
 
 
 def test_dbt_owns_keys_nulls_and_accepted_values_and_gx_does_not_repeat_them():
     """One owner per rule: the mart suites hold no expectation that a dbt test already makes."""
     import yaml
 
-    dbt_owned = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_unique", "expect_table_columns_to_match_set",
-                 "expect_compound_columns_to_be_unique", "expect_column_values_to_be_in_set"}
-    repeated = [(path.stem, e["type"]) for path in sorted((gate.GX_DIR / "expectations/marts").glob("*.json"))
-                for e in json.loads(path.read_text())["expectations"] if e["type"] in dbt_owned]
+    dbt_owned = {
+        "expect_column_values_to_not_be_null",
+        "expect_column_values_to_be_unique",
+        "expect_table_columns_to_match_set",
+        "expect_compound_columns_to_be_unique",
+        "expect_column_values_to_be_in_set",
+    }
+    repeated = [
+        (path.stem, e["type"])
+        for path in sorted((gate.GX_DIR / "expectations/marts").glob("*.json"))
+        for e in json.loads(path.read_text())["expectations"]
+        if e["type"] in dbt_owned
+    ]
     assert repeated == []
     # and the rules GX gave up are dbt tests now (one of each kind, spot-checked)
-    models = {m["name"]: m for f in (gate.GX_DIR.parent.parent / "dbt_project/models/marts").rglob("*.yml")
-              for m in yaml.safe_load(f.read_text()).get("models") or []}
+    models = {
+        m["name"]: m
+        for f in (gate.GX_DIR.parent.parent / "dbt_project/models/marts").rglob("*.yml")
+        for m in yaml.safe_load(f.read_text()).get("models") or []
+    }
     columns = {c["name"]: c.get("data_tests") or [] for c in models["funnel_by_channel"]["columns"]}
     assert {"not_null": {"config": {"where": "leads > 0"}}} in columns["lead_to_mql_rate"]
     goal_columns = {c["name"]: c.get("data_tests") or [] for c in models["kpi_attainment"]["columns"]}
@@ -454,17 +490,21 @@ def test_generated_suites_are_the_committed_ones(tmp_path):
     copy = tmp_path / "gx"
     shutil.copytree(gate.GX_DIR, copy, ignore=shutil.ignore_patterns("uncommitted"))
     written = suites.write(copy)
-    changed = [str(p.relative_to(copy)) for p in written
-               if p.read_bytes() != (gate.GX_DIR / p.relative_to(copy)).read_bytes()]
+    changed = [str(p.relative_to(copy)) for p in written if p.read_bytes() != (gate.GX_DIR / p.relative_to(copy)).read_bytes()]
     assert changed == [], "run `python -m expectations.suites` and commit the result"
     # every unexpected-rows query reads its batch (GX warns on stdout about one that does not)
-    assert all("{batch}" in e.kwargs["unexpected_rows_query"] for suite in suites.generated_suites()
-               for e in suite.expectations if e.type == "unexpected_rows_expectation")
+    assert all(
+        "{batch}" in e.kwargs["unexpected_rows_query"]
+        for suite in suites.generated_suites()
+        for e in suite.expectations
+        if e.type == "unexpected_rows_expectation"
+    )
     # every raw table the loader can create has its suite
     from extractors.sources import registry
 
     assert {f"raw_{s.name}.{st.name}" for s in registry().values() for st in s.streams} == {
-        p.stem for p in (copy / "validation_definitions").glob("raw_*.json")}
+        p.stem for p in (copy / "validation_definitions").glob("raw_*.json")
+    }
 
 
 def test_without_the_duckdb_fix_gx_loses_query_results(tmp_path, gx_dir, monkeypatch):
@@ -481,9 +521,7 @@ def test_without_the_duckdb_fix_gx_loses_query_results(tmp_path, gx_dir, monkeyp
 
     # GIVEN valid marts, and GX without the persisted DuckDB connection
     database = build_marts(tmp_path / "build.duckdb")
-    upstream_dialects = tuple(
-        d for d in sqlalchemy_execution_engine._PERSISTED_CONNECTION_DIALECTS if d is not gx_duckdb.DUCKDB
-    )
+    upstream_dialects = tuple(d for d in sqlalchemy_execution_engine._PERSISTED_CONNECTION_DIALECTS if d is not gx_duckdb.DUCKDB)
     monkeypatch.setattr(sqlalchemy_execution_engine, "_PERSISTED_CONNECTION_DIALECTS", upstream_dialects)
     monkeypatch.setattr(gx_duckdb, "keep_duckdb_connection_open", lambda: None)
 
@@ -493,7 +531,5 @@ def test_without_the_duckdb_fix_gx_loses_query_results(tmp_path, gx_dir, monkeyp
     # THEN GX loses the rows of its metric queries and fails valid data
     assert not gx_duckdb.duckdb_connection_is_kept_open()
     assert result.success is False
-    row_count = next(
-        f for f in result.suite(CPD).failures if f.expectation.startswith("expect_table_row_count")
-    )
+    row_count = next(f for f in result.suite(CPD).failures if f.expectation.startswith("expect_table_row_count"))
     assert row_count.detail == "error: list index out of range"

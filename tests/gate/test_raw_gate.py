@@ -5,7 +5,6 @@ history of earlier runs, and freshness against the dbt sources YAML (with its se
 from __future__ import annotations
 
 import re
-
 import shutil
 
 import duckdb
@@ -46,12 +45,14 @@ def test_raw_gate_passes_what_the_loader_wrote_and_skips_sources_not_extracted(l
     # AND the volume history holds every complete day of each account's window (the last UTC
     # day may still be running in the account's zone and is left out)
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        days = connection.execute("SELECT account_id, count(*), min(rows) FROM _funnelhouse.gate_volume_history"
-                                  " GROUP BY ALL ORDER BY ALL").fetchall()
+        days = connection.execute(
+            "SELECT account_id, count(*), min(rows) FROM _funnelhouse.gate_volume_history GROUP BY ALL ORDER BY ALL"
+        ).fetchall()
         assert [(account, n) for account, n, _ in days] == [("1001", 89), ("1002", 89)]
         assert all(fewest > 0 for _, _, fewest in days)
-        assert connection.execute("SELECT source, warn_after_hours, error_after_hours FROM _funnelhouse.gate_freshness").fetchall() == [
-            ("meta_ads", 24.0, 48.0)]
+        assert connection.execute(
+            "SELECT source, warn_after_hours, error_after_hours FROM _funnelhouse.gate_freshness"
+        ).fetchall() == [("meta_ads", 24.0, 48.0)]
 
 
 def test_raw_gate_fails_on_a_duplicate_key_a_negative_spend_an_emptied_day_and_a_date_outside_the_window(loaded):
@@ -59,13 +60,15 @@ def test_raw_gate_fails_on_a_duplicate_key_a_negative_spend_an_emptied_day_and_a
     # spend, one account's day emptied (as a silent empty page would) and a row dated after its window
     warehouse, project = loaded
     assert run_gate(str(warehouse), gx_dir=project, phase="raw", run_id="good").success
-    corrupt(warehouse,
-            "INSERT INTO raw_meta_ads.ad_accounts SELECT * FROM raw_meta_ads.ad_accounts LIMIT 1",
-            f"UPDATE {INSIGHTS} SET _record = json_merge_patch(_record, '{{\"spend\": \"-12.50\"}}')"
-            f" WHERE ad_id = (SELECT min(ad_id) FROM {INSIGHTS}) AND date_start = '2026-07-01'",
-            f"DELETE FROM {INSIGHTS} WHERE _account_id = '1002' AND date_start = '2026-08-10'",
-            f"UPDATE {INSIGHTS} SET date_start = '2026-09-30' WHERE _account_id = '1001' AND date_start = '2026-06-02'"
-            f" AND ad_id = (SELECT min(ad_id) FROM {INSIGHTS} WHERE date_start = '2026-06-02')")
+    corrupt(
+        warehouse,
+        "INSERT INTO raw_meta_ads.ad_accounts SELECT * FROM raw_meta_ads.ad_accounts LIMIT 1",
+        f'UPDATE {INSIGHTS} SET _record = json_merge_patch(_record, \'{{"spend": "-12.50"}}\')'
+        f" WHERE ad_id = (SELECT min(ad_id) FROM {INSIGHTS}) AND date_start = '2026-07-01'",
+        f"DELETE FROM {INSIGHTS} WHERE _account_id = '1002' AND date_start = '2026-08-10'",
+        f"UPDATE {INSIGHTS} SET date_start = '2026-09-30' WHERE _account_id = '1001' AND date_start = '2026-06-02'"
+        f" AND ad_id = (SELECT min(ad_id) FROM {INSIGHTS} WHERE date_start = '2026-06-02')",
+    )
 
     # WHEN the raw gate runs again
     result = run_gate(str(warehouse), gx_dir=project, phase="raw", run_id="bad")
@@ -84,15 +87,19 @@ def test_raw_gate_fails_on_a_duplicate_key_a_negative_spend_an_emptied_day_and_a
     assert "date_start=2026-09-30, window_start=2026-06-01" in errors
     # AND the run is recorded with its findings
     with duckdb.connect(str(warehouse), read_only=True) as connection:
-        assert connection.execute("SELECT run_id, success, errors FROM _funnelhouse.gate_runs ORDER BY checked_at").fetchall() == [
-            ("good", True, 0), ("bad", False, 4)]
+        assert connection.execute(
+            "SELECT run_id, success, errors FROM _funnelhouse.gate_runs ORDER BY checked_at"
+        ).fetchall() == [("good", True, 0), ("bad", False, 4)]
 
 
 def test_freshness_warns_after_warn_after_and_fails_after_error_after(loaded):
     warehouse, project = loaded
 
     # GIVEN Meta's newest load 30 hours old (warn_after 24 h in the dbt sources YAML)
-    corrupt(warehouse, *(f"UPDATE {t} SET _loaded_at = _loaded_at - INTERVAL 30 HOURS" for t in ("raw_meta_ads.ad_accounts", INSIGHTS)))
+    corrupt(
+        warehouse,
+        *(f"UPDATE {t} SET _loaded_at = _loaded_at - INTERVAL 30 HOURS" for t in ("raw_meta_ads.ad_accounts", INSIGHTS)),
+    )
     # WHEN the raw gate runs  THEN it passes with a warning that says how old
     warned = run_gate(str(warehouse), gx_dir=project, phase="raw")
     assert warned.success is True
@@ -101,7 +108,10 @@ def test_freshness_warns_after_warn_after_and_fails_after_error_after(loaded):
     assert re.search(r"lag_hours=30(\.\d+)?,", warned.findings("warning")[0])  # 30 h and the seconds the test took
 
     # GIVEN 50 hours (error_after 48 h)  WHEN it runs  THEN it fails
-    corrupt(warehouse, *(f"UPDATE {t} SET _loaded_at = _loaded_at - INTERVAL 20 HOURS" for t in ("raw_meta_ads.ad_accounts", INSIGHTS)))
+    corrupt(
+        warehouse,
+        *(f"UPDATE {t} SET _loaded_at = _loaded_at - INTERVAL 20 HOURS" for t in ("raw_meta_ads.ad_accounts", INSIGHTS)),
+    )
     failed = run_gate(str(warehouse), gx_dir=project, phase="raw")
     assert failed.success is False
     assert failed.failing_expectations == ["gate.freshness: unexpected_rows_expectation(loaded_within_error_after)"]
@@ -109,5 +119,13 @@ def test_freshness_warns_after_warn_after_and_fails_after_error_after(loaded):
 
 def test_declared_freshness_comes_from_the_dbt_sources_yaml():
     declared = gate.declared_freshness()
-    assert set(declared) == {"raw_hubspot", "raw_meta_ads", "raw_google_ads", "raw_ga4", "raw_mailchimp", "raw_facebook_pages", "raw_cbr"}
+    assert set(declared) == {
+        "raw_hubspot",
+        "raw_meta_ads",
+        "raw_google_ads",
+        "raw_ga4",
+        "raw_mailchimp",
+        "raw_facebook_pages",
+        "raw_cbr",
+    }
     assert declared["raw_meta_ads"] == ("_loaded_at", 24.0, 48.0)

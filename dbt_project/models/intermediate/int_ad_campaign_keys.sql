@@ -25,12 +25,22 @@ campaigns as (
 
 keys as (
 
-    select platform, ad_account_id, campaign_id, 'id' as key_kind, lower(trim(campaign_id)) as match_key
+    select
+        platform,
+        ad_account_id,
+        campaign_id,
+        'id' as key_kind,
+        lower(trim(campaign_id)) as match_key
     from campaigns
 
     union
 
-    select distinct platform, ad_account_id, campaign_id, 'name' as key_kind, lower(trim(campaign_name)) as match_key
+    select distinct
+        platform,
+        ad_account_id,
+        campaign_id,
+        'name' as key_kind,
+        lower(trim(campaign_name)) as match_key
     from delivery
     where campaign_id is not null and nullif(trim(campaign_name), '') is not null
 
@@ -45,6 +55,7 @@ select
     keys.match_key
 from keys
 inner join campaigns
-    on keys.platform = campaigns.platform
-    and keys.ad_account_id = campaigns.ad_account_id
-    and keys.campaign_id = campaigns.campaign_id
+    on
+        keys.platform = campaigns.platform
+        and keys.ad_account_id = campaigns.ad_account_id
+        and keys.campaign_id = campaigns.campaign_id

@@ -10,7 +10,11 @@ with
 
 campaigns as (
 
-    select distinct platform, ad_account_id, campaign_id, campaign_name
+    select distinct
+        platform,
+        ad_account_id,
+        campaign_id,
+        campaign_name
     from {{ ref('int_ad_campaign_keys') }}
 
 ),
@@ -23,7 +27,15 @@ platforms as (
 
 matched_sessions as (
 
-    select ad_platform, ad_account_id, ad_campaign_id, channel, source, medium, sum(sessions) as sessions, 0 as contacts
+    select
+        ad_platform,
+        ad_account_id,
+        ad_campaign_id,
+        channel,
+        source,
+        medium,
+        sum(sessions) as sessions,
+        0 as contacts
     from {{ ref('int_sessions_attributed') }}
     where ad_platform is not null
     group by ad_platform, ad_account_id, ad_campaign_id, channel, source, medium
@@ -32,7 +44,15 @@ matched_sessions as (
 
 matched_contacts as (
 
-    select ad_platform, ad_account_id, ad_campaign_id, channel, source, medium, 0 as sessions, count(*) as contacts
+    select
+        ad_platform,
+        ad_account_id,
+        ad_campaign_id,
+        channel,
+        source,
+        medium,
+        0 as sessions,
+        count(*) as contacts
     from {{ ref('int_contacts_attributed') }}
     where ad_platform is not null
     group by ad_platform, ad_account_id, ad_campaign_id, channel, source, medium
@@ -67,7 +87,7 @@ ranked as (
         sum(contacts) over (partition by ad_platform, ad_account_id, ad_campaign_id) as campaign_contacts,
         row_number() over (
             partition by ad_platform, ad_account_id, ad_campaign_id
-            order by sessions desc, contacts desc, channel, source, medium
+            order by sessions desc, contacts desc, channel asc, source asc, medium asc
         ) as rank_in_campaign
     from matched
 
@@ -87,10 +107,11 @@ final as (
         cast(coalesce(ranked.campaign_contacts, 0) as bigint) as matched_contacts
     from campaigns
     left join ranked
-        on campaigns.platform = ranked.ad_platform
-        and campaigns.ad_account_id is not distinct from ranked.ad_account_id
-        and campaigns.campaign_id = ranked.ad_campaign_id
-        and ranked.rank_in_campaign = 1
+        on
+            campaigns.platform = ranked.ad_platform
+            and campaigns.ad_account_id is not distinct from ranked.ad_account_id
+            and campaigns.campaign_id = ranked.ad_campaign_id
+            and ranked.rank_in_campaign = 1
     left join platforms
         on campaigns.platform = platforms.platform
 

@@ -31,9 +31,10 @@ daily_campaign_delivery as (
         cast(coalesce(sum(delivery.clicks), 0) as bigint) as clicks
     from delivery
     left join campaigns
-        on delivery.platform = campaigns.platform
-        and delivery.ad_account_id is not distinct from campaigns.ad_account_id
-        and delivery.campaign_id = campaigns.campaign_id
+        on
+            delivery.platform = campaigns.platform
+            and delivery.ad_account_id is not distinct from campaigns.ad_account_id
+            and delivery.campaign_id = campaigns.campaign_id
     group by
         delivery.date_day,
         delivery.platform,

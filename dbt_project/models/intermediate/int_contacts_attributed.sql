@@ -63,7 +63,7 @@ first_touches as (
         lifecycle_stage,
         created_at,
         {%- for stage in hubspot_lifecycle_stages() %}
-        became_{{ stage.name }}_at,
+            became_{{ stage.name }}_at,
         {%- endfor %}
         updated_at,
         properties_json
@@ -95,7 +95,7 @@ attributed as (
         first_touches.lifecycle_stage,
         first_touches.created_at,
         {%- for stage in hubspot_lifecycle_stages() %}
-        first_touches.became_{{ stage.name }}_at,
+            first_touches.became_{{ stage.name }}_at,
         {%- endfor %}
         first_touches.updated_at,
         first_touches.properties_json

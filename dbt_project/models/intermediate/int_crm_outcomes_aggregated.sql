@@ -20,7 +20,8 @@ stage_entries as (
 won_deals as (
 
     select * from {{ ref('int_deals_attributed') }}
-    where is_closed_won
+    where
+        is_closed_won
         and closed_at is not null
 
 ),

@@ -40,7 +40,9 @@ ranked_deal_contacts as (
 
 primary_contacts as (
 
-    select deal_id, contact_id
+    select
+        deal_id,
+        contact_id
     from ranked_deal_contacts
     where contact_rank = 1
 

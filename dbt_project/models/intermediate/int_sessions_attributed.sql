@@ -28,7 +28,8 @@ normalised as (
         coalesce(lower(nullif(source, '')), '(none)') as source,
         coalesce(lower(nullif(medium, '')), '(none)') as medium,
         case
-            when nullif(campaign, '') is null
+            when
+                nullif(campaign, '') is null
                 or campaign in ('(organic)', '(direct)', '(referral)', '(not set)', '(none)')
                 then '(none)'
             else campaign
@@ -52,7 +53,12 @@ tag_channels as (
         campaign,
         google_ads_campaign_id,
         {{ channel_from_utm('source', 'medium', 'campaign') }} as channel
-    from (select distinct source, medium, campaign, google_ads_campaign_id from normalised) as tags
+    from (select distinct
+        source,
+        medium,
+        campaign,
+        google_ads_campaign_id
+    from normalised) as tags
 
 ),
 
@@ -72,10 +78,11 @@ tags as (
         coalesce(tag_campaigns.ad_campaign_name, tag_channels.campaign) as attributed_campaign
     from tag_channels
     left join tag_campaigns
-        on tag_channels.source = tag_campaigns.source
-        and tag_channels.medium = tag_campaigns.medium
-        and tag_channels.campaign = tag_campaigns.campaign
-        and tag_channels.google_ads_campaign_id is not distinct from tag_campaigns.google_ads_campaign_id
+        on
+            tag_channels.source = tag_campaigns.source
+            and tag_channels.medium = tag_campaigns.medium
+            and tag_channels.campaign = tag_campaigns.campaign
+            and tag_channels.google_ads_campaign_id is not distinct from tag_campaigns.google_ads_campaign_id
 
 ),
 
@@ -99,10 +106,11 @@ daily_sessions as (
         coalesce({{ sum_exactly('normalised.conversions') }}, 0) as conversions
     from normalised
     inner join tags
-        on normalised.source = tags.source
-        and normalised.medium = tags.medium
-        and normalised.campaign = tags.campaign
-        and normalised.google_ads_campaign_id is not distinct from tags.google_ads_campaign_id
+        on
+            normalised.source = tags.source
+            and normalised.medium = tags.medium
+            and normalised.campaign = tags.campaign
+            and normalised.google_ads_campaign_id is not distinct from tags.google_ads_campaign_id
     group by
         normalised.property_id,
         normalised.date_day,

@@ -33,11 +33,15 @@ media_insights as (
 
 comments_extracted as (
 
-    select post_id, count(*) as comments_extracted
+    select
+        post_id,
+        count(*) as comments_extracted
     from {{ ref('stg_facebook_pages__post_comments') }}
     group by post_id
     union all
-    select media_id, count(*)
+    select
+        media_id as post_id,
+        count(*) as comments_extracted
     from {{ ref('stg_facebook_pages__ig_comments') }}
     group by media_id
 
@@ -64,17 +68,17 @@ unioned as (
     union all
 
     select
-        media.media_id,
-        'instagram',
-        media.ig_user_id,
-        media.media_type,
+        media.media_id as post_id,
+        'instagram' as platform,
+        media.ig_user_id as account_id,
+        media.media_type as post_type,
         media.permalink,
-        media.caption,
+        media.caption as text,
         media.published_at,
         media_insights.views,
         media_insights.reach,
-        media.like_count,
-        media.comments_count,
+        media.like_count as likes,
+        media.comments_count as comments,
         media_insights.shares,
         media_insights.saves
     from media
@@ -84,7 +88,8 @@ unioned as (
 
 select
     unioned.*,
-    cast({{ utc_to_local_timestamp('unioned.published_at', "'" ~ var('social_reporting_time_zone') ~ "'") }} as date) as published_date,
+    cast({{ utc_to_local_timestamp('unioned.published_at', "'" ~ var('social_reporting_time_zone') ~ "'") }} as date)
+        as published_date,
     -- the counters the platform reported (a media without insights: its likes and comments)
     unioned.likes + unioned.comments + coalesce(unioned.shares, 0) + coalesce(unioned.saves, 0) as engagements,
     coalesce(comments_extracted.comments_extracted, 0) as comments_extracted

@@ -14,17 +14,17 @@ touches as (
 per_model as (
 
     {%- for model in models %}
-    select
-        '{{ model }}' as attribution_model,
-        channel,
-        close_month,
-        deal_id,
-        {{ model }}_weight as weight,
-        {{ model }}_revenue as revenue
-    from touches
-    {%- if not loop.last %}
-    union all
-    {%- endif %}
+        select
+            '{{ model }}' as attribution_model,
+            channel,
+            close_month,
+            deal_id,
+            {{ model }}_weight as weight,
+            {{ model }}_revenue as revenue
+        from touches
+        {%- if not loop.last %}
+            union all
+        {%- endif %}
     {%- endfor %}
 
 ),

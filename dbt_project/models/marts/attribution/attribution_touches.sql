@@ -44,9 +44,10 @@ in_window as (
         {{ epoch_milliseconds('won_deals.closed_at') }} - {{ epoch_milliseconds('touches.touched_at') }} as ms_before_close
     from won_deals
     inner join touches
-        on won_deals.contact_id = touches.contact_id
-        and touches.touched_at <= won_deals.closed_at
-        and touches.touched_at >= won_deals.closed_at - {{ days_interval(lookback_days) }}
+        on
+            won_deals.contact_id = touches.contact_id
+            and won_deals.closed_at >= touches.touched_at
+            and touches.touched_at >= won_deals.closed_at - {{ days_interval(lookback_days) }}
 
 ),
 
@@ -67,7 +68,9 @@ decay_totals as (
 
     -- added in touch order (a sum over the ordered list), so the total, and each weight,
     -- is the same on every run; a window sum may add a deal's touches in any order
-    select deal_id, {{ sum_in_order('decay', 'touch_number') }} as total_decay
+    select
+        deal_id,
+        {{ sum_in_order('decay', 'touch_number') }} as total_decay
     from numbered
     group by deal_id
 
@@ -77,26 +80,26 @@ weighted as (
 
     select
         numbered.deal_id,
-        contact_id,
-        closed_at,
-        deal_revenue,
-        touch_id,
-        touch_number,
-        touches_in_window,
-        touched_at,
-        days_before_close,
-        channel,
-        source,
-        medium,
-        campaign,
-        case when touch_number = 1 then 1.0 else 0.0 end as first_touch_weight,
-        case when touch_number = touches_in_window then 1.0 else 0.0 end as last_touch_weight,
-        cast(1 as {{ type_double() }}) / touches_in_window as linear_weight,
+        numbered.contact_id,
+        numbered.closed_at,
+        numbered.deal_revenue,
+        numbered.touch_id,
+        numbered.touch_number,
+        numbered.touches_in_window,
+        numbered.touched_at,
+        numbered.days_before_close,
+        numbered.channel,
+        numbered.source,
+        numbered.medium,
+        numbered.campaign,
+        case when numbered.touch_number = 1 then 1.0 else 0.0 end as first_touch_weight,
+        case when numbered.touch_number = numbered.touches_in_window then 1.0 else 0.0 end as last_touch_weight,
+        cast(1 as {{ type_double() }}) / numbered.touches_in_window as linear_weight,
         case
-            when touches_in_window = 1 then 1.0
-            when touches_in_window = 2 then 0.5
-            when touch_number = 1 or touch_number = touches_in_window then 0.4
-            else cast(0.2 as {{ type_double() }}) / (touches_in_window - 2)
+            when numbered.touches_in_window = 1 then 1.0
+            when numbered.touches_in_window = 2 then 0.5
+            when numbered.touch_number = 1 or numbered.touch_number = numbered.touches_in_window then 0.4
+            else cast(0.2 as {{ type_double() }}) / (numbered.touches_in_window - 2)
         end as position_based_weight,
         numbered.decay / decay_totals.total_decay as time_decay_weight
     from numbered
@@ -127,7 +130,10 @@ unattributed as (
         1.0 as position_based_weight,
         1.0 as time_decay_weight
     from won_deals
-    where not exists (select 1 from in_window where in_window.deal_id = won_deals.deal_id)
+    where not exists (
+        select 1 from in_window
+        where in_window.deal_id = won_deals.deal_id
+    )
 
 ),
 
@@ -139,6 +145,8 @@ unioned as (
 
 ),
 
+-- a Jinja loop writes this column list, whose layout the indent rule cannot follow
+-- noqa: disable=LT02
 credited as (
 
     select
@@ -150,6 +158,7 @@ credited as (
     from unioned
 
 )
+-- noqa: enable=LT02
 
 select
     deal_id || ':' || coalesce(touch_id, 'unattributed') as attribution_touch_id,

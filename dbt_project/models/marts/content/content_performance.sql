@@ -84,9 +84,15 @@ landing_weeks as (
 
 property_days as (
 
-    select property_id, date_day from pages
+    select
+        property_id,
+        date_day
+    from pages
     union
-    select property_id, date_day from sessions
+    select
+        property_id,
+        date_day
+    from sessions
 
 ),
 
@@ -135,9 +141,10 @@ page_week_numbers as (
         coalesce(page_weeks.engagement_duration_s, 0) as engagement_duration_s
     from page_weeks
     full outer join landing_weeks
-        on page_weeks.property_id = landing_weeks.property_id
-        and page_weeks.page_path = landing_weeks.page_path
-        and page_weeks.week_start_date = landing_weeks.week_start_date
+        on
+            page_weeks.property_id = landing_weeks.property_id
+            and page_weeks.page_path = landing_weeks.page_path
+            and page_weeks.week_start_date = landing_weeks.week_start_date
 
 ),
 
@@ -150,15 +157,18 @@ page_week_exits as (
             as export_page_views
     from page_week_numbers as numbers
     inner join property_weeks as weeks
-        on numbers.property_id = weeks.property_id
-        and numbers.week_start_date = weeks.week_start_date
+        on
+            numbers.property_id = weeks.property_id
+            and numbers.week_start_date = weeks.week_start_date
     left join export_coverage as coverage
-        on numbers.property_id = coverage.property_id
-        and numbers.week_start_date = coverage.week_start_date
+        on
+            numbers.property_id = coverage.property_id
+            and numbers.week_start_date = coverage.week_start_date
     left join export_weeks
-        on numbers.property_id = export_weeks.property_id
-        and numbers.page_path = export_weeks.page_path
-        and numbers.week_start_date = export_weeks.week_start_date
+        on
+            numbers.property_id = export_weeks.property_id
+            and numbers.page_path = export_weeks.page_path
+            and numbers.week_start_date = export_weeks.week_start_date
 
 ),
 
@@ -167,17 +177,23 @@ page_week_history as (
     select
         page_week_exits.*,
         -- a week without a row for the page had no views of it: sums over missing weeks are 0
-        coalesce(sum(page_views) over (
-            partition by property_id, page_path order by week_start_date
+        coalesce(sum(page_week_exits.page_views) over (
+            partition by page_week_exits.property_id, page_week_exits.page_path order by page_week_exits.week_start_date
             range between interval '7 days' preceding and interval '7 days' preceding
         ), 0) as previous_week_page_views_any,
-        sum(page_views) over (
-            partition by property_id, page_path order by week_start_date {{ trend_window }}
+        sum(page_week_exits.page_views) over (
+            partition by page_week_exits.property_id, page_week_exits.page_path
+            order by page_week_exits.week_start_date {{ trend_window }}
         ) as trend_page_views_any,
-        coalesce(sum(page_views) over (
-            partition by property_id, page_path order by week_start_date {{ previous_trend_window }}
+        coalesce(sum(page_week_exits.page_views) over (
+            partition by page_week_exits.property_id, page_week_exits.page_path
+            order by page_week_exits.week_start_date {{ previous_trend_window }}
         ), 0) as previous_trend_page_views_any,
-        rank() over (partition by property_id, week_start_date order by page_views desc) as page_views_rank
+        rank()
+            over (
+                partition by page_week_exits.property_id, page_week_exits.week_start_date order by page_week_exits.page_views desc
+            )
+            as page_views_rank
     from page_week_exits
 
 ),
@@ -199,21 +215,30 @@ final as (
         {{ safe_divide('history.engagement_duration_s', 'history.page_views') }} as avg_time_on_page_s,
         case when weeks.has_previous_complete_week then cast(history.previous_week_page_views_any as bigint) end
             as previous_week_page_views,
-        case when weeks.has_previous_complete_week then
-            {{ safe_divide('history.page_views - history.previous_week_page_views_any', 'history.previous_week_page_views_any') }}
+        case
+            when weeks.has_previous_complete_week then
+                {{ safe_divide(
+                    'history.page_views - history.previous_week_page_views_any',
+                    'history.previous_week_page_views_any'
+                ) }}
         end as page_views_wow_change,
         cast(history.page_views_rank as integer) as page_views_rank,
         history.page_views > 0 and history.page_views_rank <= {{ var('content_top_pages') }} as is_top_page,
         case when weeks.has_trend_history then cast(history.trend_page_views_any as bigint) end as trend_page_views,
         case when weeks.has_trend_history then cast(history.previous_trend_page_views_any as bigint) end
             as previous_trend_page_views,
-        case when weeks.has_trend_history then
-            {{ safe_divide('history.trend_page_views_any - history.previous_trend_page_views_any', 'history.previous_trend_page_views_any') }}
+        case
+            when weeks.has_trend_history then
+                {{ safe_divide(
+                    'history.trend_page_views_any - history.previous_trend_page_views_any',
+                    'history.previous_trend_page_views_any'
+                ) }}
         end as page_views_trend_change
     from page_week_history as history
     inner join property_weeks_compared as weeks
-        on history.property_id = weeks.property_id
-        and history.week_start_date = weeks.week_start_date
+        on
+            history.property_id = weeks.property_id
+            and history.week_start_date = weeks.week_start_date
 
 ),
 

@@ -81,8 +81,9 @@ channel_months as (
         coalesce(monthly_sessions.sessions, 0) as sessions
     from cohort_stage_counts
     full outer join monthly_sessions
-        on cohort_stage_counts.channel = monthly_sessions.channel
-        and cohort_stage_counts.cohort_month = monthly_sessions.cohort_month
+        on
+            cohort_stage_counts.channel = monthly_sessions.channel
+            and cohort_stage_counts.cohort_month = monthly_sessions.cohort_month
 
 ),
 

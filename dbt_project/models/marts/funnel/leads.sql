@@ -10,7 +10,9 @@ contacts as (
 
 current_stages as (
 
-    select contact_id, lifecycle_stage
+    select
+        contact_id,
+        lifecycle_stage
     from {{ ref('lead_stage_history') }}
     where is_current
 
@@ -48,7 +50,7 @@ final as (
             current_stages.lifecycle_stage,
             case contacts.lifecycle_stage
                 {%- for stage in hubspot_lifecycle_stages() %}
-                when '{{ stage.hubspot_value }}' then '{{ stage.name }}'
+                    when '{{ stage.hubspot_value }}' then '{{ stage.name }}'
                 {%- endfor %}
                 else contacts.lifecycle_stage
             end

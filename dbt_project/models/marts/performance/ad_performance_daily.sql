@@ -64,9 +64,10 @@ final as (
         delivery.record_json
     from delivery
     left join campaigns
-        on delivery.platform = campaigns.platform
-        and delivery.ad_account_id is not distinct from campaigns.ad_account_id
-        and delivery.campaign_id = campaigns.campaign_id
+        on
+            delivery.platform = campaigns.platform
+            and delivery.ad_account_id is not distinct from campaigns.ad_account_id
+            and delivery.campaign_id = campaigns.campaign_id
 
 )
 

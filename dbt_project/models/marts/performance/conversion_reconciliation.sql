@@ -17,7 +17,8 @@ ad_delivery as (
 contacts as (
 
     select * from {{ ref('int_contacts_attributed') }}
-    where became_lead_at is not null
+    where
+        became_lead_at is not null
         and ad_platform is not null
 
 ),
@@ -37,7 +38,11 @@ platform_daily as (
 
 ad_accounts_by_ad as (
 
-    select platform, ad_id, min(ad_account_id) as ad_account_id, min(account_timezone) as account_timezone
+    select
+        platform,
+        ad_id,
+        min(ad_account_id) as ad_account_id,
+        min(account_timezone) as account_timezone
     from ad_delivery
     -- platforms read at ad-group level (Google Ads) have no ads
     where ad_id != '(none)'
@@ -47,7 +52,11 @@ ad_accounts_by_ad as (
 
 ad_accounts_by_ad_group as (
 
-    select platform, ad_group_id, min(ad_account_id) as ad_account_id, min(account_timezone) as account_timezone
+    select
+        platform,
+        ad_group_id,
+        min(ad_account_id) as ad_account_id,
+        min(account_timezone) as account_timezone
     from ad_delivery
     group by platform, ad_group_id
 
@@ -55,7 +64,10 @@ ad_accounts_by_ad_group as (
 
 ad_account_time_zones as (
 
-    select platform, ad_account_id, min(account_timezone) as account_timezone
+    select
+        platform,
+        ad_account_id,
+        min(account_timezone) as account_timezone
     from ad_delivery
     group by platform, ad_account_id
 
@@ -72,14 +84,17 @@ crm_leads as (
         contacts.became_lead_at
     from contacts
     left join ad_accounts_by_ad as by_ad
-        on contacts.ad_platform = by_ad.platform
-        and contacts.content = by_ad.ad_id
+        on
+            contacts.ad_platform = by_ad.platform
+            and contacts.content = by_ad.ad_id
     left join ad_accounts_by_ad_group as by_ad_group
-        on contacts.ad_platform = by_ad_group.platform
-        and contacts.content = by_ad_group.ad_group_id
+        on
+            contacts.ad_platform = by_ad_group.platform
+            and contacts.content = by_ad_group.ad_group_id
     left join ad_account_time_zones as by_campaign
-        on contacts.ad_platform = by_campaign.platform
-        and contacts.ad_account_id = by_campaign.ad_account_id
+        on
+            contacts.ad_platform = by_campaign.platform
+            and contacts.ad_account_id = by_campaign.ad_account_id
 
 ),
 
@@ -106,9 +121,10 @@ joined as (
         platform_daily.platform is not null as has_platform_data
     from platform_daily
     full outer join crm_daily
-        on platform_daily.platform = crm_daily.platform
-        and platform_daily.ad_account_id = crm_daily.ad_account_id
-        and platform_daily.date_day = crm_daily.date_day
+        on
+            platform_daily.platform = crm_daily.platform
+            and platform_daily.ad_account_id = crm_daily.ad_account_id
+            and platform_daily.date_day = crm_daily.date_day
 
 ),
 

@@ -29,13 +29,31 @@ subscriber_entries as (
 
 daily as (
 
-    select date_day, channel, leads, mqls, sqls, customers, revenue, spend, 0 as subscribers
+    select
+        date_day,
+        channel,
+        leads,
+        mqls,
+        sqls,
+        customers,
+        revenue,
+        spend,
+        0 as subscribers
     from channel_days
 
     union all
 
     -- channel_performance_daily has no subscriber count: take the stage entries (UTC days)
-    select cast(entered_at as date), channel, 0, 0, 0, 0, cast(0 as {{ money_type() }}), cast(0 as {{ money_type() }}), 1
+    select
+        cast(entered_at as date) as date_day,
+        channel,
+        0 as leads,
+        0 as mqls,
+        0 as sqls,
+        0 as customers,
+        cast(0 as {{ money_type() }}) as revenue,
+        cast(0 as {{ money_type() }}) as spend,
+        1 as subscribers
     from subscriber_entries
 
 ),
@@ -60,9 +78,10 @@ goals_converted as (
             when goals.metric not in ('revenue', 'spend') then cast(goals.target as {{ money_type() }})
             when as_of.as_of_date is not null then {{ to_reporting_currency('goals.target', goal_currency, measured_day) }}
         end as target,
-        case when as_of.as_of_date is not null
-            then {{ to_reporting_currency('goals.max_cost_per_unit', goal_currency, measured_day, scale=4) }} end
-            as max_cost_per_unit
+        case
+            when as_of.as_of_date is not null
+                then {{ to_reporting_currency('goals.max_cost_per_unit', goal_currency, measured_day, scale=4) }}
+        end as max_cost_per_unit
     from goals
     cross join as_of
 
@@ -73,11 +92,14 @@ goals_timed as (
     select
         goals_converted.*,
         as_of.as_of_date,
-        {{ dbt.datediff('period_start', 'period_end', 'day') }} + 1 as period_days,
-        greatest(0, least(
-            {{ dbt.datediff('period_start', 'period_end', 'day') }} + 1,
-            {{ dbt.datediff('period_start', 'as_of.as_of_date', 'day') }} + 1
-        )) as elapsed_days
+        {{ dbt.datediff('period_start', 'period_end', 'day') }} + 1 as period_days,  -- noqa: LT05
+        greatest(
+            0,
+            least(
+                {{ dbt.datediff('period_start', 'period_end', 'day') }} + 1,  -- noqa: LT05
+                {{ dbt.datediff('period_start', 'as_of.as_of_date', 'day') }} + 1  -- noqa: LT05
+            )
+        ) as elapsed_days
     from goals_converted
     cross join as_of
 
@@ -102,9 +124,11 @@ goal_actuals as (
         cast(coalesce(sum(daily.spend), 0) as {{ money_type() }}) as spend
     from goals_timed
     left join daily
-        on (goals_timed.channel = 'all' or daily.channel = goals_timed.channel)
-        and daily.date_day between goals_timed.period_start and goals_timed.period_end
-        and daily.date_day <= goals_timed.as_of_date
+        on
+            (goals_timed.channel = 'all' or goals_timed.channel = daily.channel)
+            and goals_timed.period_start <= daily.date_day
+            and goals_timed.period_end >= daily.date_day
+            and goals_timed.as_of_date >= daily.date_day
     group by goals_timed.goal_id
 
 ),
@@ -117,9 +141,10 @@ measured as (
         goal_actuals.spend,
         {{ divide_money('goals_timed.target * goals_timed.elapsed_days', 'goals_timed.period_days', scale=2) }}
             as target_to_date,
-        case when goals_timed.metric != 'spend'
-            then {{ divide_money('goal_actuals.spend', 'goal_actuals.actual', denominator_scale=2) }} end
-            as cost_per_unit
+        case
+            when goals_timed.metric != 'spend'
+                then {{ divide_money('goal_actuals.spend', 'goal_actuals.actual', denominator_scale=2) }}
+        end as cost_per_unit
     from goals_timed
     inner join goal_actuals
         on goals_timed.goal_id = goal_actuals.goal_id

@@ -33,7 +33,10 @@ page_days as (
 snapshots as (
 
     -- the last snapshot of each day (a day may be re-run at another interval end)
-    select platform as channel, snapshot_date as date_day, sum(followers_count) as followers
+    select
+        platform as channel,
+        snapshot_date as date_day,
+        sum(followers_count) as followers
     from (
         select
             *,
@@ -65,11 +68,20 @@ published as (
 
 days as (
 
-    select channel, date_day from page_days
+    select
+        channel,
+        date_day
+    from page_days
     union
-    select channel, date_day from published
+    select
+        channel,
+        date_day
+    from published
     union
-    select channel, date_day from snapshots
+    select
+        channel,
+        date_day
+    from snapshots
 
 ),
 
@@ -80,16 +92,24 @@ joined as (
         days.date_day,
         cast(coalesce(published.posts_published, 0) as bigint) as posts_published,
         -- 0 on a day nothing was published; NULL on a day whose media have no insights (never a made-up 0)
-        cast(case when days.channel = 'facebook' then page_days.impressions
-                  when published.date_day is null then 0 else published.views end as bigint) as impressions,
-        cast(case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.reach end
-             as bigint) as reach,
+        cast(case
+            when days.channel = 'facebook' then page_days.impressions
+            when published.date_day is null then 0 else published.views
+        end as bigint) as impressions,
+        cast(
+            case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.reach end
+            as bigint
+        ) as reach,
         cast(coalesce(published.likes, 0) as bigint) as likes,
         cast(coalesce(published.comments, 0) as bigint) as comments,
         cast(case when published.date_day is null then 0 else published.shares end as bigint) as shares,
-        cast(case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.saves end
-             as bigint) as saves,
-        cast(case when days.channel = 'facebook' then page_days.engagements else coalesce(published.engagements, 0) end as bigint) as engagements,
+        cast(
+            case when days.channel = 'facebook' then null when published.date_day is null then 0 else published.saves end
+            as bigint
+        ) as saves,
+        cast(
+            case when days.channel = 'facebook' then page_days.engagements else coalesce(published.engagements, 0) end as bigint
+        ) as engagements,
         cast(coalesce(page_days.followers, snapshots.followers) as bigint) as followers
     from days
     left join page_days on days.channel = page_days.channel and days.date_day = page_days.date_day
@@ -105,5 +125,6 @@ select
     joined.followers - previous_day.followers as net_follower_change
 from joined
 left join joined as previous_day
-    on previous_day.channel = joined.channel
-    and previous_day.date_day = joined.date_day - 1
+    on
+        joined.channel = previous_day.channel
+        and previous_day.date_day = joined.date_day - 1

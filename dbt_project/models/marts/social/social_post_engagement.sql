@@ -12,7 +12,10 @@ posts as (
 
 sessions as (
 
-    select source, campaign, sum(sessions) as sessions
+    select
+        source,
+        campaign,
+        sum(sessions) as sessions
     from {{ ref('int_sessions_attributed') }}
     where channel = 'organic_social'
     group by source, campaign
@@ -34,7 +37,10 @@ contacts as (
 
 revenue as (
 
-    select source, campaign, sum(amount_in_reporting_currency) as won_revenue
+    select
+        source,
+        campaign,
+        sum(amount_in_reporting_currency) as won_revenue
     from {{ ref('int_deals_attributed') }}
     where channel = 'organic_social' and is_closed_won
     group by source, campaign
@@ -65,6 +71,6 @@ select
     cast(coalesce(revenue.won_revenue, 0) as {{ money_type() }}) as won_revenue,
     {{ safe_divide('coalesce(contacts.leads, 0)', 'sessions.sessions') }} as session_to_lead_rate
 from posts
-left join sessions on sessions.source = posts.platform and sessions.campaign = posts.post_id
-left join contacts on contacts.source = posts.platform and contacts.campaign = posts.post_id
-left join revenue on revenue.source = posts.platform and revenue.campaign = posts.post_id
+left join sessions on posts.platform = sessions.source and posts.post_id = sessions.campaign
+left join contacts on posts.platform = contacts.source and posts.post_id = contacts.campaign
+left join revenue on posts.platform = revenue.source and posts.post_id = revenue.campaign

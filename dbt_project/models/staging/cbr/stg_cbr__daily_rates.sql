@@ -35,7 +35,9 @@ per_unit as (
     select
         *,
         -- roubles per one unit; exact for the Bank's nominals (1, 10, 100, ...)
-        {{ units_to_decimal(divide_units_rounded(decimal_units('value_in_base', 12), 'cast(nominal as ' ~ type_hugeint() ~ ')'), 12) }}
+        {{ units_to_decimal(
+            divide_units_rounded(decimal_units('value_in_base', 12), 'cast(nominal as ' ~ type_hugeint() ~ ')'), 12
+        ) }}
             as rate_in_base
     from renamed
 

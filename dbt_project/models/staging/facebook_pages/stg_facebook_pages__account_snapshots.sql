@@ -17,7 +17,11 @@ renamed as (
         {{ json_text('_record', 'name') }} as account_name,
         {{ json_text('_record', 'username') }} as username,
         snapshot_at at time zone 'UTC' as snapshot_at,
-        cast({{ utc_to_local_timestamp('(snapshot_at at time zone \'UTC\')', "'" ~ var('social_reporting_time_zone') ~ "'") }} as date)
+        cast(
+            {{ utc_to_local_timestamp(
+                '(snapshot_at at time zone \'UTC\')', "'" ~ var('social_reporting_time_zone') ~ "'"
+            ) }} as date
+        )
             as snapshot_date,
         cast({{ json_text('_record', 'followers_count') }} as bigint) as followers_count,
 

@@ -14,7 +14,10 @@ renamed as (
     select
         _account_id as page_id,
         metric,
-        cast({{ utc_to_local_timestamp('(end_time at time zone \'UTC\')', "'" ~ var('social_reporting_time_zone') ~ "'") }} - {{ days_interval(1) }} as date)
+        cast(
+            {{ utc_to_local_timestamp('(end_time at time zone \'UTC\')', "'" ~ var('social_reporting_time_zone') ~ "'") }}
+            - {{ days_interval(1) }} as date
+        )
             as date_day,
         end_time at time zone 'UTC' as end_at,
         cast({{ json_text('_record', 'value') }} as bigint) as value,

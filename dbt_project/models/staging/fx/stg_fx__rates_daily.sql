@@ -23,8 +23,12 @@ published as (
         cast(rate as {{ fx_rate_type() }}) as rate_in_base
     from {{ ref('fx_rates') }}
     {%- elif var('fx_rates_source') == 'cbr' %}
-    select rate_date, currency_code, base_currency_code, rate_in_base
-    from {{ ref('stg_cbr__daily_rates') }}
+        select
+            rate_date,
+            currency_code,
+            base_currency_code,
+            rate_in_base
+        from {{ ref('stg_cbr__daily_rates') }}
     {%- else %}
     {{ exceptions.raise_compiler_error("var fx_rates_source is '" ~ var('fx_rates_source') ~ "': set it to 'cbr' (the cbr extractor) or 'seed' (seeds/fx_rates.csv)") }}
     {%- endif %}
@@ -34,7 +38,8 @@ published as (
 quoted as (
 
     -- the base currency quoted in itself is 1, whatever a source says
-    select * from published where currency_code != base_currency_code
+    select * from published
+    where currency_code != base_currency_code
 
 ),
 
@@ -64,7 +69,11 @@ carried as (
 
     union all
 
-    select calendar.date_day, base.base_currency_code, calendar.date_day, cast(1 as {{ fx_rate_type() }})
+    select
+        calendar.date_day,
+        base.base_currency_code as currency_code,
+        calendar.date_day as rate_date,
+        cast(1 as {{ fx_rate_type() }}) as rate_in_base
     from calendar
     cross join base
 
@@ -83,11 +92,13 @@ with_reporting_rate as (
         {{ decimal_units('carried.rate_in_base', 12) }} as rate_units,
         {{ decimal_units('reporting.rate_in_base', 12) }} as reporting_rate_units,
         -- for reading only: conversions use the exact rates above
-        cast(carried.rate_in_base as {{ type_double() }}) / cast(reporting.rate_in_base as {{ type_double() }}) as rate_to_reporting_currency
+        cast(carried.rate_in_base as {{ type_double() }})
+        / cast(reporting.rate_in_base as {{ type_double() }}) as rate_to_reporting_currency
     from carried
     inner join carried as reporting
-        on carried.date_day = reporting.date_day
-        and reporting.currency_code = '{{ reporting }}'
+        on
+            carried.date_day = reporting.date_day
+            and reporting.currency_code = '{{ reporting }}'
     cross join base
 
 )

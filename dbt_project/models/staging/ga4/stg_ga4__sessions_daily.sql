@@ -31,7 +31,8 @@ renamed as (
         cast({{ json_text('_record', 'averageSessionDuration') }} as {{ type_double() }}) as avg_session_duration_s,
         cast({{ json_text('_record', 'screenPageViews') }} as bigint) as page_views,
         -- key events (GA4's keyEvents, called conversions until 2024: rows loaded before carry that name)
-        cast(coalesce({{ json_text('_record', 'keyEvents') }}, {{ json_text('_record', 'conversions') }}) as {{ type_double() }}) as key_events,
+        cast(coalesce({{ json_text('_record', 'keyEvents') }}, {{ json_text('_record', 'conversions') }}) as {{ type_double() }})
+            as key_events,
 
         -- every field GA4 sent, including metrics added to the report later
         _record as record_json,

@@ -27,7 +27,11 @@ renamed as (
             nullif({{ regex_extract(json_text('_record', 'properties.hs_url'), "'^[a-z]+://[^/?#]+([^?#]*)'", 1) }}, '')
         ) as page_path,
         nullif({{ json_text('_record', 'properties.hs_referrer') }}, '') as referrer,
-        lower(nullif({{ regex_extract(json_text('_record', 'properties.hs_referrer'), "'^[a-z]+://(?:www\.|l\.)?([^/:?#]+)'", 1) }}, ''))
+        lower(
+            nullif(
+                {{ regex_extract(json_text('_record', 'properties.hs_referrer'), "'^[a-z]+://(?:www\.|l\.)?([^/:?#]+)'", 1) }}, ''
+            )
+        )
             as referrer_host,
 
         nullif({{ json_text('_record', 'properties.hs_utm_source') }}, '') as utm_source,
@@ -62,7 +66,9 @@ with_source_medium as (
             when utm_source is not null or utm_medium is not null then lower(coalesce(utm_medium, '(none)'))
             when {{ regex_matches('page_url', "'[?&]gclid='") }} then 'cpc'
             when referrer_host is null then '(none)'
-            when {{ regex_matches('referrer_host', "'(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.'") }} then 'organic'
+            when
+                {{ regex_matches('referrer_host', "'(^|\.)(google|bing|duckduckgo|yahoo|yandex|baidu|ecosia)\.'") }}
+                then 'organic'
             else 'referral'
         end as medium
     from renamed

@@ -33,8 +33,8 @@ renamed as (
 
         -- when the contact entered each lifecycle stage
         {%- for stage in hubspot_lifecycle_stages() %}
-        {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_' ~ stage.hubspot_value ~ '_date')) }}
-            as became_{{ stage.name }}_at,
+            {{ iso_to_utc_timestamp(hubspot_property('hs_lifecyclestage_' ~ stage.hubspot_value ~ '_date')) }}
+                as became_{{ stage.name }}_at,
         {%- endfor %}
 
         {{ iso_to_utc_timestamp("coalesce(" ~ hubspot_property('createdate') ~ ", " ~ json_text('_record', 'createdAt') ~ ")") }}

@@ -51,7 +51,7 @@ converted as (
         -- only expected, and may lie ahead of every published rate)
         cast(case when is_closed_won and closed_at is not null then closed_at else created_at end as date)
             as fx_rate_day,
-        -- converted at that day's rate, rounded to the cent
+            -- converted at that day's rate, rounded to the cent
         {{ to_reporting_currency('amount', 'deal_currency_code',
             'cast(case when is_closed_won and closed_at is not null then closed_at else created_at end as date)') }}
             as amount_in_reporting_currency

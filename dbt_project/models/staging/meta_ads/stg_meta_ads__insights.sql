@@ -29,7 +29,8 @@ renamed as (
         -- leads Meta itself counted (its attribution window), to compare with CRM leads
         {{ json_array_sum(json_value('_record', 'actions'), 'action_type', 'lead', 'value', 'bigint') }} as lead_actions,
         -- the value Meta assigns those leads (the 'lead' entry of action_values), in account_currency
-        {{ json_array_sum(json_value('_record', 'action_values'), 'action_type', 'lead', 'value', amount_type()) }} as lead_action_value,
+        {{ json_array_sum(json_value('_record', 'action_values'), 'action_type', 'lead', 'value', amount_type()) }}
+            as lead_action_value,
 
         -- every field Meta sent, including ones added later (new metrics, breakdowns)
         _record as record_json,
@@ -47,7 +48,8 @@ converted as (
         *,
         -- converted at the rate of the row's own day (the account's day), rounded to the cent
         {{ to_reporting_currency('spend', 'account_currency', 'date_day') }} as spend_in_reporting_currency,
-        {{ to_reporting_currency('lead_action_value', 'account_currency', 'date_day') }} as lead_action_value_in_reporting_currency
+        {{ to_reporting_currency('lead_action_value', 'account_currency', 'date_day') }}
+            as lead_action_value_in_reporting_currency
     from renamed
 
 )
