@@ -114,6 +114,8 @@ def transform(full_refresh: bool = False) -> dict:
         failed = [r for r in results if str(r.status) in ("error", "fail")]
         # the database's own words (e.g. "no exchange rate from CHF to USD for 2026-06-10: ..."), once each
         reasons = dict.fromkeys(_dbt_reason(r.message) for r in failed if str(r.status) == "error")
+        if not failed and outcome.exception is not None:  # dbt stopped before any node (a compilation error, no database)
+            reasons = {_dbt_reason(str(outcome.exception)): None}
         raise RuntimeError(
             f"dbt build failed ({counts}); failing nodes: {', '.join(r.node.unique_id for r in failed) or 'see the dbt log above'}"
             + "".join(f"; {reason}" for reason in reasons if reason)
@@ -151,7 +153,9 @@ def _invoke_dbt(args: list[str], warehouse):
         if isinstance(outcome.exception, Exception):  # dbt stopped before or between nodes (e.g. a compilation error)
             from dbt_common.events.functions import env_scrubber
 
-            log.error("dbt | %s", env_scrubber(str(outcome.exception)))
+            # scrubbed while the secrets are still in the environment: the text may go into the raised error
+            outcome.exception = RuntimeError(env_scrubber(str(outcome.exception)))
+            log.error("dbt | %s", outcome.exception)
         elif outcome.exception is not None:  # an interrupt or the task's termination: dbtRunner catches those too
             raise outcome.exception
     return outcome
@@ -229,8 +233,9 @@ def _dbt_target(warehouse) -> tuple[dict[str, str], list[str]]:
 
 
 def _dbt_reason(message: str | None) -> str:
-    """The last line of a failed node's message: the database error, without dbt's preamble."""
-    lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
+    """The last line of a failed node's message: the database error, without dbt's preamble
+    (nor, for a compilation error, its trailing "> called by ..." lines)."""
+    lines = [line.strip() for line in (message or "").splitlines() if line.strip() and not line.strip().startswith("> ")]
     return lines[-1][:500] if lines else ""
 
 

@@ -58,3 +58,17 @@ def test_a_failed_dbt_command_leaves_the_next_one_working_and_the_warehouse_free
     ]
     with duckdb.connect(str(warehouse), read_only=True) as con:
         assert con.execute("select count(*) from seeds.kpi_goals").fetchone()[0] == 8
+
+
+def test_a_build_that_stops_before_any_node_raises_with_dbts_reason(data_dir, monkeypatch):
+    """GIVEN a project that does not compile (a var set to a value it refuses) and a secret in dbt's
+    environment, WHEN transform runs, THEN its error carries dbt's one-line reason, secrets masked."""
+    data_dir.mkdir(parents=True)
+    real = steps._invoke_dbt
+    monkeypatch.setenv("DBT_ENV_SECRET_SAMPLE", "var ad_campaign_match")  # a secret that the reason quotes
+    monkeypatch.setattr(steps, "_invoke_dbt", lambda args, wh: real([*args, "--vars", "{ad_campaign_match: utm}"], wh))
+    with pytest.raises(RuntimeError) as raised:
+        steps.transform()
+    message = str(raised.value)
+    assert message.startswith("dbt build failed ({}); failing nodes: see the dbt log above; ")
+    assert "is 'utm': set it to name, id or name_or_id" in message and "var ad_campaign_match" not in message
