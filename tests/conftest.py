@@ -40,6 +40,14 @@ def sandbox(world):
         yield server
 
 
+@pytest.fixture(scope="module")
+def server(world):
+    """One server per module at the default clock (stopping one takes a while): for tests that do not
+    move its clock, or that reset what they change (as test_sandbox_faults' sandbox fixture does)."""
+    with SandboxServer(world) as server:
+        yield server
+
+
 @pytest.fixture
 def data_dir(tmp_path, monkeypatch):
     """Point every funnelhouse path at a temp folder."""

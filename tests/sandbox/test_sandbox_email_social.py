@@ -117,13 +117,6 @@ def graph_time(ts: datetime) -> str:
 
 
 @pytest.fixture(scope="module")
-def server(world):
-    """One server at the default clock, for tests that never move it."""
-    with SandboxServer(world) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def later_server(world):
     """A server four days past the simulated period: every GA4 late hit has arrived."""
     with SandboxServer(world, now=world.default_now + timedelta(days=4)) as server:

@@ -143,19 +143,13 @@ def client(server, source: str, waits: list[float], headers: dict | None = None,
     return HttpClient(source, server.base_url, headers=headers or {}, policy=policy)
 
 
-@pytest.fixture(scope="module")
-def shared_server(world):
-    with SandboxServer(world) as server:
-        yield server
-
-
 @pytest.fixture
-def sandbox(shared_server, world):
+def sandbox(server, world):
     """One server for this module (stopping one takes half a second); each test starts with no faults."""
-    shared_server.faults.clear()
-    shared_server.set_clock(world.default_now)
-    yield shared_server
-    shared_server.faults.clear()
+    server.faults.clear()
+    server.set_clock(world.default_now)
+    yield server
+    server.faults.clear()
 
 
 # ---- which platform a request belongs to; rules and plans ---------------------------------

@@ -91,13 +91,6 @@ def ga4_read(server, world, dimensions, metrics, page_size: int = 2000, start=No
 
 
 @pytest.fixture(scope="module")
-def server(world):
-    """One server for the tests that read at the default clock and never move it."""
-    with SandboxServer(world) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
 def later_server(world):
     """A server whose clock is past every late hit and every Google conversion of the simulated period."""
     with SandboxServer(world, now=world.default_now + timedelta(days=35)) as server:
