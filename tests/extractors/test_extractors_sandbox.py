@@ -210,6 +210,7 @@ def test_an_account_without_access_fails_alone_and_is_reported(sandbox, connecti
     assert len(table("raw_meta_ads.insights")) == world.truth().insights_row_count
 
 
+@pytest.mark.slow
 def test_all_properties_reads_every_property_the_portal_defines(sandbox, connections, data_dir, world, monkeypatch):
     """A property the portal has but the extractor does not name still lands, via the properties API."""
     conn = json.loads(connections["AIRFLOW_CONN_HUBSPOT"])

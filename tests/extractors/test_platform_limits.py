@@ -237,6 +237,7 @@ def client_responses(monkeypatch) -> tuple[list[int], list[float]]:
     return statuses, turns
 
 
+@pytest.mark.slow
 def test_a_client_that_declares_the_search_rate_is_never_refused_and_one_that_does_not_is(limited, monkeypatch):
     _, turns = client_responses(monkeypatch)
     limit = HubSpot.rate_limits[0]

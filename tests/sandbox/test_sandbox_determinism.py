@@ -58,6 +58,9 @@ from sandbox.world_social import FACEBOOK_PAGE, INSTAGRAM_ACCOUNT
 from sandbox.world_web import PROPERTY_ID
 from tests.spec_contracts import REPO
 
+# Every route replayed against `python -m sandbox serve` processes under three hash seeds: over 20 s.
+pytestmark = pytest.mark.slow
+
 HUBSPOT = {"Authorization": f"Bearer {DEFAULT_TOKENS['hubspot']}"}
 META = {"Authorization": f"Bearer {DEFAULT_TOKENS['meta']}"}
 GRAPH = {"Authorization": f"Bearer {DEFAULT_TOKENS['facebook']}"}
@@ -549,7 +552,6 @@ def replays() -> dict[str, list[Exchange]]:
     return runs
 
 
-@pytest.mark.slow
 def test_the_script_covers_every_route_of_every_platform(replays):
     routes = [(method, re.compile(pattern), pattern) for method, pattern, _ in _routes()]
     hit = {
@@ -562,7 +564,6 @@ def test_the_script_covers_every_route_of_every_platform(replays):
     assert all(ex.status != 404 or ex.label == "mailchimp unknown list" for ex in replays["seed 7, hash 1"])
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("other", ["seed 7, hash 2", "seed 7, hash 3"])
 def test_the_same_seed_gives_identical_bytes_per_request_under_another_hash_seed(replays, other):
     first, second = replays["seed 7, hash 1"], replays[other]

@@ -283,6 +283,7 @@ def assert_facebook_tables_equal_the_world(world):
             assert (r["parent_id"], r[text], r[at]) == (post_id, c.message, graph_time(c.created_at))
 
 
+@pytest.mark.slow
 def test_full_facebook_and_instagram_read_equals_the_world(sandbox, connections, data_dir, world):
     run("facebook_pages", end=world.default_now)
     assert_facebook_tables_equal_the_world(world)
@@ -655,6 +656,7 @@ def test_the_extractors_load_exactly_the_world_through_rate_limits_5xx_and_dupli
 # ---- determinism ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_two_servers_with_the_same_seed_answer_identical_bytes(world):
     campaign = world.mailchimp.campaigns[3]
     post = world.social.posts(FACEBOOK_PAGE, world.default_now)[5]

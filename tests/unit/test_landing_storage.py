@@ -72,6 +72,7 @@ def test_an_interrupted_batch_on_the_object_store_is_ignored_then_removed(connec
     assert fresh.exists() and not (fresh / MANIFEST).exists()
 
 
+@pytest.mark.slow
 def test_extraction_plans_from_the_cursor_copy_while_a_writer_holds_the_warehouse(connections, data_dir):
     # GIVEN a loaded source (its cursors saved, and copied to the landing storage)
     run("meta_ads", END)
