@@ -267,7 +267,8 @@ def test_mailchimp_since_send_time_returns_exactly_the_campaigns_sent_since(sand
     sandbox.set_clock(now)
     sent = world.mailchimp.sent_campaigns(now)
     since = sent[len(sent) // 2].send_time  # a campaign's own send time
-    # since_send_time excludes its exact second (a real account's answer): the campaign sent at the bound is left out
+    # the sandbox excludes since_send_time's exact second as a real account does for since_last_changed and since;
+    # for since_send_time itself that is unverified (extractors/sources/mailchimp.py): the campaign at the bound is left out
     expected = sorted((c for c in sent if c.send_time > since), key=lambda c: (c.send_time, c.campaign_id))
     drafts = [c for c in world.mailchimp.campaigns if c.create_time <= now < c.send_time]  # listed, but never sent since
     assert 1 < len(expected) < len(sent) and (drafts or now == world.default_now)
